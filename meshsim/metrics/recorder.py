@@ -1,0 +1,141 @@
+"""Columnar recording of everything a run produces, in the engine's hot path.
+
+The engine passes interned codes and floats; nothing here knows pandas. ``finish`` hands the
+columns to :mod:`meshsim.results` as numpy arrays (:class:`Recording`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from meshsim.metrics.columns import Interner, Table
+from meshsim.metrics.levels import Level
+
+# typecodes: q int64, i int32, h int16, b int8, d float64
+ATTEMPTS = {
+    "request_id": "q", "call_id": "q", "caller": "i", "service": "i", "subset": "i", "pod": "i",
+    "attempt": "h", "start": "d", "end": "d", "status": "h", "flags": "i", "retry": "b",
+    "mirror": "b",
+}
+CALLS = {
+    "call_id": "q", "request_id": "q", "caller": "i", "service": "i", "subset": "i",
+    "start": "d", "end": "d", "status": "h", "flags": "i", "attempts": "h", "depth": "h",
+}
+# Requests are the depth-0 calls (from workload clients); derived in ``finish``, not stored twice.
+REQUESTS = ("id", "workload", "client", "start", "end", "status", "flags", "attempts")
+LEVELS = ("in_flight", "queue_depth", "ejected")
+
+
+@dataclass
+class Recording:
+    """Raw output of one run: numpy columns plus the string table their codes index."""
+
+    names: list[str]
+    attempts: dict[str, np.ndarray]
+    calls: dict[str, np.ndarray]
+    requests: dict[str, np.ndarray]
+    events: list[tuple[float, str, str, str, str, str, str]]
+    levels: dict[tuple[str, str, str], np.ndarray]  # (level, service, subset) -> per-bucket mean
+    end_time: float
+    bucket: float
+    stats: dict[str, float] = field(default_factory=dict)
+    # Requests still open at the end (issued - finished), for the conservation invariant.
+    in_flight_at_end: int = 0
+    issued: int = 0
+
+
+class Recorder:
+    """Collects attempts, calls, requests, events and levels during one run."""
+
+    def __init__(self, *, bucket: float = 1.0, record_attempts: bool = True) -> None:
+        self.intern = Interner()
+        self.bucket = bucket
+        self.record_attempts = record_attempts
+        self.attempts = Table(ATTEMPTS)
+        self.calls = Table(CALLS)
+        self.events: list[tuple[float, str, str, str, str, str, str]] = []
+        self._levels: dict[tuple[str, str, str], Level] = {}
+        self._attempt_append = self.attempts.appenders()
+        self._call_append = self.calls.appenders()
+        self.issued = 0
+
+    # -- hot path -------------------------------------------------------------------------
+    def attempt(
+        self, request_id: int, call_id: int, caller: int, service: int, subset: int, pod: int,
+        attempt: int, start: float, end: float, status: int, flags: int, retry: bool,
+        mirror: bool,
+    ) -> None:
+        if not self.record_attempts:
+            return
+        a = self._attempt_append
+        a[0](request_id); a[1](call_id); a[2](caller); a[3](service); a[4](subset); a[5](pod)  # noqa: E702
+        a[6](attempt); a[7](start); a[8](end); a[9](status); a[10](flags); a[11](retry)  # noqa: E702
+        a[12](mirror)
+
+    def call(
+        self, call_id: int, request_id: int, caller: int, service: int, subset: int,
+        start: float, end: float, status: int, flags: int, attempts: int, depth: int,
+    ) -> None:
+        a = self._call_append
+        a[0](call_id); a[1](request_id); a[2](caller); a[3](service); a[4](subset)  # noqa: E702
+        a[5](start); a[6](end); a[7](status); a[8](flags); a[9](attempts); a[10](depth)  # noqa: E702
+
+    def level(self, name: str, service: str, subset: str) -> Level:
+        """The level object to update directly from the engine (``level.change(now, ±1)``)."""
+        key = (name, service, subset)
+        lvl = self._levels.get(key)
+        if lvl is None:
+            lvl = self._levels[key] = Level(self.bucket)
+        return lvl
+
+    # -- cold path ------------------------------------------------------------------------
+    def event(
+        self, time: float, kind: str, *, proxy: str = "", service: str = "", subset: str = "",
+        pod: str = "", detail: str = "",
+    ) -> None:
+        self.events.append((time, kind, proxy, service, subset, pod, detail))
+
+    def nbytes(self) -> int:
+        return self.attempts.nbytes() + self.calls.nbytes()
+
+    def finish(
+        self, end_time: float, stats: dict[str, float] | None = None,
+        client_workload: dict[int, int] | None = None,
+    ) -> Recording:
+        """Freeze the run; ``client_workload`` maps a client proxy code to its workload code."""
+        calls = self.calls.to_numpy()
+        requests = _requests(calls, client_workload or {})
+        return Recording(
+            names=list(self.intern.names),
+            attempts=self.attempts.to_numpy(),
+            calls=calls,
+            requests=requests,
+            events=sorted(self.events, key=lambda e: e[0]),
+            levels={key: lvl.means(end_time) for key, lvl in self._levels.items()},
+            end_time=end_time,
+            bucket=self.bucket,
+            stats=dict(stats or {}),
+            in_flight_at_end=self.issued - len(requests["id"]),
+            issued=self.issued,
+        )
+
+
+def _requests(calls: dict[str, np.ndarray], client_workload: dict[int, int]) -> dict[str, np.ndarray]:
+    """End-to-end requests: the calls made by workload clients (depth 0)."""
+    top = calls["depth"] == 0
+    client = calls["caller"][top]
+    lookup = np.zeros(max([0, *client_workload.keys()]) + 1, dtype=np.int32)
+    for code, workload in client_workload.items():
+        lookup[code] = workload
+    return {
+        "id": calls["request_id"][top],
+        "workload": lookup[client] if len(client) else np.zeros(0, dtype=np.int32),
+        "client": client,
+        "start": calls["start"][top],
+        "end": calls["end"][top],
+        "status": calls["status"][top],
+        "flags": calls["flags"][top],
+        "attempts": calls["attempts"][top],
+    }

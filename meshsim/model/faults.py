@@ -1,0 +1,34 @@
+"""The chaos timeline: what goes wrong, where, and for how long."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FaultTarget:
+    """A whole service, one version of it, or a single pod."""
+
+    service: str
+    version: str | None = None
+    pod: str | None = None
+
+    def __str__(self) -> str:
+        if self.pod is not None:
+            return self.pod
+        return self.service if self.version is None else f"{self.service}/{self.version}"
+
+
+@dataclass(frozen=True)
+class Fault:
+    at: float
+    duration: float
+    target: FaultTarget
+    latency_factor: float = 1.0
+    latency_add: float = 0.0
+    errors: float | None = None  # extra failure probability while active
+    down: bool = False  # pods refuse connections; in-flight work is lost
+
+    @property
+    def end(self) -> float:
+        return self.at + self.duration
