@@ -1,0 +1,19 @@
+"""meshsim: rehearse a service mesh before deploying it.
+
+>>> import meshsim
+>>> scenario = meshsim.load("scenarios/retry-storm.yaml")
+>>> results = meshsim.simulate(scenario, seed=2)
+>>> results.summary
+"""
+
+from meshsim.api import load, simulate
+from meshsim.config import Scenario
+from meshsim.errors import ConfigWarning, MeshsimError, ScenarioError
+from meshsim.results import Results
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConfigWarning", "MeshsimError", "Results", "Scenario", "ScenarioError", "__version__",
+    "load", "simulate",
+]

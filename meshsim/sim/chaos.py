@@ -1,0 +1,98 @@
+"""The chaos timeline: faults switch pod state on and off at their times.
+
+A long-lived generator process, as SimPy intends for actors; overlapping faults on one pod
+combine (latency factors multiply, additions add, error probabilities compound).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import TYPE_CHECKING
+
+from meshsim.model import Fault
+
+if TYPE_CHECKING:
+    import simpy
+
+    from meshsim.sim.engine import Simulation
+    from meshsim.sim.pod import Pod
+
+
+class Chaos:
+    def __init__(self, sim: Simulation, faults: tuple[Fault, ...]) -> None:
+        self.sim = sim
+        self.faults = faults
+        self._active: dict[str, list[Fault]] = {}
+
+    def targets(self, fault: Fault) -> list[Pod]:
+        t = fault.target
+        if t.pod is not None:
+            return [pod for pod in self.sim.pods if pod.name == t.pod]
+        return [
+            pod for pod in self.sim.pods
+            if pod.service == t.service and (t.version is None or pod.version == t.version)
+        ]
+
+    def start(self) -> None:
+        timeline: list[tuple[float, int, Fault, bool]] = []
+        for i, fault in enumerate(self.faults):
+            timeline.append((fault.at, i, fault, True))
+            timeline.append((fault.end, i, fault, False))
+        timeline.sort(key=lambda item: (item[0], item[3], item[1]))  # ends before starts
+        if timeline:
+            self.sim.env.process(self._run(timeline))
+
+    def _run(
+        self, timeline: list[tuple[float, int, Fault, bool]]
+    ) -> Generator[simpy.Event, None, None]:
+        env = self.sim.env
+        for at, _, fault, begins in timeline:
+            if at > env.now:
+                yield env.timeout(at - env.now)
+            self._apply(fault, begins)
+
+    def _apply(self, fault: Fault, begins: bool) -> None:
+        now = self.sim.env.now
+        kind = "fault-start" if begins else "fault-end"
+        self.sim.recorder.event(
+            now, kind, service=fault.target.service, subset=fault.target.version or "",
+            pod=fault.target.pod or "", detail=describe(fault),
+        )
+        for pod in self.targets(fault):
+            active = self._active.setdefault(pod.name, [])
+            if begins:
+                active.append(fault)
+            else:
+                active.remove(fault)
+            self._refresh(pod, active)
+
+    @staticmethod
+    def _refresh(pod: Pod, active: list[Fault]) -> None:
+        factor, add, ok = 1.0, 0.0, 1.0
+        down = False
+        for f in active:
+            factor *= f.latency_factor
+            add += f.latency_add
+            if f.errors is not None:
+                ok *= 1.0 - f.errors
+            down = down or f.down
+        pod.latency_factor = factor
+        pod.latency_add = add
+        pod.fault_errors = 1.0 - ok
+        if down and not pod.down:
+            pod.crash()
+        elif not down and pod.down:
+            pod.restart()
+
+
+def describe(fault: Fault) -> str:
+    parts = [f"target={fault.target}", f"for={fault.duration:g}s"]
+    if fault.latency_factor != 1.0:
+        parts.append(f"latency=x{fault.latency_factor:g}")
+    if fault.latency_add:
+        parts.append(f"latency=+{fault.latency_add * 1e3:g}ms")
+    if fault.errors is not None:
+        parts.append(f"errors={fault.errors:g}")
+    if fault.down:
+        parts.append("down")
+    return " ".join(parts)

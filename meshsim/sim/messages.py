@@ -1,0 +1,83 @@
+"""What travels through the simulated mesh: requests, hop calls and attempts.
+
+Plain slotted objects, allocated per request on the hot path; behaviour lives in the actors
+(:mod:`~meshsim.sim.proxy`, :mod:`~meshsim.sim.pod`) that pass them around.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from meshsim.sim.pod import Pod
+    from meshsim.sim.proxy import Proxy
+
+
+def is_ok(status: int) -> bool:
+    """A non-5xx answer that arrived (status 0 means the caller gave up)."""
+    return 0 < status < 500
+
+
+class Call:
+    """One hop: a caller's proxy asking a service for something, with all its attempts."""
+
+    __slots__ = (
+        "attempt", "attempts", "deadline", "depth", "done", "end", "flags", "headers", "id",
+        "method", "on_done", "optional", "parent", "path", "proxy", "request_id", "service",
+        "start", "status", "subset",
+    )
+
+    def __init__(
+        self, call_id: int, request_id: int, proxy: Proxy, service: str, method: str,
+        path: str, headers: Mapping[str, str], depth: int, deadline: float | None,
+        on_done: Callable[[Call], None], parent: Attempt | None = None, optional: bool = False,
+    ) -> None:
+        self.id = call_id
+        self.request_id = request_id
+        self.proxy = proxy
+        self.service = service
+        self.method = method
+        self.path = path
+        self.headers = headers
+        self.depth = depth
+        self.deadline = deadline  # absolute time at which the caller gives up, or None
+        self.on_done = on_done
+        self.parent = parent  # the attempt whose handler made this call (None for a workload)
+        self.optional = optional
+        self.start = 0.0
+        self.end = 0.0
+        self.done = False
+        self.status = 0
+        self.flags = ""
+        self.attempts = 0
+        self.attempt: Attempt | None = None
+        self.subset = 0
+
+    @property
+    def ok(self) -> bool:
+        return is_ok(self.status)
+
+
+class Attempt:
+    """One try of a call on one pod; also the job record while the pod works on it."""
+
+    __slots__ = (
+        "abandoned", "call", "dead", "failed", "failed_call", "number", "pending", "pod",
+        "remaining", "start", "status", "step", "flags",
+    )
+
+    def __init__(self, call: Call, pod: Pod, number: int, start: float) -> None:
+        self.call = call
+        self.pod = pod
+        self.number = number
+        self.start = start
+        self.abandoned = False  # the caller stopped waiting for it
+        self.dead = False  # the pod lost it (crash) or dropped it (cancellation)
+        self.failed = False  # the app's own error roll
+        self.failed_call = False  # a required downstream call failed
+        self.status = 0
+        self.flags = ""
+        self.step = 0
+        self.pending = 0
+        self.remaining = 0.0  # processor-sharing work left

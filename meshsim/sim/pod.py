@@ -1,0 +1,266 @@
+"""A pod: worker slots, a bounded FIFO queue, and the app's handler.
+
+A request holds its worker slot for its own service time *and* while its downstream calls run,
+as thread-per-request servers do; that coupling is what lets a slow leaf back up a whole tree.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING
+
+from meshsim.model import Call as CallSpec
+from meshsim.model import CallStep, Deployment
+from meshsim.model import Parallel as ParallelSpec
+from meshsim.sim.kernel import call_later
+from meshsim.sim.messages import Attempt, Call
+from meshsim.sim.sampling import Sampler
+
+if TYPE_CHECKING:
+    import simpy
+
+    from meshsim.metrics import Level
+    from meshsim.sim.engine import Simulation
+    from meshsim.sim.proxy import Proxy
+
+INF = float("inf")
+
+
+class Pod:
+    """One replica of a deployment."""
+
+    def __init__(
+        self, sim: Simulation, deployment: Deployment, name: str, service_time: Sampler,
+        roll: Sampler, call_roll: Sampler,
+    ) -> None:
+        self.sim = sim
+        self.env: simpy.Environment = sim.env
+        self.deployment = deployment
+        self.name = name
+        self.service = deployment.service
+        self.version = deployment.version or ""
+        self.code = sim.recorder.intern(name)
+        self.sim_service_code = sim.recorder.intern(self.service)
+        self.subset_code = sim.recorder.intern(self.version)
+        self.concurrency = deployment.concurrency
+        self.queue_limit = INF if deployment.queue is None else deployment.queue
+        self.calls: tuple[CallStep, ...] = deployment.calls
+        self.service_time = service_time
+        self.roll = roll
+        self.call_roll = call_roll
+        self.errors = deployment.errors
+        contention = deployment.contention
+        self.processor_sharing = contention.model == "processor-sharing"
+        self.cores = contention.cores
+        self.inflight_factor = contention.factor if contention.model == "inflight" else 0.0
+        self.inbound_overhead = sim.overhead if deployment.sidecar and sim.mesh_sidecars else 0.0
+        self.drop_abandoned = sim.model.cancellation != "none"
+        self.busy = 0
+        self.queue: deque[Attempt] = deque()
+        self.waiting = 0  # live entries of the queue (cancelled ones are skipped lazily)
+        self.active: set[Attempt] = set()
+        # Chaos state, set by the fault timeline.
+        self.down = False
+        self.latency_factor = 1.0
+        self.latency_add = 0.0
+        self.fault_errors = 0.0
+        # Processor sharing state.
+        self._ps_jobs: list[Attempt] = []
+        self._ps_last = 0.0
+        self._ps_token = 0
+        self.in_flight: Level = sim.recorder.level("in_flight", self.service, self.version)
+        self.queue_depth: Level = sim.recorder.level("queue_depth", self.service, self.version)
+        self.proxy: Proxy  # outbound side, set by the engine
+
+    # -- arrival and admission -------------------------------------------------------------
+    def on_arrive(self, ev: simpy.Event) -> None:
+        self.arrive(ev._value)
+
+    def arrive(self, att: Attempt) -> None:
+        now = self.env._now
+        if self.down:
+            self.reply(att, 503, "UF")
+            return
+        if att.abandoned and self.drop_abandoned:
+            att.dead = True
+            return
+        if self.busy < self.concurrency:
+            self.in_flight.change(now, 1)
+            self._start(att, now)
+        elif self.waiting < self.queue_limit:
+            self.in_flight.change(now, 1)
+            self.queue_depth.change(now, 1)
+            self.queue.append(att)
+            self.waiting += 1
+        else:
+            self.reply(att, 503, "")
+
+    def cancel(self, att: Attempt) -> None:
+        """The caller gave up: drop the request if it has not started (``cancellation``)."""
+        if self.drop_abandoned and att not in self.active and not att.dead and att.pod is self:
+            # Still queued (or still on the wire; ``arrive`` drops it then).
+            if att in self.queue:
+                att.dead = True
+                self.waiting -= 1
+                now = self.env._now
+                self.queue_depth.change(now, -1)
+                self.in_flight.change(now, -1)
+
+    # -- work --------------------------------------------------------------------------------
+    def _start(self, att: Attempt, now: float) -> None:
+        self.busy += 1
+        self.active.add(att)
+        work = self.service_time() * self.latency_factor + self.latency_add
+        if self.inflight_factor:
+            work *= 1.0 + self.inflight_factor * (self.busy - 1)
+        errors = self.errors
+        if self.fault_errors:
+            errors = 1.0 - (1.0 - errors) * (1.0 - self.fault_errors)
+        att.failed = errors > 0.0 and self.roll() < errors
+        if self.processor_sharing:
+            self._ps_add(att, work, now)
+        else:
+            call_later(self.env, work, self._on_work_done, att)
+
+    def _on_work_done(self, ev: simpy.Event) -> None:
+        self.work_done(ev._value)
+
+    def work_done(self, att: Attempt) -> None:
+        if att.dead:
+            return
+        if att.failed:
+            self.finish(att, 500)
+        elif self.calls:
+            att.step = 0
+            self._next_step(att)
+        else:
+            self.finish(att, 200)
+
+    def finish(self, att: Attempt, status: int, flags: str = "") -> None:
+        """The handler answers: free the slot, reply, start the next queued request."""
+        now = self.env._now
+        self.busy -= 1
+        self.active.discard(att)
+        self.in_flight.change(now, -1)
+        self.reply(att, status, flags)
+        queue = self.queue
+        while queue and self.busy < self.concurrency:
+            nxt = queue.popleft()
+            if nxt.dead:
+                continue
+            self.waiting -= 1
+            self.queue_depth.change(now, -1)
+            self._start(nxt, now)
+
+    def reply(self, att: Attempt, status: int, flags: str) -> None:
+        """Send the answer back over the network to the caller's proxy."""
+        att.status = status
+        att.flags = flags
+        proxy = att.call.proxy
+        delay = self.sim.latency
+        if delay:
+            call_later(self.env, delay, proxy.on_response, att)
+        else:
+            proxy.response(att)
+
+    # -- the handler's downstream calls -----------------------------------------------------
+    def _next_step(self, att: Attempt) -> None:
+        calls = self.calls
+        while att.step < len(calls):
+            step = calls[att.step]
+            att.step += 1
+            launched = self._launch(att, step)
+            if launched:
+                att.pending = launched
+                return
+        self.finish(att, 500 if att.failed_call else 200)
+
+    def _launch(self, att: Attempt, step: CallStep) -> int:
+        if isinstance(step, ParallelSpec):
+            return sum(self._launch(att, child) for child in step.calls)
+        spec: CallSpec = step
+        if spec.probability < 1.0 and self.call_roll() >= spec.probability:
+            return 0
+        parent = att.call
+        headers = parent.headers
+        if spec.headers:
+            headers = {**headers, **spec.headers}
+        deadline = parent.deadline if self.sim.propagate_deadlines else None
+        call = Call(
+            self.sim.next_call_id(), parent.request_id, self.proxy, spec.service, spec.method,
+            spec.path, headers, parent.depth + 1, deadline, self._on_call_done, att,
+            spec.optional,
+        )
+        self.proxy.send(call)
+        return 1
+
+    def _on_call_done(self, call: Call) -> None:
+        att = call.parent
+        assert att is not None
+        if att.dead:
+            return
+        if not call.ok and not call.optional:
+            att.failed_call = True
+        att.pending -= 1
+        if att.pending == 0:
+            if att.failed_call:
+                self.finish(att, 500)
+            else:
+                self._next_step(att)
+
+    # -- processor sharing -----------------------------------------------------------------------
+    def _ps_rate(self) -> float:
+        n = len(self._ps_jobs)
+        return 1.0 if n <= self.cores else self.cores / n
+
+    def _ps_advance(self, now: float) -> None:
+        if self._ps_jobs:
+            done = (now - self._ps_last) * self._ps_rate()
+            for job in self._ps_jobs:
+                job.remaining -= done
+        self._ps_last = now
+
+    def _ps_add(self, att: Attempt, work: float, now: float) -> None:
+        self._ps_advance(now)
+        att.remaining = work
+        self._ps_jobs.append(att)
+        self._ps_schedule()
+
+    def _ps_schedule(self) -> None:
+        self._ps_token += 1
+        if self._ps_jobs:
+            first = min(job.remaining for job in self._ps_jobs)
+            delay = max(0.0, first) / self._ps_rate()
+            call_later(self.env, delay, self._ps_on_tick, self._ps_token)
+
+    def _ps_on_tick(self, ev: simpy.Event) -> None:
+        if ev._value != self._ps_token:
+            return  # superseded by a later arrival or departure
+        self._ps_advance(self.env._now)
+        finished = [job for job in self._ps_jobs if job.remaining <= 1e-12]
+        self._ps_jobs = [job for job in self._ps_jobs if job.remaining > 1e-12]
+        self._ps_schedule()
+        for job in finished:
+            self.work_done(job)
+
+    # -- chaos ----------------------------------------------------------------------------------
+    def crash(self) -> None:
+        """The pod goes down: everything it holds is lost and callers see a reset (503 UC)."""
+        now = self.env._now
+        self.down = True
+        lost = list(self.active) + [att for att in self.queue if not att.dead]
+        for att in lost:
+            att.dead = True
+        self.in_flight.change(now, -(self.busy + self.waiting))
+        self.queue_depth.change(now, -self.waiting)
+        self.active.clear()
+        self.queue.clear()
+        self._ps_jobs.clear()
+        self._ps_token += 1
+        self.busy = 0
+        self.waiting = 0
+        for att in lost:
+            self.reply(att, 503, "UC")
+
+    def restart(self) -> None:
+        self.down = False

@@ -1,0 +1,41 @@
+"""Turn frozen distribution specs into fast zero-argument samplers.
+
+Draws come from numpy in blocks (:class:`meshsim.rng.Batched`), so the per-request cost is a
+list index, not a numpy call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from meshsim.model import Constant, Distribution, Empirical, Exponential, Gamma, LogNormal
+from meshsim.rng import Batched
+
+Sampler = Callable[[], float]
+
+
+def sampler(dist: Distribution, rng: np.random.Generator) -> Sampler:
+    """A callable returning one draw of ``dist`` (seconds) per call."""
+    if isinstance(dist, Constant):
+        value = float(dist.value)
+        return lambda: value
+    if isinstance(dist, Exponential):
+        mean = float(dist.mean)
+        return Batched(lambda n: rng.exponential(mean, n))
+    if isinstance(dist, LogNormal):
+        mu, sigma = dist.mu, dist.sigma
+        return Batched(lambda n: rng.lognormal(mu, sigma, n))
+    if isinstance(dist, Gamma):
+        shape, scale = dist.shape, dist.scale
+        return Batched(lambda n: rng.gamma(shape, scale, n))
+    if isinstance(dist, Empirical):
+        samples = np.asarray(dist.samples, dtype=float)
+        return Batched(lambda n: rng.choice(samples, n))
+    raise TypeError(f"unknown distribution {dist!r}")
+
+
+def uniform(rng: np.random.Generator) -> Sampler:
+    """Uniform [0, 1) draws, for probability rolls."""
+    return Batched(rng.random)

@@ -1,0 +1,118 @@
+"""Open-loop load sources: arrivals by a rate schedule, spread over client sidecars."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from meshsim.model import Workload
+from meshsim.sim.kernel import call_later
+from meshsim.sim.messages import Call
+from meshsim.sim.sampling import Sampler
+
+if TYPE_CHECKING:
+    import simpy
+
+    from meshsim.sim.engine import Simulation
+    from meshsim.sim.proxy import Proxy
+
+INF = math.inf
+
+
+class Source:
+    """Issues a workload's requests; each request is a depth-0 call from one client proxy.
+
+    Arrivals are chained callbacks rather than a generator process: this is the hot path of
+    every scenario. Poisson arrivals stay Poisson per client because the client is drawn at
+    random; constant arrivals take the clients in turn.
+    """
+
+    def __init__(
+        self, sim: Simulation, workload: Workload, clients: list[Proxy], unit_gap: Sampler,
+        roll: Sampler,
+    ) -> None:
+        self.sim = sim
+        self.env: simpy.Environment = sim.env
+        self.workload = workload
+        self.code = sim.recorder.intern(workload.name)
+        self.clients = clients
+        self._unit_gap = unit_gap  # Exp(1) draws for Poisson, scaled by 1/rate
+        self._roll = roll
+        self._poisson = workload.arrival == "poisson"
+        self._next_client = 0
+        self._steps = workload.schedule
+        self._rate_from = 0.0
+        self._rate_until = -INF
+        self._current = 0.0
+        self.timeout = workload.timeout
+        templates = workload.requests
+        total = sum(t.weight for t in templates)
+        self._templates = templates
+        self._cumulative = [sum(t.weight for t in templates[: i + 1]) / total
+                            for i in range(len(templates))]
+
+    def start(self) -> None:
+        self._rate_until = -INF
+        self._schedule(0.0)
+
+    def _rate(self, t: float) -> tuple[float, float]:
+        """The rate in force at ``t`` and when it next changes."""
+        rate, change = 0.0, INF
+        for step in self._steps:
+            if step.at <= t:
+                rate = step.rate
+            else:
+                change = step.at
+                break
+        return rate, change
+
+    def _schedule(self, t: float) -> None:
+        while True:
+            if t >= self._rate_until or t < self._rate_from:
+                self._rate_from = t
+                self._current, self._rate_until = self._rate(t)
+            rate, change = self._current, self._rate_until
+            if rate > 0.0:
+                gap = self._unit_gap() / rate if self._poisson else 1.0 / rate
+                if t + gap < change:
+                    call_later(self.env, t + gap - self.env._now, self._arrive, None)
+                    return
+            if change == INF:
+                return
+            t = change  # memoryless for Poisson; a new phase for constant arrivals
+
+    def _arrive(self, ev: simpy.Event) -> None:
+        self._issue()
+        self._schedule(self.env._now)
+
+    def _issue(self) -> None:
+        sim = self.sim
+        now = self.env._now
+        clients = self.clients
+        if len(clients) == 1:
+            client = clients[0]
+        elif self._poisson:
+            client = clients[int(self._roll() * len(clients))]
+        else:
+            client = clients[self._next_client % len(clients)]
+            self._next_client += 1
+        templates = self._templates
+        template = templates[0]
+        if len(templates) > 1:
+            u = self._roll()
+            for tpl, edge in zip(templates, self._cumulative, strict=True):
+                if u < edge:
+                    template = tpl
+                    break
+        request_id = sim.next_request_id()
+        deadline = now + self.timeout if self.timeout > 0 else None
+        call = Call(
+            sim.next_call_id(), request_id, client, self.workload.target, template.method,
+            template.path, template.headers, 0, deadline, _ignore,
+        )
+        sim.recorder.issued += 1
+        client.send(call)
+
+
+def _ignore(call: Call) -> None:
+    """End-to-end requests are recorded as the depth-0 calls; nothing more to do."""

@@ -1,0 +1,47 @@
+"""Queueing closed forms (reference/queueing.md), computed for any parameters."""
+
+from __future__ import annotations
+
+import math
+
+
+def erlang_c(c: int, a: float) -> float:
+    """Probability that an arrival waits in M/M/c with offered load a = λ/μ."""
+    top = a**c / math.factorial(c) * c / (c - a)
+    return top / (sum(a**k / math.factorial(k) for k in range(c)) + top)
+
+
+def mmc_mean_response(c: int, lam: float, mu: float) -> float:
+    return erlang_c(c, lam / mu) / (c * mu - lam) + 1.0 / mu
+
+
+def mm1_response_quantile(lam: float, mu: float, p: float) -> float:
+    return -math.log(1.0 - p) / (mu - lam)
+
+
+def erlang_b(c: int, a: float) -> float:
+    b = 1.0
+    for k in range(1, c + 1):
+        b = a * b / (k + a * b)
+    return b
+
+
+def mmck_blocking(c: int, k: int, lam: float, mu: float) -> float:
+    """P(an arrival finds the system full) in M/M/c/K (K = slots + waiting room)."""
+    a = lam / mu
+    weights = []
+    for n in range(k + 1):
+        if n <= c:
+            weights.append(a**n / math.factorial(n))
+        else:
+            weights.append(a**c / math.factorial(c) * (a / c) ** (n - c))
+    return weights[-1] / sum(weights)
+
+
+def md1_mean_response(lam: float, d: float) -> float:
+    rho = lam * d
+    return d + rho * d / (2.0 * (1.0 - rho))
+
+
+def ps_mean_response(lam: float, mean_service: float) -> float:
+    return mean_service / (1.0 - lam * mean_service)
