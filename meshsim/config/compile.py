@@ -1,0 +1,307 @@
+"""Validated scenario → the frozen, mesh-agnostic :class:`meshsim.model.Model`.
+
+This is where names meet: calls, workload targets, fault targets and expectations must name
+services, versions and pods that exist, and calls must not loop. Each failure points at the
+line that names the missing thing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import cast
+
+from meshsim.config.checks import duplicate_pods, find_cycle, resolve_target, target_names
+from meshsim.config.distributions import EmpiricalRef, LatencySpec, SamplesError, read_samples
+from meshsim.config.fields import did_you_mean
+from meshsim.config.locator import Locator
+from meshsim.config.schema import (
+    LATENCY_METRICS,
+    CallSpec,
+    ContentionSpec,
+    ExpectSpec,
+    FaultSpec,
+    ScenarioDocument,
+    ServiceSpec,
+    VersionSpec,
+    WorkloadSpec,
+)
+from meshsim.config.yamlsrc import PathKey, YamlPath
+from meshsim.errors import Location, ScenarioError
+from meshsim.model import (
+    Call,
+    CallStep,
+    Contention,
+    Deployment,
+    Distribution,
+    Expectation,
+    Fault,
+    MeshProfile,
+    Model,
+    Parallel,
+    RateStep,
+    RequestTemplate,
+    Service,
+    Topology,
+    Workload,
+)
+from meshsim.model.slo import Metric
+from meshsim.units import format_duration
+
+_SPEC: YamlPath = ("spec",)
+
+
+def compile_model(
+    document: ScenarioDocument, locator: Locator, base_dir: Path, default_name: str
+) -> Model:
+    """Build the model; raise a located ScenarioError for a dangling name or a call cycle."""
+    return _Compiler(document, locator, base_dir).model(default_name)
+
+
+class _Compiler:
+    def __init__(self, document: ScenarioDocument, locator: Locator, base_dir: Path) -> None:
+        self.document = document
+        self.spec = document.spec
+        self.locator = locator
+        self.base_dir = base_dir
+        self.edges: dict[str, list[tuple[str, YamlPath]]] = {}
+        self.samples: dict[Path, Distribution] = {}
+
+    def error(self, message: str, path: Sequence[PathKey]) -> ScenarioError:
+        return ScenarioError(message, self.locator.locate(path))
+
+    def model(self, default_name: str) -> Model:
+        services = {name: self.service(name, spec) for name, spec in self.spec.services.items()}
+        self.check_graph(services)
+        topology = Topology(services, self.spec.network.latency, self.spec.proxy_overhead)
+        return Model(
+            name=self.document.metadata.name or default_name,
+            mesh=MeshProfile(self.spec.mesh, self.spec.meshVersion),
+            duration=self.spec.duration,
+            warmup=self.spec.warmup,
+            seed=self.spec.seed,
+            topology=topology,
+            workloads=self.workloads(services),
+            faults=self.faults(services),
+            expectations=self.expectations(services),
+            cancellation=self.spec.cancellation,
+            description=self.document.metadata.description,
+        )
+
+    # -- services -----------------------------------------------------------------------------
+
+    def service(self, name: str, spec: ServiceSpec) -> Service:
+        path = (*_SPEC, "services", name)
+        if spec.versions:
+            deployments = tuple(
+                self.deployment(name, spec, version, over, (*path, "versions", version))
+                for version, over in spec.versions.items()
+            )
+        else:
+            deployments = (self.deployment(name, spec, None, VersionSpec(), path),)
+        return Service(name, spec.namespace, deployments, external=spec.external)
+
+    def deployment(
+        self, name: str, spec: ServiceSpec, version: str | None, over: VersionSpec, path: YamlPath
+    ) -> Deployment:
+        """One version's pods: the service's settings with the version's overrides on top."""
+        service_path = path if version is None else path[:-2]
+        latency, latency_path = (spec.latency, service_path)
+        if over.latency is not None:
+            latency, latency_path = over.latency, path
+        assert latency is not None  # the schema requires one of them
+        calls, calls_path = (spec.calls, service_path) if over.calls is None else (over.calls, path)
+        labels = {"app": name, **spec.labels}
+        if version is not None:
+            labels.update({"version": version, **(over.labels or {})})
+        return Deployment(
+            service=name,
+            version=version,
+            replicas=over.replicas if version is not None else spec.replicas or 1,
+            concurrency=over.concurrency or spec.concurrency,
+            queue=over.queue if "queue" in over.model_fields_set else spec.queue,
+            latency=self.latency(latency, (*latency_path, "latency")),
+            errors=spec.errors if over.errors is None else over.errors,
+            contention=_contention(over.contention or spec.contention),
+            calls=self.calls(name, calls, (*calls_path, "calls")),
+            labels=labels,
+            sidecar=not spec.external,
+        )
+
+    def latency(self, spec: LatencySpec, path: YamlPath) -> Distribution:
+        if not isinstance(spec, EmpiricalRef):
+            return spec
+        file = (self.base_dir / spec.file).resolve()
+        if file not in self.samples:
+            self.samples[file] = self.read_samples(spec.file, file, path)
+        return self.samples[file]
+
+    def read_samples(self, written: str, file: Path, path: YamlPath) -> Distribution:
+        try:
+            return read_samples(file)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise self.error(f"cannot read samples file {written!r}: {reason}", path) from None
+        except SamplesError as exc:
+            where = self.locator.locate(path)
+            raise ScenarioError(
+                str(exc), Location(str(self.base_dir / written), exc.row, path=where.path)
+            ) from None
+
+    def calls(
+        self, caller: str, entries: Sequence[CallSpec], path: YamlPath
+    ) -> tuple[CallStep, ...]:
+        return tuple(self.call(caller, entry, (*path, i)) for i, entry in enumerate(entries))
+
+    def call(self, caller: str, entry: CallSpec, path: YamlPath) -> CallStep:
+        if entry.parallel is not None:
+            return Parallel(self.calls(caller, entry.parallel, (*path, "parallel")))
+        assert entry.service is not None  # the schema requires service or parallel
+        if entry.service not in self.spec.services:
+            raise self.error(
+                f"call to unknown service {entry.service!r}"
+                f"{did_you_mean(entry.service, self.spec.services)}",
+                (*path, "service"),
+            )
+        self.edges.setdefault(caller, []).append((entry.service, (*path, "service")))
+        return Call(
+            entry.service, entry.path, entry.method, dict(entry.headers), entry.probability,
+            entry.optional,
+        )
+
+    def check_graph(self, services: dict[str, Service]) -> None:
+        graph = {caller: [callee for callee, _ in calls] for caller, calls in self.edges.items()}
+        cycle = find_cycle(graph)
+        if cycle is not None:
+            path = next(p for callee, p in self.edges[cycle[-2]] if callee == cycle[-1])
+            raise self.error(
+                f"call cycle {' → '.join(cycle)}: a request would recurse forever", path
+            )
+        clash = duplicate_pods(services)
+        if clash is not None:
+            raise self.error(
+                f"pod name {clash[0]!r} belongs to both {clash[1]} and {clash[2]}; rename one",
+                (*_SPEC, "services", clash[2].split("/")[0]),
+            )
+
+    # -- load, chaos, objectives ------------------------------------------------------------
+
+    def workloads(self, services: dict[str, Service]) -> tuple[Workload, ...]:
+        pods = {pod for s in services.values() for d in s.deployments for pod in d.pod_names()}
+        seen: set[str] = set()
+        out = []
+        for index, spec in enumerate(self.spec.workload):
+            path = (*_SPEC, "workload", index)
+            self.check_workload(spec, path, services, pods, seen)
+            seen.add(spec.name)
+            out.append(self.workload(spec))
+        return tuple(out)
+
+    def check_workload(
+        self, spec: WorkloadSpec, path: YamlPath, services: dict[str, Service], pods: set[str],
+        seen: set[str],
+    ) -> None:
+        if spec.target not in services:
+            raise self.error(
+                f"workload target {spec.target!r} is not a service"
+                f"{did_you_mean(spec.target, services)}",
+                (*path, "target"),
+            )
+        if spec.name in seen:
+            raise self.error(f"a workload named {spec.name!r} already exists", (*path, "name"))
+        clients = (f"{spec.name}-{i}" for i in range(spec.clients))
+        clash = next((client for client in clients if client in pods), None)
+        if clash is not None:
+            raise self.error(
+                f"workload client {clash!r} would have the same name as a pod; rename the workload",
+                (*path, "name"),
+            )
+
+    @staticmethod
+    def workload(spec: WorkloadSpec) -> Workload:
+        return Workload(
+            name=spec.name,
+            target=spec.target,
+            schedule=tuple(RateStep(step.at, step.rate) for step in spec.rate),
+            arrival=spec.arrival,
+            clients=spec.clients,
+            timeout=spec.timeout,
+            requests=tuple(
+                RequestTemplate(r.method, r.path, dict(r.headers), r.weight) for r in spec.request
+            ),
+        )
+
+    def faults(self, services: dict[str, Service]) -> tuple[Fault, ...]:
+        return tuple(
+            self.fault(spec, (*_SPEC, "faults", i), services)
+            for i, spec in enumerate(self.spec.faults)
+        )
+
+    def fault(self, spec: FaultSpec, path: YamlPath, services: dict[str, Service]) -> Fault:
+        target = resolve_target(spec.target, services)
+        name, slash, version = spec.target.partition("/")
+        if target is None and slash and name in services:
+            raise self.error(
+                f"fault target {spec.target!r}: {_no_version(services[name], version)}",
+                (*path, "target"),
+            )
+        if target is None:
+            raise self.error(
+                f"fault target {spec.target!r} is not a service, service/version or pod"
+                f"{did_you_mean(spec.target, target_names(services))}",
+                (*path, "target"),
+            )
+        factor, added = spec.latency or (1.0, 0.0)
+        return Fault(spec.at, spec.for_, target, factor, added, spec.errors, spec.down)
+
+    def expectations(self, services: dict[str, Service]) -> tuple[Expectation, ...]:
+        return tuple(
+            self.expectation(spec, (*_SPEC, "expect", i), services)
+            for i, spec in enumerate(self.spec.expect)
+        )
+
+    def expectation(
+        self, spec: ExpectSpec, path: YamlPath, services: dict[str, Service]
+    ) -> Expectation:
+        service = services.get(spec.service)
+        if service is None:
+            raise self.error(
+                f"expectation on unknown service {spec.service!r}"
+                f"{did_you_mean(spec.service, services)}",
+                (*path, "service"),
+            )
+        if spec.subset is not None and spec.subset not in service.versions:
+            raise self.error(
+                _no_version(service, spec.subset) + did_you_mean(spec.subset, service.versions),
+                (*path, "subset"),
+            )
+        window = None if spec.window is None else (spec.window[0], spec.window[1])
+        return Expectation(
+            cast(Metric, spec.metric), spec.service, spec.subset, window, spec.min, spec.max,
+            label=_label(spec),
+        )
+
+
+def _no_version(service: Service, version: str) -> str:
+    versions = ", ".join(service.versions)
+    known = f"versions: {versions}" if versions else "it has no versions"
+    return f"{service.name} has no version {version!r} ({known})"
+
+
+def _contention(spec: ContentionSpec) -> Contention:
+    return Contention(spec.model, spec.cores, spec.factor)
+
+
+def _label(spec: ExpectSpec) -> str:
+    """``p99 frontend <= 500ms``: how a report names the objective."""
+
+    def show(value: float) -> str:
+        return format_duration(value) if spec.metric in LATENCY_METRICS else f"{value:g}"
+
+    who = spec.service if spec.subset is None else f"{spec.service}/{spec.subset}"
+    bounds = []
+    if spec.min is not None:
+        bounds.append(f">= {show(spec.min)}")
+    if spec.max is not None:
+        bounds.append(f"<= {show(spec.max)}")
+    return f"{spec.metric} {who} {' and '.join(bounds)}"

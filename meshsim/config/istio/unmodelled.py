@@ -1,0 +1,24 @@
+"""Istio kinds meshsim loads but does not apply yet: one named warning per manifest."""
+
+from __future__ import annotations
+
+from meshsim.config.manifests import Manifest
+
+from .nodes import Diagnostics, Node
+
+REASONS = {
+    "Sidecar": "Sidecar scoping (egress hosts, outbound traffic policy) is not modelled: every "
+    "sidecar sees every service",
+    "PeerAuthentication": "mTLS modes are not modelled: traffic between proxies is accepted as "
+    "if mTLS were permissive",
+    "AuthorizationPolicy": "authorization is not modelled yet: every request is allowed",
+    "RequestAuthentication": "JWT authentication is not modelled: requests carry no tokens",
+}
+
+
+def warn_unmodelled(manifest: Manifest, diagnostics: Diagnostics) -> None:
+    diagnostics.warn(
+        Node.root(manifest),
+        f"{manifest.key} is loaded but not applied: {REASONS[manifest.kind]}",
+        code="unmodelled-kind",
+    )

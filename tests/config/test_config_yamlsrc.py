@@ -1,0 +1,111 @@
+"""Source positions: every error must name the right line, for nested and list paths alike."""
+
+from __future__ import annotations
+
+import pytest
+
+from meshsim.config.yamlsrc import dotted, load_stream, nearest_position
+from meshsim.errors import ScenarioError
+
+TEXT = """\
+spec:
+  services:
+    ratings:
+      concurrency: 8
+      calls:
+        - reviews
+        - {service: details, path: /d}
+  workload:
+    - name: users
+      rate: 10/s
+---
+kind: VirtualService
+metadata:
+  name: r
+"""
+
+
+def test_positions_of_nested_keys_and_list_items() -> None:
+    first, second = load_stream(TEXT, "s.yaml")
+    pos = first.positions
+    assert pos[("spec", "services", "ratings", "concurrency")] == (4, 7)
+    assert pos[("spec", "services", "ratings", "calls", 0)] == (6, 11)
+    assert pos[("spec", "services", "ratings", "calls", 1, "path")] == (7, 30)
+    assert pos[("spec", "workload", 0)] == (9, 7)
+    assert pos[("spec", "workload", 0, "rate")] == (10, 7)
+    assert second.positions[("metadata", "name")] == (14, 3)
+    assert second.start == (12, 1)
+
+
+def test_data_is_plain_python() -> None:
+    first, _ = load_stream(TEXT, "s.yaml")
+    assert first.data == {
+        "spec": {
+            "services": {"ratings": {"concurrency": 8, "calls": [
+                "reviews", {"service": "details", "path": "/d"}]}},
+            "workload": [{"name": "users", "rate": "10/s"}],
+        }
+    }
+
+
+def test_nearest_ancestor_when_no_exact_position() -> None:
+    first, _ = load_stream(TEXT, "s.yaml")
+    path = ("spec", "services", "ratings", "latency")
+    assert nearest_position(first.positions, path) == (3, 5)
+
+
+def test_dotted_paths() -> None:
+    assert dotted(("spec", "workload", 0, "rate")) == "spec.workload[0].rate"
+    assert dotted(("spec", "services", "ratings", "concurency")) == (
+        "spec.services.ratings.concurency"
+    )
+    assert dotted(()) == ""
+
+
+def test_duplicate_key_is_an_error_at_the_second_key() -> None:
+    with pytest.raises(ScenarioError) as info:
+        load_stream("a:\n  b: 1\n  c: 2\n  b: 3\n", "d.yaml")
+    assert info.value.location.line == 4
+    assert info.value.location.path == "a.b"
+    assert "duplicate key 'b'" in info.value.message and "line 2" in info.value.message
+
+
+def test_malformed_yaml_names_file_and_line() -> None:
+    with pytest.raises(ScenarioError) as info:
+        load_stream("a: 1\nb: c: d\n", "m.yaml")
+    assert str(info.value) == "m.yaml:2:5: malformed YAML: mapping values are not allowed here"
+
+
+def test_unclosed_flow_sequence_names_where_it_started() -> None:
+    with pytest.raises(ScenarioError) as info:
+        load_stream("a: [1, 2\nb: 3\n", "m.yaml")
+    assert "started at line 1" in info.value.message
+
+
+def test_empty_documents_are_skipped() -> None:
+    assert [d.data for d in load_stream("---\na: 1\n---\n", "e.yaml")] == [{"a": 1}]
+
+
+def test_merge_keys_are_not_duplicates() -> None:
+    (doc,) = load_stream("base: &b {x: 1}\nother:\n  <<: *b\n  y: 2\n", "m.yaml")
+    assert doc.data == {"base": {"x": 1}, "other": {"x": 1, "y": 2}}
+
+
+def test_raw_scalar_text_is_kept() -> None:
+    (doc,) = load_stream("spec:\n  meshVersion: 1.20\n", "v.yaml")
+    assert doc.scalars[("spec", "meshVersion")] == "1.20"
+
+
+def test_unprintable_character_is_one_located_line() -> None:
+    with pytest.raises(ScenarioError) as info:
+        load_stream("a: 1\nb: \x00\n", "n.yaml")
+    assert str(info.value) == "n.yaml:2: not readable as YAML: special characters are not allowed"
+
+
+def test_aliases_are_walked_once() -> None:
+    text = "a: &a [1, 2]\nb: &b [*a, *a, *a]\nc: [*b, *b, *b]\n"
+    (doc,) = load_stream(text, "a.yaml")
+    assert doc.data["c"][2][1] == [1, 2]  # type: ignore[index]
+    assert ("c", 2, 1, 0) not in doc.positions  # inside an alias: the nearest ancestor stands in
+    assert nearest_position(doc.positions, ("c", 2, 1, 0)) == doc.positions[("c", 2)]
+    assert len(doc.positions) < 20
