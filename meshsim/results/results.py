@@ -1,0 +1,172 @@
+"""``Results``: what ``meshsim.simulate`` returns, a lazy view over one run's recording.
+
+Nothing is decoded until asked for: a sweep that only reads the summary never builds the
+attempts frame. Each frame is computed once and cached; treat them as read-only (they share
+memory with the recording).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from meshsim.metrics import Recording
+from meshsim.model import Model
+from meshsim.results import frames, plots, slo, store
+from meshsim.results.summary import summarize, summarize_workloads
+from meshsim.results.timeseries import timeseries
+from meshsim.units import format_duration
+
+
+class Results:
+    """The frames, summaries, SLO checks and plots of one simulation run."""
+
+    def __init__(
+        self, model: Model, recording: Recording, *, wall_time: float = 0.0,
+        scenario_meta: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.model = model
+        self.recording = recording
+        self.wall_time = float(wall_time)
+        self.scenario_meta: dict[str, Any] = dict(scenario_meta or {})
+
+    # -- identity -------------------------------------------------------------------------
+    @property
+    def seed(self) -> int:
+        return self.model.seed
+
+    @property
+    def name(self) -> str:
+        return str(self.scenario_meta.get("name", self.model.name))
+
+    @property
+    def duration(self) -> float:
+        return self.model.duration
+
+    @property
+    def warmup(self) -> float:
+        return self.model.warmup
+
+    @property
+    def horizon(self) -> float:
+        """Where the time series ends: the run's duration, or later if the engine ran on."""
+        return max(self.model.duration, self.recording.end_time)
+
+    # -- frames (DESIGN §4) ---------------------------------------------------------------
+    @cached_property
+    def requests(self) -> pd.DataFrame:
+        """One row per end-to-end workload request."""
+        return frames.requests_frame(self.recording)
+
+    @cached_property
+    def attempts(self) -> pd.DataFrame:
+        """One row per attempt of one hop call (empty when attempts were not recorded)."""
+        return frames.attempts_frame(self.recording)
+
+    @cached_property
+    def calls(self) -> pd.DataFrame:
+        """One row per hop call with all its retries."""
+        return frames.calls_frame(self.recording)
+
+    @cached_property
+    def events(self) -> pd.DataFrame:
+        """Ejections, fault windows, canary steps and other state changes."""
+        return frames.events_frame(self.recording)
+
+    @cached_property
+    def timeseries(self) -> pd.DataFrame:
+        """Per second, per service and subset: load, outcomes, latency and levels."""
+        return timeseries(
+            self.calls, self.attempts, self.recording.levels, horizon=self.horizon,
+            bucket=self.recording.bucket, services=self.model.topology.services,
+        )
+
+    @cached_property
+    def summary(self) -> pd.DataFrame:
+        """Per service and subset over calls that start after warm-up."""
+        return summarize(
+            self.calls, self.attempts, self.events, start=self.warmup, end=self.duration,
+            services=self.model.topology.services,
+        )
+
+    @cached_property
+    def workloads(self) -> pd.DataFrame:
+        """Per workload over end-to-end requests that start after warm-up."""
+        return summarize_workloads(
+            self.requests, start=self.warmup, end=self.duration,
+            workloads=[w.name for w in self.model.workloads],
+        )
+
+    @property
+    def attempt_count(self) -> int:
+        """Attempts made: recorded rows, or the calls' attempt counts when not recorded."""
+        if len(self.recording.attempts.get("start", ())):
+            return len(self.recording.attempts["start"])
+        return int(self.recording.calls["attempts"].sum()) if "attempts" in \
+            self.recording.calls else 0
+
+    # -- SLOs -----------------------------------------------------------------------------
+    def slo(self) -> pd.DataFrame:
+        """One row per expectation: value, bounds, ``passed`` and a one-line description."""
+        return self._slo.copy()
+
+    @cached_property
+    def _slo(self) -> pd.DataFrame:
+        run = slo.RunFrames(
+            requests=self.requests, calls=self.calls, attempts=self.attempts,
+            events=self.events, workloads=self.model.workloads, warmup=self.warmup,
+            duration=self.duration,
+        )
+        return slo.evaluate(run, self.model.expectations)
+
+    @property
+    def passed(self) -> bool:
+        """Whether every expectation held (true when there are none)."""
+        return bool(self._slo["passed"].all())
+
+    # -- plots and storage ----------------------------------------------------------------
+    def fault_windows(self) -> list[plots.FaultWindow]:
+        return plots.fault_windows(self.events, self.horizon, self.model.faults)
+
+    def plot(self) -> Figure:
+        """Throughput, success rate and latency of every service over time."""
+        return plots.overview(
+            self.timeseries, self.fault_windows(), warmup=self.warmup, duration=self.horizon,
+            title=self.name, bucket=self.recording.bucket,
+        )
+
+    def figures(self) -> dict[str, Figure]:
+        """The overview and each panel alone, keyed by file stem."""
+        return plots.figures(
+            self.timeseries, self.fault_windows(), warmup=self.warmup, duration=self.horizon,
+            title=self.name, bucket=self.recording.bucket,
+        )
+
+    def save(self, out_dir: str | Path) -> Path:
+        """Write the run directory (Parquet, CSV, PNG, run.json) and return its path."""
+        return store.write_run(self, out_dir)
+
+    def run_info(self) -> dict[str, Any]:
+        """What ``run.json`` holds: reproduction keys, performance and SLO outcomes."""
+        return store.run_info(self)
+
+    def __repr__(self) -> str:
+        reqs = self.requests
+        window = reqs[(reqs["start"] >= self.warmup).to_numpy()]
+        ok = f"{window['ok'].mean():.2%} ok" if len(window) else "no requests after warm-up"
+        p99 = format_duration(float(window["latency"].quantile(0.99))) if len(window) else "-"
+        checks = self._slo
+        slo_text = (
+            f"SLOs {int(checks['passed'].sum())}/{len(checks)} passed" if len(checks)
+            else "no SLOs"
+        )
+        return (
+            f"<Results {self.name!r} seed={self.seed}: {len(reqs):,} requests over "
+            f"{format_duration(self.duration)} (warm-up {format_duration(self.warmup)}), "
+            f"{ok}, p99 {p99}; {slo_text}; wall {self.wall_time:.2f}s>"
+        )

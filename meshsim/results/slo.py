@@ -1,0 +1,149 @@
+"""Check a scenario's expectations (``spec.expect``) against what the run recorded.
+
+Each expectation looks at the calls to one service (or one subset of it) that start in its
+window, by default [warmup, duration). When the name is a workload's rather than a service's,
+it looks at that workload's end-to-end requests instead, which is what its users saw. A check
+on a window without a single call fails: an SLO nobody exercised is not met.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from meshsim.model import Expectation, Workload
+from meshsim.results.stats import METRIC_COLUMNS, call_metrics, flag_mask, in_names, started_in
+from meshsim.units import format_duration
+
+SLO_COLUMNS = (
+    "expectation", "metric", "service", "subset", "window_start", "window_end", "value", "min",
+    "max", "passed", "description",
+)
+LATENCY_METRICS = frozenset({"p50", "p90", "p99", "mean_latency"})
+COUNT_METRICS = frozenset({"timeouts", "overflows", "ejections"})
+METRICS = frozenset({*METRIC_COLUMNS, "overflows", "ejections"}) - {"requests", "attempts",
+                                                                     "retries"}
+
+
+@dataclass(frozen=True)
+class RunFrames:
+    """The frames and bounds an SLO check reads."""
+
+    requests: pd.DataFrame
+    calls: pd.DataFrame
+    attempts: pd.DataFrame
+    events: pd.DataFrame
+    workloads: Sequence[Workload]
+    warmup: float
+    duration: float
+
+
+def format_value(metric: str, value: float) -> str:
+    """A metric value the way a person reads it: ``99.87%``, ``45.2ms``, ``120/s``, ``3``."""
+    if value != value:  # NaN
+        return "-"
+    if metric == "success_rate":
+        return f"{value * 100:.5g}%"
+    if metric in LATENCY_METRICS:
+        return format_duration(value)
+    if metric == "rps":
+        return f"{value:.4g}/s"
+    if metric in COUNT_METRICS:
+        return f"{value:.0f}"
+    return f"{value:.3g}"
+
+
+def _bounds(metric: str, low: float | None, high: float | None) -> str:
+    parts = []
+    if low is not None:
+        parts.append(f">= {format_value(metric, low)}")
+    if high is not None:
+        parts.append(f"<= {format_value(metric, high)}")
+    return " and ".join(parts) or "any value"
+
+
+def _value(frames: RunFrames, exp: Expectation, start: float, end: float) -> tuple[float, int]:
+    """The metric's value and the number of calls (or requests) it was computed from."""
+    clients: set[str] | None = None
+    for workload in frames.workloads:
+        if workload.name == exp.service:
+            clients = set(workload.client_names())
+    if clients is not None:
+        rows = frames.requests
+        chosen = (rows["workload"] == exp.service).to_numpy() & started_in(rows, start, end)
+        tries, events = frames.attempts, frames.events
+        try_mask = in_names(tries["caller"], clients)
+        event_mask = in_names(events["proxy"], clients)
+    else:
+        rows = frames.calls
+        chosen = (rows["service"] == exp.service).to_numpy() & started_in(rows, start, end)
+        tries, events = frames.attempts, frames.events
+        try_mask = (tries["service"] == exp.service).to_numpy()
+        event_mask = (events["service"] == exp.service).to_numpy()
+        if exp.subset is not None:
+            chosen = chosen & (rows["subset"] == exp.subset).to_numpy()
+            try_mask = try_mask & (tries["subset"] == exp.subset).to_numpy()
+            event_mask = event_mask & (events["subset"] == exp.subset).to_numpy()
+    selected = rows[chosen]
+    if exp.metric == "overflows":
+        window = try_mask & started_in(tries, start, end)
+        return float(flag_mask(tries["flags"], "UO")[window].sum()), len(selected)
+    if exp.metric == "ejections":
+        t = events["time"].to_numpy()
+        hits = event_mask & (events["kind"] == "eject").to_numpy() & (t >= start) & (t < end)
+        return float(hits.sum()), len(selected)
+    metrics = call_metrics(selected, [], end - start)
+    return float(metrics[exp.metric].iloc[0]), len(selected)
+
+
+def check(frames: RunFrames, exp: Expectation) -> dict[str, object]:
+    """One expectation: a row of :data:`SLO_COLUMNS`."""
+    start, end = exp.window if exp.window is not None else (frames.warmup, frames.duration)
+    is_workload = any(w.name == exp.service for w in frames.workloads)
+    target = f"workload {exp.service}" if is_workload else (
+        exp.service if exp.subset is None else f"{exp.service}/{exp.subset}"
+    )
+    label = exp.label or f"{exp.metric} of {target} {_bounds(exp.metric, exp.min, exp.max)}"
+    where = f"{exp.metric} of {target} in [{format_duration(start)}, {format_duration(end)})"
+    value = math.nan
+    if exp.metric not in METRICS:
+        passed, outcome = False, f": unknown metric {exp.metric!r}"
+    else:
+        value, count = _value(frames, exp, start, end)
+        if count == 0:
+            value, passed, outcome = math.nan, False, ": no traffic"
+        else:
+            passed = not math.isnan(value) and (exp.min is None or value >= exp.min) and (
+                exp.max is None or value <= exp.max
+            )
+            outcome = (
+                f" = {format_value(exp.metric, value)} "
+                f"(expected {_bounds(exp.metric, exp.min, exp.max)})"
+            )
+    description = f"{'PASS' if passed else 'FAIL'} {where}{outcome}"
+    return {
+        "expectation": label, "metric": exp.metric, "service": exp.service,
+        "subset": exp.subset or "", "window_start": float(start), "window_end": float(end),
+        "value": value, "min": np.nan if exp.min is None else float(exp.min),
+        "max": np.nan if exp.max is None else float(exp.max), "passed": bool(passed),
+        "description": description,
+    }
+
+
+def evaluate(frames: RunFrames, expectations: Sequence[Expectation]) -> pd.DataFrame:
+    """All expectations, one row each, in the order they were written."""
+    rows = [check(frames, exp) for exp in expectations]
+    if not rows:
+        return pd.DataFrame({
+            name: pd.Series([], dtype=dtype) for name, dtype in (
+                ("expectation", str), ("metric", str), ("service", str), ("subset", str),
+                ("window_start", float), ("window_end", float), ("value", float),
+                ("min", float), ("max", float), ("passed", bool), ("description", str),
+            )
+        })
+    frame = pd.DataFrame(rows, columns=list(SLO_COLUMNS))
+    return frame.astype({"passed": bool, "value": float, "min": float, "max": float})

@@ -1,0 +1,108 @@
+"""SLO checks: values, pass/fail, windows, subsets, workload names and no traffic."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from meshsim.model import Expectation
+from meshsim.results import Results
+from meshsim.results.slo import SLO_COLUMNS
+
+Build = Callable[..., Results]
+
+
+def one(build: Build, exp: Expectation) -> dict[str, object]:
+    frame = build((exp,)).slo()
+    assert len(frame) == 1
+    return frame.iloc[0].to_dict()
+
+
+def test_columns(standard_results: Build) -> None:
+    frame = standard_results((Expectation("p99", "frontend", max=1.0),)).slo()
+    assert list(frame.columns) == list(SLO_COLUMNS)
+    assert frame["passed"].dtype == bool
+    empty = standard_results().slo()
+    assert empty.empty and list(empty.columns) == list(SLO_COLUMNS)
+
+
+def test_pass_and_fail_on_the_same_value(standard_results: Build) -> None:
+    ok = one(standard_results, Expectation("success_rate", "frontend", min=0.4))
+    bad = one(standard_results, Expectation("success_rate", "frontend", min=0.41))
+    assert ok["value"] == pytest.approx(0.4) and ok["passed"]
+    assert bad["value"] == pytest.approx(0.4) and not bad["passed"]
+    assert bad["description"].startswith("FAIL success_rate of frontend in [2s, 10s)")
+    assert "40%" in bad["description"]
+    assert (ok["window_start"], ok["window_end"]) == (2.0, 10.0)
+    assert ok["min"] == 0.4 and math.isnan(ok["max"])
+
+
+def test_latency_bounds(standard_results: Build) -> None:
+    p99 = one(standard_results, Expectation("p99", "frontend", max=1.0))
+    assert p99["value"] == pytest.approx(np.quantile([0.2, 0.5, 2.0, 0.3, 0.1], 0.99))
+    assert not p99["passed"]
+    p50 = one(standard_results, Expectation("p50", "frontend", max=0.3))
+    assert p50["value"] == pytest.approx(0.3) and p50["passed"]  # bounds are inclusive
+    mean = one(standard_results, Expectation("mean_latency", "frontend", max=0.7))
+    assert mean["value"] == pytest.approx(0.62) and mean["passed"]
+
+
+def test_no_traffic_fails(standard_results: Build) -> None:
+    idle = one(standard_results, Expectation("success_rate", "ratings", min=0.0))
+    assert math.isnan(idle["value"]) and not idle["passed"]
+    assert "no traffic" in idle["description"]
+    late = one(standard_results, Expectation("rps", "frontend", window=(8.0, 10.0), min=0.0))
+    assert not late["passed"] and "no traffic" in late["description"]
+
+
+def test_explicit_window_and_subset(standard_results: Build) -> None:
+    # calls to frontend starting in [5, 7): 5 (404, ok) and 11 (500)
+    win = one(standard_results, Expectation("success_rate", "frontend", window=(5.0, 7.0)))
+    assert win["value"] == pytest.approx(0.5)
+    assert (win["window_start"], win["window_end"]) == (5.0, 7.0)
+    v1 = one(standard_results, Expectation("success_rate", "reviews", subset="v1", min=0.5))
+    assert v1["value"] == pytest.approx(0.5) and v1["passed"] and v1["subset"] == "v1"
+    whole = one(standard_results, Expectation("success_rate", "reviews"))
+    assert whole["value"] == pytest.approx(0.25)
+
+
+def test_count_and_ratio_metrics(standard_results: Build) -> None:
+    def value(metric: str, service: str, subset: str | None = None) -> float:
+        return float(one(standard_results, Expectation(metric, service, subset))["value"])
+
+    assert value("rps", "frontend") == pytest.approx(5 / 8)
+    assert value("retry_ratio", "reviews", "v2") == pytest.approx(1.0)
+    assert value("timeouts", "reviews") == 1
+    assert value("overflows", "reviews") == 1
+    assert value("ejections", "reviews", "v2") == 1
+    assert value("ejections", "reviews", "v1") == 0  # the v1 ejection was during warm-up
+
+
+def test_workload_name_uses_its_requests(standard_results: Build) -> None:
+    users = one(standard_results, Expectation("success_rate", "users", min=0.5))
+    assert users["value"] == pytest.approx(0.5) and users["passed"]  # frontend sees 0.4
+    assert "workload users" in users["description"]
+    admins = one(standard_results, Expectation("success_rate", "admins"))
+    assert admins["value"] == 0.0
+    # ejections a workload sees are those made by its own client proxies
+    assert one(standard_results, Expectation("ejections", "users"))["value"] == 1
+    assert one(standard_results, Expectation("ejections", "admins"))["value"] == 0
+    assert one(standard_results, Expectation("timeouts", "users"))["value"] == 1
+
+
+def test_passed_means_every_expectation_held(standard_results: Build) -> None:
+    good = Expectation("success_rate", "frontend", min=0.3)
+    bad = Expectation("p99", "frontend", max=0.1)
+    assert standard_results((good,)).passed
+    assert not standard_results((good, bad)).passed
+    assert standard_results(()).passed
+    frame = standard_results((good, bad)).slo()
+    assert frame["passed"].tolist() == [True, False]
+
+
+def test_label_is_kept(standard_results: Build) -> None:
+    exp = Expectation("success_rate", "frontend", min=0.3, label="frontend mostly ok")
+    assert one(standard_results, exp)["expectation"] == "frontend mostly ok"

@@ -1,0 +1,108 @@
+"""The per-second time series: grid completeness, counts, percentiles, levels, aggregates."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from meshsim.results import Results
+from meshsim.results.timeseries import TIMESERIES_COLUMNS
+
+CONTRACT = ["time", "service", "subset", "offered", "completed", "goodput", "success_rate",
+            "p50", "p90", "p99", "retries", "in_flight", "queue_depth", "ejected"]
+
+
+def series(results: Results, service: str, subset: str = "") -> pd.DataFrame:
+    ts = results.timeseries
+    mask = (ts["service"] == service) & (ts["subset"] == subset)
+    return ts[mask.to_numpy()].set_index("time")
+
+
+def test_columns_and_dtypes(results: Results, empty_results: Results) -> None:
+    for r in (results, empty_results):
+        ts = r.timeseries
+        assert list(ts.columns) == list(TIMESERIES_COLUMNS)
+        assert set(CONTRACT) <= set(ts.columns)
+        assert str(ts["service"].dtype) == "category"
+        assert ts["aggregate"].dtype == bool
+        for name in CONTRACT[3:]:
+            assert ts[name].dtype == np.float64, name
+
+
+def test_every_second_for_every_service_and_subset(results: Results) -> None:
+    ts = results.timeseries
+    keys = set(zip(ts["service"].astype(str), ts["subset"].astype(str), strict=True))
+    # ratings never saw a call but is a service of the model; reviews gets its aggregate row.
+    assert keys == {("frontend", ""), ("ratings", ""), ("reviews", ""), ("reviews", "v1"),
+                    ("reviews", "v2")}
+    for _, part in ts.groupby(["service", "subset"], observed=True):
+        assert part["time"].tolist() == [float(t) for t in range(10)]
+
+
+def test_counts_per_second(results: Results) -> None:
+    fe = series(results, "frontend")
+    # calls to frontend end at 1.1, 2.2, 3.5 (503), 5.3 (404), 6.0 (status 0), 6.1 (500)
+    assert fe["completed"].tolist() == [0, 1, 1, 1, 0, 1, 2, 0, 0, 0]
+    assert fe["goodput"].tolist() == [0, 1, 1, 0, 0, 1, 0, 0, 0, 0]
+    # attempts start at 1.0, 2.0, 3.0, 3.1 (retry), 3.3 (retry), 4.0, 5.0, 6.0
+    assert fe["offered"].tolist() == [0, 1, 1, 3, 1, 1, 1, 0, 0, 0]
+    assert fe["retries"].tolist() == [0, 0, 0, 2, 0, 0, 0, 0, 0, 0]
+    assert fe.loc[5.0, "success_rate"] == 1.0
+    assert fe.loc[6.0, "success_rate"] == 0.0
+    assert np.isnan(fe.loc[0.0, "success_rate"])  # nothing finished: NaN, not 0 or 1
+    assert series(results, "ratings")["offered"].sum() == 0
+
+
+def test_percentiles_of_calls_finished_each_second(book_factory, model_factory) -> None:
+    book = book_factory()
+    latencies = [0.01 * k for k in range(1, 11)]  # 10 ms .. 100 ms, all finishing in second 3
+    for i, lat in enumerate(latencies, start=1):
+        book.request(i, 3.5 - lat, 3.5, 200)
+    book.request(99, 5.0, 5.25, 200)  # a lone call in second 5
+    results = Results(model_factory(), book.finish(), wall_time=0.0, scenario_meta={})
+    fe = series(results, "frontend")
+    assert fe.loc[3.0, "p50"] == pytest.approx(0.055)
+    assert fe.loc[3.0, "p90"] == pytest.approx(0.091)
+    assert fe.loc[3.0, "p99"] == pytest.approx(0.0991)
+    assert fe.loc[3.0, "p99"] == pytest.approx(np.quantile(latencies, 0.99))
+    assert fe.loc[5.0, ["p50", "p90", "p99"]].tolist() == pytest.approx([0.25] * 3)
+    assert fe.loc[[0.0, 4.0, 9.0], "p50"].isna().all()
+    assert fe.loc[3.0, "completed"] == 10
+
+
+def test_time_weighted_levels(results: Results) -> None:
+    fe = series(results, "frontend")
+    # in flight 2 over [0.5, 1.5): a mean of 1 in second 0 and in second 1
+    assert fe["in_flight"].tolist()[:3] == pytest.approx([1.0, 1.0, 0.0])
+    assert series(results, "reviews", "v1").loc[2.0, "queue_depth"] == pytest.approx(1.0)
+    assert series(results, "reviews", "v2").loc[2.0, "queue_depth"] == pytest.approx(2.0)
+    # the aggregate row sums the subsets' levels
+    assert series(results, "reviews").loc[2.0, "queue_depth"] == pytest.approx(3.0)
+    assert series(results, "reviews").loc[3.0, "queue_depth"] == 0.0
+
+
+def test_aggregate_row_is_the_sum_of_its_subsets(results: Results) -> None:
+    agg = series(results, "reviews")
+    v1, v2 = series(results, "reviews", "v1"), series(results, "reviews", "v2")
+    for column in ("offered", "completed", "goodput", "retries"):
+        np.testing.assert_array_equal(agg[column], v1[column] + v2[column])
+    assert agg["completed"].sum() == 5
+    assert agg["aggregate"].all() and not v1["aggregate"].any()
+    assert not series(results, "frontend")["aggregate"].any()
+
+
+def test_offered_falls_back_to_call_attempts(standard, model_factory) -> None:
+    results = Results(model_factory(record_attempts=False), standard(False).finish(),
+                      wall_time=0.0, scenario_meta={})
+    fe = series(results, "frontend")
+    assert fe.loc[3.0, "offered"] == 3.0  # call 3 made 3 attempts
+    assert fe.loc[3.0, "retries"] == 2.0
+    assert fe["completed"].sum() == 6
+
+
+def test_empty_run_gives_a_zero_filled_grid(empty_results: Results) -> None:
+    ts = empty_results.timeseries
+    assert len(ts) == 3 * 10  # three model services, ten seconds
+    assert (ts[["offered", "completed", "goodput", "retries"]] == 0).all().all()
+    assert ts["success_rate"].isna().all()
