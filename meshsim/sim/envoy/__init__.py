@@ -1,0 +1,53 @@
+"""Envoy's data-plane algorithms, ported as pure state machines.
+
+Nothing here imports SimPy or the engine: time arrives as ``now`` (seconds), randomness as
+injected zero-argument callables returning non-negative integers (Envoy's
+``RandomGenerator::random()``), so tests can pin draws exactly as Envoy's own tests do.
+Every module names the upstream file it follows; see reference/envoy-istio.md §1–§5.
+"""
+
+from meshsim.sim.envoy.balancers import (
+    Balancer,
+    LeastRequest,
+    Maglev,
+    PriorityLoad,
+    Random,
+    RingHash,
+    RoundRobin,
+    choose_host,
+    choose_priority,
+    make_balancer,
+    priority_load,
+    stable_hash64,
+)
+from meshsim.sim.envoy.breakers import ResourceManager
+from meshsim.sim.envoy.outlier import OutlierDetector
+from meshsim.sim.envoy.retry import (
+    Decision,
+    JitteredExponentialBackOff,
+    RetryState,
+    RetryStatus,
+    wants_retry,
+)
+
+__all__ = [
+    "Balancer",
+    "Decision",
+    "JitteredExponentialBackOff",
+    "LeastRequest",
+    "Maglev",
+    "OutlierDetector",
+    "PriorityLoad",
+    "Random",
+    "ResourceManager",
+    "RetryState",
+    "RetryStatus",
+    "RingHash",
+    "RoundRobin",
+    "choose_host",
+    "choose_priority",
+    "make_balancer",
+    "priority_load",
+    "stable_hash64",
+    "wants_retry",
+]

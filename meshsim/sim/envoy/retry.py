@@ -1,0 +1,231 @@
+"""Retries: ``retry_on`` classification, the per-request retry state machine and its backoff.
+
+Follows ``source/common/router/retry_state_impl.cc`` (``wouldRetryFromHeaders``,
+``wouldRetryFromReset``, ``shouldRetry``, ``resetRetry``) and
+``source/common/common/backoff_strategy.cc`` (``JitteredExponentialBackOffStrategy``);
+reference/envoy-istio.md §4. Not modelled: ``retriable-headers`` and ``envoy-ratelimited``
+(they need response headers), ``http3-post-connect-failure``, ``x-envoy-*`` request headers,
+rate-limited (``Retry-After``) backoff.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Literal
+
+from meshsim.model.policy import RetryPolicy
+from meshsim.sim.envoy.breakers import ResourceManager
+
+ResetKind = Literal[
+    "connect_failure", "per_try_timeout", "remote_reset", "refused_stream", "overflow"
+]
+Outcome = int | ResetKind
+
+RESET_KINDS: frozenset[str] = frozenset(
+    {"connect_failure", "per_try_timeout", "remote_reset", "refused_stream", "overflow"}
+)
+
+# gRPC status codes Envoy's retry_on understands (grpc-status in response headers only).
+_GRPC_TOKENS = {
+    "cancelled": 1,
+    "deadline-exceeded": 4,
+    "resource-exhausted": 8,
+    "internal": 13,
+    "unavailable": 14,
+}
+
+_TOO_EARLY = 425
+
+
+class _Would(enum.Enum):
+    NO = 0
+    BACKOFF = 1  # RetryDecision::RetryWithBackoff
+    IMMEDIATELY = 2  # RetryDecision::RetryImmediately (425 Too Early): next loop, no backoff
+
+
+def _would_retry(
+    policy: RetryPolicy,
+    outcome: Outcome,
+    grpc_status: int | None,
+    request_started: bool | None,
+) -> _Would:
+    on = policy.retry_on
+    if isinstance(outcome, str):
+        if outcome not in RESET_KINDS:
+            raise ValueError(f"unknown reset kind {outcome!r}")
+        if outcome == "overflow":
+            return _Would.NO
+        started = request_started if request_started is not None else outcome != "connect_failure"
+        if outcome == "connect_failure" and "connect-failure" in on:
+            return _Would.BACKOFF
+        if "reset-before-request" in on and not started:
+            return _Would.BACKOFF
+        if "reset" in on:
+            return _Would.BACKOFF
+        if "5xx" in on or "gateway-error" in on:
+            return _Would.BACKOFF
+        if outcome == "refused_stream" and "refused-stream" in on:
+            return _Would.BACKOFF
+        return _Would.NO
+
+    status = int(outcome)
+    if "5xx" in on and 500 <= status <= 599:
+        return _Would.BACKOFF
+    if "gateway-error" in on and status in (502, 503, 504):
+        return _Would.BACKOFF
+    if "retriable-4xx" in on and status == 409:
+        return _Would.BACKOFF
+    if "retriable-status-codes" in on and status in policy.retriable_status_codes:
+        # Envoy retries 425 immediately (unless the downstream request was early data, which
+        # meshsim does not model).
+        return _Would.IMMEDIATELY if status == _TOO_EARLY else _Would.BACKOFF
+    if grpc_status is not None:
+        for token, code in _GRPC_TOKENS.items():
+            if token in on and grpc_status == code:
+                return _Would.BACKOFF
+    return _Would.NO
+
+
+def wants_retry(
+    policy: RetryPolicy,
+    outcome: Outcome,
+    *,
+    grpc_status: int | None = None,
+    request_started: bool | None = None,
+) -> bool:
+    """Would ``policy.retry_on`` retry this attempt outcome (§4.1)?
+
+    ``outcome`` is an HTTP status from response headers or a reset kind. A per-try timeout is
+    a local reset: only ``5xx``, ``gateway-error`` and ``reset`` match it. ``overflow`` never
+    retries. ``request_started`` (default: False only for ``connect_failure``) drives
+    ``reset-before-request``. gRPC tokens match only a ``grpc_status`` from response headers.
+    """
+    return _would_retry(policy, outcome, grpc_status, request_started) is not _Would.NO
+
+
+class JitteredExponentialBackOff:
+    """``JitteredExponentialBackOffStrategy``: ``rand() % bound`` ms, bound = base, doubling
+    while below max/2, then pinned at max (default bounds 25, 50, 100, 200, 250, 250 … ms)."""
+
+    def __init__(self, base_ms: int, max_ms: int, rand: Callable[[], int]) -> None:
+        if base_ms <= 0 or base_ms > max_ms:
+            raise ValueError("backoff needs 0 < base_interval <= max_interval")
+        self.base_ms = base_ms
+        self.max_ms = max_ms
+        self._doubling_limit = max_ms // 2
+        self._next = base_ms
+        self._rand = rand
+
+    @property
+    def bound_ms(self) -> int:
+        """The exclusive bound of the next delay."""
+        return self._next
+
+    def next_ms(self) -> int:
+        bound = self._next
+        self._next = bound * 2 if bound < self._doubling_limit else self.max_ms
+        return self._rand() % bound
+
+    def reset(self) -> None:
+        self._next = self.base_ms
+
+
+class RetryStatus(enum.Enum):
+    NO = "no"
+    RETRY = "retry"
+    LIMIT_EXCEEDED = "limit_exceeded"  # response flag URX
+    OVERFLOW = "overflow"  # response flag UO
+
+
+@dataclass(frozen=True)
+class Decision:
+    status: RetryStatus
+    delay: float = 0.0  # seconds before the retry is sent (RETRY only)
+
+    @property
+    def flag(self) -> str | None:
+        return {RetryStatus.LIMIT_EXCEEDED: "URX", RetryStatus.OVERFLOW: "UO"}.get(self.status)
+
+
+def _ms(seconds: float) -> int:
+    return max(1, round(seconds * 1000))  # Envoy rounds sub-millisecond intervals up to 1 ms
+
+
+class RetryState:
+    """One request's retry state (``RetryStateImpl``), sharing its cluster's breaker and stats.
+
+    Call :meth:`should_retry` with the outcome of *every* attempt, successes included (that is
+    how Envoy counts ``upstream_rq_retry_success`` and releases the retry slot), and
+    :meth:`release` when the request ends. An accepted retry holds one slot of the retry
+    breaker from the decision, through its backoff wait, until the next decision or the end.
+    """
+
+    def __init__(
+        self, policy: RetryPolicy, breaker: ResourceManager, rand: Callable[[], int]
+    ) -> None:
+        self.policy = policy
+        self.breaker = breaker
+        self.retries_remaining = policy.num_retries
+        base = _ms(policy.backoff_base)
+        cap = _ms(policy.backoff_max) if policy.backoff_max is not None else base * 10
+        self.backoff = JitteredExponentialBackOff(base, cap, rand)
+        self._holding = False
+        self._attempted: list[Hashable] = []
+
+    @property
+    def stats(self) -> dict[str, int]:
+        return self.breaker.stats
+
+    @property
+    def host_selection_attempts(self) -> int:
+        """Extra picks the load balancer offers to :meth:`accept` (``hostSelectionRetryCount``)."""
+        return self.policy.host_selection_attempts
+
+    def release(self) -> None:
+        """``resetRetry``: give back the retry slot held by the last accepted retry, if any."""
+        if self._holding:
+            self.breaker.dec_retries()
+            self._holding = False
+
+    def should_retry(
+        self,
+        outcome: Outcome,
+        active_requests: int | None = None,
+        pending_requests: int | None = None,
+        *,
+        grpc_status: int | None = None,
+        request_started: bool | None = None,
+    ) -> Decision:
+        """§4.2 in Envoy's order: not retriable → NO; none left → LIMIT_EXCEEDED; consume one;
+        breaker/budget full → OVERFLOW; else RETRY after a jittered backoff."""
+        would = _would_retry(self.policy, outcome, grpc_status, request_started)
+        if self._holding and would is _Would.NO:
+            self.stats["upstream_rq_retry_success"] += 1
+        self.release()
+        if would is _Would.NO:
+            return Decision(RetryStatus.NO)
+        if self.retries_remaining == 0:
+            self.stats["upstream_rq_retry_limit_exceeded"] += 1
+            return Decision(RetryStatus.LIMIT_EXCEEDED)
+        self.retries_remaining -= 1
+        if not self.breaker.can_retry(active_requests, pending_requests):
+            self.stats["upstream_rq_retry_overflow"] += 1
+            return Decision(RetryStatus.OVERFLOW)
+        self.breaker.inc_retries()
+        self._holding = True
+        self.stats["upstream_rq_retry"] += 1
+        if would is _Would.IMMEDIATELY:
+            return Decision(RetryStatus.RETRY, 0.0)
+        return Decision(RetryStatus.RETRY, self.backoff.next_ms() / 1000.0)
+
+    # -- retry host predicates (previous_hosts) ---------------------------------------------
+
+    def host_attempted(self, host: Hashable) -> None:
+        """``onHostAttempted``: remember every host an attempt of this request went to."""
+        self._attempted.append(host)
+
+    def accept(self, host: Hashable) -> bool:
+        """Negation of ``shouldSelectAnotherHost``: previous_hosts rejects attempted hosts."""
+        return not (self.policy.previous_hosts and host in self._attempted)
