@@ -22,6 +22,7 @@ ATTEMPTS = {
 CALLS = {
     "call_id": "q", "request_id": "q", "caller": "i", "service": "i", "subset": "i",
     "start": "d", "end": "d", "status": "h", "flags": "i", "attempts": "h", "depth": "h",
+    "mirror": "b",
 }
 # Requests are the depth-0 calls (from workload clients); derived in ``finish``, not stored twice.
 REQUESTS = ("id", "workload", "client", "start", "end", "status", "flags", "attempts")
@@ -77,10 +78,12 @@ class Recorder:
     def call(
         self, call_id: int, request_id: int, caller: int, service: int, subset: int,
         start: float, end: float, status: int, flags: int, attempts: int, depth: int,
+        mirror: bool = False,
     ) -> None:
         a = self._call_append
         a[0](call_id); a[1](request_id); a[2](caller); a[3](service); a[4](subset)  # noqa: E702
         a[5](start); a[6](end); a[7](status); a[8](flags); a[9](attempts); a[10](depth)  # noqa: E702
+        a[11](mirror)
 
     def level(self, name: str, service: str, subset: str) -> Level:
         """The level object to update directly from the engine (``level.change(now, ±1)``)."""
@@ -124,7 +127,7 @@ class Recorder:
 
 def _requests(calls: dict[str, np.ndarray], client_workload: dict[int, int]) -> dict[str, np.ndarray]:
     """End-to-end requests: the calls made by workload clients (depth 0)."""
-    top = calls["depth"] == 0
+    top = (calls["depth"] == 0) & (calls["mirror"] == 0)
     client = calls["caller"][top]
     lookup = np.zeros(max([0, *client_workload.keys()]) + 1, dtype=np.int32)
     for code, workload in client_workload.items():

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from meshsim.model.faults import Fault
+from meshsim.model.policy import TrafficPolicy
 from meshsim.model.slo import Expectation
 from meshsim.model.topology import Topology
 from meshsim.model.workload import Workload
@@ -42,3 +43,4 @@ class Model:
     cancellation: Cancellation = "none"
     description: str = ""
     record_attempts: bool = True
+    policy: TrafficPolicy | None = None  # translated mesh policy; None = no policy applied

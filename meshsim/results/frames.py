@@ -25,7 +25,7 @@ ATTEMPT_COLUMNS = (
 )
 CALL_COLUMNS = (
     "call_id", "request_id", "caller", "service", "subset", "start", "end", "latency", "status",
-    "flags", "attempts", "depth", "ok",
+    "flags", "attempts", "depth", "mirror", "ok",
 )
 EVENT_COLUMNS = ("time", "kind", "proxy", "service", "subset", "pod", "detail")
 
@@ -43,6 +43,7 @@ ATTEMPT_SCHEMA = {
 CALL_SCHEMA = {
     "call_id": "q", "request_id": "q", "caller": "i", "service": "i", "subset": "i",
     "start": "d", "end": "d", "status": "h", "flags": "i", "attempts": "h", "depth": "h",
+    "mirror": "b",
 }
 
 # Which recorded columns hold interned string codes, per table.

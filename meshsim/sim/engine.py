@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 
 import simpy
 
@@ -13,7 +13,8 @@ from meshsim.model import Model
 from meshsim.rng import Batched, Streams
 from meshsim.sim.chaos import Chaos
 from meshsim.sim.pod import Pod
-from meshsim.sim.proxy import Proxy
+from meshsim.sim.proxy import PlainProxy, Proxy
+from meshsim.sim.sidecar import EnvoyProxy
 from meshsim.sim.sampling import sampler, uniform
 from meshsim.sim.workload import Source
 
@@ -32,6 +33,7 @@ class Simulation:
         self.overhead = model.topology.proxy_overhead
         self.mesh_sidecars = model.mesh.has_sidecars
         self.propagate_deadlines = model.cancellation == "deadline"
+        self.policy = model.policy if model.mesh.name == "istio" else None
         self._request_ids = 0
         self._call_ids = 0
         self.pods: list[Pod] = []
@@ -51,10 +53,28 @@ class Simulation:
         return self._call_ids - 1
 
     # -- construction ---------------------------------------------------------------------------
-    def _proxy(self, name: str, sidecar: bool) -> Proxy:
-        proxy = Proxy(self, name, sidecar, uniform(self.streams.get(f"balancer/{name}")))
+    def _proxy(
+        self, name: str, sidecar: bool, labels: Mapping[str, str] | None = None,
+        namespace: str = "default",
+    ) -> Proxy:
+        roll = uniform(self.streams.get(f"balancer/{name}"))
+        proxy: Proxy
+        if sidecar and self.policy is not None:
+            rng = self.streams.get(f"envoy/{name}")
+            int_roll = Batched(lambda n: rng.integers(0, 2**62, n))
+            proxy = EnvoyProxy(
+                self, name, self.policy, roll=roll, int_roll=int_roll,  # type: ignore[arg-type]
+                labels=labels, namespace=namespace,
+            )
+        else:
+            proxy = PlainProxy(self, name, sidecar, roll, labels, namespace)
         self.proxies[name] = proxy
         return proxy
+
+    def _has_sidecar(self, service: str, deployment_sidecar: bool) -> bool:
+        if not self.mesh_sidecars or not deployment_sidecar:
+            return False
+        return self.policy is None or self.policy.sidecars.get(service, True)
 
     def _build(self) -> None:
         streams = self.streams
@@ -66,10 +86,11 @@ class Simulation:
                 service_time = sampler(dep.latency, streams.get(f"service/{stem}"))
                 roll = uniform(streams.get(f"errors/{stem}"))
                 call_roll = uniform(streams.get(f"calls/{stem}"))
+                sidecar = self._has_sidecar(service.name, dep.sidecar and not service.external)
                 for name in dep.pod_names():
                     pod = Pod(self, dep, name, service_time, roll, call_roll)
-                    sidecar = self.mesh_sidecars and dep.sidecar
-                    pod.proxy = self._proxy(name, sidecar)
+                    pod.inbound_overhead = self.overhead if sidecar else 0.0
+                    pod.proxy = self._proxy(name, sidecar, dep.labels, service.namespace)
                     pods.append(pod)
             self.endpoints[service.name] = pods
             self.pods.extend(pods)

@@ -24,8 +24,8 @@ class Call:
 
     __slots__ = (
         "attempt", "attempts", "deadline", "depth", "done", "end", "flags", "headers", "id",
-        "method", "on_done", "optional", "parent", "path", "proxy", "request_id", "service",
-        "start", "status", "subset",
+        "method", "mirror", "on_done", "optional", "parent", "path", "proxy", "request_id",
+        "service", "start", "state", "status", "subset",
     )
 
     def __init__(
@@ -53,6 +53,8 @@ class Call:
         self.attempts = 0
         self.attempt: Attempt | None = None
         self.subset = 0
+        self.mirror = False
+        self.state: object = None  # the caller proxy's per-request state (Envoy: Upstream)
 
     @property
     def ok(self) -> bool:

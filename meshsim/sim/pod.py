@@ -39,6 +39,7 @@ class Pod:
         self.name = name
         self.service = deployment.service
         self.version = deployment.version or ""
+        self.labels = deployment.labels
         self.code = sim.recorder.intern(name)
         self.sim_service_code = sim.recorder.intern(self.service)
         self.subset_code = sim.recorder.intern(self.version)

@@ -1,12 +1,15 @@
-"""The outbound side of a caller: its sidecar proxy, or without a mesh its HTTP client.
+"""The outbound side of a caller: what every client proxy does with a call.
 
-Until the Istio and Linkerd semantics land, a meshed proxy routes with a plain round robin over
-every pod of the service (per proxy, from a random start, as Envoy's per-worker RR does), and an
-unmeshed caller goes through kube-proxy, which picks a pod at random per connection.
+:class:`Proxy` owns a call's bookkeeping (the caller's own deadline, records, completion).
+:class:`PlainProxy` is a caller without mesh policy: with a sidecar but no translated policy
+it balances round robin over every pod (per proxy, from a random start, as Envoy's per-worker
+round robin does); without a sidecar it goes through kube-proxy, which picks a pod at random
+per connection. :class:`~meshsim.sim.sidecar.EnvoyProxy` applies Istio's policy.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from meshsim.sim.kernel import call_later
@@ -21,17 +24,21 @@ if TYPE_CHECKING:
 
 
 class Proxy:
-    """One client proxy: its own balancer state per upstream service."""
+    """Bookkeeping shared by every kind of client proxy."""
 
-    def __init__(self, sim: Simulation, name: str, sidecar: bool, pick_roll: Sampler) -> None:
+    def __init__(
+        self, sim: Simulation, name: str, sidecar: bool, pick_roll: Sampler,
+        labels: Mapping[str, str] | None = None, namespace: str = "default",
+    ) -> None:
         self.sim = sim
         self.env: simpy.Environment = sim.env
         self.name = name
         self.code = sim.recorder.intern(name)
         self.sidecar = sidecar
+        self.labels = dict(labels or {})
+        self.namespace = namespace
         self.outbound_overhead = sim.overhead if sidecar else 0.0
         self._roll = pick_roll
-        self._rr: dict[str, int] = {}
 
     # -- a call ------------------------------------------------------------------------------
     def send(self, call: Call) -> None:
@@ -39,32 +46,22 @@ class Proxy:
         call.start = now
         if call.deadline is not None:
             if call.deadline <= now:
-                self._give_up(call)
+                self.give_up(call)
                 return
             call_later(self.env, call.deadline - now, self._on_deadline, call)
-        self._attempt(call, now)
+        self.forward(call, now)
 
-    def _attempt(self, call: Call, now: float) -> None:
-        pod = self.pick(call.service)
-        call.attempts += 1
-        att = Attempt(call, pod, call.attempts, now)
-        call.attempt = att
+    def forward(self, call: Call, now: float) -> None:
+        raise NotImplementedError
+
+    def transmit(self, att: Attempt) -> None:
+        """Put an attempt on the wire to its pod (sidecars and network on the way)."""
+        pod = att.pod
         delay = self.outbound_overhead + self.sim.latency + pod.inbound_overhead
         if delay:
             call_later(self.env, delay, pod.on_arrive, att)
         else:
             pod.arrive(att)
-
-    def pick(self, service: str) -> Pod:
-        """Choose the endpoint for an attempt (the stand-in balancer, see module doc)."""
-        pods = self.sim.endpoints[service]
-        if not self.sidecar:
-            return pods[int(self._roll() * len(pods))]
-        i = self._rr.get(service)
-        if i is None:
-            i = int(self._roll() * len(pods))
-        self._rr[service] = i + 1
-        return pods[i % len(pods)]
 
     # -- outcomes ----------------------------------------------------------------------------
     def on_response(self, ev: simpy.Event) -> None:
@@ -73,37 +70,42 @@ class Proxy:
     def response(self, att: Attempt) -> None:
         if att.abandoned:
             return  # the caller already gave up; this is abandoned work arriving late
-        call = att.call
-        self._record_attempt(att, att.status, att.flags)
-        self._complete(call, att.status, att.flags, att.pod.subset_code)
+        self.record_attempt(att, att.status, att.flags)
+        self.complete(att.call, att.status, att.flags, att.pod.subset_code)
 
     def _on_deadline(self, ev: simpy.Event) -> None:
         call: Call = ev._value
         if not call.done:
-            self._give_up(call)
+            self.give_up(call)
 
-    def _give_up(self, call: Call) -> None:
+    def give_up(self, call: Call) -> None:
         """The calling app stops waiting; upstream work goes on unless cancellation says not."""
         att = call.attempt
         subset = 0
-        if att is not None:
-            att.abandoned = True
-            self._record_attempt(att, 0, "DC")
-            att.pod.cancel(att)
+        if att is not None and not att.abandoned:
+            self.abandon(att, 0, "DC")
             subset = att.pod.subset_code
-        self._complete(call, 0, "DC", subset)
+        self.complete(call, 0, "DC", subset)
 
-    def _record_attempt(self, att: Attempt, status: int, flags: str) -> None:
+    def abandon(self, att: Attempt, status: int, flags: str) -> None:
+        """Stop waiting for an attempt: record it as the caller saw it, tell the pod."""
+        att.abandoned = True
+        self.record_attempt(att, status, flags)
+        att.pod.cancel(att)
+
+    def record_attempt(self, att: Attempt, status: int, flags: str) -> None:
         call = att.call
         rec = self.sim.recorder
         pod = att.pod
         rec.attempt(
             call.request_id, call.id, self.code, pod.sim_service_code, pod.subset_code, pod.code,
             att.number, att.start, self.env._now, status, rec.intern(flags) if flags else 0,
-            att.number > 1, False,
+            att.number > 1, call.mirror,
         )
 
-    def _complete(self, call: Call, status: int, flags: str, subset: int) -> None:
+    def complete(self, call: Call, status: int, flags: str, subset: int) -> None:
+        if call.done:
+            return
         now = self.env._now
         call.done = True
         call.end = now
@@ -114,5 +116,31 @@ class Proxy:
         rec.call(
             call.id, call.request_id, self.code, self.sim.service_codes[call.service], subset,
             call.start, now, status, rec.intern(flags) if flags else 0, call.attempts, call.depth,
+            call.mirror,
         )
         call.on_done(call)
+
+
+class PlainProxy(Proxy):
+    """A caller without mesh policy (see the module docstring)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._rr: dict[str, int] = {}
+
+    def forward(self, call: Call, now: float) -> None:
+        pod = self.pick(call.service)
+        call.attempts += 1
+        att = Attempt(call, pod, call.attempts, now)
+        call.attempt = att
+        self.transmit(att)
+
+    def pick(self, service: str) -> Pod:
+        pods = self.sim.endpoints[service]
+        if not self.sidecar:
+            return pods[int(self._roll() * len(pods))]
+        i = self._rr.get(service)
+        if i is None:
+            i = int(self._roll() * len(pods))
+        self._rr[service] = i + 1
+        return pods[i % len(pods)]

@@ -1,0 +1,241 @@
+"""One Envoy cluster as seen by one client proxy: hosts, balancer, breakers, connection pool
+and outlier detector.
+
+All of this state is per client proxy and per cluster (per DestinationRule subset), as in
+Envoy: a sidecar's ejections, breaker counters and balancer position are its own.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from meshsim.model.policy import ClusterPolicy
+from meshsim.sim.envoy import OutlierDetector, ResourceManager, make_balancer, priority_load
+from meshsim.sim.kernel import call_later
+
+if TYPE_CHECKING:
+    import simpy
+
+    from meshsim.sim.pod import Pod
+    from meshsim.sim.sidecar import EnvoyProxy, Upstream
+
+IntRoll = Callable[[], int]
+
+
+class Connection:
+    __slots__ = ("host", "ready", "uses")
+
+    def __init__(self, host: Pod) -> None:
+        self.host = host
+        self.uses = 0
+        self.ready = False
+
+
+class Cluster:
+    """``outbound|<port>|<subset>|<service>`` inside one sidecar."""
+
+    def __init__(
+        self, proxy: EnvoyProxy, service: str, subset: str | None, hosts: list[Pod],
+        policy: ClusterPolicy, rand: IntRoll,
+    ) -> None:
+        self.proxy = proxy
+        self.env: simpy.Environment = proxy.env
+        self.service = service
+        self.subset = subset or ""
+        self.hosts = hosts
+        self.policy = policy
+        self.breaker = ResourceManager(policy.circuit_breakers)
+        self.balancer = make_balancer(policy.load_balancer, rand=rand, key=lambda p: p.name)
+        self.uses_hash = self.balancer.uses_hash
+        self.active: dict[Pod, int] = dict.fromkeys(hosts, 0)
+        self.idle: dict[Pod, list[Connection]] = {h: [] for h in hosts}
+        self.pending: dict[Pod, deque[Upstream]] = {h: deque() for h in hosts}
+        self.connections: dict[Pod, int] = dict.fromkeys(hosts, 0)
+        self.healthy = list(hosts)
+        self.panic = False
+        self.max_rpc = policy.circuit_breakers.max_requests_per_connection
+        self.detector: OutlierDetector[Pod] | None = None
+        if policy.outlier is not None and hosts:
+            self.detector = OutlierDetector(
+                policy.outlier, hosts, rand=rand, on_eject=self._on_eject,
+                on_uneject=self._on_uneject,
+            )
+            interval = policy.outlier.interval
+            # Clusters are built at config push (t=0); the timer ticks on that grid.
+            first = interval * (int(self.env._now / interval) + 1)
+            call_later(self.env, first - self.env._now, self._tick, interval)
+        recorder = proxy.sim.recorder
+        self._ejected_level = recorder.level("ejected", service, self.subset)
+        self._refresh_health()
+
+    # -- health ---------------------------------------------------------------------------------
+    def _refresh_health(self) -> None:
+        ejected = self.detector.ejected if self.detector else ()
+        self.healthy = [h for h in self.hosts if h not in ejected]
+        plan = priority_load(
+            [len(self.healthy)], [len(self.hosts)], panic_threshold=self.policy.panic_threshold
+        )
+        self.panic = bool(self.hosts) and plan.panic[0]
+        self.balancer.observe(self.hosts, self.healthy)
+
+    def _tick(self, ev: simpy.Event) -> None:
+        assert self.detector is not None
+        self.detector.tick(self.env._now)
+        call_later(self.env, ev._value, self._tick, ev._value)
+
+    def _on_eject(self, host: Pod, detector: str, now: float) -> None:
+        self._ejected_level.change(now, 1)
+        self.proxy.sim.recorder.event(
+            now, "eject", proxy=self.proxy.name, service=self.service, subset=self.subset,
+            pod=host.name, detail=detector,
+        )
+        self._refresh_health()
+
+    def _on_uneject(self, host: Pod, now: float) -> None:
+        self._ejected_level.change(now, -1)
+        self.proxy.sim.recorder.event(
+            now, "uneject", proxy=self.proxy.name, service=self.service, subset=self.subset,
+            pod=host.name,
+        )
+        self._refresh_health()
+
+    def report_status(self, host: Pod, status: int) -> None:
+        if self.detector is not None:
+            self.detector.report_status(host, status, self.env._now)
+
+    def report_local(self, host: Pod, kind: str) -> None:
+        if self.detector is not None:
+            self.detector.report_local(host, kind, self.env._now)  # type: ignore[arg-type]
+
+    # -- host selection ---------------------------------------------------------------------------
+    def choose(self, up: Upstream) -> Pod | None:
+        """Panic routing, the balancer, and the retry host predicate (§2, §4.4, §5)."""
+        source = self.hosts if self.panic else self.healthy
+        if not source:
+            return None
+        name = "all" if self.panic else "healthy"
+        retry = up.retry
+        tries = retry.host_selection_attempts + 1 if retry is not None and up.call.attempts else 1
+        hash_ = up.hash if self.uses_hash else None
+        if self.uses_hash and hash_ is None:
+            hash_ = up.hash = self.balancer.random_hash()
+        host = None
+        active = self.active.__getitem__
+        for attempt in range(tries):
+            host = self.balancer.pick(source, active=active, hash=hash_, attempt=attempt,
+                                      source=name)
+            if host is None or retry is None or retry.accept(host):
+                return host
+        return host
+
+    # -- connection pool (HTTP/1.1 unless http2) ---------------------------------------------------
+    def admit(self, up: Upstream, host: Pod) -> bool:
+        """Attach the stream to a connection now, or leave it pending; False = overflow (UO)."""
+        breaker = self.breaker
+        if not breaker.can_request():
+            breaker.stats["upstream_rq_pending_overflow"] += 1
+            return False
+        idle = self.idle[host]
+        if idle:
+            conn = idle[-1] if self.policy.http2 else idle.pop()
+            self._attach(up, conn)
+            return True
+        if self.policy.http2 and self.connections[host]:
+            # The one multiplexed connection is still being set up: wait for it.
+            if not breaker.try_pend():
+                return False
+            self.pending[host].append(up)
+            return True
+        if not breaker.try_pend():
+            return False
+        self.pending[host].append(up)
+        if self.connections[host] == 0 or breaker.can_connect():
+            # Envoy's connection limit is soft: a host with no connection always gets one.
+            self._connect(host)
+        else:
+            breaker.stats["upstream_cx_overflow"] += 1
+        return True
+
+    def _connect(self, host: Pod) -> None:
+        self.breaker.inc_connections()
+        self.connections[host] += 1
+        conn = Connection(host)
+        setup = 2 * self.proxy.sim.latency  # TCP (and mTLS) handshake: one round trip
+        if setup:
+            call_later(self.env, setup, self._on_connected, conn)
+        else:
+            self._connected(conn)
+
+    def _on_connected(self, ev: simpy.Event) -> None:
+        self._connected(ev._value)
+
+    def _connected(self, conn: Connection) -> None:
+        conn.ready = True
+        self._release_conn(conn)
+
+    def _attach(self, up: Upstream, conn: Connection) -> None:
+        self.breaker.inc_requests()
+        conn.uses += 1
+        up.conn = conn
+        self.active[conn.host] += 1
+        self.proxy.dispatch(up, conn.host)
+
+    def _release_conn(self, conn: Connection) -> None:
+        """A connection is free: give it to the next pending stream, or keep it idle."""
+        host = conn.host
+        if self.max_rpc and conn.uses >= self.max_rpc:
+            self._close(conn)
+            return
+        queue = self.pending[host]
+        if queue:
+            up = queue.popleft()
+            self.breaker.dec_pending()
+            self._attach(up, conn)
+            if self.policy.http2:
+                while queue:  # multiplexed: every waiting stream goes at once
+                    nxt = queue.popleft()
+                    self.breaker.dec_pending()
+                    if self.breaker.can_request():
+                        self._attach(nxt, conn)
+                    else:
+                        self.breaker.stats["upstream_rq_pending_overflow"] += 1
+                        self.proxy.overflow(nxt)
+            return
+        if self.policy.http2:
+            if conn not in self.idle[host]:
+                self.idle[host].append(conn)
+        else:
+            self.idle[host].append(conn)
+
+    def _close(self, conn: Connection) -> None:
+        host = conn.host
+        self.breaker.dec_connections()
+        self.connections[host] -= 1
+        if conn in self.idle[host]:
+            self.idle[host].remove(conn)
+        if self.pending[host] and (self.connections[host] == 0 or self.breaker.can_connect()):
+            self._connect(host)
+
+    def finished(self, up: Upstream, reset: bool) -> None:
+        """The stream ended; ``reset`` (timeout, caller gone) closes an HTTP/1.1 connection."""
+        conn = up.conn
+        if conn is None:
+            return
+        up.conn = None
+        self.breaker.dec_requests()
+        self.active[conn.host] -= 1
+        if self.policy.http2:
+            self._release_conn(conn)
+        elif reset or conn.host.down:
+            self._close(conn)
+        else:
+            self._release_conn(conn)
+
+    def forget_pending(self, up: Upstream, host: Pod) -> None:
+        """A stream still waiting for a connection is abandoned (timeout or caller gone)."""
+        queue = self.pending[host]
+        if up in queue:
+            queue.remove(up)
+            self.breaker.dec_pending()

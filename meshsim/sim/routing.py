@@ -1,0 +1,101 @@
+"""Route matching as an Envoy route table does it: ordered, first match wins.
+
+Config-time filters (source labels, source namespace, gateways) are applied once per proxy in
+:func:`routes_for_proxy`; request-time conditions (uri, method, headers, query parameters,
+authority) per request in :func:`select_route`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from urllib.parse import parse_qsl
+
+from meshsim.model.policy import HeaderMatch, Route, RouteMatch, StringMatch
+from meshsim.sim.messages import Call
+
+
+@lru_cache(maxsize=1024)
+def _regex(pattern: str, ignore_case: bool) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE if ignore_case else 0)
+
+
+def string_matches(m: StringMatch, value: str | None) -> bool:
+    if value is None:
+        return False
+    if m.kind == "present":
+        return True
+    if m.kind == "regex":
+        return _regex(m.value, m.ignore_case).fullmatch(value) is not None  # RE2 full match
+    expected = m.value
+    if m.ignore_case:
+        value, expected = value.lower(), expected.lower()
+    if m.kind == "exact":
+        return value == expected
+    return value.startswith(expected)
+
+
+def _header_matches(h: HeaderMatch, values: Mapping[str, str]) -> bool:
+    found = string_matches(h.match, values.get(h.name.lower()))
+    return found != h.invert
+
+
+def request_matches(m: RouteMatch, call: Call) -> bool:
+    """Request-time conditions of one match block (AND)."""
+    path, _, query = call.path.partition("?")
+    if m.uri is not None and not string_matches(m.uri, path):
+        return False
+    if m.method is not None and not string_matches(m.method, call.method):
+        return False
+    if m.authority is not None and not string_matches(m.authority, call.service):
+        return False
+    if m.headers:
+        headers = {k.lower(): v for k, v in call.headers.items()}
+        if not all(_header_matches(h, headers) for h in m.headers):
+            return False
+    if m.query:
+        params = dict(parse_qsl(query, keep_blank_values=True))
+        if not all(_header_matches(q, params) for q in m.query):
+            return False
+    return True
+
+
+def applies_to(
+    m: RouteMatch, labels: Mapping[str, str], namespace: str, gateway: str
+) -> bool:
+    """Config-time conditions: is this match block programmed into this proxy at all?"""
+    if m.source_labels and any(labels.get(k) != v for k, v in m.source_labels.items()):
+        return False
+    if m.source_namespace is not None and m.source_namespace != namespace:
+        return False
+    return not (m.gateways and gateway not in m.gateways)
+
+
+def routes_for_proxy(
+    routes: Sequence[Route], labels: Mapping[str, str], namespace: str, gateway: str = "mesh"
+) -> tuple[Route, ...]:
+    """The routes this proxy receives, each keeping only the match blocks that apply to it."""
+    kept: list[Route] = []
+    for route in routes:
+        if not route.matches:
+            kept.append(route)
+            break  # generation stops after the first catch-all
+        matches = tuple(m for m in route.matches if applies_to(m, labels, namespace, gateway))
+        if matches:
+            kept.append(_with_matches(route, matches))
+    return tuple(kept)
+
+
+def _with_matches(route: Route, matches: tuple[RouteMatch, ...]) -> Route:
+    from dataclasses import replace
+
+    return replace(route, matches=matches)
+
+
+def select_route(routes: Sequence[Route], call: Call) -> Route | None:
+    """First route with a matching block (or no blocks); ``None`` = 404 NR."""
+    for route in routes:
+        if not route.matches or any(request_matches(m, call) for m in route.matches):
+            return route
+    return None

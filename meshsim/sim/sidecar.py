@@ -1,0 +1,368 @@
+"""An Envoy sidecar applying Istio's traffic policy to a caller's outbound requests.
+
+Order per request, as Envoy's filter chain and router run it (envoy-istio.md §4, §7-§9):
+route match → fault delay, then abort (rolled once) → mirrors → weighted cluster (once) →
+route timeout armed → per attempt: host selection (panic, balancer, previous-hosts predicate)
+→ connection pool and breakers → per-try timeout → upstream → outlier detector → retry
+decision with backoff. Overflow is immediate 503 UO, never retried, never charged to a host.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl
+
+from meshsim.model.policy import Backend, Mirror, Route, TrafficPolicy
+from meshsim.sim.cluster import Cluster, IntRoll
+from meshsim.sim.envoy import RetryState, RetryStatus, stable_hash64
+from meshsim.sim.kernel import call_later
+from meshsim.sim.messages import Attempt, Call
+from meshsim.sim.proxy import Proxy
+from meshsim.sim.routing import routes_for_proxy, select_route
+from meshsim.sim.sampling import Sampler
+
+if TYPE_CHECKING:
+    import simpy
+
+    from meshsim.sim.cluster import Connection
+    from meshsim.sim.engine import Simulation
+    from meshsim.sim.pod import Pod
+
+
+def join_flags(flags: str, more: str | None) -> str:
+    if not more:
+        return flags
+    return f"{flags},{more}" if flags else more
+
+
+class Upstream:
+    """The router's state for one downstream request inside one sidecar."""
+
+    __slots__ = (
+        "attempt", "call", "cluster", "conn", "done", "flags", "hash", "host", "retry", "route",
+        "waiting",
+    )
+
+    def __init__(self, call: Call) -> None:
+        self.call = call
+        self.route: Route | None = None
+        self.cluster: Cluster | None = None
+        self.retry: RetryState | None = None
+        self.flags = ""
+        self.hash: int | None = None
+        self.conn: Connection | None = None
+        self.host: Pod | None = None
+        self.attempt: Attempt | None = None  # in flight, not yet answered
+        self.waiting: Pod | None = None  # pending for a connection to this host
+        self.done = False
+
+
+def _ignore(call: Call) -> None:
+    """Shadow responses are discarded (fire and forget)."""
+
+
+class EnvoyProxy(Proxy):
+    """One sidecar (or gateway) Envoy with its own per-cluster state."""
+
+    def __init__(
+        self, sim: Simulation, name: str, policy: TrafficPolicy, *, roll: Sampler,
+        int_roll: IntRoll, labels: Mapping[str, str] | None = None, namespace: str = "default",
+        gateway: str = "mesh",
+    ) -> None:
+        super().__init__(sim, name, True, roll, labels, namespace)
+        self.policy = policy
+        self.gateway = gateway
+        self._int = int_roll
+        self._routes: dict[str, tuple[Route, ...]] = {}
+        self._clusters: dict[tuple[str, str | None], Cluster | None] = {}
+
+    # -- configuration ----------------------------------------------------------------------------
+    def routes(self, service: str) -> tuple[Route, ...]:
+        routes = self._routes.get(service)
+        if routes is None:
+            table = self.policy.routes.get(service)
+            if table is None:
+                table = (Route(
+                    name=f"default|{service}", backends=(Backend(service),),
+                    retry=self.policy.default_retry, timeout=self.policy.default_timeout,
+                ),)
+            routes = routes_for_proxy(table, self.labels, self.namespace, self.gateway)
+            self._routes[service] = routes
+        return routes
+
+    def cluster(self, service: str, subset: str | None) -> Cluster | None:
+        key = (service, subset)
+        if key in self._clusters:
+            return self._clusters[key]
+        cluster = None
+        pods = self.sim.endpoints.get(service)
+        if pods is not None:
+            hosts = pods
+            if subset is not None:
+                spec = self.policy.subsets.get((service, subset))
+                if spec is not None:
+                    hosts = [p for p in pods if all(
+                        p.labels.get(k) == v for k, v in spec.labels.items())]
+                else:
+                    hosts = None  # type: ignore[assignment]
+            if hosts is not None:
+                policy = self.policy.clusters.get(key) or self.policy.default_cluster
+                cluster = Cluster(self, service, subset, list(hosts), policy, self._int)
+        self._clusters[key] = cluster
+        return cluster
+
+    # -- the request path -----------------------------------------------------------------------
+    def forward(self, call: Call, now: float) -> None:
+        up = Upstream(call)
+        call.state = up
+        route = select_route(self.routes(call.service), call)
+        if route is None:
+            self.finish(up, 404, "NR")
+            return
+        up.route = route
+        if route.direct_status is not None:
+            self.finish(up, route.direct_status, "")
+            return
+        if route.set_headers or route.remove_headers:
+            headers = {k: v for k, v in call.headers.items() if k not in route.remove_headers}
+            headers.update(route.set_headers)
+            call.headers = headers
+        fault = route.fault
+        if fault is not None and fault.delay_percent > 0 and (
+            self._roll() * 100.0 < fault.delay_percent
+        ):
+            up.flags = "DI"
+            call_later(self.env, fault.delay, self._after_delay, up)
+            return
+        self._route(up)
+
+    def _after_delay(self, ev: simpy.Event) -> None:
+        up: Upstream = ev._value
+        if not up.done:
+            self._route(up)
+
+    def _route(self, up: Upstream) -> None:
+        route = up.route
+        assert route is not None
+        fault = route.fault
+        if fault is not None and fault.abort_percent > 0 and (
+            self._roll() * 100.0 < fault.abort_percent
+        ):
+            self.finish(up, fault.abort_status, join_flags(up.flags, "FI"))
+            return  # aborted requests are never mirrored nor sent upstream
+        for mirror in route.mirrors:
+            if mirror.percent >= 100.0 or self._roll() * 100.0 < mirror.percent:
+                self._shadow(up.call, mirror, route.timeout)
+        backend = self._pick_backend(route)
+        cluster = self.cluster(backend.service, backend.subset)
+        if cluster is None:
+            self.finish(up, 503, "NC")
+            return
+        up.cluster = cluster
+        if route.retry is not None:
+            up.retry = RetryState(route.retry, cluster.breaker, self._int)
+        if cluster.uses_hash:
+            up.hash = self._hash(up.call, route, cluster)
+        if route.timeout > 0:
+            call_later(self.env, route.timeout, self._on_route_timeout, up)
+        self._try(up)
+
+    def _pick_backend(self, route: Route) -> Backend:
+        backends = route.backends
+        if len(backends) == 1:
+            return backends[0]
+        total = sum(b.weight for b in backends)
+        x = self._roll() * total
+        for backend in backends:
+            x -= backend.weight
+            if x < 0:
+                return backend
+        return backends[-1]
+
+    def _try(self, up: Upstream) -> None:
+        if up.done:
+            return
+        cluster = up.cluster
+        assert cluster is not None
+        host = cluster.choose(up)
+        if host is None:
+            self.finish(up, 503, join_flags(up.flags, "UH"))
+            return
+        if up.retry is not None:
+            up.retry.host_attempted(host)
+        up.host = host
+        up.waiting = host
+        if not cluster.admit(up, host):
+            up.waiting = None
+            self.overflow(up)
+
+    def overflow(self, up: Upstream) -> None:
+        """The breaker refused the stream: a local 503 UO, visible as an attempt row."""
+        call = up.call
+        host = up.host
+        assert host is not None
+        call.attempts += 1
+        att = Attempt(call, host, call.attempts, self.env._now)
+        self.record_attempt(att, 503, "UO")
+        self.finish(up, 503, join_flags(up.flags, "UO"))
+
+    def dispatch(self, up: Upstream, host: Pod) -> None:
+        """The stream has a connection: the attempt goes upstream (called by the cluster)."""
+        up.waiting = None
+        call = up.call
+        if up.done:
+            assert up.cluster is not None
+            up.cluster.finished(up, reset=True)
+            return
+        call.attempts += 1
+        att = Attempt(call, host, call.attempts, self.env._now)
+        call.attempt = att
+        up.attempt = att
+        route = up.route
+        assert route is not None
+        retry = route.retry
+        if retry is not None and retry.per_try_timeout > 0 and (
+            route.timeout == 0 or retry.per_try_timeout < route.timeout
+        ):
+            call_later(self.env, retry.per_try_timeout, self._on_per_try_timeout, att)
+        self.transmit(att)
+
+    # -- outcomes ---------------------------------------------------------------------------------
+    def response(self, att: Attempt) -> None:
+        if att.abandoned:
+            return
+        call = att.call
+        up: Upstream = call.state  # type: ignore[assignment]
+        cluster = up.cluster
+        assert cluster is not None
+        up.attempt = None
+        cluster.finished(up, reset=att.flags in ("UF", "UC"))
+        self.record_attempt(att, att.status, att.flags)
+        status, flags = att.status, att.flags
+        if flags == "UF":
+            cluster.report_local(att.pod, "connect_failed")
+            outcome: int | str = "connect_failure"
+        elif flags == "UC":
+            cluster.report_local(att.pod, "connect_failed")
+            outcome = "remote_reset"
+        else:
+            cluster.report_status(att.pod, status)
+            outcome = status
+        self._decide(up, outcome, status, join_flags(up.flags, flags))
+
+    def _decide(self, up: Upstream, outcome: int | str, status: int, flags: str) -> None:
+        retry = up.retry
+        if retry is None:
+            self.finish(up, status, flags)
+            return
+        decision = retry.should_retry(outcome)
+        if decision.status is not RetryStatus.RETRY:
+            self.finish(up, status, join_flags(flags, decision.flag))
+        elif decision.delay > 0:
+            call_later(self.env, decision.delay, self._on_retry, up)
+        else:
+            self._try(up)
+
+    def _on_retry(self, ev: simpy.Event) -> None:
+        self._try(ev._value)
+
+    def _on_per_try_timeout(self, ev: simpy.Event) -> None:
+        att: Attempt = ev._value
+        up: Upstream = att.call.state  # type: ignore[assignment]
+        if up.done or up.attempt is not att:
+            return
+        self._reset_attempt(up, att)
+        self._decide(up, "per_try_timeout", 504, join_flags(up.flags, "UT"))
+
+    def _on_route_timeout(self, ev: simpy.Event) -> None:
+        up: Upstream = ev._value
+        if up.done:
+            return
+        if up.attempt is not None:
+            self._reset_attempt(up, up.attempt)
+        elif up.waiting is not None and up.cluster is not None:
+            up.cluster.forget_pending(up, up.waiting)
+            up.waiting = None
+        self.finish(up, 504, join_flags(up.flags, "UT"))
+
+    def _reset_attempt(self, up: Upstream, att: Attempt) -> None:
+        """A timeout resets the upstream stream: charged to the host as a 504, work goes on."""
+        cluster = up.cluster
+        assert cluster is not None
+        up.attempt = None
+        self.abandon(att, 504, "UT")
+        cluster.finished(up, reset=True)
+        cluster.report_local(att.pod, "timeout")
+
+    def give_up(self, call: Call) -> None:
+        up = call.state
+        if not isinstance(up, Upstream):
+            super().give_up(call)
+            return
+        if up.done:
+            return
+        cluster = up.cluster
+        if up.attempt is not None and cluster is not None:
+            att = up.attempt
+            up.attempt = None
+            self.abandon(att, 0, "DC")
+            cluster.finished(up, reset=True)
+        elif up.waiting is not None and cluster is not None:
+            cluster.forget_pending(up, up.waiting)
+            up.waiting = None
+        self.finish(up, 0, join_flags(up.flags, "DC"))
+
+    def finish(self, up: Upstream, status: int, flags: str) -> None:
+        if up.done:
+            return
+        up.done = True
+        if up.retry is not None:
+            up.retry.release()
+        subset = 0
+        if up.host is not None:
+            subset = up.host.subset_code
+        self.complete(up.call, status, flags, subset)
+
+    # -- mirrors and hashing ------------------------------------------------------------------------
+    def _shadow(self, call: Call, mirror: Mirror, timeout: float) -> None:
+        """Fire and forget on the mirror cluster: no retries, the route's timeout, own limits."""
+        shadow = Call(
+            self.sim.next_call_id(), call.request_id, self, mirror.service, call.method,
+            call.path, call.headers, call.depth, None, _ignore,
+        )
+        shadow.mirror = True
+        shadow.start = self.env._now
+        up = Upstream(shadow)
+        shadow.state = up
+        up.route = Route(name="shadow", timeout=timeout, backends=(Backend(mirror.service),))
+        cluster = self.cluster(mirror.service, mirror.subset)
+        if cluster is None:
+            return
+        up.cluster = cluster
+        if timeout > 0:
+            call_later(self.env, timeout, self._on_route_timeout, up)
+        self._try(up)
+
+    def _hash(self, call: Call, route: Route, cluster: Cluster) -> int | None:
+        key = route.hash_key or cluster.policy.load_balancer.hash_key
+        if key is None:
+            return None
+        value: str | None = None
+        if key.kind == "header":
+            lowered = {k.lower(): v for k, v in call.headers.items()}
+            value = lowered.get(key.name.lower())
+        elif key.kind == "cookie":
+            lowered = {k.lower(): v for k, v in call.headers.items()}
+            cookies = dict(
+                part.strip().split("=", 1) for part in lowered.get("cookie", "").split(";")
+                if "=" in part
+            )
+            value = cookies.get(key.name)
+            if value is None and key.ttl is not None:
+                value = f"{self.name}->{cluster.service}"  # Envoy hashes the connection's addresses
+        elif key.kind == "source_ip":
+            value = self.name
+        elif key.kind == "query":
+            value = dict(parse_qsl(call.path.partition("?")[2])).get(key.name)
+        return None if value is None else stable_hash64(value)
