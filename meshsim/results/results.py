@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 
 from meshsim.metrics import Recording
 from meshsim.model import Model
-from meshsim.results import frames, plots, slo, store
+from meshsim.results import frames, plots, recovery, slo, store
 from meshsim.results.summary import summarize, summarize_workloads
 from meshsim.results.timeseries import timeseries
 from meshsim.units import format_duration
@@ -101,6 +101,11 @@ class Results:
             self.requests, start=self.warmup, end=self.duration,
             workloads=[w.name for w in self.model.workloads],
         )
+
+    @cached_property
+    def recovery(self) -> pd.DataFrame:
+        """Per workload: recovered after the faults (and how fast), or collapsed."""
+        return recovery.frame(recovery.verdicts(self.model, self.requests))
 
     @property
     def attempt_count(self) -> int:
