@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from meshsim.config import istio
 from meshsim.config.compile import compile_model
 from meshsim.config.errors import from_validation_error
 from meshsim.config.locator import Locator
@@ -144,7 +145,7 @@ def build(source: Source, overrides: Mapping[str, object], strict: bool) -> Scen
     documents = inline + [d for f in files for d in load_manifest_file(f, source.read)]
     manifests = _manifests(documents, [o for o in parsed if o.kind], document.spec.mesh)
     model = compile_model(document, locator, source.base_dir, source.path.stem)
-    warnings = [pending_warning(m) for m in manifests]
+    model, warnings = _translate(model, manifests, document.spec, locator)
     if strict and warnings:
         first = warnings[0]
         raise ScenarioError(f"{first.message} (an error under strict mode)", first.location)
@@ -153,6 +154,23 @@ def build(source: Source, overrides: Mapping[str, object], strict: bool) -> Scen
         document=document, source=source, overrides=dict(overrides), strict=strict,
         manifest_files=tuple(files),
     )
+
+
+def _translate(
+    model: Model, manifests: list[Manifest], spec: ScenarioSpec, locator: Locator
+) -> tuple[Model, list[ConfigWarning]]:
+    """Apply the mesh's translator; manifests no translator reads get a named warning."""
+    if spec.mesh != "istio":
+        return model, [pending_warning(m) for m in manifests]
+    try:
+        translation = istio.translate(manifests, model.topology, version=spec.meshVersion)
+    except ScenarioError as exc:
+        if exc.location.line is None and exc.location.path == "spec.meshVersion":
+            raise ScenarioError(exc.message, locator.locate(("spec", "meshVersion"))) from None
+        raise
+    read = [m for m in manifests if m.family == "istio" or m.kind == "Namespace"]
+    rest = [pending_warning(m) for m in manifests if m not in read]
+    return replace(model, policy=translation.policy), [*translation.warnings, *rest]
 
 
 def validate(data: Mapping[str, Any], locator: Locator) -> ScenarioDocument:

@@ -225,5 +225,6 @@ def test_design_example_loads() -> None:
     assert scenario.model.topology.proxy_overhead == pytest.approx(0.3e-3)
     assert [m.key for m in scenario.manifests] == [
         "VirtualService/ratings-retry", "DestinationRule/reviews"]
-    assert len(scenario.warnings) == 2
+    assert scenario.model.policy is not None
+    assert scenario.model.policy.routes["ratings"][0].retry is not None
     assert [str(f.target) for f in scenario.model.faults] == ["ratings", "reviews/v2", "ratings-0"]

@@ -40,22 +40,29 @@ def test_inline_manifests_are_kept_with_positions(load: Loader, base: str) -> No
     assert manifest.location().line == 19
 
 
-def test_each_manifest_yields_one_named_warning(load: Loader, base: str) -> None:
+def test_each_manifest_no_translator_reads_yields_one_named_warning(
+    load: Loader, base: str
+) -> None:
     text = (
-        _with_mesh(base, "istio")
-        + _doc("networking.istio.io/v1beta1", "VirtualService", "ratings-retry")
-        + _doc("networking.istio.io/v1", "DestinationRule", "ratings")
+        _with_mesh(base, "linkerd")
+        + _doc("linkerd.io/v1alpha2", "ServiceProfile", "ratings")
+        + _doc("split.smi-spec.io/v1alpha2", "TrafficSplit", "ratings-split")
         + _doc("v1", "Namespace", "prod")
     )
     warnings = load(text).warnings
     assert [w.message.split(" is loaded")[0] for w in warnings] == [
-        "VirtualService/ratings-retry", "DestinationRule/ratings", "Namespace/prod"]
+        "ServiceProfile/ratings", "TrafficSplit/ratings-split", "Namespace/prod"]
     assert warnings[0].message == (
-        "VirtualService/ratings-retry is loaded but not applied: Istio translation is not built "
-        "yet (a plain round-robin route to every pod stands in)"
+        "ServiceProfile/ratings is loaded but not applied: Linkerd translation is not built "
+        "yet (plain balancing over every pod stands in)"
     )
     assert warnings[0].location.line == 19
     assert all("loaded but not applied" in w.message for w in warnings)
+
+
+def test_istio_manifests_are_translated_not_warned_about(load: Loader, base: str) -> None:
+    text = _with_mesh(base, "istio") + _doc("v1", "Namespace", "prod")
+    assert load(text).warnings == []
 
 
 def test_strict_mode_turns_the_first_warning_into_an_error(load: Loader, base: str) -> None:
@@ -113,21 +120,21 @@ def test_rejected_manifests(
 
 
 def test_manifests_from_globs(load: Loader, base: str, tmp_path: Path) -> None:
-    (tmp_path / "istio").mkdir()
-    (tmp_path / "istio" / "a.yaml").write_text(
-        _doc("networking.istio.io/v1", "DestinationRule", "ratings")
-        + _doc("networking.istio.io/v1", "VirtualService", "ratings")
+    (tmp_path / "mesh").mkdir()
+    (tmp_path / "mesh" / "a.yaml").write_text(
+        _doc("linkerd.io/v1alpha2", "ServiceProfile", "ratings")
+        + _doc("split.smi-spec.io/v1alpha2", "TrafficSplit", "ratings")
     )
-    (tmp_path / "istio" / "b.yaml").write_text(_doc("networking.istio.io/v1", "Gateway", "gw"))
-    text = _with_mesh(base, "istio").replace(
-        "  duration:", "  manifests: [istio/*.yaml, istio/a.yaml]\n  duration:")
+    (tmp_path / "mesh" / "b.yaml").write_text(_doc("policy.linkerd.io/v1beta1", "Server", "gw"))
+    text = _with_mesh(base, "linkerd").replace(
+        "  duration:", "  manifests: [mesh/*.yaml, mesh/a.yaml]\n  duration:")
     scenario = load(text)
     assert [m.key for m in scenario.manifests] == [
-        "DestinationRule/ratings", "VirtualService/ratings", "Gateway/gw"]
+        "ServiceProfile/ratings", "TrafficSplit/ratings", "Server/gw"]
     assert Path(scenario.manifests[2].file).name == "b.yaml"
     assert scenario.manifests[2].location().line == 2
     before = scenario.metadata()["sha256"]
-    (tmp_path / "istio" / "b.yaml").write_text(_doc("networking.istio.io/v1", "Gateway", "gw2"))
+    (tmp_path / "mesh" / "b.yaml").write_text(_doc("policy.linkerd.io/v1beta1", "Server", "gw2"))
     assert load(text).metadata()["sha256"] != before
 
 

@@ -30,6 +30,7 @@ DTYPES = {
         "call_id": "int64", "request_id": "int64", "caller": "category", "service": "category",
         "subset": "category", "start": "float64", "end": "float64", "latency": "float64",
         "status": "int16", "flags": "category", "attempts": "int16", "depth": "int16",
+        "mirror": "bool",
         "ok": "bool",
     },
     "events": {
