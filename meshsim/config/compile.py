@@ -197,11 +197,15 @@ class _Compiler:
             out.append(self.workload(spec))
         return tuple(out)
 
+    def _maybe_gateway_host(self, target: str) -> bool:
+        """An Istio gateway host (``api.example.com``) is checked once gateways are known."""
+        return self.spec.mesh == "istio" and "." in target
+
     def check_workload(
         self, spec: WorkloadSpec, path: YamlPath, services: dict[str, Service], pods: set[str],
         seen: set[str],
     ) -> None:
-        if spec.target not in services:
+        if spec.target not in services and not self._maybe_gateway_host(spec.target):
             raise self.error(
                 f"workload target {spec.target!r} is not a service"
                 f"{did_you_mean(spec.target, services)}",

@@ -38,6 +38,7 @@ from meshsim.config.schema import ScenarioDocument, ScenarioSpec
 from meshsim.config.yamlsrc import Document, YamlPath, load_stream
 from meshsim.errors import ConfigWarning, Location, ScenarioError
 from meshsim.model import Model
+from meshsim.model.policy import TrafficPolicy, gateway_for
 
 _MESH_VERSION: YamlPath = ("spec", "meshVersion")
 
@@ -168,9 +169,26 @@ def _translate(
         if exc.location.line is None and exc.location.path == "spec.meshVersion":
             raise ScenarioError(exc.message, locator.locate(("spec", "meshVersion"))) from None
         raise
+    _check_gateway_targets(model, translation.policy, locator)
     read = [m for m in manifests if m.family == "istio" or m.kind == "Namespace"]
     rest = [pending_warning(m) for m in manifests if m not in read]
     return replace(model, policy=translation.policy), [*translation.warnings, *rest]
+
+
+def _check_gateway_targets(model: Model, policy: TrafficPolicy, locator: Locator) -> None:
+    """A workload target that is no service must be a host some Gateway serves."""
+    services = model.topology.services
+    for i, workload in enumerate(model.workloads):
+        if workload.target in services:
+            continue
+        if gateway_for(policy, workload.target) is None:
+            served = sorted({h for g in policy.gateways.values() for h in g.hosts})
+            hint = f"; gateways serve {', '.join(served)}" if served else ""
+            raise ScenarioError(
+                f"workload target {workload.target!r} is not a service nor a host any Gateway "
+                f"serves{hint}",
+                locator.locate(("spec", "workload", i, "target")),
+            )
 
 
 def validate(data: Mapping[str, Any], locator: Locator) -> ScenarioDocument:

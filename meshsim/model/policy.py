@@ -255,3 +255,18 @@ class ExternalService:
     resolution: Literal["STATIC", "DNS", "DNS_ROUND_ROBIN", "NONE"] = "DNS"
     location: Literal["MESH_EXTERNAL", "MESH_INTERNAL"] = "MESH_EXTERNAL"
     endpoints: int = 1
+
+
+def host_matches(pattern: str, host: str) -> bool:
+    """Gateway-style host match: exact, or ``*.example.com`` for any subdomain, or ``*``."""
+    if pattern == "*" or pattern == host:
+        return True
+    return pattern.startswith("*.") and host.endswith(pattern[1:])
+
+
+def gateway_for(policy: TrafficPolicy, host: str) -> Gateway | None:
+    """The gateway whose routes serve ``host`` (a VirtualService bound to it names the host)."""
+    for gateway in policy.gateways.values():
+        if any(host_matches(pattern, host) for pattern in gateway.routes):
+            return gateway
+    return None

@@ -11,7 +11,9 @@ import simpy
 from meshsim.metrics import Recorder, Recording
 from meshsim.model import Model
 from meshsim.rng import Batched, Streams
+from meshsim.model.policy import gateway_for
 from meshsim.sim.chaos import Chaos
+from meshsim.sim.gateway import GatewayPod
 from meshsim.sim.pod import Pod
 from meshsim.sim.proxy import PlainProxy, Proxy
 from meshsim.sim.sidecar import EnvoyProxy
@@ -41,6 +43,7 @@ class Simulation:
         self.service_codes: dict[str, int] = {}
         self.proxies: dict[str, Proxy] = {}
         self.sources: list[Source] = []
+        self._gateways: dict[str, list[GatewayPod]] = {}
         self._build()
 
     # -- ids ------------------------------------------------------------------------------------
@@ -51,6 +54,12 @@ class Simulation:
     def next_call_id(self) -> int:
         self._call_ids += 1
         return self._call_ids - 1
+
+    def service_code(self, service: str) -> int:
+        code = self.service_codes.get(service)
+        if code is None:
+            code = self.service_codes[service] = self.recorder.intern(service)
+        return code
 
     # -- construction ---------------------------------------------------------------------------
     def _proxy(
@@ -95,12 +104,41 @@ class Simulation:
             self.endpoints[service.name] = pods
             self.pods.extend(pods)
         for workload in self.model.workloads:
-            clients = [self._proxy(n, self.mesh_sidecars) for n in workload.client_names()]
+            outside = workload.target not in self.endpoints
+            if outside:
+                self._gateway_pods(workload.target)
+            sidecar = self.mesh_sidecars and not outside  # users outside come in via a gateway
+            clients = [self._proxy(n, sidecar) for n in workload.client_names()]
             rng = streams.get(f"arrivals/{workload.name}")
             unit_gap = Batched(lambda n, rng=rng: rng.exponential(1.0, n))
             roll = uniform(streams.get(f"clients/{workload.name}"))
             self.sources.append(Source(self, workload, clients, unit_gap, roll))
         self.chaos = Chaos(self, self.model.faults)
+
+    def _gateway_pods(self, host: str) -> None:
+        """Pods of the Istio ingress gateway that serves ``host`` (one per Gateway)."""
+        gateway = gateway_for(self.policy, host) if self.policy is not None else None
+        if gateway is None:
+            raise ValueError(f"no service and no gateway for workload target {host!r}")
+        stem = gateway.name.rsplit("/", 1)[-1]
+        pods = self._gateways.get(gateway.name)
+        if pods is None:
+            pods = []
+            for i in range(gateway.replicas):
+                name = f"{stem}-{i}"
+                rng = self.streams.get(f"envoy/{name}")
+                proxy = EnvoyProxy(
+                    self, name, self.policy,  # type: ignore[arg-type]
+                    roll=uniform(self.streams.get(f"balancer/{name}")),
+                    int_roll=Batched(lambda n, rng=rng: rng.integers(0, 2**62, n)),
+                    labels={"istio": "ingressgateway"}, namespace="istio-system",
+                    gateway=gateway.name, host_routes=gateway.routes,
+                )
+                self.proxies[name] = proxy
+                pods.append(GatewayPod(self, name, "istio-ingressgateway", proxy))
+            self._gateways[gateway.name] = pods
+        self.endpoints[host] = pods  # type: ignore[assignment]
+        self.service_code(host)
 
     # -- running --------------------------------------------------------------------------------
     def run(self, progress: Progress | None = None) -> Recording:

@@ -71,7 +71,8 @@ class Proxy:
         if att.abandoned:
             return  # the caller already gave up; this is abandoned work arriving late
         self.record_attempt(att, att.status, att.flags)
-        self.complete(att.call, att.status, att.flags, att.pod.subset_code)
+        self.complete(att.call, att.status, att.flags, att.pod.subset_code,
+                      att.pod.sim_service_code)
 
     def _on_deadline(self, ev: simpy.Event) -> None:
         call: Call = ev._value
@@ -81,11 +82,11 @@ class Proxy:
     def give_up(self, call: Call) -> None:
         """The calling app stops waiting; upstream work goes on unless cancellation says not."""
         att = call.attempt
-        subset = 0
+        subset, service = 0, None
         if att is not None and not att.abandoned:
             self.abandon(att, 0, "DC")
-            subset = att.pod.subset_code
-        self.complete(call, 0, "DC", subset)
+            subset, service = att.pod.subset_code, att.pod.sim_service_code
+        self.complete(call, 0, "DC", subset, service)
 
     def abandon(self, att: Attempt, status: int, flags: str) -> None:
         """Stop waiting for an attempt: record it as the caller saw it, tell the pod."""
@@ -103,7 +104,11 @@ class Proxy:
             att.number > 1, call.mirror,
         )
 
-    def complete(self, call: Call, status: int, flags: str, subset: int) -> None:
+    def complete(
+        self, call: Call, status: int, flags: str, subset: int, service: int | None = None
+    ) -> None:
+        """Record the call as the caller saw it; ``service`` is the service actually reached
+        (an Envoy route may send a host's traffic to another service), default the host's."""
         if call.done:
             return
         now = self.env._now
@@ -114,7 +119,8 @@ class Proxy:
         call.subset = subset
         rec = self.sim.recorder
         rec.call(
-            call.id, call.request_id, self.code, self.sim.service_codes[call.service], subset,
+            call.id, call.request_id, self.code,
+            self.sim.service_code(call.service) if service is None else service, subset,
             call.start, now, status, rec.intern(flags) if flags else 0, call.attempts, call.depth,
             call.mirror,
         )

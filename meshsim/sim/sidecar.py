@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
-from meshsim.model.policy import Backend, Mirror, Route, TrafficPolicy
+from meshsim.model.policy import Backend, Mirror, Route, TrafficPolicy, host_matches
 from meshsim.sim.cluster import Cluster, IntRoll
 from meshsim.sim.envoy import RetryState, RetryStatus, stable_hash64
 from meshsim.sim.kernel import call_later
@@ -68,11 +68,12 @@ class EnvoyProxy(Proxy):
     def __init__(
         self, sim: Simulation, name: str, policy: TrafficPolicy, *, roll: Sampler,
         int_roll: IntRoll, labels: Mapping[str, str] | None = None, namespace: str = "default",
-        gateway: str = "mesh",
+        gateway: str = "mesh", host_routes: Mapping[str, tuple[Route, ...]] | None = None,
     ) -> None:
         super().__init__(sim, name, True, roll, labels, namespace)
         self.policy = policy
         self.gateway = gateway
+        self.host_routes = host_routes  # a gateway's routes by host, instead of mesh routes
         self._int = int_roll
         self._routes: dict[str, tuple[Route, ...]] = {}
         self._clusters: dict[tuple[str, str | None], Cluster | None] = {}
@@ -80,6 +81,11 @@ class EnvoyProxy(Proxy):
     # -- configuration ----------------------------------------------------------------------------
     def routes(self, service: str) -> tuple[Route, ...]:
         routes = self._routes.get(service)
+        if routes is None and self.host_routes is not None:
+            table = next((r for pattern, r in self.host_routes.items()
+                          if host_matches(pattern, service)), ())
+            routes = routes_for_proxy(table, self.labels, self.namespace, self.gateway)
+            self._routes[service] = routes
         if routes is None:
             table = self.policy.routes.get(service)
             if table is None:
@@ -155,6 +161,11 @@ class EnvoyProxy(Proxy):
             if mirror.percent >= 100.0 or self._roll() * 100.0 < mirror.percent:
                 self._shadow(up.call, mirror, route.timeout)
         backend = self._pick_backend(route)
+        if backend.set_headers or backend.remove_headers:
+            call = up.call
+            headers = {k: v for k, v in call.headers.items() if k not in backend.remove_headers}
+            headers.update(backend.set_headers)
+            call.headers = headers
         cluster = self.cluster(backend.service, backend.subset)
         if cluster is None:
             self.finish(up, 503, "NC")
@@ -319,10 +330,11 @@ class EnvoyProxy(Proxy):
         up.done = True
         if up.retry is not None:
             up.retry.release()
-        subset = 0
-        if up.host is not None:
-            subset = up.host.subset_code
-        self.complete(up.call, status, flags, subset)
+        subset = up.host.subset_code if up.host is not None else 0
+        service = None
+        if up.cluster is not None:
+            service = self.sim.service_code(up.cluster.service)
+        self.complete(up.call, status, flags, subset, service)
 
     # -- mirrors and hashing ------------------------------------------------------------------------
     def _shadow(self, call: Call, mirror: Mirror, timeout: float) -> None:
