@@ -1,0 +1,173 @@
+"""Formatting of results for the terminal: golden-metrics table, workloads, SLO verdicts.
+
+Pure functions from DataFrames to rich renderables and strings; no I/O, no simulation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import pandas as pd
+from rich.table import Table
+from rich.text import Text
+
+from meshsim.units import format_duration
+
+# Metrics whose values are seconds of latency, shares in [0, 1], rates, or counts.
+LATENCY_METRICS = frozenset({"p50", "p75", "p90", "p95", "p99", "p999", "mean_latency", "latency"})
+SHARE_METRICS = frozenset({"success_rate", "retry_ratio", "error_rate"})
+RATE_METRICS = frozenset({"rps", "goodput", "offered"})
+
+# The golden-metrics table, like `linkerd viz stat`: one row per service and subset.
+GOLDEN_HEADERS = (
+    "SERVICE",
+    "SUBSET",
+    "SUCCESS",
+    "RPS",
+    "P50",
+    "P90",
+    "P99",
+    "RETRIES",
+    "TIMEOUTS",
+    "OVERFLOWS",
+)
+
+
+def _missing(value: Any) -> bool:
+    if value is None or value is pd.NA:
+        return True
+    try:
+        return bool(math.isnan(value))
+    except TypeError:
+        return False
+
+
+def _count(value: Any) -> str:
+    return "-" if _missing(value) else f"{int(value):,}"
+
+
+def format_metric(metric: str, value: Any) -> str:
+    """A value of ``metric`` in the unit a reader expects: ``12.5ms``, ``99.50%``, ``400.0/s``."""
+    if _missing(value):
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if not isinstance(value, int | float):
+        return str(value)
+    if metric in LATENCY_METRICS or metric.endswith("_latency"):
+        return format_duration(float(value))
+    if metric in SHARE_METRICS or metric.endswith("_rate") or metric.endswith("_ratio"):
+        return f"{float(value):.2%}"
+    if metric in RATE_METRICS:
+        return f"{float(value):,.1f}/s"
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{float(value):.4g}"
+
+
+def moment(seconds: float) -> str:
+    """A point in simulated time: ``0s``, ``1.5s``, ``250ms`` (``format_duration`` says ``0us``)."""
+    return "0s" if seconds == 0 else format_duration(seconds)
+
+
+def _subset(value: Any, aggregate: Any = False) -> str:
+    """A subset name; ``(all)`` on a service's row over all its subsets, ``-`` when unversioned."""
+    if not _missing(aggregate) and bool(aggregate):
+        return "(all)"
+    return "-" if _missing(value) or value == "" else str(value)
+
+
+def _cell(row: Mapping[Any, Any], key: str) -> Any:
+    return row.get(key)
+
+
+def golden_table(summary: pd.DataFrame) -> Table:
+    """One row per service and subset: success, throughput, latency, retries, failures."""
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for header in GOLDEN_HEADERS:
+        numeric = header not in ("SERVICE", "SUBSET")
+        table.add_column(header, justify="right" if numeric else "left", no_wrap=True)
+    for row in summary.to_dict("records"):
+        retries, ratio = _cell(row, "retries"), _cell(row, "retry_ratio")
+        retry_text = _count(retries)
+        if not _missing(retries) and retries and not _missing(ratio):
+            retry_text += f" ({float(ratio):.1%})"
+        rps = _cell(row, "rps")
+        table.add_row(
+            str(_cell(row, "service")),
+            _subset(_cell(row, "subset"), _cell(row, "aggregate")),
+            format_metric("success_rate", _cell(row, "success_rate")),
+            "-" if _missing(rps) else f"{float(rps):,.1f}",
+            *(format_metric(p, _cell(row, p)) for p in ("p50", "p90", "p99")),
+            retry_text,
+            _count(_cell(row, "timeouts")),
+            _count(_cell(row, "overflows")),
+        )
+    return table
+
+
+# Shorter headers for the workloads table; other columns are upper-cased.
+HEADERS = {"success_rate": "SUCCESS", "mean_latency": "MEAN", "retry_ratio": "RETRY%"}
+
+
+def frame_table(frame: pd.DataFrame) -> Table:
+    """Any small frame, each column formatted by its name (used for the workloads table)."""
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for name in frame.columns:
+        column = frame[name]
+        numeric = pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+        header = HEADERS.get(str(name), str(name).upper())
+        table.add_column(header, justify="right" if numeric else "left", no_wrap=True)
+    for row in frame.to_dict("records"):
+        table.add_row(*(format_metric(str(name), row[name]) for name in frame.columns))
+    return table
+
+
+def _bound(metric: str, value: Any, low: Any, high: Any, passed: bool) -> str:
+    if _missing(value):
+        return "no data"
+    shown = format_metric(metric, value)
+    lo = None if _missing(low) else format_metric(metric, low)
+    hi = None if _missing(high) else format_metric(metric, high)
+    if lo is not None and hi is not None:
+        return f"{lo} ≤ {shown} ≤ {hi}" if passed else f"{shown} outside [{lo}, {hi}]"
+    if lo is not None:
+        return f"{shown} ≥ {lo}" if passed else f"{shown} < min {lo}"
+    if hi is not None:
+        return f"{shown} ≤ {hi}" if passed else f"{shown} > max {hi}"
+    return shown
+
+
+def slo_verdicts(slo: pd.DataFrame) -> Iterator[tuple[bool, str]]:
+    """``(passed, 'p99 frontend [30s, 300s]: 123ms ≤ 500ms')`` per expectation."""
+    for row in slo.to_dict("records"):
+        metric = str(_cell(row, "metric"))
+        target = str(_cell(row, "service"))
+        subset = _cell(row, "subset")
+        if not _missing(subset) and subset != "":
+            target += f"/{subset}"
+        start, end = _cell(row, "window_start"), _cell(row, "window_end")
+        window = ""
+        if not _missing(start) and not _missing(end):
+            window = f" [{moment(float(start))}, {moment(float(end))}]"
+        passed = bool(_cell(row, "passed"))
+        bound = _bound(metric, _cell(row, "value"), _cell(row, "min"), _cell(row, "max"), passed)
+        yield passed, f"{metric} {target}{window}: {bound}"
+
+
+def verdict_text(passed: bool, line: str, *, unicode: bool = True) -> Text:
+    marks = ("✘", "✔") if unicode else ("FAIL", "ok")
+    mark = marks[passed]
+    return Text.assemble((mark, "bold green" if passed else "bold red"), " ", line)
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """JSON-ready records: NaN → null, numpy scalars → Python, timestamps → ISO strings."""
+    import json
+
+    result: list[dict[str, Any]] = json.loads(
+        frame.to_json(orient="records", date_format="iso", double_precision=15)
+    )
+    return result
