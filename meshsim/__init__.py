@@ -6,12 +6,11 @@
 >>> results.summary
 """
 
+from meshsim._version import __version__
 from meshsim.api import load, simulate
 from meshsim.config import Scenario
 from meshsim.errors import ConfigWarning, MeshsimError, ScenarioError
 from meshsim.results import Results
-
-__version__ = "0.1.0"
 
 __all__ = [
     "ConfigWarning", "MeshsimError", "Results", "Scenario", "ScenarioError", "__version__",

@@ -7,6 +7,7 @@ feature or a service never shifts another stream's draws. No module-level random
 from __future__ import annotations
 
 import zlib
+from typing import Any
 
 import numpy as np
 
@@ -40,7 +41,7 @@ class Batched:
         self._buf: list[float] = []
         self._i = 0
 
-    def __call__(self) -> float:
+    def __call__(self) -> Any:
         i = self._i
         if i >= len(self._buf):
             self._buf = self._draw(self._n).tolist()  # type: ignore[operator]

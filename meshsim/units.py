@@ -50,7 +50,9 @@ def parse_rate(value: object) -> float:
     if isinstance(value, int | float):
         if value == 0:
             return 0.0
-        raise UnitError(f"expected a rate with a unit like '{value}/s', got the bare number {value}")
+        raise UnitError(
+            f"expected a rate with a unit like '{value}/s', got the bare number {value}"
+        )
     match = _RATE.match(value)
     if not match:
         raise UnitError(f"expected a rate like '400/s' or '600/m', got {value!r}")
@@ -90,7 +92,9 @@ def parse_latency_change(value: object) -> tuple[float, float]:
             return factor, 0.0
         if text.startswith("+"):
             return 1.0, parse_duration(text[1:])
-    raise UnitError(f"expected a latency change like 'x10' (multiply) or '+50ms' (add), got {value!r}")
+    raise UnitError(
+        f"expected a latency change like 'x10' (multiply) or '+50ms' (add), got {value!r}"
+    )
 
 
 def format_duration(seconds: float) -> str:

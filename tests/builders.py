@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 from meshsim.model import (
-    Call, CallStep, Contention, Deployment, Distribution, Exponential, Fault, MeshProfile, Model,
-    RateStep, Service, Topology, Workload,
+    Call,
+    CallStep,
+    Contention,
+    Deployment,
+    Distribution,
+    Exponential,
+    Fault,
+    MeshProfile,
+    Model,
+    RateStep,
+    Service,
+    Topology,
+    Workload,
 )
 
 

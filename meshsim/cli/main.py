@@ -7,7 +7,6 @@ traceback). An unexpected exception is a meshsim bug and keeps its traceback.
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -324,10 +323,7 @@ def _save(results: Results, out: Path | None, name: str, *, plots: bool) -> Path
         while out.exists():  # two runs within one second
             out, n = base.with_name(f"{base.name}-{n}"), n + 1
     try:
-        run_dir = Path(results.save(out))
-        if not plots:  # TODO: Results.save(out, plots=False) so the plots are never drawn
-            shutil.rmtree(run_dir / "plots", ignore_errors=True)
-        return run_dir
+        return Path(results.save(out, plots=plots))
     except OSError as exc:
         raise BadInput(f"cannot write the run directory {out}: {exc.strerror or exc}") from None
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from array import array
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -36,7 +38,7 @@ class Table:
         first = next(iter(self.columns.values()))
         return len(first)
 
-    def appenders(self) -> tuple:  # type: ignore[type-arg]
+    def appenders(self) -> tuple[Callable[[Any], None], ...]:
         """Bound ``append`` methods in schema order, for the hot path."""
         return tuple(col.append for col in self.columns.values())
 

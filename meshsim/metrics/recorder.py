@@ -125,7 +125,9 @@ class Recorder:
         )
 
 
-def _requests(calls: dict[str, np.ndarray], client_workload: dict[int, int]) -> dict[str, np.ndarray]:
+def _requests(
+    calls: dict[str, np.ndarray], client_workload: dict[int, int]
+) -> dict[str, np.ndarray]:
     """End-to-end requests: the calls made by workload clients (depth 0)."""
     top = (calls["depth"] == 0) & (calls["mirror"] == 0)
     client = calls["caller"][top]

@@ -152,9 +152,9 @@ class Results:
             title=self.name, bucket=self.recording.bucket,
         )
 
-    def save(self, out_dir: str | Path) -> Path:
+    def save(self, out_dir: str | Path, *, plots: bool = True) -> Path:
         """Write the run directory (Parquet, CSV, PNG, run.json) and return its path."""
-        return store.write_run(self, out_dir)
+        return store.write_run(self, out_dir, plots=plots)
 
     def run_info(self) -> dict[str, Any]:
         """What ``run.json`` holds: reproduction keys, performance and SLO outcomes."""

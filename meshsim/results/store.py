@@ -47,7 +47,7 @@ def _scenario_hash(meta: Mapping[str, Any]) -> str | None:
 
 def run_info(results: Results) -> dict[str, Any]:
     """What ``run.json`` holds, as plain JSON types."""
-    from meshsim import __version__  # lazily: meshsim/__init__ imports this package
+    from meshsim._version import __version__
 
     model, recording, meta = results.model, results.recording, results.scenario_meta
     events = float(recording.stats.get("events", 0))
@@ -79,7 +79,7 @@ def run_info(results: Results) -> dict[str, Any]:
     })
 
 
-def write_run(results: Results, out_dir: str | Path) -> Path:
+def write_run(results: Results, out_dir: str | Path, *, plots: bool = True) -> Path:
     """Write the run directory (created if needed; files in it are replaced) and return it."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -89,10 +89,12 @@ def write_run(results: Results, out_dir: str | Path) -> Path:
     results.summary.to_csv(out / "summary.csv", index=False)
     results.workloads.to_csv(out / "workloads.csv", index=False)
     results.slo().to_csv(out / "slo.csv", index=False)
-    plots = out / PLOTS_DIR
-    plots.mkdir(exist_ok=True)
-    for stem, figure in results.figures().items():
-        figure.savefig(plots / f"{stem}.png", dpi=110)
+    results.recovery.to_csv(out / "recovery.csv", index=False)
+    if plots:
+        folder = out / PLOTS_DIR
+        folder.mkdir(exist_ok=True)
+        for stem, figure in results.figures().items():
+            figure.savefig(folder / f"{stem}.png", dpi=110)
     info = run_info(results)
     (out / "run.json").write_text(json.dumps(info, indent=2, allow_nan=False) + "\n")
     return out

@@ -12,7 +12,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from meshsim.model.policy import ClusterPolicy
-from meshsim.sim.envoy import OutlierDetector, ResourceManager, make_balancer, priority_load
+from meshsim.sim.envoy import (
+    Balancer,
+    OutlierDetector,
+    ResourceManager,
+    make_balancer,
+    priority_load,
+)
 from meshsim.sim.kernel import call_later
 
 if TYPE_CHECKING:
@@ -47,7 +53,9 @@ class Cluster:
         self.hosts = hosts
         self.policy = policy
         self.breaker = ResourceManager(policy.circuit_breakers)
-        self.balancer = make_balancer(policy.load_balancer, rand=rand, key=lambda p: p.name)
+        self.balancer: Balancer[Pod] = make_balancer(
+            policy.load_balancer, rand=rand, key=lambda p: p.name
+        )
         self.uses_hash = self.balancer.uses_hash
         self.active: dict[Pod, int] = dict.fromkeys(hosts, 0)
         self.idle: dict[Pod, list[Connection]] = {h: [] for h in hosts}
@@ -70,7 +78,7 @@ class Cluster:
         self._ejected_level = recorder.level("ejected", service, self.subset)
         self._refresh_health()
 
-    # -- health ---------------------------------------------------------------------------------
+    # -- health --------------------------------------------------------------------------------
     def _refresh_health(self) -> None:
         ejected = self.detector.ejected if self.detector else ()
         self.healthy = [h for h in self.hosts if h not in ejected]
@@ -109,7 +117,7 @@ class Cluster:
         if self.detector is not None:
             self.detector.report_local(host, kind, self.env._now)  # type: ignore[arg-type]
 
-    # -- host selection ---------------------------------------------------------------------------
+    # -- host selection ------------------------------------------------------------------------
     def choose(self, up: Upstream) -> Pod | None:
         """Panic routing, the balancer, and the retry host predicate (§2, §4.4, §5)."""
         source = self.hosts if self.panic else self.healthy
@@ -130,7 +138,7 @@ class Cluster:
                 return host
         return host
 
-    # -- connection pool (HTTP/1.1 unless http2) ---------------------------------------------------
+    # -- connection pool (HTTP/1.1 unless http2) -----------------------------------------------
     def admit(self, up: Upstream, host: Pod) -> bool:
         """Attach the stream to a connection now, or leave it pending; False = overflow (UO)."""
         breaker = self.breaker

@@ -10,14 +10,14 @@ import simpy
 
 from meshsim.metrics import Recorder, Recording
 from meshsim.model import Model
-from meshsim.rng import Batched, Streams
 from meshsim.model.policy import gateway_for
+from meshsim.rng import Batched, Streams
 from meshsim.sim.chaos import Chaos
 from meshsim.sim.gateway import GatewayPod
 from meshsim.sim.pod import Pod
 from meshsim.sim.proxy import PlainProxy, Proxy
-from meshsim.sim.sidecar import EnvoyProxy
 from meshsim.sim.sampling import sampler, uniform
+from meshsim.sim.sidecar import EnvoyProxy
 from meshsim.sim.workload import Source
 
 Progress = Callable[[float, float], None]
@@ -72,7 +72,7 @@ class Simulation:
             rng = self.streams.get(f"envoy/{name}")
             int_roll = Batched(lambda n: rng.integers(0, 2**62, n))
             proxy = EnvoyProxy(
-                self, name, self.policy, roll=roll, int_roll=int_roll,  # type: ignore[arg-type]
+                self, name, self.policy, roll=roll, int_roll=int_roll,
                 labels=labels, namespace=namespace,
             )
         else:

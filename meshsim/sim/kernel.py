@@ -33,4 +33,5 @@ class Wake:
 
 def call_later(env: simpy.Environment, delay: float, fn: Callback, value: object) -> None:
     """Run ``fn(event)`` after ``delay`` simulated seconds; ``event._value`` is ``value``."""
-    heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), Wake(fn, value)))
+    queue: list[Any] = env._queue
+    heappush(queue, (env._now + delay, NORMAL, next(env._eid), Wake(fn, value)))

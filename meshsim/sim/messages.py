@@ -65,8 +65,19 @@ class Attempt:
     """One try of a call on one pod; also the job record while the pod works on it."""
 
     __slots__ = (
-        "abandoned", "call", "dead", "failed", "failed_call", "number", "pending", "pod",
-        "remaining", "start", "status", "step", "flags",
+        "abandoned",
+        "call",
+        "dead",
+        "failed",
+        "failed_call",
+        "flags",
+        "number",
+        "pending",
+        "pod",
+        "remaining",
+        "start",
+        "status",
+        "step",
     )
 
     def __init__(self, call: Call, pod: Pod, number: int, start: float) -> None:

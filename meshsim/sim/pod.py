@@ -73,7 +73,7 @@ class Pod:
         self.queue_depth: Level = sim.recorder.level("queue_depth", self.service, self.version)
         self.proxy: Proxy  # outbound side, set by the engine
 
-    # -- arrival and admission -------------------------------------------------------------
+    # -- arrival and admission -----------------------------------------------------------------
     def on_arrive(self, ev: simpy.Event) -> None:
         self.arrive(ev._value)
 
@@ -98,16 +98,16 @@ class Pod:
 
     def cancel(self, att: Attempt) -> None:
         """The caller gave up: drop the request if it has not started (``cancellation``)."""
-        if self.drop_abandoned and att not in self.active and not att.dead and att.pod is self:
-            # Still queued (or still on the wire; ``arrive`` drops it then).
-            if att in self.queue:
-                att.dead = True
-                self.waiting -= 1
-                now = self.env._now
-                self.queue_depth.change(now, -1)
-                self.in_flight.change(now, -1)
+        # Still queued (or still on the wire: ``arrive`` drops it then).
+        if (self.drop_abandoned and att not in self.active and not att.dead
+                and att.pod is self and att in self.queue):
+            att.dead = True
+            self.waiting -= 1
+            now = self.env._now
+            self.queue_depth.change(now, -1)
+            self.in_flight.change(now, -1)
 
-    # -- work --------------------------------------------------------------------------------
+    # -- work ----------------------------------------------------------------------------------
     def _start(self, att: Attempt, now: float) -> None:
         self.busy += 1
         self.active.add(att)
@@ -164,7 +164,7 @@ class Pod:
         else:
             proxy.response(att)
 
-    # -- the handler's downstream calls -----------------------------------------------------
+    # -- the handler's downstream calls --------------------------------------------------------
     def _next_step(self, att: Attempt) -> None:
         calls = self.calls
         while att.step < len(calls):
@@ -209,7 +209,7 @@ class Pod:
             else:
                 self._next_step(att)
 
-    # -- processor sharing -----------------------------------------------------------------------
+    # -- processor sharing ---------------------------------------------------------------------
     def _ps_rate(self) -> float:
         n = len(self._ps_jobs)
         return 1.0 if n <= self.cores else self.cores / n
@@ -244,7 +244,7 @@ class Pod:
         for job in finished:
             self.work_done(job)
 
-    # -- chaos ----------------------------------------------------------------------------------
+    # -- chaos ---------------------------------------------------------------------------------
     def crash(self) -> None:
         """The pod goes down: everything it holds is lost and callers see a reset (503 UC)."""
         now = self.env._now

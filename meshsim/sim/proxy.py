@@ -40,7 +40,7 @@ class Proxy:
         self.outbound_overhead = sim.overhead if sidecar else 0.0
         self._roll = pick_roll
 
-    # -- a call ------------------------------------------------------------------------------
+    # -- a call --------------------------------------------------------------------------------
     def send(self, call: Call) -> None:
         now = self.env._now
         call.start = now
@@ -63,7 +63,7 @@ class Proxy:
         else:
             pod.arrive(att)
 
-    # -- outcomes ----------------------------------------------------------------------------
+    # -- outcomes ------------------------------------------------------------------------------
     def on_response(self, ev: simpy.Event) -> None:
         self.response(ev._value)
 

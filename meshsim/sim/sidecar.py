@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl
 from meshsim.model.policy import Backend, Mirror, Route, TrafficPolicy, host_matches
 from meshsim.sim.cluster import Cluster, IntRoll
 from meshsim.sim.envoy import RetryState, RetryStatus, stable_hash64
+from meshsim.sim.envoy.retry import Outcome
 from meshsim.sim.kernel import call_later
 from meshsim.sim.messages import Attempt, Call
 from meshsim.sim.proxy import Proxy
@@ -78,13 +79,13 @@ class EnvoyProxy(Proxy):
         self._routes: dict[str, tuple[Route, ...]] = {}
         self._clusters: dict[tuple[str, str | None], Cluster | None] = {}
 
-    # -- configuration ----------------------------------------------------------------------------
+    # -- configuration -------------------------------------------------------------------------
     def routes(self, service: str) -> tuple[Route, ...]:
-        routes = self._routes.get(service)
+        routes: tuple[Route, ...] | None = self._routes.get(service)
         if routes is None and self.host_routes is not None:
-            table = next((r for pattern, r in self.host_routes.items()
-                          if host_matches(pattern, service)), ())
-            routes = routes_for_proxy(table, self.labels, self.namespace, self.gateway)
+            served = next((r for pattern, r in self.host_routes.items()
+                           if host_matches(pattern, service)), ())
+            routes = routes_for_proxy(served, self.labels, self.namespace, self.gateway)
             self._routes[service] = routes
         if routes is None:
             table = self.policy.routes.get(service)
@@ -118,7 +119,7 @@ class EnvoyProxy(Proxy):
         self._clusters[key] = cluster
         return cluster
 
-    # -- the request path -----------------------------------------------------------------------
+    # -- the request path ----------------------------------------------------------------------
     def forward(self, call: Call, now: float) -> None:
         up = Upstream(call)
         call.state = up
@@ -239,7 +240,7 @@ class EnvoyProxy(Proxy):
             call_later(self.env, retry.per_try_timeout, self._on_per_try_timeout, att)
         self.transmit(att)
 
-    # -- outcomes ---------------------------------------------------------------------------------
+    # -- outcomes ------------------------------------------------------------------------------
     def response(self, att: Attempt) -> None:
         if att.abandoned:
             return
@@ -253,7 +254,7 @@ class EnvoyProxy(Proxy):
         status, flags = att.status, att.flags
         if flags == "UF":
             cluster.report_local(att.pod, "connect_failed")
-            outcome: int | str = "connect_failure"
+            outcome: Outcome = "connect_failure"
         elif flags == "UC":
             cluster.report_local(att.pod, "connect_failed")
             outcome = "remote_reset"
@@ -262,7 +263,7 @@ class EnvoyProxy(Proxy):
             outcome = status
         self._decide(up, outcome, status, join_flags(up.flags, flags))
 
-    def _decide(self, up: Upstream, outcome: int | str, status: int, flags: str) -> None:
+    def _decide(self, up: Upstream, outcome: Outcome, status: int, flags: str) -> None:
         retry = up.retry
         if retry is None:
             self.finish(up, status, flags)
@@ -336,7 +337,7 @@ class EnvoyProxy(Proxy):
             service = self.sim.service_code(up.cluster.service)
         self.complete(up.call, status, flags, subset, service)
 
-    # -- mirrors and hashing ------------------------------------------------------------------------
+    # -- mirrors and hashing -------------------------------------------------------------------
     def _shadow(self, call: Call, mirror: Mirror, timeout: float) -> None:
         """Fire and forget on the mirror cluster: no retries, the route's timeout, own limits."""
         shadow = Call(
@@ -372,7 +373,8 @@ class EnvoyProxy(Proxy):
             )
             value = cookies.get(key.name)
             if value is None and key.ttl is not None:
-                value = f"{self.name}->{cluster.service}"  # Envoy hashes the connection's addresses
+                # Envoy hashes the connection's addresses to generate the cookie.
+                value = f"{self.name}->{cluster.service}"
         elif key.kind == "source_ip":
             value = self.name
         elif key.kind == "query":

@@ -14,7 +14,15 @@ from builders import deployment, model
 
 from meshsim.metrics import Recording
 from meshsim.model import (
-    Call, Constant, Contention, Exponential, Fault, FaultTarget, Model, Parallel, RateStep,
+    Call,
+    Constant,
+    Contention,
+    Exponential,
+    Fault,
+    FaultTarget,
+    Model,
+    Parallel,
+    RateStep,
     Workload,
 )
 from meshsim.sim import Simulation
@@ -216,7 +224,7 @@ def test_poisson_arrivals_spread_over_clients() -> None:
     deps = [deployment("api", latency=Constant(1 * MS), concurrency=100)]
     rec = run(model(deps, rate=500, duration=40, clients=4, seed=4))
     n = len(rec.requests["id"])
-    assert within_binomial(n, int(500 * 40), 0.5) or abs(n - 20000) < 4 * math.sqrt(20000)
+    assert within_binomial(n, 500 * 40, 0.5) or abs(n - 20000) < 4 * math.sqrt(20000)
     _, counts = np.unique(rec.requests["client"], return_counts=True)
     assert len(counts) == 4
     assert all(within_binomial(int(c), n, 0.25) for c in counts)

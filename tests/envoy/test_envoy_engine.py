@@ -17,8 +17,21 @@ from builders import deployment, model
 from meshsim.metrics import Recording
 from meshsim.model import Constant, Exponential, Fault, FaultTarget, Model, RequestTemplate
 from meshsim.model.policy import (
-    Backend, CircuitBreakers, ClusterPolicy, FaultInjection, HashKey, HeaderMatch, LoadBalancer,
-    Mirror, OutlierDetection, RetryPolicy, Route, RouteMatch, StringMatch, Subset, TrafficPolicy,
+    Backend,
+    CircuitBreakers,
+    ClusterPolicy,
+    FaultInjection,
+    HashKey,
+    HeaderMatch,
+    LoadBalancer,
+    Mirror,
+    OutlierDetection,
+    RetryPolicy,
+    Route,
+    RouteMatch,
+    StringMatch,
+    Subset,
+    TrafficPolicy,
 )
 from meshsim.sim import Simulation
 
@@ -88,7 +101,8 @@ def test_header_match_routes_jason_to_v2_only() -> None:
 
 
 def test_weighted_split_90_10_is_binomial() -> None:
-    routes = (Route("split", backends=(Backend("reviews", "v1", 90), Backend("reviews", "v2", 10))),)
+    split = (Backend("reviews", "v1", 90), Backend("reviews", "v2", 10))
+    routes = (Route("split", backends=split),)
     rec = run(with_policy(model(versions(), rate=500, duration=40, mesh="istio", seed=3),
                           routes={"reviews": routes}))
     subset = names(rec, rec.calls["subset"])

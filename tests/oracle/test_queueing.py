@@ -13,7 +13,10 @@ import numpy as np
 import pytest
 from builders import chain, model, one_pod
 from closed_forms import (
-    md1_mean_response, mm1_response_quantile, mmc_mean_response, mmck_blocking,
+    md1_mean_response,
+    mm1_response_quantile,
+    mmc_mean_response,
+    mmck_blocking,
     ps_mean_response,
 )
 
