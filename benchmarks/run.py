@@ -41,11 +41,15 @@ TARGETS = {"mmc_ratio": 1.0, "hop_ratio": 1.0 / 3.0, "bytes_per_attempt": 150.0}
 
 
 def recording_bytes(results: meshsim.Results) -> tuple[int, int]:
-    """(bytes of the attempts, calls and requests column arrays, recorded attempts)."""
+    """(bytes the recorder held during the run, recorded attempts).
+
+    The recorder keeps attempts and calls in typed columns; the requests table is derived from
+    the depth-0 calls when the run finishes, so it is not part of the per-attempt cost.
+    """
     recording = results.recording
     nbytes = sum(
         int(column.nbytes)
-        for table in (recording.attempts, recording.calls, recording.requests)
+        for table in (recording.attempts, recording.calls)
         for column in table.values()
     )
     attempts = len(next(iter(recording.attempts.values()), ()))

@@ -164,7 +164,7 @@ class _EdfBalancer(Balancer[H]):
     def __init__(self, weights: Weights[H] = None, *, rand: Callable[[], int]) -> None:
         super().__init__(weights, rand=rand)
         self.seed = rand() & MASK64  # seed_(random_.random()) at construction
-        self._sched: dict[Hashable, tuple[tuple[H, ...], _Edf[H] | None]] = {}
+        self._sched: dict[Hashable, tuple[tuple[H, ...], _Edf[H] | None, Sequence[H]]] = {}
 
     def refresh(self) -> None:
         # Envoy's refresh() recreates every scheduler with ``seed`` warm-up picks.
@@ -177,14 +177,17 @@ class _EdfBalancer(Balancer[H]):
         raise NotImplementedError
 
     def _scheduler(self, hosts: Sequence[H], source: Hashable, active: Active[H]) -> _Edf[H] | None:
-        key = tuple(hosts)
         cached = self._sched.get(source)
+        if cached is not None and cached[2] is hosts:
+            return cached[1]  # the very list seen last time (callers rebuild it on change)
+        key = tuple(hosts)
         if cached is not None and cached[0] == key:
+            self._sched[source] = (key, cached[1], hosts)
             return cached[1]
         edf: _Edf[H] | None = None
         if len(hosts) > 1 and len({self._weight(h) for h in hosts}) > 1:
             edf = _Edf.create_with_picks(hosts, lambda h: self._host_weight(h, active), self.seed)
-        self._sched[source] = (key, edf)
+        self._sched[source] = (key, edf, hosts)
         return edf
 
     def pick(
