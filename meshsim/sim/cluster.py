@@ -181,6 +181,9 @@ class Cluster:
 
     def _connected(self, conn: Connection) -> None:
         conn.ready = True
+        if not conn.host.down:
+            # LocalOriginConnectSuccess: resets the local-origin counter in split mode.
+            self.report_local(conn.host, "connect_success")
         self._release_conn(conn)
 
     def _attach(self, up: Upstream, conn: Connection) -> None:

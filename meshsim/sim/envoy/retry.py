@@ -146,7 +146,14 @@ class Decision:
 
     @property
     def flag(self) -> str | None:
-        return {RetryStatus.LIMIT_EXCEEDED: "URX", RetryStatus.OVERFLOW: "UO"}.get(self.status)
+        return _FLAGS.get(self.status)
+
+
+_FLAGS = {RetryStatus.LIMIT_EXCEEDED: "URX", RetryStatus.OVERFLOW: "UO"}
+# Outcomes without a delay are the same every time: no need for a new object per decision.
+_NO = Decision(RetryStatus.NO)
+_LIMIT = Decision(RetryStatus.LIMIT_EXCEEDED)
+_OVERFLOW = Decision(RetryStatus.OVERFLOW)
 
 
 def _ms(seconds: float) -> int:
@@ -205,14 +212,14 @@ class RetryState:
             self.stats["upstream_rq_retry_success"] += 1
         self.release()
         if would is _Would.NO:
-            return Decision(RetryStatus.NO)
+            return _NO
         if self.retries_remaining == 0:
             self.stats["upstream_rq_retry_limit_exceeded"] += 1
-            return Decision(RetryStatus.LIMIT_EXCEEDED)
+            return _LIMIT
         self.retries_remaining -= 1
         if not self.breaker.can_retry(active_requests, pending_requests):
             self.stats["upstream_rq_retry_overflow"] += 1
-            return Decision(RetryStatus.OVERFLOW)
+            return _OVERFLOW
         self.breaker.inc_retries()
         self._holding = True
         self.stats["upstream_rq_retry"] += 1
