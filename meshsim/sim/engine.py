@@ -16,7 +16,7 @@ from meshsim.sim.chaos import Chaos
 from meshsim.sim.gateway import GatewayPod
 from meshsim.sim.pod import Pod
 from meshsim.sim.proxy import PlainProxy, Proxy
-from meshsim.sim.sampling import sampler, uniform
+from meshsim.sim.sampling import random64, sampler, uniform
 from meshsim.sim.sidecar import EnvoyProxy
 from meshsim.sim.workload import Source
 
@@ -69,8 +69,7 @@ class Simulation:
         roll = uniform(self.streams.get(f"balancer/{name}"))
         proxy: Proxy
         if sidecar and self.policy is not None:
-            rng = self.streams.get(f"envoy/{name}")
-            int_roll = Batched(lambda n: rng.integers(0, 2**62, n))
+            int_roll = random64(self.streams.get(f"envoy/{name}"))
             proxy = EnvoyProxy(
                 self, name, self.policy, roll=roll, int_roll=int_roll,
                 labels=labels, namespace=namespace,
@@ -126,11 +125,10 @@ class Simulation:
             pods = []
             for i in range(gateway.replicas):
                 name = f"{stem}-{i}"
-                rng = self.streams.get(f"envoy/{name}")
                 proxy = EnvoyProxy(
                     self, name, self.policy,  # type: ignore[arg-type]
                     roll=uniform(self.streams.get(f"balancer/{name}")),
-                    int_roll=Batched(lambda n, rng=rng: rng.integers(0, 2**62, n)),
+                    int_roll=random64(self.streams.get(f"envoy/{name}")),
                     labels={"istio": "ingressgateway"}, namespace="istio-system",
                     gateway=gateway.name, host_routes=gateway.routes,
                 )

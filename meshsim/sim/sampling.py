@@ -39,3 +39,8 @@ def sampler(dist: Distribution, rng: np.random.Generator) -> Sampler:
 def uniform(rng: np.random.Generator) -> Sampler:
     """Uniform [0, 1) draws, for probability rolls."""
     return Batched(rng.random)
+
+
+def random64(rng: np.random.Generator) -> Callable[[], int]:
+    """Full-range unsigned 64-bit integers, like Envoy's ``Random::random()``."""
+    return Batched(lambda n: rng.integers(0, 2**64, n, dtype=np.uint64))

@@ -1,0 +1,82 @@
+"""linkerd2-proxy's data-plane algorithms, ported as pure state machines.
+
+No SimPy and no engine imports: time arrives as ``now`` (seconds), randomness as injected
+zero-argument callables returning a uniform float in [0, 1), so tests can pin draws. Each
+module names the upstream file it follows; see reference/linkerd.md.
+"""
+
+from meshsim.sim.linkerd.accrual import ConsecutiveFailures, is_failure
+from meshsim.sim.linkerd.authz import (
+    Authorization,
+    ClientTls,
+    InboundRoute,
+    Network,
+    Server,
+    TlsAuthenticated,
+    TlsUnauthenticated,
+    Unauthenticated,
+    authorization_policy,
+    authorize_http,
+    authorize_tcp,
+    check_authorized,
+    default_policy,
+    mesh_identities,
+    server_authorization,
+)
+from meshsim.sim.linkerd.backoff import BackoffStream, ExponentialBackoff
+from meshsim.sim.linkerd.budget import TpsBudget, budget_from_profile
+from meshsim.sim.linkerd.distribute import Distribution, profile_backends
+from meshsim.sim.linkerd.errors import ERROR_STATUS, http_status
+from meshsim.sim.linkerd.ewma import P2C, PeakEwma
+from meshsim.sim.linkerd.queue import BalancerQueue
+from meshsim.sim.linkerd.retry import (
+    Decision,
+    PolicyRetry,
+    PolicyRetryConfig,
+    ProfileRetry,
+    ResponseClass,
+    classify,
+    parse_grpc_retry,
+    parse_http_retry,
+    retryable,
+)
+
+__all__ = [
+    "ERROR_STATUS",
+    "P2C",
+    "Authorization",
+    "BackoffStream",
+    "BalancerQueue",
+    "ClientTls",
+    "ConsecutiveFailures",
+    "Decision",
+    "Distribution",
+    "ExponentialBackoff",
+    "InboundRoute",
+    "Network",
+    "PeakEwma",
+    "PolicyRetry",
+    "PolicyRetryConfig",
+    "ProfileRetry",
+    "ResponseClass",
+    "Server",
+    "TlsAuthenticated",
+    "TlsUnauthenticated",
+    "TpsBudget",
+    "Unauthenticated",
+    "authorization_policy",
+    "authorize_http",
+    "authorize_tcp",
+    "budget_from_profile",
+    "check_authorized",
+    "classify",
+    "default_policy",
+    "http_status",
+    "is_failure",
+    "mesh_identities",
+    "parse_grpc_retry",
+    "parse_http_retry",
+    "profile_backends",
+    "retryable",
+    "server_authorization",
+]

@@ -1,0 +1,245 @@
+"""Linkerd's two retry engines (reference/linkerd.md §1.3, §2, §11.1).
+
+(a) ServiceProfile retries: ``linkerd/app/outbound/src/http/retry.rs`` (``RetryPolicy::retry``,
+``prepare_request``) with response classification from ``linkerd/app/core/src/classify.rs``;
+budget-only (:class:`.budget.TpsBudget`), no attempt cap, no backoff, only responses retried.
+
+(b) Policy (annotation) retries: ``linkerd/http/retry/src/lib.rs`` (``send_req_with_retries``)
+and ``linkerd/app/outbound/src/http/logical/policy/route/retry.rs`` (``is_retryable``,
+``retryable_error``, ``set_extensions``); annotation parsing per the policy controller's
+``parse_http_retry``/``parse_grpc_retry`` (linkerd/linkerd2). Count limit, exp backoff, no
+budget; FailFast, header timeouts and REFUSED_STREAM are retryable errors, LoadShed is not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from meshsim.sim.linkerd.accrual import GRPC_FAILURE_CODES
+from meshsim.sim.linkerd.backoff import RETRY_BACKOFF, BackoffStream, ExponentialBackoff
+from meshsim.sim.linkerd.budget import TpsBudget
+
+MAX_BUFFERED_BYTES = 64 * 1024
+
+# -- (a) ServiceProfile ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResponseClass:
+    """One ``responseClasses`` entry reduced to an inclusive status range."""
+
+    is_failure: bool
+    min: int
+    max: int
+
+    def matches(self, status: int) -> bool:
+        return self.min <= status <= self.max
+
+
+def classify(
+    status: int, response_classes: Sequence[ResponseClass] = (), *, grpc_status: int | None = None
+) -> bool:
+    """True = failure. First matching class decides; else gRPC default set; else 5xx."""
+    for cls in response_classes:
+        if cls.matches(status):
+            return cls.is_failure
+    if grpc_status is not None:
+        return grpc_status in GRPC_FAILURE_CODES
+    return 500 <= status <= 599
+
+
+class ProfileRetry:
+    """One profile route's retry policy; the budget is shared by all routes of the profile.
+
+    Per attempt result call :meth:`should_retry`: it deposits once when the request ends
+    (non-retryable outcome), withdraws per retry, and on an empty budget returns False
+    without depositing (``skipped="no_budget"``).
+    """
+
+    def __init__(
+        self,
+        budget: TpsBudget | None,
+        *,
+        is_retryable: bool = True,
+        response_classes: Sequence[ResponseClass] = (),
+    ) -> None:
+        self.budget = budget
+        self.is_retryable = is_retryable
+        self.response_classes = tuple(response_classes)
+        self.retries = 0
+        self.skipped_no_budget = 0
+
+    def applies(self, content_length: int | None = None) -> bool:
+        """Whether the request goes through the retry policy at all.
+
+        No policy when the route is not retryable or the profile's budget was rejected; a
+        request whose size hint exceeds 64 KiB bypasses it too. Bypassed requests never
+        touch the budget.
+        """
+        if self.budget is None or not self.is_retryable:
+            return False
+        return content_length is None or content_length <= MAX_BUFFERED_BYTES
+
+    def should_retry(
+        self,
+        now: float,
+        status: int | None,
+        *,
+        grpc_status: int | None = None,
+        body_capped: bool = False,
+    ) -> bool:
+        """``status=None`` is an error (FailFast, LoadShed, …): never retried, deposits.
+
+        ``body_capped``: the body grew past 64 KiB or was unfinished when the response came.
+        """
+        assert self.budget is not None, "call applies() first"
+        retryable = (
+            status is not None
+            and classify(status, self.response_classes, grpc_status=grpc_status)
+            and not body_capped
+        )
+        if not retryable:
+            self.budget.deposit(now)
+            return False
+        if not self.budget.withdraw(now):
+            self.skipped_no_budget += 1
+            return False
+        self.retries += 1
+        return True
+
+
+# -- (b) Policy / annotations ------------------------------------------------------------------
+
+ErrorKind = Literal["fail_fast", "load_shed", "response_headers_timeout", "refused_stream", "other"]
+RETRYABLE_ERRORS: frozenset[str] = frozenset(
+    {"fail_fast", "response_headers_timeout", "refused_stream"}
+)
+
+GRPC_CODES = {
+    "cancelled": 1,
+    "deadline-exceeded": 4,
+    "resource-exhausted": 8,
+    "internal": 13,
+    "unavailable": 14,
+}
+
+StatusRanges = tuple[tuple[int, int], ...]
+
+
+def parse_http_retry(value: str) -> StatusRanges:
+    """``retry.linkerd.io/http``: ``5xx``, ``gateway-error``, ``NNN`` or ``NNN-MMM``, comma list.
+
+    Raises ValueError on anything invalid (the controller then drops the whole group/route).
+    """
+    ranges: list[tuple[int, int]] = []
+    for raw in value.split(","):
+        item = raw.strip().lower()
+        if item == "5xx":
+            ranges.append((500, 599))
+        elif item == "gateway-error":
+            ranges.append((502, 504))
+        else:
+            lo, sep, hi = item.partition("-")
+            start, end = int(lo), int(hi) if sep else int(lo)
+            if not (100 <= start <= 599 and 100 <= end <= 599 and start <= end):
+                raise ValueError(f"invalid status range {item!r}")
+            ranges.append((start, end))
+    return tuple(ranges)
+
+
+def parse_grpc_retry(value: str) -> frozenset[int]:
+    """``retry.linkerd.io/grpc``: names from :data:`GRPC_CODES`; ValueError otherwise."""
+    codes = set()
+    for raw in value.split(","):
+        name = raw.strip().lower()
+        if name not in GRPC_CODES:
+            raise ValueError(f"invalid gRPC retry condition {name!r}")
+        codes.add(GRPC_CODES[name])
+    return frozenset(codes)
+
+
+def retryable(
+    outcome: int | ErrorKind,
+    statuses: StatusRanges = (),
+    grpc_codes: frozenset[int] | None = None,
+    *,
+    grpc_status: int | None = None,
+) -> bool:
+    """``RetryPolicy::is_retryable``: an error kind, or an HTTP status (+ optional gRPC code)."""
+    if isinstance(outcome, str):
+        return outcome in RETRYABLE_ERRORS
+    if grpc_codes is not None and grpc_status is not None and grpc_status in grpc_codes:
+        return True
+    return any(lo <= outcome <= hi for lo, hi in statuses)
+
+
+@dataclass(frozen=True)
+class PolicyRetryConfig:
+    """Effective retry settings of one route (annotations already resolved).
+
+    ``limit`` counts retries (attempts = limit + 1); ``timeout`` is the per-attempt
+    response-headers timeout (``retry.linkerd.io/timeout``).
+    """
+
+    statuses: StatusRanges = ()
+    grpc_codes: frozenset[int] | None = None
+    limit: int = 1
+    timeout: float | None = None
+    backoff: ExponentialBackoff | None = field(default=RETRY_BACKOFF)
+    max_request_bytes: int = MAX_BUFFERED_BYTES
+
+
+@dataclass(frozen=True)
+class Decision:
+    """After an attempt: ``retry`` after ``delay`` seconds, or return the last result."""
+
+    retry: bool
+    delay: float = 0.0
+    reason: str = ""
+
+
+class PolicyRetry:
+    """``send_req_with_retries`` for one request. Attempts are numbered from 1."""
+
+    def __init__(self, config: PolicyRetryConfig, rand: Callable[[], float]) -> None:
+        self.config = config
+        self._stream = BackoffStream(config.backoff, rand) if config.backoff else None
+        self.attempt = 1
+        self.last_reason = ""
+
+    def header_timeout(self, attempt: int | None = None) -> float | None:
+        """Retry timeout of an attempt: removed on the final one (``set_extensions``)."""
+        n = self.attempt if attempt is None else attempt
+        return self.config.timeout if n <= self.config.limit else None
+
+    def after_attempt(
+        self,
+        outcome: int | ErrorKind,
+        *,
+        grpc_status: int | None = None,
+        body_capped: bool = False,
+    ) -> Decision:
+        """Decide after the current attempt ended with ``outcome``.
+
+        A retry's ``delay`` is the backoff sleep; the engine must then check that the route's
+        inner service is ready at once (else return the last result: ``overflow``) and
+        call :meth:`begin_retry`.
+        """
+        ok = retryable(
+            outcome, self.config.statuses, self.config.grpc_codes, grpc_status=grpc_status
+        )
+        if not ok:
+            return Decision(False, reason="not_retryable")
+        if body_capped:
+            return Decision(False, reason="body_capped")
+        if self.attempt > self.config.limit:
+            return Decision(False, reason="limit_exceeded")
+        delay = self._stream.next_delay() if self._stream is not None else 0.0
+        return Decision(True, delay=delay, reason="retry")
+
+    def begin_retry(self) -> int:
+        """The next attempt is being sent; returns its number."""
+        self.attempt += 1
+        return self.attempt
