@@ -7,12 +7,15 @@ as thread-per-request servers do; that coupling is what lets a slow leaf back up
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING
+from heapq import heappush
+from typing import TYPE_CHECKING, Any
+
+from simpy.events import NORMAL
 
 from meshsim.model import Call as CallSpec
 from meshsim.model import CallStep, Deployment
 from meshsim.model import Parallel as ParallelSpec
-from meshsim.sim.kernel import call_later
+from meshsim.sim.kernel import Wake, call_later
 from meshsim.sim.messages import Attempt, Call
 from meshsim.sim.sampling import Sampler
 
@@ -35,6 +38,8 @@ class Pod:
     ) -> None:
         self.sim = sim
         self.env: simpy.Environment = sim.env
+        self._queue: list[Any] = sim.env._queue  # the kernel's heap, for the hot path
+        self._eid = sim.env._eid
         self.deployment = deployment
         self.name = name
         self.service = deployment.service
@@ -121,7 +126,8 @@ class Pod:
         if self.processor_sharing:
             self._ps_add(att, work, now)
         else:
-            call_later(self.env, work, self._on_work_done, att)
+            wake = Wake(self._on_work_done, att)
+            heappush(self._queue, (now + work, NORMAL, next(self._eid), wake))
 
     def _on_work_done(self, ev: simpy.Event) -> None:
         self.work_done(ev._value)

@@ -143,6 +143,8 @@ class PlainProxy(Proxy):
 
     def pick(self, service: str) -> Pod:
         pods = self.sim.endpoints[service]
+        if len(pods) == 1:
+            return pods[0]
         if not self.sidecar:
             return pods[int(self._roll() * len(pods))]
         i = self._rr.get(service)
