@@ -7,6 +7,7 @@ state every value the control plane would send rather than rely on the engine gu
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -47,6 +48,11 @@ class RouteMatch:
     source_labels: Mapping[str, str] = field(default_factory=dict)  # config time: callers
     source_namespace: str | None = None
     gateways: tuple[str, ...] = ()  # config time: which proxies get it ("mesh" = sidecars)
+    # Boolean composition (Linkerd ServiceProfile ``all`` / ``any`` / ``not``): every match in
+    # ``all_of`` must hold, at least one of ``any_of`` when it is not empty, none of ``none_of``.
+    all_of: tuple[RouteMatch, ...] = ()
+    any_of: tuple[RouteMatch, ...] = ()
+    none_of: tuple[RouteMatch, ...] = ()
 
 
 # -- destinations -------------------------------------------------------------------------------
@@ -111,6 +117,99 @@ class Route:
     direct_status: int | None = None  # answered locally (redirect / direct response)
     set_headers: Mapping[str, str] = field(default_factory=dict)  # request headers set/added
     remove_headers: tuple[str, ...] = ()  # request headers removed before forwarding
+    # -- Linkerd (linkerd.md §1–§3); Envoy routes leave them at their defaults ----------------
+    # ServiceProfile path: ``retry`` is None; a route retries only when ``is_retryable`` and a
+    # budget exists (shared per client proxy by every route of the destination service, i.e.
+    # all routes of one service carry the same ``retry_budget``); ``timeout`` wraps the whole
+    # retry loop. ``response_classes`` classify responses in order (none matching: 5xx fails).
+    response_classes: tuple[ResponseClass, ...] = ()
+    is_retryable: bool = False
+    retry_budget: TpsBudgetSpec | None = None
+    # Policy path (HTTPRoute / Service annotations): count-limited retries without a budget;
+    # ``timeout`` is ``timeout.linkerd.io/request`` (whole request, retries included).
+    policy_retry: PolicyRetry | None = None
+    response_timeout: float = 0.0  # timeout.linkerd.io/response: per attempt; 0 = none
+
+
+@dataclass(frozen=True)
+class ResponseClass:
+    """A ServiceProfile ``responseClasses`` entry: first class whose condition matches decides.
+
+    The condition is a status range (inclusive) combined with ``all``/``any``/``not``, kept as a
+    :class:`StatusCondition` tree.
+    """
+
+    condition: StatusCondition
+    is_failure: bool = False
+
+    def matches(self, status: int) -> bool:
+        return self.condition.matches(status)
+
+
+@dataclass(frozen=True)
+class StatusCondition:
+    """``status: {min, max}`` (inclusive) and ``all`` / ``any`` / ``not`` of other conditions.
+
+    Every given part must hold (the controller ANDs the fields set on one condition).
+    """
+
+    status_min: int | None = None
+    status_max: int | None = None
+    all_of: tuple[StatusCondition, ...] = ()
+    any_of: tuple[StatusCondition, ...] = ()
+    negate: StatusCondition | None = None  # ``not``
+
+    def matches(self, status: int) -> bool:
+        if self.status_min is not None and status < self.status_min:
+            return False
+        if self.status_max is not None and status > self.status_max:
+            return False
+        if not all(c.matches(status) for c in self.all_of):
+            return False
+        if self.any_of and not any(c.matches(status) for c in self.any_of):
+            return False
+        return self.negate is None or not self.negate.matches(status)
+
+
+def classify_failure(classes: tuple[ResponseClass, ...], status: int) -> bool:
+    """Linkerd's classifier: the first matching response class decides, else 5xx = failure."""
+    for response_class in classes:
+        if response_class.matches(status):
+            return response_class.is_failure
+    return status >= 500
+
+
+@dataclass(frozen=True)
+class TpsBudgetSpec:
+    """tower ``TpsBudget::new(ttl, min_per_sec, retry_percent)`` (linkerd.md §1.1–§1.2).
+
+    Linkerd sends 10 s / 10 per second / 0.2 even when no ServiceProfile exists.
+    """
+
+    ttl: float = 10.0
+    min_retries_per_second: int = 10
+    retry_ratio: float = 0.2
+
+
+@dataclass(frozen=True)
+class PolicyRetry:
+    """``retry.linkerd.io/*`` annotations (linkerd.md §2.1–§2.2): no budget, a count limit.
+
+    ``codes`` are inclusive status ranges; empty means only retryable errors are retried.
+    ``timeout`` is the per-attempt time to response headers, not applied to the last attempt.
+    Backoff: min(backoff_min × 2^(n−1), backoff_max) plus jitter, total ≤ backoff_max.
+    """
+
+    codes: tuple[tuple[int, int], ...] = ()
+    limit: int = 1
+    timeout: float = 0.0  # 0 = none
+    backoff_min: float = 0.025
+    backoff_max: float = 0.25
+    jitter: float = 1.0
+    max_request_bytes: int = 65536
+
+    def retries_status(self, status: int) -> bool:
+        return any(low <= status <= high for low, high in self.codes)
 
 
 # -- clusters -----------------------------------------------------------------------------------
@@ -201,6 +300,46 @@ class ClusterPolicy:
     panic_threshold: float = 50.0  # percent; 0 disables panic routing
     connect_timeout: float = 10.0
     http2: bool = False  # Istio h2UpgradePolicy UPGRADE: one multiplexed connection per host
+    # Linkerd (linkerd.md §4–§5): P2C over ready endpoints with Peak-EWMA cost, behind a FIFO
+    # queue with failfast; failure accrual per endpoint and client proxy. Envoy clusters keep
+    # ``balancer="envoy"`` and ignore the rest.
+    balancer: BalancerKind = "envoy"
+    peak_ewma: PeakEwma | None = None
+    queue: BalancerQueue | None = None
+    failure_accrual: FailureAccrual | None = None
+
+
+BalancerKind = Literal["envoy", "p2c_ewma"]
+
+
+@dataclass(frozen=True)
+class PeakEwma:
+    """tower Peak-EWMA as Linkerd configures it: default RTT 30 ms, decay 10 s."""
+
+    default_rtt: float = 0.030
+    decay: float = 10.0
+
+
+@dataclass(frozen=True)
+class BalancerQueue:
+    """linkerd2-proxy's balancer queue: capacity and failfast (outbound HTTP 10,000 / 3 s)."""
+
+    capacity: int = 10_000
+    failfast_timeout: float = 3.0
+
+
+@dataclass(frozen=True)
+class FailureAccrual:
+    """``balancer.linkerd.io/failure-accrual: consecutive`` (linkerd.md §5.1–§5.2).
+
+    Penalty k: min(min_penalty × 2^k, max_penalty) plus uniform jitter in [0, base × jitter),
+    capped at max_penalty; exactly one probe request in probation. 429 is a success.
+    """
+
+    consecutive_failures: int = 7
+    min_penalty: float = 1.0
+    max_penalty: float = 60.0
+    jitter: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -230,6 +369,11 @@ class TrafficPolicy:
     gateways: Mapping[str, Gateway] = field(default_factory=dict)
     sidecars: Mapping[str, bool] = field(default_factory=dict)  # service -> injected
     external: Mapping[str, ExternalService] = field(default_factory=dict)
+    # Linkerd: the profile budget of a service with no explicit routes (unused by the default
+    # route, which is not retryable, but sent by the controller all the same) and the inbound
+    # authorization policy. None / None for Istio: no budget, every request is authorized.
+    default_retry_budget: TpsBudgetSpec | None = None
+    inbound: InboundPolicy | None = None
 
 
 @dataclass(frozen=True)
@@ -270,3 +414,153 @@ def gateway_for(policy: TrafficPolicy, host: str) -> Gateway | None:
         if any(host_matches(pattern, host) for pattern in gateway.routes):
             return gateway
     return None
+
+
+# -- inbound authorization (Linkerd policy.linkerd.io; linkerd.md §7) ---------------------------
+
+DefaultInboundPolicy = Literal[
+    "all-unauthenticated", "all-authenticated", "cluster-authenticated",
+    "cluster-unauthenticated", "deny", "audit",
+]
+CLUSTER_NETWORKS = (
+    "10.0.0.0/8", "100.64.0.0/10", "172.16.0.0/12", "192.168.0.0/16", "fd00::/8",
+)
+ALL_NETWORKS = ("0.0.0.0/0", "::/0")
+IDENTITY_DOMAIN = "serviceaccount.identity.linkerd.cluster.local"
+
+
+def identity_of(service_account: str, namespace: str) -> str:
+    """The mTLS identity of a meshed pod: ``<sa>.<ns>.serviceaccount.identity.linkerd.<domain>``."""
+    return f"{service_account}.{namespace}.{IDENTITY_DOMAIN}"
+
+
+@dataclass(frozen=True)
+class Network:
+    """A client network: ``cidr`` minus every ``except`` block."""
+
+    cidr: str
+    excepts: tuple[str, ...] = ()
+
+    def contains(self, address: str) -> bool:
+        ip = ipaddress.ip_address(address)
+        if ip not in _network(self.cidr):
+            return False
+        return not any(ip in _network(block) for block in self.excepts)
+
+
+def _network(cidr: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    return ipaddress.ip_network(cidr, strict=False)
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """One way a client may be let in; a server's authorizations are OR-ed, fields AND-ed.
+
+    ``unauthenticated``: any client (meshed or not). Otherwise ``tls_unauthenticated`` admits any
+    proxy-terminated TLS client, and an mTLS identity must be in ``identities`` (exact, ``*``
+    or ``*.suffix``). ``networks`` empty = every address. ``name`` is ``Kind/name`` of its source.
+    """
+
+    name: str
+    unauthenticated: bool = False
+    tls_unauthenticated: bool = False
+    identities: tuple[str, ...] = ()
+    networks: tuple[Network, ...] = ()
+    audit: bool = False
+
+    def permits(self, identity: str | None, address: str | None = None) -> bool:
+        """``identity`` None = no mTLS identity (unmeshed client); ``address`` None = skip IPs."""
+        in_networks = any(n.contains(address) for n in self.networks) if address else True
+        if self.networks and not in_networks:
+            return False
+        if self.unauthenticated:
+            return True
+        if identity is None:
+            return False
+        if self.tls_unauthenticated:
+            return True
+        return any(_identity_matches(p, identity) for p in self.identities)
+
+
+def _identity_matches(pattern: str, identity: str) -> bool:
+    if pattern == "*":
+        return True
+    if pattern.startswith("*."):
+        return identity.endswith(pattern[1:])
+    return pattern == identity
+
+
+@dataclass(frozen=True)
+class InboundRoute:
+    """An HTTPRoute attached to a Server: matches (best match, pre-sorted) and its authorizations.
+
+    A request to a Server with routes that matches none is answered 404; a matched route whose
+    authorizations (its own plus the Server's) permit nothing answers 403.
+    """
+
+    name: str
+    matches: tuple[RouteMatch, ...] = ()  # empty = everything
+    authorizations: tuple[Authorization, ...] = ()
+
+
+@dataclass(frozen=True)
+class ServerPolicy:
+    """A Linkerd ``Server``: the pods (service, version) it selects and who may call them.
+
+    ``access_policy`` is the fallback when no authorization permits (``deny`` for a Server
+    unless ``accessPolicy`` says otherwise). meshsim pods serve one port: a Server applies to
+    all inbound traffic of the pods it selects.
+    """
+
+    name: str
+    namespace: str
+    pod_selector: Mapping[str, str]
+    port: int | str
+    targets: tuple[tuple[str, str | None], ...] = ()  # (service, version or None)
+    proxy_protocol: str = "unknown"
+    access_policy: DefaultInboundPolicy = "deny"
+    authorizations: tuple[Authorization, ...] = ()
+    routes: tuple[InboundRoute, ...] = ()
+
+
+@dataclass(frozen=True)
+class InboundPolicy:
+    """What every server-side Linkerd proxy enforces.
+
+    ``defaults`` is each service's default inbound policy (namespace or pod annotation; else
+    ``default``). A pod selected by a Server follows that Server only; any other pod follows its
+    default, which :func:`default_authorizations` expands.
+    """
+
+    default: DefaultInboundPolicy = "all-unauthenticated"
+    defaults: Mapping[str, DefaultInboundPolicy] = field(default_factory=dict)
+    servers: tuple[ServerPolicy, ...] = ()
+    cluster_networks: tuple[str, ...] = CLUSTER_NETWORKS
+
+    def server_for(self, service: str, version: str | None) -> ServerPolicy | None:
+        for server in self.servers:
+            if (service, version) in server.targets:
+                return server
+        return None
+
+    def default_for(self, service: str) -> DefaultInboundPolicy:
+        return self.defaults.get(service, self.default)
+
+
+def default_authorizations(
+    policy: DefaultInboundPolicy, cluster_networks: tuple[str, ...] = CLUSTER_NETWORKS
+) -> tuple[Authorization, ...]:
+    """The authorizations a default inbound policy stands for (linkerd.md §7.1)."""
+    everywhere = tuple(Network(c) for c in ALL_NETWORKS)
+    cluster = tuple(Network(c) for c in cluster_networks)
+    name = f"default:{policy}"
+    if policy in ("all-unauthenticated", "audit"):
+        return (Authorization(name, unauthenticated=True, networks=everywhere,
+                              audit=policy == "audit"),)
+    if policy == "cluster-unauthenticated":
+        return (Authorization(name, unauthenticated=True, networks=cluster),)
+    if policy == "all-authenticated":
+        return (Authorization(name, identities=("*",), networks=everywhere),)
+    if policy == "cluster-authenticated":
+        return (Authorization(name, identities=("*",), networks=cluster),)
+    return ()

@@ -1,0 +1,297 @@
+"""HTTPRoutes (``policy.linkerd.io`` and ``gateway.networking.k8s.io``) → policy-path routes.
+
+Linkerd picks the *best* match across every route of a parent (``linkerd/http/route``): path
+(Exact > PathPrefix > RegularExpression, longer first), then more header matches, more query
+matches, a method; ties go to the earlier route (creation time, then name; meshsim takes a
+``metadata.creationTimestamp`` when given and otherwise orders by name, as one ``kubectl apply``
+creates them in the same second), then rule and match order. A rule without matches matches
+everything at the lowest rank. meshsim flattens every (rule, match) into its own
+:class:`Route` and sorts them by that rank, so the engine's first-match walk picks Linkerd's
+best match. No route matching answers 404.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from meshsim.config.manifests import Manifest
+from meshsim.errors import UnitError
+from meshsim.model.policy import Backend, HeaderMatch, PolicyRetry, Route, RouteMatch, StringMatch
+
+from ..istio.hosts import HostIndex
+from ..istio.matching import check_regex
+from ..istio.nodes import Diagnostics, Node
+from .annotations import Dropped, Timeouts, annotations_of, drop, parse_retry, parse_timeouts
+from .values import parse_gateway_duration
+
+POLICY_GROUP = "policy.linkerd.io"
+GATEWAY_GROUP = "gateway.networking.k8s.io"
+CORE = ("", "core")
+PATH_TYPES = ("PathPrefix", "Exact", "RegularExpression")
+VALUE_TYPES = ("Exact", "RegularExpression")
+FILTER_TYPES = ("RequestHeaderModifier", "RequestRedirect", "ResponseHeaderModifier",
+                "URLRewrite", "RequestMirror", "ExtensionRef")
+_FILTER_FIELD = {
+    "RequestHeaderModifier": "requestHeaderModifier", "RequestRedirect": "requestRedirect",
+    "ResponseHeaderModifier": "responseHeaderModifier", "URLRewrite": "urlRewrite",
+    "RequestMirror": "requestMirror", "ExtensionRef": "extensionRef",
+}
+
+
+@dataclass(frozen=True)
+class ServiceDefaults:
+    """A Service's own annotation groups, inherited by routes that set none of their own."""
+
+    retry: PolicyRetry | None = None
+    timeouts: Timeouts = field(default_factory=Timeouts)
+
+
+@dataclass
+class Parent:
+    """Where an HTTPRoute attaches: a Service (outbound) or a Server (inbound)."""
+
+    kind: str  # "Service" | "Server"
+    name: str  # service name, or "<namespace>/<server>"
+    node: Node
+
+
+@dataclass
+class RankedRoute:
+    rank: tuple[int, ...]
+    order: tuple[object, ...]
+    route: Route
+
+
+@dataclass
+class ParsedRoute:
+    """One HTTPRoute: its parents and its flattened, ranked routes."""
+
+    manifest: Manifest
+    parents: list[Parent] = field(default_factory=list)
+    ranked: list[RankedRoute] = field(default_factory=list)
+
+
+def route_order(manifest: Manifest) -> tuple[str, str]:
+    stamp = Node.root(manifest)["metadata"]["creationTimestamp"]
+    return (str(stamp.value) if stamp.present else "", manifest.name)
+
+
+def parents(manifest: Manifest, index: HostIndex, servers: Mapping[str, Manifest],
+            diagnostics: Diagnostics) -> list[Parent]:
+    """The parentRefs meshsim applies: Services and (policy.linkerd.io) Servers."""
+    out = []
+    spec = Node.root(manifest)["spec"]
+    refs = spec["parentRefs"].items()
+    if not refs:
+        raise spec.error("an HTTPRoute needs parentRefs (a Service or a Server)")
+    for ref in refs:
+        group = ref["group"].string(GATEWAY_GROUP if manifest.group == GATEWAY_GROUP else "")
+        kind = ref["kind"].string("Gateway" if manifest.group == GATEWAY_GROUP else "")
+        name = ref["name"].string()
+        if not name:
+            raise ref.error("a parentRef needs a name")
+        namespace = ref["namespace"].string(manifest.namespace)
+        if kind == "Service" and group in CORE:
+            found = index.resolve(name, namespace)
+            if found is None:
+                raise ref["name"].error(
+                    f"parent Service {name!r} ({index.qualify(name, namespace)}) is no service "
+                    f"of the scenario{index.suggestion(name)}")
+            if ref.has("port"):
+                diagnostics.warn(ref["port"], "parentRefs port is not modelled: meshsim "
+                                 "services have one port, so the route applies to all traffic "
+                                 f"to {found.service}", code="approximated")
+            if ref.has("sectionName"):
+                diagnostics.warn(ref["sectionName"], "sectionName is not modelled: meshsim "
+                                 "services have one port", code="approximated")
+            out.append(Parent("Service", found.service, ref))
+        elif kind == "Server" and group == POLICY_GROUP:
+            key = f"{namespace}/{name}"
+            if key not in servers:
+                raise ref["name"].error(f"Server {name!r} does not exist in namespace "
+                                        f"{namespace}")
+            out.append(Parent("Server", key, ref))
+        elif kind == "Gateway":
+            diagnostics.warn(ref, "a Gateway parent is not modelled: Linkerd has no ingress "
+                             "gateway; meshsim applies routes to Services and Servers only")
+        else:
+            raise ref.error(f"unsupported parentRef {group or 'core'}/{kind or '(no kind)'}: "
+                            "Linkerd attaches HTTPRoutes to a core Service or a "
+                            "policy.linkerd.io Server")
+    return out
+
+
+def rule_routes(manifest: Manifest, index: HostIndex, defaults: ServiceDefaults | None,
+                parent_service: str | None, diagnostics: Diagnostics) -> list[RankedRoute] | None:
+    """The flattened routes of an HTTPRoute; None when Linkerd would skip the route."""
+    root = Node.root(manifest)
+    meta = annotations_of(root)
+    try:
+        route_retry = parse_retry(meta, diagnostics, route=True)
+        route_timeouts = parse_timeouts(meta, diagnostics)
+    except Dropped as exc:
+        drop(diagnostics, exc, f"the whole route {manifest.key}")
+        return None
+    has_retry = route_retry is not None
+    spec = root["spec"]
+    out: list[RankedRoute] = []
+    for r, rule in enumerate(spec["rules"].items()):
+        timeouts = route_timeouts
+        if rule.has("timeouts"):
+            request = _rule_timeouts(manifest, rule["timeouts"], diagnostics)
+            if timeouts.request == 0.0 and request:
+                timeouts = Timeouts(request, timeouts.response, timeouts.idle)
+            elif request and meta.has("timeout.linkerd.io/request"):
+                diagnostics.warn(rule["timeouts"]["request"], "timeouts.request is overridden "
+                                 "by the timeout.linkerd.io/request annotation", code="overridden")
+        retry = route_retry
+        if defaults is not None:
+            if not has_retry:
+                retry = defaults.retry
+            if timeouts.empty:
+                timeouts = defaults.timeouts
+        backends = _backends(rule, manifest, index, parent_service, diagnostics)
+        set_headers, remove, status = _filters(rule, diagnostics)
+        name = rule["name"].string(f"{manifest.namespace}/{manifest.name}/rule{r}")
+        matches = rule["matches"].items()
+        if not matches:
+            matched: list[tuple[RouteMatch | None, tuple[int, ...]]] = [(None, (0,))]
+        else:
+            matched = [_match(m) for m in matches]
+        for m, (match, rank) in enumerate(matched):
+            route = Route(
+                name=name,
+                matches=(match,) if match is not None else (),
+                backends=backends,
+                timeout=timeouts.request,
+                response_timeout=timeouts.response,
+                policy_retry=retry,
+                direct_status=status if status is not None else (500 if not backends else None),
+                set_headers=set_headers,
+                remove_headers=remove,
+            )
+            out.append(RankedRoute(rank, (route_order(manifest), r, m), route))
+    return out
+
+
+def _rule_timeouts(manifest: Manifest, node: Node, diagnostics: Diagnostics) -> float:
+    if manifest.group == POLICY_GROUP and manifest.apiVersion.rpartition("/")[2] != "v1beta3":
+        raise node.error(f"unknown field 'timeouts': {manifest.apiVersion} HTTPRoutes have no "
+                         f"timeouts (policy.linkerd.io/v1beta3 does)")
+    request = _gateway_duration(node["request"]) if node.has("request") else 0.0
+    if node.has("backendRequest"):
+        backend = _gateway_duration(node["backendRequest"])
+        if request and backend > request:
+            raise node["backendRequest"].error(
+                f"backendRequest ({backend:g}s) must not exceed request ({request:g}s)")
+        diagnostics.warn(node["backendRequest"], "timeouts.backendRequest is accepted but "
+                         "ignored by Linkerd's outbound policy since 2.16 (linkerd.md §2.1)",
+                         code="ignored")
+    return request
+
+
+def _gateway_duration(node: Node) -> float:
+    try:
+        return parse_gateway_duration(node.value)
+    except UnitError as exc:
+        raise node.error(f"invalid duration: {exc}") from None
+
+
+def _match(node: Node) -> tuple[RouteMatch, tuple[int, ...]]:
+    """A Gateway API HTTPRouteMatch and its rank (bigger is more specific)."""
+    path = node["path"]
+    kind = path["type"].choice(PATH_TYPES, "PathPrefix") if path.present else "PathPrefix"
+    value = path["value"].string("/") if path.present else "/"
+    if kind == "RegularExpression":
+        check_regex(path["value"])
+        uri = StringMatch("regex", value)
+    elif kind == "Exact":
+        uri = StringMatch("exact", value)
+    else:
+        if not value.startswith("/"):
+            raise path["value"].error(f"a path prefix must start with '/', got {value!r}")
+        uri = StringMatch("prefix", value)
+    path_rank = {"Exact": 3, "PathPrefix": 2, "RegularExpression": 1}[kind]
+    headers = tuple(_value_match(h, lower=True) for h in node["headers"].items())
+    query = tuple(_value_match(q, lower=False) for q in node["queryParams"].items())
+    method = StringMatch("exact", node["method"].string().upper()) if node.has("method") else None
+    rank = (1, path_rank, len(value), len(headers), len(query), 1 if method else 0)
+    return RouteMatch(uri=uri, method=method, headers=headers, query=query), rank
+
+
+def _value_match(node: Node, *, lower: bool) -> HeaderMatch:
+    if not node["name"].present:
+        raise node.error("a header or query match needs a name")
+    kind = node["type"].choice(VALUE_TYPES, "Exact")
+    value = node["value"].string()
+    if kind == "RegularExpression":
+        check_regex(node["value"])
+    name = node["name"].string()
+    return HeaderMatch(name.lower() if lower else name,
+                       StringMatch("regex" if kind == "RegularExpression" else "exact", value))
+
+
+def _backends(rule: Node, manifest: Manifest, index: HostIndex, parent_service: str | None,
+              diagnostics: Diagnostics) -> tuple[Backend, ...]:
+    refs = rule["backendRefs"].items()
+    if not refs:
+        return (Backend(parent_service),) if parent_service else ()
+    out = []
+    for ref in refs:
+        group = ref["group"].string("")
+        kind = ref["kind"].string("Service")
+        weight = ref["weight"].integer(1, minimum=0, maximum=1_000_000)
+        if kind != "Service" or group not in CORE:
+            diagnostics.warn(ref, f"backend kind {group or 'core'}/{kind} is invalid for "
+                             "Linkerd, which answers its share of requests with 500; meshsim "
+                             "leaves it out", code="approximated")
+            continue
+        name = ref["name"].string()
+        namespace = ref["namespace"].string(manifest.namespace)
+        found = index.resolve(name, namespace)
+        if found is None:
+            raise ref["name"].error(f"backend Service {name!r} ({index.qualify(name, namespace)})"
+                                    f" is no service of the scenario{index.suggestion(name)}")
+        port = ref["port"].integer(minimum=1, maximum=65535) if ref.has("port") else None
+        out.append(Backend(found.service, weight=weight, port=port))
+    if len(refs) == 1 and out:
+        if ref["weight"].present and out[0].weight == 0:
+            diagnostics.warn(ref["weight"], "a rule with one backendRef ignores its weight "
+                             "(Linkerd sends it all the traffic)", code="no-effect")
+        out = [Backend(out[0].service, weight=1, port=out[0].port)]
+    elif len(out) > 1 and not any(b.weight for b in out):
+        raise rule["backendRefs"].error("backendRefs weights add up to 0: Linkerd cannot build "
+                                        "a weighted distribution from them")
+    return tuple(out)
+
+
+def _filters(rule: Node, diagnostics: Diagnostics
+             ) -> tuple[dict[str, str], tuple[str, ...], int | None]:
+    set_headers: dict[str, str] = {}
+    remove: list[str] = []
+    status = None
+    for item in rule["filters"].items():
+        kind = item["type"].choice(FILTER_TYPES)
+        body = item[_FILTER_FIELD[kind]]
+        if kind == "RequestHeaderModifier":
+            for entry in [*body["set"].items(), *body["add"].items()]:
+                set_headers[entry["name"].string().lower()] = entry["value"].string()
+            remove.extend(h.lower() for h in body["remove"].strings())
+            if body.has("add"):
+                diagnostics.warn(body["add"], "header add is modelled as set (a simulated "
+                                 "request carries one value per header)", code="approximated")
+        elif kind == "RequestRedirect":
+            status = body["statusCode"].integer(302)
+            if status not in (301, 302):
+                raise body["statusCode"].error(f"statusCode must be 301 or 302, got {status}")
+        elif not body.present:
+            diagnostics.warn(item["type"], f"a {kind} filter is not modelled")
+    return set_headers, tuple(remove), status
+
+
+def sort_routes(ranked: list[RankedRoute]) -> tuple[Route, ...]:
+    """Best match first: the engine's first-match walk then picks Linkerd's best match."""
+    ordered = sorted(ranked, key=lambda r: r.order)
+    ordered.sort(key=lambda r: r.rank, reverse=True)
+    return tuple(r.route for r in ordered)
