@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from meshsim.config import istio
+from meshsim.config import istio, linkerd
 from meshsim.config.compile import compile_model
 from meshsim.config.errors import from_validation_error
 from meshsim.config.locator import Locator
@@ -161,6 +161,10 @@ def _translate(
     model: Model, manifests: list[Manifest], spec: ScenarioSpec, locator: Locator
 ) -> tuple[Model, list[ConfigWarning]]:
     """Apply the mesh's translator; manifests no translator reads get a named warning."""
+    if spec.mesh == "linkerd":
+        result = linkerd.translate(manifests, model.topology, version=spec.meshVersion)
+        rest = [pending_warning(m) for m in manifests if not linkerd.reads(m)]
+        return replace(model, policy=result.policy), [*result.warnings, *rest]
     if spec.mesh != "istio":
         return model, [pending_warning(m) for m in manifests]
     try:

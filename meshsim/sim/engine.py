@@ -10,10 +10,12 @@ import simpy
 
 from meshsim.metrics import Recorder, Recording
 from meshsim.model import Model
-from meshsim.model.policy import gateway_for
+from meshsim.model.policy import gateway_for, identity_of
 from meshsim.rng import Batched, Streams
+from meshsim.sim.authz import authorizer
 from meshsim.sim.chaos import Chaos
 from meshsim.sim.gateway import GatewayPod
+from meshsim.sim.linkerd_proxy import LinkerdProxy
 from meshsim.sim.pod import Pod
 from meshsim.sim.proxy import PlainProxy, Proxy
 from meshsim.sim.sampling import random64, sampler, uniform
@@ -35,7 +37,7 @@ class Simulation:
         self.overhead = model.topology.proxy_overhead
         self.mesh_sidecars = model.mesh.has_sidecars
         self.propagate_deadlines = model.cancellation == "deadline"
-        self.policy = model.policy if model.mesh.name == "istio" else None
+        self.policy = model.policy if model.mesh.name in ("istio", "linkerd") else None
         self._request_ids = 0
         self._call_ids = 0
         self.pods: list[Pod] = []
@@ -68,7 +70,11 @@ class Simulation:
     ) -> Proxy:
         roll = uniform(self.streams.get(f"balancer/{name}"))
         proxy: Proxy
-        if sidecar and self.policy is not None:
+        if sidecar and self.policy is not None and self.model.mesh.name == "linkerd":
+            proxy = LinkerdProxy(
+                self, name, self.policy, roll=roll, labels=labels, namespace=namespace,
+            )
+        elif sidecar and self.policy is not None:
             int_roll = random64(self.streams.get(f"envoy/{name}"))
             proxy = EnvoyProxy(
                 self, name, self.policy, roll=roll, int_roll=int_roll,
@@ -99,6 +105,10 @@ class Simulation:
                     pod = Pod(self, dep, name, service_time, roll, call_roll)
                     pod.inbound_overhead = self.overhead if sidecar else 0.0
                     pod.proxy = self._proxy(name, sidecar, dep.labels, service.namespace)
+                    if sidecar:
+                        pod.proxy.identity = identity_of(service.name, service.namespace)
+                    if sidecar and self.policy is not None and self.policy.inbound is not None:
+                        pod.authorize = authorizer(self, self.policy.inbound, pod)
                     pods.append(pod)
             self.endpoints[service.name] = pods
             self.pods.extend(pods)
@@ -108,6 +118,8 @@ class Simulation:
                 self._gateway_pods(workload.target)
             sidecar = self.mesh_sidecars and not outside  # users outside come in via a gateway
             clients = [self._proxy(n, sidecar) for n in workload.client_names()]
+            for client in clients:
+                client.identity = identity_of(workload.name, "default") if sidecar else None
             rng = streams.get(f"arrivals/{workload.name}")
             unit_gap = Batched(lambda n, rng=rng: rng.exponential(1.0, n))
             roll = uniform(streams.get(f"clients/{workload.name}"))

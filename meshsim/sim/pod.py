@@ -7,6 +7,7 @@ as thread-per-request servers do; that coupling is what lets a slow leaf back up
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
@@ -77,6 +78,7 @@ class Pod:
         self.in_flight: Level = sim.recorder.level("in_flight", self.service, self.version)
         self.queue_depth: Level = sim.recorder.level("queue_depth", self.service, self.version)
         self.proxy: Proxy  # outbound side, set by the engine
+        self.authorize: Callable[[Attempt], int] | None = None  # inbound policy, if any
 
     # -- arrival and admission -----------------------------------------------------------------
     def on_arrive(self, ev: simpy.Event) -> None:
@@ -90,6 +92,11 @@ class Pod:
         if att.abandoned and self.drop_abandoned:
             att.dead = True
             return
+        if self.authorize is not None:
+            status = self.authorize(att)
+            if status != 200:
+                self.reply(att, status, "")
+                return
         if self.busy < self.concurrency:
             self.in_flight.change(now, 1)
             self._start(att, now)

@@ -39,6 +39,7 @@ class Proxy:
         self.namespace = namespace
         self.outbound_overhead = sim.overhead if sidecar else 0.0
         self._roll = pick_roll
+        self.identity: str | None = None  # mTLS identity (its ServiceAccount), set by the engine
 
     # -- a call --------------------------------------------------------------------------------
     def send(self, call: Call) -> None:

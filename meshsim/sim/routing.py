@@ -42,7 +42,13 @@ def _header_matches(h: HeaderMatch, values: Mapping[str, str]) -> bool:
 
 
 def request_matches(m: RouteMatch, call: Call) -> bool:
-    """Request-time conditions of one match block (AND)."""
+    """Request-time conditions of one match block (AND), with nested all/any/not blocks."""
+    if m.all_of and not all(request_matches(sub, call) for sub in m.all_of):
+        return False
+    if m.any_of and not any(request_matches(sub, call) for sub in m.any_of):
+        return False
+    if m.none_of and any(request_matches(sub, call) for sub in m.none_of):
+        return False
     path, _, query = call.path.partition("?")
     if m.uri is not None and not string_matches(m.uri, path):
         return False

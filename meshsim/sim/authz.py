@@ -1,0 +1,66 @@
+"""Inbound authorization at a meshed server (Linkerd's Server / authorization policies).
+
+Evaluated by the server's proxy before the app sees the request: no Server selecting the pod
+→ the default inbound policy; a Server with routes and no matching route → 404; otherwise the
+route's and the Server's authorizations are OR-ed, and none permitting → 403 (linkerd.md §9,
+§11.7). The caller's identity is its ServiceAccount's mTLS identity, or none without a sidecar.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from meshsim.model.policy import InboundPolicy, InboundRoute, default_authorizations
+from meshsim.sim.messages import Attempt
+from meshsim.sim.routing import request_matches
+
+if TYPE_CHECKING:
+    from meshsim.sim.engine import Simulation
+    from meshsim.sim.pod import Pod
+
+POD_ADDRESS = "10.244.0.10"  # every in-cluster caller is inside the cluster networks
+
+Authorizer = Callable[[Attempt], int]
+
+
+def authorizer(sim: Simulation, inbound: InboundPolicy, pod: Pod) -> Authorizer | None:
+    """The check ``pod`` runs on each inbound request; ``None`` when it lets everything in."""
+    server = inbound.server_for(pod.service, pod.version or None) or inbound.server_for(
+        pod.service, None)
+    if server is None:
+        allowed = default_authorizations(inbound.default_for(pod.service), inbound.cluster_networks)
+        if any(a.unauthenticated and not a.networks for a in allowed):
+            return None
+        server_auths = allowed
+        routes: tuple[InboundRoute, ...] = ()
+        name = f"default:{inbound.default_for(pod.service)}"
+    else:
+        server_auths = server.authorizations
+        routes = server.routes
+        name = f"Server/{server.name}"
+    denied_edges: set[str] = set()
+
+    def check(att: Attempt) -> int:
+        call = att.call
+        identity = getattr(call.proxy, "identity", None)
+        auths = server_auths
+        if routes:
+            route = next((r for r in routes if not r.matches or any(
+                request_matches(m, call) for m in r.matches)), None)
+            if route is None:
+                return 404
+            auths = (*route.authorizations, *server_auths)
+        if any(a.permits(identity, POD_ADDRESS) for a in auths):
+            return 200
+        caller = call.proxy.name
+        if caller not in denied_edges:  # the first denial of each edge is an event
+            denied_edges.add(caller)
+            sim.recorder.event(
+                sim.env._now, "authz-deny", proxy=caller, service=pod.service,
+                subset=pod.version, pod=pod.name,
+                detail=f"{name} denied {identity or 'an unauthenticated client'} (403)",
+            )
+        return 403
+
+    return check

@@ -1,0 +1,365 @@
+"""A linkerd2-proxy applying Linkerd's policy to a caller's outbound requests.
+
+Order (linkerd.md §0): route (profile routes in order with a catch-all, or HTTPRoute best
+match, ranked by the translator) → request timeout around the retry loop → retry (profile:
+the TpsBudget only, no backoff; policy: a count limit with 25–250 ms backoff and a
+per-attempt retry timeout except on the last attempt) → weighted backend among ready
+backends → per backend a queue with failfast in front of P2C over Peak-EWMA among ready
+endpoints → per endpoint failure accrual. Errors become the statuses of §2.3: FailFast 504,
+LoadShed 503, an endpoint connection failure a synthetic 502.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from meshsim.model.policy import Backend, ClusterPolicy, Route, TrafficPolicy, classify_failure
+from meshsim.sim.kernel import call_later
+from meshsim.sim.linkerd.accrual import ConsecutiveFailures
+from meshsim.sim.linkerd.backoff import ExponentialBackoff
+from meshsim.sim.linkerd.budget import TpsBudget, budget_from_profile
+from meshsim.sim.linkerd.ewma import P2C, PeakEwma
+from meshsim.sim.linkerd.retry import PolicyRetry, PolicyRetryConfig
+from meshsim.sim.messages import Attempt, Call
+from meshsim.sim.proxy import Proxy
+from meshsim.sim.routing import routes_for_proxy, select_route
+from meshsim.sim.sampling import Sampler
+
+if TYPE_CHECKING:
+    import simpy
+
+    from meshsim.sim.engine import Simulation
+    from meshsim.sim.pod import Pod
+
+FAIL_FAST, LOAD_SHED, BAD_GATEWAY = 504, 503, 502
+
+
+class Endpoint:
+    """One pod as one client proxy's balancer sees it."""
+
+    __slots__ = ("accrual", "ewma", "pod")
+
+    def __init__(self, pod: Pod, ewma: PeakEwma, accrual: ConsecutiveFailures | None) -> None:
+        self.pod = pod
+        self.ewma = ewma
+        self.accrual = accrual
+
+
+class Balancer:
+    """A backend's P2C balancer with its queue and failfast (per client proxy)."""
+
+    def __init__(
+        self, proxy: LinkerdProxy, service: str, pods: list[Pod], policy: ClusterPolicy,
+    ) -> None:
+        self.proxy = proxy
+        self.service = service
+        now = proxy.env._now
+        ewma = policy.peak_ewma
+        accrual = policy.failure_accrual
+        self.endpoints = [
+            Endpoint(
+                pod,
+                PeakEwma(ewma.default_rtt, ewma.decay, now=now) if ewma else PeakEwma(now=now),
+                ConsecutiveFailures(
+                    accrual.consecutive_failures,
+                    ExponentialBackoff(accrual.min_penalty, accrual.max_penalty, accrual.jitter),
+                    rand=proxy._roll,
+                ) if accrual else None,
+            )
+            for pod in pods
+        ]
+        self.p2c = P2C(proxy._roll)
+        self.failfast = policy.queue.failfast_timeout if policy.queue else 3.0
+        self.capacity = policy.queue.capacity if policy.queue else 10_000
+        self.waiting: deque[Flight] = deque()
+        self.shed = False  # failfast fired: the gate is shut until an endpoint is ready
+        self._deadline_token = 0
+
+    def ready(self, now: float) -> list[Endpoint]:
+        return [e for e in self.endpoints if e.accrual is None or e.accrual.ready(now)]
+
+    def is_ready(self, now: float) -> bool:
+        return not self.shed and bool(self.ready(now))
+
+
+class Flight:
+    """The router's state for one request inside one linkerd2-proxy."""
+
+    __slots__ = ("attempt", "balancer", "budget", "call", "done", "endpoint", "policy_retry",
+                 "route", "started")
+
+    def __init__(self, call: Call, route: Route) -> None:
+        self.call = call
+        self.route = route
+        self.budget: TpsBudget | None = None
+        self.policy_retry: PolicyRetry | None = None
+        self.balancer: Balancer | None = None
+        self.attempt: Attempt | None = None
+        self.endpoint: Endpoint | None = None
+        self.done = False
+        self.started = 0.0
+
+
+class LinkerdProxy(Proxy):
+    """One meshed pod's (or client's) outbound linkerd2-proxy."""
+
+    def __init__(
+        self, sim: Simulation, name: str, policy: TrafficPolicy, *, roll: Sampler,
+        labels: Mapping[str, str] | None = None, namespace: str = "default",
+    ) -> None:
+        super().__init__(sim, name, True, roll, labels, namespace)
+        self.policy = policy
+        self._routes: dict[str, tuple[Route, ...]] = {}
+        self._balancers: dict[str, Balancer] = {}
+        self._budgets: dict[str, TpsBudget | None] = {}
+
+    # -- configuration --------------------------------------------------------------------------
+    def routes(self, service: str) -> tuple[Route, ...]:
+        routes = self._routes.get(service)
+        if routes is None:
+            table = self.policy.routes.get(service) or (
+                Route(name=f"default|{service}", backends=(Backend(service),)),)
+            routes = routes_for_proxy(table, self.labels, self.namespace)
+            self._routes[service] = routes
+        return routes
+
+    def balancer(self, service: str) -> Balancer | None:
+        bal = self._balancers.get(service)
+        if bal is None:
+            pods = self.sim.endpoints.get(service)
+            if pods is None:
+                return None
+            policy = self.policy.clusters.get((service, None)) or self.policy.default_cluster
+            bal = self._balancers[service] = Balancer(self, service, list(pods), policy)
+        return bal
+
+    def budget(self, service: str, route: Route) -> TpsBudget | None:
+        """One budget per profile per client proxy, shared by all its retryable routes."""
+        if service not in self._budgets:
+            spec = route.retry_budget
+            self._budgets[service] = None if spec is None else budget_from_profile(
+                spec.ttl, spec.min_retries_per_second, spec.retry_ratio, now=self.env._now)
+        return self._budgets[service]
+
+    # -- the request path -----------------------------------------------------------------------
+    def forward(self, call: Call, now: float) -> None:
+        route = select_route(self.routes(call.service), call)
+        if route is None:
+            self.complete(call, 404, "NR", 0)
+            return
+        flight = Flight(call, route)
+        call.state = flight
+        if route.is_retryable and route.retry_budget is not None:
+            flight.budget = self.budget(call.service, route)
+        elif route.policy_retry is not None:
+            spec = route.policy_retry
+            flight.policy_retry = PolicyRetry(PolicyRetryConfig(
+                statuses=spec.codes, limit=spec.limit, timeout=spec.timeout or None,
+                backoff=ExponentialBackoff(spec.backoff_min, spec.backoff_max, spec.jitter),
+            ), self._roll)
+        if route.timeout > 0:
+            call_later(self.env, route.timeout, self._on_request_timeout, flight)
+        self._try(flight)
+
+    def _pick_backend(self, flight: Flight, now: float) -> Balancer | None:
+        """Weighted random among ready backends (all unready: the first, to queue there)."""
+        backends = flight.route.backends
+        balancers = [(b, self.balancer(b.service)) for b in backends]
+        ready = [(b, bal) for b, bal in balancers if bal is not None and bal.is_ready(now)]
+        pool = ready or [(b, bal) for b, bal in balancers if bal is not None]
+        if not pool:
+            return None
+        if len(pool) == 1:
+            return pool[0][1]
+        total = sum(b.weight for b, _ in pool)
+        if total <= 0:
+            return pool[0][1]
+        x = self._roll() * total
+        for b, bal in pool:
+            x -= b.weight
+            if x < 0:
+                return bal
+        return pool[-1][1]
+
+    def _try(self, flight: Flight) -> None:
+        if flight.done:
+            return
+        now = self.env._now
+        bal = self._pick_backend(flight, now)
+        if bal is None:
+            self.finish(flight, 500, "")
+            return
+        flight.balancer = bal
+        if bal.shed:
+            self._outcome(flight, LOAD_SHED, "load_shed")
+            return
+        ready = bal.ready(now)
+        if ready:
+            self._dispatch(flight, bal, ready, now)
+        elif len(bal.waiting) >= bal.capacity:
+            self._outcome(flight, LOAD_SHED, "load_shed")
+        else:
+            bal.waiting.append(flight)
+            if len(bal.waiting) == 1:
+                bal._deadline_token += 1
+                call_later(self.env, bal.failfast, self._on_failfast,
+                           (bal, bal._deadline_token))
+
+    def _dispatch(self, flight: Flight, bal: Balancer, ready: list[Endpoint], now: float) -> None:
+        endpoint = self.p2c_pick(bal, ready, now)
+        if endpoint.accrual is not None:
+            endpoint.accrual.acquire(now)
+        endpoint.ewma.start(now)
+        call = flight.call
+        call.attempts += 1
+        att = Attempt(call, endpoint.pod, call.attempts, now)
+        call.attempt = att
+        flight.attempt = att
+        flight.endpoint = endpoint
+        flight.started = now
+        timeout = self._attempt_timeout(flight)
+        if timeout:
+            call_later(self.env, timeout, self._on_attempt_timeout, att)
+        self.transmit(att)
+
+    @staticmethod
+    def p2c_pick(bal: Balancer, ready: list[Endpoint], now: float) -> Endpoint:
+        picked = bal.p2c.pick(ready, lambda e: e.ewma.cost(now))
+        assert picked is not None
+        return picked
+
+    def _attempt_timeout(self, flight: Flight) -> float:
+        timeouts = [flight.route.response_timeout]
+        if flight.policy_retry is not None:
+            timeouts.append(flight.policy_retry.header_timeout() or 0.0)
+        live = [t for t in timeouts if t > 0]
+        return min(live) if live else 0.0
+
+    # -- queue and failfast ---------------------------------------------------------------------
+    def _on_failfast(self, ev: simpy.Event) -> None:
+        bal, token = ev._value
+        if token != bal._deadline_token or not bal.waiting:
+            return
+        if bal.ready(self.env._now):
+            self._drain(bal)
+            return
+        bal.shed = True  # failfast: the queued requests fail, later ones are shed
+        while bal.waiting:
+            flight = bal.waiting.popleft()
+            if not flight.done:
+                self._outcome(flight, FAIL_FAST, "fail_fast")
+
+    def _drain(self, bal: Balancer) -> None:
+        now = self.env._now
+        bal.shed = False
+        while bal.waiting:
+            ready = bal.ready(now)
+            if not ready:
+                return
+            flight = bal.waiting.popleft()
+            if not flight.done:
+                self._dispatch(flight, bal, ready, now)
+
+    def _on_probe_due(self, ev: simpy.Event) -> None:
+        bal: Balancer = ev._value
+        if bal.ready(self.env._now):
+            self._drain(bal)
+
+    # -- outcomes -------------------------------------------------------------------------------
+    def response(self, att: Attempt) -> None:
+        if att.abandoned:
+            return
+        flight: Flight = att.call.state  # type: ignore[assignment]
+        now = self.env._now
+        flight.attempt = None
+        status = BAD_GATEWAY if att.flags in ("UF", "UC") else att.status
+        endpoint = flight.endpoint
+        if endpoint is not None:
+            endpoint.ewma.finish(now, now - flight.started)
+            self._accrue(flight, endpoint, status, now)
+        self.record_attempt(att, status, att.flags)
+        self._outcome(flight, status, status)
+
+    def _accrue(self, flight: Flight, endpoint: Endpoint, status: int, now: float) -> None:
+        accrual = endpoint.accrual
+        if accrual is None:
+            return
+        accrual.on_response(now, status >= 500 and status != 429)
+        due = accrual.next_deadline()
+        if due is not None and flight.balancer is not None:
+            call_later(self.env, max(0.0, due - now), self._on_probe_due, flight.balancer)
+
+    def _outcome(self, flight: Flight, status: int, outcome: int | str) -> None:
+        """Retry or answer, by the route's retry engine."""
+        if flight.done:
+            return
+        now = self.env._now
+        flags = ""
+        if flight.budget is not None:
+            failure = isinstance(outcome, int) and classify_failure(
+                flight.route.response_classes, status)
+            if not failure:
+                flight.budget.deposit(now)
+            elif flight.budget.withdraw(now):
+                self._try(flight)  # no backoff on the profile path
+                return
+            self.finish(flight, status, flags)
+            return
+        retry = flight.policy_retry
+        if retry is not None:
+            kind = outcome if isinstance(outcome, str) else status
+            decision = retry.after_attempt(kind)  # type: ignore[arg-type]
+            if decision.retry:
+                retry.begin_retry()
+                if decision.delay > 0:
+                    call_later(self.env, decision.delay, self._on_backoff, flight)
+                else:
+                    self._try(flight)
+                return
+        self.finish(flight, status, flags)
+
+    def _on_backoff(self, ev: simpy.Event) -> None:
+        self._try(ev._value)
+
+    def _on_attempt_timeout(self, ev: simpy.Event) -> None:
+        att: Attempt = ev._value
+        flight: Flight = att.call.state  # type: ignore[assignment]
+        if flight.done or flight.attempt is not att:
+            return
+        flight.attempt = None
+        self.abandon(att, FAIL_FAST, "UT")
+        self._outcome(flight, FAIL_FAST, "response_headers_timeout")
+
+    def _on_request_timeout(self, ev: simpy.Event) -> None:
+        flight: Flight = ev._value
+        if flight.done:
+            return
+        if flight.attempt is not None:
+            att, flight.attempt = flight.attempt, None
+            self.abandon(att, FAIL_FAST, "UT")
+        self.finish(flight, FAIL_FAST, "UT")
+
+    def give_up(self, call: Call) -> None:
+        flight = call.state
+        if not isinstance(flight, Flight):
+            super().give_up(call)
+            return
+        if flight.done:
+            return
+        if flight.attempt is not None:
+            att, flight.attempt = flight.attempt, None
+            self.abandon(att, 0, "DC")
+        self.finish(flight, 0, "DC")
+
+    def finish(self, flight: Flight, status: int, flags: str) -> None:
+        if flight.done:
+            return
+        flight.done = True
+        endpoint = flight.endpoint
+        subset = endpoint.pod.subset_code if endpoint is not None else 0
+        service = None
+        if flight.balancer is not None:
+            service = self.sim.service_code(flight.balancer.service)
+        self.complete(flight.call, status, flags, subset, service)
