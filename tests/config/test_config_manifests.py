@@ -130,7 +130,8 @@ def test_manifests_from_globs(load: Loader, base: str, tmp_path: Path) -> None:
         _doc("flagger.app/v1beta1", "Canary", "ratings")
         + _doc("argoproj.io/v1alpha1", "Rollout", "ratings")
     )
-    (tmp_path / "mesh" / "b.yaml").write_text(_doc("argoproj.io/v1alpha1", "AnalysisTemplate", "gw"))
+    template = "argoproj.io/v1alpha1", "AnalysisTemplate"
+    (tmp_path / "mesh" / "b.yaml").write_text(_doc(*template, "gw"))
     text = _with_mesh(base, "none").replace(
         "  duration:", "  manifests: [mesh/*.yaml, mesh/a.yaml]\n  duration:")
     scenario = load(text)
@@ -139,7 +140,7 @@ def test_manifests_from_globs(load: Loader, base: str, tmp_path: Path) -> None:
     assert Path(scenario.manifests[2].file).name == "b.yaml"
     assert scenario.manifests[2].location().line == 2
     before = scenario.metadata()["sha256"]
-    (tmp_path / "mesh" / "b.yaml").write_text(_doc("argoproj.io/v1alpha1", "AnalysisTemplate", "gw2"))
+    (tmp_path / "mesh" / "b.yaml").write_text(_doc(*template, "gw2"))
     assert load(text).metadata()["sha256"] != before
 
 
