@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl
 
 from meshsim.model.policy import Backend, Mirror, Route, TrafficPolicy, host_matches
 from meshsim.sim.cluster import Cluster, IntRoll
-from meshsim.sim.envoy import RetryState, RetryStatus, stable_hash64
+from meshsim.sim.envoy import RetryState, RetryStatus, stable_hash64, wants_retry
 from meshsim.sim.envoy.retry import Outcome
 from meshsim.sim.kernel import call_later
 from meshsim.sim.messages import Attempt, Call
@@ -172,8 +172,6 @@ class EnvoyProxy(Proxy):
             self.finish(up, 503, "NC")
             return
         up.cluster = cluster
-        if route.retry is not None:
-            up.retry = RetryState(route.retry, cluster.breaker, self._int)
         if cluster.uses_hash:
             up.hash = self._hash(up.call, route, cluster)
         if route.timeout > 0:
@@ -266,8 +264,14 @@ class EnvoyProxy(Proxy):
     def _decide(self, up: Upstream, outcome: Outcome, status: int, flags: str) -> None:
         retry = up.retry
         if retry is None:
-            self.finish(up, status, flags)
-            return
+            policy = up.route.retry if up.route is not None else None
+            if policy is None or not wants_retry(policy, outcome):
+                self.finish(up, status, flags)  # the common case: no retry state needed
+                return
+            # First failure worth retrying: Envoy's retry state, as it would be by now.
+            assert up.cluster is not None and up.host is not None
+            retry = up.retry = RetryState(policy, up.cluster.breaker, self._int)
+            retry.host_attempted(up.host)
         decision = retry.should_retry(outcome)
         if decision.status is not RetryStatus.RETRY:
             self.finish(up, status, join_flags(flags, decision.flag))
