@@ -14,7 +14,9 @@ from typing import Literal
 
 # -- matching -----------------------------------------------------------------------------------
 
-MatchKind = Literal["exact", "prefix", "regex", "present"]
+# ``prefix`` is a plain string prefix (Envoy, Istio); ``path_prefix`` matches whole path
+# segments (Gateway API PathPrefix: "/api" matches "/api" and "/api/x", not "/apix").
+MatchKind = Literal["exact", "prefix", "path_prefix", "regex", "present"]
 
 
 @dataclass(frozen=True)

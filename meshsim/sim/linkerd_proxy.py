@@ -78,6 +78,9 @@ class Balancer:
         self._deadline_token = 0
 
     def ready(self, now: float) -> list[Endpoint]:
+        for e in self.endpoints:
+            if e.accrual is not None and e.accrual.state == "ejected":
+                self.proxy._advance(e, now)  # an ejection that ended: back for a probe
         return [e for e in self.endpoints if e.accrual is None or e.accrual.ready(now)]
 
     def is_ready(self, now: float) -> bool:
@@ -263,8 +266,10 @@ class LinkerdProxy(Proxy):
                 self._dispatch(flight, bal, ready, now)
 
     def _on_probe_due(self, ev: simpy.Event) -> None:
-        bal: Balancer = ev._value
-        if bal.ready(self.env._now):
+        bal, endpoint = ev._value
+        now = self.env._now
+        self._advance(endpoint, now)
+        if bal.ready(now):
             self._drain(bal)
 
     # -- outcomes -------------------------------------------------------------------------------
@@ -286,10 +291,34 @@ class LinkerdProxy(Proxy):
         accrual = endpoint.accrual
         if accrual is None:
             return
+        self._advance(endpoint, now)
+        before = accrual.state
         accrual.on_response(now, status >= 500 and status != 429)
+        if accrual.state == "ejected" and before != "ejected":
+            self._accrual_event(endpoint, True, now)
         due = accrual.next_deadline()
         if due is not None and flight.balancer is not None:
-            call_later(self.env, max(0.0, due - now), self._on_probe_due, flight.balancer)
+            call_later(self.env, max(0.0, due - now), self._on_probe_due,
+                       (flight.balancer, endpoint))
+
+    def _advance(self, endpoint: Endpoint, now: float) -> None:
+        """End an ejection that is due: the endpoint is back in the balancer for a probe."""
+        accrual = endpoint.accrual
+        assert accrual is not None
+        if accrual.state == "ejected":
+            accrual.advance(now)
+            if accrual.state == "probation":
+                self._accrual_event(endpoint, False, now)
+
+    def _accrual_event(self, endpoint: Endpoint, ejected: bool, now: float) -> None:
+        """Failure accrual taking an endpoint out of (or back into) the balancer."""
+        pod = endpoint.pod
+        self.sim.recorder.level("ejected", pod.service, pod.version).change(
+            now, 1 if ejected else -1)
+        self.sim.recorder.event(
+            now, "eject" if ejected else "uneject", proxy=self.name, service=pod.service,
+            subset=pod.version, pod=pod.name, detail="failure-accrual",
+        )
 
     def _outcome(self, flight: Flight, status: int, outcome: int | str) -> None:
         """Retry or answer, by the route's retry engine."""

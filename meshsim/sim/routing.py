@@ -33,6 +33,9 @@ def string_matches(m: StringMatch, value: str | None) -> bool:
         value, expected = value.lower(), expected.lower()
     if m.kind == "exact":
         return value == expected
+    if m.kind == "path_prefix":
+        stem = expected.rstrip("/")
+        return value == stem or value.startswith(stem + "/") or stem == ""
     return value.startswith(expected)
 
 

@@ -358,10 +358,6 @@ def test_httproute_unmatched_request_is_answered_404_by_the_client_proxy() -> No
     assert results.requests.loc[results.requests["workload"] != "health", "ok"].all()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "meshsim matches HTTPRoute PathPrefix as a string prefix (Istio's StringMatch 'prefix'); "
-    "linkerd2-proxy http/route/src/http/match/path.rs matches whole path segments, so "
-    "PathPrefix /api/v2 does not match /api/v2beta/users, which falls to /api → my-service-v1"))
 def test_httproute_path_prefix_matches_whole_segments(routed: pd.Series) -> None:
     assert routed["v2beta"] == {"my-service-v1"}
 
@@ -407,10 +403,6 @@ def test_failure_accrual_shrinks_the_broken_pods_share(seed: int) -> None:
     assert set(probes["caller"].astype(str)) == {f"users-{i}" for i in range(4)}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "DESIGN §4: eject/uneject events cover Linkerd failure accrual too, but the Linkerd proxy "
-    "(meshsim/sim/linkerd_proxy.py) records none: only Envoy outlier detection "
-    "(meshsim/sim/cluster.py) emits them"))
 def test_failure_accrual_ejections_are_events() -> None:
     results = run(FB, overrides=ACCRUAL)
     events = results.events

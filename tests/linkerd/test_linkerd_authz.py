@@ -66,7 +66,7 @@ def test_authorization_policy_on_route_and_namespace() -> None:
     assert anyone.unauthenticated and anyone.networks == ()  # every address
     exact, prefix = server.routes
     assert exact.matches[0].uri == StringMatch("exact", "/admin")
-    assert prefix.matches[0].uri == StringMatch("prefix", "/")
+    assert prefix.matches[0].uri == StringMatch("path_prefix", "/")
     (web_admin,) = exact.authorizations
     assert web_admin.identities == (identity_of("web", "shop"),)
     assert web_admin.permits(identity_of("web", "shop"), "10.1.0.1")

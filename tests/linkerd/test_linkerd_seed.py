@@ -83,9 +83,9 @@ def test_httproute_path_and_header_matching() -> None:
     # Best match first: the /api/v2 prefix beats /api, which beats the header-only match
     # (its path defaults to the prefix "/").
     assert [r.matches for r in routes] == [
-        (RouteMatch(uri=StringMatch("prefix", "/api/v2")),),
-        (RouteMatch(uri=StringMatch("prefix", "/api")),),
-        (RouteMatch(uri=StringMatch("prefix", "/"),
+        (RouteMatch(uri=StringMatch("path_prefix", "/api/v2")),),
+        (RouteMatch(uri=StringMatch("path_prefix", "/api")),),
+        (RouteMatch(uri=StringMatch("path_prefix", "/"),
                     headers=(HeaderMatch("x-api-version", StringMatch("exact", "v2")),)),),
     ]
     assert [r.backends for r in routes] == [

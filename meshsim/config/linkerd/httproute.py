@@ -211,7 +211,7 @@ def _match(node: Node) -> tuple[RouteMatch, tuple[int, ...]]:
     else:
         if not value.startswith("/"):
             raise path["value"].error(f"a path prefix must start with '/', got {value!r}")
-        uri = StringMatch("prefix", value)
+        uri = StringMatch("path_prefix", value)
     path_rank = {"Exact": 3, "PathPrefix": 2, "RegularExpression": 1}[kind]
     headers = tuple(_value_match(h, lower=True) for h in node["headers"].items())
     query = tuple(_value_match(q, lower=False) for q in node["queryParams"].items())
