@@ -342,12 +342,34 @@ def _print_report(console: Console, results: Results, slo: DataFrame, run_dir: P
         console.print("after the faults", style="bold")
         for row in recovery.itertuples():
             console.print(str(row.verdict), style="green" if row.recovered else "red", markup=False)
+    _print_events(console, results.events)
     if len(slo):
         console.print()
         console.print("SLOs", style="bold")
         _print_slo(console, slo, only_failures=False)
     console.print()
     console.print(f"run directory: {run_dir}", markup=False)
+
+
+def _print_events(console: Console, events: DataFrame) -> None:
+    """Denied edges one per line; ejections counted per detector and service."""
+    denied = events[events["kind"] == "authz-deny"]
+    if len(denied):
+        console.print()
+        console.print("denied by authorization policy", style="bold")
+        for row in denied.itertuples():
+            console.print(f"{row.proxy} → {row.pod}: {row.detail}", style="red", markup=False)
+    ejects = events[events["kind"] == "eject"]
+    if len(ejects):
+        console.print()
+        console.print("ejections", style="bold")
+        grouped = ejects.groupby(["service", "pod", "detail"], observed=True)["time"]
+        table = grouped.agg(["size", "min"]).reset_index()
+        for row in table.itertuples():
+            console.print(
+                f"{row.pod} ({row.service}) ejected {row.size} time(s) by client proxies "
+                f"({row.detail}), first at {row.min:.1f}s", markup=False,
+            )
 
 
 def _print_slo(console: Console, slo: DataFrame, *, only_failures: bool) -> None:

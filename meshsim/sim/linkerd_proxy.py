@@ -84,7 +84,8 @@ class Balancer:
         return [e for e in self.endpoints if e.accrual is None or e.accrual.ready(now)]
 
     def is_ready(self, now: float) -> bool:
-        return not self.shed and bool(self.ready(now))
+        """A backend is ready while its queue takes requests: not in failfast, not full."""
+        return not self.shed and len(self.waiting) < self.capacity
 
 
 class Flight:
