@@ -205,16 +205,23 @@ _TOP_LEVEL = ("apiVersion", "kind", "metadata", "spec", "status")
 
 def check(root: Node, diagnostics: Diagnostics) -> None:
     """Reject fields the API lacks and warn once for each field meshsim does not model."""
+    check_spec(root, SPECS, diagnostics)
+
+
+def check_spec(
+    root: Node, specs: Mapping[str, Mapping[str, Field]], diagnostics: Diagnostics
+) -> None:
+    """The field-tree check for any CRD family: ``specs`` maps a kind to its spec's fields."""
     for key, node in root.entries():
         if key not in _TOP_LEVEL:
             raise node.error(f"unknown field {key!r}{did_you_mean(key, _TOP_LEVEL)}")
     spec = root["spec"]
     if not spec.present:
         raise root.error(f"{root.manifest.kind} needs a spec")
-    _walk(spec, SPECS[root.manifest.kind], diagnostics)
+    walk(spec, specs[root.manifest.kind], diagnostics)
 
 
-def _walk(node: Node, message: Mapping[str, Field], diagnostics: Diagnostics) -> None:
+def walk(node: Node, message: Mapping[str, Field], diagnostics: Diagnostics) -> None:
     for key, child in node.entries():
         spec = message.get(key)
         if spec is None:
@@ -228,7 +235,7 @@ def _walk(node: Node, message: Mapping[str, Field], diagnostics: Diagnostics) ->
             diagnostics.warn(child, f"{key} is not modelled: {spec.unmodelled}")
         elif spec.message is not None:
             for item in _members(child, spec.shape):
-                _walk(item, spec.message, diagnostics)
+                walk(item, spec.message, diagnostics)
 
 
 def _members(node: Node, shape: Shape) -> list[Node]:

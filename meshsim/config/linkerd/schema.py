@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from meshsim.config.fields import did_you_mean
-from meshsim.config.istio.schema import Field, S, many, one, skip
+from meshsim.config.istio.schema import Field, S, check_spec, many, one, skip
 
 from ..istio.nodes import Diagnostics, Node
 
@@ -123,38 +122,8 @@ SPECS: dict[str, Mapping[str, Field]] = {
     "MeshTLSAuthentication": MESH_TLS_AUTHENTICATION,
     "NetworkAuthentication": NETWORK_AUTHENTICATION,
 }
-_TOP_LEVEL = ("apiVersion", "kind", "metadata", "spec", "status")
 
 
 def check(root: Node, diagnostics: Diagnostics) -> None:
     """Reject fields the CRD lacks and warn once for each field meshsim does not model."""
-    for key, node in root.entries():
-        if key not in _TOP_LEVEL:
-            raise node.error(f"unknown field {key!r}{did_you_mean(key, _TOP_LEVEL)}")
-    spec = root["spec"]
-    if not spec.present:
-        raise root.error(f"{root.manifest.kind} needs a spec")
-    walk(spec, SPECS[root.manifest.kind], diagnostics)
-
-
-def walk(node: Node, message: Mapping[str, Field], diagnostics: Diagnostics) -> None:
-    for key, child in node.entries():
-        spec = message.get(key)
-        if spec is None:
-            raise child.error(
-                f"unknown field {key!r}{did_you_mean(key, message)} "
-                f"(expected one of {', '.join(message)})"
-            )
-        if not child.present:
-            continue
-        if spec.unmodelled is not None:
-            diagnostics.warn(child, f"{key} is not modelled: {spec.unmodelled}")
-        elif spec.message is not None:
-            if spec.shape == "list":
-                members = child.items()
-            elif spec.shape == "map":
-                members = [value for _, value in child.entries()]
-            else:
-                members = [child]
-            for item in members:
-                walk(item, spec.message, diagnostics)
+    check_spec(root, SPECS, diagnostics)
