@@ -103,14 +103,20 @@ def _value(frames: RunFrames, exp: Expectation, start: float, end: float) -> tup
 def check(frames: RunFrames, exp: Expectation) -> dict[str, object]:
     """One expectation: a row of :data:`SLO_COLUMNS`."""
     start, end = exp.window if exp.window is not None else (frames.warmup, frames.duration)
+    clipped = end > frames.duration + 1e-9  # a shorter run (--duration) than the window
+    end = min(end, frames.duration)
     is_workload = any(w.name == exp.service for w in frames.workloads)
     target = f"workload {exp.service}" if is_workload else (
         exp.service if exp.subset is None else f"{exp.service}/{exp.subset}"
     )
     label = exp.label or f"{exp.metric} of {target} {_bounds(exp.metric, exp.min, exp.max)}"
     where = f"{exp.metric} of {target} in [{format_duration(start)}, {format_duration(end)})"
+    if clipped:
+        where += " (window cut at the end of the run)"
     value = math.nan
-    if exp.metric not in METRICS:
+    if start >= end:
+        passed, outcome = False, ": the run ends before this window starts"
+    elif exp.metric not in METRICS:
         passed, outcome = False, f": unknown metric {exp.metric!r}"
     else:
         value, count = _value(frames, exp, start, end)

@@ -106,3 +106,17 @@ def test_passed_means_every_expectation_held(standard_results: Build) -> None:
 def test_label_is_kept(standard_results: Build) -> None:
     exp = Expectation("success_rate", "frontend", min=0.3, label="frontend mostly ok")
     assert one(standard_results, exp)["expectation"] == "frontend mostly ok"
+
+
+def test_a_window_beyond_a_shortened_run_is_cut_and_said_so() -> None:
+    """``simulate(duration=...)`` may end a run inside (or before) an SLO window."""
+    import meshsim
+
+    scenario = meshsim.load("scenarios/pod-crash.yaml")
+    results = meshsim.simulate(scenario, duration=50.0)
+    slo = results.slo()
+    cut = slo.iloc[1]  # window [40s, 60s) on a 50 s run
+    assert cut["window_end"] == 50.0 and "cut at the end of the run" in cut["description"]
+    results = meshsim.simulate(scenario, duration=30.0)
+    late = results.slo().iloc[1]  # starts at 40 s: nothing to evaluate
+    assert not late["passed"] and "ends before this window starts" in late["description"]
