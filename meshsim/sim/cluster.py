@@ -58,6 +58,7 @@ class Cluster:
         )
         self.uses_hash = self.balancer.uses_hash
         self.active: dict[Pod, int] = dict.fromkeys(hosts, 0)
+        self._active = self.active.__getitem__  # this proxy's open requests per host
         self.idle: dict[Pod, list[Connection]] = {h: [] for h in hosts}
         self.pending: dict[Pod, deque[Upstream]] = {h: deque() for h in hosts}
         self.connections: dict[Pod, int] = dict.fromkeys(hosts, 0)
@@ -125,14 +126,15 @@ class Cluster:
             return None
         name = "all" if self.panic else "healthy"
         retry = up.retry
+        if retry is None and not self.uses_hash:  # a first attempt: one plain pick
+            return self.balancer.pick(source, active=self._active, source=name)
         tries = retry.host_selection_attempts + 1 if retry is not None and up.call.attempts else 1
         hash_ = up.hash if self.uses_hash else None
         if self.uses_hash and hash_ is None:
             hash_ = up.hash = self.balancer.random_hash()
         host = None
-        active = self.active.__getitem__
         for attempt in range(tries):
-            host = self.balancer.pick(source, active=active, hash=hash_, attempt=attempt,
+            host = self.balancer.pick(source, active=self._active, hash=hash_, attempt=attempt,
                                       source=name)
             if host is None or retry is None or retry.accept(host):
                 return host
