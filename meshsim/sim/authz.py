@@ -36,7 +36,8 @@ def authorizer(sim: Simulation, inbound: InboundPolicy, pod: Pod) -> Authorizer 
         routes: tuple[InboundRoute, ...] = ()
         name = f"default:{inbound.default_for(pod.service)}"
     else:
-        server_auths = server.authorizations
+        fallback = default_authorizations(server.access_policy, inbound.cluster_networks)
+        server_auths = (*server.authorizations, *fallback)
         routes = server.routes
         name = f"Server/{server.name}"
     denied_edges: set[str] = set()

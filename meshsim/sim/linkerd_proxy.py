@@ -200,7 +200,7 @@ class LinkerdProxy(Proxy):
             self._outcome(flight, LOAD_SHED, "load_shed")
             return
         ready = bal.ready(now)
-        if ready:
+        if ready and not bal.waiting:  # FIFO: nobody jumps the queue
             self._dispatch(flight, bal, ready, now)
         elif len(bal.waiting) >= bal.capacity:
             self._outcome(flight, LOAD_SHED, "load_shed")
@@ -223,9 +223,9 @@ class LinkerdProxy(Proxy):
         flight.attempt = att
         flight.endpoint = endpoint
         flight.started = now
-        timeout = self._attempt_timeout(flight)
+        timeout, kind = self._attempt_timeout(flight)
         if timeout:
-            call_later(self.env, timeout, self._on_attempt_timeout, att)
+            call_later(self.env, timeout, self._on_attempt_timeout, (att, kind))
         self.transmit(att)
 
     @staticmethod
@@ -234,12 +234,15 @@ class LinkerdProxy(Proxy):
         assert picked is not None
         return picked
 
-    def _attempt_timeout(self, flight: Flight) -> float:
-        timeouts = [flight.route.response_timeout]
+    def _attempt_timeout(self, flight: Flight) -> tuple[float, str]:
+        """The first per-attempt timer and what its expiry is: the retry (response-headers)
+        timeout is a retryable error, the response timeout is not (``route/retry.rs``)."""
+        timers = [(flight.route.response_timeout, "other")]
         if flight.policy_retry is not None:
-            timeouts.append(flight.policy_retry.header_timeout() or 0.0)
-        live = [t for t in timeouts if t > 0]
-        return min(live) if live else 0.0
+            timers.append((flight.policy_retry.header_timeout() or 0.0,
+                           "response_headers_timeout"))
+        live = [t for t in timers if t[0] > 0]
+        return min(live) if live else (0.0, "")
 
     # -- queue and failfast ---------------------------------------------------------------------
     def _on_failfast(self, ev: simpy.Event) -> None:
@@ -261,6 +264,10 @@ class LinkerdProxy(Proxy):
         while bal.waiting:
             ready = bal.ready(now)
             if not ready:
+                # Still waiting: the failfast clock restarts for the new head of the queue.
+                bal._deadline_token += 1
+                call_later(self.env, bal.failfast, self._on_failfast,
+                           (bal, bal._deadline_token))
                 return
             flight = bal.waiting.popleft()
             if not flight.done:
@@ -297,6 +304,8 @@ class LinkerdProxy(Proxy):
         accrual.on_response(now, status >= 500 and status != 429)
         if accrual.state == "ejected" and before != "ejected":
             self._accrual_event(endpoint, True, now)
+        elif accrual.state == "admitting" and before != "admitting" and flight.balancer:
+            self._drain(flight.balancer)  # the probe succeeded: the queue goes out now
         due = accrual.next_deadline()
         if due is not None and flight.balancer is not None:
             call_later(self.env, max(0.0, due - now), self._on_probe_due,
@@ -354,21 +363,29 @@ class LinkerdProxy(Proxy):
         self._try(ev._value)
 
     def _on_attempt_timeout(self, ev: simpy.Event) -> None:
-        att: Attempt = ev._value
+        att: Attempt = ev._value[0]
+        kind: str = ev._value[1]
         flight: Flight = att.call.state  # type: ignore[assignment]
         if flight.done or flight.attempt is not att:
             return
+        self._drop_attempt(flight, att, FAIL_FAST, "UT")
+        self._outcome(flight, FAIL_FAST, kind)
+
+    def _drop_attempt(self, flight: Flight, att: Attempt, status: int, flags: str) -> None:
+        """Stop waiting for an attempt; dropping tower's load handle ends its pending count."""
         flight.attempt = None
-        self.abandon(att, FAIL_FAST, "UT")
-        self._outcome(flight, FAIL_FAST, "response_headers_timeout")
+        endpoint = flight.endpoint
+        if endpoint is not None:
+            now = self.env._now
+            endpoint.ewma.finish(now, now - flight.started)
+        self.abandon(att, status, flags)
 
     def _on_request_timeout(self, ev: simpy.Event) -> None:
         flight: Flight = ev._value
         if flight.done:
             return
         if flight.attempt is not None:
-            att, flight.attempt = flight.attempt, None
-            self.abandon(att, FAIL_FAST, "UT")
+            self._drop_attempt(flight, flight.attempt, FAIL_FAST, "UT")
         self.finish(flight, FAIL_FAST, "UT")
 
     def give_up(self, call: Call) -> None:
@@ -379,8 +396,7 @@ class LinkerdProxy(Proxy):
         if flight.done:
             return
         if flight.attempt is not None:
-            att, flight.attempt = flight.attempt, None
-            self.abandon(att, 0, "DC")
+            self._drop_attempt(flight, flight.attempt, 0, "DC")
         self.finish(flight, 0, "DC")
 
     def finish(self, flight: Flight, status: int, flags: str) -> None:
