@@ -144,11 +144,13 @@ class Cluster:
     def admit(self, up: Upstream, host: Pod) -> bool:
         """Attach the stream to a connection now, or leave it pending; False = overflow (UO)."""
         breaker = self.breaker
-        if not breaker.can_request():
-            breaker.stats["upstream_rq_pending_overflow"] += 1
-            return False
         idle = self.idle[host]
         if idle:
+            # max_requests is checked when a stream is attached to a ready connection; a
+            # stream that must wait for one is limited by max_pending_requests only.
+            if not breaker.can_request():
+                breaker.stats["upstream_rq_pending_overflow"] += 1
+                return False
             conn = idle[-1] if self.policy.http2 else idle.pop()
             self._attach(up, conn)
             return True
@@ -202,6 +204,11 @@ class Cluster:
             self._close(conn)
             return
         queue = self.pending[host]
+        while queue and not self.breaker.can_request():
+            # attachStreamToClient: the requests breaker fails the waiting stream (UO).
+            self.breaker.dec_pending()
+            self.breaker.stats["upstream_rq_pending_overflow"] += 1
+            self.proxy.overflow(queue.popleft())
         if queue:
             up = queue.popleft()
             self.breaker.dec_pending()
@@ -231,15 +238,18 @@ class Cluster:
         if self.pending[host] and (self.connections[host] == 0 or self.breaker.can_connect()):
             self._connect(host)
 
-    def finished(self, up: Upstream, reset: bool) -> None:
-        """The stream ended; ``reset`` (timeout, caller gone) closes an HTTP/1.1 connection."""
+    def finished(self, up: Upstream, reset: bool, broken: bool = False) -> None:
+        """The stream ended. A ``reset`` stream (timeout, caller gone) closes an HTTP/1.1
+        connection; a ``broken`` connection (connect failure, termination) closes either."""
         conn = up.conn
         if conn is None:
             return
         up.conn = None
         self.breaker.dec_requests()
         self.active[conn.host] -= 1
-        if self.policy.http2:
+        if broken:
+            self._close(conn)
+        elif self.policy.http2:
             self._release_conn(conn)
         elif reset or conn.host.down:
             self._close(conn)

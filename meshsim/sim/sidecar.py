@@ -158,9 +158,6 @@ class EnvoyProxy(Proxy):
         ):
             self.finish(up, fault.abort_status, join_flags(up.flags, "FI"))
             return  # aborted requests are never mirrored nor sent upstream
-        for mirror in route.mirrors:
-            if mirror.percent >= 100.0 or self._roll() * 100.0 < mirror.percent:
-                self._shadow(up.call, mirror, route.timeout)
         backend = self._pick_backend(route)
         if backend.set_headers or backend.remove_headers:
             call = up.call
@@ -169,14 +166,21 @@ class EnvoyProxy(Proxy):
             call.headers = headers
         cluster = self.cluster(backend.service, backend.subset)
         if cluster is None:
-            self.finish(up, 503, "NC")
+            self.finish(up, 503, join_flags(up.flags, "NC"))
             return
         up.cluster = cluster
         if cluster.uses_hash:
             up.hash = self._hash(up.call, route, cluster)
+        self._try(up)
+        if up.done:
+            return  # NC, UH or an overflowed first attempt: no shadow, no route timer
+        # onRequestComplete: the route timer and the shadows start once the first attempt
+        # is on its way (or waiting for a connection).
         if route.timeout > 0:
             call_later(self.env, route.timeout, self._on_route_timeout, up)
-        self._try(up)
+        for mirror in route.mirrors:
+            if mirror.percent >= 100.0 or self._roll() * 100.0 < mirror.percent:
+                self._shadow(up.call, mirror, route.timeout)
 
     def _pick_backend(self, route: Route) -> Backend:
         backends = route.backends
@@ -247,7 +251,8 @@ class EnvoyProxy(Proxy):
         cluster = up.cluster
         assert cluster is not None
         up.attempt = None
-        cluster.finished(up, reset=att.flags in ("UF", "UC"))
+        broken = att.flags in ("UF", "UC")
+        cluster.finished(up, reset=broken, broken=broken)
         self.record_attempt(att, att.status, att.flags)
         status, flags = att.status, att.flags
         if flags == "UF":
