@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from meshsim.metrics import Recording
+from meshsim.metrics import ATTEMPTS, CALLS, Recording
 
 # Column order of each frame: the DESIGN §4 contract first, then the extra columns.
 REQUEST_COLUMNS = (
@@ -29,22 +29,15 @@ CALL_COLUMNS = (
 )
 EVENT_COLUMNS = ("time", "kind", "proxy", "service", "subset", "pod", "detail")
 
-# Recorded columns and their array typecodes (q int64, i int32, h int16, b int8, d float64).
-# Kept here rather than taken from the recorder so the frames' dtypes are this module's contract.
+# Recorded columns and their array typecodes (q int64, i int32, h int16, b int8, d float64):
+# the recorder's own schemas, so a column added there reaches the frames with its type.
+# Requests are derived from the depth-0 calls, with the workload beside the client.
 REQUEST_SCHEMA = {
     "id": "q", "workload": "i", "client": "i", "start": "d", "end": "d", "status": "h",
     "flags": "i", "attempts": "h",
 }
-ATTEMPT_SCHEMA = {
-    "request_id": "q", "call_id": "q", "caller": "i", "service": "i", "subset": "i", "pod": "i",
-    "attempt": "h", "start": "d", "end": "d", "status": "h", "flags": "i", "retry": "b",
-    "mirror": "b",
-}
-CALL_SCHEMA = {
-    "call_id": "q", "request_id": "q", "caller": "i", "service": "i", "subset": "i",
-    "start": "d", "end": "d", "status": "h", "flags": "i", "attempts": "h", "depth": "h",
-    "mirror": "b",
-}
+ATTEMPT_SCHEMA = ATTEMPTS
+CALL_SCHEMA = CALLS
 
 # Which recorded columns hold interned string codes, per table.
 _STRING_CODES = {
