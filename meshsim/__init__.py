@@ -11,8 +11,9 @@ from meshsim.api import load, simulate
 from meshsim.config import Scenario
 from meshsim.errors import ConfigWarning, MeshsimError, ScenarioError
 from meshsim.results import Results
+from meshsim.sweeps import SweepResult, sweep
 
 __all__ = [
-    "ConfigWarning", "MeshsimError", "Results", "Scenario", "ScenarioError", "__version__",
-    "load", "simulate",
+    "ConfigWarning", "MeshsimError", "Results", "Scenario", "ScenarioError", "SweepResult",
+    "__version__", "load", "simulate", "sweep",
 ]

@@ -19,10 +19,13 @@ import typer
 from pandas import DataFrame
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 import meshsim
 from meshsim import Results, Scenario
 from meshsim.cli.render import (
+    HEADERS,
+    format_metric,
     frame_table,
     golden_table,
     records,
@@ -257,6 +260,132 @@ def validate(scenario_file: ScenarioArg, sets: SetOpt = None, strict: StrictOpt 
         _plural(len(scenario.manifests), "manifest"),
     )
     out_console.print(f"ok: {scenario.name}: {', '.join(counts)}", markup=False)
+
+
+def parse_grid(items: list[str]) -> dict[str, list[str]]:
+    """``['spec.workload[0].rate=50/s,100/s']`` → ``{'spec.workload[0].rate': ['50/s', '100/s']}``.
+
+    Values are split on commas outside brackets and braces (so ``[a, b]`` stays one value) and
+    stay raw text, read as YAML by the config stage like ``--set``.
+    """
+    grid: dict[str, list[str]] = {}
+    for item in items:
+        path, sep, raw = item.partition("=")
+        path = path.strip()
+        values = _split_values(raw) if sep else []
+        if not sep or not path or any(ch.isspace() for ch in path) or not all(values):
+            raise BadInput(
+                f"--grid {item!r}: expected PATH=V1,V2,..., e.g. spec.services.api.replicas=1,2,4"
+            )
+        if path in grid:
+            raise BadInput(f"--grid {item!r}: {path} is already swept")
+        grid[path] = values
+    return grid
+
+
+def _points_table(result: meshsim.SweepResult) -> Table:
+    """One row per grid point: each metric as ``mean ± 95 % half-width`` over the seeds."""
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for path in result.grid:
+        table.add_column(path, no_wrap=True)
+    table.add_column("SEEDS", justify="right")
+    for metric in result.metrics:
+        table.add_column(f"{HEADERS.get(metric, metric.upper())} ± 95%", justify="right")
+    table.add_column("SLO PASS", justify="right")
+    for row in result.points.to_dict("records"):
+        cells = [str(row[path]) for path in result.grid] + [str(row["n_seeds"])]
+        for metric in result.metrics:
+            mean, half = row[f"{metric}_mean"], row[f"{metric}_ci95"]
+            text = format_metric(metric, mean)
+            if half == half:  # not NaN (one seed gives no interval)
+                text += f" ± {format_metric(metric, half)}"
+            cells.append(text)
+        cells.append(f"{row['slo_pass_rate']:.0%}")
+        table.add_row(*cells)
+    return table
+
+
+def _split_values(raw: str) -> list[str]:
+    values, depth, current = [], 0, ""
+    for ch in raw:
+        depth += {"[": 1, "{": 1, "]": -1, "}": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            values.append(current.strip())
+            current = ""
+        else:
+            current += ch
+    values.append(current.strip())
+    return values
+
+
+@app.command()
+def sweep(
+    scenario_file: ScenarioArg,
+    grid: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--grid",
+            metavar="PATH=V1,V2,...",
+            help="Values to sweep for one --set path (repeatable: the grid is the product).",
+            show_default=False,
+        ),
+    ] = None,
+    seeds: Annotated[
+        int, typer.Option("--seeds", min=1, metavar="N", help="Seeds per grid point (0..N-1).")
+    ] = 3,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", min=1, metavar="N", help="Worker processes (default: CPU count).",
+            show_default=False,
+        ),
+    ] = None,
+    service: Annotated[
+        str | None,
+        typer.Option(
+            "--service", metavar="NAME",
+            help="Service or workload to report (default: the first workload's target).",
+            show_default=False,
+        ),
+    ] = None,
+    out: Annotated[
+        Path,
+        typer.Option("--out", "-o", metavar="FILE.csv", help="Where to write the runs CSV."),
+    ] = Path("sweep.csv"),
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--cache-dir", metavar="DIR", help="Store finished runs here; a rerun skips them.",
+            show_default=False,
+        ),
+    ] = None,
+    sets: SetOpt = None,
+    strict: StrictOpt = False,
+) -> None:
+    """Run a scenario over a grid of --set values and seeds; print means and 95 % intervals."""
+    out_console, err = _stdout(), _stderr()
+    with _user_errors(err):
+        points = parse_grid(grid or [])
+        if not points:
+            raise BadInput("--grid: give at least one PATH=V1,V2,...")
+        scenario = _load(scenario_file, sets or [], strict)
+        try:
+            result = meshsim.sweep(
+                scenario, points, seeds=seeds, service=service, workers=workers,
+                progress=err.is_terminal, cache_dir=cache_dir,
+            )
+        except ValueError as exc:
+            raise BadInput(str(exc)) from None
+        try:
+            result.to_csv(out)
+        except OSError as exc:
+            raise BadInput(f"cannot write {out}: {exc.strerror or exc}") from None
+    out_console.print(
+        f"sweep of {scenario.name}: {result.service}, {len(result.runs)} runs "
+        f"({result.executed} simulated)", style="bold", markup=False,
+    )
+    out_console.print(_points_table(result))
+    out_console.print(f"runs written to {out}", markup=False)
 
 
 @app.command()
