@@ -243,19 +243,13 @@ def authorization_policies(
                 if seen_identity:
                     raise ref.error("at most one MeshTLSAuthentication or ServiceAccount")
                 seen_identity = True
-                if key not in mesh_tls:
-                    raise ref["name"].error(f"MeshTLSAuthentication {r_name!r} does not exist in "
-                                            f"namespace {r_ns} (Linkerd would let this policy "
-                                            "grant nothing)")
+                _require(ref, key in mesh_tls, r_kind, r_name, r_ns)
                 identities = mesh_identities(mesh_tls[key], topology, diagnostics)
             elif r_kind == "NetworkAuthentication" and r_group == POLICY_GROUP:
                 if seen_network:
                     raise ref.error("at most one NetworkAuthentication")
                 seen_network = True
-                if key not in networks:
-                    raise ref["name"].error(f"NetworkAuthentication {r_name!r} does not exist in "
-                                            f"namespace {r_ns} (Linkerd would let this policy "
-                                            "grant nothing)")
+                _require(ref, key in networks, r_kind, r_name, r_ns)
                 nets = _networks(Node.root(networks[key])["spec"]["networks"], ())
             elif r_kind == "ServiceAccount" and r_group in ("", "core"):
                 if seen_identity:
@@ -330,3 +324,13 @@ def finish(servers: dict[str, ServerState]) -> tuple[ServerPolicy, ...]:
         out.append(replace(server.policy, authorizations=tuple(server.authorizations),
                            routes=routes))
     return tuple(out)
+
+
+def _require(ref: Node, exists: bool, kind: str, name: str, namespace: str) -> None:
+    """A policy naming a missing authentication object is an error here (Linkerd would let
+    the policy grant nothing, silently)."""
+    if not exists:
+        raise ref["name"].error(
+            f"{kind} {name!r} does not exist in namespace {namespace} (Linkerd would let this "
+            "policy grant nothing)"
+        )

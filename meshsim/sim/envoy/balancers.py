@@ -280,6 +280,10 @@ class Random(Balancer[H]):
         return hosts[r % len(hosts)]
 
 
+# A hashing balancer's lookup structure: (ring hashes or Maglev slots, owners).
+Table = tuple[list[int], list[H]]
+
+
 class _HashingBalancer(Balancer[H]):
     """Thread-aware hashing LBs: a table per host list, no hash → a random one."""
 
@@ -291,14 +295,19 @@ class _HashingBalancer(Balancer[H]):
     ) -> None:
         super().__init__(weights, rand=rand)
         self._key = key
-        self._tables: dict[tuple[tuple[H, ...], tuple[float, ...]], object] = {}
+        self._tables: dict[tuple[tuple[H, ...], tuple[float, ...]], Table[H]] = {}
+        self._last: tuple[Sequence[H], Table[H]] | None = None  # the list seen last time
+        self._equal_weights = weights is None  # weights that cannot change under us
 
     def _normalized(self, hosts: Sequence[H]) -> list[tuple[H, float]]:
         weights = [self._weight(h) for h in hosts]
         total = sum(weights)
         return [(h, w * 1.0 / total) for h, w in zip(hosts, weights, strict=True)]
 
-    def _cached(self, hosts: Sequence[H]) -> object:
+    def _cached(self, hosts: Sequence[H]) -> Table[H]:
+        last = self._last
+        if self._equal_weights and last is not None and last[0] is hosts:
+            return last[1]  # callers rebuild their host list when it changes
         cache_key = (tuple(hosts), tuple(self._weight(h) for h in hosts))
         table = self._tables.get(cache_key)
         if table is None:
@@ -306,10 +315,30 @@ class _HashingBalancer(Balancer[H]):
                 self._tables.pop(next(iter(self._tables)))
             table = self._build(hosts)
             self._tables[cache_key] = table
+        self._last = (hosts, table)
         return table
 
-    def _build(self, hosts: Sequence[H]) -> object:
+    def _build(self, hosts: Sequence[H]) -> Table[H]:
         raise NotImplementedError
+
+    def _lookup(self, table: Table[H], h: int, attempt: int) -> H:
+        raise NotImplementedError
+
+    def pick(
+        self,
+        hosts: Sequence[H],
+        *,
+        active: Active[H] | None = None,
+        hash: int | None = None,
+        attempt: int = 0,
+        source: Hashable = "healthy",
+    ) -> H | None:
+        """One hash per request (a random one without a key); ``attempt`` moves the lookup."""
+        h = (hash if hash is not None else self.random_hash()) & MASK64
+        table = self._cached(hosts)
+        if not table[0]:
+            return None
+        return self._lookup(table, h, attempt)
 
 
 class RingHash(_HashingBalancer[H]):
@@ -353,25 +382,12 @@ class RingHash(_HashingBalancer[H]):
         entries.sort(key=lambda e: e[0])
         return [e[0] for e in entries], [e[1] for e in entries]
 
-    def ring(self, hosts: Sequence[H]) -> tuple[list[int], list[H]]:
+    def ring(self, hosts: Sequence[H]) -> Table[H]:
         """The sorted (hashes, hosts) ring for this host list (cached)."""
-        ring = self._cached(hosts)
-        assert isinstance(ring, tuple)
-        return ring
+        return self._cached(hosts)
 
-    def pick(
-        self,
-        hosts: Sequence[H],
-        *,
-        active: Active[H] | None = None,
-        hash: int | None = None,
-        attempt: int = 0,
-        source: Hashable = "healthy",
-    ) -> H | None:
-        h = (hash if hash is not None else self.random_hash()) & MASK64
-        hashes, owners = self.ring(hosts)
-        if not hashes:
-            return None
+    def _lookup(self, table: Table[H], h: int, attempt: int) -> H:
+        hashes, owners = table
         index = bisect.bisect_left(hashes, h)
         if index == len(hashes):
             index = 0
@@ -440,25 +456,12 @@ class Maglev(_HashingBalancer[H]):
             iteration += 1
         return table, owners
 
-    def table(self, hosts: Sequence[H]) -> tuple[list[int], list[H]]:
+    def table(self, hosts: Sequence[H]) -> Table[H]:
         """(slot → owner index, owners) for this host list (cached)."""
-        table = self._cached(hosts)
-        assert isinstance(table, tuple)
-        return table
+        return self._cached(hosts)
 
-    def pick(
-        self,
-        hosts: Sequence[H],
-        *,
-        active: Active[H] | None = None,
-        hash: int | None = None,
-        attempt: int = 0,
-        source: Hashable = "healthy",
-    ) -> H | None:
-        h = (hash if hash is not None else self.random_hash()) & MASK64
-        slots, owners = self.table(hosts)
-        if not slots:
-            return None
+    def _lookup(self, table: Table[H], h: int, attempt: int) -> H:
+        slots, owners = table
         if attempt > 0:
             h ^= (MASK64 - attempt + 1) & MASK64
         return owners[slots[h % self.table_size]]
