@@ -8,21 +8,35 @@ from __future__ import annotations
 
 import json
 import sys
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
-from datetime import datetime
+from contextlib import nullcontext
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from pandas import DataFrame
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 import meshsim
 from meshsim import Results, Scenario
+from meshsim.cli.common import (
+    EXIT_OK,
+    EXIT_SLO_FAILED,
+    BadInput,
+    ScenarioArg,
+    SetOpt,
+    StrictOpt,
+    app,
+    duration_option,
+    load_scenario,
+    print_warnings,
+    progress_bar,
+    save,
+    stderr,
+    stdout,
+    unicode_ok,
+    user_errors,
+)
 from meshsim.cli.render import (
     HEADERS,
     format_metric,
@@ -32,136 +46,7 @@ from meshsim.cli.render import (
     slo_verdicts,
     verdict_text,
 )
-from meshsim.errors import MeshsimError, UnitError
-from meshsim.units import format_duration, parse_duration
-
-EXIT_OK, EXIT_SLO_FAILED, EXIT_BAD_INPUT = 0, 1, 2
-
-app = typer.Typer(
-    name="meshsim",
-    help=(
-        "Rehearse an Istio or Linkerd service mesh before deploying it.\n\n"
-        "meshsim plays a load through a discrete-event model of clients, sidecar proxies and "
-        "pods, and reports success rate, latency, retries and SLO verdicts.\n\n"
-        "Exit codes: 0 ok, 1 an SLO in spec.expect failed, 2 bad input."
-    ),
-    epilog="Example: meshsim run scenarios/retry-storm.yaml --set spec.services.ratings.replicas=4",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,  # our bugs get a plain traceback; user errors get none
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-
-class BadInput(Exception):
-    """A user error found by the CLI itself (bad --set, bad --duration, missing file)."""
-
-
-# -- consoles -----------------------------------------------------------------------------------
-def _stdout() -> Console:
-    # When piped, use a wide virtual terminal so tables never squeeze or wrap.
-    console = Console(highlight=False)
-    if not console.is_terminal:
-        console = Console(highlight=False, width=200)
-    return console
-
-
-def _stderr() -> Console:
-    return Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def _unicode_ok() -> bool:
-    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
-    return encoding.startswith("utf")
-
-
-def _one_line(message: object) -> str:
-    lines = [line.strip() for line in str(message).splitlines() if line.strip()]
-    return "; ".join(lines) or type(message).__name__
-
-
-def _fail(err: Console, message: object) -> NoReturn:
-    err.print(f"error: {_one_line(message)}", style="red", markup=False)
-    raise typer.Exit(EXIT_BAD_INPUT)
-
-
-@contextmanager
-def _user_errors(err: Console) -> Iterator[None]:
-    """Turn user errors into one line on stderr and exit 2; let anything else propagate."""
-    try:
-        yield
-    except (MeshsimError, UnitError, BadInput) as exc:
-        _fail(err, exc)
-    except KeyboardInterrupt:
-        err.print("interrupted", style="red")
-        raise typer.Exit(130) from None
-
-
-# -- parsing of options -------------------------------------------------------------------------
-def parse_overrides(items: list[str]) -> dict[str, str]:
-    """``['spec.services.api.replicas=4']`` → ``{'spec.services.api.replicas': '4'}``.
-
-    VALUE stays the raw text: the config stage reads it as YAML (``4`` an int, ``30s`` a string,
-    ``[a, b]`` a list) and checks it against the schema like a written field, with errors
-    located at ``--set``.
-    """
-    overrides: dict[str, str] = {}
-    for item in items:
-        path, sep, raw = item.partition("=")
-        path = path.strip()
-        if not sep or not path or any(ch.isspace() for ch in path):
-            raise BadInput(
-                f"--set {item!r}: expected PATH=VALUE, e.g. spec.services.api.replicas=4"
-            )
-        overrides[path] = raw
-    return overrides
-
-
-def _parse_duration(text: str | None) -> float | None:
-    if text is None:
-        return None
-    try:
-        return parse_duration(text, allow_zero=False)
-    except UnitError as exc:
-        raise BadInput(f"--duration: {exc}") from None
-
-
-def _load(path: Path, sets: list[str], strict: bool) -> Scenario:
-    overrides = parse_overrides(sets)
-    if not path.exists():
-        raise BadInput(f"{path}: no such file")
-    if not path.is_file():
-        raise BadInput(f"{path}: not a file")
-    return meshsim.load(path, overrides or None, strict=strict)
-
-
-def _print_warnings(err: Console, scenario: Scenario) -> None:
-    for warning in scenario.warnings:
-        err.print(_one_line(warning.format()), style="yellow", markup=False)
-
-
-# -- options shared by run and validate ------------------------------------------------------
-ScenarioArg = Annotated[
-    Path,
-    typer.Argument(
-        metavar="SCENARIO",
-        help="Scenario YAML file (a kind: Scenario document plus manifests).",
-        show_default=False,
-    ),
-]
-SetOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--set",
-        metavar="PATH=VALUE",
-        help="Override a scenario field, e.g. spec.services.api.replicas=4 "
-        "(VALUE is YAML; repeatable).",
-        show_default=False,
-    ),
-]
-StrictOpt = Annotated[
-    bool, typer.Option("--strict", help="Treat warnings (unmodelled manifest fields) as errors.")
-]
+from meshsim.units import format_duration
 
 
 # -- commands -----------------------------------------------------------------------------------
@@ -209,10 +94,10 @@ def run(
     no_plots: Annotated[bool, typer.Option("--no-plots", help="Do not write PNG plots.")] = False,
 ) -> None:
     """Simulate a scenario, print golden metrics and SLO verdicts, and write a run directory."""
-    out_console, err = _stdout(), _stderr()
-    with _user_errors(err):
-        sim_duration = _parse_duration(duration)
-        scenario = _load(scenario_file, sets or [], strict)
+    out_console, err = stdout(), stderr()
+    with user_errors(err):
+        sim_duration = duration_option(duration)
+        scenario = load_scenario(scenario_file, sets or [], strict)
         warmup = scenario.model.warmup
         if sim_duration is not None and sim_duration <= warmup:
             raise BadInput(
@@ -220,11 +105,11 @@ def run(
                 f"{format_duration(warmup)} warm-up; give more than {format_duration(warmup)}"
             )
         if not quiet:
-            _print_warnings(err, scenario)
+            print_warnings(err, scenario)
         results = _simulate(scenario, seed, sim_duration, err, show=not quiet)
         interactive = not quiet and err.is_terminal
         with err.status("writing the run directory") if interactive else nullcontext():
-            run_dir = _save(results, out, scenario.name, plots=not no_plots)
+            run_dir = save(results, out, scenario.name, plots=not no_plots)
     slo, passed = results.slo(), results.passed
 
     if as_json:
@@ -249,10 +134,10 @@ def run(
 @app.command()
 def validate(scenario_file: ScenarioArg, sets: SetOpt = None, strict: StrictOpt = False) -> None:
     """Load and compile a scenario without running it; report what it contains."""
-    out_console, err = _stdout(), _stderr()
-    with _user_errors(err):
-        scenario = _load(scenario_file, sets or [], strict)
-    _print_warnings(err, scenario)
+    out_console, err = stdout(), stderr()
+    with user_errors(err):
+        scenario = load_scenario(scenario_file, sets or [], strict)
+    print_warnings(err, scenario)
     model = scenario.model
     counts = (
         _plural(len(model.topology.services), "service"),
@@ -363,12 +248,12 @@ def sweep(
     strict: StrictOpt = False,
 ) -> None:
     """Run a scenario over a grid of --set values and seeds; print means and 95 % intervals."""
-    out_console, err = _stdout(), _stderr()
-    with _user_errors(err):
+    out_console, err = stdout(), stderr()
+    with user_errors(err):
         points = parse_grid(grid or [])
         if not points:
             raise BadInput("--grid: give at least one PATH=V1,V2,...")
-        scenario = _load(scenario_file, sets or [], strict)
+        scenario = load_scenario(scenario_file, sets or [], strict)
         try:
             result = meshsim.sweep(
                 scenario, points, seeds=seeds, service=service, workers=workers,
@@ -391,7 +276,7 @@ def sweep(
 @app.command()
 def version() -> None:
     """Print the meshsim version."""
-    _stdout().print(f"meshsim {meshsim.__version__}", markup=False)
+    stdout().print(f"meshsim {meshsim.__version__}", markup=False)
 
 
 # -- helpers of run -----------------------------------------------------------------------------
@@ -401,60 +286,8 @@ def _simulate(
     if not (show and err.is_terminal):
         return meshsim.simulate(scenario, seed=seed, duration=duration)
     total = scenario.model.duration if duration is None else duration
-    with _progress_bar(err, total) as progress:
+    with progress_bar(err, total) as progress:
         return meshsim.simulate(scenario, seed=seed, duration=duration, progress=progress)
-
-
-@contextmanager
-def _progress_bar(err: Console, total: float) -> Iterator[Callable[[float, float], None]]:
-    """A bar over simulated time: ``simulating 300s ━━━━━━ 42% 126s/300s 0:00:03``."""
-    bar = Progress(
-        TextColumn("simulating {task.fields[total_text]}"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TextColumn("{task.fields[now_text]}"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    )
-    task = bar.add_task(
-        "simulate",
-        total=total,
-        total_text=format_duration(total),
-        now_text=f"0s/{format_duration(total)}",
-    )
-    last = 0.0
-
-    def update(now: float, total: float) -> None:
-        nonlocal last
-        wall = time.monotonic()
-        if wall - last < 0.05 and now < total:
-            return  # the engine may call often; redraw at most 20 times a second
-        last = wall
-        bar.update(
-            task,
-            completed=now,
-            total=total,
-            total_text=format_duration(total),
-            now_text=f"{format_duration(now)}/{format_duration(total)}",
-            refresh=True,
-        )
-
-    with bar:
-        yield update
-
-
-def _save(results: Results, out: Path | None, name: str, *, plots: bool) -> Path:
-    if out is None:
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        base = Path("runs") / f"{name}-{stamp}"
-        out, n = base, 2
-        while out.exists():  # two runs within one second
-            out, n = base.with_name(f"{base.name}-{n}"), n + 1
-    try:
-        return Path(results.save(out, plots=plots))
-    except OSError as exc:
-        raise BadInput(f"cannot write the run directory {out}: {exc.strerror or exc}") from None
 
 
 def _print_report(console: Console, results: Results, slo: DataFrame, run_dir: Path) -> None:
@@ -502,7 +335,7 @@ def _print_events(console: Console, events: DataFrame) -> None:
 
 
 def _print_slo(console: Console, slo: DataFrame, *, only_failures: bool) -> None:
-    unicode = _unicode_ok()
+    unicode = unicode_ok()
     for passed, line in slo_verdicts(slo):
         if not (only_failures and passed):
             console.print(verdict_text(passed, line, unicode=unicode))
@@ -510,6 +343,10 @@ def _print_slo(console: Console, slo: DataFrame, *, only_failures: bool) -> None
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+# Commands in their own modules register themselves on ``app`` when imported.
+from meshsim.cli import canary, check, compare, whatif  # noqa: E402, F401
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from meshsim.cli.main import BadInput, parse_overrides
+from meshsim.cli.common import BadInput, parse_overrides
 from meshsim.cli.render import format_metric, slo_verdicts
 
 
@@ -87,7 +87,7 @@ def test_progress_bar_counts_simulated_time() -> None:
 
     from rich.console import Console
 
-    from meshsim.cli.main import _progress_bar
+    from meshsim.cli.common import progress_bar as _progress_bar
 
     screen = io.StringIO()
     console = Console(file=screen, force_terminal=True, width=100, color_system=None)

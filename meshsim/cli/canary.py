@@ -1,0 +1,1 @@
+"""meshsim canary: (being written this session)."""

@@ -1,0 +1,1 @@
+"""meshsim check: (being written this session)."""

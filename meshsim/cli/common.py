@@ -1,0 +1,206 @@
+"""What every ``meshsim`` command shares: the Typer app, consoles, error handling, options.
+
+Each command lives in its own module and registers itself on :data:`app` when imported;
+:mod:`meshsim.cli.main` imports them all.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+import meshsim
+from meshsim import Results, Scenario
+from meshsim.errors import MeshsimError, UnitError
+from meshsim.units import format_duration, parse_duration
+
+EXIT_OK, EXIT_SLO_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+app = typer.Typer(
+    name="meshsim",
+    help=(
+        "Rehearse an Istio or Linkerd service mesh before deploying it.\n\n"
+        "meshsim plays a load through a discrete-event model of clients, sidecar proxies and "
+        "pods, and reports success rate, latency, retries and SLO verdicts.\n\n"
+        "Exit codes: 0 ok, 1 an SLO in spec.expect failed, 2 bad input."
+    ),
+    epilog="Example: meshsim run scenarios/retry-storm.yaml --set spec.services.ratings.replicas=4",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,  # our bugs get a plain traceback; user errors get none
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class BadInput(Exception):
+    """A user error found by the CLI itself (bad --set, bad --duration, missing file)."""
+
+
+# -- consoles -----------------------------------------------------------------------------------
+def stdout() -> Console:
+    # When piped, use a wide virtual terminal so tables never squeeze or wrap.
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=200)
+    return console
+
+
+def stderr() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def unicode_ok() -> bool:
+    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
+    return encoding.startswith("utf")
+
+
+def one_line(message: object) -> str:
+    lines = [line.strip() for line in str(message).splitlines() if line.strip()]
+    return "; ".join(lines) or type(message).__name__
+
+
+def fail(err: Console, message: object) -> NoReturn:
+    err.print(f"error: {one_line(message)}", style="red", markup=False)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+@contextmanager
+def user_errors(err: Console) -> Iterator[None]:
+    """Turn user errors into one line on stderr and exit 2; let anything else propagate."""
+    try:
+        yield
+    except (MeshsimError, UnitError, BadInput) as exc:
+        fail(err, exc)
+    except KeyboardInterrupt:
+        err.print("interrupted", style="red")
+        raise typer.Exit(130) from None
+
+
+# -- parsing of options -------------------------------------------------------------------------
+def parse_overrides(items: list[str]) -> dict[str, str]:
+    """``['spec.services.api.replicas=4']`` → ``{'spec.services.api.replicas': '4'}``.
+
+    VALUE stays the raw text: the config stage reads it as YAML (``4`` an int, ``30s`` a string,
+    ``[a, b]`` a list) and checks it against the schema like a written field, with errors
+    located at ``--set``.
+    """
+    overrides: dict[str, str] = {}
+    for item in items:
+        path, sep, raw = item.partition("=")
+        path = path.strip()
+        if not sep or not path or any(ch.isspace() for ch in path):
+            raise BadInput(
+                f"--set {item!r}: expected PATH=VALUE, e.g. spec.services.api.replicas=4"
+            )
+        overrides[path] = raw
+    return overrides
+
+
+def duration_option(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        return parse_duration(text, allow_zero=False)
+    except UnitError as exc:
+        raise BadInput(f"--duration: {exc}") from None
+
+
+def load_scenario(path: Path, sets: list[str], strict: bool) -> Scenario:
+    overrides = parse_overrides(sets)
+    if not path.exists():
+        raise BadInput(f"{path}: no such file")
+    if not path.is_file():
+        raise BadInput(f"{path}: not a file")
+    return meshsim.load(path, overrides or None, strict=strict)
+
+
+def print_warnings(err: Console, scenario: Scenario) -> None:
+    for warning in scenario.warnings:
+        err.print(one_line(warning.format()), style="yellow", markup=False)
+
+
+# -- options shared by run and validate ------------------------------------------------------
+ScenarioArg = Annotated[
+    Path,
+    typer.Argument(
+        metavar="SCENARIO",
+        help="Scenario YAML file (a kind: Scenario document plus manifests).",
+        show_default=False,
+    ),
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        metavar="PATH=VALUE",
+        help="Override a scenario field, e.g. spec.services.api.replicas=4 "
+        "(VALUE is YAML; repeatable).",
+        show_default=False,
+    ),
+]
+StrictOpt = Annotated[
+    bool, typer.Option("--strict", help="Treat warnings (unmodelled manifest fields) as errors.")
+]
+
+
+
+# -- shared helpers ---------------------------------------------------------------------------
+@contextmanager
+def progress_bar(err: Console, total: float) -> Iterator[Callable[[float, float], None]]:
+    """A bar over simulated time: ``simulating 300s ━━━━━━ 42% 126s/300s 0:00:03``."""
+    bar = Progress(
+        TextColumn("simulating {task.fields[total_text]}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[now_text]}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
+    task = bar.add_task(
+        "simulate",
+        total=total,
+        total_text=format_duration(total),
+        now_text=f"0s/{format_duration(total)}",
+    )
+    last = 0.0
+
+    def update(now: float, total: float) -> None:
+        nonlocal last
+        wall = time.monotonic()
+        if wall - last < 0.05 and now < total:
+            return  # the engine may call often; redraw at most 20 times a second
+        last = wall
+        bar.update(
+            task,
+            completed=now,
+            total=total,
+            total_text=format_duration(total),
+            now_text=f"{format_duration(now)}/{format_duration(total)}",
+            refresh=True,
+        )
+
+    with bar:
+        yield update
+
+
+def save(results: Results, out: Path | None, name: str, *, plots: bool) -> Path:
+    if out is None:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        base = Path("runs") / f"{name}-{stamp}"
+        out, n = base, 2
+        while out.exists():  # two runs within one second
+            out, n = base.with_name(f"{base.name}-{n}"), n + 1
+    try:
+        return Path(results.save(out, plots=plots))
+    except OSError as exc:
+        raise BadInput(f"cannot write the run directory {out}: {exc.strerror or exc}") from None

@@ -1,0 +1,1 @@
+"""meshsim compare: (being written this session)."""

@@ -1,0 +1,1 @@
+"""meshsim whatif: (being written this session)."""
