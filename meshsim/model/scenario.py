@@ -7,6 +7,7 @@ from typing import Literal
 
 from meshsim.model.faults import Fault
 from meshsim.model.policy import TrafficPolicy
+from meshsim.model.rollout import Rollout
 from meshsim.model.slo import Expectation
 from meshsim.model.topology import Topology
 from meshsim.model.workload import Workload
@@ -44,3 +45,4 @@ class Model:
     description: str = ""
     record_attempts: bool = True
     policy: TrafficPolicy | None = None  # translated mesh policy; None = no policy applied
+    rollouts: tuple[Rollout, ...] = ()  # progressive-delivery controllers (Flagger, Argo)
