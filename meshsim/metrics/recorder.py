@@ -59,6 +59,11 @@ class Recorder:
         self.events: list[tuple[float, str, str, str, str, str, str]] = []
         self._levels: dict[tuple[str, str, str], Level] = {}
         self._attempt_append = self.attempts.appenders()
+        # Attempts of watched services are kept for live queries (rollout checks) even when
+        # the run does not record attempts; they never reach the attempts frame.
+        self._watched: set[int] = set()
+        self._watch = Table(ATTEMPTS)
+        self._watch_append = self._watch.appenders()
         self._call_append = self.calls.appenders()
         self.issued = 0
 
@@ -68,9 +73,12 @@ class Recorder:
         attempt: int, start: float, end: float, status: int, flags: int, retry: bool,
         mirror: bool,
     ) -> None:
-        if not self.record_attempts:
+        if self.record_attempts:
+            a = self._attempt_append
+        elif service in self._watched:
+            a = self._watch_append
+        else:
             return
-        a = self._attempt_append
         a[0](request_id); a[1](call_id); a[2](caller); a[3](service); a[4](subset); a[5](pod)  # noqa: E702
         a[6](attempt); a[7](start); a[8](end); a[9](status); a[10](flags); a[11](retry)  # noqa: E702
         a[12](mirror)
@@ -94,6 +102,19 @@ class Recorder:
         return lvl
 
     # -- cold path ------------------------------------------------------------------------
+    def watch(self, service: int) -> None:
+        """Keep ``service``'s attempts readable during the run (see :meth:`watched_attempts`)."""
+        self._watched.add(service)
+
+    def code_of(self, name: str) -> int | None:
+        """The code of an interned string, without interning it (None: never recorded)."""
+        return self.intern._codes.get(name)
+
+    def watched_attempts(self) -> Table:
+        """The attempts recorded so far: all of them, or the watched services' when the run
+        does not record attempts. Rows are in end-time order."""
+        return self.attempts if self.record_attempts else self._watch
+
     def event(
         self, time: float, kind: str, *, proxy: str = "", service: str = "", subset: str = "",
         pod: str = "", detail: str = "",

@@ -38,6 +38,7 @@ class TrafficTarget:
     canary: Version
     routes: tuple[str, ...]
     mirror_routes: tuple[str, ...] = ()
+    mirror_percent: float = 100.0  # of the requests on ``mirror_routes`` (``mirrorWeight``)
 
 
 @dataclass(frozen=True)

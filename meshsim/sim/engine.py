@@ -18,6 +18,8 @@ from meshsim.sim.gateway import GatewayPod
 from meshsim.sim.linkerd_proxy import LinkerdProxy
 from meshsim.sim.pod import Pod
 from meshsim.sim.proxy import PlainProxy, Proxy
+from meshsim.sim.rollout import controllers
+from meshsim.sim.rollout.weights import LiveTable
 from meshsim.sim.sampling import random64, sampler, uniform
 from meshsim.sim.sidecar import EnvoyProxy
 from meshsim.sim.workload import Source
@@ -46,6 +48,7 @@ class Simulation:
         self.proxies: dict[str, Proxy] = {}
         self.sources: list[Source] = []
         self._gateways: dict[str, list[GatewayPod]] = {}
+        self.live_routes: LiveTable = {}  # routes whose weights a rollout controller sets
         self._build()
 
     # -- ids ------------------------------------------------------------------------------------
@@ -125,6 +128,7 @@ class Simulation:
             roll = uniform(streams.get(f"clients/{workload.name}"))
             self.sources.append(Source(self, workload, clients, unit_gap, roll))
         self.chaos = Chaos(self, self.model.faults)
+        self.rollouts = controllers(self, self.model.rollouts)
 
     def _gateway_pods(self, host: str) -> None:
         """Pods of the Istio ingress gateway that serves ``host`` (one per Gateway)."""
@@ -156,6 +160,8 @@ class Simulation:
         for source in self.sources:
             source.start()
         self.chaos.start()
+        for controller in self.rollouts:
+            self.env.process(controller.run())
         if progress is not None:
             self.env.process(self._ticker(progress, duration))
         started = time.perf_counter()

@@ -24,6 +24,7 @@ from meshsim.sim.linkerd.ewma import P2C, PeakEwma
 from meshsim.sim.linkerd.retry import PolicyRetry, PolicyRetryConfig
 from meshsim.sim.messages import Attempt, Call
 from meshsim.sim.proxy import Proxy
+from meshsim.sim.rollout.weights import LiveRoute, with_live
 from meshsim.sim.routing import routes_for_proxy, select_route
 from meshsim.sim.sampling import Sampler
 
@@ -126,6 +127,8 @@ class LinkerdProxy(Proxy):
             table = self.policy.routes.get(service) or (
                 Route(name=f"default|{service}", backends=(Backend(service),)),)
             routes = routes_for_proxy(table, self.labels, self.namespace)
+            if self.sim.live_routes:
+                routes = with_live(self.sim.live_routes, service, routes)
             self._routes[service] = routes
         return routes
 
@@ -169,23 +172,27 @@ class LinkerdProxy(Proxy):
 
     def _pick_backend(self, flight: Flight, now: float) -> Balancer | None:
         """Weighted random among ready backends (all unready: the first, to queue there)."""
-        backends = flight.route.backends
-        balancers = [(b, self.balancer(b.service)) for b in backends]
-        ready = [(b, bal) for b, bal in balancers if bal is not None and bal.is_ready(now)]
-        pool = ready or [(b, bal) for b, bal in balancers if bal is not None]
+        route = flight.route
+        if isinstance(route, LiveRoute):  # a rollout's live split: zero weights are out
+            weighted = [(b, w) for b, w in route.weighted_backends() if w > 0]
+        else:
+            weighted = [(b, float(b.weight)) for b in route.backends]
+        balancers = [(w, self.balancer(b.service)) for b, w in weighted]
+        ready = [(w, bal) for w, bal in balancers if bal is not None and bal.is_ready(now)]
+        pool = ready or [(w, bal) for w, bal in balancers if bal is not None]
         if not pool:
             return None
         if len(pool) == 1:
             return pool[0][1]
-        total = sum(b.weight for b, _ in pool)
+        total = sum(w for w, _ in pool)
         if total <= 0:
             return pool[0][1]
         x = self._roll() * total
-        for b, bal in pool:
-            x -= b.weight
+        for w, bal in pool:
+            x -= w
             if x < 0:
                 return bal
-        return pool[-1][1]
+        return next((bal for w, bal in reversed(pool) if w > 0), pool[-1][1])
 
     def _try(self, flight: Flight) -> None:
         if flight.done:

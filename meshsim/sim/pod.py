@@ -257,6 +257,18 @@ class Pod:
         for job in finished:
             self.work_done(job)
 
+    # -- promotion -----------------------------------------------------------------------------
+    def adopt(self, spec: Deployment, service_time: Sampler) -> None:
+        """Run another version's code from now on (a rollout promoted it onto this pod):
+        its latency, errors, calls and contention; requests already started keep theirs."""
+        self.service_time = service_time
+        self.errors = spec.errors
+        self.calls = spec.calls
+        contention = spec.contention
+        self.processor_sharing = contention.model == "processor-sharing"
+        self.cores = contention.cores
+        self.inflight_factor = contention.factor if contention.model == "inflight" else 0.0
+
     # -- chaos ---------------------------------------------------------------------------------
     def crash(self) -> None:
         """The pod goes down: everything it holds is lost and callers see a reset (503 UC)."""

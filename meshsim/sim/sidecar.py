@@ -20,6 +20,7 @@ from meshsim.sim.envoy.retry import Outcome
 from meshsim.sim.kernel import call_later
 from meshsim.sim.messages import Attempt, Call
 from meshsim.sim.proxy import Proxy
+from meshsim.sim.rollout.weights import LiveRoute, static_pick, with_live
 from meshsim.sim.routing import routes_for_proxy, select_route
 from meshsim.sim.sampling import Sampler
 
@@ -86,6 +87,8 @@ class EnvoyProxy(Proxy):
             served = next((r for pattern, r in self.host_routes.items()
                            if host_matches(pattern, service)), ())
             routes = routes_for_proxy(served, self.labels, self.namespace, self.gateway)
+            if self.sim.live_routes:
+                routes = with_live(self.sim.live_routes, service, routes)
             self._routes[service] = routes
         if routes is None:
             table = self.policy.routes.get(service)
@@ -95,6 +98,8 @@ class EnvoyProxy(Proxy):
                     retry=self.policy.default_retry, timeout=self.policy.default_timeout,
                 ),)
             routes = routes_for_proxy(table, self.labels, self.namespace, self.gateway)
+            if self.sim.live_routes:
+                routes = with_live(self.sim.live_routes, service, routes)
             self._routes[service] = routes
         return routes
 
@@ -158,7 +163,8 @@ class EnvoyProxy(Proxy):
         ):
             self.finish(up, fault.abort_status, join_flags(up.flags, "FI"))
             return  # aborted requests are never mirrored nor sent upstream
-        backend = self._pick_backend(route)
+        live = route if isinstance(route, LiveRoute) else None
+        backend = self._pick_backend(route) if live is None else live.pick(self._roll)
         if backend.set_headers or backend.remove_headers:
             call = up.call
             headers = {k: v for k, v in call.headers.items() if k not in backend.remove_headers}
@@ -181,18 +187,13 @@ class EnvoyProxy(Proxy):
         for mirror in route.mirrors:
             if mirror.percent >= 100.0 or self._roll() * 100.0 < mirror.percent:
                 self._shadow(up.call, mirror, route.timeout)
+        if live is not None and live.mirror_on:  # a controller's live mirror (Flagger)
+            shadow = live.shadow
+            if shadow.percent >= 100.0 or self._roll() * 100.0 < shadow.percent:
+                self._shadow(up.call, shadow, route.timeout)
 
     def _pick_backend(self, route: Route) -> Backend:
-        backends = route.backends
-        if len(backends) == 1:
-            return backends[0]
-        total = sum(b.weight for b in backends)
-        x = self._roll() * total
-        for backend in backends:
-            x -= backend.weight
-            if x < 0:
-                return backend
-        return backends[-1]
+        return static_pick(route.backends, self._roll)
 
     def _try(self, up: Upstream) -> None:
         if up.done:

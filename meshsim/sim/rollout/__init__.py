@@ -1,0 +1,47 @@
+"""Progressive delivery inside the simulation: Flagger's and Argo Rollouts' control loops.
+
+:func:`controllers` builds one long-lived controller per ``Model.rollouts`` entry; each
+claims its routes' live weights (:mod:`.weights`), reads recorded traffic (:mod:`.metrics`)
+and records ``canary-*`` events (:mod:`.events` documents their detail keys).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from meshsim.model.rollout import ArgoRollout, FlaggerCanary, Rollout
+from meshsim.sim.rollout.argo import ArgoController
+from meshsim.sim.rollout.flagger import FlaggerScheduler
+from meshsim.sim.rollout.metrics import Traffic
+
+if TYPE_CHECKING:
+    from meshsim.sim.engine import Simulation
+
+Controller = FlaggerScheduler | ArgoController
+
+
+def controllers(sim: Simulation, rollouts: tuple[Rollout, ...]) -> list[Controller]:
+    """The controllers of ``rollouts``; the recorder keeps their versions' attempts readable."""
+    if not rollouts:
+        return []
+    traffic = Traffic(sim.recorder, rtt=2 * sim.latency)
+    built: list[Controller] = []
+    for spec in rollouts:
+        _watch(sim, spec)
+        if isinstance(spec, FlaggerCanary):
+            built.append(FlaggerScheduler(sim, spec, traffic))
+        elif isinstance(spec, ArgoRollout):
+            built.append(ArgoController(sim, spec, traffic))
+        else:
+            raise TypeError(f"unknown rollout {spec!r}")
+    return built
+
+
+def _watch(sim: Simulation, spec: Rollout) -> None:
+    for version in (spec.target.primary, spec.target.canary):
+        code = sim.recorder.code_of(version.service)
+        if code is not None:
+            sim.recorder.watch(code)
+
+
+__all__ = ["ArgoController", "Controller", "FlaggerScheduler", "Traffic", "controllers"]
