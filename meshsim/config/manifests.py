@@ -37,9 +37,10 @@ KNOWN_KINDS: dict[str, tuple[Family, tuple[str, ...]]] = {
     "policy.linkerd.io": ("linkerd", _LINKERD_POLICY),
     "gateway.networking.k8s.io": ("gateway-api", ("HTTPRoute", "GRPCRoute", "Gateway")),
     "": ("kubernetes", ("Namespace", "Service")),
-    "flagger.app": ("delivery", ("Canary",)),
-    "argoproj.io": ("delivery", ("Rollout", "AnalysisTemplate")),
+    "flagger.app": ("delivery", ("Canary", "MetricTemplate")),
+    "argoproj.io": ("delivery", ("Rollout", "AnalysisTemplate", "ClusterAnalysisTemplate")),
 }
+CLUSTER_SCOPED = ("Namespace", "ClusterAnalysisTemplate")
 _VERSION = re.compile(r"^v[0-9]+((alpha|beta)[0-9]+)?$")
 _MESH_OF: dict[Family, tuple[str, ...]] = {
     "istio": ("istio",),
@@ -63,7 +64,8 @@ _PENDING: dict[Family, str] = {
     "pod stands in)",
     "kubernetes": "Kubernetes objects are not read yet (spec.services defines services and "
     "namespaces)",
-    "delivery": "progressive delivery is not built yet (each version keeps the replicas "
+    "delivery": "a rollout needs a mesh to move traffic and spec.mesh is none (set spec.mesh: "
+    "istio or linkerd to rehearse it; each version keeps the traffic and replicas "
     "spec.services gives it)",
 }
 
@@ -189,7 +191,7 @@ def classify(
         apiVersion=api_version,
         kind=kind,
         name=name,
-        namespace="" if kind == "Namespace" else str(namespace),
+        namespace="" if kind in CLUSTER_SCOPED else str(namespace),
         data=data,
         positions=document.positions,
         file=document.file,

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from meshsim.config import istio, linkerd
+from meshsim.config import delivery, istio, linkerd
 from meshsim.config.compile import compile_model
 from meshsim.config.errors import from_validation_error
 from meshsim.config.locator import Locator
@@ -163,8 +163,10 @@ def _translate(
     """Apply the mesh's translator; manifests no translator reads get a named warning."""
     if spec.mesh == "linkerd":
         result = linkerd.translate(manifests, model.topology, version=spec.meshVersion)
-        rest = [pending_warning(m) for m in manifests if not linkerd.reads(m)]
-        return replace(model, policy=result.policy), [*result.warnings, *rest]
+        rest = [pending_warning(m) for m in manifests
+                if not linkerd.reads(m) and not delivery.reads(m)]
+        return _deliver(replace(model, policy=result.policy), manifests, spec,
+                        [*result.warnings, *rest])
     if spec.mesh != "istio":
         return model, [pending_warning(m) for m in manifests]
     try:
@@ -174,9 +176,23 @@ def _translate(
             raise ScenarioError(exc.message, locator.locate(("spec", "meshVersion"))) from None
         raise
     _check_gateway_targets(model, translation.policy, locator)
-    read = [m for m in manifests if m.family == "istio" or m.kind == "Namespace"]
+    read = [m for m in manifests
+            if m.family == "istio" or m.kind == "Namespace" or delivery.reads(m)]
     rest = [pending_warning(m) for m in manifests if m not in read]
-    return replace(model, policy=translation.policy), [*translation.warnings, *rest]
+    return _deliver(replace(model, policy=translation.policy), manifests, spec,
+                    [*translation.warnings, *rest])
+
+
+def _deliver(model: Model, manifests: list[Manifest], spec: ScenarioSpec,
+             warnings: list[ConfigWarning]) -> tuple[Model, list[ConfigWarning]]:
+    """Flagger and Argo Rollouts on top of the mesh's policy (``spec.rollout.start``)."""
+    if model.policy is None or not any(delivery.reads(m) for m in manifests):
+        return model, warnings
+    start = spec.warmup if spec.rollout.start is None else spec.rollout.start
+    result = delivery.translate(manifests, model.topology, model.policy, mesh=spec.mesh,
+                                start=start, version=spec.meshVersion)
+    model = replace(model, policy=result.policy, rollouts=result.rollouts)
+    return model, [*warnings, *result.warnings]
 
 
 def _check_gateway_targets(model: Model, policy: TrafficPolicy, locator: Locator) -> None:

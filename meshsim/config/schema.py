@@ -307,6 +307,12 @@ def _version_text(value: Any) -> Any:
     return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
 
 
+class RolloutSpec(Strict):
+    """When the new revision lands for Flagger/Argo manifests (default: the end of warm-up)."""
+
+    start: Duration | None = None
+
+
 class ScenarioSpec(Strict):
     mesh: Annotated[Literal["istio", "linkerd", "none"], choice("istio", "linkerd", "none")] = (
         "none"
@@ -325,6 +331,7 @@ class ScenarioSpec(Strict):
     faults: list[FaultSpec] = []
     manifests: list[str] = []
     expect: list[ExpectSpec] = []
+    rollout: RolloutSpec = RolloutSpec()
 
     @property
     def proxy_overhead(self) -> float:
@@ -345,6 +352,11 @@ class ScenarioSpec(Strict):
                     f"window ends after the run ({format_duration(self.duration)})",
                     ["expect", index, "window"],
                 )
+        if self.rollout.start is not None and self.rollout.start >= self.duration:
+            raise problem(
+                f"the rollout starts after the run ({format_duration(self.duration)})",
+                ["rollout", "start"],
+            )
         for index, fault in enumerate(self.faults):
             if fault.at >= self.duration:
                 raise problem(

@@ -54,8 +54,9 @@ def test_each_manifest_no_translator_reads_yields_one_named_warning(
     assert [w.message.split(" is loaded")[0] for w in warnings] == [
         "Canary/ratings", "Rollout/ratings-rollout", "Namespace/prod"]
     assert warnings[0].message == (
-        "Canary/ratings is loaded but not applied: progressive delivery is not built yet "
-        "(each version keeps the replicas spec.services gives it)"
+        "Canary/ratings is loaded but not applied: a rollout needs a mesh to move traffic and "
+        "spec.mesh is none (set spec.mesh: istio or linkerd to rehearse it; each version keeps "
+        "the traffic and replicas spec.services gives it)"
     )
     assert warnings[0].location.line == 19
     assert all("loaded but not applied" in w.message for w in warnings)

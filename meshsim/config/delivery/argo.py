@@ -1,0 +1,385 @@
+"""An Argo ``Rollout`` (canary strategy with a traffic router) → an :class:`ArgoRollout`.
+
+With ``trafficRouting.istio`` Argo edits the user's VirtualService: the named ``http`` routes
+must send to the stable and canary destinations (subsets of ``destinationRule``, or the
+``stableService``/``canaryService`` hosts), and Argo sets their weights. With
+``trafficRouting.smi`` (Linkerd) it writes a TrafficSplit from ``rootService`` (default: the
+stable service) to the two services. Analysis templates are resolved with their ``args``
+substituted; their Prometheus queries become :class:`Measure`\\ s (:mod:`.promql`) and their
+conditions :data:`Condition`\\ s (:mod:`.conditions`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import replace
+
+from meshsim.config.manifests import Manifest
+from meshsim.model.policy import Backend, Route
+from meshsim.model.rollout import (
+    ArgoAnalysis,
+    ArgoMetric,
+    ArgoRollout,
+    ArgoStep,
+    Measure,
+    TrafficTarget,
+    Version,
+)
+
+from ..istio.nodes import Node
+from .conditions import parse_condition
+from .context import Context, go_duration
+from .promql import SHAPES, Query, QueryError, read_query
+from .routes import split_profile_routes
+from .targets import require_version, resolve_service
+
+Templates = Mapping[tuple[str, str], Manifest]  # (kind, "namespace/name" or name) → template
+NOT_BUILT = {
+    "experiment": "experiments (baseline and canary ReplicaSets side by side) are not built",
+    "setHeaderRoute": "header routes are not built",
+    "setMirrorRoute": "mirror routes are not built",
+    "plugin": "step plugins are not built",
+}
+_ARG = re.compile(r"\{\{\s*args\.([A-Za-z0-9_.-]+)\s*\}\}")
+_PAUSE = re.compile(r"^(\d+)(s|m|h)?$")
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+
+
+def translate_rollout(manifest: Manifest, templates: Templates, ctx: Context) -> ArgoRollout:
+    spec = Node.root(manifest)["spec"]
+    strategy = spec["strategy"]
+    if strategy.has("blueGreen"):
+        raise strategy["blueGreen"].error("the blueGreen strategy is not built (meshsim "
+                                          "rehearses canary strategies with a traffic router)")
+    canary = strategy["canary"]
+    if not canary.present:
+        raise strategy.error("a Rollout needs strategy.canary")
+    routing = canary["trafficRouting"]
+    if not routing.present:
+        raise canary.error("a canary without trafficRouting sets weights by replica counts, "
+                           "which is not built: add trafficRouting.istio or trafficRouting.smi")
+    target = _istio(manifest, canary, ctx) if routing.has("istio") else _smi(manifest, canary, ctx)
+    steps = tuple(_step(s, manifest, templates, ctx) for s in canary["steps"].items())
+    background = canary["analysis"]
+    return ArgoRollout(
+        name=manifest.name,
+        target=target,
+        steps=steps,
+        background=_analysis(background, manifest, templates, ctx)
+        if background.present else None,
+        background_start_step=background["startingStep"].integer(0, minimum=0),
+        start=ctx.start,
+    )
+
+
+# -- traffic routing ---------------------------------------------------------------------------
+
+
+def _istio(manifest: Manifest, canary: Node, ctx: Context) -> TrafficTarget:
+    istio = canary["trafficRouting"]["istio"]
+    if ctx.mesh != "istio":
+        raise istio.error(f"trafficRouting.istio needs spec.mesh: istio (it is {ctx.mesh}); "
+                          "use trafficRouting.smi with Linkerd")
+    services = istio["virtualServices"].items() or [istio["virtualService"]]
+    if not services[0].present:
+        raise istio.error("trafficRouting.istio needs virtualService (name and routes)")
+    rule = istio["destinationRule"]
+    names: list[str] = []
+    host = ""
+    for node in services:
+        vs = _virtual_service(node["name"], manifest.namespace, ctx)
+        host_node = Node.root(vs)["spec"]["hosts"][0]
+        host = resolve_service(ctx.index, host_node.string(), vs.namespace, host_node)
+        primary, canary_v = _versions(canary, rule, host, ctx)
+        names += _take_routes(node, vs, host, primary, canary_v, ctx)
+    ctx.claim(host, Node.root(manifest))
+    primary, canary_v = _versions(canary, rule, host, ctx)
+    return TrafficTarget(host, primary, canary_v, tuple(names))
+
+
+def _versions(canary: Node, rule: Node, host: str, ctx: Context) -> tuple[Version, Version]:
+    if rule.present:
+        why = ("Argo adds a pod-template-hash label to the DestinationRule subsets, so each "
+               "selects one version")
+        stable = rule["stableSubsetName"]
+        new = rule["canarySubsetName"]
+        if not stable.present or not new.present:
+            raise rule.error("destinationRule needs canarySubsetName and stableSubsetName")
+        return (require_version(ctx.topology, host, stable.string(), stable, why),
+                require_version(ctx.topology, host, new.string(), new, why))
+    for key in ("stableService", "canaryService"):
+        if not canary.has(key):
+            raise canary.error(f"host-level traffic splitting needs {key} (or "
+                               "trafficRouting.istio.destinationRule for subsets)")
+    namespace = canary.manifest.namespace
+    return (Version(resolve_service(ctx.index, canary["stableService"].string(), namespace,
+                                    canary["stableService"])),
+            Version(resolve_service(ctx.index, canary["canaryService"].string(), namespace,
+                                    canary["canaryService"])))
+
+
+def _virtual_service(name: Node, namespace: str, ctx: Context) -> Manifest:
+    text = name.string()
+    space, _, short = text.rpartition("/") if "/" in text else (namespace, "", text)
+    for manifest in ctx.manifests:
+        if manifest.kind == "VirtualService" and manifest.name == short and \
+                manifest.namespace == space:
+            return manifest
+    known = sorted(m.name for m in ctx.manifests if m.kind == "VirtualService")
+    raise name.error(f"VirtualService {text!r} is not among the manifests "
+                     f"(VirtualServices: {', '.join(known) or 'none'})")
+
+
+def _take_routes(node: Node, vs: Manifest, host: str, primary: Version, canary: Version,
+                 ctx: Context) -> list[str]:
+    """Argo's routes of ``vs``: they must exist and send to stable and canary; weights 100/0."""
+    http = Node.root(vs)["spec"]["http"].items()
+    written = [h["name"].string() for h in http]
+    wanted = node["routes"].items()
+    if not wanted:
+        if len(http) != 1:
+            raise node.error(f"routes is needed when VirtualService/{vs.name} has several http "
+                             "routes")
+        chosen = [(node, http[0], written[0] or f"{vs.name}.http[0]")]
+    else:
+        chosen = []
+        for item in wanted:
+            if item.string() not in written:
+                raise item.error(f"VirtualService/{vs.name} has no http route named "
+                                 f"{item.string()!r} (its routes: "
+                                 f"{', '.join(repr(w) for w in written if w) or 'none named'})")
+            chosen.append((item, http[written.index(item.string())], item.string()))
+    table = list(ctx.routes.get(host) or ctx.policy.routes.get(host, ()))
+    names: list[str] = []
+    for item, rule, name in chosen:
+        _check_destinations(rule, vs, primary, canary, item, ctx)
+        for index, route in enumerate(table):
+            if route.name == name or route.name.startswith(name + "."):
+                table[index] = _reweigh(route, primary, canary)
+                names.append(route.name)
+    if not names:
+        raise node.error(f"VirtualService/{vs.name} gives {host} no sidecar routes (is it bound "
+                         "to gateways only?)")
+    ctx.routes[host] = tuple(table)
+    return names
+
+
+def _check_destinations(rule: Node, vs: Manifest, primary: Version, canary: Version,
+                        node: Node, ctx: Context) -> None:
+    """Argo needs the stable and canary destinations, and only those, in each route it weighs."""
+    found = []
+    for item in rule["route"].items():
+        destination = item["destination"]
+        service = resolve_service(ctx.index, destination["host"].string(), vs.namespace,
+                                  destination["host"])
+        found.append(Version(service, destination["subset"].string() or None))
+    for version in (primary, canary):
+        if version not in found:
+            shown = version.service + (f" subset {version.subset}" if version.subset else "")
+            raise node.error(f"route {rule['name'].string() or rule.name!r} of "
+                             f"VirtualService/{vs.name} must have a destination {shown}, which "
+                             "Argo weighs")
+    if len(found) != 2:
+        raise node.error(f"route {rule['name'].string()!r} of VirtualService/{vs.name} must "
+                         "have exactly the stable and canary destinations")
+
+
+def _reweigh(route: Route, primary: Version, canary: Version) -> Route:
+    """Stable 100, canary 0 (Istio drops a weight-0 destination; Argo's weights bring it back)."""
+    port = route.backends[0].port if route.backends else None
+    return replace(route, backends=(
+        Backend(primary.service, primary.subset, 100, port),
+        Backend(canary.service, canary.subset, 0, port),
+    ))
+
+
+def _smi(manifest: Manifest, canary: Node, ctx: Context) -> TrafficTarget:
+    routing = canary["trafficRouting"]
+    smi = routing["smi"]
+    if not smi.present:
+        others = ", ".join(k for k, _ in routing.entries()) or "none"
+        raise routing.error(f"traffic routers other than istio and smi are not built (got "
+                            f"{others})")
+    if ctx.mesh != "linkerd":
+        raise smi.error(f"trafficRouting.smi needs spec.mesh: linkerd (it is {ctx.mesh}); use "
+                        "trafficRouting.istio with Istio")
+    primary, new = _versions(canary, Node(canary.manifest, canary.path, None), "", ctx)
+    root_node = smi["rootService"] if smi.has("rootService") else canary["stableService"]
+    root = resolve_service(ctx.index, root_node.string(), manifest.namespace, root_node)
+    ctx.claim(root, Node.root(manifest))
+    routes = split_profile_routes(ctx.policy.routes.get(root, ()), primary, new)
+    ctx.routes[root] = routes
+    return TrafficTarget(root, primary, new, tuple(r.name for r in routes))
+
+
+# -- steps and analysis ------------------------------------------------------------------------
+
+
+def _step(step: Node, manifest: Manifest, templates: Templates, ctx: Context) -> ArgoStep:
+    keys = [k for k, v in step.entries() if v.present]
+    if len(keys) != 1:
+        raise step.error(f"a step has exactly one of setWeight, pause, analysis, ... (got "
+                         f"{', '.join(keys) or 'none'})")
+    key = keys[0]
+    if key in NOT_BUILT:
+        raise step[key].error(f"{key}: {NOT_BUILT[key]}, so this Rollout cannot be rehearsed")
+    if key == "setCanaryScale":
+        ctx.diagnostics.warn(step[key], "setCanaryScale is not modelled: the canary keeps the "
+                             "replicas spec.services gives it", code="unmodelled")
+        return ArgoStep("pause", duration=0.0)
+    if key == "setWeight":
+        return ArgoStep("setWeight", weight=float(step[key].integer(minimum=0, maximum=100)))
+    if key == "pause":
+        return ArgoStep("pause", duration=_pause(step[key]["duration"]))
+    return ArgoStep("analysis", analysis=_analysis(step[key], manifest, templates, ctx))
+
+
+def _pause(node: Node) -> float | None:
+    """Argo pause durations: an integer (seconds) or ``<n>s|m|h``; absent: until promoted."""
+    if not node.present:
+        return None
+    match = _PAUSE.match(node.string().strip())
+    if match is None:
+        raise node.error(f"invalid pause duration {node.value!r} (an integer of seconds, or "
+                         "a number with s, m or h)")
+    return int(match.group(1)) * _UNITS[match.group(2)]
+
+
+def _analysis(node: Node, manifest: Manifest, templates: Templates,
+              ctx: Context) -> ArgoAnalysis:
+    refs = node["templates"].items()
+    if not refs:
+        raise node.error("analysis needs templates")
+    given = {a["name"].string(): a for a in node["args"].items()}
+    metrics: list[ArgoMetric] = []
+    names: list[str] = []
+    for ref in refs:
+        template = _template(ref, manifest.namespace, templates)
+        names.append(template.name)
+        args = _args(Node.root(template)["spec"]["args"], given)
+        for metric in Node.root(template)["spec"]["metrics"].items():
+            metrics.append(_metric(metric, args, ctx))
+    return ArgoAnalysis("+".join(names), tuple(metrics))
+
+
+def _template(ref: Node, namespace: str, templates: Templates) -> Manifest:
+    name = ref["templateName"].string()
+    kind = "ClusterAnalysisTemplate" if ref["clusterScope"].boolean() else "AnalysisTemplate"
+    key = name if kind == "ClusterAnalysisTemplate" else f"{namespace}/{name}"
+    found = templates.get((kind, key))
+    if found is None:
+        known = sorted(n for k, n in templates if k == kind)
+        raise ref["templateName"].error(f"{kind} {name!r} is not among the manifests "
+                                        f"({kind}s: {', '.join(known) or 'none'})")
+    return found
+
+
+def _args(declared: Node, given: Mapping[str, Node]) -> dict[str, Node]:
+    """Template args with the Rollout's values: the Rollout's win, as Argo merges them."""
+    out = {a["name"].string(): a for a in declared.items()}
+    out.update(given)
+    return out
+
+
+def _substitute(node: Node, args: Mapping[str, Node]) -> str:
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        arg = args.get(name)
+        if arg is None:
+            raise node.error(f"{{{{args.{name}}}}} names no argument (declared: "
+                             f"{', '.join(sorted(args)) or 'none'})")
+        if not arg.has("value"):
+            why = "its valueFrom is not resolved by meshsim" if arg.has("valueFrom") else \
+                "it has no value"
+            raise arg.error(f"argument {name!r} is used at {node.location.prefix()} but {why}; "
+                            "give it a value")
+        return arg["value"].string()
+
+    return _ARG.sub(value, node.string())
+
+
+def _metric(metric: Node, args: Mapping[str, Node], ctx: Context) -> ArgoMetric:
+    name = metric["name"].string()
+    provider = metric["provider"]
+    others = [k for k, _ in provider.entries() if k != "prometheus"]
+    if others or not provider.has("prometheus"):
+        raise provider.error(f"metric {name!r}: provider {', '.join(others) or 'none'} is not "
+                             "built (meshsim reads provider.prometheus.query)")
+    query_node = provider["prometheus"]["query"]
+    if not query_node.present:
+        raise provider["prometheus"].error("provider.prometheus needs a query")
+    text = _substitute(query_node, args)
+    try:
+        query = read_query(text)
+    except QueryError as exc:
+        raise query_node.error(f"cannot read this query: {exc}; meshsim reads {SHAPES}") from None
+    return ArgoMetric(
+        name=name,
+        measure=_measure(query, query_node, ctx),
+        success=parse_condition(metric["successCondition"]),
+        failure=parse_condition(metric["failureCondition"]),
+        interval=go_duration(metric["interval"], 0.0),
+        count=metric["count"].integer(0, minimum=0),
+        initial_delay=go_duration(metric["initialDelay"], 0.0),
+        failure_limit=metric["failureLimit"].integer(0, minimum=-1),
+        inconclusive_limit=metric["inconclusiveLimit"].integer(0, minimum=0),
+        consecutive_error_limit=metric["consecutiveErrorLimit"].integer(4, minimum=0),
+    )
+
+
+_DESTINATION = {
+    "istio": ("destination_service", "destination_service_name", "destination_workload",
+              "destination_app", "destination_canonical_service"),
+    "linkerd": ("dst_service", "deployment", "dst_deployment", "service", "authority"),
+}
+_SUBSET = ("destination_version", "destination_canonical_revision", "version")
+_IGNORED = ("reporter", "direction", "response_code", "classification", "le", "namespace",
+            "destination_service_namespace", "destination_workload_namespace", "dst_namespace")
+
+
+def _measure(query: Query, node: Node, ctx: Context) -> Measure:
+    if query.mesh != ctx.mesh:
+        raise node.error(f"this query counts {query.mesh.title()} metrics but spec.mesh is "
+                         f"{ctx.mesh}")
+    service = ""
+    for label in _DESTINATION[query.mesh]:
+        if label in query.labels:
+            service = _service_of(label, query.labels[label], node, ctx)
+            break
+    if not service:
+        raise node.error(f"the query selects no destination ({', '.join(_DESTINATION[query.mesh])}"
+                         "): meshsim needs to know whose traffic it measures")
+    subset = None
+    for label in _SUBSET:
+        if label in query.labels:
+            op, value = query.labels[label]
+            subset = require_version(ctx.topology, service, value, node,
+                                     f"the query selects {label}{op}\"{value}\"").subset
+    for label in query.labels:
+        if label not in (*_DESTINATION[query.mesh], *_SUBSET, *_IGNORED):
+            ctx.diagnostics.warn(node, f"label {label} of the query is not modelled: the "
+                                 "measure covers all of the destination's traffic",
+                                 code="unmodelled")
+    scale = query.scale * (1000.0 if query.kind == "latency" else 1.0)
+    return Measure(query.kind, Version(service, subset), window=query.window,
+                   quantile=query.quantile, buckets=tuple(b / 1000.0 for b in query.buckets_ms),
+                   reporter=query.reporter, scale=scale)
+
+
+def _service_of(label: str, matcher: tuple[str, str], node: Node, ctx: Context) -> str:
+    op, value = matcher
+    if op in ("!=", "!~"):
+        raise node.error(f"{label}{op}\"{value}\" selects by exclusion, which meshsim does not "
+                         "read; select the destination with = or =~")
+    name = value.strip("^$")
+    if op == "=~":
+        name = name.removesuffix(".*")
+    name = name.replace("\\.", ".").split(":")[0]
+    if re.search(r"[][()|*+?{}\\]", name):
+        raise node.error(f"{label}=~\"{value}\" is a regex meshsim cannot resolve to one service")
+    found = ctx.index.resolve(name, node.manifest.namespace)
+    if found is None:
+        raise node.error(f"{label}{op}\"{value}\" names no service of the scenario"
+                         f"{ctx.index.suggestion(name)}")
+    return found.service

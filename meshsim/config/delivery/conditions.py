@@ -1,0 +1,144 @@
+"""Argo analysis conditions (``successCondition``, ``failureCondition``) → :data:`Condition`.
+
+Argo evaluates these with the expr language on ``result``, the query's value (a vector for
+Prometheus). meshsim reads the subset users write: comparisons of ``result`` / ``result[0]``
+(optionally wrapped in ``asFloat``/``float``) with a number, ``&&``, ``||``, ``!``, parentheses,
+``isNaN(result)`` and ``len(result) == 0``. The engine's measurement is NaN when the window holds
+no data, so "no data" is "not ``>= -inf``" (NaN compares false with everything).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from meshsim.model.rollout import AllOf, AnyOf, Compare, CompareOp, Condition, Not
+
+from ..istio.nodes import Node
+
+SHAPES = (
+    "result[0] >= 0.95, result < 0.5 (a comparison of result or result[0] with a number), "
+    "&&, ||, !, parentheses, isNaN(result), len(result) == 0"
+)
+_TOKEN = re.compile(
+    r"\s*(?:(?P<num>\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+)|(?P<op>&&|\|\||==|!=|<=|>=|<|>|!|\(|\))"
+    r"|(?P<value>(?:asFloat|float)\(\s*result(?:\[0\])?\s*\)|result(?:\[0\])?)"
+    r"|(?P<nan>isNaN\(\s*(?:result(?:\[0\])?|(?:asFloat|float)\(\s*result(?:\[0\])?\s*\))\s*\))"
+    r"|(?P<len>len\(\s*result\s*\)))"
+)
+_FLIP: dict[str, CompareOp] = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
+HAS_DATA: Condition = Compare(">=", -math.inf)
+
+
+class _Unknown(Exception):
+    def __init__(self, near: str) -> None:
+        super().__init__(near)
+        self.near = near
+
+
+def parse_condition(node: Node) -> Condition | None:
+    """The condition written at ``node`` (None when absent); a located error when unreadable."""
+    if not node.present:
+        return None
+    text = node.string().strip()
+    try:
+        return _Parser(_tokens(text)).parse()
+    except _Unknown as exc:
+        raise node.error(
+            f"cannot read condition {text!r} (near {exc.near!r}); meshsim understands {SHAPES}"
+        ) from None
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    position = 0
+    text = text.rstrip()
+    while position < len(text):
+        match = _TOKEN.match(text, position)
+        if match is None or match.end() == position:
+            raise _Unknown(text[position:position + 20])
+        kind = match.lastgroup or ""
+        out.append((kind, match.group(kind).strip()))
+        position = match.end()
+    return out
+
+
+class _Parser:
+    """Recursive descent: or := and ('||' and)*; and := unary ('&&' unary)*."""
+
+    def __init__(self, tokens: list[tuple[str, str]]) -> None:
+        self.tokens = tokens
+        self.at = 0
+
+    def parse(self) -> Condition:
+        if not self.tokens:
+            raise _Unknown("")
+        condition = self._or()
+        if self.at != len(self.tokens):
+            raise _Unknown(self.tokens[self.at][1])
+        return condition
+
+    def _peek(self) -> tuple[str, str]:
+        return self.tokens[self.at] if self.at < len(self.tokens) else ("end", "")
+
+    def _take(self) -> tuple[str, str]:
+        token = self._peek()
+        self.at += 1
+        return token
+
+    def _or(self) -> Condition:
+        parts = [self._and()]
+        while self._peek() == ("op", "||"):
+            self._take()
+            parts.append(self._and())
+        return parts[0] if len(parts) == 1 else AnyOf(tuple(parts))
+
+    def _and(self) -> Condition:
+        parts = [self._unary()]
+        while self._peek() == ("op", "&&"):
+            self._take()
+            parts.append(self._unary())
+        return parts[0] if len(parts) == 1 else AllOf(tuple(parts))
+
+    def _unary(self) -> Condition:
+        kind, text = self._peek()
+        if (kind, text) == ("op", "!"):
+            self._take()
+            return Not(self._unary())
+        if (kind, text) == ("op", "("):
+            self._take()
+            inner = self._or()
+            if self._take() != ("op", ")"):
+                raise _Unknown(text)
+            return inner
+        if kind == "nan":
+            self._take()
+            return Not(HAS_DATA)
+        if kind == "len":
+            return self._length()
+        return self._compare()
+
+    def _compare(self) -> Condition:
+        left, op, right = self._take(), self._take(), self._take()
+        if op[0] != "op" or op[1] not in _FLIP:
+            raise _Unknown(op[1])
+        if left[0] == "value" and right[0] == "num":
+            return Compare(op[1], float(right[1]))  # type: ignore[arg-type]
+        if left[0] == "num" and right[0] == "value":
+            return Compare(_FLIP[op[1]], float(left[1]))
+        raise _Unknown(left[1])
+
+    def _length(self) -> Condition:
+        """``len(result) == 0`` is "no data"; ``len(result) > 0`` / ``!= 0`` / ``>= 1`` data."""
+        self._take()
+        op, number = self._take(), self._take()
+        if number[0] != "num" or op[0] != "op":
+            raise _Unknown(number[1])
+        value = float(number[1])
+        empty = {("==", 0.0), ("<", 1.0), ("<=", 0.0)}
+        some = {("!=", 0.0), (">", 0.0), (">=", 1.0)}
+        if (op[1], value) in empty:
+            return Not(HAS_DATA)
+        if (op[1], value) in some:
+            return HAS_DATA
+        raise _Unknown(f"len(result) {op[1]} {number[1]}")

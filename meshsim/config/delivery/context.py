@@ -1,0 +1,54 @@
+"""What every delivery translator reads: the topology, the mesh's policy, and diagnostics."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from meshsim.config.manifests import Manifest
+from meshsim.errors import UnitError
+from meshsim.model.policy import Route, Subset, TrafficPolicy
+from meshsim.model.topology import Topology
+
+from ..istio.durations import parse_istio_duration
+from ..istio.hosts import HostIndex
+from ..istio.nodes import Diagnostics, Node
+from ..istio.profile import IstioProfile
+
+
+@dataclass
+class Context:
+    """The scenario a controller runs in; ``routes``/``subsets`` collect what controllers own."""
+
+    mesh: str  # "istio" | "linkerd"
+    topology: Topology
+    policy: TrafficPolicy
+    profile: IstioProfile
+    manifests: Sequence[Manifest]
+    start: float
+    diagnostics: Diagnostics = field(default_factory=Diagnostics)
+    routes: dict[str, tuple[Route, ...]] = field(default_factory=dict)
+    subsets: dict[tuple[str, str], Subset] = field(default_factory=dict)
+    owners: dict[str, Node] = field(default_factory=dict)  # host service → the controller
+
+    @property
+    def index(self) -> HostIndex:
+        return HostIndex(self.topology)
+
+    def claim(self, service: str, node: Node) -> None:
+        """One controller per service: a second would fight the first over the weights."""
+        owner = self.owners.get(service)
+        if owner is not None:
+            raise node.error(f"{service} is already rolled out by {owner.manifest.key} "
+                             f"({owner.location.prefix()}); one controller per service")
+        self.owners[service] = node
+
+
+def go_duration(node: Node, default: float) -> float:
+    """Seconds from a Go duration string (``30s``, ``1m``, ``1h30m``); ``default`` if absent."""
+    if not node.present:
+        return default
+    try:
+        return parse_istio_duration(node.value)
+    except UnitError as exc:
+        raise node.error(f"invalid duration: {exc}") from None

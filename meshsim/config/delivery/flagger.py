@@ -1,0 +1,285 @@
+"""A Flagger ``Canary`` → a :class:`FlaggerCanary` and the routes Flagger would generate.
+
+Defaults are Flagger's (``canary.go``): ``interval`` 60 s (below 10 s raised to 10 s),
+``threshold`` 1, ``maxWeight`` 100 (with ``stepWeights``: the last entry, capped at 100),
+``stepWeightPromotion`` 100, ``progressDeadlineSeconds`` 600, metric ``interval`` 1m. The
+built-in metrics are measured on the canary workload as Flagger's queries do: the
+``request-success-rate`` percentage of non-5xx responses and the ``request-duration`` P99 in ms
+from the mesh's default histogram buckets, both as the destination proxy reports them.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+from typing import Literal
+
+from meshsim.config.manifests import Manifest
+from meshsim.model.policy import Route, RouteMatch
+from meshsim.model.rollout import FlaggerCanary, FlaggerCheck, Measure, TrafficTarget, Version
+
+from ..istio.destinations import header_operations
+from ..istio.matching import route_match
+from ..istio.nodes import Node
+from ..istio.retry import convert_retries
+from .context import Context, go_duration
+from .promql import ISTIO_BUCKETS_MS, LINKERD_BUCKETS_MS
+from .routes import backends, merge_matches, split_profile_routes
+from .targets import require_version, resolve_service
+
+Strategy = Literal["canary", "ab", "bluegreen"]
+PROVIDERS = {"istio": "istio", "linkerd": "linkerd"}
+MIN_INTERVAL = 10.0
+BUILT_IN = ("request-success-rate", "request-duration")
+LOAD_TESTER = "flagger-loadtester"
+
+
+def translate_canary(manifest: Manifest, ctx: Context) -> FlaggerCanary:
+    root = Node.root(manifest)
+    spec = root["spec"]
+    _check_provider(spec["provider"], ctx.mesh)
+    service = spec["service"]
+    apex_node = service["name"] if service.has("name") else spec["targetRef"]["name"]
+    if not apex_node.present:
+        raise spec["targetRef"].error("a Canary needs targetRef.name (the Deployment it rolls out)")
+    _check_target_kind(spec["targetRef"])
+    apex = resolve_service(ctx.index, apex_node.string(), manifest.namespace, apex_node)
+    primary, canary = _versions(apex, apex_node, ctx)
+    analysis = spec["analysis"] if spec.has("analysis") else spec["canaryAnalysis"]
+    if not analysis.present:
+        raise spec.error("a Canary needs analysis (interval, threshold, stepWeight or iterations)")
+    strategy = _strategy(analysis, ctx)
+    ctx.claim(apex, root)
+    route_names, mirror_names = _generate_routes(apex, primary, canary, spec, strategy, ctx)
+    mirror_weight = analysis["mirrorWeight"].integer(100, minimum=0, maximum=100)
+    target = TrafficTarget(apex, primary, canary, route_names, mirror_names,
+                           mirror_percent=float(mirror_weight) if mirror_names else 100.0)
+    step_weights = tuple(float(w) for w in _weights(analysis["stepWeights"]))
+    _warn_webhooks(analysis, ctx)
+    return FlaggerCanary(
+        name=manifest.name,
+        target=target,
+        strategy=strategy,
+        interval=_interval(analysis["interval"], ctx),
+        threshold=max(analysis["threshold"].integer(0), 0) or 1,
+        step_weight=float(analysis["stepWeight"].integer(0, minimum=0, maximum=100)),
+        step_weights=step_weights,
+        max_weight=_max_weight(analysis, step_weights),
+        step_weight_promotion=float(
+            analysis["stepWeightPromotion"].integer(0, minimum=0, maximum=100) or 100),
+        iterations=analysis["iterations"].integer(0, minimum=0),
+        checks=tuple(_check(m, canary, ctx) for m in analysis["metrics"].items()),
+        skip_analysis=spec["skipAnalysis"].boolean(),
+        progress_deadline=float(spec["progressDeadlineSeconds"].integer(600, minimum=0)),
+        start=ctx.start,
+    )
+
+
+def _check_provider(node: Node, mesh: str) -> None:
+    if not node.present:
+        return
+    provider = node.string()
+    wanted = PROVIDERS.get(provider)
+    if wanted is None:
+        raise node.error(f"provider {provider!r} is not modelled (meshsim simulates the istio and "
+                         f"linkerd providers)")
+    if wanted != mesh:
+        raise node.error(f"provider {provider} is for {wanted.title()} but spec.mesh is {mesh}; "
+                         f"remove provider or set spec.mesh: {wanted}")
+
+
+def _check_target_kind(ref: Node) -> None:
+    kind = ref["kind"].string("Deployment")
+    if kind != "Deployment":
+        raise ref["kind"].error(f"targetRef kind {kind!r} is not modelled (meshsim rolls out "
+                                "Deployments: the scenario's service versions)")
+
+
+def _versions(apex: str, node: Node, ctx: Context) -> tuple[Version, Version]:
+    """Services ``<apex>-primary``/``-canary`` if declared, else versions of ``<apex>``."""
+    services = ctx.topology.services
+    split = (f"{apex}-primary", f"{apex}-canary")
+    if all(s in services for s in split):
+        return Version(split[0]), Version(split[1])
+    if ctx.mesh == "linkerd":
+        raise node.error(
+            f"with mesh: linkerd declare services {split[0]} and {split[1]} in spec.services: "
+            "Flagger's TrafficSplit sends traffic to those Services, and Linkerd proxies balance "
+            "over a Service's pods, not over versions")
+    why = (f"Flagger's {split[0]} and {split[1]} map to versions primary and canary of {apex} "
+           f"(or declare services {split[0]} and {split[1]})")
+    primary = require_version(ctx.topology, apex, "primary", node, why)
+    return primary, require_version(ctx.topology, apex, "canary", node, why)
+
+
+def _strategy(analysis: Node, ctx: Context) -> Strategy:
+    stepped = analysis.has("stepWeight") or analysis.has("stepWeights")
+    iterations = analysis["iterations"].integer(0, minimum=0)
+    matched = bool(analysis["match"].items())
+    if stepped:
+        if iterations:
+            ctx.diagnostics.warn(analysis["iterations"], "iterations has no effect with "
+                                 "stepWeight/stepWeights (a canary release)", code="no-effect")
+        if matched:
+            ctx.diagnostics.warn(analysis["match"], "match is used for A/B testing (with "
+                                 "iterations) only; a canary release splits all traffic",
+                                 code="no-effect")
+        return "canary"
+    if iterations:
+        return "ab" if matched else "bluegreen"
+    raise analysis.error("analysis needs stepWeight or stepWeights (canary release) or "
+                         "iterations (A/B testing with match, else blue/green)")
+
+
+def _interval(node: Node, ctx: Context) -> float:
+    seconds = go_duration(node, 60.0)
+    if seconds < MIN_INTERVAL:
+        ctx.diagnostics.warn(node, f"Flagger raises an analysis interval below 10s to 10s "
+                             f"(got {node.string()})", code="approximated")
+        return MIN_INTERVAL
+    return seconds
+
+
+def _weights(node: Node) -> list[int]:
+    weights = [item.integer(minimum=0, maximum=100) for item in node.items()]
+    if any(b <= a for a, b in itertools.pairwise(weights)):
+        raise node.error("stepWeights must increase")
+    return weights
+
+
+def _max_weight(analysis: Node, step_weights: tuple[float, ...]) -> float:
+    written = analysis["maxWeight"].integer(0, minimum=0, maximum=100)
+    if written:
+        return float(written)
+    return min(step_weights[-1], 100.0) if step_weights else 100.0
+
+
+def _check(metric: Node, canary: Version, ctx: Context) -> FlaggerCheck:
+    name = metric["name"].string()
+    if metric.has("templateRef") or metric.has("query"):
+        field = "templateRef" if metric.has("templateRef") else "query"
+        raise metric[field].error(
+            f"custom metric {name!r} is not built: meshsim measures Flagger's built-in "
+            f"{' and '.join(BUILT_IN)} (a check it cannot measure would always pass)")
+    if name not in BUILT_IN:
+        raise metric["name"].error(f"unknown built-in metric {name!r} (Flagger has "
+                                   f"{', '.join(BUILT_IN)}; others need a templateRef)")
+    window = go_duration(metric["interval"], 60.0)
+    bounds = metric["thresholdRange"]
+    low = bounds["min"].number() if bounds.has("min") else None
+    high = bounds["max"].number() if bounds.has("max") else None
+    if metric.has("threshold") and not bounds.present:
+        legacy = metric["threshold"].number()
+        low, high = (legacy, None) if name == BUILT_IN[0] else (None, legacy)
+    if low is None and high is None:
+        raise metric.error(f"metric {name!r} needs thresholdRange min or max")
+    if name == BUILT_IN[0]:
+        measure = Measure("success_rate", canary, window=window, scale=100.0)
+    else:
+        buckets = ISTIO_BUCKETS_MS if ctx.mesh == "istio" else LINKERD_BUCKETS_MS
+        measure = Measure("latency", canary, window=window, quantile=0.99,
+                          buckets=tuple(b / 1000.0 for b in buckets), scale=1000.0)
+    return FlaggerCheck(name, measure, low, high)
+
+
+def _warn_webhooks(analysis: Node, ctx: Context) -> None:
+    for hook in analysis["webhooks"].items():
+        kind = hook["type"].string("rollout")
+        name = hook["name"].string() or hook["url"].string()
+        text = f"webhook {name!r} ({kind}) is not run"
+        if LOAD_TESTER in hook["url"].string() or hook["metadata"].has("cmd"):
+            text += ": its load is not generated (describe the load in spec.workload)"
+        elif kind in ("confirm-rollout", "confirm-promotion", "confirm-traffic-increase"):
+            text += ": it is taken as approved at once"
+        elif kind == "rollback":
+            text += ": it never asks for a rollback"
+        else:
+            text += ": it is taken as successful"
+        ctx.diagnostics.warn(hook, text, code="not-run")
+
+
+# -- the routes Flagger generates ------------------------------------------------------------
+
+
+def _generate_routes(apex: str, primary: Version, canary: Version, spec: Node, strategy: str,
+                     ctx: Context) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    analysis = spec["analysis"] if spec.has("analysis") else spec["canaryAnalysis"]
+    mirror = analysis["mirror"].boolean()
+    if analysis.has("mirrorWeight") and not mirror:
+        ctx.diagnostics.warn(analysis["mirrorWeight"], "mirrorWeight has no effect without "
+                             "mirror: true", code="no-effect")
+    if ctx.mesh == "linkerd":
+        return _linkerd_routes(apex, primary, canary, spec, strategy, mirror, ctx)
+    service = spec["service"]
+    _warn_gateways(service, ctx)
+    matches = tuple(route_match(m, ctx.diagnostics, _no_gateway) for m in service["match"].items())
+    pair = backends(primary, canary)
+    set_headers, remove_headers = (
+        header_operations(service["headers"], ctx.diagnostics) if service.has("headers")
+        else ({}, ()))
+    base = Route(
+        name=f"{apex}.http[0]", matches=matches, backends=pair,
+        timeout=go_duration(service["timeout"], 0.0),
+        retry=convert_retries(service["retries"], ctx.profile, ctx.diagnostics,
+                              consistent_hash=False),
+        set_headers=set_headers, remove_headers=remove_headers,
+    )
+    _replace_user_routes(apex, spec, ctx)
+    if strategy == "ab":
+        ab: tuple[RouteMatch, ...] = tuple(
+            route_match(m, ctx.diagnostics, _no_gateway) for m in analysis["match"].items())
+        matched = replace(base, matches=merge_matches(ab, matches))
+        default = replace(base, name=f"{apex}.http[1]")
+        ctx.routes[apex] = (matched, default)
+        return (matched.name,), ((default.name,) if mirror else ())
+    ctx.routes[apex] = (base,)
+    return (base.name,), ((base.name,) if mirror else ())
+
+
+def _no_gateway(node: Node) -> str:
+    raise node.error("match gateways are not modelled in a Canary (Flagger's route applies to "
+                     "service.gateways)")
+
+
+def _warn_gateways(service: Node, ctx: Context) -> None:
+    others = [g for g in service["gateways"].items() if g.string() != "mesh"]
+    for gateway in others:
+        ctx.diagnostics.warn(gateway, f"gateway {gateway.string()!r} is not given Flagger's "
+                             "routes: traffic entering through it is not split (only sidecars "
+                             "in the mesh are)", code="unmodelled")
+    if service.has("hosts"):
+        ctx.diagnostics.warn(service["hosts"], "extra hosts of the generated VirtualService are "
+                             "not modelled: Flagger's routes apply to the apex service",
+                             code="unmodelled")
+    if others and not any(g.string() == "mesh" for g in service["gateways"].items()):
+        ctx.diagnostics.warn(service["gateways"], "without 'mesh' in gateways Flagger's "
+                             "VirtualService would not apply to sidecars; meshsim applies it to "
+                             "them", code="approximated")
+
+
+def _replace_user_routes(apex: str, spec: Node, ctx: Context) -> None:
+    if apex in ctx.policy.routes:
+        ctx.diagnostics.warn(spec["service"] if spec.has("service") else spec,
+                             f"Flagger generates the routing of {apex} itself: the routes "
+                             f"your manifests give {apex} are replaced by Flagger's",
+                             code="overridden")
+
+
+def _linkerd_routes(apex: str, primary: Version, canary: Version, spec: Node, strategy: str,
+                    mirror: bool, ctx: Context) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    service = spec["service"]
+    for key in ("retries", "timeout", "headers", "match", "gateways", "hosts"):
+        if service.has(key):
+            ctx.diagnostics.warn(service[key], f"service.{key} is not applied by the linkerd "
+                                 "provider (Flagger's TrafficSplit carries only weights)",
+                                 code="no-effect")
+    analysis = spec["analysis"] if spec.has("analysis") else spec["canaryAnalysis"]
+    if strategy == "ab":
+        raise analysis["match"].error("A/B testing (analysis.match) with the linkerd provider is "
+                                      "not built: Flagger's TrafficSplit cannot match headers")
+    if mirror:
+        ctx.diagnostics.warn(analysis["mirror"], "Linkerd does not mirror traffic: no request "
+                             "is mirrored to the canary", code="unmodelled")
+    routes = split_profile_routes(ctx.policy.routes.get(apex, ()), primary, canary)
+    ctx.routes[apex] = routes
+    return tuple(r.name for r in routes), ()

@@ -1,0 +1,39 @@
+"""The routes a controller generates (Flagger) or takes over (Argo) on the rolled-out host.
+
+Flagger writes the mesh object itself: on Istio a VirtualService named after the apex service
+(``pkg/router/istio.go``: primary weight 100, canary 0, with ``service.match``, ``retries``,
+``timeout`` and ``headers``; for A/B the ``analysis.match`` routes first, then the default
+route), on Linkerd an SMI TrafficSplit, which linkerd-smi turns into the ``dstOverrides`` of the
+apex service's profile (every profile route, plus the catch-all ``default``, gets the two
+backends). Weights start at primary 100 / canary 0; the engine's controller moves them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from meshsim.model.policy import Backend, Route, RouteMatch, TpsBudgetSpec
+from meshsim.model.rollout import Version
+
+
+def backends(primary: Version, canary: Version) -> tuple[Backend, Backend]:
+    """All traffic to the primary: where every rollout starts."""
+    return (Backend(primary.service, primary.subset, 100),
+            Backend(canary.service, canary.subset, 0))
+
+
+def split_profile_routes(existing: tuple[Route, ...], primary: Version,
+                         canary: Version) -> tuple[Route, ...]:
+    """A TrafficSplit on a Linkerd service: its profile routes (if any) get the two backends."""
+    pair = backends(primary, canary)
+    budget = existing[0].retry_budget if existing else TpsBudgetSpec()
+    kept = [replace(r, backends=pair) for r in existing if r.name != "default"]
+    return (*kept, Route("default", backends=pair, retry_budget=budget))
+
+
+def merge_matches(first: tuple[RouteMatch, ...],
+                  second: tuple[RouteMatch, ...]) -> tuple[RouteMatch, ...]:
+    """Flagger's ``mergeMatchConditions``: every A/B match AND every service match."""
+    if not second:
+        return first
+    return tuple(RouteMatch(all_of=(a, b)) for a in first for b in second)
