@@ -79,7 +79,11 @@ CONDITIONS: list[tuple[str, Condition]] = [
     ("0.9 <= result[0]", Compare(">=", 0.9)),
     ("asFloat(result[0]) > 1e3", Compare(">", 1000.0)),
     ("result[0] > 0.9 && result[0] < 1", AllOf((Compare(">", 0.9), Compare("<", 1.0)))),
-    ("len(result) == 0 || result[0] >= 0.99", AnyOf((Not(HAS_DATA), Compare(">=", 0.99)))),
+    # len() tells the empty vector (-inf in the engine) from [NaN]: Argo's len([NaN]) is 1.
+    ("len(result) == 0 || result[0] >= 0.99",
+     AnyOf((Compare("==", -math.inf), Compare(">=", 0.99)))),
+    ("len(result) > 0 && result[0] >= 0.99",
+     AllOf((Compare("!=", -math.inf), Compare(">=", 0.99)))),
     ("!(result[0] < 0.5)", Not(Compare("<", 0.5))),
     ("isNaN(result[0]) || (result[0] > 1 && result[0] != 5)",
      AnyOf((Not(HAS_DATA), AllOf((Compare(">", 1.0), Compare("!=", 5.0)))))),

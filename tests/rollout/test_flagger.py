@@ -25,11 +25,12 @@ def canary(**kw: object) -> FlaggerCanary:
 
 
 def tick(k: int) -> float:
-    return START + (k - 1) * INTERVAL
+    """Tick 0 at START detects the revision (no traffic moved); tick k follows k intervals."""
+    return START + k * INTERVAL
 
 
 def test_healthy_canary_steps_10_to_50_then_promotes_at_tick_6() -> None:
-    rec = run(app_model(canary(), rate=50, duration=80))
+    rec = run(app_model(canary(), rate=50, duration=90))
     weights = [(t, float(d["weight"]), d["phase"]) for t, d in events(rec, "canary-weight")]
     assert weights == [
         (tick(1), 10, "Progressing"), (tick(2), 20, "Progressing"),
@@ -134,7 +135,7 @@ def test_ab_routes_matched_traffic_to_the_canary_for_the_iterations() -> None:
 def test_skip_analysis_promotes_on_the_first_tick() -> None:
     rec = run(app_model(canary(skip_analysis=True), rate=20, duration=30))
     (when, _), = events(rec, "canary-promoted")
-    assert when == START and not events(rec, "canary-check")
+    assert when == tick(1) and not events(rec, "canary-check")
 
 
 def test_same_seed_same_frames_and_other_streams_unshifted() -> None:

@@ -21,7 +21,7 @@ def linkerd_model(spec: FlaggerCanary, *, canary_errors: float = 0.0) -> Model:
         deployment("app-primary", latency=Constant(5 * MS), concurrency=64),
         deployment("app-canary", latency=Constant(5 * MS), concurrency=64, errors=canary_errors),
     ]
-    m = model(deps, rate=100, duration=45, mesh="linkerd", target="frontend")
+    m = model(deps, rate=100, duration=55, mesh="linkerd", target="frontend")
     route = Route("app-route", backends=(Backend("app-primary", weight=100),
                                           Backend("app-canary", weight=0)))
     return replace(m, policy=TrafficPolicy(routes={"app": (route,)}), rollouts=(spec,))
@@ -43,18 +43,18 @@ def flagger(**kw: object) -> FlaggerCanary:
 def test_linkerd_split_follows_the_scheduler() -> None:
     rec = run(linkerd_model(flagger()))
     assert [(t, float(d["weight"])) for t, d in events(rec, "canary-weight")] == [
-        (5.0, 40), (15.0, 80), (35.0, 0)]
+        (15.0, 40), (25.0, 80), (45.0, 0)]  # tick 0 at 5.0 detects
     calls = rec.calls
     service = names(rec, calls["service"])
-    window = (calls["start"] > 5.1) & (calls["start"] < 14.9) & np.isin(
+    window = (calls["start"] > 15.1) & (calls["start"] < 24.9) & np.isin(
         service, ["app-primary", "app-canary"])
     hits = int(np.sum(service[window] == "app-canary"))
     assert binomial_ok(hits, int(window.sum()), 0.40)
-    before = (calls["start"] < 4.9) & (service == "app-canary")
+    before = (calls["start"] < 14.9) & (service == "app-canary")
     assert not before.any()
 
 
 def test_linkerd_canary_errors_roll_back() -> None:
     rec = run(linkerd_model(flagger(), canary_errors=0.3))
     (when, back), = events(rec, "canary-rolled-back")
-    assert when == 35.0 and back["weight"] == "40"
+    assert when == 45.0 and back["weight"] == "40"

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from meshsim.config.manifests import Manifest
+from meshsim.errors import UnitError
 from meshsim.model.policy import Backend, Route
 from meshsim.model.rollout import (
     ArgoAnalysis,
@@ -27,6 +28,7 @@ from meshsim.model.rollout import (
     Version,
 )
 
+from ..istio.durations import parse_istio_duration
 from ..istio.nodes import Node
 from .conditions import parse_condition
 from .context import Context, go_duration
@@ -42,8 +44,6 @@ NOT_BUILT = {
     "plugin": "step plugins are not built",
 }
 _ARG = re.compile(r"\{\{\s*args\.([A-Za-z0-9_.-]+)\s*\}\}")
-_PAUSE = re.compile(r"^(\d+)(s|m|h)?$")
-_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 
 
 def translate_rollout(manifest: Manifest, templates: Templates, ctx: Context) -> ArgoRollout:
@@ -236,14 +236,23 @@ def _step(step: Node, manifest: Manifest, templates: Templates, ctx: Context) ->
 
 
 def _pause(node: Node) -> float | None:
-    """Argo pause durations: an integer (seconds) or ``<n>s|m|h``; absent: until promoted."""
+    """``RolloutPause.DurationSeconds``: an integer is seconds, else a Go duration (``90s``,
+    ``1h30m``, ``1.5m``) truncated to whole seconds; absent: until promoted."""
     if not node.present:
         return None
-    match = _PAUSE.match(node.string().strip())
-    if match is None:
-        raise node.error(f"invalid pause duration {node.value!r} (an integer of seconds, or "
-                         "a number with s, m or h)")
-    return int(match.group(1)) * _UNITS[match.group(2)]
+    value = node.value
+    text = str(value).strip()
+    try:
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise UnitError(text)
+        seconds = int(text) if re.fullmatch(r"[+-]?\d+", text) else int(
+            parse_istio_duration(text))
+    except UnitError:
+        raise node.error(f"invalid pause duration {node.value!r} (an integer of seconds, or a "
+                         "Go duration such as 30s, 10m or 1h30m)") from None
+    if seconds < 0:
+        raise node.error(f"pause duration {node.value!r} is negative")
+    return float(seconds)
 
 
 def _analysis(node: Node, manifest: Manifest, templates: Templates,
@@ -314,18 +323,38 @@ def _metric(metric: Node, args: Mapping[str, Node], ctx: Context) -> ArgoMetric:
         query = read_query(text)
     except QueryError as exc:
         raise query_node.error(f"cannot read this query: {exc}; meshsim reads {SHAPES}") from None
+    limits = _limits(metric)
     return ArgoMetric(
         name=name,
         measure=_measure(query, query_node, ctx),
-        success=parse_condition(metric["successCondition"]),
-        failure=parse_condition(metric["failureCondition"]),
+        success=parse_condition(metric["successCondition"], vector=True),
+        failure=parse_condition(metric["failureCondition"], vector=True),
         interval=go_duration(metric["interval"], 0.0),
-        count=metric["count"].integer(0, minimum=0),
+        count=limits["count"],
         initial_delay=go_duration(metric["initialDelay"], 0.0),
-        failure_limit=metric["failureLimit"].integer(0, minimum=-1),
-        inconclusive_limit=metric["inconclusiveLimit"].integer(0, minimum=0),
-        consecutive_error_limit=metric["consecutiveErrorLimit"].integer(4, minimum=0),
+        failure_limit=limits["failureLimit"],
+        inconclusive_limit=limits["inconclusiveLimit"],
+        consecutive_error_limit=limits["consecutiveErrorLimit"],
     )
+
+
+def _limits(metric: Node) -> dict[str, int]:
+    """``count`` and the limits, as ``ValidateMetric`` accepts them (else the AnalysisRun ends
+    Error at once, "analysis spec invalid", and the rollout aborts)."""
+    why = "Argo's ValidateMetric rejects it: the AnalysisRun would end Error at once"
+    values = {"count": 0, "failureLimit": 0, "inconclusiveLimit": 0, "consecutiveErrorLimit": 4}
+    for key, default in values.items():
+        node = metric[key]
+        values[key] = node.integer(default)
+        if values[key] < 0:
+            raise node.error(f"{key} must be >= 0 ({why})")
+    count = values["count"]
+    for key in ("failureLimit", "inconclusiveLimit"):
+        if 0 < count < values[key]:
+            raise metric[key].error(f"count must be >= {key} ({why})")
+    if count > 1 and not metric["interval"].present:
+        raise metric["count"].error(f"interval must be specified when count > 1 ({why})")
+    return values
 
 
 _DESTINATION = {

@@ -3,8 +3,14 @@
 Argo evaluates these with the expr language on ``result``, the query's value (a vector for
 Prometheus). meshsim reads the subset users write: comparisons of ``result`` / ``result[0]``
 (optionally wrapped in ``asFloat``/``float``) with a number, ``&&``, ``||``, ``!``, parentheses,
-``isNaN(result)`` and ``len(result) == 0``. The engine's measurement is NaN when the window holds
-no data, so "no data" is "not ``>= -inf``" (NaN compares false with everything).
+``isNaN(result)`` and ``len(result) == 0``. The engine hands the conditions NaN for a vector of
+one NaN (a series with no requests in the window: 0/0), so ``isNaN`` is "not ``>= -inf``" (NaN
+compares false with everything), and -inf for an empty vector (no series), so
+``len(result) == 0`` is ``== -inf`` and ``len(result) > 0`` is ``!= -inf`` ([NaN] has one
+element). A Prometheus
+query meshsim reads always returns a vector, and comparing the bare ``result`` (a list) with a
+number does not compile in Argo's expr: every measurement would be an Error
+(argo-rollouts#363, whose docs now write ``result[0]``), so it is refused.
 """
 
 from __future__ import annotations
@@ -27,7 +33,9 @@ _TOKEN = re.compile(
     r"|(?P<len>len\(\s*result\s*\)))"
 )
 _FLIP: dict[str, CompareOp] = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
-HAS_DATA: Condition = Compare(">=", -math.inf)
+HAS_DATA: Condition = Compare(">=", -math.inf)  # false for NaN (isNaN) and for -inf
+EMPTY: Condition = Compare("==", -math.inf)  # len(result) == 0: the empty vector only
+NON_EMPTY: Condition = Compare("!=", -math.inf)  # len(result) > 0, NaN included
 
 
 class _Unknown(Exception):
@@ -36,17 +44,25 @@ class _Unknown(Exception):
         self.near = near
 
 
-def parse_condition(node: Node) -> Condition | None:
-    """The condition written at ``node`` (None when absent); a located error when unreadable."""
+def parse_condition(node: Node, *, vector: bool = False) -> Condition | None:
+    """The condition written at ``node`` (None when absent); a located error when unreadable,
+    or when ``vector`` (the query returns one) and it compares the bare ``result``."""
     if not node.present:
         return None
     text = node.string().strip()
     try:
-        return _Parser(_tokens(text)).parse()
+        tokens = _tokens(text)
+        condition = _Parser(tokens).parse()
     except _Unknown as exc:
         raise node.error(
             f"cannot read condition {text!r} (near {exc.near!r}); meshsim understands {SHAPES}"
         ) from None
+    bare = next((t for k, t in tokens if k == "value" and "[" not in t), None)
+    if vector and bare is not None:
+        raise node.error(
+            f"{bare!r} in {text!r} is the query's vector, not a number: Argo's expr cannot "
+            "compare it, so every measurement would end Error; write result[0]")
+    return condition
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
@@ -129,7 +145,8 @@ class _Parser:
         raise _Unknown(left[1])
 
     def _length(self) -> Condition:
-        """``len(result) == 0`` is "no data"; ``len(result) > 0`` / ``!= 0`` / ``>= 1`` data."""
+        """``len(result) == 0`` is the empty vector; ``len(result) > 0`` / ``!= 0`` / ``>= 1``
+        any answer, NaN included."""
         self._take()
         op, number = self._take(), self._take()
         if number[0] != "num" or op[0] != "op":
@@ -138,7 +155,7 @@ class _Parser:
         empty = {("==", 0.0), ("<", 1.0), ("<=", 0.0)}
         some = {("!=", 0.0), (">", 0.0), (">=", 1.0)}
         if (op[1], value) in empty:
-            return Not(HAS_DATA)
+            return EMPTY
         if (op[1], value) in some:
-            return HAS_DATA
+            return NON_EMPTY
         raise _Unknown(f"len(result) {op[1]} {number[1]}")

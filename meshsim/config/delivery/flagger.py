@@ -2,7 +2,9 @@
 
 Defaults are Flagger's (``canary.go``): ``interval`` 60 s (below 10 s raised to 10 s),
 ``threshold`` 1, ``maxWeight`` 100 (with ``stepWeights``: the last entry, capped at 100),
-``stepWeightPromotion`` 100, ``progressDeadlineSeconds`` 600, metric ``interval`` 1m. The
+``stepWeightPromotion`` 100, ``progressDeadlineSeconds`` 600, metric ``interval`` 1m,
+``mirrorWeight`` unset or 0: all requests mirrored. The strategy follows ``advanceCanary``:
+``iterations`` with ``match`` is A/B, ``iterations`` alone blue/green, else the step weights. The
 built-in metrics are measured on the canary workload as Flagger's queries do: the
 ``request-success-rate`` percentage of non-5xx responses and the ``request-duration`` P99 in ms
 from the mesh's default histogram buckets, both as the destination proxy reports them.
@@ -24,7 +26,7 @@ from ..istio.nodes import Node
 from ..istio.retry import convert_retries
 from .context import Context, go_duration
 from .promql import ISTIO_BUCKETS_MS, LINKERD_BUCKETS_MS
-from .routes import backends, merge_matches, split_profile_routes
+from .routes import backends, dropped_by_merge, merge_matches, split_profile_routes
 from .targets import require_version, resolve_service
 
 Strategy = Literal["canary", "ab", "bluegreen"]
@@ -51,7 +53,8 @@ def translate_canary(manifest: Manifest, ctx: Context) -> FlaggerCanary:
     strategy = _strategy(analysis, ctx)
     ctx.claim(apex, root)
     route_names, mirror_names = _generate_routes(apex, primary, canary, spec, strategy, ctx)
-    mirror_weight = analysis["mirrorWeight"].integer(100, minimum=0, maximum=100)
+    # router/istio.go sets mirrorPercentage only when mirrorWeight > 0: Istio mirrors 100 %.
+    mirror_weight = analysis["mirrorWeight"].integer(0, minimum=0, maximum=100) or 100
     target = TrafficTarget(apex, primary, canary, route_names, mirror_names,
                            mirror_percent=float(mirror_weight) if mirror_names else 100.0)
     step_weights = tuple(float(w) for w in _weights(analysis["stepWeights"]))
@@ -113,20 +116,20 @@ def _versions(apex: str, node: Node, ctx: Context) -> tuple[Version, Version]:
 
 
 def _strategy(analysis: Node, ctx: Context) -> Strategy:
+    """``advanceCanary``'s order: A/B (match and iterations), blue/green (iterations), then
+    the progressive canary (stepWeight or stepWeights); iterations win over step weights."""
     stepped = analysis.has("stepWeight") or analysis.has("stepWeights")
     iterations = analysis["iterations"].integer(0, minimum=0)
     matched = bool(analysis["match"].items())
-    if stepped:
-        if iterations:
-            ctx.diagnostics.warn(analysis["iterations"], "iterations has no effect with "
-                                 "stepWeight/stepWeights (a canary release)", code="no-effect")
-        if matched:
-            ctx.diagnostics.warn(analysis["match"], "match is used for A/B testing (with "
-                                 "iterations) only; a canary release splits all traffic",
-                                 code="no-effect")
-        return "canary"
     if iterations:
+        if stepped:
+            key = "stepWeight" if analysis.has("stepWeight") else "stepWeights"
+            ctx.diagnostics.warn(analysis[key], f"{key} has no effect with iterations: Flagger "
+                                 f"runs {'A/B testing' if matched else 'blue/green'} "
+                                 "(iterations are checked first)", code="no-effect")
         return "ab" if matched else "bluegreen"
+    if stepped:
+        return "canary"
     raise analysis.error("analysis needs stepWeight or stepWeights (canary release) or "
                          "iterations (A/B testing with match, else blue/green)")
 
@@ -225,15 +228,37 @@ def _generate_routes(apex: str, primary: Version, canary: Version, spec: Node, s
         set_headers=set_headers, remove_headers=remove_headers,
     )
     _replace_user_routes(apex, spec, ctx)
-    if strategy == "ab":
+    if analysis["match"].items():
+        # router/istio.go lays out the A/B routes whenever analysis.match is set, whatever the
+        # strategy: the weights go on the matched route, the rest goes to the primary. It
+        # rebuilds them without the mirror, so a mirror never applies.
+        _no_mirror_with_match(analysis, strategy, mirror, ctx)
         ab: tuple[RouteMatch, ...] = tuple(
             route_match(m, ctx.diagnostics, _no_gateway) for m in analysis["match"].items())
+        for node, match in zip(analysis["match"].items(), ab, strict=True):
+            if matches and dropped_by_merge(match):
+                ctx.diagnostics.warn(node, "with service.match Flagger keeps only the headers "
+                                     "and sourceLabels of an A/B match (mergeMatchConditions): "
+                                     "its other conditions are dropped", code="overridden")
         matched = replace(base, matches=merge_matches(ab, matches))
         default = replace(base, name=f"{apex}.http[1]")
         ctx.routes[apex] = (matched, default)
-        return (matched.name,), ((default.name,) if mirror else ())
+        return (matched.name,), ()
     ctx.routes[apex] = (base,)
     return (base.name,), ((base.name,) if mirror else ())
+
+
+def _no_mirror_with_match(analysis: Node, strategy: str, mirror: bool, ctx: Context) -> None:
+    if not mirror:
+        return
+    if strategy == "canary":
+        raise analysis["mirror"].error(
+            "mirror with match and stepWeight never advances in Flagger: router/istio.go "
+            "rebuilds the A/B routes without the mirror, so the scheduler never sees the "
+            "mirror it asks for and keeps the canary at 0 % with no analysis")
+    ctx.diagnostics.warn(analysis["mirror"], "mirror has no effect with match: Flagger's A/B "
+                         "routes carry no mirror (the matched requests go to the canary)",
+                         code="no-effect")
 
 
 def _no_gateway(node: Node) -> str:
@@ -277,6 +302,14 @@ def _linkerd_routes(apex: str, primary: Version, canary: Version, spec: Node, st
     if strategy == "ab":
         raise analysis["match"].error("A/B testing (analysis.match) with the linkerd provider is "
                                       "not built: Flagger's TrafficSplit cannot match headers")
+    if analysis["match"].items():
+        ctx.diagnostics.warn(analysis["match"], "match has no effect with the linkerd provider: "
+                             "Flagger's TrafficSplit weighs all requests", code="no-effect")
+    if mirror and strategy == "canary":
+        raise analysis["mirror"].error(
+            "mirror with stepWeight never advances with the linkerd provider: router/smi.go "
+            "ignores the mirror and reports none, so the scheduler keeps asking for its mirror "
+            "step and holds the canary at 0 % with no analysis")
     if mirror:
         ctx.diagnostics.warn(analysis["mirror"], "Linkerd does not mirror traffic: no request "
                              "is mirrored to the canary", code="unmodelled")

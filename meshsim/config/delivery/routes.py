@@ -2,10 +2,11 @@
 
 Flagger writes the mesh object itself: on Istio a VirtualService named after the apex service
 (``pkg/router/istio.go``: primary weight 100, canary 0, with ``service.match``, ``retries``,
-``timeout`` and ``headers``; for A/B the ``analysis.match`` routes first, then the default
-route), on Linkerd an SMI TrafficSplit, which linkerd-smi turns into the ``dstOverrides`` of the
-apex service's profile (every profile route, plus the catch-all ``default``, gets the two
-backends). Weights start at primary 100 / canary 0; the engine's controller moves them.
+``timeout`` and ``headers``; whenever ``analysis.match`` is set, the matched route carries
+the weights and a default route sends the rest to the primary), on Linkerd an SMI
+TrafficSplit, which linkerd-smi turns into the ``dstOverrides`` of the apex service's profile
+(every profile route, plus the catch-all ``default``, gets the two backends). Weights start
+at primary 100 / canary 0; the engine's controller moves them.
 """
 
 from __future__ import annotations
@@ -33,7 +34,16 @@ def split_profile_routes(existing: tuple[Route, ...], primary: Version,
 
 def merge_matches(first: tuple[RouteMatch, ...],
                   second: tuple[RouteMatch, ...]) -> tuple[RouteMatch, ...]:
-    """Flagger's ``mergeMatchConditions``: every A/B match AND every service match."""
+    """Flagger's ``mergeMatchConditions``: for every A/B match × every service match, the
+    service match with its headers and source labels replaced by the A/B match's where the
+    A/B match sets them; the A/B match's other conditions are dropped."""
     if not second:
         return first
-    return tuple(RouteMatch(all_of=(a, b)) for a in first for b in second)
+    return tuple(replace(d, headers=c.headers or d.headers,
+                         source_labels=c.source_labels or d.source_labels)
+                 for c in first for d in second)
+
+
+def dropped_by_merge(match: RouteMatch) -> bool:
+    """Whether ``merge_matches`` drops some condition of this A/B match."""
+    return replace(match, headers=(), source_labels={}) != RouteMatch()

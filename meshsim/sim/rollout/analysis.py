@@ -1,15 +1,19 @@
 """An Argo ``AnalysisRun`` (``analysis/analysis.go``): metrics measured side by side.
 
 Each metric takes its first measurement ``initial_delay`` after the run starts and the next
-one ``interval`` after the previous (10 s after an error when it has no interval). A
-measurement is Successful, Failed or Inconclusive by the conditions (no success and no
-failure condition: Successful), or an Error when the query has no value. A metric is Failed
-once failed measurements exceed ``failure_limit``, Inconclusive once inconclusive ones
-exceed ``inconclusive_limit``, Error once consecutive errors exceed
-``consecutive_error_limit``, and Successful when it has ``count`` measurements (errors do not
-count; no count and no interval: one). A Failed, Error or Inconclusive metric terminates the
-run (``IsTerminating``); the run's phase is then the worst metric phase, else Successful
-once every metric is.
+one ``interval`` after the previous, or 10 s after an Error whatever the interval
+(``generateMetricTasks``: ``DefaultErrorRetryInterval``). A measurement is Successful, Failed
+or Inconclusive by the conditions (no success and no failure condition: Successful). The
+Prometheus provider hands the conditions a vector: an empty one (the version never exported
+the series) makes ``result[0]`` an Error; a window without requests on an exported series is
+0 requests/s, and NaN (0/0, or an empty histogram) for ratios and quantiles, which every
+comparison rejects. A metric is Failed once failed measurements exceed ``failure_limit``,
+Inconclusive once inconclusive ones exceed ``inconclusive_limit``, Error once consecutive
+errors exceed ``consecutive_error_limit`` (each test overrides the previous one, so Error
+wins over Inconclusive over Failed), and Successful when it has ``count`` measurements
+(errors do not count; no count and no interval: one). A Failed, Error or Inconclusive metric
+terminates the run (``IsTerminating``); the run's phase is then the worst metric phase, else
+Successful once every metric is.
 """
 
 from __future__ import annotations
@@ -46,17 +50,18 @@ class MetricResult:
 
 
 def evaluate(metric: ArgoMetric, value: float | None) -> str:
-    """One measurement's phase (``EvaluateResult``).
+    """One measurement's phase (``EvaluateResult``); ``value`` None is an empty vector.
 
-    No data is an Error (``result[0]`` of an empty vector fails in Argo) unless a condition
-    asks about it (``len(result) == 0`` / ``isNaN(result)``, translated to a ``>= -inf``
-    probe): then it is evaluated as NaN, so the probe is false and the rest compares false.
+    An empty vector is an Error (``result[0]`` fails in Argo) unless a condition asks for its
+    length (``len(result) == 0`` / ``> 0``, translated to ``== -inf`` / ``!= -inf``): then it
+    is evaluated as -inf, which only those probes tell apart (``isNaN``, ``not >= -inf``, is
+    false for it, as it is no NaN). NaN (one NaN in the vector) fails every comparison.
     """
     success, failure = metric.success, metric.failure
     if value is None:
-        if not any(c is not None and _probes_no_data(c) for c in (success, failure)):
+        if not any(c is not None and _probes_length(c) for c in (success, failure)):
             return "Error"
-        value = math.nan
+        value = -math.inf
     if success is None and failure is None:
         return "Successful"
     ok = holds(success, value) if success is not None else None
@@ -70,26 +75,35 @@ def evaluate(metric: ArgoMetric, value: float | None) -> str:
     return "Successful" if ok else "Inconclusive"
 
 
-def _probes_no_data(condition: Condition) -> bool:
+def _probes_length(condition: Condition) -> bool:
     if isinstance(condition, Compare):
-        return condition.threshold == -math.inf
+        return condition.threshold == -math.inf and condition.op in ("==", "!=")
     if isinstance(condition, Not):
-        return _probes_no_data(condition.part)
-    return any(_probes_no_data(part) for part in condition.parts)
+        return _probes_length(condition.part)
+    return any(_probes_length(part) for part in condition.parts)
 
 
 def assess(metric: ArgoMetric, result: MetricResult) -> str:
-    """The metric's phase after a measurement (``assessMetricStatus``)."""
-    if result.failed > metric.failure_limit:
-        return "Failed"
-    if result.inconclusive > metric.inconclusive_limit:
-        return "Inconclusive"
+    """The metric's phase after a measurement (``assessMetricStatus``): the limits are
+    tested Failed, Inconclusive, Error, each overriding the one before
+    (``assessMetricFailureInconclusiveOrError``), so the last exceeded wins."""
     if result.consecutive_error > metric.consecutive_error_limit:
         return "Error"
+    if result.inconclusive > metric.inconclusive_limit:
+        return "Inconclusive"
+    if result.failed > metric.failure_limit:
+        return "Failed"
     count = metric.count if metric.count > 0 else (1 if metric.interval == 0 else None)
     if count is not None and result.count >= count:
         return "Successful"
     return "Running"
+
+
+def _shown(value: float | None) -> object:
+    """The measurement as Argo shows it: ``[]`` reads ``none``, ``[NaN]`` reads ``NaN``."""
+    if value is None:
+        return "none"
+    return "NaN" if math.isnan(value) else value
 
 
 def worst(phases: list[str]) -> str:
@@ -137,11 +151,11 @@ class AnalysisRun:
                 self._assess()
                 return
             result.phase = "Running"
-            gap = metric.interval or (ERROR_RETRY if measured == "Error" else 0.0)
+            gap = ERROR_RETRY if measured == "Error" else metric.interval
             yield env.timeout(gap)
 
     def _take(self, metric: ArgoMetric, result: MetricResult, now: float) -> str:
-        value = self.traffic.value(metric.measure, now)
+        value = self.query(metric, now)
         phase = evaluate(metric, value)
         if phase == "Error":
             result.error += 1
@@ -157,13 +171,22 @@ class AnalysisRun:
                 result.inconclusive += 1
         self.report(
             now, "canary-check", analysis=self.spec.name, metric=metric.name,
-            value="none" if value is None else value,
+            value=_shown(value),
             success=render(metric.success) if metric.success is not None else None,
             failure=render(metric.failure) if metric.failure is not None else None,
             result=phase, passed=phase == "Successful", failed_checks=result.failed,
             threshold=metric.failure_limit, errors=result.consecutive_error, step=self.step,
         )
         return phase
+
+    def query(self, metric: ArgoMetric, now: float) -> float | None:
+        """The Prometheus answer: None for an empty vector (no series yet); a series with no
+        requests in the window reads 0 requests/s, and NaN for a ratio or a quantile."""
+        measure = metric.measure
+        value = self.traffic.value(measure, now)
+        if value is None and self.traffic.exported(measure, now):
+            return 0.0 if measure.kind == "request_rate" else math.nan
+        return value
 
     def _assess(self) -> None:
         """The run's phase (``assessRunStatus``), ending it on a failure or completion."""

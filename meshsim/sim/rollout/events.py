@@ -7,13 +7,16 @@ Every event has ``proxy`` empty and ``service``/``subset`` naming the **canary**
 ==================== =======================================================================
 kind                 further detail keys
 ==================== =======================================================================
-canary-start         ``strategy`` (Flagger: canary | ab | bluegreen; Argo: canary),
+canary-start         (Flagger: the tick that detects the revision, one interval before the
+                     first step) ``strategy`` (Flagger: canary | ab | bluegreen; Argo: canary),
                      ``interval`` (Flagger, s), ``threshold`` (Flagger), ``steps`` (Argo)
 canary-weight        ``weight`` canary weight in % after the change, ``step`` (Flagger: tick
                      number from 1; Argo: step index from 0), ``phase`` (Flagger: Progressing,
                      Promoting, Finalising, Failed; Argo: Progressing, Healthy, Degraded),
                      ``mirror`` true/false (a live 100 % mirror to the canary is on)
-canary-check         ``metric``, ``value`` (scaled number or ``none`` when no traffic),
+canary-check         ``metric``, ``value`` (scaled number; ``none`` when no traffic; Argo:
+                     ``none`` for no series yet (an empty vector), ``NaN`` for a series with
+                     no requests in the window),
                      Flagger: ``min``/``max`` (when set), ``passed`` true/false,
                      ``failed_checks`` (cumulative, after this check), ``threshold``, ``step``;
                      Argo: ``analysis`` (AnalysisRun name), ``success``/``failure`` (condition

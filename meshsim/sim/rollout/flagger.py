@@ -1,9 +1,11 @@
 """Flagger's canary scheduler (``pkg/controller/scheduler.go``), one tick per ``interval``.
 
-Tick ``k`` runs at ``start + (k - 1) × interval``. Flagger's own "new revision detected" tick
-is folded into tick 1 (progressive-delivery.md): tick 1 runs no metric check and moves to
-the first step. Per tick, in the source's order: primary not ready → nothing; canary not
-ready → nothing, or rollback once it has been unready past ``progress_deadline``;
+Tick 0 runs at ``start``: ``checkCanaryStatus`` detects the new revision, scales the canary up,
+sets phase Progressing and returns, so it moves no traffic (the primary must be ready first,
+unless ``skip_analysis``). Tick ``k`` runs at ``start + k × interval``; tick 1 runs no metric
+check (canary weight 0, no iterations: only pre-rollout hooks) and takes the first step. Per
+tick, in ``advanceCanary``'s order: primary not ready → nothing; canary not ready → nothing,
+or rollback (in any phase) once it has been unready past ``progress_deadline``;
 ``skip_analysis`` → promote at once; Promoting → route traffic back to the primary (by
 ``step_weight_promotion``) then Finalising → Succeeded; failed checks ≥ ``threshold`` →
 rollback; then the metric checks (a failure adds one to the cumulative counter and leaves
@@ -13,6 +15,7 @@ iterations) or, at the end of it, promotion: the primary adopts the canary's pod
 
 from __future__ import annotations
 
+import math
 from collections.abc import Generator
 from itertools import pairwise
 from typing import TYPE_CHECKING
@@ -29,6 +32,7 @@ if TYPE_CHECKING:
     from meshsim.sim.engine import Simulation
 
 TOTAL = 100.0
+DURATION = "request-duration"  # compared as a Go time.Duration of whole milliseconds
 
 
 class FlaggerScheduler:
@@ -60,15 +64,25 @@ class FlaggerScheduler:
         spec = self.spec
         yield env.timeout(spec.start)
         self.weights.set(0.0)  # the router Flagger reconciled: all traffic to the primary
-        self.phase = "Progressing"
-        self.report(env.now, "canary-start", strategy=spec.strategy, interval=spec.interval,
-                    threshold=spec.threshold)
+        while not self._detect(env.now):
+            yield env.timeout(spec.interval)
         while True:
+            yield env.timeout(spec.interval)
             self.tick += 1
             self.advance(env.now)
             if self.finished:
                 return
-            yield env.timeout(spec.interval)
+
+    def _detect(self, now: float) -> bool:
+        """Tick 0: "New revision detected! Scaling up" (``checkCanaryStatus``), no traffic
+        moved; ``IsPrimaryReady`` runs before it, so an unready primary delays detection."""
+        spec = self.spec
+        if not spec.skip_analysis and not ready(pods_of(self.sim, spec.target.primary)):
+            return False
+        self.phase = "Progressing"
+        self.report(now, "canary-start", strategy=spec.strategy, interval=spec.interval,
+                    threshold=spec.threshold)
+        return True
 
     # -- one tick -------------------------------------------------------------------------------
     def advance(self, now: float) -> None:
@@ -76,10 +90,12 @@ class FlaggerScheduler:
         if not spec.skip_analysis and not ready(pods_of(self.sim, spec.target.primary)):
             return  # IsPrimaryReady: wait
         canary_ready, retriable = self._canary_ready(now)
-        if not canary_ready and retriable:
-            return  # IsCanaryReady: waiting for the rollout to finish
+        if not canary_ready:  # IsCanaryReady: wait, or roll back past the deadline
+            if not retriable:
+                self._rollback(now, "progress-deadline")
+            return
         if spec.skip_analysis:
-            self._skip(now, retriable)
+            self._skip(now)
             return
         if self.phase == "Promoting":
             self._promotion_traffic_shift(now)
@@ -88,8 +104,8 @@ class FlaggerScheduler:
             self._set_phase(now, "Succeeded")
             self.report(now, "canary-promoted", step=self.tick, promoted_at=self.promoted_at)
             return
-        if not retriable or self.failed_checks >= spec.threshold:
-            self._rollback(now, "threshold" if retriable else "progress-deadline")
+        if self.failed_checks >= spec.threshold:
+            self._rollback(now, "threshold")
             return
         first = self.canary_weight == 0 and self.iterations == 0 and not (
             self.mirror and self.mirrored)
@@ -117,9 +133,15 @@ class FlaggerScheduler:
         spec = self.spec
         for check in spec.checks:
             value = self.traffic.value(check.measure, now)
+            low, high = check.min, check.max
+            if check.name == DURATION:
+                # GetRequestDuration: time.Duration(int64(value)) * ms, and the bounds are
+                # converted the same way: both truncated to whole milliseconds.
+                value = None if value is None else float(math.trunc(value))
+                low = None if low is None else float(math.trunc(low))
+                high = None if high is None else float(math.trunc(high))
             passed = value is not None and not (
-                (check.min is not None and value < check.min)
-                or (check.max is not None and value > check.max))
+                (low is not None and value < low) or (high is not None and value > high))
             if not passed:
                 self.failed_checks += 1
             self.report(now, "canary-check", metric=check.name,
@@ -226,11 +248,8 @@ class FlaggerScheduler:
         self.report(now, "canary-rolled-back", weight=left, failed_checks=self.failed_checks,
                     reason=reason, step=self.tick)
 
-    def _skip(self, now: float, retriable: bool) -> None:
-        """``skipAnalysis``: promote at once (unless the canary missed its deadline)."""
-        if not retriable:
-            self._rollback(now, "progress-deadline")
-            return
+    def _skip(self, now: float) -> None:
+        """``skipAnalysis``: promote at once (``shouldSkipAnalysis``, once the canary is ready)."""
         self._set_routes(now, 0.0, False)
         target = self.spec.target
         promote(self.sim, target.primary, target.canary)

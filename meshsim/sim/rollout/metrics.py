@@ -9,7 +9,9 @@ ones included; ``UO`` and ``UF`` attempts never reached it and local failures su
 NC or NR have no attempt row). An attempt the caller abandoned (``UT``, ``DC``) is what the
 inbound proxy saw as a downstream reset: response code 0, not a 5xx, as Istio reports it.
 Its latency is the attempt's time less the network round trip. ``reporter="source"`` reads
-the calls as their callers saw them (mirrors excluded). No rows in the window gives None.
+the calls as their callers saw them (mirrors excluded). No rows in the window gives None;
+:meth:`Traffic.exported` then says whether Prometheus would still hold the version's series
+(an empty window reads zero requests, a ratio 0/0 = NaN) or none at all (an empty vector).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from meshsim.metrics import Recorder
+from meshsim.metrics.columns import Table
 from meshsim.model.rollout import Measure
 
 NOT_REACHED = ("UO", "UF")  # attempt rows whose request never reached the destination
@@ -43,12 +46,13 @@ class Traffic:
     def __init__(self, recorder: Recorder, rtt: float = 0.0) -> None:
         self.recorder = recorder
         self.rtt = rtt  # network round trip, taken off attempt times at the destination
+        self._exported: set[tuple[str, str, str | None]] = set()
+        self._scanned: dict[tuple[str, str, str | None], int] = {}
 
     def sample(self, measure: Measure, now: float) -> Sample:
         rec = self.recorder
         destination = measure.reporter == "destination"
-        table = rec.watched_attempts() if destination else rec.calls
-        cols = table.columns
+        cols = self._table(measure).columns
         end: array[float] = cols["end"]  # type: ignore[assignment]
         lo = bisect_right(end, now - measure.window)
         hi = bisect_right(end, now, lo)
@@ -58,19 +62,47 @@ class Traffic:
         def window(name: str) -> np.ndarray:
             return np.asarray(cols[name][lo:hi])
 
-        keep = window("service") == _code(rec, measure.of.service)
-        if measure.of.subset is not None:
-            keep &= window("subset") == _code(rec, measure.of.subset)
+        keep = self._keep(measure, lo, hi)
         status = window("status").astype(np.int16)
         latency = window("end") - window("start")
-        flags = window("flags")
         if destination:
-            keep &= ~np.isin(flags, _codes(rec, NOT_REACHED))
+            flags = window("flags")
             status = np.where(np.isin(flags, _codes(rec, RESET)), 0, status).astype(np.int16)
             latency = np.maximum(latency - self.rtt, 0.0)
-        else:
-            keep &= window("mirror") == 0
         return Sample(status[keep], latency[keep])
+
+    def exported(self, measure: Measure, now: float) -> bool:
+        """Whether the version's proxy exports the query's series by ``now``: Istio and
+        Linkerd create a series on a version's first request and export it while the pod
+        runs, so after one request an empty window is zero requests, not an empty vector."""
+        key = (measure.reporter, measure.of.service, measure.of.subset)
+        if key in self._exported:
+            return True
+        end: array[float] = self._table(measure).columns["end"]  # type: ignore[assignment]
+        lo = self._scanned.get(key, 0)
+        hi = bisect_right(end, now, lo)
+        if hi > lo and bool(self._keep(measure, lo, hi).any()):
+            self._exported.add(key)
+            return True
+        self._scanned[key] = max(lo, hi)
+        return False
+
+    def _table(self, measure: Measure) -> Table:
+        rec = self.recorder
+        return rec.watched_attempts() if measure.reporter == "destination" else rec.calls
+
+    def _keep(self, measure: Measure, lo: int, hi: int) -> np.ndarray:
+        """Rows ``lo:hi`` the query counts: the version's, as its reporter sees them."""
+        rec = self.recorder
+        cols = self._table(measure).columns
+        keep = np.asarray(cols["service"][lo:hi]) == _code(rec, measure.of.service)
+        if measure.of.subset is not None:
+            keep &= np.asarray(cols["subset"][lo:hi]) == _code(rec, measure.of.subset)
+        if measure.reporter == "destination":
+            keep &= ~np.isin(np.asarray(cols["flags"][lo:hi]), _codes(rec, NOT_REACHED))
+        else:
+            keep &= np.asarray(cols["mirror"][lo:hi]) == 0
+        return keep
 
     def value(self, measure: Measure, now: float) -> float | None:
         """The query's value at ``now``, scaled; None when no traffic reached the version."""
