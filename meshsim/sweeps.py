@@ -5,9 +5,15 @@
 >>> result.runs     # one row per (grid point, seed)
 >>> result.points   # one row per grid point: mean, std, 95 % CI half-width per metric
 
-Runs go to a :class:`~concurrent.futures.ProcessPoolExecutor` (``workers=1`` runs inline). Each
-worker loads the scenario itself from its path and the overrides, so nothing big is pickled, and
-rows come back in a fixed order (grid point, then seed), so the frame does not depend on workers.
+Runs go to a :class:`~concurrent.futures.ProcessPoolExecutor` (``workers=1`` runs inline) or,
+with ``dask=``, to a Dask cluster (``"local"`` starts a ``LocalCluster``; an address such as
+``"tcp://scheduler:8786"`` or a ``distributed.Client`` uses an existing one). Each task carries the
+compiled model of its grid point (a few kB), so workers need meshsim installed but not the
+scenario files, and rows come back in a fixed order (grid point, then seed), so the frame does
+not depend on where the runs went.
+
+:func:`check` runs one scenario over many seeds the same way and states, per SLO, whether it
+holds with a given confidence (:mod:`meshsim.results.check` says how).
 """
 
 from __future__ import annotations
@@ -15,11 +21,13 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import logging
 import math
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +36,9 @@ import pandas as pd
 
 from meshsim import api
 from meshsim.config import Scenario
+from meshsim.errors import MeshsimError
+from meshsim.model import Model
+from meshsim.results.check import CheckReport, assess
 
 DEFAULT_METRICS: tuple[str, ...] = ("success_rate", "p99", "rps", "retry_ratio")
 KNOWN_METRICS: frozenset[str] = frozenset({
@@ -77,13 +88,11 @@ class SweepResult:
         return out
 
 
-# -- one run (top level so the process pool can pickle it by name) -------------------------
+# -- one run (top level so the process pool and Dask can pickle it by name) -----------------
 def _run_one(
-    path: str, overrides: dict[str, object], seed: int, service: str, workload: bool,
-    metrics: tuple[str, ...],
+    model: Model, seed: int, service: str, workload: bool, metrics: tuple[str, ...],
 ) -> dict[str, Any]:
-    scenario = api.load(path, overrides or None)
-    results = api.simulate(scenario, seed=seed)
+    results = api.simulate(model, seed=seed)
     if workload:
         frame = results.workloads
         rows = frame[frame["workload"] == service]
@@ -102,6 +111,78 @@ def _run_one(
     return row
 
 
+def _slo_one(model: Model, seed: int) -> list[dict[str, Any]]:
+    """The SLO rows of one seed's run, as plain records (small to send back)."""
+    frame = api.simulate(model, seed=seed).slo()
+    return [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+# -- where runs go: inline, a process pool, or a Dask cluster ---------------------------------
+class DaskUnavailable(MeshsimError):
+    """``dask=`` was given but Dask is not installed or the scheduler cannot be reached."""
+
+
+DaskTarget = Any  # "local", a scheduler address, or a distributed.Client
+DASK_CONNECT_TIMEOUT = "5s"  # how long to wait for a scheduler before saying it is unreachable
+
+
+@contextmanager
+def _dask_client(target: DaskTarget, workers: int | None) -> Iterator[Any]:
+    """A client on ``target``; a ``LocalCluster`` (one thread per worker process) for "local".
+
+    A client passed in stays open; one made here is closed with its cluster afterwards.
+    """
+    if not isinstance(target, str):
+        yield target
+        return
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise DaskUnavailable(
+            "--dask needs Dask: pip install 'meshsim[dask]' (or dask[distributed])"
+        ) from None
+    if target == "local":
+        n = workers or os.cpu_count() or 1
+        with LocalCluster(
+            n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+            dashboard_address=None, silence_logs=logging.ERROR,
+        ) as cluster, Client(cluster) as client:
+            yield client
+        return
+    try:
+        client = Client(target, timeout=DASK_CONNECT_TIMEOUT)
+    except (OSError, TimeoutError, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DaskUnavailable(f"--dask {target}: cannot reach the scheduler ({reason})") from None
+    with client:
+        yield client
+
+
+def _execute(
+    fn: Callable[..., Any], tasks: Sequence[tuple[Hashable, tuple[Any, ...]]],
+    finish: Callable[[Hashable, Any], None], *, workers: int | None, dask: DaskTarget | None,
+) -> None:
+    """Call ``fn(*args)`` for every task and ``finish(key, result)`` as each one completes."""
+    if dask is not None:
+        if not tasks:
+            return
+        with _dask_client(dask, workers) as client:
+            from distributed import as_completed as dask_completed
+
+            futures = {client.submit(fn, *args, pure=False): key for key, args in tasks}
+            for future in dask_completed(list(futures)):
+                finish(futures[future], future.result())
+    elif workers == 1 or len(tasks) <= 1:
+        for key, args in tasks:
+            finish(key, fn(*args))
+    elif tasks:
+        n = workers or os.cpu_count() or 1
+        with ProcessPoolExecutor(max_workers=min(n, len(tasks))) as pool:
+            pending = {pool.submit(fn, *args): key for key, args in tasks}
+            for future in as_completed(pending):
+                finish(pending[future], future.result())
+
+
 # -- the sweep --------------------------------------------------------------------------------
 def sweep(
     scenario: Scenario | str | Path,
@@ -112,18 +193,22 @@ def sweep(
     workers: int | None = None,
     progress: bool | Callable[[int, int], None] = False,
     cache_dir: Path | str | None = None,
+    dask: DaskTarget | None = None,
 ) -> SweepResult:
     """Simulate every combination of ``grid`` values (``--set`` paths) for each seed.
 
     ``seeds`` is a list of seeds or a count ``n`` (seeds ``0..n-1``). ``service`` names a
     service (its summary row) or a workload (its end-to-end row); the default is the first
     workload's target. ``workers=1`` runs inline; otherwise a process pool of ``workers``
-    (default: CPU count) processes. ``progress`` is ``True`` for a rich bar on stderr or a
-    callable ``progress(done, total)``. With ``cache_dir`` each finished run is stored as a small
-    JSON file and a later call skips it.
+    (default: CPU count) processes. ``dask`` sends the runs to a Dask cluster instead:
+    ``"local"`` (a ``LocalCluster`` of ``workers`` single-threaded processes, started for this
+    call), a scheduler address (``"tcp://host:8786"``) or a ``distributed.Client``; the frame
+    is the same as on the pool. ``progress`` is ``True`` for a rich bar on stderr or a callable
+    ``progress(done, total)``. With ``cache_dir`` each finished run is stored as a small JSON
+    file and a later call skips it. Raises :class:`DaskUnavailable` when Dask is missing or the
+    scheduler cannot be reached.
     """
-    base = scenario if isinstance(scenario, Scenario) else api.load(scenario)
-    path = str(Path(base.path).resolve())
+    base = _scenario(scenario)
     base_overrides: dict[str, object] = dict(base.overrides)
     meta = base.metadata()
 
@@ -134,41 +219,25 @@ def sweep(
             raise ValueError(f"grid path {p!r}: expected a --set path without spaces")
         if not vals:
             raise ValueError(f"grid path {p!r}: no values")
-    seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
-    if not seed_list:
-        raise ValueError("seeds: need at least one seed")
+    seed_list = _seeds(seeds)
     metric_list = tuple(metrics)
     unknown = [m for m in metric_list if m not in KNOWN_METRICS]
     if unknown:
         raise ValueError(f"unknown metric(s) {unknown}; known: {sorted(KNOWN_METRICS)}")
-
-    model = base.model
-    services = set(model.topology.services)
-    workload_names = {w.name for w in model.workloads}
-    if service is None:
-        if not model.workloads:
-            raise ValueError("the scenario has no workload; pass service=")
-        service = str(model.workloads[0].target)
-    if service in services:
-        use_workload = False
-    elif service in workload_names:
-        use_workload = True
-    else:
-        raise ValueError(
-            f"service {service!r} is neither a service ({sorted(services)}) "
-            f"nor a workload ({sorted(workload_names)})"
-        )
+    service, use_workload = _reported(base.model, service)
 
     points = [dict(zip(paths, combo, strict=True)) for combo in itertools.product(*values)]
-    for point in points:  # fail early, in this process, on a bad path or value
-        base.with_overrides(point)
+    # Compile every point here: a bad path or value fails early, in this process, and workers
+    # get a ready model instead of files they may not be able to read.
+    models = [base.with_overrides(point).model for point in points]
 
     cache = Path(cache_dir) if cache_dir is not None else None
     if cache is not None:
         cache.mkdir(parents=True, exist_ok=True)
 
-    tasks: list[tuple[int, int, dict[str, object], Path | None]] = []
-    rows: dict[tuple[int, int], dict[str, Any]] = {}
+    tasks: list[tuple[Hashable, tuple[Any, ...]]] = []
+    files: dict[Hashable, Path | None] = {}
+    rows: dict[Hashable, dict[str, Any]] = {}
     for i, point in enumerate(points):
         overrides = {**base_overrides, **point}
         for seed in seed_list:
@@ -179,37 +248,24 @@ def sweep(
                 if cached is not None:
                     rows[(i, seed)] = cached
                     continue
-            tasks.append((i, seed, overrides, file))
+            files[(i, seed)] = file
+            tasks.append(((i, seed), (models[i], seed, service, use_workload, metric_list)))
 
     total, done = len(points) * len(seed_list), len(rows)
     report, close = _progress(progress, total)
     report(done, total)
 
-    def finish(i: int, seed: int, file: Path | None, row: dict[str, Any]) -> None:
+    def finish(key: Hashable, row: dict[str, Any]) -> None:
         nonlocal done
-        rows[(i, seed)] = row
+        rows[key] = row
+        file = files[key]
         if file is not None:
             _write_cache(file, row)
         done += 1
         report(done, total)
 
     try:
-        if workers == 1 or len(tasks) <= 1:
-            for i, seed, overrides, file in tasks:
-                finish(i, seed, file, _run_one(
-                    path, overrides, seed, service, use_workload, metric_list))
-        elif tasks:
-            n = workers or os.cpu_count() or 1
-            with ProcessPoolExecutor(max_workers=min(n, len(tasks))) as pool:
-                futures = {
-                    pool.submit(
-                        _run_one, path, overrides, seed, service, use_workload, metric_list
-                    ): (i, seed, file)
-                    for i, seed, overrides, file in tasks
-                }
-                for future in as_completed(futures):
-                    i, seed, file = futures[future]
-                    finish(i, seed, file, future.result())
+        _execute(_run_one, tasks, finish, workers=workers, dask=dask)
     finally:
         close()
 
@@ -225,6 +281,82 @@ def sweep(
         points=_aggregate(runs, paths, points, len(seed_list), metric_list),
         grid=paths, metrics=metric_list, service=service, executed=len(tasks),
     )
+
+
+def _scenario(scenario: Scenario | str | Path) -> Scenario:
+    return scenario if isinstance(scenario, Scenario) else api.load(scenario)
+
+
+def _seeds(seeds: Sequence[int] | int) -> list[int]:
+    seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
+    if not seed_list:
+        raise ValueError("seeds: need at least one seed")
+    return seed_list
+
+
+def _reported(model: Model, service: str | None) -> tuple[str, bool]:
+    """The service or workload a sweep reports, and whether it is a workload."""
+    services = set(model.topology.services)
+    workload_names = {w.name for w in model.workloads}
+    if service is None:
+        if not model.workloads:
+            raise ValueError("the scenario has no workload; pass service=")
+        service = str(model.workloads[0].target)
+    if service in services:
+        return service, False
+    if service in workload_names:
+        return service, True
+    raise ValueError(
+        f"service {service!r} is neither a service ({sorted(services)}) "
+        f"nor a workload ({sorted(workload_names)})"
+    )
+
+
+# -- many seeds against the SLOs ----------------------------------------------------------------
+def check(
+    scenario: Scenario | str | Path,
+    seeds: Sequence[int] | int = 10,
+    confidence: float = 0.95,
+    *,
+    duration: float | None = None,
+    workers: int | None = None,
+    progress: bool | Callable[[int, int], None] = False,
+    dask: DaskTarget | None = None,
+) -> CheckReport:
+    """Run ``scenario`` once per seed and judge each ``spec.expect`` SLO over all of them.
+
+    An SLO passes when its metric's one-sided Student-t confidence bound on the mean over the
+    seeds (at ``confidence``) lies on the right side of its threshold, and the metric had
+    traffic on every seed (see :func:`meshsim.results.check.assess`). Runs go where
+    :func:`sweep`'s go (``workers``, ``dask``); ``duration`` shortens every run.
+    """
+    base = _scenario(scenario)
+    seed_list = _seeds(seeds)
+    if len(seed_list) < 2:
+        raise ValueError("seeds: need at least 2 seeds to state a confidence")
+    if not 0.5 < confidence < 1:
+        raise ValueError(f"confidence {confidence}: expected a value in (0.5, 1), e.g. 0.95")
+    model = base.model
+    if duration is not None:
+        model = replace(model, duration=float(duration), warmup=min(model.warmup, duration))
+    per_seed: dict[Hashable, list[dict[str, Any]]] = {}
+    total = len(seed_list) if model.expectations else 0
+    report, close = _progress(progress, total)
+    report(0, total)
+
+    def finish(key: Hashable, rows: list[dict[str, Any]]) -> None:
+        per_seed[key] = rows
+        report(len(per_seed), total)
+
+    tasks = [(seed, (model, seed)) for seed in seed_list] if model.expectations else []
+    try:
+        _execute(_slo_one, tasks, finish, workers=workers, dask=dask)
+    finally:
+        close()
+    frame = pd.DataFrame.from_records(
+        [{"seed": seed, **row} for seed in seed_list for row in per_seed.get(seed, [])]
+    )
+    return assess(base.name, frame, confidence, file=str(base.path), seeds=len(seed_list))
 
 
 def _aggregate(

@@ -1,1 +1,214 @@
-"""meshsim compare: (being written this session)."""
+"""``meshsim compare A B``: two runs side by side, with deltas, SLO verdicts and overlaid plots.
+
+A and B are run directories written by ``meshsim run`` or scenario files, which are simulated
+here with the same seed (so the difference is the change, not the dice). Exit codes: 0 compared,
+1 B regressed beyond the tolerance (only with ``--fail-on-regression``), 2 bad input.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+import meshsim
+from meshsim.cli.common import (
+    EXIT_OK,
+    EXIT_SLO_FAILED,
+    BadInput,
+    StrictOpt,
+    app,
+    duration_option,
+    load_scenario,
+    stderr,
+    stdout,
+    unicode_ok,
+    user_errors,
+)
+from meshsim.cli.render import format_metric, verdict_text
+from meshsim.units import format_duration
+
+COLUMNS = (
+    ("success_rate", "SUCCESS"), ("p50", "P50"), ("p99", "P99"), ("rps", "RPS"),
+    ("retries", "RETRIES"), ("overflows", "OVERFLOWS"), ("ejections", "EJECTIONS"),
+)
+RunArg = Annotated[
+    Path,
+    typer.Argument(
+        help="A run directory written by 'meshsim run', or a scenario file to simulate.",
+        show_default=False,
+    ),
+]
+
+
+SetAOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set-a", metavar="PATH=VALUE", show_default=False,
+                 help="Override a field of scenario file A (repeatable)."),
+]
+SetBOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set-b", metavar="PATH=VALUE", show_default=False,
+                 help="Override a field of scenario file B (repeatable), e.g. to compare a "
+                 "scenario with a changed manifest field of itself."),
+]
+
+
+@app.command()
+def compare(
+    run_a: RunArg,
+    run_b: RunArg,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            "--seed", min=0, metavar="N",
+            help="Seed for scenario files (default: a run directory's seed, else A's spec.seed).",
+            show_default=False,
+        ),
+    ] = None,
+    duration: Annotated[
+        str | None,
+        typer.Option("--duration", metavar="DURATION", help="Simulated time for scenario files.",
+                     show_default=False),
+    ] = None,
+    set_a: SetAOpt = None,
+    set_b: SetBOpt = None,
+    plot: Annotated[
+        Path, typer.Option("--plot", metavar="FILE.png",
+                           help="Where to save the overlaid plots (success rate, p99, goodput).")
+    ] = Path("compare.png"),
+    fail_on_regression: Annotated[
+        bool, typer.Option("--fail-on-regression",
+                           help="Exit 1 when B is worse than A beyond the tolerances.")
+    ] = False,
+    success_tolerance: Annotated[
+        float, typer.Option("--success-tolerance", min=0.0, metavar="PP",
+                            help="Allowed drop in success rate, in percentage points.")
+    ] = 0.5,
+    latency_tolerance: Annotated[
+        float, typer.Option("--latency-tolerance", min=0.0, metavar="PCT",
+                            help="Allowed rise in p50 or p99, in percent.")
+    ] = 10.0,
+    strict: StrictOpt = False,
+) -> None:
+    """Compare run A (baseline) with run B: golden metrics with deltas, SLOs, overlaid plots.
+
+    B regresses when its success rate is lower by more than --success-tolerance points, its
+    p50 or p99 higher by more than --latency-tolerance percent, or an SLO that held in A fails.
+    """
+    out, err = stdout(), stderr()
+    with user_errors(err):
+        sim_duration = duration_option(duration)
+        stored = {p: meshsim.load_run(p) for p in (run_a, run_b) if p.is_dir()}
+        if seed is None and stored:
+            seed = next(iter(stored.values())).seed
+        a = _side(run_a, stored, seed, sim_duration, set_a or [], strict)
+        if seed is None and isinstance(a, meshsim.Results):
+            seed = a.seed  # B gets A's seed, whatever B's spec.seed says
+        b = _side(run_b, stored, seed, sim_duration, set_b or [], strict)
+        tolerance = meshsim.Tolerance(success_tolerance / 100, latency_tolerance / 100)
+        result = meshsim.compare(a, b, tolerance=tolerance, labels=(
+            _label("A", a, run_a, set_a), _label("B", b, run_b, set_b),
+        ))
+        try:
+            result.save_plot(plot)
+        except (OSError, ValueError) as exc:
+            raise BadInput(f"cannot write {plot}: {exc}") from None
+    _report(out, result, plot)
+    regressed = fail_on_regression and result.regressed
+    raise typer.Exit(EXIT_SLO_FAILED if regressed else EXIT_OK)
+
+
+def _side(
+    path: Path, stored: dict[Path, meshsim.StoredRun], seed: int | None, duration: float | None,
+    sets: list[str], strict: bool,
+) -> meshsim.Results | meshsim.StoredRun:
+    if path in stored:
+        if sets:
+            raise BadInput(f"{path}: --set-a/--set-b apply to scenario files, not run directories")
+        return stored[path]
+    scenario = load_scenario(path, sets, strict)
+    if duration is not None and duration <= scenario.model.warmup:
+        raise BadInput(f"--duration {format_duration(duration)} leaves nothing after the "
+                       f"warm-up of {path}")
+    return meshsim.simulate(scenario, seed=seed, duration=duration)
+
+
+def _label(
+    side: str, run: meshsim.Results | meshsim.StoredRun, path: Path, sets: list[str] | None,
+) -> str:
+    changed = f", {' '.join(sets)}" if sets else ""
+    return f"{side}: {run.name} (seed {run.seed}, {path.name}{changed})"
+
+
+# -- output -------------------------------------------------------------------------------------
+def _delta(metric: str, a: float, b: float) -> str:
+    if a != a or b != b:  # NaN: the row is in one run only
+        return "-"
+    d = b - a
+    if d == 0:
+        return "0"
+    if metric == "success_rate":
+        return f"{d * 100:+.2f}pp"
+    if metric in ("p50", "p99"):
+        rel = f" ({d / a:+.0%})" if a else ""
+        return ("+" if d >= 0 else "-") + format_duration(abs(d)) + rel
+    if metric == "rps":
+        return f"{d:+,.1f}/s"
+    return f"{d:+,.0f}"
+
+
+def side_by_side_table(result: meshsim.Comparison) -> Table:
+    """Per service/subset and workload: a row for A, one for B and one for B − A."""
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for header in ("SERVICE", "SUBSET", "RUN"):
+        table.add_column(header, no_wrap=True)
+    for _, header in COLUMNS:
+        table.add_column(header, justify="right", no_wrap=True)
+    for row in result.table.to_dict("records"):
+        name = f"workload {row['name']}" if row["kind"] == "workload" else str(row["name"])
+        subset = str(row["subset"]) or "-"
+        for side in ("a", "b"):
+            cells = [format_metric(m, row[f"{m}_{side}"]) for m, _ in COLUMNS]
+            first = side == "a"
+            table.add_row(name if first else "", subset if first else "", side.upper(), *cells)
+        deltas = [_delta(m, row[f"{m}_a"], row[f"{m}_b"]) for m, _ in COLUMNS]
+        table.add_row("", "", "Δ", *deltas, style="dim", end_section=True)
+    return table
+
+
+def _report(out: Console, result: meshsim.Comparison, plot: Path) -> None:
+    for label in result.labels:
+        out.print(label, style="bold", markup=False)
+    out.print()
+    out.print(side_by_side_table(result))
+    unicode = unicode_ok()
+    if len(result.slo):
+        out.print()
+        out.print("SLOs (A | B)", style="bold")
+        for row in result.slo.to_dict("records"):
+            metric = str(row["metric"])
+            cells: list[Text | str] = []
+            for side in ("a", "b"):
+                passed = row[f"passed_{side}"]
+                if passed != passed:  # NaN: not in this run
+                    cells.append(f"{side.upper()} -")
+                else:
+                    value = format_metric(metric, row[f"value_{side}"])
+                    cells.append(verdict_text(bool(passed), f"{side.upper()} {value}",
+                                              unicode=unicode))
+            out.print(Text.assemble(cells[0], " | ", cells[1], "  ", str(row["expectation"])))
+    out.print()
+    if result.regressions:
+        out.print("B is worse than A:", style="bold red")
+        for line in result.regressions:
+            out.print(f"  {line}", markup=False)
+    else:
+        tol = result.tolerance
+        out.print(f"no regression beyond the tolerances ({tol.success * 100:.2g}pp success rate, "
+                  f"+{tol.latency:.0%} p50/p99)", style="green", markup=False)
+    out.print(f"plots written to {plot}", markup=False)
