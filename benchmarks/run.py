@@ -1,6 +1,8 @@
 """meshsim benchmarks (DESIGN §6), measured as ratios within one run so machine noise cancels.
 
     python benchmarks/run.py [--quick] [--json out.json] [--compare baseline.json]
+    python benchmarks/run.py --save-baseline              # store benchmarks/baseline.json
+    python benchmarks/run.py --baseline benchmarks/baseline.json   # exit 1 on a slowdown
 
 1. M/M/4 at load 0.9: the idiomatic SimPy model (benchmarks/simpy_mmc.py) and the same queue as
    a one-pod meshsim scenario (benchmarks/scenarios/mmc.yaml), the same number of customers.
@@ -11,8 +13,16 @@
 3. Bytes per recorded attempt: the recording's column arrays (attempts + calls + requests)
    divided by the number of attempts (target < 150).
 
-``--compare`` prints current / baseline for every figure and exits 1 when the M/M/c ratio fell
-by more than 20 %. Speed is only ever compared as a ratio of ratios, never as wall time.
+``--baseline FILE`` (or ``--compare FILE``) prints current / baseline for every figure and exits
+1 when the M/M/c ratio fell below the baseline by more than the noise band. The band is measured:
+each repeat pairs one SimPy run with one meshsim run, back to back, and keeps their ratio; the
+band is two robust standard deviations (1.4826 × the median absolute deviation, over the median)
+of those per-repeat ratios, from whichever of the two runs is noisier, and at least 5 %. The MAD
+keeps one disturbed repeat from widening the band. When either run has fewer than 3 repeats
+the band is the stated 20 % (the spread seen between runs on the shared 2-core machine).
+``--save-baseline [FILE]`` writes the run as the stored baseline (default
+``benchmarks/baseline.json``). Speed is only ever compared as a ratio of ratios, never as wall
+time.
 """
 
 from __future__ import annotations
@@ -36,7 +46,10 @@ import meshsim  # noqa: E402
 
 SCENARIOS = HERE / "scenarios"
 SERVERS, ARRIVAL_RATE, SERVICE_MEAN = 4, 3600.0, 1e-3  # must match scenarios/mmc.yaml
-REGRESSION = 0.8  # --compare fails below this share of the baseline's M/M/c ratio
+REGRESSION = 0.8  # without measured noise, --compare fails below this share of the baseline
+MIN_BAND, NOISE_SIGMAS, MIN_REPEATS = 0.05, 2.0, 3  # the measured noise band (see module doc)
+MAD_TO_SIGMA = 1.4826  # a normal distribution's standard deviation per median absolute deviation
+DEFAULT_BASELINE = HERE / "baseline.json"
 TARGETS = {"mmc_ratio": 1.0, "hop_ratio": 1.0 / 3.0, "bytes_per_attempt": 150.0}
 
 
@@ -76,6 +89,7 @@ def bench_mmc(customers: int, repeat: int) -> dict[str, Any]:
     """Both models ``repeat`` times, interleaved; each keeps its fastest run (least disturbed)."""
     scenario = meshsim.load(SCENARIOS / "mmc.yaml")
     simpy_best = mesh_best = None
+    ratios: list[float] = []  # per repeat: the back-to-back pair, so slow spells hit both
     for _ in range(repeat):
         simpy_run = run_mmc(
             customers, servers=SERVERS, arrival_rate=ARRIVAL_RATE, service_mean=SERVICE_MEAN
@@ -83,6 +97,7 @@ def bench_mmc(customers: int, repeat: int) -> dict[str, Any]:
         if simpy_best is None or simpy_run.wall < simpy_best.wall:
             simpy_best = simpy_run
         mesh_run = fastest(scenario, customers / ARRIVAL_RATE, 1)
+        ratios.append((len(mesh_run[0].requests) / mesh_run[1]) / simpy_run.per_second)
         if mesh_best is None or mesh_run[1] < mesh_best[1]:
             mesh_best = mesh_run
         del mesh_run
@@ -108,6 +123,7 @@ def bench_mmc(customers: int, repeat: int) -> dict[str, Any]:
             "bytes_per_attempt": nbytes / max(attempts, 1),
         },
         "ratio": (len(requests) / wall) / simpy_best.per_second,
+        "ratios": ratios,
     }
 
 
@@ -206,11 +222,39 @@ def report(data: dict[str, Any]) -> None:
         )
 
 
+def _median(values: list[float]) -> float:
+    ordered, mid = sorted(values), len(values) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def relative_sigma(ratios: list[float]) -> float | None:
+    """Robust relative spread of the per-repeat M/M/c ratios: 1.4826 × MAD / median (None
+    with fewer than 3 repeats)."""
+    if len(ratios) < MIN_REPEATS:
+        return None
+    median = _median(ratios)
+    return MAD_TO_SIGMA * _median([abs(r - median) for r in ratios]) / median
+
+
+def noise_band(data: dict[str, Any], baseline: dict[str, Any]) -> tuple[float, str]:
+    """(band, how it was found): the share the M/M/c ratio may fall before it is flagged."""
+    sigmas = [relative_sigma(list(run.get("mmc", {}).get("ratios", []))) for run in
+              (baseline, data)]
+    if any(sigma is None for sigma in sigmas):
+        return 1.0 - REGRESSION, "stated (fewer than 3 repeats in a run)"
+    widest = max(sigma for sigma in sigmas if sigma is not None)
+    return max(MIN_BAND, NOISE_SIGMAS * widest), (
+        f"measured: {NOISE_SIGMAS:g} × the larger robust spread {widest:.1%} of the "
+        f"per-repeat ratios, at least {MIN_BAND:.0%}"
+    )
+
+
 def compare(data: dict[str, Any], baseline: dict[str, Any]) -> int:
-    """Print current / baseline per figure; 1 when the M/M/c ratio regressed beyond 20 %."""
+    """Print current / baseline per figure; 1 when the M/M/c ratio fell beyond the noise band."""
+    band, how = noise_band(data, baseline)
     print(
         f"compared with {baseline.get('machine', {}).get('git_commit') or 'baseline'} "
-        f"({baseline.get('created', '?')}):"
+        f"({baseline.get('created', '?')}); noise band {band:.0%} ({how}):"
     )
     status = 0
     for key, value in data["figures"].items():
@@ -220,8 +264,8 @@ def compare(data: dict[str, Any], baseline: dict[str, Any]) -> int:
             continue
         change = value / before
         note = ""
-        if key == "mmc_ratio" and change < REGRESSION:
-            note, status = f"  REGRESSION (below {REGRESSION:.0%} of baseline)", 1
+        if key == "mmc_ratio" and change < 1.0 - band:
+            note, status = f"  REGRESSION (below {1.0 - band:.0%} of baseline)", 1
         print(f"  {key:<20}{before:>10.2f} → {value:>8.2f}   ×{change:.2f}{note}")
     return status
 
@@ -240,8 +284,23 @@ def main(argv: list[str] | None = None) -> int:
         metavar="BASELINE",
         help="a --json file of an earlier run to compare against",
     )
+    parser.add_argument(
+        "--baseline", type=Path, metavar="FILE",
+        help="the stored baseline (a --save-baseline file) to compare against; exit 1 on a "
+        "slowdown beyond the noise band",
+    )
+    parser.add_argument(
+        "--save-baseline", type=Path, nargs="?", const=DEFAULT_BASELINE, metavar="FILE",
+        help="store this run as the baseline (default benchmarks/baseline.json)",
+    )
     args = parser.parse_args(argv)
-    baseline = json.loads(args.compare.read_text()) if args.compare else None
+    if args.compare and args.baseline:
+        parser.error("give --baseline or --compare, not both")
+    against = args.baseline or args.compare
+    try:
+        baseline = json.loads(against.read_text()) if against else None
+    except (OSError, ValueError) as exc:
+        parser.error(f"cannot read the baseline {against}: {exc}")
     customers = args.customers or (50_000 if args.quick else 200_000)
 
     repeat = args.repeat or (1 if args.quick else 3)
@@ -250,6 +309,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(data, indent=2) + "\n")
         print(f"wrote {args.json}")
+    if args.save_baseline:
+        args.save_baseline.write_text(json.dumps(data, indent=2) + "\n")
+        print(f"stored the baseline in {args.save_baseline}")
     return compare(data, baseline) if baseline is not None else 0
 
 
