@@ -8,12 +8,19 @@
 
 from meshsim._version import __version__
 from meshsim.api import load, simulate
+from meshsim.canaries import CanaryResult, canary
 from meshsim.config import Scenario
 from meshsim.errors import ConfigWarning, MeshsimError, ScenarioError
 from meshsim.results import Results
-from meshsim.sweeps import SweepResult, sweep
+from meshsim.results.check import CheckReport, junit_xml
+from meshsim.results.compare import Comparison, Tolerance, compare
+from meshsim.results.store import StoredRun, load_run
+from meshsim.sweeps import DaskUnavailable, SweepResult, check, sweep
+from meshsim.whatif import Recommendation, ResilienceMap, recommend, resilience_map
 
 __all__ = [
-    "ConfigWarning", "MeshsimError", "Results", "Scenario", "ScenarioError", "SweepResult",
-    "__version__", "load", "simulate", "sweep",
+    "CanaryResult", "CheckReport", "Comparison", "ConfigWarning", "DaskUnavailable",
+    "MeshsimError", "Recommendation", "ResilienceMap", "Results", "Scenario", "ScenarioError",
+    "StoredRun", "SweepResult", "Tolerance", "__version__", "canary", "check", "compare",
+    "junit_xml", "load", "load_run", "recommend", "resilience_map", "simulate", "sweep",
 ]

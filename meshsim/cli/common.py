@@ -204,3 +204,37 @@ def save(results: Results, out: Path | None, name: str, *, plots: bool) -> Path:
         return Path(results.save(out, plots=plots))
     except OSError as exc:
         raise BadInput(f"cannot write the run directory {out}: {exc.strerror or exc}") from None
+
+
+def parse_grid(items: list[str]) -> dict[str, list[str]]:
+    """``['spec.workload[0].rate=50/s,100/s']`` → ``{'spec.workload[0].rate': ['50/s', '100/s']}``.
+
+    Values are split on commas outside brackets and braces (so ``[a, b]`` stays one value) and
+    stay raw text, read as YAML by the config stage like ``--set``.
+    """
+    grid: dict[str, list[str]] = {}
+    for item in items:
+        path, sep, raw = item.partition("=")
+        path = path.strip()
+        values = _split_values(raw) if sep else []
+        if not sep or not path or any(ch.isspace() for ch in path) or not all(values):
+            raise BadInput(
+                f"--grid {item!r}: expected PATH=V1,V2,..., e.g. spec.services.api.replicas=1,2,4"
+            )
+        if path in grid:
+            raise BadInput(f"--grid {item!r}: {path} is already swept")
+        grid[path] = values
+    return grid
+
+
+def _split_values(raw: str) -> list[str]:
+    values, depth, current = [], 0, ""
+    for ch in raw:
+        depth += {"[": 1, "{": 1, "]": -1, "}": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            values.append(current.strip())
+            current = ""
+        else:
+            current += ch
+    values.append(current.strip())
+    return values

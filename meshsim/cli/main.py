@@ -10,7 +10,7 @@ import json
 import sys
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pandas import DataFrame
@@ -29,6 +29,7 @@ from meshsim.cli.common import (
     app,
     duration_option,
     load_scenario,
+    parse_grid,
     print_warnings,
     progress_bar,
     save,
@@ -121,6 +122,7 @@ def run(
             "summary": records(results.summary),
             "workloads": records(results.workloads),
             "recovery": records(results.recovery),
+            "rollout": records(results.rollout),
             "slo": records(slo),
         }
         sys.stdout.write(json.dumps(payload, default=str, allow_nan=False) + "\n")
@@ -147,27 +149,6 @@ def validate(scenario_file: ScenarioArg, sets: SetOpt = None, strict: StrictOpt 
     out_console.print(f"ok: {scenario.name}: {', '.join(counts)}", markup=False)
 
 
-def parse_grid(items: list[str]) -> dict[str, list[str]]:
-    """``['spec.workload[0].rate=50/s,100/s']`` → ``{'spec.workload[0].rate': ['50/s', '100/s']}``.
-
-    Values are split on commas outside brackets and braces (so ``[a, b]`` stays one value) and
-    stay raw text, read as YAML by the config stage like ``--set``.
-    """
-    grid: dict[str, list[str]] = {}
-    for item in items:
-        path, sep, raw = item.partition("=")
-        path = path.strip()
-        values = _split_values(raw) if sep else []
-        if not sep or not path or any(ch.isspace() for ch in path) or not all(values):
-            raise BadInput(
-                f"--grid {item!r}: expected PATH=V1,V2,..., e.g. spec.services.api.replicas=1,2,4"
-            )
-        if path in grid:
-            raise BadInput(f"--grid {item!r}: {path} is already swept")
-        grid[path] = values
-    return grid
-
-
 def _points_table(result: meshsim.SweepResult) -> Table:
     """One row per grid point: each metric as ``mean ± 95 % half-width`` over the seeds."""
     table = Table(box=None, header_style="bold", pad_edge=False)
@@ -190,17 +171,6 @@ def _points_table(result: meshsim.SweepResult) -> Table:
     return table
 
 
-def _split_values(raw: str) -> list[str]:
-    values, depth, current = [], 0, ""
-    for ch in raw:
-        depth += {"[": 1, "{": 1, "]": -1, "}": -1}.get(ch, 0)
-        if ch == "," and depth == 0:
-            values.append(current.strip())
-            current = ""
-        else:
-            current += ch
-    values.append(current.strip())
-    return values
 
 
 @app.command()
@@ -244,6 +214,16 @@ def sweep(
             show_default=False,
         ),
     ] = None,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            "--dask", metavar="ADDRESS|local",
+            help="Run on a Dask cluster: a scheduler address (tcp://host:8786) or 'local' for a "
+            "LocalCluster of --workers single-threaded processes. Needs meshsim[dask]; workers "
+            "need meshsim installed, not the scenario files. Same frame as the process pool.",
+            show_default=False,
+        ),
+    ] = None,
     sets: SetOpt = None,
     strict: StrictOpt = False,
 ) -> None:
@@ -257,7 +237,7 @@ def sweep(
         try:
             result = meshsim.sweep(
                 scenario, points, seeds=seeds, service=service, workers=workers,
-                progress=err.is_terminal, cache_dir=cache_dir,
+                progress=err.is_terminal, cache_dir=cache_dir, dask=dask,
             )
         except ValueError as exc:
             raise BadInput(str(exc)) from None
@@ -304,6 +284,13 @@ def _print_report(console: Console, results: Results, slo: DataFrame, run_dir: P
         console.print("after the faults", style="bold")
         for row in recovery.itertuples():
             console.print(str(row.verdict), style="green" if row.recovered else "red", markup=False)
+    rollout = results.rollout
+    if len(rollout):
+        console.print()
+        console.print("rollout", style="bold")
+        for row in rollout.itertuples():
+            console.print(_rollout_line(row), style=_ROLLOUT_STYLE.get(str(row.outcome)),
+                          markup=False)
     _print_events(console, results.events)
     if len(slo):
         console.print()
@@ -311,6 +298,23 @@ def _print_report(console: Console, results: Results, slo: DataFrame, run_dir: P
         _print_slo(console, slo, only_failures=False)
     console.print()
     console.print(f"run directory: {run_dir}", markup=False)
+
+
+_ROLLOUT_STYLE = {"promoted": "green", "rolled back": "red", "paused": "yellow"}
+
+
+def _rollout_line(row: Any) -> str:
+    """``podinfo (flagger): rolled back at 100s, 80s after it started, canary weight ≤ 10%; ...``"""
+    decided = "" if row.decided_at != row.decided_at else (
+        f" at {format_duration(row.decided_at)}, {format_duration(row.time_to_decision)} after "
+        "it started,"
+    )
+    return (
+        f"{row.rollout} ({row.controller}): {row.outcome}{decided} canary weight reached "
+        f"{row.max_weight:g}%; {row.failed_checks} of {row.checks} checks failed; "
+        f"{row.canary_failed} of {row.canary_requests} canary requests failed, "
+        f"{row.users_hurt} users hurt"
+    )
 
 
 def _print_events(console: Console, events: DataFrame) -> None:

@@ -17,7 +17,8 @@ from matplotlib.figure import Figure
 
 from meshsim.metrics import Recording
 from meshsim.model import Model
-from meshsim.results import frames, plots, recovery, slo, store
+from meshsim.results import frames, plots, recovery, rollout_plots, slo, store
+from meshsim.results import rollout as delivery
 from meshsim.results.summary import summarize, summarize_workloads
 from meshsim.results.timeseries import timeseries
 from meshsim.units import format_duration
@@ -133,6 +134,40 @@ class Results:
     def passed(self) -> bool:
         """Whether every expectation held (true when there are none)."""
         return bool(self._slo["passed"].all())
+
+    # -- progressive delivery (Flagger, Argo Rollouts) -----------------------------------
+    @cached_property
+    def rollout(self) -> pd.DataFrame:
+        """Per rollout: outcome, time to decision, weight reached, checks, canary load and
+        users hurt (``meshsim.results.rollout.SUMMARY_COLUMNS``); empty without a rollout."""
+        return delivery.summarize(self.events, self.requests, self.calls, end=self.horizon)
+
+    def rollout_decisions(self) -> pd.DataFrame:
+        """The controllers' decisions: weight moves, checks (metric, value, passed), outcome."""
+        return delivery.decisions(self.events)
+
+    def plot_rollout(self, name: str | None = None) -> Figure:
+        """Canary weight with check outcomes, and per-version success rate and p99."""
+        found = delivery.rollouts(self.events)
+        chosen = [r for r in found if name is None or r.name == name]
+        if not chosen:
+            raise ValueError(
+                f"no rollout {name!r} in this run" if name else "this run has no rollout"
+            )
+        specs = [s.target for s in self.model.rollouts if s.name == chosen[0].name]
+        versions = [(v.service, v.subset or "") for t in specs[:1] for v in (t.primary, t.canary)]
+        return rollout_plots.plot_rollout(
+            chosen[0], self.events, self.timeseries, end=self.horizon,
+            bucket=self.recording.bucket, title=self.name, versions=versions,
+        )
+
+    def rollout_figures(self) -> dict[str, Figure]:
+        """One rollout plot per rollout, by file stem (``rollout`` or ``rollout-<name>``)."""
+        found = delivery.rollouts(self.events)
+        return {
+            "rollout" if len(found) == 1 else f"rollout-{r.name}": self.plot_rollout(r.name)
+            for r in found
+        }
 
     # -- plots and storage ----------------------------------------------------------------
     def fault_windows(self) -> list[plots.FaultWindow]:

@@ -2,7 +2,8 @@
 
 ``run.json`` says how to reproduce the run (seed, scenario name and hash, meshsim version) and
 how it went (wall time, simulated time, kernel events per wall second, SLO outcomes), so runs
-can be compared between commits without loading the tables.
+can be compared between commits without loading the tables. :func:`load_run` reads a run
+directory back for ``meshsim compare``.
 """
 
 from __future__ import annotations
@@ -10,10 +11,14 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
+
+from meshsim.errors import MeshsimError
 
 if TYPE_CHECKING:
     from meshsim.results.results import Results
@@ -90,11 +95,110 @@ def write_run(results: Results, out_dir: str | Path, *, plots: bool = True) -> P
     results.workloads.to_csv(out / "workloads.csv", index=False)
     results.slo().to_csv(out / "slo.csv", index=False)
     results.recovery.to_csv(out / "recovery.csv", index=False)
+    has_rollout = len(results.rollout) > 0
+    if has_rollout:  # a canary ran: its outcome and the controller's decisions
+        results.rollout.to_csv(out / "rollout.csv", index=False)
+        results.rollout_decisions().to_csv(out / "rollout_decisions.csv", index=False)
     if plots:
         folder = out / PLOTS_DIR
         folder.mkdir(exist_ok=True)
-        for stem, figure in results.figures().items():
+        figures = results.figures()
+        if has_rollout:
+            figures.update(results.rollout_figures())
+        for stem, figure in figures.items():
             figure.savefig(folder / f"{stem}.png", dpi=110)
     info = run_info(results)
     (out / "run.json").write_text(json.dumps(info, indent=2, allow_nan=False) + "\n")
     return out
+
+
+# -- reading a run directory back ---------------------------------------------------------------
+class RunDirError(MeshsimError):
+    """A path that is not a readable run directory written by ``meshsim run``."""
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """A run directory read back: the frames a comparison needs and ``run.json``.
+
+    It answers the same questions as :class:`~meshsim.results.Results` for what was stored
+    (``summary``, ``workloads``, ``timeseries``, ``events``, ``slo()``, ``passed``); the large
+    ``requests`` and ``attempts`` tables stay on disk.
+    """
+
+    path: Path
+    info: dict[str, Any]
+    summary: pd.DataFrame
+    workloads: pd.DataFrame
+    timeseries: pd.DataFrame
+    events: pd.DataFrame
+    slo_frame: pd.DataFrame
+
+    @property
+    def name(self) -> str:
+        return str(self.info.get("scenario") or self.path.name)
+
+    @property
+    def seed(self) -> int:
+        return int(self.info.get("seed") or 0)
+
+    @property
+    def warmup(self) -> float:
+        return float(self.info.get("warmup") or 0.0)
+
+    @property
+    def duration(self) -> float:
+        return float(self.info.get("duration") or 0.0)
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.slo_frame["passed"].all()) if len(self.slo_frame) else True
+
+    def slo(self) -> pd.DataFrame:
+        return self.slo_frame.copy()
+
+
+def _read(folder: Path, name: str) -> pd.DataFrame:
+    file = folder / name
+    try:
+        if name.endswith(".parquet"):
+            return pd.read_parquet(file, engine="pyarrow")
+        try:
+            frame = pd.read_csv(file, keep_default_na=False, na_values=[""])
+        except pd.errors.EmptyDataError:
+            return pd.DataFrame()
+    except (OSError, ValueError) as exc:
+        raise RunDirError(f"{file}: cannot read ({one_line(exc)})") from None
+    for column in ("subset", "service", "workload", "expectation", "description"):
+        if column in frame.columns:  # CSV reads an empty subset as NaN
+            frame[column] = frame[column].astype(object).fillna("").astype(str)
+    return frame
+
+
+def one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def load_run(run_dir: str | Path) -> StoredRun:
+    """Read a run directory written by ``meshsim run`` (or ``Results.save``)."""
+    folder = Path(run_dir)
+    if not folder.is_dir():
+        raise RunDirError(f"{folder}: not a run directory (no such directory)")
+    info_file = folder / "run.json"
+    if not info_file.is_file():
+        raise RunDirError(f"{folder}: not a run directory (no run.json)")
+    try:
+        info = json.loads(info_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RunDirError(f"{info_file}: cannot read ({one_line(exc)})") from None
+    if not isinstance(info, dict):
+        raise RunDirError(f"{info_file}: expected a JSON object")
+    slo = _read(folder, "slo.csv")
+    if "passed" in slo.columns:
+        slo["passed"] = slo["passed"].astype(str).str.lower().eq("true")
+    return StoredRun(
+        path=folder, info=info, summary=_read(folder, "summary.parquet"),
+        workloads=_read(folder, "workloads.csv"), timeseries=_read(folder, "timeseries.parquet"),
+        events=_read(folder, "events.parquet"), slo_frame=slo,
+    )

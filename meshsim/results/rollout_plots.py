@@ -1,0 +1,116 @@
+"""A rollout over time: the canary weight the controller set, its checks, and each version's
+success rate and p99 beside it, so a rollback can be read against the errors that caused it.
+
+Built on :class:`matplotlib.figure.Figure` with an Agg canvas, never ``pyplot`` (as
+:mod:`meshsim.results.plots`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import PercentFormatter
+
+from meshsim.results.rollout import Rollout, decisions
+
+OUTCOME_COLORS = {"promoted": "tab:green", "rolled back": "tab:red", "promoting": "tab:green",
+                  "paused": "tab:orange", "progressing": "0.4"}
+
+
+def _weight_panel(ax: Axes, rollout: Rollout, checks: pd.DataFrame, end: float) -> None:
+    times = [t for t, _ in rollout.weights] + [end]
+    weights = [w for _, w in rollout.weights]
+    weights.append(weights[-1])
+    ax.step(times, weights, where="post", color="tab:blue", lw=1.8, label="canary weight")
+    for passed, marker, color, label in ((True, "o", "tab:green", "check passed"),
+                                         (False, "x", "tab:red", "check failed")):
+        rows = checks[checks["passed"] == passed]
+        if len(rows):
+            y = [_weight_at(rollout, float(t)) for t in rows["time"]]
+            ax.scatter(rows["time"], y, marker=marker, color=color, zorder=3, s=36, label=label)
+    if not math.isnan(rollout.decided_at):
+        ax.axvline(rollout.decided_at, color=OUTCOME_COLORS[rollout.outcome], ls="--", lw=1.2,
+                   label=rollout.outcome)
+    ax.set_ylim(-3, 103)
+    ax.set_ylabel("canary weight (%)")
+    controller = f" ({rollout.controller})" if rollout.controller else ""
+    ax.set_title(f"{rollout.name}{controller}: {rollout.outcome}", loc="left", fontsize=10)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+
+
+def _weight_at(rollout: Rollout, time: float) -> float:
+    """The weight in force at ``time`` (a check sees the weight set before it)."""
+    current = 0.0
+    for t, w in rollout.weights:
+        if t > time:
+            break
+        current = w
+    return current
+
+
+def _versions(timeseries: pd.DataFrame, versions: Sequence[tuple[str, str]]
+              ) -> dict[str, pd.DataFrame]:
+    """The time series of each (service, subset), labelled ``service/subset``."""
+    leaves = timeseries[~timeseries["aggregate"].to_numpy(dtype=bool)]
+    service = leaves["service"].astype(str).to_numpy()
+    subset = leaves["subset"].astype(str).to_numpy()
+    out = {}
+    for name, sub in versions:
+        rows = leaves[(service == name) & ((subset == sub) if sub else True)]
+        out[f"{name}/{sub}" if sub else name] = rows
+    return out
+
+
+def default_versions(timeseries: pd.DataFrame, rollout: Rollout) -> list[tuple[str, str]]:
+    """Every subset of the canary's service (primary and canary as versions of one service)."""
+    rows = timeseries[(timeseries["service"].astype(str) == rollout.service).to_numpy()
+                      & ~timeseries["aggregate"].to_numpy(dtype=bool)]
+    return [(rollout.service, str(sub)) for sub in sorted(set(rows["subset"].astype(str)))]
+
+
+def _version_panels(axes: Sequence[Axes], versions: dict[str, pd.DataFrame], bucket: float,
+                    canary: str) -> None:
+    success, latency = axes
+    for name, part in versions.items():
+        t = part["time"].to_numpy(dtype=float) + bucket / 2
+        width = 1.6 if name == canary else 1.2
+        success.plot(t, part["success_rate"].to_numpy(dtype=float), lw=width, label=name)
+        latency.plot(t, part["p99"].to_numpy(dtype=float) * 1e3, lw=width, label=name)
+    success.set_ylabel("success rate")
+    success.yaxis.set_major_formatter(PercentFormatter(1.0))
+    success.set_title("Success rate per version (non-5xx answers)", loc="left", fontsize=10)
+    latency.set_ylabel("p99 (ms)")
+    latency.set_title("p99 latency per version", loc="left", fontsize=10)
+    for ax in axes:
+        if versions:
+            ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+
+
+def plot_rollout(
+    rollout: Rollout, events: pd.DataFrame, timeseries: pd.DataFrame, *, end: float,
+    bucket: float = 1.0, title: str = "", versions: Sequence[tuple[str, str]] = (),
+) -> Figure:
+    """Canary weight over time with check outcomes marked, then success rate and p99 of each
+    version (``(service, subset)`` pairs; default: the subsets of the canary's service)."""
+    fig = Figure(figsize=(11, 8.5), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = list(fig.subplots(3, 1, sharex=True, squeeze=False)[:, 0])
+    table = decisions(events)
+    checks = table[((table["kind"] == "check") & (table["rollout"] == rollout.name)).to_numpy()]
+    _weight_panel(axes[0], rollout, checks, end)
+    pairs = list(versions) or default_versions(timeseries, rollout)
+    canary = f"{rollout.service}/{rollout.subset}" if rollout.subset else rollout.service
+    _version_panels(axes[1:], _versions(timeseries, pairs), bucket, canary)
+    for ax in axes:
+        ax.grid(True, alpha=0.3)
+        ax.axvline(rollout.start, color="0.4", ls=":", lw=1)
+        ax.set_xlim(0, max(end, 1e-9))
+    axes[-1].set_xlabel("simulated time (s)")
+    if title:
+        fig.suptitle(title, fontsize=12)
+    return fig
