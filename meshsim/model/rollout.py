@@ -165,8 +165,28 @@ class ArgoStep:
 
 
 @dataclass(frozen=True)
+class ReplicaScaling:
+    """A canary without a traffic router: the Service selects both ReplicaSets, so traffic
+    follows the ready pods. ``replicas`` is ``spec.replicas``; ``max_surge`` and
+    ``max_unavailable`` are pod counts, already resolved from percentages as Argo's
+    ``resolveFenceposts`` does. A pod added is Ready (an endpoint) ``ready_after`` seconds
+    after it is created (its readiness probe's ``initialDelaySeconds``) and Available
+    ``min_ready`` seconds later (``minReadySeconds``), which is what the controller counts.
+    """
+
+    replicas: int
+    max_surge: int
+    max_unavailable: int
+    ready_after: float = 0.0
+    min_ready: float = 0.0
+
+
+@dataclass(frozen=True)
 class ArgoRollout:
-    """An Argo ``Rollout`` with a canary strategy and a traffic router."""
+    """An Argo ``Rollout`` with a canary strategy: with a traffic router (``scaling`` None)
+    the controller sets route weights; without one (``scaling`` set) it scales the stable and
+    canary ReplicaSets (``target.primary`` / ``target.canary`` versions) and the pods' share of
+    the endpoints is the weight."""
 
     name: str
     target: TrafficTarget
@@ -174,6 +194,7 @@ class ArgoRollout:
     background: ArgoAnalysis | None = None
     background_start_step: int = 0
     start: float = 0.0  # when the new revision is applied
+    scaling: ReplicaScaling | None = None
 
 
 Rollout = FlaggerCanary | ArgoRollout

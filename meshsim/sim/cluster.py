@@ -65,18 +65,53 @@ class Cluster:
         self.healthy = list(hosts)
         self.panic = False
         self.max_rpc = policy.circuit_breakers.max_requests_per_connection
+        self.members = set(hosts)  # the endpoints now; removed hosts drain their streams
+        self._rand = rand
         self.detector: OutlierDetector[Pod] | None = None
         if policy.outlier is not None and hosts:
-            self.detector = OutlierDetector(
-                policy.outlier, hosts, rand=rand, on_eject=self._on_eject,
-                on_uneject=self._on_uneject,
-            )
-            interval = policy.outlier.interval
-            # Clusters are built at config push (t=0); the timer ticks on that grid.
-            first = interval * (int(self.env._now / interval) + 1)
-            call_later(self.env, first - self.env._now, self._tick, interval)
+            self._start_detector()
         recorder = proxy.sim.recorder
         self._ejected_level = recorder.level("ejected", service, self.subset)
+        self._refresh_health()
+
+    def _start_detector(self) -> None:
+        outlier = self.policy.outlier
+        assert outlier is not None
+        self.detector = OutlierDetector(
+            outlier, self.hosts, rand=self._rand, on_eject=self._on_eject,
+            on_uneject=self._on_uneject,
+        )
+        interval = outlier.interval
+        # Clusters are built at config push (t=0); the timer ticks on that grid.
+        first = interval * (int(self.env._now / interval) + 1)
+        call_later(self.env, first - self.env._now, self._tick, interval)
+
+    # -- membership (EDS) ----------------------------------------------------------------------
+    def update_hosts(self, hosts: list[Pod]) -> None:
+        """The cluster's endpoints changed. A new host gets empty pools and a fresh outlier
+        monitor; a removed one leaves the balancer and the detector at once, its idle
+        connections close and its busy ones close as their streams end (Envoy drains the
+        removed host's pool). No random draw is made: other streams stay aligned."""
+        removed = self.members - set(hosts)
+        for host in hosts:
+            if host not in self.active:
+                self.active[host] = 0
+                self.idle[host] = []
+                self.pending[host] = deque()
+                self.connections[host] = 0
+        self.hosts = list(hosts)
+        self.members = set(hosts)
+        for host in removed:
+            for conn in list(self.idle[host]):
+                self._close(conn)
+        if self.detector is not None:
+            now = self.env._now
+            gone = len(removed & self.detector.ejected)
+            if gone:
+                self._ejected_level.change(now, -gone)
+            self.detector.set_hosts(hosts)
+        elif self.policy.outlier is not None and hosts:
+            self._start_detector()
         self._refresh_health()
 
     # -- health --------------------------------------------------------------------------------
@@ -223,7 +258,9 @@ class Cluster:
                         self.breaker.stats["upstream_rq_pending_overflow"] += 1
                         self.proxy.overflow(nxt)
             return
-        if self.policy.http2:
+        if host not in self.members:
+            self._close(conn)  # a removed host: its pool drains, nothing new goes there
+        elif self.policy.http2:
             if conn not in self.idle[host]:
                 self.idle[host].append(conn)
         else:

@@ -56,27 +56,44 @@ class Balancer:
     ) -> None:
         self.proxy = proxy
         self.service = service
-        now = proxy.env._now
-        ewma = policy.peak_ewma
-        accrual = policy.failure_accrual
-        self.endpoints = [
-            Endpoint(
-                pod,
-                PeakEwma(ewma.default_rtt, ewma.decay, now=now) if ewma else PeakEwma(now=now),
-                ConsecutiveFailures(
-                    accrual.consecutive_failures,
-                    ExponentialBackoff(accrual.min_penalty, accrual.max_penalty, accrual.jitter),
-                    rand=proxy._roll,
-                ) if accrual else None,
-            )
-            for pod in pods
-        ]
+        self.policy = policy
+        self.endpoints = [self._endpoint(pod) for pod in pods]
         self.p2c = P2C(proxy._roll)
         self.failfast = policy.queue.failfast_timeout if policy.queue else 3.0
         self.capacity = policy.queue.capacity if policy.queue else 10_000
         self.waiting: deque[Flight] = deque()
         self.shed = False  # failfast fired: the gate is shut until an endpoint is ready
         self._deadline_token = 0
+
+    def _endpoint(self, pod: Pod) -> Endpoint:
+        now = self.proxy.env._now
+        ewma = self.policy.peak_ewma
+        accrual = self.policy.failure_accrual
+        return Endpoint(
+            pod,
+            PeakEwma(ewma.default_rtt, ewma.decay, now=now) if ewma else PeakEwma(now=now),
+            ConsecutiveFailures(
+                accrual.consecutive_failures,
+                ExponentialBackoff(accrual.min_penalty, accrual.max_penalty, accrual.jitter),
+                rand=self.proxy._roll,
+            ) if accrual else None,
+        )
+
+    def update(self, pods: list[Pod]) -> None:
+        """The destination controller's endpoint update: kept pods keep their EWMA and
+        accrual state, new ones start fresh, removed ones leave the balancer (requests on
+        them finish). A queue (or a failfast gate) waiting for a ready endpoint opens."""
+        now = self.proxy.env._now
+        kept = {e.pod: e for e in self.endpoints}
+        for endpoint in self.endpoints:
+            if endpoint.pod not in pods and endpoint.accrual is not None \
+                    and endpoint.accrual.state == "ejected":
+                pod = endpoint.pod
+                self.proxy.sim.recorder.level("ejected", pod.service, pod.version).change(
+                    now, -1)
+        self.endpoints = [kept.get(pod) or self._endpoint(pod) for pod in pods]
+        if (self.waiting or self.shed) and self.ready(now):
+            self.proxy._drain(self)
 
     def ready(self, now: float) -> list[Endpoint]:
         for e in self.endpoints:
@@ -149,6 +166,12 @@ class LinkerdProxy(Proxy):
             self._budgets[service] = None if spec is None else budget_from_profile(
                 spec.ttl, spec.min_retries_per_second, spec.retry_ratio, now=self.env._now)
         return self._budgets[service]
+
+    def on_endpoints(self, service: str, pods: list[Pod]) -> None:
+        """The destination controller pushed ``service``'s new endpoints."""
+        bal = self._balancers.get(service)
+        if bal is not None:
+            bal.update(pods)
 
     # -- the request path -----------------------------------------------------------------------
     def forward(self, call: Call, now: float) -> None:

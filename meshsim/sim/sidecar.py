@@ -124,6 +124,19 @@ class EnvoyProxy(Proxy):
         self._clusters[key] = cluster
         return cluster
 
+    def on_endpoints(self, service: str, pods: list[Pod]) -> None:
+        """EDS: the clusters of ``service`` already built take its new endpoints (per subset,
+        by the subset's labels); clusters built later read them from the start."""
+        for (name, subset), cluster in self._clusters.items():
+            if name != service or cluster is None:
+                continue
+            hosts = pods
+            if subset is not None:
+                spec = self.policy.subsets.get((service, subset))
+                labels = spec.labels if spec is not None else {}
+                hosts = [p for p in pods if all(p.labels.get(k) == v for k, v in labels.items())]
+            cluster.update_hosts(list(hosts))
+
     # -- the request path ----------------------------------------------------------------------
     def forward(self, call: Call, now: float) -> None:
         up = Upstream(call)

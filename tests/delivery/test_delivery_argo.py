@@ -153,13 +153,15 @@ def test_route_without_the_canary_destination(tmp_path: Path) -> None:
     assert exc.location.line == line_of(text, "            - primary")
 
 
-def test_without_traffic_routing_is_an_error(tmp_path: Path) -> None:
+def test_without_traffic_routing_the_versions_must_hold_spec_replicas(tmp_path: Path) -> None:
+    """A basic canary (tests/delivery/test_delivery_argo_basic.py) scales pods from pools."""
     start = SUBSET.index("      trafficRouting:")
     end = SUBSET.index("      steps:")
     text = SUBSET[:start] + SUBSET[end:]
     exc = error(tmp_path, text)
-    assert "sets weights by replica counts, which is not built" in exc.message
-    assert exc.location.path == "Rollout/rollout-example spec.strategy.canary"
+    assert "spec.replicas is 4 but spec.services.rollout-example.versions.stable.replicas " \
+        "is 3" in exc.message
+    assert exc.location.path == "Rollout/rollout-example spec.replicas"
 
 
 def test_istio_routing_on_linkerd_is_an_error(tmp_path: Path) -> None:

@@ -1,4 +1,6 @@
-"""An Argo ``Rollout`` (canary strategy with a traffic router) → an :class:`ArgoRollout`.
+"""An Argo ``Rollout`` (canary strategy) → an :class:`ArgoRollout`.
+
+Without ``trafficRouting`` the weights are carried by replica counts (:mod:`.argo_basic`).
 
 With ``trafficRouting.istio`` Argo edits the user's VirtualService: the named ``http`` routes
 must send to the stable and canary destinations (subsets of ``destinationRule``, or the
@@ -30,6 +32,7 @@ from meshsim.model.rollout import (
 
 from ..istio.durations import parse_istio_duration
 from ..istio.nodes import Node
+from .argo_basic import basic_canary
 from .conditions import parse_condition
 from .context import Context, go_duration
 from .promql import SHAPES, Query, QueryError, read_query
@@ -56,11 +59,15 @@ def translate_rollout(manifest: Manifest, templates: Templates, ctx: Context) ->
     if not canary.present:
         raise strategy.error("a Rollout needs strategy.canary")
     routing = canary["trafficRouting"]
+    scaling = None
     if not routing.present:
-        raise canary.error("a canary without trafficRouting sets weights by replica counts, "
-                           "which is not built: add trafficRouting.istio or trafficRouting.smi")
-    target = _istio(manifest, canary, ctx) if routing.has("istio") else _smi(manifest, canary, ctx)
-    steps = tuple(_step(s, manifest, templates, ctx) for s in canary["steps"].items())
+        target, scaling = basic_canary(manifest, canary, ctx)
+    else:
+        _warn_replicas(spec, canary, ctx)
+        target = _istio(manifest, canary, ctx) if routing.has("istio") else \
+            _smi(manifest, canary, ctx)
+    steps = tuple(_step(s, manifest, templates, ctx, routed=scaling is None)
+                  for s in canary["steps"].items())
     background = canary["analysis"]
     return ArgoRollout(
         name=manifest.name,
@@ -70,7 +77,21 @@ def translate_rollout(manifest: Manifest, templates: Templates, ctx: Context) ->
         if background.present else None,
         background_start_step=background["startingStep"].integer(0, minimum=0),
         start=ctx.start,
+        scaling=scaling,
     )
+
+
+_REPLICAS = ("with trafficRouting each version keeps the replicas spec.services gives it "
+             "(meshsim reads {key} for a canary without trafficRouting only)")
+
+
+def _warn_replicas(spec: Node, canary: Node, ctx: Context) -> None:
+    """Replica counts are read for the basic canary only: name them where they are ignored."""
+    for node in (spec["replicas"], spec["minReadySeconds"], canary["maxSurge"],
+                 canary["maxUnavailable"]):
+        if node.present:
+            ctx.diagnostics.warn(node, f"{node.name} is not modelled: "
+                                 + _REPLICAS.format(key=node.name), code="unmodelled")
 
 
 # -- traffic routing ---------------------------------------------------------------------------
@@ -216,7 +237,8 @@ def _smi(manifest: Manifest, canary: Node, ctx: Context) -> TrafficTarget:
 # -- steps and analysis ------------------------------------------------------------------------
 
 
-def _step(step: Node, manifest: Manifest, templates: Templates, ctx: Context) -> ArgoStep:
+def _step(step: Node, manifest: Manifest, templates: Templates, ctx: Context, *,
+          routed: bool = True) -> ArgoStep:
     keys = [k for k, v in step.entries() if v.present]
     if len(keys) != 1:
         raise step.error(f"a step has exactly one of setWeight, pause, analysis, ... (got "
@@ -225,8 +247,15 @@ def _step(step: Node, manifest: Manifest, templates: Templates, ctx: Context) ->
     if key in NOT_BUILT:
         raise step[key].error(f"{key}: {NOT_BUILT[key]}, so this Rollout cannot be rehearsed")
     if key == "setCanaryScale":
-        ctx.diagnostics.warn(step[key], "setCanaryScale is not modelled: the canary keeps the "
-                             "replicas spec.services gives it", code="unmodelled")
+        if routed:
+            ctx.diagnostics.warn(step[key], "setCanaryScale is not modelled with trafficRouting:"
+                                 " the canary keeps the replicas spec.services gives it",
+                                 code="unmodelled")
+        else:
+            ctx.diagnostics.warn(step[key], "setCanaryScale has no effect without "
+                                 "trafficRouting: Argo applies it only with a traffic router "
+                                 "(UseSetCanaryScale); the basic canary scales to approximate "
+                                 "setWeight", code="no-effect")
         return ArgoStep("pause", duration=0.0)
     if key == "setWeight":
         return ArgoStep("setWeight", weight=float(step[key].integer(minimum=0, maximum=100)))

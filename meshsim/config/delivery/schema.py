@@ -110,7 +110,7 @@ _SCALE = "scale-down timing is not modelled: old pods stop taking traffic at onc
 CANARY_STRATEGY = {
     "canaryService": S, "stableService": S, "steps": many(STEP),
     "trafficRouting": one(TRAFFIC_ROUTING), "analysis": one(ANALYSIS_REF),
-    "maxSurge": skip(_PODS), "maxUnavailable": skip(_PODS),
+    "maxSurge": S, "maxUnavailable": S,  # argo.py: read without trafficRouting only
     "antiAffinity": skip("scheduling is not modelled"),
     "canaryMetadata": skip(_METADATA), "stableMetadata": skip(_METADATA),
     "scaleDownDelaySeconds": skip(_SCALE), "scaleDownDelayRevisionLimit": skip(_SCALE),
@@ -121,8 +121,12 @@ CANARY_STRATEGY = {
 }
 ROLLOUT = {
     "strategy": one({"canary": one(CANARY_STRATEGY), "blueGreen": _NOT_BUILT}),
-    "replicas": skip(_PODS), "selector": skip(_PODS), "template": skip(_PODS),
-    "workloadRef": skip(_PODS), "minReadySeconds": skip(_READY),
+    # replicas, minReadySeconds, selector.matchLabels.app and the readiness probes' delays are
+    # read for a canary without trafficRouting (argo_basic.py), else warned about (argo.py).
+    "replicas": S, "selector": S, "minReadySeconds": S,
+    "template": skip("spec.services defines the pods' behaviour; only the readiness probes' "
+                     "initialDelaySeconds are read, for a canary without trafficRouting"),
+    "workloadRef": skip(_PODS),
     "revisionHistoryLimit": skip("revision history is not modelled"),
     "paused": skip("a paused Rollout is not modelled: the steps run from the start"),
     "progressDeadlineSeconds": skip("progress deadlines are not modelled: pods are ready at "

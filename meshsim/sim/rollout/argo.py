@@ -7,6 +7,14 @@ starts on entering step ``background_start_step`` and runs until the rollout end
 that ends Failed or Error aborts the rollout (canary weight 0, status Degraded), one that
 ends Inconclusive pauses it for good. When every step is done the stable pods adopt the
 canary's pod template and all traffic goes to them (status Healthy).
+
+Without a traffic router (``spec.scaling``) the weight is carried by pod counts
+(:mod:`.scaling`): ``setWeight`` scales the ReplicaSets and the step completes once they are
+at the desired counts with every canary pod available (``AtDesiredReplicaCountsForCanary``);
+an abort scales the canary to 0 and the stable back to ``replicas``; after the last step the
+weight is 100, the canary ReplicaSet grows to ``replicas`` and the stable one to 0, and once
+that is done the canary ReplicaSet is the stable one (promoted: its pods keep the ``canary``
+version name in the frames).
 """
 
 from __future__ import annotations
@@ -18,7 +26,8 @@ from meshsim.model.rollout import ArgoAnalysis, ArgoRollout, ArgoStep
 from meshsim.sim.rollout.analysis import AnalysisRun
 from meshsim.sim.rollout.events import Reporter
 from meshsim.sim.rollout.metrics import Traffic
-from meshsim.sim.rollout.versions import promote
+from meshsim.sim.rollout.scaling import BasicCanary
+from meshsim.sim.rollout.versions import pods_of, promote
 from meshsim.sim.rollout.weights import LiveWeights, register
 
 if TYPE_CHECKING:
@@ -47,6 +56,11 @@ class ArgoController:
         self.runs: list[AnalysisRun] = []
         self.background: AnalysisRun | None = None
         self.promoted_at: float | None = None
+        self.scaler: BasicCanary | None = None
+        if spec.scaling is not None:
+            target = spec.target
+            self.scaler = BasicCanary(sim, target.host, pods_of(sim, target.primary),
+                                      pods_of(sim, target.canary), spec.scaling, self.report)
 
     def run(self) -> Generator[simpy.Event, None, None]:
         env = self.env
@@ -63,12 +77,18 @@ class ArgoController:
             if self.ended:
                 return
         self.step = len(spec.steps)
+        if self.scaler is not None:
+            self._set_weight(env.now, 100.0)  # no step left: GetCurrentSetWeight is 100
+            yield from self._until_scaled()
+            if self.ended:
+                return
         self._promote(env.now)
 
     def _do(self, step: ArgoStep) -> Generator[simpy.Event, None, None]:
         env = self.env
         if step.kind == "setWeight":
             self._set_weight(env.now, step.weight)
+            yield from self._until_scaled()
         elif step.kind == "pause":
             if step.duration is None:
                 self._pause(env.now, "pause")
@@ -79,6 +99,12 @@ class ArgoController:
         elif step.analysis is not None:
             run = self._start_run(step.analysis)
             yield run.done | self.wake
+
+    def _until_scaled(self) -> Generator[simpy.Event, None, None]:
+        """Without a traffic router a step is done when the ReplicaSets are at its counts."""
+        scaler = self.scaler
+        while scaler is not None and not self.ended and not scaler.at_desired():
+            yield scaler.changed | self.wake
 
     # -- analysis -------------------------------------------------------------------------------
     def _start_background(self, index: int) -> None:
@@ -107,6 +133,8 @@ class ArgoController:
     def _set_weight(self, now: float, weight: float) -> None:
         self.weight = weight
         self.weights.set(weight)
+        if self.scaler is not None:
+            self.scaler.set_weight(weight)
         self.report(now, "canary-weight", weight=weight, step=self.step, phase=self.phase,
                     mirror=False)
 
@@ -143,11 +171,12 @@ class ArgoController:
     def _promote(self, now: float) -> None:
         self._stop_runs()
         target = self.spec.target
-        promote(self.sim, target.primary, target.canary)
         self.promoted_at = now
         self.ended = True
         self.phase = "Healthy"
-        self._set_weight(now, 0.0)
+        if self.scaler is None:  # (without a router the full canary ReplicaSet is the stable)
+            promote(self.sim, target.primary, target.canary)
+            self._set_weight(now, 0.0)
         self._set_phase(now, "Healthy")
         self.report(now, "canary-promoted", step=self.step, promoted_at=now)
 

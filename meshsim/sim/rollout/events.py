@@ -34,6 +34,9 @@ canary-rolled-back   ``weight`` (canary weight in % where it was left), ``failed
                      ``reason`` (Flagger: threshold | progress-deadline; Argo:
                      analysis-failed | analysis-error, with ``analysis`` and ``metric``),
                      ``step``
+canary-scale         (Argo without a traffic router: weights are pod counts) ``weight``,
+                     ``stable``/``canary`` (desired pods), ``stable_ready``/``canary_ready``
+                     (pods that are endpoints)
 ==================== =======================================================================
 """
 
