@@ -175,12 +175,14 @@ def _translate(
         if exc.location.line is None and exc.location.path == "spec.meshVersion":
             raise ScenarioError(exc.message, locator.locate(("spec", "meshVersion"))) from None
         raise
-    _check_gateway_targets(model, translation.policy, locator)
     read = [m for m in manifests
             if m.family == "istio" or m.kind == "Namespace" or delivery.reads(m)]
     rest = [pending_warning(m) for m in manifests if m not in read]
-    return _deliver(replace(model, policy=translation.policy), manifests, spec,
-                    [*translation.warnings, *rest])
+    model, warnings = _deliver(replace(model, policy=translation.policy), manifests, spec,
+                               [*translation.warnings, *rest])
+    assert model.policy is not None
+    _check_gateway_targets(model, model.policy, locator)  # Flagger may bind gateway hosts
+    return model, warnings
 
 
 def _deliver(model: Model, manifests: list[Manifest], spec: ScenarioSpec,
@@ -191,7 +193,8 @@ def _deliver(model: Model, manifests: list[Manifest], spec: ScenarioSpec,
     start = spec.warmup if spec.rollout.start is None else spec.rollout.start
     result = delivery.translate(manifests, model.topology, model.policy, mesh=spec.mesh,
                                 start=start, version=spec.meshVersion)
-    model = replace(model, policy=result.policy, rollouts=result.rollouts)
+    model = replace(model, policy=result.policy, rollouts=result.rollouts,
+                    workloads=(*model.workloads, *result.workloads))
     return model, [*warnings, *result.warnings]
 
 

@@ -34,6 +34,9 @@ class Workload:
     clients: int = 1
     timeout: float = 0.0  # the calling app gives up after this long; 0 = never
     requests: tuple[RequestTemplate, ...] = (RequestTemplate(),)
+    # The host the requests name when it is not ``target``: a Service that selects some of
+    # ``target``'s pods (Flagger's ``<apex>-canary``), routed by ``TrafficPolicy.routes[host]``.
+    host: str | None = None
 
     def client_names(self) -> list[str]:
         return [f"{self.name}-{i}" for i in range(self.clients)]

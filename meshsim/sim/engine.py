@@ -14,7 +14,7 @@ from meshsim.model.policy import gateway_for, identity_of
 from meshsim.rng import Batched, Streams
 from meshsim.sim.authz import authorizer
 from meshsim.sim.chaos import Chaos
-from meshsim.sim.gateway import GatewayPod
+from meshsim.sim.gateway import GatewayPod, share_live_routes
 from meshsim.sim.linkerd_proxy import LinkerdProxy
 from meshsim.sim.pod import Pod
 from meshsim.sim.proxy import PlainProxy, Proxy
@@ -65,6 +65,16 @@ class Simulation:
         if code is None:
             code = self.service_codes[service] = self.recorder.intern(service)
         return code
+
+    # -- endpoints ------------------------------------------------------------------------------
+    def set_endpoints(self, service: str, pods: list[Pod]) -> None:
+        """An EndpointSlice update: ``service``'s Ready pods are now ``pods``. Every client
+        proxy's balancers for it take the new host set at once (an EDS push); callers without
+        a proxy read ``endpoints`` on each request."""
+        self.endpoints[service] = list(pods)
+        for proxy in self.proxies.values():
+            if isinstance(proxy, EnvoyProxy | LinkerdProxy):
+                proxy.on_endpoints(service, self.endpoints[service])
 
     # -- construction ---------------------------------------------------------------------------
     def _proxy(
@@ -129,6 +139,7 @@ class Simulation:
             self.sources.append(Source(self, workload, clients, unit_gap, roll))
         self.chaos = Chaos(self, self.model.faults)
         self.rollouts = controllers(self, self.model.rollouts)
+        share_live_routes(self)  # Flagger's routes on ingress gateways follow its weights
 
     def _gateway_pods(self, host: str) -> None:
         """Pods of the Istio ingress gateway that serves ``host`` (one per Gateway)."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from meshsim.model.policy import Route, host_matches
+from meshsim.model.rollout import TrafficTarget
 from meshsim.sim.messages import Attempt, Call
 
 if TYPE_CHECKING:
@@ -67,3 +69,28 @@ class GatewayPod:
 
     def cancel(self, att: Attempt) -> None:
         """The outside caller gave up; the gateway's own request runs on (no cancellation)."""
+
+
+def share_live_routes(sim: Simulation) -> None:
+    """A controller's routes bound to a gateway too (Flagger's ``service.gateways``) take its
+    live weights for every host that gateway serves in this run: the gateway's Envoy looks its
+    routes up by the request's host, not by the rolled-out service."""
+    owned = {name: entry for table in sim.live_routes.values() for name, entry in table.items()}
+    if not owned:
+        return
+    for host, pods in list(sim.endpoints.items()):
+        first = pods[0] if pods else None
+        if not isinstance(first, GatewayPod) or first.proxy.host_routes is None:
+            continue
+        served = next((r for pattern, r in first.proxy.host_routes.items()
+                       if host_matches(pattern, host)), ())
+        for route in served:
+            entry = owned.get(route.name)
+            if entry is not None and _splits(route, entry[0].target):
+                sim.live_routes.setdefault(host, {})[route.name] = entry
+
+
+def _splits(route: Route, target: TrafficTarget) -> bool:
+    """The route weighs exactly the target's primary and canary (not a namesake)."""
+    pair = {(v.service, v.subset) for v in (target.primary, target.canary)}
+    return {(b.service, b.subset) for b in route.backends} == pair

@@ -45,6 +45,7 @@ class Source:
         self._rate_until = -INF
         self._current = 0.0
         self.timeout = workload.timeout
+        self.host = workload.host or workload.target  # what the client proxy routes by
         templates = workload.requests
         total = sum(t.weight for t in templates)
         self._templates = templates
@@ -107,7 +108,7 @@ class Source:
         request_id = sim.next_request_id()
         deadline = now + self.timeout if self.timeout > 0 else None
         call = Call(
-            sim.next_call_id(), request_id, client, self.workload.target, template.method,
+            sim.next_call_id(), request_id, client, self.host, template.method,
             template.path, template.headers, 0, deadline, _ignore,
         )
         sim.recorder.issued += 1

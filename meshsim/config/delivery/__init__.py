@@ -18,6 +18,7 @@ from meshsim.errors import ConfigWarning
 from meshsim.model.policy import TrafficPolicy
 from meshsim.model.rollout import Rollout
 from meshsim.model.topology import Topology
+from meshsim.model.workload import Workload
 
 from ..istio.nodes import Node
 from ..istio.profile import profile_for
@@ -25,6 +26,7 @@ from ..istio.schema import walk
 from .argo import Templates, translate_rollout
 from .context import Context
 from .flagger import translate_canary
+from .gateways import bind_gateways
 from .schema import PROMETHEUS, SPECS, check
 from .targets import add_subsets
 
@@ -39,6 +41,7 @@ class DeliveryTranslation:
     rollouts: tuple[Rollout, ...]
     policy: TrafficPolicy
     warnings: list[ConfigWarning] = field(default_factory=list)
+    workloads: tuple[Workload, ...] = ()  # the load testers' traffic (Flagger webhooks)
 
 
 def reads(manifest: Manifest) -> bool:
@@ -74,8 +77,10 @@ def translate(manifests: Sequence[Manifest], topology: Topology, policy: Traffic
     subsets = dict(policy.subsets)
     for rollout in rollouts:
         subsets = add_subsets(subsets, topology, rollout.target.primary, rollout.target.canary)
-    routed = replace(policy, routes={**policy.routes, **ctx.routes}, subsets=subsets)
-    return DeliveryTranslation(tuple(rollouts), routed, ctx.diagnostics.warnings)
+    routed = replace(policy, routes={**policy.routes, **ctx.routes}, subsets=subsets,
+                     gateways=bind_gateways(policy.gateways, ctx.gateway_routes))
+    return DeliveryTranslation(tuple(rollouts), routed, ctx.diagnostics.warnings,
+                               tuple(ctx.workloads))
 
 
 def _check_providers(manifest: Manifest, ctx: Context) -> None:

@@ -9,6 +9,7 @@ from meshsim.config.manifests import Manifest
 from meshsim.errors import UnitError
 from meshsim.model.policy import Route, Subset, TrafficPolicy
 from meshsim.model.topology import Topology
+from meshsim.model.workload import Workload
 
 from ..istio.durations import parse_istio_duration
 from ..istio.hosts import HostIndex
@@ -30,6 +31,9 @@ class Context:
     routes: dict[str, tuple[Route, ...]] = field(default_factory=dict)
     subsets: dict[tuple[str, str], Subset] = field(default_factory=dict)
     owners: dict[str, Node] = field(default_factory=dict)  # host service → the controller
+    # Routes controllers bind to ingress gateways: gateway key → virtual host → routes.
+    gateway_routes: dict[str, dict[str, tuple[Route, ...]]] = field(default_factory=dict)
+    workloads: list[Workload] = field(default_factory=list)  # load the controllers' hooks make
 
     @property
     def index(self) -> HostIndex:

@@ -25,15 +25,22 @@ from ..istio.matching import route_match
 from ..istio.nodes import Node
 from ..istio.retry import convert_retries
 from .context import Context, go_duration
+from .gateways import bind_to_gateways, binds_mesh
 from .promql import ISTIO_BUCKETS_MS, LINKERD_BUCKETS_MS
-from .routes import backends, dropped_by_merge, merge_matches, split_profile_routes
+from .routes import (
+    backends,
+    default_route,
+    dropped_by_merge,
+    merge_matches,
+    split_profile_routes,
+)
 from .targets import require_version, resolve_service
+from .webhooks import translate_webhooks
 
 Strategy = Literal["canary", "ab", "bluegreen"]
 PROVIDERS = {"istio": "istio", "linkerd": "linkerd"}
 MIN_INTERVAL = 10.0
 BUILT_IN = ("request-success-rate", "request-duration")
-LOAD_TESTER = "flagger-loadtester"
 
 
 def translate_canary(manifest: Manifest, ctx: Context) -> FlaggerCanary:
@@ -58,8 +65,7 @@ def translate_canary(manifest: Manifest, ctx: Context) -> FlaggerCanary:
     target = TrafficTarget(apex, primary, canary, route_names, mirror_names,
                            mirror_percent=float(mirror_weight) if mirror_names else 100.0)
     step_weights = tuple(float(w) for w in _weights(analysis["stepWeights"]))
-    _warn_webhooks(analysis, ctx)
-    return FlaggerCanary(
+    rollout = FlaggerCanary(
         name=manifest.name,
         target=target,
         strategy=strategy,
@@ -76,6 +82,8 @@ def translate_canary(manifest: Manifest, ctx: Context) -> FlaggerCanary:
         progress_deadline=float(spec["progressDeadlineSeconds"].integer(600, minimum=0)),
         start=ctx.start,
     )
+    translate_webhooks(analysis, rollout, apex, manifest.namespace, ctx)
+    return rollout
 
 
 def _check_provider(node: Node, mesh: str) -> None:
@@ -185,22 +193,6 @@ def _check(metric: Node, canary: Version, ctx: Context) -> FlaggerCheck:
     return FlaggerCheck(name, measure, low, high)
 
 
-def _warn_webhooks(analysis: Node, ctx: Context) -> None:
-    for hook in analysis["webhooks"].items():
-        kind = hook["type"].string("rollout")
-        name = hook["name"].string() or hook["url"].string()
-        text = f"webhook {name!r} ({kind}) is not run"
-        if LOAD_TESTER in hook["url"].string() or hook["metadata"].has("cmd"):
-            text += ": its load is not generated (describe the load in spec.workload)"
-        elif kind in ("confirm-rollout", "confirm-promotion", "confirm-traffic-increase"):
-            text += ": it is taken as approved at once"
-        elif kind == "rollback":
-            text += ": it never asks for a rollback"
-        else:
-            text += ": it is taken as successful"
-        ctx.diagnostics.warn(hook, text, code="not-run")
-
-
 # -- the routes Flagger generates ------------------------------------------------------------
 
 
@@ -214,7 +206,6 @@ def _generate_routes(apex: str, primary: Version, canary: Version, spec: Node, s
     if ctx.mesh == "linkerd":
         return _linkerd_routes(apex, primary, canary, spec, strategy, mirror, ctx)
     service = spec["service"]
-    _warn_gateways(service, ctx)
     matches = tuple(route_match(m, ctx.diagnostics, _no_gateway) for m in service["match"].items())
     pair = backends(primary, canary)
     set_headers, remove_headers = (
@@ -242,10 +233,24 @@ def _generate_routes(apex: str, primary: Version, canary: Version, spec: Node, s
                                      "its other conditions are dropped", code="overridden")
         matched = replace(base, matches=merge_matches(ab, matches))
         default = replace(base, name=f"{apex}.http[1]")
-        ctx.routes[apex] = (matched, default)
+        _apply(apex, (matched, default), primary, service, ctx)
         return (matched.name,), ()
-    ctx.routes[apex] = (base,)
+    _apply(apex, (base,), primary, service, ctx)
     return (base.name,), ((base.name,) if mirror else ())
+
+
+def _apply(apex: str, routes: tuple[Route, ...], primary: Version, service: Node,
+           ctx: Context) -> None:
+    """The generated routes on the sidecars (``mesh``) and on the listed gateways."""
+    if binds_mesh(service):
+        ctx.routes[apex] = routes
+    else:
+        ctx.diagnostics.warn(service["gateways"], "without 'mesh' in gateways Flagger's "
+                             f"VirtualService applies to the gateways only: in-mesh calls to "
+                             f"{apex} go through its Kubernetes Service, which Flagger points "
+                             "at the primary, so only gateway traffic is split", code="no-effect")
+        ctx.routes[apex] = (default_route(apex, primary, ctx.policy),)
+    bind_to_gateways(service, apex, routes, ctx)
 
 
 def _no_mirror_with_match(analysis: Node, strategy: str, mirror: bool, ctx: Context) -> None:
@@ -264,22 +269,6 @@ def _no_mirror_with_match(analysis: Node, strategy: str, mirror: bool, ctx: Cont
 def _no_gateway(node: Node) -> str:
     raise node.error("match gateways are not modelled in a Canary (Flagger's route applies to "
                      "service.gateways)")
-
-
-def _warn_gateways(service: Node, ctx: Context) -> None:
-    others = [g for g in service["gateways"].items() if g.string() != "mesh"]
-    for gateway in others:
-        ctx.diagnostics.warn(gateway, f"gateway {gateway.string()!r} is not given Flagger's "
-                             "routes: traffic entering through it is not split (only sidecars "
-                             "in the mesh are)", code="unmodelled")
-    if service.has("hosts"):
-        ctx.diagnostics.warn(service["hosts"], "extra hosts of the generated VirtualService are "
-                             "not modelled: Flagger's routes apply to the apex service",
-                             code="unmodelled")
-    if others and not any(g.string() == "mesh" for g in service["gateways"].items()):
-        ctx.diagnostics.warn(service["gateways"], "without 'mesh' in gateways Flagger's "
-                             "VirtualService would not apply to sidecars; meshsim applies it to "
-                             "them", code="approximated")
 
 
 def _replace_user_routes(apex: str, spec: Node, ctx: Context) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from meshsim.model.policy import Backend, Route, RouteMatch, TpsBudgetSpec
+from meshsim.model.policy import Backend, Route, RouteMatch, TpsBudgetSpec, TrafficPolicy
 from meshsim.model.rollout import Version
 
 
@@ -21,6 +21,14 @@ def backends(primary: Version, canary: Version) -> tuple[Backend, Backend]:
     """All traffic to the primary: where every rollout starts."""
     return (Backend(primary.service, primary.subset, 100),
             Backend(canary.service, canary.subset, 0))
+
+
+def default_route(host: str, version: Version, policy: TrafficPolicy) -> Route:
+    """A Kubernetes Service that selects one version's pods, as a sidecar routes it without a
+    VirtualService: Flagger's ``<apex>-canary``/``-primary``, and the apex Service itself
+    (selector ``<apex>-primary``) where Flagger's VirtualService is not bound to ``mesh``."""
+    return Route(name=f"default|{host}", backends=(Backend(version.service, version.subset),),
+                 retry=policy.default_retry, timeout=policy.default_timeout)
 
 
 def split_profile_routes(existing: tuple[Route, ...], primary: Version,
