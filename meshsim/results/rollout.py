@@ -183,8 +183,10 @@ def _rollout(name: str, part: pd.DataFrame) -> Rollout:
     ]
     if not weights or weights[0][0] > start:
         weights.insert(0, (start, 0.0))
-    if outcome == "rolled back":
-        weights.append((finished, 0.0))  # a rollback sends every request back to the primary
+    if outcome == "rolled back" and weights[-1] != (finished, 0.0):
+        # a rollback sends every request back to the primary (the engine records that weight
+        # change just before the rollback; a trace without it gets it here)
+        weights.append((finished, 0.0))
     seen = [w for t, w in weights if math.isnan(finished) or t <= finished]
     checks = [f for k, f in zip(kinds, fields, strict=True) if k == CHECK]
     failed = sum(1 for f in checks if _check_failed(f))

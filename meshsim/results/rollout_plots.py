@@ -44,10 +44,11 @@ def _weight_panel(ax: Axes, rollout: Rollout, checks: pd.DataFrame, end: float) 
 
 
 def _weight_at(rollout: Rollout, time: float) -> float:
-    """The weight in force at ``time`` (a check sees the weight set before it)."""
+    """The weight a check at ``time`` measured: the one set strictly before it (a check reads
+    the window ending at ``time``; a step taken on the same tick comes after the check)."""
     current = 0.0
     for t, w in rollout.weights:
-        if t > time:
+        if t >= time:
             break
         current = w
     return current
@@ -82,6 +83,9 @@ def _version_panels(axes: Sequence[Axes], versions: dict[str, pd.DataFrame], buc
         success.plot(t, part["success_rate"].to_numpy(dtype=float), lw=width, label=name)
         latency.plot(t, part["p99"].to_numpy(dtype=float) * 1e3, lw=width, label=name)
     success.set_ylabel("success rate")
+    low, high = success.get_ylim()
+    if high > 1.0:  # no rate is above 100 %: keep the top at it, even when every value is 100 %
+        success.set_ylim(min(low, 0.99), 1.002)
     success.yaxis.set_major_formatter(PercentFormatter(1.0))
     success.set_title("Success rate per version (non-5xx answers)", loc="left", fontsize=10)
     latency.set_ylabel("p99 (ms)")
