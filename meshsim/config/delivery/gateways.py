@@ -18,6 +18,7 @@ from dataclasses import replace
 
 from meshsim.model.policy import Gateway, Route
 
+from ..istio.gateway import resolve_gateway_name
 from ..istio.hosts import intersect
 from ..istio.matching import is_catch_all
 from ..istio.nodes import Node
@@ -27,13 +28,8 @@ MESH = "mesh"
 
 
 def gateway_ref(name: str, namespace: str) -> str:
-    """``ns/name`` for a VirtualService ``gateways`` entry (Istio ``ResolveGatewayName``)."""
-    if "/" in name:
-        return name
-    if "." in name:
-        short, _, rest = name.partition(".")
-        return f"{rest.split('.')[0]}/{short}"
-    return f"{namespace or 'default'}/{name}"
+    """``ns/name`` for a Canary's ``service.gateways`` entry, as for a VirtualService's."""
+    return resolve_gateway_name(name, namespace)
 
 
 def vs_hosts(service: Node, apex: str) -> list[str]:

@@ -58,6 +58,19 @@ def gateway_key(name: str, namespace: str) -> str:
     return f"{namespace or 'default'}/{name}"
 
 
+def resolve_gateway_name(name: str, namespace: str) -> str:
+    """A VirtualService ``gateways`` entry as Istio resolves it (``resolveGatewayName``):
+    ``ns/name``; ``./name`` and a bare name are in the referrer's namespace; the legacy FQDN
+    ``name.ns.svc.cluster.local`` (or ``name.ns``) is ``ns/name``."""
+    if "/" in name:
+        ns, _, short = name.partition("/")
+        return f"{namespace or 'default'}/{short}" if ns == "." else name
+    if "." in name:
+        short, _, rest = name.partition(".")
+        return f"{rest.split('.')[0]}/{short}"
+    return f"{namespace or 'default'}/{name}"
+
+
 def parse_gateway(manifest: Manifest, diagnostics: Diagnostics) -> GatewaySpec:
     spec = Node.root(manifest)["spec"]
     gateway = GatewaySpec(gateway_key(manifest.name, manifest.namespace), manifest)

@@ -20,7 +20,7 @@ from meshsim.model.policy import Route, RouteMatch
 
 from .destinationrule import ServiceRule, warn_kubernetes_form
 from .destinations import Destinations
-from .gateway import GatewaySpec, gateway_key
+from .gateway import GatewaySpec, resolve_gateway_name
 from .hosts import HostIndex, is_wildcard
 from .httproute import RuleAction, rule_action
 from .matching import is_catch_all, route_match
@@ -99,7 +99,7 @@ class VirtualServices:
         name = node.string()
         if name == MESH:
             return MESH
-        key = gateway_key(name, node.manifest.namespace)
+        key = resolve_gateway_name(name, node.manifest.namespace)
         if key not in self.gateways:
             known = ", ".join(sorted(self.gateways)) or "none"
             raise node.error(f"Gateway {name!r} ({key}) does not exist (Gateways: {known})")
