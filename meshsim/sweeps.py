@@ -145,7 +145,8 @@ def _dask_client(target: DaskTarget, workers: int | None) -> Iterator[Any]:
         n = workers or os.cpu_count() or 1
         with LocalCluster(
             n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-            dashboard_address=None, worker_dashboard_address=None, silence_logs=logging.ERROR,
+            dashboard_address=":0", worker_dashboard_address=None,  # a free port: never clash
+            silence_logs=logging.ERROR,
         ) as cluster, Client(cluster) as client:
             yield client
         return

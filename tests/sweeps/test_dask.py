@@ -51,7 +51,7 @@ spec:
 def client() -> Iterator[Client]:
     with LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-        dashboard_address=None, worker_dashboard_address=None,
+        dashboard_address=":0", worker_dashboard_address=None,
     ) as cluster, Client(cluster) as dask_client:
         yield dask_client
 
