@@ -100,6 +100,7 @@ class FlaggerCheck:
     measure: Measure
     min: float | None = None
     max: float | None = None
+    template: str | None = None  # the MetricTemplate it renders; None = a built-in metric
 
 
 @dataclass(frozen=True)

@@ -199,8 +199,8 @@ ERRORS = [
     ("istio", VERSIONS, canary("stepWeight: 10\nmetrics:\n  - name: errors\n"
                                "    templateRef: {name: error-rate}\n"
                                "    thresholdRange: {max: 1}"),
-     "custom metric 'errors' is not built", "templateRef:",
-     "Canary/podinfo spec.analysis.metrics[0].templateRef"),
+     "MetricTemplate default/error-rate is not among the manifests", "templateRef:",
+     "Canary/podinfo spec.analysis.metrics[0].templateRef.name"),
     ("istio", VERSIONS, canary("stepWeight: 10\nmetrics:\n  - name: request-success-rate"),
      "needs thresholdRange min or max", "- name: request-success-rate",
      "Canary/podinfo spec.analysis.metrics[0]"),

@@ -27,13 +27,13 @@ from .argo import Templates, translate_rollout
 from .context import Context
 from .flagger import translate_canary
 from .gateways import bind_gateways
+from .metric_templates import MetricTemplates
 from .schema import PROMETHEUS, SPECS, check
 from .targets import add_subsets
 
 __all__ = ["DeliveryTranslation", "reads", "translate"]
 
-UNREAD = {"MetricTemplate": "Flagger MetricTemplates are not read: meshsim measures the "
-          "built-in request-success-rate and request-duration"}
+UNREAD: dict[str, str] = {}  # kinds of the family loaded but not applied (none today)
 
 
 @dataclass
@@ -65,10 +65,12 @@ def translate(manifests: Sequence[Manifest], topology: Topology, policy: Traffic
         (m.kind, m.name if m.kind == "ClusterAnalysisTemplate" else f"{m.namespace}/{m.name}"): m
         for m in ours if m.kind in ("AnalysisTemplate", "ClusterAnalysisTemplate")
     }
+    metric_templates: MetricTemplates = {
+        (m.namespace, m.name): m for m in ours if m.kind == "MetricTemplate"}
     rollouts: list[Rollout] = []
     for manifest in ours:
         if manifest.kind == "Canary":
-            rollout: Rollout = translate_canary(manifest, ctx)
+            rollout: Rollout = translate_canary(manifest, ctx, metric_templates)
         elif manifest.kind == "Rollout":
             rollout = translate_rollout(manifest, templates, ctx)
         else:

@@ -25,7 +25,6 @@ from meshsim.model.rollout import (
     ArgoMetric,
     ArgoRollout,
     ArgoStep,
-    Measure,
     TrafficTarget,
     Version,
 )
@@ -33,9 +32,11 @@ from meshsim.model.rollout import (
 from ..istio.durations import parse_istio_duration
 from ..istio.nodes import Node
 from .argo_basic import basic_canary
+from .argo_gatewayapi import PLUGIN, plugin_target
 from .conditions import parse_condition
 from .context import Context, go_duration
-from .promql import SHAPES, Query, QueryError, read_query
+from .measures import measure_of
+from .promql import SHAPES, QueryError, read_query
 from .routes import split_profile_routes
 from .targets import require_version, resolve_service
 
@@ -64,8 +65,7 @@ def translate_rollout(manifest: Manifest, templates: Templates, ctx: Context) ->
         target, scaling = basic_canary(manifest, canary, ctx)
     else:
         _warn_replicas(spec, canary, ctx)
-        target = _istio(manifest, canary, ctx) if routing.has("istio") else \
-            _smi(manifest, canary, ctx)
+        target = _routed(manifest, canary, ctx)
     steps = tuple(_step(s, manifest, templates, ctx, routed=scaling is None)
                   for s in canary["steps"].items())
     background = canary["analysis"]
@@ -95,6 +95,16 @@ def _warn_replicas(spec: Node, canary: Node, ctx: Context) -> None:
 
 
 # -- traffic routing ---------------------------------------------------------------------------
+
+
+def _routed(manifest: Manifest, canary: Node, ctx: Context) -> TrafficTarget:
+    routing = canary["trafficRouting"]
+    if routing.has("istio"):
+        return _istio(manifest, canary, ctx)
+    if routing.has("plugins"):
+        stable, new = _versions(canary, Node(canary.manifest, canary.path, None), "", ctx)
+        return plugin_target(manifest, canary, stable, new, ctx)
+    return _smi(manifest, canary, ctx)
 
 
 def _istio(manifest: Manifest, canary: Node, ctx: Context) -> TrafficTarget:
@@ -220,8 +230,8 @@ def _smi(manifest: Manifest, canary: Node, ctx: Context) -> TrafficTarget:
     smi = routing["smi"]
     if not smi.present:
         others = ", ".join(k for k, _ in routing.entries()) or "none"
-        raise routing.error(f"traffic routers other than istio and smi are not built (got "
-                            f"{others})")
+        raise routing.error(f"traffic routers other than istio, smi and the {PLUGIN} plugin "
+                            f"are not built (got {others})")
     if ctx.mesh != "linkerd":
         raise smi.error(f"trafficRouting.smi needs spec.mesh: linkerd (it is {ctx.mesh}); use "
                         "trafficRouting.istio with Istio")
@@ -355,7 +365,7 @@ def _metric(metric: Node, args: Mapping[str, Node], ctx: Context) -> ArgoMetric:
     limits = _limits(metric)
     return ArgoMetric(
         name=name,
-        measure=_measure(query, query_node, ctx),
+        measure=measure_of(query, query_node, ctx),
         success=parse_condition(metric["successCondition"], vector=True),
         failure=parse_condition(metric["failureCondition"], vector=True),
         interval=go_duration(metric["interval"], 0.0),
@@ -384,60 +394,3 @@ def _limits(metric: Node) -> dict[str, int]:
     if count > 1 and not metric["interval"].present:
         raise metric["count"].error(f"interval must be specified when count > 1 ({why})")
     return values
-
-
-_DESTINATION = {
-    "istio": ("destination_service", "destination_service_name", "destination_workload",
-              "destination_app", "destination_canonical_service"),
-    "linkerd": ("dst_service", "deployment", "dst_deployment", "service", "authority"),
-}
-_SUBSET = ("destination_version", "destination_canonical_revision", "version")
-_IGNORED = ("reporter", "direction", "response_code", "classification", "le", "namespace",
-            "destination_service_namespace", "destination_workload_namespace", "dst_namespace")
-
-
-def _measure(query: Query, node: Node, ctx: Context) -> Measure:
-    if query.mesh != ctx.mesh:
-        raise node.error(f"this query counts {query.mesh.title()} metrics but spec.mesh is "
-                         f"{ctx.mesh}")
-    service = ""
-    for label in _DESTINATION[query.mesh]:
-        if label in query.labels:
-            service = _service_of(label, query.labels[label], node, ctx)
-            break
-    if not service:
-        raise node.error(f"the query selects no destination ({', '.join(_DESTINATION[query.mesh])}"
-                         "): meshsim needs to know whose traffic it measures")
-    subset = None
-    for label in _SUBSET:
-        if label in query.labels:
-            op, value = query.labels[label]
-            subset = require_version(ctx.topology, service, value, node,
-                                     f"the query selects {label}{op}\"{value}\"").subset
-    for label in query.labels:
-        if label not in (*_DESTINATION[query.mesh], *_SUBSET, *_IGNORED):
-            ctx.diagnostics.warn(node, f"label {label} of the query is not modelled: the "
-                                 "measure covers all of the destination's traffic",
-                                 code="unmodelled")
-    scale = query.scale * (1000.0 if query.kind == "latency" else 1.0)
-    return Measure(query.kind, Version(service, subset), window=query.window,
-                   quantile=query.quantile, buckets=tuple(b / 1000.0 for b in query.buckets_ms),
-                   reporter=query.reporter, scale=scale)
-
-
-def _service_of(label: str, matcher: tuple[str, str], node: Node, ctx: Context) -> str:
-    op, value = matcher
-    if op in ("!=", "!~"):
-        raise node.error(f"{label}{op}\"{value}\" selects by exclusion, which meshsim does not "
-                         "read; select the destination with = or =~")
-    name = value.strip("^$")
-    if op == "=~":
-        name = name.removesuffix(".*")
-    name = name.replace("\\.", ".").split(":")[0]
-    if re.search(r"[][()|*+?{}\\]", name):
-        raise node.error(f"{label}=~\"{value}\" is a regex meshsim cannot resolve to one service")
-    found = ctx.index.resolve(name, node.manifest.namespace)
-    if found is None:
-        raise node.error(f"{label}{op}\"{value}\" names no service of the scenario"
-                         f"{ctx.index.suggestion(name)}")
-    return found.service

@@ -7,7 +7,11 @@ Defaults are Flagger's (``canary.go``): ``interval`` 60 s (below 10 s raised to 
 ``iterations`` with ``match`` is A/B, ``iterations`` alone blue/green, else the step weights. The
 built-in metrics are measured on the canary workload as Flagger's queries do: the
 ``request-success-rate`` percentage of non-5xx responses and the ``request-duration`` P99 in ms
-from the mesh's default histogram buckets, both as the destination proxy reports them.
+from the mesh's default histogram buckets, both as the destination proxy reports them; a
+``templateRef`` names a ``MetricTemplate`` (:mod:`.metric_templates`). The router follows
+``pkg/router/factory.go``: ``provider: gatewayapi:v1``/``:v1beta1`` (or no provider with
+``service.gatewayRefs``, as Linkerd's docs install Flagger) is the Gateway API router, whose
+HTTPRoute Linkerd applies on the policy path (:mod:`.gatewayapi`).
 """
 
 from __future__ import annotations
@@ -25,7 +29,9 @@ from ..istio.matching import route_match
 from ..istio.nodes import Node
 from ..istio.retry import convert_retries
 from .context import Context, go_duration
+from .gatewayapi import gateway_routes, is_gateway_router
 from .gateways import bind_to_gateways, binds_mesh
+from .metric_templates import MetricTemplates, TemplateModel, template_check, template_model
 from .promql import ISTIO_BUCKETS_MS, LINKERD_BUCKETS_MS
 from .routes import (
     backends,
@@ -38,31 +44,34 @@ from .targets import require_version, resolve_service
 from .webhooks import translate_webhooks
 
 Strategy = Literal["canary", "ab", "bluegreen"]
+Router = Literal["mesh", "gatewayapi"]
 PROVIDERS = {"istio": "istio", "linkerd": "linkerd"}
 MIN_INTERVAL = 10.0
 BUILT_IN = ("request-success-rate", "request-duration")
 
 
-def translate_canary(manifest: Manifest, ctx: Context) -> FlaggerCanary:
+def translate_canary(manifest: Manifest, ctx: Context,
+                     templates: MetricTemplates | None = None) -> FlaggerCanary:
     root = Node.root(manifest)
     spec = root["spec"]
-    _check_provider(spec["provider"], ctx.mesh)
+    router = _router(spec, ctx)
     service = spec["service"]
     apex_node = service["name"] if service.has("name") else spec["targetRef"]["name"]
     if not apex_node.present:
         raise spec["targetRef"].error("a Canary needs targetRef.name (the Deployment it rolls out)")
     _check_target_kind(spec["targetRef"])
     apex = resolve_service(ctx.index, apex_node.string(), manifest.namespace, apex_node)
-    primary, canary = _versions(apex, apex_node, ctx)
+    primary, canary = _versions(apex, apex_node, ctx, router)
     analysis = spec["analysis"] if spec.has("analysis") else spec["canaryAnalysis"]
     if not analysis.present:
         raise spec.error("a Canary needs analysis (interval, threshold, stepWeight or iterations)")
     strategy = _strategy(analysis, ctx)
     ctx.claim(apex, root)
-    route_names, mirror_names = _generate_routes(apex, primary, canary, spec, strategy, ctx)
+    host, route_names, mirror_names = _generate_routes(apex, primary, canary, spec, strategy,
+                                                       router, ctx)
     # router/istio.go sets mirrorPercentage only when mirrorWeight > 0: Istio mirrors 100 %.
     mirror_weight = analysis["mirrorWeight"].integer(0, minimum=0, maximum=100) or 100
-    target = TrafficTarget(apex, primary, canary, route_names, mirror_names,
+    target = TrafficTarget(host, primary, canary, route_names, mirror_names,
                            mirror_percent=float(mirror_weight) if mirror_names else 100.0)
     step_weights = tuple(float(w) for w in _weights(analysis["stepWeights"]))
     rollout = FlaggerCanary(
@@ -77,7 +86,8 @@ def translate_canary(manifest: Manifest, ctx: Context) -> FlaggerCanary:
         step_weight_promotion=float(
             analysis["stepWeightPromotion"].integer(0, minimum=0, maximum=100) or 100),
         iterations=analysis["iterations"].integer(0, minimum=0),
-        checks=tuple(_check(m, canary, ctx) for m in analysis["metrics"].items()),
+        checks=tuple(_check(m, canary, ctx, router, template_model(manifest, primary, canary),
+                            templates or {}) for m in analysis["metrics"].items()),
         skip_analysis=spec["skipAnalysis"].boolean(),
         progress_deadline=float(spec["progressDeadlineSeconds"].integer(600, minimum=0)),
         start=ctx.start,
@@ -86,17 +96,32 @@ def translate_canary(manifest: Manifest, ctx: Context) -> FlaggerCanary:
     return rollout
 
 
-def _check_provider(node: Node, mesh: str) -> None:
-    if not node.present:
-        return
-    provider = node.string()
+def _router(spec: Node, ctx: Context) -> Router:
+    """Flagger's router (``pkg/router/factory.go``): the mesh's, or the Gateway API one."""
+    node = spec["provider"]
+    provider = node.string() if node.present else ""
+    refs = spec["service"]["gatewayRefs"]
+    if is_gateway_router(provider, bool(refs.items())):
+        if provider == "gatewayapi":
+            ctx.diagnostics.warn(node, "Flagger's router factory matches the prefixes "
+                                 "gatewayapi:v1 and gatewayapi:v1beta1; meshsim reads plain "
+                                 "gatewayapi as gatewayapi:v1 (write it so)",
+                                 code="approximated")
+        return "gatewayapi"
+    if refs.present:
+        ctx.diagnostics.warn(refs, f"gatewayRefs has no effect with the "
+                             f"{provider or ctx.mesh} provider: only Flagger's gatewayapi "
+                             "router writes an HTTPRoute", code="no-effect")
+    if not provider:
+        return "mesh"
     wanted = PROVIDERS.get(provider)
     if wanted is None:
-        raise node.error(f"provider {provider!r} is not modelled (meshsim simulates the istio and "
-                         f"linkerd providers)")
-    if wanted != mesh:
-        raise node.error(f"provider {provider} is for {wanted.title()} but spec.mesh is {mesh}; "
-                         f"remove provider or set spec.mesh: {wanted}")
+        raise node.error(f"provider {provider!r} is not modelled (meshsim simulates the istio, "
+                         "linkerd and gatewayapi:v1/gatewayapi:v1beta1 providers)")
+    if wanted != ctx.mesh:
+        raise node.error(f"provider {provider} is for {wanted.title()} but spec.mesh is "
+                         f"{ctx.mesh}; remove provider or set spec.mesh: {wanted}")
+    return "mesh"
 
 
 def _check_target_kind(ref: Node) -> None:
@@ -106,7 +131,7 @@ def _check_target_kind(ref: Node) -> None:
                                 "Deployments: the scenario's service versions)")
 
 
-def _versions(apex: str, node: Node, ctx: Context) -> tuple[Version, Version]:
+def _versions(apex: str, node: Node, ctx: Context, router: Router) -> tuple[Version, Version]:
     """Services ``<apex>-primary``/``-canary`` if declared, else versions of ``<apex>``."""
     services = ctx.topology.services
     split = (f"{apex}-primary", f"{apex}-canary")
@@ -115,8 +140,9 @@ def _versions(apex: str, node: Node, ctx: Context) -> tuple[Version, Version]:
     if ctx.mesh == "linkerd":
         raise node.error(
             f"with mesh: linkerd declare services {split[0]} and {split[1]} in spec.services: "
-            "Flagger's TrafficSplit sends traffic to those Services, and Linkerd proxies balance "
-            "over a Service's pods, not over versions")
+            f"Flagger's {'HTTPRoute' if router == 'gatewayapi' else 'TrafficSplit'} sends "
+            "traffic to those Services, and Linkerd proxies balance over a Service's pods, not "
+            "over versions")
     why = (f"Flagger's {split[0]} and {split[1]} map to versions primary and canary of {apex} "
            f"(or declare services {split[0]} and {split[1]})")
     primary = require_version(ctx.topology, apex, "primary", node, why)
@@ -165,16 +191,24 @@ def _max_weight(analysis: Node, step_weights: tuple[float, ...]) -> float:
     return min(step_weights[-1], 100.0) if step_weights else 100.0
 
 
-def _check(metric: Node, canary: Version, ctx: Context) -> FlaggerCheck:
+def _check(metric: Node, canary: Version, ctx: Context, router: Router, model: TemplateModel,
+           templates: MetricTemplates) -> FlaggerCheck:
     name = metric["name"].string()
-    if metric.has("templateRef") or metric.has("query"):
-        field = "templateRef" if metric.has("templateRef") else "query"
-        raise metric[field].error(
-            f"custom metric {name!r} is not built: meshsim measures Flagger's built-in "
-            f"{' and '.join(BUILT_IN)} (a check it cannot measure would always pass)")
+    if metric.has("templateRef"):
+        return template_check(metric, model, templates, ctx)
+    if metric.has("query"):
+        raise metric["query"].error(
+            f"an inline query (metric {name!r}) is not built: Flagger no longer runs it "
+            "(runMetricChecks reads templateRef); put it in a MetricTemplate")
     if name not in BUILT_IN:
         raise metric["name"].error(f"unknown built-in metric {name!r} (Flagger has "
                                    f"{', '.join(BUILT_IN)}; others need a templateRef)")
+    if router == "gatewayapi" and ctx.mesh == "linkerd":
+        raise metric["name"].error(
+            f"built-in {name} with the gatewayapi router queries Istio's metrics "
+            "(observers/factory.go falls back to the Istio observer), which Linkerd does not "
+            "export: every check would find no values and roll back; use a MetricTemplate over "
+            "response_total as Linkerd's docs do")
     window = go_duration(metric["interval"], 60.0)
     bounds = metric["thresholdRange"]
     low = bounds["min"].number() if bounds.has("min") else None
@@ -197,14 +231,26 @@ def _check(metric: Node, canary: Version, ctx: Context) -> FlaggerCheck:
 
 
 def _generate_routes(apex: str, primary: Version, canary: Version, spec: Node, strategy: str,
-                     ctx: Context) -> tuple[tuple[str, ...], tuple[str, ...]]:
+                     router: Router, ctx: Context) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """The host whose routes carry the weights, the weighted routes and the mirrored ones."""
     analysis = spec["analysis"] if spec.has("analysis") else spec["canaryAnalysis"]
     mirror = analysis["mirror"].boolean()
     if analysis.has("mirrorWeight") and not mirror:
         ctx.diagnostics.warn(analysis["mirrorWeight"], "mirrorWeight has no effect without "
                              "mirror: true", code="no-effect")
+    if router == "gatewayapi":
+        host, names = gateway_routes(apex, primary, canary, spec, strategy, mirror, ctx)
+        if host != apex:
+            ctx.claim(host, Node.root(spec.manifest))
+        return host, names, ()
     if ctx.mesh == "linkerd":
-        return _linkerd_routes(apex, primary, canary, spec, strategy, mirror, ctx)
+        return apex, *_linkerd_routes(apex, primary, canary, spec, strategy, mirror, ctx)
+    return apex, *_istio_routes(apex, primary, canary, spec, strategy, mirror, ctx)
+
+
+def _istio_routes(apex: str, primary: Version, canary: Version, spec: Node, strategy: str,
+                  mirror: bool, ctx: Context) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    analysis = spec["analysis"] if spec.has("analysis") else spec["canaryAnalysis"]
     service = spec["service"]
     matches = tuple(route_match(m, ctx.diagnostics, _no_gateway) for m in service["match"].items())
     pair = backends(primary, canary)

@@ -12,6 +12,7 @@ at primary 100 / canary 0; the engine's controller moves them.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from meshsim.model.policy import Backend, Route, RouteMatch, TpsBudgetSpec, TrafficPolicy
 from meshsim.model.rollout import Version
@@ -55,3 +56,16 @@ def merge_matches(first: tuple[RouteMatch, ...],
 def dropped_by_merge(match: RouteMatch) -> bool:
     """Whether ``merge_matches`` drops some condition of this A/B match."""
     return replace(match, headers=(), source_labels={}) != RouteMatch()
+
+
+def merge_gateway_matches(ab: list[dict[str, Any]],
+                          service: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``mergeMatchConditions`` of Flagger's Gateway API router: for every A/B match × every
+    service match, the service match with its headers and query params replaced by the A/B
+    match's where the A/B match sets them (its path and method are dropped)."""
+    if not ab:
+        return service
+    if not service:
+        return ab
+    return [{**s, **{k: a[k] for k in ("headers", "queryParams") if a.get(k)}}
+            for a in ab for s in service]

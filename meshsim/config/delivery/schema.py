@@ -38,7 +38,9 @@ CANARY_SERVICE = {
     "targetPort": skip("meshsim services have one port"),
     "appProtocol": skip("the application protocol is not modelled (plain HTTP)"),
     "portDiscovery": skip("meshsim services have one port"),
-    "gatewayRefs": skip("Gateway API parents of the generated HTTPRoute are not modelled"),
+    "gatewayRefs": many({"name": S, "namespace": S, "group": S, "kind": S, "port": S,
+                         "sectionName": S}),
+    "mirror": skip("request mirroring filters (service.mirror) are not modelled"),
     "delegation": skip("delegate VirtualServices are not modelled"),
     "trafficPolicy": skip("the traffic policy of Flagger's generated DestinationRules is not "
                           "applied: the primary and canary clusters keep Istio's defaults"),
@@ -103,6 +105,7 @@ TRAFFIC_ROUTING = {
         "destinationRule": one({"name": S, "canarySubsetName": S, "stableSubsetName": S}),
     }),
     "smi": one({"rootService": S, "trafficSplitName": S}),
+    "plugins": S,  # argo_gatewayapi.py reads argoproj-labs/gatewayAPI
     "managedRoutes": skip("managed header and mirror routes are not modelled"),
     "maxTrafficWeight": skip("weights are percentages of 100 in meshsim"),
 }
@@ -156,11 +159,19 @@ ANALYSIS_TEMPLATE = {
     "measurementRetention": skip("measurement retention is not modelled"),
 }
 
+_NO_SERVER = "meshsim measures the simulated traffic itself; no metrics server is queried"
+METRIC_TEMPLATE = {
+    "provider": one({"type": S, "address": skip(_NO_SERVER), "secretRef": skip(_NO_SERVER),
+                     "insecureSkipVerify": skip(_NO_SERVER)}),
+    "query": S,
+}
+
 SPECS: dict[str, Mapping[str, Field]] = {
     "Canary": CANARY,
     "Rollout": ROLLOUT,
     "AnalysisTemplate": ANALYSIS_TEMPLATE,
     "ClusterAnalysisTemplate": ANALYSIS_TEMPLATE,
+    "MetricTemplate": METRIC_TEMPLATE,
 }
 
 

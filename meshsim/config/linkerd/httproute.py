@@ -212,12 +212,24 @@ def _match(node: Node) -> tuple[RouteMatch, tuple[int, ...]]:
         if not value.startswith("/"):
             raise path["value"].error(f"a path prefix must start with '/', got {value!r}")
         uri = StringMatch("path_prefix", value)
-    path_rank = {"Exact": 3, "PathPrefix": 2, "RegularExpression": 1}[kind]
     headers = tuple(_value_match(h, lower=True) for h in node["headers"].items())
     query = tuple(_value_match(q, lower=False) for q in node["queryParams"].items())
     method = StringMatch("exact", node["method"].string().upper()) if node.has("method") else None
-    rank = (1, path_rank, len(value), len(headers), len(query), 1 if method else 0)
-    return RouteMatch(uri=uri, method=method, headers=headers, query=query), rank
+    match = RouteMatch(uri=uri, method=method, headers=headers, query=query)
+    return match, match_rank(match)
+
+
+_PATH_RANK = {"exact": 3, "path_prefix": 2, "regex": 1}
+
+
+def match_rank(match: RouteMatch | None) -> tuple[int, ...]:
+    """Linkerd's best-match rank of a translated match (bigger is more specific; None is a rule
+    without matches). Routes from several HTTPRoutes of one parent merge by this rank."""
+    if match is None:
+        return (0,)
+    uri = match.uri or StringMatch("path_prefix", "/")
+    return (1, _PATH_RANK.get(uri.kind, 2), len(uri.value), len(match.headers),
+            len(match.query), 1 if match.method else 0)
 
 
 def _value_match(node: Node, *, lower: bool) -> HeaderMatch:

@@ -134,7 +134,7 @@ class FlaggerScheduler:
         for check in spec.checks:
             value = self.traffic.value(check.measure, now)
             low, high = check.min, check.max
-            if check.name == DURATION:
+            if check.name == DURATION and check.template is None:  # the built-in only
                 # GetRequestDuration: time.Duration(int64(value)) * ms, and the bounds are
                 # converted the same way: both truncated to whole milliseconds.
                 value = None if value is None else float(math.trunc(value))
