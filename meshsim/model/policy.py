@@ -376,6 +376,9 @@ class TrafficPolicy:
     # authorization policy. None / None for Istio: no budget, every request is authorized.
     default_retry_budget: TpsBudgetSpec | None = None
     inbound: InboundPolicy | None = None
+    # Istio: AuthorizationPolicy and PeerAuthentication, enforced by the destination's sidecar.
+    # None = no security policy: every request is allowed, mTLS permissive.
+    security: IstioSecurity | None = None
 
 
 @dataclass(frozen=True)
@@ -566,3 +569,124 @@ def default_authorizations(
     if policy == "cluster-authenticated":
         return (Authorization(name, identities=("*",), networks=cluster),)
     return ()
+
+
+# -- Istio security (security.istio.io AuthorizationPolicy, PeerAuthentication) ----------------
+
+TRUST_DOMAIN = "cluster.local"
+ROOT_NAMESPACE = "istio-system"
+MtlsMode = Literal["STRICT", "PERMISSIVE", "DISABLE"]
+RbacAction = Literal["ALLOW", "DENY", "AUDIT"]
+POD_PORT: int | None = None  # meshsim pods serve one unnumbered port
+
+
+def spiffe_principal(service_account: str, namespace: str, domain: str = TRUST_DOMAIN) -> str:
+    """An Istio peer principal: the SPIFFE ID of the workload's certificate, without spiffe://."""
+    return f"{domain}/ns/{namespace}/sa/{service_account}"
+
+
+def principal_namespace(principal: str) -> str | None:
+    """The namespace a SPIFFE principal names (Istio matches ``source.namespace`` on it)."""
+    parts = principal.split("/")
+    return parts[2] if len(parts) >= 5 and parts[1] == "ns" and parts[3] == "sa" else None
+
+
+@dataclass(frozen=True)
+class RbacCondition:
+    """One Istio attribute: holds when it matches one of ``values`` (if any) and none of
+    ``not_values``. ``key`` is the Istio attribute (``source.principal``, ``source.namespace``,
+    ``source.ip``, ``remote.ip``, ``request.auth.principal``, ``request.headers[x]``,
+    ``destination.port``) or an operation (``method``, ``path``, ``host``)."""
+
+    key: str
+    values: tuple[str, ...] = ()
+    not_values: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RbacRule:
+    """An AuthorizationPolicy rule as Istio's authz model builds it: it matches when one
+    ``principals`` list (from sources, AND within) and one ``permissions`` list (to operations)
+    fully hold; ``when`` conditions are merged into each list."""
+
+    principals: tuple[tuple[RbacCondition, ...], ...] = ((),)
+    permissions: tuple[tuple[RbacCondition, ...], ...] = ((),)
+
+
+@dataclass(frozen=True)
+class WorkloadSelector:
+    """Which sidecars a policy binds to: ``labels`` None = every workload of the namespace; a
+    policy in the root namespace binds workloads of every namespace (Istio's authorization
+    policy lookup; PeerAuthentication narrows this itself)."""
+
+    namespace: str
+    labels: Mapping[str, str] | None = None
+
+    def selects(self, namespace: str, labels: Mapping[str, str]) -> bool:
+        if self.namespace not in (namespace, ROOT_NAMESPACE):
+            return False
+        return self.labels is None or all(labels.get(k) == v for k, v in self.labels.items())
+
+
+@dataclass(frozen=True)
+class RbacPolicy:
+    """An AuthorizationPolicy (ALLOW, DENY or AUDIT); no rules = matches nothing."""
+
+    name: str  # <namespace>/<name>
+    action: RbacAction
+    selector: WorkloadSelector
+    rules: tuple[RbacRule, ...] = ()
+
+
+@dataclass(frozen=True)
+class PeerAuthnPolicy:
+    """A PeerAuthentication: ``mode`` None = UNSET (inherit); ``port_modes`` per target port."""
+
+    name: str
+    selector: WorkloadSelector
+    mode: MtlsMode | None = None
+    port_modes: Mapping[int, MtlsMode | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IstioSecurity:
+    """What istiod sends each inbound sidecar: its authorization policies and mTLS mode."""
+
+    policies: tuple[RbacPolicy, ...] = ()
+    peer_authn: tuple[PeerAuthnPolicy, ...] = ()
+
+    def policies_for(self, namespace: str, labels: Mapping[str, str]) -> tuple[RbacPolicy, ...]:
+        return tuple(p for p in self.policies if p.selector.selects(namespace, labels))
+
+    def mtls_mode(self, namespace: str, labels: Mapping[str, str],
+                  port: int | None = POD_PORT) -> MtlsMode:
+        """Workload policy over namespace policy over mesh policy; UNSET inherits; the mesh
+        default is PERMISSIVE. ``port`` None: a single port-level mode applies to the pod's one
+        port (the translator warns)."""
+        mode: MtlsMode = "PERMISSIVE"
+        for level in self._levels(namespace, labels):
+            if level is None:
+                continue
+            if level.mode is not None:
+                mode = level.mode
+            port_mode = _port_mode(level, port)
+            if port_mode is not None:
+                mode = port_mode
+        return mode
+
+    def _levels(self, namespace: str, labels: Mapping[str, str]) -> list[PeerAuthnPolicy | None]:
+        def first(ns: str, selected: bool) -> PeerAuthnPolicy | None:
+            for p in self.peer_authn:
+                level = p.selector.namespace == ns and (p.selector.labels is not None) == selected
+                if level and (not selected or p.selector.selects(namespace, labels)):
+                    return p
+            return None
+
+        return [first(ROOT_NAMESPACE, False), first(namespace, False), first(namespace, True)]
+
+
+def _port_mode(policy: PeerAuthnPolicy, port: int | None) -> MtlsMode | None:
+    if port is not None:
+        return policy.port_modes.get(port)
+    modes = list(policy.port_modes.values())
+    return modes[0] if len(modes) == 1 else None

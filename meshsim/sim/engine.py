@@ -10,11 +10,12 @@ import simpy
 
 from meshsim.metrics import Recorder, Recording
 from meshsim.model import Model
-from meshsim.model.policy import gateway_for, identity_of
+from meshsim.model.policy import gateway_for, identity_of, spiffe_principal
 from meshsim.rng import Batched, Streams
 from meshsim.sim.authz import authorizer
 from meshsim.sim.chaos import Chaos
 from meshsim.sim.gateway import GatewayPod, share_live_routes
+from meshsim.sim.istio_authz import authorizer as istio_authorizer
 from meshsim.sim.linkerd_proxy import LinkerdProxy
 from meshsim.sim.pod import Pod
 from meshsim.sim.proxy import PlainProxy, Proxy
@@ -40,6 +41,7 @@ class Simulation:
         self.mesh_sidecars = model.mesh.has_sidecars
         self.propagate_deadlines = model.cancellation == "deadline"
         self.policy = model.policy if model.mesh.name in ("istio", "linkerd") else None
+        self.identity = spiffe_principal if model.mesh.name == "istio" else identity_of
         self._request_ids = 0
         self._call_ids = 0
         self.pods: list[Pod] = []
@@ -119,9 +121,11 @@ class Simulation:
                     pod.inbound_overhead = self.overhead if sidecar else 0.0
                     pod.proxy = self._proxy(name, sidecar, dep.labels, service.namespace)
                     if sidecar:
-                        pod.proxy.identity = identity_of(service.name, service.namespace)
+                        pod.proxy.identity = self.identity(service.name, service.namespace)
                     if sidecar and self.policy is not None and self.policy.inbound is not None:
                         pod.authorize = authorizer(self, self.policy.inbound, pod)
+                    if sidecar and self.policy is not None and self.policy.security is not None:
+                        pod.authorize = istio_authorizer(self, self.policy.security, pod)
                     pods.append(pod)
             self.endpoints[service.name] = pods
             self.pods.extend(pods)
@@ -132,7 +136,7 @@ class Simulation:
             sidecar = self.mesh_sidecars and not outside  # users outside come in via a gateway
             clients = [self._proxy(n, sidecar) for n in workload.client_names()]
             for client in clients:
-                client.identity = identity_of(workload.name, "default") if sidecar else None
+                client.identity = self.identity(workload.name, "default") if sidecar else None
             rng = streams.get(f"arrivals/{workload.name}")
             unit_gap = Batched(lambda n, rng=rng: rng.exponential(1.0, n))
             roll = uniform(streams.get(f"clients/{workload.name}"))
@@ -159,6 +163,8 @@ class Simulation:
                     labels={"istio": "ingressgateway"}, namespace="istio-system",
                     gateway=gateway.name, host_routes=gateway.routes,
                 )
+                proxy.identity = spiffe_principal("istio-ingressgateway-service-account",
+                                                  "istio-system")
                 self.proxies[name] = proxy
                 pods.append(GatewayPod(self, name, "istio-ingressgateway", proxy))
             self._gateways[gateway.name] = pods

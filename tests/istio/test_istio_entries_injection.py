@@ -127,8 +127,6 @@ def test_ambient_namespaces_are_named() -> None:
 
 @pytest.mark.parametrize(("api", "kind"), [
     ("networking.istio.io/v1beta1", "Sidecar"),
-    ("security.istio.io/v1", "PeerAuthentication"),
-    ("security.istio.io/v1", "AuthorizationPolicy"),
     ("security.istio.io/v1", "RequestAuthentication"),
 ])
 def test_kinds_not_applied_yet_get_one_warning_each(api: str, kind: str) -> None:

@@ -14,15 +14,17 @@ from dataclasses import dataclass, field
 
 from meshsim.config.manifests import Manifest
 from meshsim.errors import ConfigWarning
-from meshsim.model.policy import Gateway, TrafficPolicy
+from meshsim.model.policy import Gateway, IstioSecurity, TrafficPolicy
 from meshsim.model.topology import Topology
 
+from .authz import parse_authorization
 from .defaults import ROUTE_TIMEOUT, default_cluster, default_retry
 from .destinationrule import build_clusters, collect_rules, service_port, subsets_of
 from .gateway import GatewaySpec, parse_gateway
 from .hosts import HostIndex
 from .injection import sidecars
 from .nodes import Diagnostics, Node
+from .peerauthn import parse_peer_authentications
 from .profile import IstioProfile, profile_for
 from .schema import SPECS, check
 from .serviceentry import parse_entries
@@ -74,6 +76,7 @@ def translate(
                               diagnostics)
         for service, rule in rules.items()
     }
+    injected = sidecars(topology, kinds.get("Namespace", []), diagnostics)
     policy = TrafficPolicy(
         routes=dict(tables.mesh),
         clusters=build_clusters(rules, ports, profile, diagnostics),
@@ -89,7 +92,20 @@ def translate(
             )
             for key, spec in gateways.items()
         },
-        sidecars=sidecars(topology, kinds.get("Namespace", []), diagnostics),
+        sidecars=injected,
         external={e.service: e.external for e in entries},
+        security=security(kinds, topology, injected, diagnostics),
     )
     return IstioTranslation(policy, diagnostics.warnings, profile)
+
+
+def security(kinds: dict[str, list[Manifest]], topology: Topology, injected: dict[str, bool],
+             diagnostics: Diagnostics) -> IstioSecurity | None:
+    """AuthorizationPolicies and PeerAuthentications; None when the scenario has neither."""
+    authz, peers = kinds.get("AuthorizationPolicy", []), kinds.get("PeerAuthentication", [])
+    if not authz and not peers:
+        return None
+    return IstioSecurity(
+        policies=parse_authorization(authz, topology, injected, diagnostics),
+        peer_authn=parse_peer_authentications(peers, diagnostics),
+    )

@@ -1,7 +1,8 @@
 """The fields of the Istio API meshsim reads, and which of them it models.
 
 Mirrors the messages of istio/api ``networking/v1alpha3`` (``virtual_service.proto``,
-``destination_rule.proto``, ``gateway.proto``, ``service_entry.proto``). :func:`check` walks a
+``destination_rule.proto``, ``gateway.proto``, ``service_entry.proto``) and ``security/v1beta1``
+(``authorization.proto``, ``peer_authentication.proto``). :func:`check` walks a
 manifest once: a field the API does not have is an error (the API server would reject it), a
 field meshsim does not model is one warning naming its path, and everything else is left to the
 translator modules, which read it.
@@ -194,11 +195,37 @@ SERVICE_ENTRY = msg(
     subjectAltNames=skip(_TLS), exportTo=skip(_EXPORT), workloadSelector=skip(_SELECTOR),
 )
 
+# -- AuthorizationPolicy and PeerAuthentication (security/v1beta1) ----------------------------
+
+WORKLOAD_SELECTOR = msg(matchLabels=S)
+POLICY_TARGET = msg(group=S, kind=S, name=S, namespace=S)
+SOURCE = msg(
+    principals=S, notPrincipals=S, requestPrincipals=S, notRequestPrincipals=S,
+    namespaces=S, notNamespaces=S, ipBlocks=S, notIpBlocks=S, remoteIpBlocks=S,
+    notRemoteIpBlocks=S, serviceAccounts=S, notServiceAccounts=S,
+)
+OPERATION = msg(
+    hosts=S, notHosts=S, ports=S, notPorts=S, methods=S, notMethods=S, paths=S, notPaths=S,
+)
+AUTHORIZATION_POLICY = msg(
+    selector=one(WORKLOAD_SELECTOR), targetRef=one(POLICY_TARGET), targetRefs=many(POLICY_TARGET),
+    action=S, provider=one(msg(name=S)),
+    rules=many(msg(
+        to=many(msg(operation=one(OPERATION))), when=many(msg(key=S, values=S, notValues=S)),
+        **{"from": many(msg(source=one(SOURCE)))},
+    )),
+)
+PEER_AUTHENTICATION = msg(
+    selector=one(WORKLOAD_SELECTOR), mtls=one(msg(mode=S)), portLevelMtls=S,  # int-keyed map
+)
+
 SPECS: dict[str, Mapping[str, Field]] = {
     "VirtualService": VIRTUAL_SERVICE,
     "DestinationRule": DESTINATION_RULE,
     "Gateway": GATEWAY,
     "ServiceEntry": SERVICE_ENTRY,
+    "AuthorizationPolicy": AUTHORIZATION_POLICY,
+    "PeerAuthentication": PEER_AUTHENTICATION,
 }
 _TOP_LEVEL = ("apiVersion", "kind", "metadata", "spec", "status")
 

@@ -9,9 +9,6 @@ from .nodes import Diagnostics, Node
 REASONS = {
     "Sidecar": "Sidecar scoping (egress hosts, outbound traffic policy) is not modelled: every "
     "sidecar sees every service",
-    "PeerAuthentication": "mTLS modes are not modelled: traffic between proxies is accepted as "
-    "if mTLS were permissive",
-    "AuthorizationPolicy": "authorization is not modelled yet: every request is allowed",
     "RequestAuthentication": "JWT authentication is not modelled: requests carry no tokens",
 }
 
