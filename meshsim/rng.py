@@ -7,6 +7,7 @@ feature or a service never shifts another stream's draws. No module-level random
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -30,21 +31,17 @@ class Streams:
         return gen
 
 
-class Batched:
-    """Draws from a generator in blocks, so the hot path pays one numpy call per 4096 draws."""
+def Batched(draw: Callable[..., Any], block: int = 4096) -> Callable[[], Any]:
+    """Draws from a generator in blocks, so the hot path pays one numpy call per 4096 draws.
 
-    __slots__ = ("_buf", "_draw", "_i", "_n")
+    Returns a zero-argument callable: the ``__next__`` of a generator walking each block's
+    list, a C call per draw rather than a Python one. A block is drawn when its first value
+    is needed, so the draws (and the generator's state) are the same as drawing one by one
+    in blocks on demand.
+    """
+    return _blocks(draw, block).__next__
 
-    def __init__(self, draw: object, block: int = 4096) -> None:
-        self._draw = draw  # callable(size) -> ndarray
-        self._n = block
-        self._buf: list[float] = []
-        self._i = 0
 
-    def __call__(self) -> Any:
-        i = self._i
-        if i >= len(self._buf):
-            self._buf = self._draw(self._n).tolist()  # type: ignore[operator]
-            i = 0
-        self._i = i + 1
-        return self._buf[i]
+def _blocks(draw: Callable[..., Any], block: int) -> Iterator[Any]:
+    while True:
+        yield from draw(block).tolist()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import struct
 from array import array
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+
+CHUNK = 4096  # rows held packed before they move into the typed columns
 
 
 class Interner:
@@ -28,19 +31,50 @@ class Interner:
 
 
 class Table:
-    """A set of named typed columns filled row by row."""
+    """A set of named typed columns filled row by row.
+
+    The hot path packs a whole row into bytes (:attr:`pack`, one C call, no Python object per
+    cell) and appends them to :attr:`pending`; every :data:`CHUNK` rows the packed block
+    moves into the typed columns through one numpy view. Readers see every row:
+    :attr:`columns` flushes first.
+    """
 
     def __init__(self, schema: dict[str, str]) -> None:
         self.schema = schema
-        self.columns = {name: array(code) for name, code in schema.items()}
+        self._columns: dict[str, array[int]] = {name: array(code) for name, code in schema.items()}
+        row = struct.Struct("=" + "".join(schema.values()))  # standard sizes, no padding
+        sizes = [struct.calcsize("=" + code) for code in schema.values()]
+        if sizes != [col.itemsize for col in self._columns.values()]:
+            raise RuntimeError("typed columns and packed rows disagree on sizes")
+        self.pack: Callable[..., bytes] = row.pack  # values in schema order -> one row
+        self.row_size = row.size
+        self.chunk_bytes = CHUNK * row.size  # flush when pending reaches this
+        self.pending = bytearray()  # packed rows not yet in the columns
+        self._dtype = np.dtype([(name, "=" + code) for name, code in schema.items()])
+
+    def add(self, *values: Any) -> None:
+        """Append one row (values in schema order)."""
+        self.pending += self.pack(*values)
+        if len(self.pending) >= self.chunk_bytes:
+            self.flush()
+
+    def flush(self) -> None:
+        """Move the pending rows into the typed columns."""
+        if self.pending:
+            block = np.frombuffer(self.pending, dtype=self._dtype)
+            for name, col in self._columns.items():
+                col.frombytes(block[name].tobytes())
+            del block  # release the view before resizing the buffer
+            self.pending.clear()
+
+    @property
+    def columns(self) -> dict[str, array[int]]:
+        self.flush()
+        return self._columns
 
     def __len__(self) -> int:
-        first = next(iter(self.columns.values()))
-        return len(first)
-
-    def appenders(self) -> tuple[Callable[[Any], None], ...]:
-        """Bound ``append`` methods in schema order, for the hot path."""
-        return tuple(col.append for col in self.columns.values())
+        first = next(iter(self._columns.values()))
+        return len(first) + len(self.pending) // self.row_size
 
     def nbytes(self) -> int:
         return sum(col.itemsize * len(col) for col in self.columns.values())

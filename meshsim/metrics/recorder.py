@@ -58,13 +58,13 @@ class Recorder:
         self.calls = Table(CALLS)
         self.events: list[tuple[float, str, str, str, str, str, str]] = []
         self._levels: dict[tuple[str, str, str], Level] = {}
-        self._attempt_append = self.attempts.appenders()
         # Attempts of watched services are kept for live queries (rollout checks) even when
         # the run does not record attempts; they never reach the attempts frame.
         self._watched: set[int] = set()
         self._watch = Table(ATTEMPTS)
-        self._watch_append = self._watch.appenders()
-        self._call_append = self.calls.appenders()
+        self._call_pending = self.calls.pending
+        self._call_pack = self.calls.pack
+        self._call_chunk = self.calls.chunk_bytes
         self.issued = 0
 
     # -- hot path -------------------------------------------------------------------------
@@ -74,24 +74,27 @@ class Recorder:
         mirror: bool,
     ) -> None:
         if self.record_attempts:
-            a = self._attempt_append
+            table = self.attempts
         elif service in self._watched:
-            a = self._watch_append
+            table = self._watch
         else:
             return
-        a[0](request_id); a[1](call_id); a[2](caller); a[3](service); a[4](subset); a[5](pod)  # noqa: E702
-        a[6](attempt); a[7](start); a[8](end); a[9](status); a[10](flags); a[11](retry)  # noqa: E702
-        a[12](mirror)
+        pending = table.pending
+        pending += table.pack(request_id, call_id, caller, service, subset, pod, attempt, start,
+                              end, status, flags, retry, mirror)
+        if len(pending) >= table.chunk_bytes:
+            table.flush()
 
     def call(
         self, call_id: int, request_id: int, caller: int, service: int, subset: int,
         start: float, end: float, status: int, flags: int, attempts: int, depth: int,
         mirror: bool = False,
     ) -> None:
-        a = self._call_append
-        a[0](call_id); a[1](request_id); a[2](caller); a[3](service); a[4](subset)  # noqa: E702
-        a[5](start); a[6](end); a[7](status); a[8](flags); a[9](attempts); a[10](depth)  # noqa: E702
-        a[11](mirror)
+        pending = self._call_pending
+        pending += self._call_pack(call_id, request_id, caller, service, subset, start, end,
+                                   status, flags, attempts, depth, mirror)
+        if len(pending) >= self._call_chunk:
+            self.calls.flush()
 
     def level(self, name: str, service: str, subset: str) -> Level:
         """The level object to update directly from the engine (``level.change(now, ±1)``)."""

@@ -50,6 +50,7 @@ class Cluster:
         self.env: simpy.Environment = proxy.env
         self.service = service
         self.subset = subset or ""
+        self.service_code: int | None = None  # the recorder's code, cached on first use
         self.hosts = hosts
         self.policy = policy
         self.breaker = ResourceManager(policy.circuit_breakers)

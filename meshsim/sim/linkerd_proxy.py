@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from meshsim.model.policy import Backend, ClusterPolicy, Route, TrafficPolicy, classify_failure
-from meshsim.sim.kernel import call_later
+from meshsim.sim.kernel import Timers, call_later
 from meshsim.sim.linkerd.accrual import ConsecutiveFailures
 from meshsim.sim.linkerd.backoff import ExponentialBackoff
 from meshsim.sim.linkerd.budget import TpsBudget, budget_from_profile
@@ -124,6 +124,18 @@ class Flight:
         self.started = 0.0
 
 
+def _flight_done(flight: Flight) -> bool:
+    """A request timer is over once its request finished (``done`` never reverts)."""
+    return flight.done
+
+
+def _attempt_over(value: tuple[Attempt, str]) -> bool:
+    """An attempt timer is over once its request finished or moved past the attempt."""
+    att = value[0]
+    flight: Flight = att.call.state  # type: ignore[assignment]
+    return flight.done or flight.attempt is not att
+
+
 class LinkerdProxy(Proxy):
     """One meshed pod's (or client's) outbound linkerd2-proxy."""
 
@@ -132,6 +144,8 @@ class LinkerdProxy(Proxy):
         labels: Mapping[str, str] | None = None, namespace: str = "default",
     ) -> None:
         super().__init__(sim, name, True, roll, labels, namespace)
+        self._request_timers: dict[float, Timers] = {}  # by timeout: most never fire
+        self._attempt_timers: dict[float, Timers] = {}
         self.policy = policy
         self._routes: dict[str, tuple[Route, ...]] = {}
         self._balancers: dict[str, Balancer] = {}
@@ -190,7 +204,11 @@ class LinkerdProxy(Proxy):
                 backoff=ExponentialBackoff(spec.backoff_min, spec.backoff_max, spec.jitter),
             ), self._roll)
         if route.timeout > 0:
-            call_later(self.env, route.timeout, self._on_request_timeout, flight)
+            timers = self._request_timers.get(route.timeout)
+            if timers is None:
+                timers = self._request_timers[route.timeout] = Timers(
+                    self.env, route.timeout, self._on_request_timeout, _flight_done)
+            timers.start(flight)
         self._try(flight)
 
     def _pick_backend(self, flight: Flight, now: float) -> Balancer | None:
@@ -255,7 +273,11 @@ class LinkerdProxy(Proxy):
         flight.started = now
         timeout, kind = self._attempt_timeout(flight)
         if timeout:
-            call_later(self.env, timeout, self._on_attempt_timeout, (att, kind))
+            timers = self._attempt_timers.get(timeout)
+            if timers is None:
+                timers = self._attempt_timers[timeout] = Timers(
+                    self.env, timeout, self._on_attempt_timeout, _attempt_over)
+            timers.start((att, kind))
         self.transmit(att)
 
     @staticmethod

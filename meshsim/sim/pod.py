@@ -65,7 +65,9 @@ class Pod:
         self.busy = 0
         self.queue: deque[Attempt] = deque()
         self.waiting = 0  # live entries of the queue (cancelled ones are skipped lazily)
-        self.active: set[Attempt] = set()
+        # Started attempts, insertion-ordered (not a set: a crash must fail them in start
+        # order, not in the order of their memory addresses).
+        self.active: dict[Attempt, None] = {}
         # Chaos state, set by the fault timeline.
         self.down = False
         self.latency_factor = 1.0
@@ -122,7 +124,7 @@ class Pod:
     # -- work ----------------------------------------------------------------------------------
     def _start(self, att: Attempt, now: float) -> None:
         self.busy += 1
-        self.active.add(att)
+        self.active[att] = None
         work = self.service_time() * self.latency_factor + self.latency_add
         if self.inflight_factor:
             work *= 1.0 + self.inflight_factor * (self.busy - 1)
@@ -137,7 +139,16 @@ class Pod:
             heappush(self._queue, (now + work, NORMAL, next(self._eid), wake))
 
     def _on_work_done(self, ev: simpy.Event) -> None:
-        self.work_done(ev._value)
+        att: Attempt = ev._value  # work_done, inlined: this is every request's hot path
+        if att.dead:
+            return
+        if att.failed:
+            self.finish(att, 500)
+        elif self.calls:
+            att.step = 0
+            self._next_step(att)
+        else:
+            self.finish(att, 200)
 
     def work_done(self, att: Attempt) -> None:
         if att.dead:
@@ -154,9 +165,17 @@ class Pod:
         """The handler answers: free the slot, reply, start the next queued request."""
         now = self.env._now
         self.busy -= 1
-        self.active.discard(att)
+        self.active.pop(att, None)
         self.in_flight.change(now, -1)
-        self.reply(att, status, flags)
+        att.status = status  # reply, inlined
+        att.flags = flags
+        proxy = att.call.proxy
+        delay = self.sim.latency
+        if delay:
+            heappush(self._queue, (now + delay, NORMAL, next(self._eid),
+                                   Wake(proxy.on_response, att)))
+        else:
+            proxy.response(att)
         queue = self.queue
         while queue and self.busy < self.concurrency:
             nxt = queue.popleft()

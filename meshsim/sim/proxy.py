@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from meshsim.sim.kernel import call_later
+from meshsim.sim.kernel import Timers, call_later
 from meshsim.sim.messages import Attempt, Call
 from meshsim.sim.sampling import Sampler
 
@@ -40,6 +40,7 @@ class Proxy:
         self.outbound_overhead = sim.overhead if sidecar else 0.0
         self._roll = pick_roll
         self.identity: str | None = None  # mTLS identity (its ServiceAccount), set by the engine
+        self._deadlines = Timers(self.env, 0.0, self._on_deadline, _call_done)
 
     # -- a call --------------------------------------------------------------------------------
     def send(self, call: Call) -> None:
@@ -49,7 +50,7 @@ class Proxy:
             if call.deadline <= now:
                 self.give_up(call)
                 return
-            call_later(self.env, call.deadline - now, self._on_deadline, call)
+            self._deadlines.start_after(call.deadline - now, call)
         self.forward(call, now)
 
     def forward(self, call: Call, now: float) -> None:
@@ -71,9 +72,16 @@ class Proxy:
     def response(self, att: Attempt) -> None:
         if att.abandoned:
             return  # the caller already gave up; this is abandoned work arriving late
-        self.record_attempt(att, att.status, att.flags)
-        self.complete(att.call, att.status, att.flags, att.pod.subset_code,
-                      att.pod.sim_service_code)
+        call = att.call  # record_attempt, inlined: every plain request passes here
+        pod = att.pod
+        status, flags = att.status, att.flags
+        rec = self.sim.recorder
+        rec.attempt(
+            call.request_id, call.id, self.code, pod.sim_service_code, pod.subset_code, pod.code,
+            att.number, att.start, self.env._now, status, rec.intern(flags) if flags else 0,
+            att.number > 1, call.mirror,
+        )
+        self.complete(call, status, flags, pod.subset_code, pod.sim_service_code)
 
     def _on_deadline(self, ev: simpy.Event) -> None:
         call: Call = ev._value
@@ -128,6 +136,11 @@ class Proxy:
         call.on_done(call)
 
 
+def _call_done(call: Call) -> bool:
+    """A deadline is over once its call completed (``done`` never reverts)."""
+    return call.done
+
+
 class PlainProxy(Proxy):
     """A caller without mesh policy (see the module docstring)."""
 
@@ -136,11 +149,16 @@ class PlainProxy(Proxy):
         self._rr: dict[str, int] = {}
 
     def forward(self, call: Call, now: float) -> None:
-        pod = self.pick(call.service)
+        pods = self.sim.endpoints[call.service]
+        pod = pods[0] if len(pods) == 1 else self.pick(call.service)
         call.attempts += 1
         att = Attempt(call, pod, call.attempts, now)
         call.attempt = att
-        self.transmit(att)
+        delay = self.outbound_overhead + self.sim.latency + pod.inbound_overhead  # transmit
+        if delay:
+            call_later(self.env, delay, pod.on_arrive, att)
+        else:
+            pod.arrive(att)
 
     def pick(self, service: str) -> Pod:
         pods = self.sim.endpoints[service]

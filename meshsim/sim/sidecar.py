@@ -17,7 +17,7 @@ from meshsim.model.policy import Backend, Mirror, Route, TrafficPolicy, host_mat
 from meshsim.sim.cluster import Cluster, IntRoll
 from meshsim.sim.envoy import RetryState, RetryStatus, stable_hash64, wants_retry
 from meshsim.sim.envoy.retry import Outcome
-from meshsim.sim.kernel import call_later
+from meshsim.sim.kernel import Timers, call_later
 from meshsim.sim.messages import Attempt, Call
 from meshsim.sim.proxy import Proxy
 from meshsim.sim.rollout.weights import LiveRoute, static_pick, with_live
@@ -64,6 +64,17 @@ def _ignore(call: Call) -> None:
     """Shadow responses are discarded (fire and forget)."""
 
 
+def _upstream_done(up: Upstream) -> bool:
+    """A route timer is over once its request finished (``done`` never reverts)."""
+    return up.done
+
+
+def _attempt_over(att: Attempt) -> bool:
+    """A per-try timer is over once its request finished or moved past the attempt."""
+    up: Upstream = att.call.state  # type: ignore[assignment]
+    return up.done or up.attempt is not att
+
+
 class EnvoyProxy(Proxy):
     """One sidecar (or gateway) Envoy with its own per-cluster state."""
 
@@ -79,6 +90,8 @@ class EnvoyProxy(Proxy):
         self._int = int_roll
         self._routes: dict[str, tuple[Route, ...]] = {}
         self._clusters: dict[tuple[str, str | None], Cluster | None] = {}
+        self._route_timers: dict[float, Timers] = {}  # by timeout: most never fire
+        self._per_try_timers: dict[float, Timers] = {}
 
     # -- configuration -------------------------------------------------------------------------
     def routes(self, service: str) -> tuple[Route, ...]:
@@ -196,7 +209,7 @@ class EnvoyProxy(Proxy):
         # onRequestComplete: the route timer and the shadows start once the first attempt
         # is on its way (or waiting for a connection).
         if route.timeout > 0:
-            call_later(self.env, route.timeout, self._on_route_timeout, up)
+            self._route_timer(route.timeout).start(up)
         for mirror in route.mirrors:
             if mirror.percent >= 100.0 or self._roll() * 100.0 < mirror.percent:
                 self._shadow(up.call, mirror, route.timeout)
@@ -253,7 +266,11 @@ class EnvoyProxy(Proxy):
         if retry is not None and retry.per_try_timeout > 0 and (
             route.timeout == 0 or retry.per_try_timeout < route.timeout
         ):
-            call_later(self.env, retry.per_try_timeout, self._on_per_try_timeout, att)
+            timers = self._per_try_timers.get(retry.per_try_timeout)
+            if timers is None:
+                timers = self._per_try_timers[retry.per_try_timeout] = Timers(
+                    self.env, retry.per_try_timeout, self._on_per_try_timeout, _attempt_over)
+            timers.start(att)
         self.transmit(att)
 
     # -- outcomes ------------------------------------------------------------------------------
@@ -266,7 +283,7 @@ class EnvoyProxy(Proxy):
         assert cluster is not None
         up.attempt = None
         broken = att.flags in ("UF", "UC")
-        cluster.finished(up, reset=broken, broken=broken)
+        cluster.finished(up, broken, broken)
         self.record_attempt(att, att.status, att.flags)
         status, flags = att.status, att.flags
         if flags == "UF":
@@ -278,7 +295,7 @@ class EnvoyProxy(Proxy):
         else:
             cluster.report_status(att.pod, status)
             outcome = status
-        self._decide(up, outcome, status, join_flags(up.flags, flags))
+        self._decide(up, outcome, status, join_flags(up.flags, flags) if up.flags else flags)
 
     def _decide(self, up: Upstream, outcome: Outcome, status: int, flags: str) -> None:
         retry = up.retry
@@ -309,6 +326,13 @@ class EnvoyProxy(Proxy):
             return
         self._reset_attempt(up, att)
         self._decide(up, "per_try_timeout", 504, join_flags(up.flags, "UT"))
+
+    def _route_timer(self, timeout: float) -> Timers:
+        timers = self._route_timers.get(timeout)
+        if timers is None:
+            timers = self._route_timers[timeout] = Timers(
+                self.env, timeout, self._on_route_timeout, _upstream_done)
+        return timers
 
     def _on_route_timeout(self, ev: simpy.Event) -> None:
         up: Upstream = ev._value
@@ -356,8 +380,11 @@ class EnvoyProxy(Proxy):
             up.retry.release()
         subset = up.host.subset_code if up.host is not None else 0
         service = None
-        if up.cluster is not None:
-            service = self.sim.service_code(up.cluster.service)
+        cluster = up.cluster
+        if cluster is not None:
+            service = cluster.service_code
+            if service is None:  # the first request through this cluster
+                service = cluster.service_code = self.sim.service_code(cluster.service)
         self.complete(up.call, status, flags, subset, service)
 
     # -- mirrors and hashing -------------------------------------------------------------------
@@ -377,7 +404,7 @@ class EnvoyProxy(Proxy):
             return
         up.cluster = cluster
         if timeout > 0:
-            call_later(self.env, timeout, self._on_route_timeout, up)
+            self._route_timer(timeout).start(up)
         self._try(up)
 
     def _hash(self, call: Call, route: Route, cluster: Cluster) -> int | None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from heapq import heappush
+from typing import TYPE_CHECKING, Any
+
+from simpy.events import NORMAL
 
 from meshsim.model import Workload
-from meshsim.sim.kernel import call_later
+from meshsim.sim.kernel import Wake
 from meshsim.sim.messages import Call
 from meshsim.sim.sampling import Sampler
 
@@ -76,19 +79,22 @@ class Source:
             if rate > 0.0:
                 gap = self._unit_gap() / rate if self._poisson else 1.0 / rate
                 if t + gap < change:
-                    call_later(self.env, t + gap - self.env._now, self._arrive, None)
+                    env = self.env  # call_later, inlined
+                    queue: list[Any] = env._queue
+                    heappush(queue, (env._now + (t + gap - env._now), NORMAL, next(env._eid),
+                                     Wake(self._arrive, None)))
                     return
             if change == INF:
                 return
             t = change  # memoryless for Poisson; a new phase for constant arrivals
 
     def _arrive(self, ev: simpy.Event) -> None:
-        self._issue()
-        self._schedule(self.env._now)
-
-    def _issue(self) -> None:
-        sim = self.sim
         now = self.env._now
+        self._issue(now)
+        self._schedule(now)
+
+    def _issue(self, now: float) -> None:
+        sim = self.sim
         clients = self.clients
         if len(clients) == 1:
             client = clients[0]

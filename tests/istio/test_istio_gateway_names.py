@@ -11,7 +11,7 @@ from meshsim.config.istio.gateway import resolve_gateway_name
     ("name", "expected"),
     [
         ("public-gateway", "prod/public-gateway"),                          # short: referrer's ns
-        ("./public-gateway", "prod/public-gateway"),                        # ./ is the referrer's ns
+        ("./public-gateway", "prod/public-gateway"),                        # ./: referrer
         ("istio-system/public-gateway", "istio-system/public-gateway"),     # ns/name as written
         ("public-gateway.istio-system.svc.cluster.local", "istio-system/public-gateway"),  # FQDN
         ("public-gateway.istio-system", "istio-system/public-gateway"),     # name.ns

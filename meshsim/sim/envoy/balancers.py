@@ -200,7 +200,11 @@ class _EdfBalancer(Balancer[H]):
         source: Hashable = "healthy",
     ) -> H | None:
         act = active or _no_active
-        edf = self._scheduler(hosts, source, act)
+        cached = self._sched.get(source)
+        if cached is not None and cached[2] is hosts:
+            edf = cached[1]  # _scheduler's first case, inlined: nearly every pick
+        else:
+            edf = self._scheduler(hosts, source, act)
         if edf is not None:
             return edf.pick_and_add(lambda h: self._host_weight(h, act))
         if not hosts:
