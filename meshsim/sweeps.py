@@ -253,7 +253,7 @@ def sweep(
             tasks.append(((i, seed), (models[i], seed, service, use_workload, metric_list)))
 
     total, done = len(points) * len(seed_list), len(rows)
-    report, close = _progress(progress, total)
+    report, close = progress_reporter(progress, total)
     report(done, total)
 
     def finish(key: Hashable, row: dict[str, Any]) -> None:
@@ -342,7 +342,7 @@ def check(
         model = replace(model, duration=float(duration), warmup=min(model.warmup, duration))
     per_seed: dict[Hashable, list[dict[str, Any]]] = {}
     total = len(seed_list) if model.expectations else 0
-    report, close = _progress(progress, total)
+    report, close = progress_reporter(progress, total)
     report(0, total)
 
     def finish(key: Hashable, rows: list[dict[str, Any]]) -> None:
@@ -409,9 +409,11 @@ def _write_cache(file: Path, row: Mapping[str, Any]) -> None:
 
 
 # -- progress ---------------------------------------------------------------------------------
-def _progress(
-    progress: bool | Callable[[int, int], None], total: int
+def progress_reporter(
+    progress: bool | Callable[[int, int], None], total: int, label: str = "sweep"
 ) -> tuple[Callable[[int, int], None], Callable[[], None]]:
+    """``(report(done, total), close())``: the caller's callback, nothing, or a rich bar on
+    stderr (``progress=True``) for the runs of a sweep, map or recommendation."""
     if callable(progress):
         return progress, lambda: None
     if not progress:
@@ -420,9 +422,9 @@ def _progress(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     bar = Progress(
-        TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=Console(stderr=True), transient=True,
     )
-    task = bar.add_task("sweep", total=total)
+    task = bar.add_task(label, total=total)
     bar.start()
     return (lambda done, total: bar.update(task, completed=done, total=total)), bar.stop

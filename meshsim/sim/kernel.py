@@ -68,17 +68,7 @@ class Timers:
 
     def start(self, value: object) -> None:
         """Arm a timer: ``fn(event)`` after ``delay``, with ``event._value`` = ``value``."""
-        when = self._env._now + self.delay
-        eid = next(self._eid)
-        entries = self._entries
-        if entries and when < entries[-1][0]:
-            # a longer ``start_after`` deadline is queued behind: keep the FIFO sorted
-            heappush(self._queue, (when, NORMAL, eid, Wake(self._fn, value)))
-            return
-        entries.append((when, eid, value))
-        if not self._armed:
-            self._armed = True
-            heappush(self._queue, (when, NORMAL, eid, Wake(self._fire, None)))
+        self.start_after(self.delay, value)
 
     def start_after(self, delay: float, value: object) -> None:
         """Arm a timer of another delay (a deadline): it joins the FIFO when that keeps it

@@ -21,6 +21,7 @@ import numpy as np
 from meshsim import api
 from meshsim.config import Scenario
 from meshsim.results import Results
+from meshsim.sweeps import progress_reporter
 
 Progress = bool | Callable[[int, int], None]
 
@@ -127,7 +128,7 @@ def run_all(
         for j, seed in enumerate(seeds)
     ]
     rows: list[list[dict[str, Any]]] = [[{} for _ in seeds] for _ in cells]
-    report, close = _progress(progress, len(tasks))
+    report, close = progress_reporter(progress, len(tasks), "runs")
     done = 0
     try:
         if workers == 1 or len(tasks) <= 1:
@@ -150,22 +151,3 @@ def run_all(
     finally:
         close()
     return rows
-
-
-def _progress(
-    progress: Progress, total: int
-) -> tuple[Callable[[int, int], None], Callable[[], None]]:
-    if callable(progress):
-        return progress, lambda: None
-    if not progress:
-        return (lambda done, total: None), lambda: None
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    bar = Progress(
-        TextColumn("runs"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=Console(stderr=True), transient=True,
-    )
-    task = bar.add_task("runs", total=total)
-    bar.start()
-    return (lambda done, total: bar.update(task, completed=done, total=total)), bar.stop
