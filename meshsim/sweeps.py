@@ -122,6 +122,10 @@ class DaskUnavailable(MeshsimError):
     """``dask=`` was given but Dask is not installed or the scheduler cannot be reached."""
 
 
+class CacheUnavailable(MeshsimError):
+    """``cache_dir=`` names a path that cannot be a directory (a file, no permission)."""
+
+
 DaskTarget = Any  # "local", a scheduler address, or a distributed.Client
 DASK_CONNECT_TIMEOUT = "5s"  # how long to wait for a scheduler before saying it is unreachable
 
@@ -234,7 +238,11 @@ def sweep(
 
     cache = Path(cache_dir) if cache_dir is not None else None
     if cache is not None:
-        cache.mkdir(parents=True, exist_ok=True)
+        try:
+            cache.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CacheUnavailable(f"--cache-dir {cache}: cannot create the cache directory "
+                                f"({exc.strerror or exc})") from None
 
     tasks: list[tuple[Hashable, tuple[Any, ...]]] = []
     files: dict[Hashable, Path | None] = {}

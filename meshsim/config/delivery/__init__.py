@@ -33,6 +33,7 @@ from .targets import add_subsets
 
 __all__ = ["DeliveryTranslation", "reads", "translate"]
 
+SERVED = {"flagger.app": "v1beta1", "argoproj.io": "v1alpha1"}  # the CRDs' only served versions
 UNREAD: dict[str, str] = {}  # kinds of the family loaded but not applied (none today)
 
 
@@ -55,6 +56,7 @@ def translate(manifests: Sequence[Manifest], topology: Topology, policy: Traffic
                   manifests, start)
     ours = [m for m in manifests if reads(m)]
     for manifest in ours:
+        _check_version(manifest)
         if manifest.kind in SPECS:
             check(Node.root(manifest), ctx.diagnostics)
             _check_providers(manifest, ctx)
@@ -83,6 +85,15 @@ def translate(manifests: Sequence[Manifest], topology: Topology, policy: Traffic
                      gateways=bind_gateways(policy.gateways, ctx.gateway_routes))
     return DeliveryTranslation(tuple(rollouts), routed, ctx.diagnostics.warnings,
                                tuple(ctx.workloads))
+
+
+def _check_version(manifest: Manifest) -> None:
+    """Flagger and Argo Rollouts serve one version each: another is rejected by the API server."""
+    group, _, version = manifest.apiVersion.rpartition("/")
+    served = SERVED.get(group)
+    if served is not None and version != served:
+        raise Node.root(manifest)["apiVersion"].error(
+            f"{group} serves {manifest.kind} at {group}/{served} only, got {manifest.apiVersion}")
 
 
 def _check_providers(manifest: Manifest, ctx: Context) -> None:

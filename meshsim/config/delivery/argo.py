@@ -137,6 +137,7 @@ def _versions(canary: Node, rule: Node, host: str, ctx: Context) -> tuple[Versio
         new = rule["canarySubsetName"]
         if not stable.present or not new.present:
             raise rule.error("destinationRule needs canarySubsetName and stableSubsetName")
+        _require_destination_rule(rule["name"], canary.manifest.namespace, ctx)
         return (require_version(ctx.topology, host, stable.string(), stable, why),
                 require_version(ctx.topology, host, new.string(), new, why))
     for key in ("stableService", "canaryService"):
@@ -148,6 +149,17 @@ def _versions(canary: Node, rule: Node, host: str, ctx: Context) -> tuple[Versio
                                     canary["stableService"])),
             Version(resolve_service(ctx.index, canary["canaryService"].string(), namespace,
                                     canary["canaryService"])))
+
+
+def _require_destination_rule(name: Node, namespace: str, ctx: Context) -> None:
+    """Argo patches the subsets of this DestinationRule: the Rollout fails if it is missing."""
+    text = name.string()
+    space, _, short = text.rpartition("/") if "/" in text else (namespace, "", text)
+    rules = [m for m in ctx.manifests if m.kind == "DestinationRule"]
+    if not any(m.name == short and m.namespace == space for m in rules):
+        known = sorted(m.name for m in rules)
+        raise name.error(f"DestinationRule {text!r} is not among the manifests "
+                         f"(DestinationRules: {', '.join(known) or 'none'})")
 
 
 def _virtual_service(name: Node, namespace: str, ctx: Context) -> Manifest:
@@ -348,6 +360,8 @@ def _substitute(node: Node, args: Mapping[str, Node]) -> str:
 
 
 def _metric(metric: Node, args: Mapping[str, Node], ctx: Context) -> ArgoMetric:
+    if not metric["name"].present:
+        raise metric.error("a metric needs a name (the AnalysisTemplate CRD requires it)")
     name = metric["name"].string()
     provider = metric["provider"]
     others = [k for k, _ in provider.entries() if k != "prometheus"]
@@ -368,13 +382,21 @@ def _metric(metric: Node, args: Mapping[str, Node], ctx: Context) -> ArgoMetric:
         measure=measure_of(query, query_node, ctx),
         success=parse_condition(metric["successCondition"], vector=True),
         failure=parse_condition(metric["failureCondition"], vector=True),
-        interval=go_duration(metric["interval"], 0.0),
+        interval=_interval(metric["interval"]),
         count=limits["count"],
         initial_delay=go_duration(metric["initialDelay"], 0.0),
         failure_limit=limits["failureLimit"],
         inconclusive_limit=limits["inconclusiveLimit"],
         consecutive_error_limit=limits["consecutiveErrorLimit"],
     )
+
+
+def _interval(node: Node) -> float:
+    """A written interval of 0 would measure in a busy loop: Argo requeues at once."""
+    seconds = go_duration(node, 0.0)
+    if node.present and seconds <= 0:
+        raise node.error(f"interval must be greater than zero, got {node.string()!r}")
+    return seconds
 
 
 def _limits(metric: Node) -> dict[str, int]:

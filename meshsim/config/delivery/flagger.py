@@ -60,6 +60,7 @@ def translate_canary(manifest: Manifest, ctx: Context,
     if not apex_node.present:
         raise spec["targetRef"].error("a Canary needs targetRef.name (the Deployment it rolls out)")
     _check_target_kind(spec["targetRef"])
+    _check_port(service["port"])
     apex = resolve_service(ctx.index, apex_node.string(), manifest.namespace, apex_node)
     primary, canary = _versions(apex, apex_node, ctx, router)
     analysis = spec["analysis"] if spec.has("analysis") else spec["canaryAnalysis"]
@@ -79,8 +80,8 @@ def translate_canary(manifest: Manifest, ctx: Context,
         target=target,
         strategy=strategy,
         interval=_interval(analysis["interval"], ctx),
-        threshold=max(analysis["threshold"].integer(0), 0) or 1,
-        step_weight=float(analysis["stepWeight"].integer(0, minimum=0, maximum=100)),
+        threshold=analysis["threshold"].integer(0, minimum=0) or 1,
+        step_weight=_step_weight(analysis["stepWeight"]),
         step_weights=step_weights,
         max_weight=_max_weight(analysis, step_weights),
         step_weight_promotion=float(
@@ -177,6 +178,17 @@ def _interval(node: Node, ctx: Context) -> float:
     return seconds
 
 
+def _step_weight(node: Node) -> float:
+    """A written stepWeight of 0 never moves traffic: the canary would sit at 0 % forever."""
+    return float(node.integer(0, minimum=1 if node.present else 0, maximum=100))
+
+
+def _check_port(node: Node) -> None:
+    """service.port is an int32 port the CRD requires; meshsim services have one port."""
+    if node.present:
+        node.integer(minimum=1, maximum=65535)
+
+
 def _weights(node: Node) -> list[int]:
     weights = [item.integer(minimum=0, maximum=100) for item in node.items()]
     if any(b <= a for a, b in itertools.pairwise(weights)):
@@ -210,6 +222,9 @@ def _check(metric: Node, canary: Version, ctx: Context, router: Router, model: T
             "export: every check would find no values and roll back; use a MetricTemplate over "
             "response_total as Linkerd's docs do")
     window = go_duration(metric["interval"], 60.0)
+    if window <= 0:
+        raise metric["interval"].error(f"metric interval must be greater than zero (the "
+                                       f"query's range), got {metric['interval'].string()!r}")
     bounds = metric["thresholdRange"]
     low = bounds["min"].number() if bounds.has("min") else None
     high = bounds["max"].number() if bounds.has("max") else None
@@ -218,6 +233,7 @@ def _check(metric: Node, canary: Version, ctx: Context, router: Router, model: T
         low, high = (legacy, None) if name == BUILT_IN[0] else (None, legacy)
     if low is None and high is None:
         raise metric.error(f"metric {name!r} needs thresholdRange min or max")
+    _check_range(metric, name, low, high)
     if name == BUILT_IN[0]:
         measure = Measure("success_rate", canary, window=window, scale=100.0)
     else:
@@ -225,6 +241,19 @@ def _check(metric: Node, canary: Version, ctx: Context, router: Router, model: T
         measure = Measure("latency", canary, window=window, quantile=0.99,
                           buckets=tuple(b / 1000.0 for b in buckets), scale=1000.0)
     return FlaggerCheck(name, measure, low, high)
+
+
+def _check_range(metric: Node, name: str, low: float | None, high: float | None) -> None:
+    """Bounds no measurement can meet fail every check: the canary could never promote."""
+    where = metric["thresholdRange"] if metric["thresholdRange"].present else metric["threshold"]
+    if low is not None and high is not None and low > high:
+        raise where.error(f"metric {name!r}: thresholdRange min {low:g} is above max {high:g}: "
+                          "no value passes, so every check fails")
+    if name == BUILT_IN[0] and ((low is not None and low > 100) or
+                                (high is not None and high < 0)):
+        raise where.error(f"metric {name!r} is a percentage (0-100): thresholdRange "
+                          f"{'min' if low is not None and low > 100 else 'max'} "
+                          f"{low if low is not None and low > 100 else high:g} can never pass")
 
 
 # -- the routes Flagger generates ------------------------------------------------------------

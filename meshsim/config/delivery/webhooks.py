@@ -25,14 +25,17 @@ from meshsim.model.policy import host_matches
 from meshsim.model.rollout import FlaggerCanary, Version
 from meshsim.model.workload import RateStep, RequestTemplate, Workload
 
+from ..fields import did_you_mean
 from ..istio.nodes import Node
-from .context import Context
+from .context import Context, go_duration
 from .hey import HeyRun, Unrecognised, parse_hey
 from .routes import default_route
 
 LOAD_TESTER = "flagger-loadtester"
 CALLED = ("rollout", "pre-rollout")
 GATES = ("confirm-rollout", "confirm-promotion", "confirm-traffic-increase")
+HOOK_TYPES = ("rollout", "pre-rollout", "post-rollout", "confirm-rollout", "confirm-promotion",
+              "confirm-traffic-increase", "rollback", "event")  # the CRD's enum (HookType)
 TASK_TYPES = ("", "cmd")  # flagger-loadtester's asynchronous shell task
 
 
@@ -48,7 +51,7 @@ def translate_webhooks(analysis: Node, canary: FlaggerCanary, apex: str, namespa
                        ctx: Context) -> None:
     """Load-test hooks become workloads in ``ctx.workloads``; every other hook a warning."""
     for index, hook in enumerate(analysis["webhooks"].items()):
-        kind = hook["type"].string("rollout")
+        kind = _checked(hook)
         name = hook["name"].string() or hook["url"].string()
         cmd = hook["metadata"]["cmd"]
         if kind in CALLED and cmd.present:
@@ -58,6 +61,19 @@ def translate_webhooks(analysis: Node, canary: FlaggerCanary, apex: str, namespa
         else:
             ctx.diagnostics.warn(hook, f"webhook {name!r} ({kind}) is not run: "
                                  f"{_not_run(hook, kind)}", code="not-run")
+
+
+def _checked(hook: Node) -> str:
+    """The hook's type, after the checks the Canary CRD makes (the API server rejects the rest)."""
+    kind = hook["type"].string("rollout") or "rollout"
+    if kind not in HOOK_TYPES:
+        raise hook["type"].error(f"unknown webhook type {kind!r}{did_you_mean(kind, HOOK_TYPES)} "
+                                 f"(expected one of {', '.join(HOOK_TYPES)})")
+    for key in ("name", "url"):
+        if not hook[key].string():
+            raise hook.error(f"a webhook needs {key} (the Canary CRD requires it)")
+    go_duration(hook["timeout"], 0.0)
+    return kind
 
 
 def _gate(hook: Node) -> str:

@@ -12,6 +12,7 @@ CUSTOM (ext_authz) is not modelled: a named warning and no effect.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable, Mapping
 from typing import cast
 
@@ -184,6 +185,8 @@ def source_conditions(item: Node, action: str, namespace: str,
             continue
         for value_node in [*source[field].items(), *source[negated].items()]:
             check_value(value_node, key)
+            if field == "principals":
+                _warn_if_not_identity(value_node, diagnostics)
         if field == "serviceAccounts":
             values = [_service_account(v, namespace) for v in values]
             not_values = [_service_account(v, namespace) for v in not_values]
@@ -193,6 +196,20 @@ def source_conditions(item: Node, action: str, namespace: str,
         _warn_approximation(where, key, diagnostics)
         out.append(RbacCondition(key, tuple(values), tuple(not_values)))
     return out
+
+
+_IDENTITY = re.compile(r"[^/]+/ns/[^/]+/sa/[^/]+")
+
+
+def _warn_if_not_identity(node: Node, diagnostics: Diagnostics) -> None:
+    """A principal Istio accepts but no workload identity can match (``users``,
+    ``spiffe://...``): the rule silently never applies, which is rarely what was meant."""
+    value = node.string()
+    if "*" in value or _IDENTITY.fullmatch(value):
+        return
+    diagnostics.warn(node, f"principal {value!r} is not <trust-domain>/ns/<namespace>/sa/"
+                     "<service-account> (without spiffe://): it matches no workload",
+                     code="no-effect")
 
 
 def _service_account(value: str, namespace: str) -> str:
@@ -227,6 +244,9 @@ def _warn_approximation(node: Node, key: str, diagnostics: Diagnostics) -> None:
 def check_value(node: Node, key: str) -> None:
     """Istio's validation of one value: IPs and CIDRs, ports, and ``*`` only at an end."""
     value = node.string()
+    if not value:
+        raise node.error("empty value not allowed (Istio rejects it: an empty string "
+                         "matches nothing)")
     if key in ("source.ip", "remote.ip"):
         try:
             ipaddress.ip_network(value, strict=False)
