@@ -92,6 +92,9 @@ def check(
             if sim_duration is not None and sim_duration <= warmup:
                 raise BadInput(f"--duration {duration} leaves nothing after the warm-up of "
                                f"{scenario.path}")
+            if not scenario.model.expectations:  # a gate with nothing to check passes nothing
+                raise BadInput(f"{scenario.path}: no SLOs to check (spec.expect is empty); "
+                               "add expectations or leave the scenario out of the check")
         for scenario in scenarios:
             print_warnings(err, scenario)
             try:

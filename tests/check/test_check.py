@@ -118,6 +118,8 @@ def test_the_library_check_agrees_with_one_run_per_seed() -> None:
 @pytest.mark.parametrize("args", [
     ["missing.yaml"], [str(RETRY_TIMEOUT), "--confidence", "0.5"],
     [str(RETRY_TIMEOUT), "--duration", "3s"],
+    # a scenario with no spec.expect: a CI gate that checks nothing must not pass
+    [str(RETRY_TIMEOUT.parents[1] / "linkerd" / "httproute.yaml")],
 ])
 def test_bad_input_is_exit_2_with_one_line(args: list[str]) -> None:
     result = CliRunner().invoke(app, ["check", *args, "--seeds", "2"])
