@@ -24,6 +24,7 @@ from meshsim.cli.common import (
     ScenarioArg,
     SetOpt,
     StrictOpt,
+    WorkersOpt,
     app,
     load_scenario,
     print_warnings,
@@ -85,13 +86,7 @@ def canary(
     seed_base: Annotated[
         int, typer.Option("--seed-base", min=0, metavar="S", help="Seeds are S..S+N-1.")
     ] = 0,
-    workers: Annotated[
-        int | None,
-        typer.Option(
-            "--workers", min=1, metavar="W", help="Worker processes (default: CPU count).",
-            show_default=False,
-        ),
-    ] = None,
+    workers: WorkersOpt = None,
     out: Annotated[
         Path,
         typer.Option("--out", "-o", metavar="FILE.csv", help="Where to write one row per run."),

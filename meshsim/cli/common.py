@@ -150,6 +150,23 @@ SetOpt = Annotated[
 StrictOpt = Annotated[
     bool, typer.Option("--strict", help="Treat warnings (unmodelled manifest fields) as errors.")
 ]
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--workers", min=1, metavar="N", help="Worker processes (default: CPU count).",
+        show_default=False,
+    ),
+]
+DaskOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--dask", metavar="ADDRESS|local",
+        help="Run on a Dask cluster: a scheduler address (tcp://host:8786) or 'local' for a "
+        "LocalCluster of --workers single-threaded processes. Needs meshsim[dask]; workers "
+        "need meshsim installed, not the scenario files. Same results as the process pool.",
+        show_default=False,
+    ),
+]
 
 
 

@@ -23,9 +23,11 @@ from meshsim.cli.common import (
     EXIT_OK,
     EXIT_SLO_FAILED,
     BadInput,
+    DaskOpt,
     ScenarioArg,
     SetOpt,
     StrictOpt,
+    WorkersOpt,
     app,
     duration_option,
     load_scenario,
@@ -188,13 +190,7 @@ def sweep(
     seeds: Annotated[
         int, typer.Option("--seeds", min=1, metavar="N", help="Seeds per grid point (0..N-1).")
     ] = 3,
-    workers: Annotated[
-        int | None,
-        typer.Option(
-            "--workers", min=1, metavar="N", help="Worker processes (default: CPU count).",
-            show_default=False,
-        ),
-    ] = None,
+    workers: WorkersOpt = None,
     service: Annotated[
         str | None,
         typer.Option(
@@ -214,16 +210,7 @@ def sweep(
             show_default=False,
         ),
     ] = None,
-    dask: Annotated[
-        str | None,
-        typer.Option(
-            "--dask", metavar="ADDRESS|local",
-            help="Run on a Dask cluster: a scheduler address (tcp://host:8786) or 'local' for a "
-            "LocalCluster of --workers single-threaded processes. Needs meshsim[dask]; workers "
-            "need meshsim installed, not the scenario files. Same frame as the process pool.",
-            show_default=False,
-        ),
-    ] = None,
+    dask: DaskOpt = None,
     sets: SetOpt = None,
     strict: StrictOpt = False,
 ) -> None:

@@ -25,6 +25,7 @@ from meshsim.cli.common import (
     ScenarioArg,
     SetOpt,
     StrictOpt,
+    WorkersOpt,
     app,
     load_scenario,
     parse_grid,
@@ -45,15 +46,6 @@ app.add_typer(whatif)
 SeedsOpt = Annotated[
     int, typer.Option("--seeds", min=1, metavar="N", help="Seeds per cell or candidate (0..N-1).")
 ]
-WorkersOpt = Annotated[
-    int | None,
-    typer.Option(
-        "--workers", min=1, metavar="N", help="Worker processes (default: CPU count).",
-        show_default=False,
-    ),
-]
-
-
 def _axis(option: str, item: str | None) -> tuple[str, list[str]]:
     if not item:
         raise BadInput(f"{option}: give PATH=V1,V2,..., e.g. spec.workload[0].rate=400/s,800/s")
