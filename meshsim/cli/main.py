@@ -270,7 +270,8 @@ def _print_report(console: Console, results: Results, slo: DataFrame, run_dir: P
         console.print()
         console.print("after the faults", style="bold")
         for row in recovery.itertuples():
-            console.print(str(row.verdict), style="green" if row.recovered else "red", markup=False)
+            console.print(str(row.verdict), style=_RECOVERY_STYLE.get(str(row.outcome)),
+                          markup=False)
     rollout = results.rollout
     if len(rollout):
         console.print()
@@ -288,6 +289,7 @@ def _print_report(console: Console, results: Results, slo: DataFrame, run_dir: P
 
 
 _ROLLOUT_STYLE = {"promoted": "green", "rolled back": "red", "paused": "yellow"}
+_RECOVERY_STYLE = {"recovered": "green", "collapsed": "red", "cannot tell": "yellow"}
 
 
 def _rollout_line(row: Any) -> str:

@@ -1,15 +1,24 @@
-"""Did the system come back after its faults? A verdict read off the time series.
+"""Did the system come back after its faults? A verdict read off the requests, or "cannot tell".
 
-Per workload: the baseline is the share of requests that succeed among those issued each
-second between warm-up and the first fault. The run has *recovered* if, from some second
-after the last fault ended, every second to the end of the run succeeds at no less than
-``tolerance`` × baseline, for at least ``hold`` seconds; recovery time is that second minus
-the fault's end. Anything else (still degraded at the end) is a collapse: the signature of a
-metastable failure, where the trigger is gone and the load it induced keeps the system down.
+Per workload, the share of requests issued each second that ended ok. The *baseline* is its
+mean over the seconds between warm-up and the first fault (over the warm-up's seconds when the
+first fault starts at or before its end; none at all when no request was issued before it).
+A second after the last fault is *good* when even counting every request of it still open at
+the end of the run as failed it reaches ``tolerance`` × baseline, *bad* when even counting them
+as ok it falls short, and *unknown* otherwise: requests still open are data that does not exist,
+and they decide nothing. Request ids are issued in time order, so the missing ones (open at the
+end) are placed between the requests issued just before and after them.
+
+Three outcomes: *recovered* when the known seconds after the last bad one hold for at least
+``hold`` seconds; *collapsed* when the last known second is still bad (the signature of a
+metastable failure: the trigger is gone and the load it induced keeps the system down);
+*cannot tell* otherwise: no baseline, a fault lasting to the end of the run, fewer than
+``hold`` seconds of known data after it, or a recovery too recent to have held.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,95 +26,218 @@ import pandas as pd
 
 from meshsim.model import Model
 from meshsim.results.frames import is_ok
+from meshsim.units import format_duration
 
+RECOVERED, COLLAPSED, CANNOT_TELL = "recovered", "collapsed", "cannot tell"
+OUTCOMES = (RECOVERED, COLLAPSED, CANNOT_TELL)
 COLUMNS = (
-    "workload", "baseline", "fault_end", "recovered", "recovery_time", "final_success",
-    "verdict",
+    "workload", "outcome", "recovered", "baseline", "baseline_source", "fault_end",
+    "data_after", "recovery_time", "final_success", "verdict",
 )
+
+
+def _s(seconds: float) -> str:
+    return "0s" if seconds == 0 else format_duration(float(seconds))
 
 
 @dataclass(frozen=True)
 class Verdict:
+    """One workload's verdict; ``recovered`` is None when the data cannot tell."""
+
     workload: str
-    baseline: float
+    outcome: str  # one of OUTCOMES
+    baseline: float  # NaN when no request was issued before the first fault
+    baseline_source: str  # "measured 20s-60s", "measured 0s-5s (inside the warm-up)" or ""
     fault_end: float
-    recovered: bool
+    data_after: float  # seconds of known per-second success after the last fault
     recovery_time: float
     final_success: float
+    reason: str = ""  # why the data cannot tell
+
+    @property
+    def recovered(self) -> bool | None:
+        return None if self.outcome == CANNOT_TELL else self.outcome == RECOVERED
 
     @property
     def sentence(self) -> str:
-        if self.recovered:
+        ended = f"the last fault ended at {_s(self.fault_end)}"
+        base = f"the {self.baseline:.1%} baseline {self.baseline_source}"
+        if self.outcome == RECOVERED:
             return (
-                f"{self.workload}: recovered {self.recovery_time:.0f}s after the last fault "
-                f"ended at {self.fault_end:g}s"
+                f"{self.workload}: recovered {_s(self.recovery_time)} after {ended} "
+                f"(success {self.final_success:.1%} over the last seconds vs {base})"
             )
-        return (
-            f"{self.workload}: did not recover after the last fault ended at "
-            f"{self.fault_end:g}s (success {self.final_success:.1%} in the last seconds vs "
-            f"{self.baseline:.1%} before the faults)"
-        )
+        if self.outcome == COLLAPSED:
+            return (
+                f"{self.workload}: did not recover after {ended} (success "
+                f"{self.final_success:.1%} over the last seconds of data vs {base})"
+            )
+        return f"{self.workload}: cannot tell whether it recovered after {ended}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Seconds:
+    """One workload's requests by the second they were issued in."""
+
+    ok: np.ndarray  # finished ok
+    finished: np.ndarray  # finished, ok or not
+    open: np.ndarray  # may have been issued in this second and had not finished at the end
+
+    @property
+    def issued(self) -> np.ndarray:
+        return self.finished + self.open
+
+    def share(self) -> np.ndarray:
+        """Success of the finished requests of fully known seconds (NaN elsewhere)."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where((self.finished > 0) & (self.open == 0), self.ok / self.finished,
+                            np.nan)
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per second, success if every open request failed, and if every one succeeded."""
+        n = self.issued
+        with np.errstate(invalid="ignore", divide="ignore"):
+            low = np.where(n > 0, self.ok / n, np.nan)
+            high = np.where(n > 0, (self.ok + self.open) / n, np.nan)
+        return low, high
+
+
+def open_per_second(requests: pd.DataFrame, issued: int, horizon: float) -> np.ndarray:
+    """How many requests still open at the end may have been issued in each second.
+
+    Ids are handed out in issue order, so a missing id was issued between the starts of the
+    nearest recorded ids around it; it is counted in every second of that span.
+    """
+    n = math.ceil(horizon)
+    ids = requests["id"].to_numpy(dtype=np.int64)
+    order = np.argsort(ids, kind="stable")
+    ids, starts = ids[order], requests["start"].to_numpy(dtype=float)[order]
+    missing = np.setdiff1d(np.arange(max(issued, 0), dtype=np.int64), ids, assume_unique=True)
+    counts = np.zeros(n + 1, dtype=np.int64)
+    if not len(missing) or n == 0:
+        return counts[:n]
+    pos = np.searchsorted(ids, missing)
+    low = np.where(pos > 0, starts[np.maximum(pos - 1, 0)], 0.0)
+    high = np.where(pos < len(ids), starts[np.minimum(pos, len(ids) - 1)], horizon)
+    first = np.clip(np.floor(low).astype(np.int64), 0, n - 1)
+    last = np.clip(np.ceil(high).astype(np.int64) - 1, first, n - 1)
+    np.add.at(counts, first, 1)
+    np.add.at(counts, last + 1, -1)
+    return np.cumsum(counts)[:n]
+
+
+def per_second(
+    requests: pd.DataFrame, workload: str, horizon: float, still_open: np.ndarray
+) -> Seconds:
+    mine = requests[(requests["workload"] == workload).to_numpy()]
+    n = math.ceil(horizon)
+    second = np.minimum(mine["start"].to_numpy().astype(int), n - 1)
+    finished = np.bincount(second, minlength=n).astype(float)
+    ok = np.bincount(second, weights=is_ok(mine["status"]).astype(float), minlength=n)
+    return Seconds(ok=ok, finished=finished, open=still_open.astype(float))
 
 
 def per_second_success(requests: pd.DataFrame, workload: str, horizon: float) -> np.ndarray:
     """Share of the requests issued in each second that ended ok (NaN for an empty second)."""
-    mine = requests[requests["workload"] == workload]
-    n = int(np.ceil(horizon))
-    second = np.minimum(mine["start"].to_numpy().astype(int), n - 1)
-    issued = np.bincount(second, minlength=n).astype(float)
-    ok = np.bincount(second, weights=is_ok(mine["status"]).astype(float), minlength=n)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(issued > 0, ok / issued, np.nan)
+    return per_second(requests, workload, horizon, np.zeros(math.ceil(horizon))).share()
+
+
+def baseline(share: np.ndarray, warmup: float, first_fault: float) -> tuple[float, str]:
+    """Mean success per second before the first fault, and where it was measured."""
+    seconds = np.arange(len(share))
+    before = seconds + 1 <= first_fault
+    for mask, note in ((before & (seconds >= warmup), ""), (before, " (inside the warm-up)")):
+        known = mask & ~np.isnan(share)
+        if known.any():
+            lo, hi = seconds[known][0], seconds[known][-1] + 1
+            return float(np.mean(share[known])), f"measured {_s(lo)}-{_s(hi)}{note}"
+    return math.nan, ""
 
 
 def verdicts(
-    model: Model, requests: pd.DataFrame, *, tolerance: float = 0.95, hold: float = 10.0,
-    settle: float = 0.0,
+    model: Model, requests: pd.DataFrame, *, issued: int | None = None,
+    tolerance: float = 0.95, hold: float = 10.0,
 ) -> list[Verdict]:
-    """One verdict per workload, or none when the scenario has no faults.
+    """One verdict per workload, or none when no fault started during the run.
 
-    Requests issued in the last ``settle`` seconds are ignored (they may not have finished;
-    defaults to the longest workload timeout).
+    ``issued`` is how many requests the run issued (``Recording.issued``): those missing from
+    ``requests`` were still open at the end. Without it every issued request is taken to have
+    finished.
     """
-    if not model.faults:
+    faults = [f for f in model.faults if f.at < model.duration]
+    if not faults:
         return []
-    first = min(f.at for f in model.faults)
-    end = max(f.end for f in model.faults)
+    first = min(f.at for f in faults)
+    end = max(f.end for f in faults)
     horizon = model.duration
-    settle = settle or max((w.timeout for w in model.workloads), default=0.0)
-    out = []
-    for workload in model.workloads:
-        share = per_second_success(requests, workload.name, horizon)
-        seconds = np.arange(len(share))
-        before = share[(seconds >= model.warmup) & (seconds + 1 <= first)]
-        baseline = float(np.nanmean(before)) if np.any(~np.isnan(before)) else 1.0
-        usable = seconds + 1 <= horizon - settle
-        after = (seconds >= np.floor(end)) & usable
-        good = (share >= tolerance * baseline) | np.isnan(share)
-        idx = np.flatnonzero(after)
-        recovered, start = False, np.nan
-        if len(idx):
-            bad = idx[~good[idx]]
-            start_second = idx[0] if len(bad) == 0 else bad[-1] + 1
-            last = idx[-1] + 1
-            if last - start_second >= min(hold, last - idx[0]) and start_second < last:
-                recovered, start = True, max(float(start_second), end)
-        tail = share[idx[-int(hold):]] if len(idx) else share[-int(hold):]
-        final = float(np.nanmean(tail)) if np.any(~np.isnan(tail)) else float("nan")
-        out.append(Verdict(
-            workload.name, baseline, end, recovered,
-            start - end if recovered else float("nan"), final,
-        ))
-    return out
+    total = len(requests) if issued is None else issued
+    still_open = open_per_second(requests, total, horizon)
+    return [
+        _verdict(w.name, per_second(requests, w.name, horizon, still_open), model, first, end,
+                 tolerance=tolerance, hold=hold)
+        for w in model.workloads
+    ]
+
+
+def _verdict(
+    name: str, data: Seconds, model: Model, first: float, end: float, *, tolerance: float,
+    hold: float,
+) -> Verdict:
+    level, source = baseline(data.share(), model.warmup, first)
+
+    def cannot(reason: str, after: float = 0.0) -> Verdict:
+        return Verdict(name, CANNOT_TELL, level, source, end, after, math.nan, math.nan, reason)
+
+    if math.isnan(level):
+        return cannot(f"no request was issued before the first fault at {_s(first)} to "
+                      "compare with")
+    if end >= model.duration:
+        return cannot(f"it lasts until the end of the run ({_s(model.duration)})")
+    low, high = data.bounds()
+    good, bad = low >= tolerance * level, high < tolerance * level  # NaN compares False
+    start = math.ceil(end)
+    known = np.flatnonzero(good | bad)
+    known = known[known >= start]
+    data_end = int(known[-1]) + 1 if len(known) else start
+    after = float(data_end - start)
+    tail = slice(max(data_end - int(hold), start), data_end)
+    issued = data.issued[tail].sum()
+    final = float(data.ok[tail].sum() / issued) if issued else math.nan
+    if after < hold:
+        return cannot(_too_short(after, end, data_end, model.duration, hold), after)
+    bad_after = np.flatnonzero(bad[start:data_end]) + start
+    back = int(bad_after[-1]) + 1 if len(bad_after) else start
+    if data_end - back >= hold:
+        return Verdict(name, RECOVERED, level, source, end, after, max(float(back), end) - end,
+                       final)
+    if back == data_end:
+        return Verdict(name, COLLAPSED, level, source, end, after, math.nan, final)
+    return cannot(
+        f"success is back to {tolerance:.0%} of the {level:.1%} baseline only for the last "
+        f"{_s(data_end - back)} of data (from {_s(back)}); a verdict needs {_s(hold)}", after,
+    )
+
+
+def _too_short(after: float, end: float, data_end: int, duration: float, hold: float) -> str:
+    why = (
+        f"; requests issued from {_s(data_end)} on had not all finished when the run ended at "
+        f"{_s(duration)}" if data_end < duration else ""
+    )
+    return f"only {_s(after)} of data after it{why}; a verdict needs {_s(hold)}"
 
 
 def frame(verdict_list: list[Verdict]) -> pd.DataFrame:
+    """One row per verdict (:data:`COLUMNS`); ``recovered`` is a nullable boolean: NA when
+    the outcome is ``cannot tell``."""
     rows = [
         {
-            "workload": v.workload, "baseline": v.baseline, "fault_end": v.fault_end,
-            "recovered": v.recovered, "recovery_time": v.recovery_time,
-            "final_success": v.final_success, "verdict": v.sentence,
+            "workload": v.workload, "outcome": v.outcome, "recovered": v.recovered,
+            "baseline": v.baseline, "baseline_source": v.baseline_source,
+            "fault_end": v.fault_end, "data_after": v.data_after,
+            "recovery_time": v.recovery_time, "final_success": v.final_success,
+            "verdict": v.sentence,
         }
         for v in verdict_list
     ]
-    return pd.DataFrame(rows, columns=list(COLUMNS))
+    out = pd.DataFrame(rows, columns=list(COLUMNS))
+    return out.astype({"recovered": "boolean"})

@@ -105,8 +105,10 @@ class Results:
 
     @cached_property
     def recovery(self) -> pd.DataFrame:
-        """Per workload: recovered after the faults (and how fast), or collapsed."""
-        return recovery.frame(recovery.verdicts(self.model, self.requests))
+        """Per workload: recovered after the faults (and how fast), collapsed, or cannot tell."""
+        return recovery.frame(
+            recovery.verdicts(self.model, self.requests, issued=self.recording.issued)
+        )
 
     @property
     def attempt_count(self) -> int:

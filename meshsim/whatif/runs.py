@@ -80,7 +80,8 @@ def measure(results: Results) -> dict[str, Any]:
     """The what-if row of one run: recovery, end-to-end success, SLOs, retry load."""
     recovery = results.recovery
     if len(recovery):
-        recovered: bool | None = bool(recovery["recovered"].all())
+        undecided = bool(recovery["recovered"].isna().any())  # "cannot tell" is not recovered
+        recovered: bool | None = None if undecided else bool(recovery["recovered"].all())
         times = recovery["recovery_time"].to_numpy(dtype=float)
         recovery_time = float(times.max()) if recovered else math.nan
         final_success = float(recovery["final_success"].min())
