@@ -78,7 +78,10 @@ def _leaf_and_aggregate(frame: pd.DataFrame, multi: set[str], compute: Compute) 
     leaf["service"] = leaf["service"].astype(str)
     leaf["subset"] = leaf["subset"].astype(str)
     leaf = leaf[~(leaf["service"].isin(multi) & (leaf["subset"] == ""))]
-    agg = compute(frame[in_names(frame["service"], multi)], ["service"])
+    keep = in_names(frame["service"], multi)
+    if "mirror" in frame:  # a mirror copy is the shadow's own load, not what callers were served
+        keep &= ~frame["mirror"].to_numpy(dtype=bool)
+    agg = compute(frame[keep], ["service"])
     agg["service"] = agg["service"].astype(str)
     agg["subset"] = ""
     parts = [part for part in (leaf, agg) if len(part)]

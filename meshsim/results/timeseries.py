@@ -5,6 +5,10 @@ run with millions of attempts turns into a time series in well under a second. E
 from 0 to the end of the run is present for every service and subset, counts zero-filled.
 Rates are per second (a count divided by the bucket width, which is 1 s by default). A
 service with several subsets also gets an aggregate row per second with ``subset=""``.
+
+A mirror copy (``mirror`` true) is load on the shadow it was sent to, and counts in that
+service's (or subset's) own row only: never in a service's aggregate row, whose throughput,
+goodput and success rate are those the callers were served (Envoy discards the shadow's answer).
 """
 
 from __future__ import annotations
@@ -16,14 +20,19 @@ import numpy as np
 import pandas as pd
 
 from meshsim.results.frames import empty_categorical
-from meshsim.results.stats import QUANTILES
+from meshsim.results.stats import QUANTILES, category_mask, flag_mask
 from meshsim.results.summary import service_keys
 
 TIMESERIES_COLUMNS = (
     "time", "service", "subset", "offered", "completed", "goodput", "success_rate", "p50", "p90",
-    "p99", "retries", "in_flight", "queue_depth", "ejected", "aggregate",
+    "p99", "retries", "in_flight", "queue_depth", "ejected", "overflows", "local_replies",
+    "mirrored", "aggregate",
 )
 LEVEL_NAMES = ("in_flight", "queue_depth", "ejected")
+# Response flags of an answer the caller's proxy made itself instead of the upstream's
+# (Envoy's local replies): pool overflow, no healthy host, connect failure or reset, timeout,
+# no route, no cluster, injected abort.
+LOCAL_REPLY_FLAGS = ("UO", "UH", "UF", "UC", "UT", "NR", "NC", "FI")
 
 
 class _Bins:
@@ -59,7 +68,7 @@ class _Bins:
         u_codes = subset.cat.codes.to_numpy()
         if not (agg >= 0).any():  # no service with subsets here: skip the aggregate pass
             return [leaf[s_codes, u_codes]]
-        return [leaf[s_codes, u_codes], agg[s_codes]]
+        return [leaf[s_codes, u_codes], np.where(_mirrored(frame), -1, agg[s_codes])]
 
     def cell_ids(self, key_ids: np.ndarray, times: np.ndarray) -> np.ndarray:
         """Grid cell per row, -1 for rows without a key or outside [0, n * bucket]; a row at
@@ -109,6 +118,19 @@ class _Bins:
         return out
 
 
+def _mirrored(frame: pd.DataFrame) -> np.ndarray:
+    """Rows that are mirror copies (none when the frame has no ``mirror`` column)."""
+    if "mirror" not in frame:
+        return np.zeros(len(frame), dtype=bool)
+    return frame["mirror"].to_numpy(dtype=bool)
+
+
+def _local_replies(frame: pd.DataFrame) -> np.ndarray:
+    """Rows whose flags say the caller's proxy answered itself (:data:`LOCAL_REPLY_FLAGS`)."""
+    wanted = set(LOCAL_REPLY_FLAGS)
+    return category_mask(frame["flags"], lambda label: not wanted.isdisjoint(label.split(",")))
+
+
 def _categorical(values: pd.Series) -> pd.Series:
     return values if isinstance(values.dtype, pd.CategoricalDtype) else values.astype("category")
 
@@ -146,7 +168,10 @@ def timeseries(
 
     ``offered`` and ``retries`` count attempts by the time they start; when attempts were not
     recorded they fall back to each call's attempts at the call's start. ``completed``,
-    ``goodput``, ``success_rate`` and the percentiles use calls by the time they finish.
+    ``goodput``, ``success_rate`` and the percentiles use calls by the time they finish, and
+    ``mirrored`` the mirror copies among ``completed``. ``overflows`` (503 UO) and
+    ``local_replies`` count attempts by start (calls, without attempts) that the caller's proxy
+    answered itself (:data:`LOCAL_REPLY_FLAGS`).
     """
     n = max(1, math.ceil(horizon / bucket - 1e-9))
     level_pairs = pd.DataFrame(
@@ -159,15 +184,18 @@ def timeseries(
     finished = bins.locate(calls, "end")
     completed = bins.count(finished)
     goodput = bins.count(finished, calls["ok"].to_numpy(dtype=np.float64))
-    if len(attempts) or not len(calls):
-        started = bins.locate(attempts, "start")
+    mirrored = bins.count(finished, _mirrored(calls).astype(np.float64))
+    tried = attempts if len(attempts) or not len(calls) else calls
+    started = bins.locate(tried, "start")
+    if tried is attempts:
         offered = bins.count(started)
         retries = bins.count(started, attempts["retry"].to_numpy(dtype=np.float64))
     else:
-        started = bins.locate(calls, "start")
         tries = calls["attempts"].to_numpy(dtype=np.float64)
         offered = bins.count(started, tries)
         retries = bins.count(started, tries - 1.0)
+    overflows = bins.count(started, flag_mask(tried["flags"], "UO").astype(np.float64))
+    local = bins.count(started, _local_replies(tried).astype(np.float64))
     with np.errstate(invalid="ignore", divide="ignore"):
         success = goodput / completed
     pcts = bins.quantiles(finished, calls["latency"].to_numpy(dtype=np.float64))
@@ -187,6 +215,9 @@ def timeseries(
     }
     for name in LEVEL_NAMES:
         data[name] = _levels(levels, bins, name)
+    data["overflows"] = overflows / bucket
+    data["local_replies"] = local / bucket
+    data["mirrored"] = mirrored / bucket
     data["aggregate"] = np.repeat(
         np.array([s in multi and u == "" for s, u in keys], dtype=bool), n
     )

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from meshsim.model import Model
 from meshsim.results import Results
 from meshsim.results.timeseries import TIMESERIES_COLUMNS
 
@@ -106,3 +110,71 @@ def test_empty_run_gives_a_zero_filled_grid(empty_results: Results) -> None:
     assert len(ts) == 3 * 10  # three model services, ten seconds
     assert (ts[["offered", "completed", "goodput", "retries"]] == 0).all().all()
     assert ts["success_rate"].isna().all()
+
+
+# -- mirror copies -----------------------------------------------------------------------------
+def _mirrored_book(book_factory: Callable[..., Any]) -> Any:
+    """frontend calls reviews v1 (served) and mirrors each call to reviews v2 (a failing,
+    slow shadow), in second 3."""
+    book = book_factory()
+    for k in range(4):
+        start = 3.0 + 0.1 * k
+        book.request(k + 1, start, start + 0.05, 200)
+        book.call(10 + k, k + 1, "frontend-0", "reviews", "v1", start, start + 0.02, 200,
+                  depth=1)
+        book.attempt(k + 1, 10 + k, "frontend-0", "reviews", "v1", "reviews-v1-0", 1, start,
+                     start + 0.02, 200)
+        book.rec.call(20 + k, k + 1, book.i("frontend-0"), book.i("reviews"), book.i("v2"),
+                      start, start + 0.3, 500, book.i(""), 1, 1, True)
+        book.attempt(k + 1, 20 + k, "frontend-0", "reviews", "v2", "reviews-v2-0", 1, start,
+                     start + 0.3, 500, mirror=True)
+    return book
+
+
+def test_mirror_copies_count_only_in_the_shadows_own_row(
+    book_factory: Callable[..., Any], model_factory: Callable[..., Model]
+) -> None:
+    results = Results(model_factory(), _mirrored_book(book_factory).finish(), wall_time=0.0,
+                      scenario_meta={})
+    served, shadow, agg = (series(results, "reviews", "v1"), series(results, "reviews", "v2"),
+                           series(results, "reviews"))
+    # the shadow's own row shows its load and failures, and that they are mirror copies
+    assert shadow.loc[3.0, ["completed", "goodput", "offered", "mirrored"]].tolist() == [
+        4, 0, 4, 4]
+    # what the callers were served: v1's calls only, all good
+    for column in ("offered", "completed", "goodput", "success_rate"):
+        np.testing.assert_array_equal(agg[column], served[column], err_msg=column)
+    assert agg.loc[3.0, "success_rate"] == 1.0
+    assert agg["mirrored"].sum() == 0
+
+
+@pytest.mark.parametrize(("path", "service", "served", "shadow"), [
+    ("scenarios/istio/mirroring.yaml", "my-service", "v1", "v2"),
+    ("scenarios/canary/shadow-mirror.yaml", "podinfo", "primary", "canary"),
+])
+def test_mirroring_scenarios_do_not_inflate_what_callers_were_served(
+    path: str, service: str, served: str, shadow: str
+) -> None:
+    import meshsim
+
+    results = meshsim.simulate(path, duration=15.0)
+    agg, main = series(results, service), series(results, service, served)
+    copies = series(results, service, shadow)
+    assert copies["mirrored"].sum() == copies["completed"].sum() > 0
+    for column in ("completed", "goodput", "offered"):
+        np.testing.assert_array_equal(agg[column], main[column], err_msg=column)
+    workload = results.workloads.set_index("workload").loc["users"]
+    summary = results.summary.set_index(["service", "subset"])
+    # the service's throughput is the users' request rate, not that plus the copies
+    assert summary.loc[(service, ""), "rps"] == pytest.approx(workload["rps"])
+    assert summary.loc[(service, ""), "requests"] == summary.loc[(service, served), "requests"]
+    assert summary.loc[(service, ""), "success_rate"] == pytest.approx(workload["success_rate"])
+
+
+def test_overflows_and_local_replies_per_second(results: Results) -> None:
+    rv = series(results, "reviews")
+    # 503 UO attempts: reviews/v1 at 1.5 and reviews/v2 at 6.0; 504 UT on reviews/v1 at 7.0
+    assert rv["overflows"].tolist() == [0, 1, 0, 0, 0, 0, 1, 0, 0, 0]
+    assert rv["local_replies"].tolist() == [0, 1, 0, 0, 0, 0, 1, 1, 0, 0]
+    assert series(results, "reviews", "v2")["overflows"].tolist()[6] == 1
+    assert series(results, "frontend")["local_replies"].sum() == 0  # URX is the upstream's 503
