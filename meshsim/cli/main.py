@@ -43,11 +43,11 @@ from meshsim.cli.common import (
 from meshsim.cli.render import (
     HEADERS,
     format_metric,
-    frame_table,
     golden_table,
     records,
     slo_verdicts,
     verdict_text,
+    workloads_table,
 )
 from meshsim.units import format_duration
 
@@ -114,6 +114,7 @@ def run(
         with err.status("writing the run directory") if interactive else nullcontext():
             run_dir = save(results, out, scenario.name, plots=not no_plots)
     slo, passed = results.slo(), results.passed
+    _print_refusals(err, results.refused)
 
     if as_json:
         payload = {
@@ -126,6 +127,7 @@ def run(
             "recovery": records(results.recovery),
             "rollout": records(results.rollout),
             "slo": records(slo),
+            "refused": records(results.refused),
         }
         sys.stdout.write(json.dumps(payload, default=str, allow_nan=False) + "\n")
     elif quiet:
@@ -264,7 +266,7 @@ def _print_report(console: Console, results: Results, slo: DataFrame, run_dir: P
     if len(workloads):
         console.print()
         console.print("workloads (end to end)", style="bold")
-        console.print(frame_table(workloads))
+        console.print(workloads_table(workloads))
     recovery = results.recovery
     if len(recovery):
         console.print()
@@ -325,6 +327,12 @@ def _print_events(console: Console, events: DataFrame) -> None:
                 f"{row.pod} ({row.service}) ejected {row.size} time(s) by client proxies "
                 f"({row.detail}), first at {row.min:.1f}s", markup=False,
             )
+
+
+def _print_refusals(err: Console, refused: DataFrame) -> None:
+    """Every workload or service that got only 4xx answers: one loud line each, even --quiet."""
+    for message in refused["message"]:
+        err.print(f"refused: {message}", style="bold red", markup=False)
 
 
 def _print_slo(console: Console, slo: DataFrame, *, only_failures: bool) -> None:

@@ -17,14 +17,20 @@ from meshsim.units import format_duration
 
 # Metrics whose values are seconds of latency, shares in [0, 1], rates, or counts.
 LATENCY_METRICS = frozenset({"p50", "p75", "p90", "p95", "p99", "p999", "mean_latency", "latency"})
-SHARE_METRICS = frozenset({"success_rate", "retry_ratio", "error_rate"})
+SHARE_METRICS = frozenset({"success_rate", "retry_ratio", "error_rate", "denied_rate",
+                           "client_error_rate"})
 RATE_METRICS = frozenset({"rps", "goodput", "offered"})
 
 # The golden-metrics table, like `linkerd viz stat`: one row per service and subset.
+# SUCCESS is the meshes' non-5xx share, so a denied call is a success there: DENIED (403s from
+# authorization policy, like `linkerd viz authz`'s UNAUTHORIZED) always follows it, and 4XX
+# (every 4xx answer, denials included) joins when some 4xx is not a denial (404 no route,
+# an injected abort), so the common table stays narrow.
 GOLDEN_HEADERS = (
     "SERVICE",
     "SUBSET",
     "SUCCESS",
+    "DENIED",
     "RPS",
     "P50",
     "P90",
@@ -33,6 +39,7 @@ GOLDEN_HEADERS = (
     "TIMEOUTS",
     "OVERFLOWS",
 )
+CLIENT_ERRORS_HEADER = "4XX"
 
 
 def _missing(value: Any) -> bool:
@@ -83,27 +90,84 @@ def _cell(row: Mapping[Any, Any], key: str) -> Any:
     return row.get(key)
 
 
-def golden_table(summary: pd.DataFrame) -> Table:
-    """One row per service and subset: success, throughput, latency, retries, failures."""
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for header in GOLDEN_HEADERS:
-        numeric = header not in ("SERVICE", "SUBSET")
+def _count_share(count: Any, share: Any) -> str:
+    """``12 (3.4%)``; a bare count when it is 0 or the share is unknown."""
+    text = _count(count)
+    if not _missing(count) and count and not _missing(share):
+        text += f" ({float(share):.1%})"
+    return text
+
+
+def other_client_errors(frame: pd.DataFrame) -> bool:
+    """Whether some 4xx answer in ``frame`` is not a denial (then the 4XX column shows)."""
+    if "client_errors" not in frame.columns or "denied" not in frame.columns:
+        return False
+    return bool((frame["client_errors"].fillna(0) > frame["denied"].fillna(0)).any())
+
+
+def _add_columns(table: Table, headers: tuple[str, ...], text: tuple[str, ...]) -> None:
+    for header in headers:
+        numeric = header not in text
         table.add_column(header, justify="right" if numeric else "left", no_wrap=True)
+
+
+def golden_table(summary: pd.DataFrame) -> Table:
+    """One row per service and subset: success, denials, throughput, latency, retries, failures."""
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    four_xx = other_client_errors(summary)
+    headers = GOLDEN_HEADERS[:4] + (CLIENT_ERRORS_HEADER,) * four_xx + GOLDEN_HEADERS[4:]
+    _add_columns(table, headers, ("SERVICE", "SUBSET"))
     for row in summary.to_dict("records"):
-        retries, ratio = _cell(row, "retries"), _cell(row, "retry_ratio")
-        retry_text = _count(retries)
-        if not _missing(retries) and retries and not _missing(ratio):
-            retry_text += f" ({float(ratio):.1%})"
         rps = _cell(row, "rps")
-        table.add_row(
+        cells = [
             str(_cell(row, "service")),
             _subset(_cell(row, "subset"), _cell(row, "aggregate")),
             format_metric("success_rate", _cell(row, "success_rate")),
+            _count_share(_cell(row, "denied"), _cell(row, "denied_rate")),
+        ]
+        if four_xx:
+            cells.append(_count_share(_cell(row, "client_errors"), _cell(row, "client_error_rate")))
+        table.add_row(
+            *cells,
             "-" if _missing(rps) else f"{float(rps):,.1f}",
             *(format_metric(p, _cell(row, p)) for p in ("p50", "p90", "p99")),
-            retry_text,
+            _count_share(_cell(row, "retries"), _cell(row, "retry_ratio")),
             _count(_cell(row, "timeouts")),
             _count(_cell(row, "overflows")),
+        )
+    return table
+
+
+# The workloads table: what each workload's users saw end to end, denials beside success.
+WORKLOAD_HEADERS = (
+    "WORKLOAD", "REQUESTS", "RPS", "SUCCESS", "DENIED", "P50", "P90", "P99", "TIMEOUTS", "MEAN",
+    "ATTEMPTS", "RETRIES",
+)
+
+
+def workloads_table(workloads: pd.DataFrame) -> Table:
+    """One row per workload; DENIED (and 4XX when some 4xx is no denial) as in the golden table."""
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    four_xx = other_client_errors(workloads)
+    headers = WORKLOAD_HEADERS[:5] + (CLIENT_ERRORS_HEADER,) * four_xx + WORKLOAD_HEADERS[5:]
+    _add_columns(table, headers, ("WORKLOAD",))
+    for row in workloads.to_dict("records"):
+        cells = [
+            str(_cell(row, "workload")),
+            _count(_cell(row, "requests")),
+            format_metric("rps", _cell(row, "rps")),
+            format_metric("success_rate", _cell(row, "success_rate")),
+            _count_share(_cell(row, "denied"), _cell(row, "denied_rate")),
+        ]
+        if four_xx:
+            cells.append(_count_share(_cell(row, "client_errors"), _cell(row, "client_error_rate")))
+        table.add_row(
+            *cells,
+            *(format_metric(p, _cell(row, p)) for p in ("p50", "p90", "p99")),
+            _count(_cell(row, "timeouts")),
+            format_metric("mean_latency", _cell(row, "mean_latency")),
+            _count(_cell(row, "attempts")),
+            _count_share(_cell(row, "retries"), _cell(row, "retry_ratio")),
         )
     return table
 

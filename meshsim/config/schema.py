@@ -40,8 +40,10 @@ MESH_OVERHEAD = {"none": 0.0, "istio": 0.25e-3, "linkerd": 0.15e-3}
 LATENCY_METRICS = ("p50", "p90", "p99", "mean_latency")
 METRICS = (
     "success_rate", "p50", "p90", "p99", "rps", "retry_ratio", "mean_latency", "timeouts",
-    "overflows", "ejections",
+    "overflows", "ejections", "denied", "denied_rate", "client_errors", "client_error_rate",
 )
+SHARE_METRICS = {"success_rate": "success rate", "denied_rate": "denied rate",
+                 "client_error_rate": "client error rate"}
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
@@ -255,8 +257,8 @@ def _bound(metric: str, value: object) -> float:
     """An SLO bound in the unit its metric has."""
     if metric in LATENCY_METRICS:
         return parse_duration(value)
-    if metric == "success_rate":
-        return parse_probability(value, "success rate")
+    if metric in SHARE_METRICS:
+        return parse_probability(value, SHARE_METRICS[metric])
     if metric == "rps" and isinstance(value, str):
         return parse_rate(value)
     if isinstance(value, str) and value.strip().endswith("%"):

@@ -7,7 +7,7 @@ from typing import Literal
 
 Metric = Literal[
     "success_rate", "p50", "p90", "p99", "rps", "retry_ratio", "mean_latency", "timeouts",
-    "overflows", "ejections",
+    "overflows", "ejections", "denied", "denied_rate", "client_errors", "client_error_rate",
 ]
 
 

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 
 from meshsim.metrics import Recording
 from meshsim.model import Model
-from meshsim.results import frames, plots, recovery, rollout_plots, slo, store
+from meshsim.results import frames, plots, recovery, refusals, rollout_plots, slo, store
 from meshsim.results import rollout as delivery
 from meshsim.results.summary import summarize, summarize_workloads
 from meshsim.results.timeseries import timeseries
@@ -134,8 +134,18 @@ class Results:
 
     @property
     def passed(self) -> bool:
-        """Whether every expectation held (true when there are none)."""
-        return bool(self._slo["passed"].all())
+        """Whether every expectation held (true when there are none) and nothing was refused."""
+        return bool(self._slo["passed"].all()) and self.refused.empty
+
+    @cached_property
+    def refused(self) -> pd.DataFrame:
+        """Workloads and services whose every call after warm-up was answered 4xx (denied):
+        an implicit check that fails the run (``meshsim.results.refusals``)."""
+        return refusals.refusals(
+            self.requests, self.calls, start=self.warmup, end=self.duration,
+            workloads=[w.name for w in self.model.workloads],
+            expectations=self.model.expectations,
+        )
 
     # -- progressive delivery (Flagger, Argo Rollouts) -----------------------------------
     @cached_property

@@ -24,7 +24,8 @@ SLO_COLUMNS = (
     "max", "passed", "description",
 )
 LATENCY_METRICS = frozenset({"p50", "p90", "p99", "mean_latency"})
-COUNT_METRICS = frozenset({"timeouts", "overflows", "ejections"})
+COUNT_METRICS = frozenset({"timeouts", "overflows", "ejections", "denied", "client_errors"})
+SHARE_METRICS = frozenset({"success_rate", "denied_rate", "client_error_rate"})
 METRICS = frozenset({*METRIC_COLUMNS, "overflows", "ejections"}) - {"requests", "attempts",
                                                                      "retries"}
 
@@ -46,7 +47,7 @@ def format_value(metric: str, value: float) -> str:
     """A metric value the way a person reads it: ``99.87%``, ``45.2ms``, ``120/s``, ``3``."""
     if value != value:  # NaN
         return "-"
-    if metric == "success_rate":
+    if metric in SHARE_METRICS:
         return f"{value * 100:.5g}%"
     if metric in LATENCY_METRICS:
         return format_duration(value)

@@ -4,6 +4,10 @@ A call belongs to the window when it *starts* in [warmup, duration), so the requ
 warm-up let in do not count, and one that started late and ended after the run still counts.
 A service with several subsets also gets a row with ``subset=""`` (``aggregate=True``) over
 all of them, which is what an SLO on the whole service sees.
+
+``success_rate`` is the meshes' own (non-5xx), so a 403 from an authorization policy is a
+success there; ``denied``/``denied_rate`` (those 403s) and ``client_errors``/
+``client_error_rate`` (every 4xx) say what it hides.
 """
 
 from __future__ import annotations
@@ -26,13 +30,17 @@ from meshsim.results.stats import (
 SUMMARY_COLUMNS = (
     "service", "subset", "requests", "rps", "success_rate", "p50", "p90", "p99", "retries",
     "retry_ratio", "timeouts", "overflows", "ejections", "attempts", "attempt_success_rate",
-    "mean_latency", "aggregate",
+    "mean_latency", "denied", "denied_rate", "client_errors", "client_error_rate", "aggregate",
 )
 WORKLOAD_COLUMNS = (
     "workload", "requests", "rps", "success_rate", "p50", "p90", "p99", "timeouts",
-    "mean_latency", "attempts", "retries", "retry_ratio",
+    "mean_latency", "attempts", "retries", "retry_ratio", "denied", "denied_rate",
+    "client_errors", "client_error_rate",
 )
-_COUNTS = ("requests", "retries", "timeouts", "overflows", "ejections", "attempts")
+_COUNTS = (
+    "requests", "retries", "timeouts", "overflows", "ejections", "attempts", "denied",
+    "client_errors",
+)
 
 Compute = Callable[[pd.DataFrame, list[str]], pd.DataFrame]
 
@@ -159,7 +167,7 @@ def summarize_workloads(
     out = call_metrics(window, ["workload"], end - start)
     out["workload"] = out["workload"].astype(str)
     out = out.set_index("workload").reindex(pd.Index(names, dtype=str, name="workload"))
-    for name in ("requests", "attempts", "retries", "timeouts"):
+    for name in ("requests", "attempts", "retries", "timeouts", "denied", "client_errors"):
         out[name] = out[name].fillna(0).astype(np.int64)
     out["rps"] = out["rps"].fillna(0.0) if end > start else np.nan
     out = out.reset_index()

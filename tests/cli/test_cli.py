@@ -23,6 +23,7 @@ GOLDEN_HEADERS = (
     "SERVICE",
     "SUBSET",
     "SUCCESS",
+    "DENIED",
     "RPS",
     "P50",
     "P90",

@@ -97,3 +97,43 @@ def test_progress_bar_counts_simulated_time() -> None:
         shown = screen.getvalue()
     assert "simulating 300s" in shown and "126s/300s" in shown and "42%" in shown
     assert "300s/300s" in shown and "100%" in shown
+
+
+def _text(table: object) -> list[str]:
+    from rich.console import Console
+
+    console = Console(width=200, record=True, color_system=None)
+    console.print(table)
+    return console.export_text().splitlines()
+
+
+def _summary(**extra: object) -> pd.DataFrame:
+    row = {"service": "api", "subset": "", "aggregate": False, "requests": 400, "rps": 100.0,
+           "success_rate": 1.0, "p50": 0.001, "p90": 0.002, "p99": 0.003, "retries": 0,
+           "retry_ratio": 0.0, "timeouts": 0, "overflows": 0, "denied": 100,
+           "denied_rate": 0.25, "client_errors": 100, "client_error_rate": 0.25}
+    row.update(extra)
+    return pd.DataFrame([row])
+
+
+def test_golden_table_shows_denials_beside_success() -> None:
+    from meshsim.cli.render import golden_table
+
+    header, line = _text(golden_table(_summary()))
+    assert header.split()[:5] == ["SERVICE", "SUBSET", "SUCCESS", "DENIED", "RPS"]
+    assert "100.00%  100 (25.0%)" in line  # SUCCESS stays the meshes' non-5xx share
+    header, line = _text(golden_table(_summary(client_errors=140, client_error_rate=0.35)))
+    assert header.split()[3:6] == ["DENIED", "4XX", "RPS"]  # some 4xx is no denial
+    assert "140 (35.0%)" in line
+
+
+def test_workloads_table_shows_denials() -> None:
+    from meshsim.cli.render import workloads_table
+
+    frame = _summary().drop(columns=["service", "subset", "aggregate", "overflows"])
+    frame.insert(0, "workload", "users")
+    frame["mean_latency"] = 0.001
+    frame["attempts"] = 400
+    header, line = _text(workloads_table(frame))
+    assert header.split()[:5] == ["WORKLOAD", "REQUESTS", "RPS", "SUCCESS", "DENIED"]
+    assert "100 (25.0%)" in line

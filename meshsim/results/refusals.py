@@ -1,0 +1,75 @@
+"""Workloads and services that no call got through to: every answer after warm-up was a 4xx.
+
+The meshes' golden metrics count a 403 from an authorization policy as a success (non-5xx), so
+a mesh that denies everything reads 100 % in every SUCCESS column. That is never a passing run:
+a workload or service whose every call in [warmup, duration) was answered 4xx is a refusal,
+an implicit check that fails the run (``Results.passed``, exit 1) and is said on stderr.
+
+A scenario that means it (a deny-all policy under test) says so with an expectation on
+``denied``, ``denied_rate``, ``client_errors`` or ``client_error_rate`` for that workload or
+service; that expectation is then the check instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import pandas as pd
+
+from meshsim.model import Expectation
+from meshsim.results.stats import call_metrics, started_in
+
+REFUSAL_COLUMNS = ("kind", "name", "requests", "denied", "client_errors", "message")
+DENIAL_METRICS = frozenset({"denied", "denied_rate", "client_errors", "client_error_rate"})
+
+
+def waived(expectations: Iterable[Expectation]) -> set[str]:
+    """Workloads and services an expectation on denials already covers."""
+    return {exp.service for exp in expectations if exp.metric in DENIAL_METRICS}
+
+
+def refusals(
+    requests: pd.DataFrame, calls: pd.DataFrame, *, start: float, end: float,
+    workloads: Sequence[str], expectations: Iterable[Expectation] = (),
+) -> pd.DataFrame:
+    """One row per workload (end-to-end requests) or service (calls to it, every subset) with
+    traffic in [start, end) whose every answer was a 4xx, workloads first."""
+    skip = waived(expectations)
+    rows = [
+        *_refused("workload", requests, "workload", start, end, skip, set(workloads)),
+        *_refused("service", calls, "service", start, end, skip, None),
+    ]
+    return pd.DataFrame(rows, columns=list(REFUSAL_COLUMNS)).astype(
+        {"kind": str, "name": str, "requests": "int64", "denied": "int64",
+         "client_errors": "int64", "message": str}
+    )
+
+
+def _refused(
+    kind: str, frame: pd.DataFrame, key: str, start: float, end: float, skip: set[str],
+    names: set[str] | None,
+) -> list[dict[str, object]]:
+    window = frame[started_in(frame, start, end)]
+    metrics = call_metrics(window, [key], end - start)
+    out = []
+    for row in metrics.to_dict("records"):
+        name = str(row[key])
+        if name in skip or (names is not None and name not in names):
+            continue
+        total, denied, errors = int(row["requests"]), int(row["denied"]), int(row["client_errors"])
+        if total and errors == total:
+            out.append({"kind": kind, "name": name, "requests": total, "denied": denied,
+                        "client_errors": errors, "message": _message(kind, name, total, denied)})
+    return out
+
+
+def _message(kind: str, name: str, total: int, denied: int) -> str:
+    what = "request of workload" if kind == "workload" else "call to service"
+    why = (
+        "denied by authorization policy (403)" if denied == total
+        else f"answered 4xx ({denied:,} denied by authorization policy)"
+    )
+    return (
+        f"every {what} {name} after warm-up ({total:,}) was {why}; SUCCESS counts 4xx as "
+        f"success, so the run fails (if this is intended, expect denied_rate of {name})"
+    )
