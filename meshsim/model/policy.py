@@ -119,6 +119,11 @@ class Route:
     direct_status: int | None = None  # answered locally (redirect / direct response)
     set_headers: Mapping[str, str] = field(default_factory=dict)  # request headers set/added
     remove_headers: tuple[str, ...] = ()  # request headers removed before forwarding
+    # Istio: this route starts another candidate's routes for the same service (a newer
+    # VirtualService for the host, or the service's default route), used by a proxy only when
+    # every route before it was left out for that proxy by its source matches (a VirtualService
+    # whose routes all fail ``sourceMatchHTTP`` gives that proxy no virtual host).
+    alternative: bool = False
     # -- Linkerd (linkerd.md §1–§3); Envoy routes leave them at their defaults ----------------
     # ServiceProfile path: ``retry`` is None; a route retries only when ``is_retryable`` and a
     # budget exists (shared per client proxy by every route of the destination service, i.e.

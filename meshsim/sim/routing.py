@@ -3,12 +3,18 @@
 Config-time filters (source labels, source namespace, gateways) are applied once per proxy in
 :func:`routes_for_proxy`; request-time conditions (uri, method, headers, query parameters,
 authority) per request in :func:`select_route`.
+
+Header matchers see Envoy's pseudo-headers too: ``:method``, ``:path`` (with the query string),
+``:authority`` (the host the caller named) and ``:scheme`` (``http``: meshsim's sidecars speak
+plain HTTP). A missing header never matches, except for a matcher with
+``treat_missing_header_as_empty``, which matches it as ``""`` before any inversion.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from functools import lru_cache
 from urllib.parse import parse_qsl
 
@@ -39,9 +45,39 @@ def string_matches(m: StringMatch, value: str | None) -> bool:
     return value.startswith(expected)
 
 
-def _header_matches(h: HeaderMatch, values: Mapping[str, str]) -> bool:
-    found = string_matches(h.match, values.get(h.name.lower()))
-    return found != h.invert
+SCHEME = "http"
+
+
+def pseudo_header(name: str, call: Call) -> str | None:
+    """The value Envoy's header matcher reads for a pseudo-header (HTTP/1 ``Host`` is
+    ``:authority``)."""
+    if name == ":method":
+        return call.method
+    if name == ":path":
+        return call.path
+    if name == ":authority":
+        return authority(call)
+    if name == ":scheme":
+        return SCHEME
+    return None
+
+
+def authority(call: Call) -> str:
+    """The host the caller asked for: its ``Host`` header if it set one, else the name it
+    called."""
+    for key, value in call.headers.items():
+        if key.lower() in ("host", ":authority"):
+            return value
+    return call.service
+
+
+def _header_matches(h: HeaderMatch, values: Mapping[str, str], call: Call | None = None) -> bool:
+    name = h.name.lower()
+    value = pseudo_header(name, call) if call is not None and name.startswith(":") \
+        else values.get(name)
+    if value is None and h.treat_missing_as_empty:
+        value = ""
+    return string_matches(h.match, value) != h.invert
 
 
 def request_matches(m: RouteMatch, call: Call) -> bool:
@@ -57,11 +93,11 @@ def request_matches(m: RouteMatch, call: Call) -> bool:
         return False
     if m.method is not None and not string_matches(m.method, call.method):
         return False
-    if m.authority is not None and not string_matches(m.authority, call.service):
+    if m.authority is not None and not string_matches(m.authority, authority(call)):
         return False
     if m.headers:
         headers = {k.lower(): v for k, v in call.headers.items()}
-        if not all(_header_matches(h, headers) for h in m.headers):
+        if not all(_header_matches(h, headers, call) for h in m.headers):
             return False
     if m.query:
         params = dict(parse_qsl(query, keep_blank_values=True))
@@ -84,9 +120,18 @@ def applies_to(
 def routes_for_proxy(
     routes: Sequence[Route], labels: Mapping[str, str], namespace: str, gateway: str = "mesh"
 ) -> tuple[Route, ...]:
-    """The routes this proxy receives, each keeping only the match blocks that apply to it."""
+    """The routes this proxy receives, each keeping only the match blocks that apply to it.
+
+    Routes marked ``alternative`` start the next candidate (Istio: the next VirtualService for
+    the host, then the service's default route); a proxy gets the first candidate that leaves
+    it at least one route.
+    """
     kept: list[Route] = []
     for route in routes:
+        if route.alternative:
+            if kept:
+                break
+            route = replace(route, alternative=False)
         if not route.matches:
             kept.append(route)
             break  # generation stops after the first catch-all
@@ -97,8 +142,6 @@ def routes_for_proxy(
 
 
 def _with_matches(route: Route, matches: tuple[RouteMatch, ...]) -> Route:
-    from dataclasses import replace
-
     return replace(route, matches=matches)
 
 

@@ -153,7 +153,6 @@ def test_every_unmodelled_field_is_one_warning_naming_its_path() -> None:
     assert paths == [
         "VirtualService/vs spec.exportTo",
         "VirtualService/vs spec.tcp",
-        "VirtualService/vs spec.http[0].match[0].scheme",
         "VirtualService/vs spec.http[0].rewrite",
         "VirtualService/vs spec.http[0].corsPolicy",
         "VirtualService/vs spec.http[0].fault.delay.exponentialDelay",

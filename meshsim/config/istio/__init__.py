@@ -21,10 +21,11 @@ from .authz import parse_authorization
 from .defaults import ROUTE_TIMEOUT, default_cluster, default_retry
 from .destinationrule import build_clusters, collect_rules, service_port, subsets_of
 from .gateway import GatewaySpec, parse_gateway
-from .hosts import HostIndex
+from .hosts import HostIndex, by_domain_precedence
 from .injection import sidecars
 from .nodes import Diagnostics, Node
 from .peerauthn import parse_peer_authentications
+from .precedence import apply_order
 from .profile import IstioProfile, profile_for
 from .schema import SPECS, check
 from .serviceentry import parse_entries
@@ -68,7 +69,7 @@ def translate(
         gateways[spec.key] = spec
     rules = collect_rules(kinds.get("DestinationRule", []), index, profile, diagnostics)
     virtual_services = VirtualServices(index, rules, gateways, profile, diagnostics)
-    for manifest in kinds.get("VirtualService", []):
+    for manifest in apply_order(kinds.get("VirtualService", [])):
         virtual_services.add(manifest)
     tables = virtual_services.finish()
     ports = {
@@ -88,7 +89,7 @@ def translate(
             key: Gateway(
                 name=key,
                 hosts=spec.host_names,
-                routes={h: tuple(r) for h, r in tables.gateways.get(key, {}).items()},
+                routes=by_domain_precedence(tables.gateways.get(key, {})),
             )
             for key, spec in gateways.items()
         },

@@ -4,7 +4,9 @@ A destination host must name a scenario service or a ServiceEntry host, and a su
 defined by a DestinationRule (otherwise Envoy has no such cluster and answers 503 NC).
 ``applyHTTPRouteDestination``: a single destination takes all traffic whatever its weight;
 with several, weight-0 destinations are dropped, and since Istio 1.15 only an all-zero total
-is rejected.
+is rejected (validation's ``validateHTTPRouteDestinations``; before, any total but 100). Envoy
+then splits by weight/total. A total other than 100, or a weight on a lone destination, is a
+warning (code ``weights``) saying what each destination actually gets.
 """
 
 from __future__ import annotations
@@ -89,6 +91,13 @@ class Destinations:
                                 set_headers, remove), entry))
         if len(out) == 1:
             backend, entry = out[0]
+            if entry["weight"].present and backend.weight != 100:
+                self.diagnostics.warn(
+                    entry["weight"],
+                    f"weight {backend.weight} has no effect: a single destination takes all "
+                    "traffic (Istio's processDestination ignores its weight)",
+                    code="weights",
+                )
             return [(Backend(backend.service, backend.subset, 100, backend.port,
                              backend.set_headers, backend.remove_headers), entry)]
         total = sum(b.weight for b, _ in out)
@@ -99,7 +108,21 @@ class Destinations:
                 f"the destinations' weights add up to {total}; Istio {self.profile.version} "
                 "requires 100 (any total is accepted from 1.15)"
             )
-        return [(b, e) for b, e in out if b.weight > 0]
+        kept = [(b, e) for b, e in out if b.weight > 0]
+        if total != 100:
+            shares = ", ".join(f"{_label(b)} {100 * b.weight / total:.4g}%" for b, _ in kept)
+            self.diagnostics.warn(
+                route,
+                f"the destinations' weights add up to {total}, not 100: Istio "
+                f"{self.profile.version} accepts this and Envoy splits by weight/total, so "
+                f"{shares}",
+                code="weights",
+            )
+        return kept
+
+
+def _label(backend: Backend) -> str:
+    return backend.service + (f"/{backend.subset}" if backend.subset else "")
 
 
 def header_operations(headers: Node, diagnostics: Diagnostics) -> tuple[dict[str, str],

@@ -11,10 +11,13 @@ any name ending in ``.example.com``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from meshsim.model.topology import Topology
+
+T = TypeVar("T")
 
 DOMAIN = "svc.cluster.local"
 
@@ -41,6 +44,23 @@ def wildcard_matches(pattern: str, host: str) -> bool:
             return host == pattern or (host != "*" and host[1:].endswith(pattern[1:]))
         return host.endswith(pattern[1:])
     return pattern == host
+
+
+def domain_precedence(host: str) -> tuple[int, int]:
+    """Envoy's virtual-host search order: exact names, then suffix wildcards longest first,
+    then ``*`` (``RouteMatcher::findVirtualHost``)."""
+    if host == "*":
+        return (2, 0)
+    if is_wildcard(host):
+        return (1, -len(host))
+    return (0, 0)
+
+
+def by_domain_precedence(hosts: Mapping[str, Sequence[T]]) -> dict[str, tuple[T, ...]]:
+    """``hosts`` re-ordered so that the first pattern covering a name is the one Envoy picks
+    (stable for equal precedence)."""
+    order = sorted(hosts, key=domain_precedence)
+    return {h: tuple(hosts[h]) for h in order}
 
 
 def intersect(a: str, b: str) -> str | None:

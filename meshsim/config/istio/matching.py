@@ -4,6 +4,8 @@ Header and query matches with an empty ``StringMatch`` (or the regex ``*``) are 
 (``canBeConvertedToPresentMatch``); ``withoutHeaders`` inverts the header match and, for value
 matches, treats a missing header as empty; ``ignoreUriCase`` sets Envoy's ``case_sensitive``,
 which applies to exact and prefix paths only. Regexes are RE2 and must match the whole value.
+Header names may be pseudo-headers (``:method``, ``:path``, ``:authority``, ``:scheme``), which
+Envoy matches like any header; ``scheme`` is a ``:scheme`` header matcher, as Istio emits it.
 """
 
 from __future__ import annotations
@@ -97,6 +99,8 @@ def route_match(
     headers += [
         header_match(k, v, diagnostics, invert=True) for k, v in node["withoutHeaders"].entries()
     ]
+    if node.has("scheme"):  # TranslateRouteMatch: a header matcher on :scheme
+        headers.append(HeaderMatch(":scheme", string_match(node["scheme"])))
     gateways = tuple(gateway_name(g) for g in node["gateways"].items())
     source_labels = node["sourceLabels"].string_map()
     source_namespace = node["sourceNamespace"].string() or None

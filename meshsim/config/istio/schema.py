@@ -72,8 +72,7 @@ MATCH = msg(
     name=S, uri=one(STRING_MATCH), method=one(STRING_MATCH), authority=one(STRING_MATCH),
     headers=mapped(STRING_MATCH), withoutHeaders=mapped(STRING_MATCH),
     queryParams=mapped(STRING_MATCH), ignoreUriCase=S, port=S, sourceLabels=S, gateways=S,
-    sourceNamespace=S,
-    scheme=skip("scheme matching is not modelled (every simulated request is plain http)"),
+    sourceNamespace=S, scheme=one(STRING_MATCH),
     statPrefix=skip("route statistics prefixes are not modelled"),
 )
 RETRIES = msg(

@@ -4,20 +4,24 @@ Follows ``route/route.go`` ``BuildHTTPRoutesForVirtualService`` per proxy kind: 
 without ``gateways`` is for the sidecars (``mesh``); with ``gateways`` only for those, plus any
 gateway a match names (``getGatewayNames``). Each ``match`` block is its own Envoy route, in
 order; a rule without ``match`` is a catch-all, and generation stops after the first catch-all.
-A match naming gateways is kept only for those (``sourceMatchHTTP``). Two VirtualServices for
-one service: the sidecar keeps the first (``pilot_vservice_dup_domain``); on a gateway, routes
-of several VirtualServices for one host are merged with catch-alls moved last
-(``SortVHostRoutes``).
+A match naming gateways is kept only for those (``sourceMatchHTTP``). VirtualServices arrive
+oldest first (:mod:`.precedence`). For a sidecar, a service takes every VirtualService naming it
+exactly, else only the most specific wildcard one (``MostSpecificHostMatch``); of those a proxy
+keeps the first that leaves it a route (``pilot_vservice_dup_domain`` for the others), and when
+source matches leave it none, the service's default route (``buildSidecarVirtualHostForService``).
+On a gateway, routes of several VirtualServices for one host are merged with catch-alls moved
+last (``SortVHostRoutes``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from meshsim.config.manifests import Manifest
-from meshsim.model.policy import Route, RouteMatch
+from meshsim.model.policy import Backend, Route, RouteMatch
 
+from .defaults import ROUTE_TIMEOUT, default_retry
 from .destinationrule import ServiceRule, warn_kubernetes_form
 from .destinations import Destinations
 from .gateway import GatewaySpec, resolve_gateway_name
@@ -25,6 +29,7 @@ from .hosts import HostIndex, is_wildcard
 from .httproute import RuleAction, rule_action
 from .matching import is_catch_all, route_match
 from .nodes import Diagnostics, Node
+from .precedence import why_first
 from .profile import IstioProfile
 
 MESH = "mesh"
@@ -108,14 +113,18 @@ class VirtualServices:
     # -- where the routes go ----------------------------------------------------------------
 
     def finish(self) -> RouteTables:
-        """Give each service its VirtualService: exact hosts first, then wildcards."""
-        exact = [(h, r) for h, r in self._claims if not is_wildcard(h.string())]
-        wild = [(h, r) for h, r in self._claims if is_wildcard(h.string())]
-        for host, routes in [*exact, *wild]:
-            self._claim(host, routes)
+        """Give each service its VirtualService, as a sidecar's virtual hosts settle it."""
+        claims: dict[str, list[_Claim]] = {}
+        for host, routes in self._claims:
+            for target in self._targets(host):
+                found = claims.setdefault(target, [])
+                if all(c.host.manifest is not host.manifest for c in found):
+                    found.append(_Claim(host, routes))
+        for service, found in claims.items():
+            self._settle(service, found)
         return self.tables
 
-    def _claim(self, host: Node, routes: list[Route]) -> None:
+    def _targets(self, host: Node) -> list[str]:
         name = host.string()
         targets = self.index.matching(name, host.manifest.namespace)
         if not targets:
@@ -129,19 +138,69 @@ class VirtualServices:
         for target in targets:
             if target.kubernetes_form:
                 warn_kubernetes_form(host, target, self.diagnostics)
-            owner = self.tables.owners.get(target.service)
-            if owner is None:
-                self.tables.owners[target.service] = host.manifest
-                self.tables.mesh[target.service] = tuple(routes)
-            elif owner is not host.manifest:
-                self._duplicate(host, target.service, owner)
+        return list(dict.fromkeys(t.service for t in targets))
+
+    def _settle(self, service: str, claims: list[_Claim]) -> None:
+        """``BuildSidecarVirtualHostWrapper``: every VirtualService naming the service exactly
+        (oldest first), else only the most specific wildcard one (``MostSpecificHostMatch``).
+        A proxy uses the first of them that leaves it a route, else the default route."""
+        exact = [c for c in claims if not is_wildcard(c.host.string())]
+        candidates = exact or _most_specific(claims)
+        for claim in claims:
+            if claim not in candidates:
+                self._shadowed(claim, service, candidates[0])
+        owner = candidates[0]
+        self.tables.owners[service] = owner.host.manifest
+        table: list[Route] = list(owner.routes)
+        last = owner
+        for claim in candidates[1:]:
+            if not _may_vanish(last.routes):
+                self._duplicate(claim.host, service, owner.host.manifest)
+                continue
+            self._fallback(claim.host, service, last.host.manifest)
+            table += _as_alternative(claim.routes)
+            last = claim
+        if _may_vanish(last.routes):
+            table.append(self._default_route(service))
+        self.tables.mesh[service] = tuple(table)
+
+    def _default_route(self, service: str) -> Route:
+        """``BuildDefaultHTTPOutboundRoute``: the service's own cluster, mesh retry default."""
+        return Route(name=f"default|{service}", backends=(Backend(service),),
+                     retry=default_retry(self.profile), timeout=ROUTE_TIMEOUT, alternative=True)
+
+    def _shadowed(self, claim: _Claim, service: str, winner: _Claim) -> None:
+        if claim.host.string() == winner.host.string():
+            self._duplicate(claim.host, service, winner.host.manifest)
+            return
+        self.diagnostics.warn(
+            claim.host,
+            f"{claim.host.manifest.key} does not route {service}: the more specific host "
+            f"{winner.host.string()!r} of {winner.host.manifest.key} "
+            f"({winner.host.manifest.location().prefix()}) does (Istio picks the most specific "
+            "host for a service, whatever the order)",
+            code="duplicate-host",
+        )
 
     def _duplicate(self, host: Node, service: str, owner: Manifest) -> None:
+        if host.manifest is owner:
+            return
         self.diagnostics.warn(
             host,
             f"{host.manifest.key} is ignored for {service}: {owner.key} "
             f"({owner.location().prefix()}) already routes it, and a sidecar keeps only the "
-            "first VirtualService for a host",
+            f"first VirtualService for a host; {owner.key} comes first because "
+            f"{why_first(owner, host.manifest)}",
+            code="duplicate-host",
+        )
+
+    def _fallback(self, host: Node, service: str, before: Manifest) -> None:
+        self.diagnostics.warn(
+            host,
+            f"{host.manifest.key} routes {service} only for callers that {before.key} "
+            f"({before.location().prefix()}) gives no route (its matches all name sourceLabels "
+            f"or sourceNamespace); {before.key} comes first because "
+            f"{why_first(before, host.manifest)}",
             code="duplicate-host",
         )
 
@@ -196,6 +255,33 @@ def _route(name: str, action: RuleAction, match: RouteMatch | None) -> Route:
         set_headers=action.set_headers,
         remove_headers=action.remove_headers,
     )
+
+
+@dataclass(frozen=True, eq=False)
+class _Claim:
+    """One VirtualService host naming a service, with the routes the sidecars get from it."""
+
+    host: Node
+    routes: list[Route]
+
+
+def _most_specific(claims: list[_Claim]) -> list[_Claim]:
+    """The first claim of the longest wildcard (``host.MoreSpecific``: longer is more specific)."""
+    best = max(len(c.host.string()) for c in claims)
+    return [next(c for c in claims if len(c.host.string()) == best)]
+
+
+def _may_vanish(routes: list[Route]) -> bool:
+    """Could a proxy be left with none of these routes? Only if each one is guarded by a
+    source match (``sourceLabels``/``sourceNamespace``) that some callers fail."""
+    return all(
+        route.matches and all(m.source_labels or m.source_namespace for m in route.matches)
+        for route in routes
+    )
+
+
+def _as_alternative(routes: list[Route]) -> list[Route]:
+    return [replace(routes[0], alternative=True), *routes[1:]]
 
 
 def _catch_all(route: Route) -> bool:
