@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from istio_helpers import find, run, service, topology
+from istio_helpers import codes, find, run, service, topology
 
 from meshsim.errors import ScenarioError
 from meshsim.model.policy import Backend, ExternalService
@@ -98,8 +98,28 @@ def test_injection_follows_namespace_and_pod_labels() -> None:
             + namespace("plain", "{team: a}")
             + namespace("rev", "{istio.io/rev: canary}"))
     sidecars = run(text, INJECTION_TOPOLOGY).policy.sidecars
+    # g's namespace has no manifest here: taken as labelled for injection, as with none at all
     assert sidecars == {"a": True, "b": False, "c": False, "d": False, "e": True, "f": True,
-                        "g": False, "x": False}
+                        "g": True, "x": False}
+
+
+def test_a_namespace_manifest_for_another_namespace_changes_nothing() -> None:
+    topo = topology(service("productpage"), service("reviews"))
+    result = run(namespace("monitoring", "{istio-injection: enabled}"), topo)
+    assert result.policy.sidecars == {"productpage": True, "reviews": True}
+    assert "unmeshed" not in codes(result.warnings)
+
+
+def test_a_namespace_that_turns_injection_off_says_which_services_lose_it() -> None:
+    text = (namespace("legacy", "{istio-injection: disabled}")
+            + namespace("plain", "{team: a}"))
+    result = run(text, INJECTION_TOPOLOGY)
+    legacy = find(result.warnings, "Namespace/legacy is labelled istio-injection: disabled")
+    assert legacy.code == "unmeshed" and legacy.location.line == 1
+    assert "so c run without a sidecar" in legacy.message  # the namespace label wins over c's
+    plain = find(result.warnings, "Namespace/plain has neither")
+    assert "so d run without a sidecar" in plain.message  # e opts in with its pod label
+    assert plain.location.line == 7
 
 
 def test_without_namespace_manifests_every_mesh_service_is_injected() -> None:

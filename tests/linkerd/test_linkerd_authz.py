@@ -89,7 +89,8 @@ metadata:
     assert inbound.default_for("batch") == "deny"
     assert inbound.default_for("web") == "all-unauthenticated"
     assert default_authorizations("deny") == ()
-    assert result.policy.sidecars == {"web": False, "api": False, "batch": True}
+    # shop has no Namespace manifest: taken as injected, whatever other namespaces say
+    assert result.policy.sidecars == {"web": True, "api": True, "batch": True}
 
 
 def test_default_policies_expand() -> None:

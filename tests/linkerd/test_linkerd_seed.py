@@ -103,7 +103,8 @@ def test_namespace_inject_annotation() -> None:
     result = run(seed.NAMESPACE, TOPO)
     sidecars = result.policy.sidecars
     assert sidecars["web"] is True  # my-app is annotated
-    assert sidecars["my-service"] is False  # my-namespace has no manifest, so no annotation
+    # my-namespace has no manifest: taken as injected; the pasted my-app changes nothing there
+    assert sidecars["my-service"] is True
     assert result.warnings == []
 
 

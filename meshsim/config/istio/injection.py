@@ -7,14 +7,17 @@ any other ``istio-injection`` value (``disabled``) injects none; ``istio.io/rev`
 ``enabled``; an unlabelled namespace injects only pods labelled ``sidecar.istio.io/inject:
 "true"``.
 
-When the scenario carries no Namespace manifest at all, meshsim takes every namespace to be
-labelled for injection: every non-external service gets a sidecar unless its labels say
-``sidecar.istio.io/inject: "false"``. External services never have one.
+A namespace whose ``Namespace`` manifest the scenario does not carry is taken to be labelled
+for injection: its non-external services get a sidecar unless their labels say
+``sidecar.istio.io/inject: "false"``. So a pasted Namespace for another namespace changes
+nothing here; one that leaves services of its own namespace without a sidecar says so in a
+warning naming them. External services never have one. :func:`injections` tells why.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from meshsim.config.manifests import Manifest
 from meshsim.errors import Location
@@ -28,40 +31,99 @@ REVISION_LABEL = "istio.io/rev"
 AMBIENT_LABEL = "istio.io/dataplane-mode"
 
 
-def sidecars(topology: Topology, namespaces: Iterable[Manifest],
-             diagnostics: Diagnostics) -> dict[str, bool]:
-    """Service → whether its pods run an Istio sidecar."""
-    manifests = list(namespaces)
-    labels = {m.name: _labels(m, diagnostics) for m in manifests}
-    out: dict[str, bool] = {}
+@dataclass(frozen=True)
+class Injection:
+    """Whether a service's pods run an Istio sidecar, and which label decided it."""
+
+    injected: bool
+    reason: str
+    by_namespace: bool = False  # decided by a Namespace manifest the scenario carries
+
+
+def injections(topology: Topology, labels: Mapping[str, Mapping[str, str]]
+               ) -> dict[str, Injection]:
+    """Service → its injection and why, from Namespace labels (name → labels) and pod labels."""
+    out: dict[str, Injection] = {}
     for name, service in topology.services.items():
         if service.external:
-            out[name] = False
+            out[name] = Injection(False, "external service: outside the mesh")
             continue
-        ns = labels.get(service.namespace, {}) if manifests else None
-        decisions = [_injected(ns, d) for d in service.deployments]
-        out[name] = all(decisions)
-        if len(set(decisions)) > 1:
+        decisions = [_injected(labels.get(service.namespace), service.namespace, d)
+                     for d in service.deployments]
+        if len({d.injected for d in decisions}) > 1:
+            which = ", ".join(f"{d.version}: {'yes' if i.injected else 'no'}"
+                              for d, i in zip(service.deployments, decisions, strict=True))
+            out[name] = Injection(False, f"only some versions are injected ({which}); meshsim "
+                                  "treats the service as having none")
+        else:
+            out[name] = decisions[0]
+    return out
+
+
+def namespace_labels(namespaces: Iterable[Manifest],
+                     diagnostics: Diagnostics) -> dict[str, dict[str, str]]:
+    """Namespace name → its labels, for the Namespace manifests the scenario carries."""
+    return {m.name: _labels(m, diagnostics) for m in namespaces}
+
+
+def sidecars(topology: Topology, namespaces: Iterable[Manifest],
+             diagnostics: Diagnostics) -> dict[str, bool]:
+    """Service → whether its pods run an Istio sidecar; warns where a Namespace turns it off."""
+    manifests = list(namespaces)
+    labels = namespace_labels(manifests, diagnostics)
+    decided = injections(topology, labels)
+    for name, injection in decided.items():
+        if injection.reason.startswith("only some versions"):
             diagnostics.warn(
-                _where(manifests, service.namespace, name),
+                _where(manifests, topology.services[name].namespace, name),
                 f"only some versions of {name} carry a sidecar; meshsim decides per service "
                 "and treats it as having none",
                 code="approximated",
             )
-    return out
+    for manifest in manifests:
+        off = [name for name, injection in decided.items() if injection.by_namespace
+               and not injection.injected
+               and topology.services[name].namespace == manifest.name]
+        if off:
+            diagnostics.warn(
+                Node.root(manifest),
+                f"{manifest.key} {_why_not(labels[manifest.name])}, so {', '.join(off)} run "
+                "without a sidecar: the VirtualService and DestinationRule settings of the "
+                "calls they make and the AuthorizationPolicies and PeerAuthentications of "
+                "their pods do not apply (without this manifest meshsim injects them)",
+                code="unmeshed",
+            )
+    return {name: injection.injected for name, injection in decided.items()}
 
 
-def _injected(namespace: Mapping[str, str] | None, deployment: Deployment) -> bool:
+def _why_not(labels: Mapping[str, str]) -> str:
+    if NAMESPACE_LABEL in labels:
+        return f"is labelled {NAMESPACE_LABEL}: {labels[NAMESPACE_LABEL]}"
+    if labels.get(AMBIENT_LABEL) == "ambient":
+        return f"is labelled {AMBIENT_LABEL}: ambient"
+    return f"has neither an {NAMESPACE_LABEL} nor an {REVISION_LABEL} label"
+
+
+def _injected(namespace: Mapping[str, str] | None, ns_name: str,
+              deployment: Deployment) -> Injection:
     pod = deployment.labels.get(INJECT_LABEL)
     if pod == "false":
-        return False
-    if namespace is None:  # no Namespace manifests: every namespace injects
-        return True
+        return Injection(False, f'pod label {INJECT_LABEL}: "false"')
+    if namespace is None:
+        return Injection(True, f"no Namespace manifest for {ns_name}: taken as "
+                         f"{NAMESPACE_LABEL}: enabled")
     if NAMESPACE_LABEL in namespace:
-        return namespace[NAMESPACE_LABEL] == "enabled"
+        value = namespace[NAMESPACE_LABEL]
+        return Injection(value == "enabled", f"Namespace/{ns_name} {NAMESPACE_LABEL}: {value}",
+                         by_namespace=True)
     if REVISION_LABEL in namespace:
-        return True
-    return pod == "true"
+        return Injection(True, f"Namespace/{ns_name} {REVISION_LABEL}: "
+                         f"{namespace[REVISION_LABEL]}", by_namespace=True)
+    if pod == "true":
+        return Injection(True, f'pod label {INJECT_LABEL}: "true" (Namespace/{ns_name} has no '
+                         "injection label)")
+    return Injection(False, f"Namespace/{ns_name} has no {NAMESPACE_LABEL} or {REVISION_LABEL} "
+                     "label", by_namespace=True)
 
 
 def _labels(manifest: Manifest, diagnostics: Diagnostics) -> dict[str, str]:

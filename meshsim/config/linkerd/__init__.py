@@ -198,7 +198,7 @@ def translate(
         default_cluster=linkerd_cluster(),
         default_retry=None,
         default_timeout=0.0,
-        sidecars=sidecars(topology, namespaces, bool(kinds.get("Namespace")), diagnostics),
+        sidecars=sidecars(topology, namespaces, kinds.get("Namespace", []), diagnostics),
         default_retry_budget=TpsBudgetSpec(),
         inbound=InboundPolicy(
             default="all-unauthenticated",

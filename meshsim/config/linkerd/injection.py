@@ -6,14 +6,17 @@ the namespace annotation from ``Namespace`` manifests and the pod annotation fro
 service's (or version's) ``labels`` entry ``linkerd.io/inject``, since the scenario has no pod
 annotations. ``config.linkerd.io/default-inbound-policy`` is read the same two ways.
 
-When the scenario carries no Namespace manifest at all, meshsim takes every namespace to be
-annotated ``linkerd.io/inject: enabled``: every non-external service gets a proxy unless its
-labels say ``linkerd.io/inject: disabled``. External services never have one.
+A namespace whose ``Namespace`` manifest the scenario does not carry is taken to be annotated
+``linkerd.io/inject: enabled``: its non-external services get a proxy unless their labels say
+``linkerd.io/inject: disabled``. So a pasted Namespace for another namespace changes nothing
+here; one that leaves services of its own namespace without a proxy says so in a warning
+naming them. External services never have one. :func:`injections` tells why, per service.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import cast
 
 from meshsim.config.manifests import Manifest
@@ -58,41 +61,85 @@ def namespace_annotations(manifests: Iterable[Manifest],
     return out
 
 
-def sidecars(topology: Topology, namespaces: Mapping[str, Mapping[str, str]], any_manifest: bool,
-             diagnostics: Diagnostics) -> dict[str, bool]:
-    """Service → whether its pods run a linkerd2-proxy."""
-    out: dict[str, bool] = {}
+@dataclass(frozen=True)
+class Injection:
+    """Whether a service's pods run a linkerd2-proxy, and which setting decided it."""
+
+    injected: bool
+    reason: str
+    by_namespace: bool = False  # decided by a Namespace manifest the scenario carries
+
+
+def injections(topology: Topology, namespaces: Mapping[str, Mapping[str, str]]
+               ) -> dict[str, Injection]:
+    """Service → its injection and why (pod annotation, Namespace manifest, or the default)."""
+    out: dict[str, Injection] = {}
     for name, service in topology.services.items():
         if service.external:
-            out[name] = False
+            out[name] = Injection(False, "external service: outside the mesh")
             continue
-        ns = namespaces.get(service.namespace, {}) if any_manifest else None
-        decisions = [_injected(ns, d, name) for d in service.deployments]
-        out[name] = all(decisions)
-        if len(set(decisions)) > 1:
+        decisions = [_injected(namespaces.get(service.namespace), service.namespace, d, name)
+                     for d in service.deployments]
+        if len({d.injected for d in decisions}) > 1:
+            which = ", ".join(f"{d.version}: {'yes' if i.injected else 'no'}"
+                              for d, i in zip(service.deployments, decisions, strict=True))
+            out[name] = Injection(False, f"only some versions are injected ({which}); meshsim "
+                                  "treats the service as having none")
+        else:
+            out[name] = decisions[0]
+    return out
+
+
+def sidecars(topology: Topology, namespaces: Mapping[str, Mapping[str, str]],
+             manifests: Sequence[Manifest], diagnostics: Diagnostics) -> dict[str, bool]:
+    """Service → whether its pods run a linkerd2-proxy; warns where a Namespace turns it off."""
+    decided = injections(topology, namespaces)
+    for name, injection in decided.items():
+        if injection.reason.startswith("only some versions"):
             diagnostics.warn(
                 Location(path=f"spec.services.{name}"),
                 f"only some versions of {name} carry a linkerd proxy; meshsim decides per "
                 "service and treats it as having none",
                 code="approximated",
             )
-    return out
+    for manifest in manifests:
+        off = [name for name, injection in decided.items() if injection.by_namespace
+               and not injection.injected
+               and topology.services[name].namespace == manifest.name]
+        if off:
+            annotation = namespaces.get(manifest.name, {}).get(INJECT)
+            why = (f"is annotated {INJECT}: {annotation}" if annotation is not None
+                   else f"has no {INJECT} annotation")
+            diagnostics.warn(
+                Node.root(manifest),
+                f"{manifest.key} {why}, so {', '.join(off)} run without a linkerd proxy: the "
+                "routes, retries, timeouts and TrafficSplits of the calls they make and the "
+                "inbound policy of their pods do not apply (without this manifest meshsim "
+                "injects them)",
+                code="unmeshed",
+            )
+    return {name: injection.injected for name, injection in decided.items()}
 
 
-def _injected(namespace: Mapping[str, str] | None, deployment: Deployment, service: str) -> bool:
+def _injected(namespace: Mapping[str, str] | None, ns_name: str, deployment: Deployment,
+              service: str) -> Injection:
     pod = deployment.labels.get(INJECT)
     if pod is not None and pod not in INJECT_VALUES:
         raise ScenarioError(
             f"unknown {INJECT} value {pod!r} (expected one of {', '.join(INJECT_VALUES)})",
             Location(path=f"spec.services.{service}.labels"),
         )
-    if pod == "disabled":
-        return False
-    if pod in ("enabled", "ingress"):
-        return True
-    if namespace is None:  # no Namespace manifests: every namespace injects
-        return True
-    return namespace.get(INJECT) in ("enabled", "ingress")
+    if pod is not None:
+        return Injection(pod != "disabled", f"pod label {INJECT}: {pod}")
+    if namespace is None:
+        return Injection(True, f"no Namespace manifest for {ns_name}: taken as {INJECT}: "
+                         "enabled")
+    value = namespace.get(INJECT)
+    if value is None:
+        return Injection(False, f"Namespace/{ns_name} has no {INJECT} annotation",
+                         by_namespace=True)
+    return Injection(value in ("enabled", "ingress"), f"Namespace/{ns_name} {INJECT}: {value}",
+                     by_namespace=True)
 
 
 def default_policies(topology: Topology, namespaces: Mapping[str, Mapping[str, str]]

@@ -1,0 +1,62 @@
+"""Namespace manifests and injection: a pasted Namespace changes only its own namespace, and
+one that takes the proxy away from services says so."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from meshsim.config import load_scenario
+from meshsim.errors import ScenarioError
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios" / "linkerd"
+
+
+def namespace(name: str, annotations: str = "{}") -> str:
+    return f"\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n" \
+           f"  annotations: {annotations}\n"
+
+
+def with_manifest(tmp_path: Path, extra: str) -> Path:
+    path = tmp_path / "retry-storm.yaml"
+    path.write_text((SCENARIOS / "retry-storm.yaml").read_text() + extra)
+    return path
+
+
+def test_a_namespace_for_another_namespace_changes_no_service(tmp_path: Path) -> None:
+    plain = load_scenario(SCENARIOS / "retry-storm.yaml")
+    pasted = load_scenario(
+        with_manifest(tmp_path, namespace("monitoring", "{linkerd.io/inject: enabled}")),
+        strict=True,  # and no warning either
+    )
+    assert pasted.model.policy is not None and plain.model.policy is not None
+    assert pasted.model.policy.sidecars == {"frontend": True, "reviews": True, "ratings": True}
+    assert pasted.model.policy == plain.model.policy  # the retries still apply
+
+
+def test_a_namespace_that_takes_the_proxy_away_names_the_services(tmp_path: Path) -> None:
+    path = with_manifest(tmp_path, namespace("default"))
+    scenario = load_scenario(path)
+    assert scenario.model.policy is not None
+    assert not any(scenario.model.policy.sidecars.values())
+    (warning,) = [w for w in scenario.warnings if w.code == "unmeshed"]
+    assert warning.message.startswith(
+        "Namespace/default has no linkerd.io/inject annotation, so frontend, reviews, ratings "
+        "run without a linkerd proxy")
+    assert warning.location.file == str(path) and warning.location.line is not None
+    with pytest.raises(ScenarioError, match="an error under strict mode"):
+        load_scenario(path, strict=True)
+
+
+def test_a_pod_annotation_keeps_its_service_meshed(tmp_path: Path) -> None:
+    path = with_manifest(tmp_path, namespace("default", "{linkerd.io/inject: disabled}"))
+    text = path.read_text().replace(
+        "    ratings:\n", "    ratings:\n      labels: {linkerd.io/inject: enabled}\n", 1)
+    path.write_text(text)
+    scenario = load_scenario(path)
+    assert scenario.model.policy is not None
+    assert scenario.model.policy.sidecars == {"frontend": False, "reviews": False,
+                                              "ratings": True}
+    (warning,) = [w for w in scenario.warnings if w.code == "unmeshed"]
+    assert "annotated linkerd.io/inject: disabled, so frontend, reviews run" in warning.message
