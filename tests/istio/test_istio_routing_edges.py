@@ -281,3 +281,17 @@ def test_a_weight_on_a_single_destination_is_a_warning() -> None:
     assert "weights" not in codes(run(vs("- route: [{destination: {host: ratings}}]"),
                                       TOPO).warnings)
 
+
+
+def test_a_destination_resolves_to_the_most_specific_wildcard_service_entry() -> None:
+    entries = "".join(
+        "apiVersion: networking.istio.io/v1beta1\nkind: ServiceEntry\n"
+        f"metadata: {{name: {name}}}\nspec:\n  hosts: ['{host}']\n  resolution: NONE\n"
+        "  ports: [{number: 80, name: http, protocol: HTTP}]\n---\n"
+        for name, host in (("broad", "*.example.org"), ("narrow", "*.hello.example.org"))
+    )
+    topo = topology(service("ratings"), service("broad", external=True),
+                    service("narrow", external=True))
+    text = entries + vs("- route: [{destination: {host: x.hello.example.org}}]")
+    (route,) = run(text, topo).policy.routes["ratings"]
+    assert route.backends == (Backend("narrow", None, 100),)

@@ -95,9 +95,9 @@ class HostIndex:
             return Resolved(self.entry_hosts[fqdn], fqdn)
         if host in self.entry_hosts:
             return Resolved(self.entry_hosts[host], host)
-        for pattern, service in self.entry_hosts.items():
-            if is_wildcard(pattern) and wildcard_matches(pattern, host):
-                return Resolved(service, host)
+        covering = [p for p in self.entry_hosts if is_wildcard(p) and wildcard_matches(p, host)]
+        if covering:  # the most specific wildcard ServiceEntry host (MostSpecificHostMatch)
+            return Resolved(self.entry_hosts[max(covering, key=len)], host)
         if fqdn in self.fqdns:
             return Resolved(self.fqdns[fqdn], fqdn)
         parts = host.split(".")
