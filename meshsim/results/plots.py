@@ -1,5 +1,13 @@
 """Plots of a run over time, one line per service, with fault windows and the warm-up marked.
 
+Every service keeps one colour, marker and width in every panel. Services drawn first are
+drawn wider and markers are staggered between services, so lines that coincide (shards at
+the same rate, two services at 100 %) still show each service. A service with subsets also
+gets a line per subset on the success-rate panel, so a failing canary is not hidden under the
+service's total. When the proxies answered calls themselves (503 UO overflows and other local
+replies) or ejected endpoints, a fourth panel shows those per service with the ejections
+marked.
+
 Figures are built on :class:`matplotlib.figure.Figure` with an Agg canvas and never through
 ``pyplot``: nothing global is touched, no window ever opens, and a figure is garbage collected
 like any object. Notebooks still display the Figure ``Results.plot()`` returns.
@@ -7,8 +15,10 @@ like any object. Notebooks still display the Figure ``Results.plot()`` returns.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,14 +27,26 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import Formatter, PercentFormatter
 from matplotlib.typing import ColorType
 
 from meshsim.model import Fault
 from meshsim.results.summary import service_totals
+from meshsim.units import format_duration
 
 FAULT_COLOR = "tab:red"
 PANELS = ("throughput", "success_rate", "latency")
+LOCAL_REPLIES = "local_replies"
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h", "p", "d", "8")
+# Dash patterns of a service's subsets (the service's own line is solid, goodput dash-dot).
+SUBSET_DASHES: tuple[tuple[float, tuple[float, ...]], ...] = (
+    (0, (6, 2)), (0, (1, 1.5)), (0, (6, 1.5, 1, 1.5, 1, 1.5)), (0, (2.5, 2.5)), (0, (12, 3)),
+)
+GOODPUT = "-."
+MARKS_PER_LINE = 14
+EJECTION_MARKS = {"eject": ("v", 0.87, "ejected"), "uneject": ("^", 0.79, "returned")}
+
+Handle = Line2D | Patch
 
 
 @dataclass(frozen=True)
@@ -34,6 +56,40 @@ class FaultWindow:
     start: float
     end: float
     label: str
+
+
+@dataclass(frozen=True)
+class LineStyle:
+    """How one service is drawn in every panel."""
+
+    color: ColorType
+    marker: str  # "" when there is one service: nothing to tell apart
+    width: float
+    markevery: tuple[int, int]  # (first, step): staggered between services
+
+    def kwargs(self) -> dict[str, Any]:
+        """A service's main line in a panel: its width and staggered markers."""
+        return {"color": self.color, "lw": self.width, "marker": self.marker or None,
+                "markevery": self.markevery, "ms": 4.5}
+
+    def secondary(self, ls: Any) -> dict[str, Any]:
+        """A second line of the same service (goodput, p99): thinner, no markers."""
+        return {"color": self.color, "lw": max(0.9, self.width * 0.6), "ls": ls}
+
+    def handle(self, label: str) -> Line2D:
+        return Line2D([], [], color=self.color, lw=2, marker=self.marker or None, ms=5,
+                      label=label)
+
+
+@dataclass(frozen=True)
+class _Data:
+    """What the panels draw: per service its total rows, per service with subsets each
+    subset's rows, the styles, and the ejection events."""
+
+    services: dict[str, pd.DataFrame]
+    subsets: dict[str, dict[str, pd.DataFrame]]
+    styles: dict[str, LineStyle]
+    ejections: pd.DataFrame
 
 
 def fault_windows(
@@ -68,16 +124,46 @@ def fault_windows(
     return sorted(windows, key=lambda w: (w.start, w.end))
 
 
-def _colors(services: Sequence[str]) -> dict[str, ColorType]:
+class DurationTicks(Formatter):
+    """Log-axis tick labels as durations (``1ms``, ``20ms``, ``1s``) for values in seconds,
+    never ``2×10²``. Minor ticks are labelled at 2 and 5 times a decade on an axis spanning
+    under two decades, and every one on an axis too short to hold a decade tick."""
+
+    def __init__(self, minor: bool = False) -> None:
+        self.minor = minor
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        if not x > 0:
+            return ""
+        if self.minor:
+            low, high = sorted(self.axis.get_view_interval()) if self.axis else (x, x)
+            decades = math.log10(high / low) if low > 0 else math.inf
+            coefficient = round(x / 10 ** math.floor(math.log10(x) + 1e-9))
+            if decades > 2 or (decades > 0.6 and coefficient not in (2, 5)):
+                return ""
+        return format_duration(x)
+
+
+def _styles(services: Sequence[str], points: int) -> dict[str, LineStyle]:
     import matplotlib as mpl
 
     cmap = mpl.colormaps["tab10" if len(services) <= 10 else "tab20"]
-    return {name: cmap(i % cmap.N) for i, name in enumerate(services)}
+    n = len(services)
+    step = max(1, points // MARKS_PER_LINE)
+    return {
+        name: LineStyle(
+            color=cmap(i % cmap.N), marker=MARKERS[i % len(MARKERS)] if n > 1 else "",
+            width=1.3 + 1.5 * (n - 1 - i) / (n - 1) if n > 1 else 1.5,
+            markevery=((i * step) // n, step),
+        )
+        for i, name in enumerate(services)
+    }
 
 
 def _decorate(ax: Axes, faults: Sequence[FaultWindow], warmup: float, labels: bool) -> None:
     for window in faults:
-        ax.axvspan(window.start, window.end, color=FAULT_COLOR, alpha=0.12, lw=0)
+        ax.axvspan(window.start, window.end, color=FAULT_COLOR, alpha=0.12, lw=0,
+                   label=f"fault: {window.label}")
         if labels:
             ax.annotate(
                 window.label, xy=(window.start, 1.0), xycoords=("data", "axes fraction"),
@@ -85,73 +171,209 @@ def _decorate(ax: Axes, faults: Sequence[FaultWindow], warmup: float, labels: bo
                 color=FAULT_COLOR,
             )
     if warmup > 0:
-        ax.axvline(warmup, color="0.4", ls="--", lw=1)
+        ax.axvline(warmup, color="0.4", ls="--", lw=1, label="warm-up end")
     ax.grid(True, alpha=0.3)
 
 
-def _legend(ax: Axes, colors: dict[str, ColorType], styles: Sequence[tuple[str, str]],
-            faults: bool, warmup: bool) -> None:
-    handles: list[Line2D | Patch] = [
-        Line2D([], [], color=c, lw=2, label=s) for s, c in colors.items()
-    ]
-    handles += [Line2D([], [], color="black", ls=ls, label=label) for label, ls in styles]
-    if faults:
-        handles.append(Patch(color=FAULT_COLOR, alpha=0.2, label="fault"))
-    if warmup:
-        handles.append(Line2D([], [], color="0.4", ls="--", lw=1, label="warm-up end"))
-    if not handles:
-        return
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8,
-              frameon=False)
+def _legend(ax: Axes, handles: Sequence[Handle]) -> None:
+    if handles:
+        ax.legend(handles=list(handles), loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                  fontsize=8, frameon=False)
 
 
-def _series(ts: pd.DataFrame, bucket: float) -> dict[str, pd.DataFrame]:
-    """Per service its total rows, timed at the middle of each bucket they average over."""
-    totals = service_totals(ts).assign(time=lambda f: f["time"] + bucket / 2)
-    return {str(name): part for name, part in totals.groupby("service", observed=True, sort=True)}
+def _time(part: pd.DataFrame) -> np.ndarray:
+    return part["time"].to_numpy(dtype=float)
 
 
-def _throughput(ax: Axes, series: dict[str, pd.DataFrame], colors: dict[str, ColorType]) -> list[
-        tuple[str, str]]:
-    for name, part in series.items():
-        ax.plot(part["time"], part["completed"], color=colors[name], lw=1.4)
-        ax.plot(part["time"], part["goodput"], color=colors[name], lw=1.2, ls="--")
+def _data(ts: pd.DataFrame, bucket: float, events: pd.DataFrame | None) -> _Data:
+    """Per service its total rows (timed at the middle of each bucket they average over) and,
+    for services with subsets, each subset's rows."""
+    ts = ts.assign(time=ts["time"] + bucket / 2)
+    totals = service_totals(ts)
+    services = {str(name): part
+                for name, part in totals.groupby("service", observed=True, sort=True)}
+    leaves = ts[~ts["aggregate"].to_numpy(dtype=bool)]
+    multi = set(ts.loc[ts["aggregate"].to_numpy(dtype=bool), "service"].astype(str))
+    subsets: dict[str, dict[str, pd.DataFrame]] = {}
+    for (service, subset), part in leaves.groupby(["service", "subset"], observed=True,
+                                                  sort=True):
+        if str(service) in multi:
+            subsets.setdefault(str(service), {})[str(subset)] = part
+    points = max((len(part) for part in services.values()), default=0)
+    ejections = events if events is not None else pd.DataFrame(columns=["time", "kind"])
+    kinds = ejections["kind"].astype(str).isin(list(EJECTION_MARKS)).to_numpy()
+    return _Data(services, subsets, _styles(list(services), points), ejections[kinds])
+
+
+# -- panels -----------------------------------------------------------------------------------
+def _subset_lines(ax: Axes, data: _Data, column: str) -> tuple[list[Handle], float]:
+    """A thin line per subset of each service with subsets, in the service's colour and the
+    subset's dash pattern, labelled ``service/subset``; and the lowest value drawn."""
+    handles: list[Handle] = []
+    lowest = math.inf
+    for name, subsets in data.subsets.items():
+        color = data.styles[name].color
+        handles.append(Line2D([], [], color=color, lw=2, label=f"{name} (all subsets)"))
+        for j, (subset, rows) in enumerate(subsets.items()):
+            label = f"{name}/{subset}" + (" (mirror copies)" if _is_mirror(rows) else "")
+            dashes = SUBSET_DASHES[j % len(SUBSET_DASHES)]
+            values = rows[column].to_numpy(dtype=float)
+            ax.plot(_time(rows), values, color=color, lw=1.2, ls=dashes, label=label)
+            lowest = min(lowest, float(np.nanmin(np.r_[values, np.inf])))
+            handles.append(Line2D([], [], color=color, lw=1.2, ls=dashes, label=label))
+    return handles, lowest
+
+
+def _throughput(ax: Axes, data: _Data) -> list[Handle]:
+    for name, part in data.services.items():
+        style = data.styles[name]
+        ax.plot(_time(part), part["completed"], **style.kwargs(), label=f"{name} throughput")
+        ax.plot(_time(part), part["goodput"], **style.secondary(GOODPUT),
+                label=f"{name} goodput")
+    subsets, _ = _subset_lines(ax, data, "completed")
     ax.set_ylabel("calls / s")
     ax.set_title("Throughput and goodput", loc="left", fontsize=10)
     ax.set_ylim(bottom=0)
-    return [("throughput", "-"), ("goodput", "--")]
+    return [Line2D([], [], color="black", label="throughput"),
+            Line2D([], [], color="black", ls=GOODPUT, lw=0.9, label="goodput"),
+            *(h for h in subsets if "(all subsets)" not in str(h.get_label()))]
 
 
-def _success(ax: Axes, series: dict[str, pd.DataFrame], colors: dict[str, ColorType]) -> list[
-        tuple[str, str]]:
-    for name, part in series.items():
-        ax.plot(part["time"], part["success_rate"], color=colors[name], lw=1.4)
+def _is_mirror(part: pd.DataFrame) -> bool:
+    """A subset that only received mirror copies (its answers went nowhere)."""
+    if "mirrored" not in part:
+        return False
+    completed = float(part["completed"].sum())
+    return completed > 0 and float(part["mirrored"].sum()) >= completed
+
+
+def _success_limits(ax: Axes, lowest: float) -> None:
+    """From just under the lowest rate drawn to 100 %: a 98 % canary must not sit on the
+    100 % line of a 0-100 % axis."""
+    if math.isnan(lowest):
+        lowest = 0.0
+    pad = max(0.002, 0.06 * (1.0 - lowest))
+    bottom = max(-0.02, min(0.99, lowest - pad))
+    ax.set_ylim(bottom, 1.0 + max(0.001, 0.02 * (1.0 - bottom)))
+
+
+def _success(ax: Axes, data: _Data) -> list[Handle]:
+    lowest = math.inf
+    for name, part in data.services.items():
+        rate = part["success_rate"].to_numpy(dtype=float)
+        ax.plot(_time(part), rate, **data.styles[name].kwargs(), label=name)
+        lowest = min(lowest, float(np.nanmin(np.r_[rate, np.inf])))
+    handles, low = _subset_lines(ax, data, "success_rate")
+    lowest = min(lowest, low)
+    _success_limits(ax, lowest if math.isfinite(lowest) else math.nan)
     ax.set_ylabel("success rate")
-    ax.set_ylim(-0.02, 1.02)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_title("Success rate (non-5xx answers)", loc="left", fontsize=10)
-    return []
+    return handles
 
 
-def _latency(ax: Axes, series: dict[str, pd.DataFrame], colors: dict[str, ColorType]) -> list[
-        tuple[str, str]]:
+def _latency(ax: Axes, data: _Data) -> list[Handle]:
     positive = False
-    for name, part in series.items():
-        p50 = part["p50"].to_numpy() * 1e3
-        p99 = part["p99"].to_numpy() * 1e3
-        ax.plot(part["time"], p50, color=colors[name], lw=1.4)
-        ax.plot(part["time"], p99, color=colors[name], lw=1.2, ls=":")
+    for name, part in data.services.items():
+        style = data.styles[name]
+        p50 = part["p50"].to_numpy(dtype=float)
+        p99 = part["p99"].to_numpy(dtype=float)
+        ax.plot(_time(part), p50, **style.kwargs(), label=f"{name} p50")
+        ax.plot(_time(part), p99, **style.secondary(":"), label=f"{name} p99")
         positive = positive or bool(np.nanmax(np.r_[p99, 0.0]) > 0)
     if positive:
         ax.set_yscale("log")
-    ax.set_ylabel("latency (ms)")
-    ax.set_title("Latency p50 and p99 (log scale)", loc="left", fontsize=10)
-    return [("p50", "-"), ("p99", ":")]
+        ax.yaxis.set_major_formatter(DurationTicks())
+        ax.yaxis.set_minor_formatter(DurationTicks(minor=True))
+        ax.set_title("Latency p50 and p99 (log scale)", loc="left", fontsize=10)
+    else:
+        ax.set_title("Latency p50 and p99", loc="left", fontsize=10)
+    ax.set_ylabel("latency")
+    return [Line2D([], [], color="black", label="p50"),
+            Line2D([], [], color="black", ls=":", label="p99")]
 
 
-Panel = Callable[[Axes, dict[str, pd.DataFrame], dict[str, ColorType]], list[tuple[str, str]]]
+def _has_local_replies(data: _Data) -> bool:
+    """Whether any proxy answered a call itself or ejected an endpoint."""
+    replied = any(
+        float(part[column].sum()) > 0
+        for part in data.services.values() for column in ("overflows", "local_replies")
+        if column in part
+    )
+    return replied or len(data.ejections) > 0
+
+
+def _local_replies(ax: Axes, data: _Data) -> list[Handle]:
+    styles: dict[str, Handle] = {}
+    top = 0.0
+    for name, part in data.services.items():
+        style = data.styles[name]
+        overflows = part["overflows"].to_numpy(dtype=float) if "overflows" in part else None
+        local = part["local_replies"].to_numpy(dtype=float) if "local_replies" in part else None
+        if overflows is not None and overflows.sum() > 0:
+            ax.plot(_time(part), overflows, **style.kwargs(), label=f"{name} 503 UO overflows")
+            styles["uo"] = Line2D([], [], color="black", label="503 UO (pool overflow)")
+            top = max(top, float(np.nanmax(overflows)))
+        if local is not None:
+            other = local - (overflows if overflows is not None else 0.0)
+            if other.sum() > 0:
+                ax.plot(_time(part), other, **style.secondary("--"),
+                        label=f"{name} other local replies")
+                styles["other"] = Line2D([], [], color="black", ls="--",
+                                         label="other local replies\n(UH UF UC UT NR NC FI)")
+                top = max(top, float(np.nanmax(other)))
+    ax.set_ylim(0, max(top, 1.0) * 1.45)  # room above the lines for the ejection marks
+    styles.update(_ejection_marks(ax, data))
+    ax.set_ylabel("answers / s")
+    ax.set_title("Answered by the caller's proxy, and endpoint ejections", loc="left",
+                 fontsize=10)
+    return list(styles.values())
+
+
+def _ejection_marks(ax: Axes, data: _Data) -> dict[str, Handle]:
+    """A mark per eject (filled, upper row) and uneject (hollow, lower row) event, in the
+    colour of the service whose endpoint it was."""
+    handles: dict[str, Handle] = {}
+    rows = data.ejections
+    for kind, (marker, height, word) in EJECTION_MARKS.items():
+        chosen = rows[(rows["kind"].astype(str) == kind).to_numpy()]
+        for service, part in chosen.groupby(chosen["service"].astype(str), sort=True):
+            style = data.styles.get(str(service))
+            color = style.color if style else "black"
+            times = part["time"].to_numpy(dtype=float)
+            ax.plot(times, np.full(len(times), height), ls="none", marker=marker, ms=7,
+                    color=color, mfc=color if kind == "eject" else "none",
+                    transform=ax.get_xaxis_transform(), clip_on=False,
+                    label=f"{service} endpoint {word}")
+            handles[kind] = Line2D([], [], ls="none", marker=marker, color="black", ms=6,
+                                   mfc="black" if kind == "eject" else "none",
+                                   label=f"endpoint {word} ({kind})")
+    _name_ejected(ax, rows[(rows["kind"].astype(str) == "eject").to_numpy()])
+    return handles
+
+
+def _name_ejected(ax: Axes, ejects: pd.DataFrame, gap: float = 5.0, most: int = 12) -> None:
+    """Beside each burst of ejections of one endpoint, its name and how many client proxies
+    ejected it (``ratings-0 ×3``); left out when there are too many bursts to read."""
+    bursts: list[tuple[float, str, int]] = []
+    for pod, part in ejects.groupby(ejects["pod"].astype(str), sort=True):
+        times = np.sort(part["time"].to_numpy(dtype=float))
+        starts = np.flatnonzero(np.diff(times, prepend=-math.inf) > gap)
+        counts = np.diff(np.r_[starts, len(times)])
+        bursts += [(float(times[i]), str(pod), int(c)) for i, c in zip(starts, counts,
+                                                                       strict=True)]
+    if not bursts or len(bursts) > most:
+        return
+    for time, pod, count in bursts:
+        text = pod if count == 1 else f"{pod} ×{count}"
+        ax.annotate(text, xy=(time, EJECTION_MARKS["eject"][1]),
+                    xycoords=("data", "axes fraction"), xytext=(6, 0),
+                    textcoords="offset points", va="center", fontsize=7)
+
+
+Panel = Callable[[Axes, _Data], list[Handle]]
 _DRAW: dict[str, Panel] = {"throughput": _throughput, "success_rate": _success,
-                           "latency": _latency}
+                           "latency": _latency, LOCAL_REPLIES: _local_replies}
 
 
 def _figure(height: float, rows: int) -> tuple[Figure, list[Axes]]:
@@ -161,19 +383,34 @@ def _figure(height: float, rows: int) -> tuple[Figure, list[Axes]]:
     return fig, list(axes)
 
 
+def panel_names(timeseries: pd.DataFrame, events: pd.DataFrame | None = None) -> list[str]:
+    """The panels a run's overview has: :data:`PANELS`, and the local replies and ejections
+    when there were any."""
+    data = _data(timeseries, 1.0, events)
+    return [*PANELS, LOCAL_REPLIES] if _has_local_replies(data) else list(PANELS)
+
+
 def plot_panels(
     timeseries: pd.DataFrame, faults: Sequence[FaultWindow], *, warmup: float, duration: float,
-    panels: Sequence[str] = PANELS, title: str = "", bucket: float = 1.0,
+    panels: Sequence[str] | None = None, title: str = "", bucket: float = 1.0,
+    events: pd.DataFrame | None = None,
 ) -> Figure:
-    """A figure with one panel per name in ``panels`` (stacked, shared time axis)."""
-    series = _series(timeseries, bucket)
-    colors = _colors(list(series))
+    """A figure with one panel per name in ``panels`` (stacked, shared time axis; default
+    :func:`panel_names`). ``events`` gives the ejection marks."""
+    data = _data(timeseries, bucket, events)
+    if panels is None:
+        panels = [*PANELS, LOCAL_REPLIES] if _has_local_replies(data) else list(PANELS)
     fig, axes = _figure(2.0 + 2.6 * len(panels), len(panels))
     for i, (ax, name) in enumerate(zip(axes, panels, strict=True)):
-        styles = _DRAW[name](ax, series, colors)
+        handles = _DRAW[name](ax, data)
         _decorate(ax, faults, warmup, labels=i == 0)
-        _legend(ax, colors if i == 0 else {}, styles, faults=bool(faults) and i == 0,
-                warmup=warmup > 0 and i == 0)
+        if i == 0:
+            handles = [*(s.handle(n) for n, s in data.styles.items()), *handles]
+            if faults:
+                handles.append(Patch(color=FAULT_COLOR, alpha=0.2, label="fault"))
+            if warmup > 0:
+                handles.append(Line2D([], [], color="0.4", ls="--", lw=1, label="warm-up end"))
+        _legend(ax, handles)
         ax.set_xlim(0, max(duration, 1e-9))
     axes[-1].set_xlabel("simulated time (s)")
     if title:
@@ -183,25 +420,28 @@ def plot_panels(
 
 def overview(
     timeseries: pd.DataFrame, faults: Sequence[FaultWindow], *, warmup: float, duration: float,
-    title: str = "", bucket: float = 1.0,
+    title: str = "", bucket: float = 1.0, events: pd.DataFrame | None = None,
 ) -> Figure:
-    """Throughput and goodput, success rate and latency of every service over time."""
+    """Throughput and goodput, success rate (per subset too) and latency of every service
+    over time, and the proxies' own answers and ejections when there were any."""
     return plot_panels(
-        timeseries, faults, warmup=warmup, duration=duration, title=title, bucket=bucket
+        timeseries, faults, warmup=warmup, duration=duration, title=title, bucket=bucket,
+        events=events,
     )
 
 
 def figures(
     timeseries: pd.DataFrame, faults: Sequence[FaultWindow], *, warmup: float, duration: float,
-    title: str = "", bucket: float = 1.0,
+    title: str = "", bucket: float = 1.0, events: pd.DataFrame | None = None,
 ) -> dict[str, Figure]:
-    """The overview and each panel alone, by the file stem they are saved under."""
+    """The overview and each of its panels alone, by the file stem they are saved under."""
     out = {"overview": overview(
-        timeseries, faults, warmup=warmup, duration=duration, title=title, bucket=bucket
+        timeseries, faults, warmup=warmup, duration=duration, title=title, bucket=bucket,
+        events=events,
     )}
-    for name in PANELS:
+    for name in panel_names(timeseries, events):
         out[name] = plot_panels(
             timeseries, faults, warmup=warmup, duration=duration, panels=[name], title=title,
-            bucket=bucket,
+            bucket=bucket, events=events,
         )
     return out

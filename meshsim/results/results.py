@@ -186,17 +186,18 @@ class Results:
         return plots.fault_windows(self.events, self.horizon, self.model.faults)
 
     def plot(self) -> Figure:
-        """Throughput, success rate and latency of every service over time."""
+        """Throughput, success rate (per subset too) and latency of every service over time,
+        and the proxies' local replies and ejections when there were any."""
         return plots.overview(
             self.timeseries, self.fault_windows(), warmup=self.warmup, duration=self.horizon,
-            title=self.name, bucket=self.recording.bucket,
+            title=self.name, bucket=self.recording.bucket, events=self.events,
         )
 
     def figures(self) -> dict[str, Figure]:
         """The overview and each panel alone, keyed by file stem."""
         return plots.figures(
             self.timeseries, self.fault_windows(), warmup=self.warmup, duration=self.horizon,
-            title=self.name, bucket=self.recording.bucket,
+            title=self.name, bucket=self.recording.bucket, events=self.events,
         )
 
     def save(self, out_dir: str | Path, *, plots: bool = True) -> Path:

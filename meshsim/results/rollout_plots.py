@@ -1,5 +1,7 @@
 """A rollout over time: the canary weight the controller set, its checks, and each version's
 success rate and p99 beside it, so a rollback can be read against the errors that caused it.
+The rollout's start and the controller's decision are marked (and named) in every panel; a
+failed check is named by its metric, and a passed check at the same tick stays visible.
 
 Built on :class:`matplotlib.figure.Figure` with an Agg canvas, never ``pyplot`` (as
 :mod:`meshsim.results.plots`).
@@ -22,25 +24,55 @@ OUTCOME_COLORS = {"promoted": "tab:green", "rolled back": "tab:red", "promoting"
                   "paused": "tab:orange", "progressing": "0.4"}
 
 
+MOST_NAMED_CHECKS = 12  # failed checks named beside their mark; beyond, the legend only
+
+
 def _weight_panel(ax: Axes, rollout: Rollout, checks: pd.DataFrame, end: float) -> None:
     times = [t for t, _ in rollout.weights] + [end]
     weights = [w for _, w in rollout.weights]
     weights.append(weights[-1])
     ax.step(times, weights, where="post", color="tab:blue", lw=1.8, label="canary weight")
-    for passed, marker, color, label in ((True, "o", "tab:green", "check passed"),
-                                         (False, "x", "tab:red", "check failed")):
-        rows = checks[checks["passed"] == passed]
-        if len(rows):
-            y = [_weight_at(rollout, float(t)) for t in rows["time"]]
-            ax.scatter(rows["time"], y, marker=marker, color=color, zorder=3, s=36, label=label)
-    if not math.isnan(rollout.decided_at):
-        ax.axvline(rollout.decided_at, color=OUTCOME_COLORS[rollout.outcome], ls="--", lw=1.2,
-                   label=rollout.outcome)
+    # A passed check is a wide hollow ring, so a failed check's cross at the same tick (one
+    # metric passed, another failed) shows inside it instead of covering it.
+    passed = checks[checks["passed"] == True]  # noqa: E712
+    failed = checks[checks["passed"] == False]  # noqa: E712
+    if len(passed):
+        ax.scatter(passed["time"], _weights_at(rollout, passed), marker="o", s=70,
+                   facecolors="none", edgecolors="tab:green", linewidths=1.4, zorder=3,
+                   label="check passed")
+    if len(failed):
+        ax.scatter(failed["time"], _weights_at(rollout, failed), marker="x", s=36,
+                   color="tab:red", zorder=3, label="check failed")
+    _name_failed_checks(ax, rollout, failed)
     ax.set_ylim(-3, 103)
     ax.set_ylabel("canary weight (%)")
     controller = f" ({rollout.controller})" if rollout.controller else ""
     ax.set_title(f"{rollout.name}{controller}: {rollout.outcome}", loc="left", fontsize=10)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+
+
+def _name_failed_checks(ax: Axes, rollout: Rollout, failed: pd.DataFrame) -> None:
+    """The metric of each failed check above its cross (stacked when a tick failed several)."""
+    if not 0 < len(failed) <= MOST_NAMED_CHECKS:
+        return
+    stacked: dict[float, int] = {}
+    for time, metric in zip(failed["time"], failed["metric"].astype(str), strict=True):
+        level = stacked.get(float(time), 0)
+        stacked[float(time)] = level + 1
+        ax.annotate(metric, xy=(float(time), _weight_at(rollout, float(time))),
+                    xytext=(0, 8 + 9 * level), textcoords="offset points", ha="center",
+                    fontsize=7, color="tab:red")
+
+
+def _milestones(ax: Axes, rollout: Rollout) -> None:
+    """The rollout's start and the controller's decision, labelled, in one panel."""
+    ax.axvline(rollout.start, color="0.4", ls=":", lw=1, label="rollout start")
+    if not math.isnan(rollout.decided_at):
+        ax.axvline(rollout.decided_at, color=OUTCOME_COLORS[rollout.outcome], ls="--", lw=1.2,
+                   label=rollout.outcome)
+
+
+def _weights_at(rollout: Rollout, rows: pd.DataFrame) -> list[float]:
+    return [_weight_at(rollout, float(t)) for t in rows["time"]]
 
 
 def _weight_at(rollout: Rollout, time: float) -> float:
@@ -90,9 +122,6 @@ def _version_panels(axes: Sequence[Axes], versions: dict[str, pd.DataFrame], buc
     success.set_title("Success rate per version (non-5xx answers)", loc="left", fontsize=10)
     latency.set_ylabel("p99 (ms)")
     latency.set_title("p99 latency per version", loc="left", fontsize=10)
-    for ax in axes:
-        if versions:
-            ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
 
 
 def plot_rollout(
@@ -112,8 +141,9 @@ def plot_rollout(
     _version_panels(axes[1:], _versions(timeseries, pairs), bucket, canary)
     for ax in axes:
         ax.grid(True, alpha=0.3)
-        ax.axvline(rollout.start, color="0.4", ls=":", lw=1)
+        _milestones(ax, rollout)
         ax.set_xlim(0, max(end, 1e-9))
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     axes[-1].set_xlabel("simulated time (s)")
     if title:
         fig.suptitle(title, fontsize=12)

@@ -100,7 +100,8 @@ def test_plot_rollout(rolled_back: Results) -> None:
     assert marks["check failed"] == [[40.0, 20.0], [50.0, 20.0]]
     for ax in (success, p99):
         named = {str(line.get_label()) for line in ax.lines}
-        assert {n for n in named if not n.startswith("_")} == {"api/primary", "api/canary"}
+        assert {n for n in named if not n.startswith("_")} == {
+            "api/primary", "api/canary", "rollout start", "rolled back"}
 
 
 def test_run_directory_has_rollout_files(rolled_back: Results, tmp_path: Path) -> None:
