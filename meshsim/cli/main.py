@@ -151,6 +151,18 @@ def validate(scenario_file: ScenarioArg, sets: SetOpt = None, strict: StrictOpt 
         _plural(len(scenario.manifests), "manifest"),
     )
     out_console.print(f"ok: {scenario.name}: {', '.join(counts)}", markup=False)
+    _print_bindings(out_console, scenario)
+
+
+def _print_bindings(console: Console, scenario: Scenario) -> None:
+    """Per service: namespace, sidecar (and which setting decided it), the manifests bound."""
+    for binding in scenario.bindings():
+        console.print(
+            f"  {binding.service} (namespace {binding.namespace}): sidecar "
+            f"{'yes' if binding.sidecar else 'no'} ({binding.why})", markup=False, soft_wrap=True,
+        )
+        bound = ", ".join(binding.manifests) or "none"
+        console.print(f"    manifests: {bound}", markup=False, soft_wrap=True)
 
 
 def _points_table(result: meshsim.SweepResult) -> Table:

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from meshsim.config import delivery, istio, linkerd
+from meshsim.config.bindings import ServiceBinding, service_bindings
 from meshsim.config.compile import compile_model
 from meshsim.config.errors import from_validation_error
 from meshsim.config.locator import Locator
@@ -88,6 +89,10 @@ class Scenario:
     def with_overrides(self, overrides: Mapping[str, object]) -> Scenario:
         """A new Scenario with ``overrides`` added to the ones already applied."""
         return build(self.source, {**self.overrides, **overrides}, self.strict)
+
+    def bindings(self) -> list[ServiceBinding]:
+        """Per service: namespace, sidecar or not and why, and the manifests bound to it."""
+        return service_bindings(self.model, self.manifests)
 
     def metadata(self) -> dict[str, Any]:
         """What a run records about its input: enough to tell two runs' scenarios apart."""

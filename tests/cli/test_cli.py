@@ -213,7 +213,11 @@ def test_bad_options_are_one_line(tmp_path: Path, args: list[str], fragment: str
 def test_validate_ok(tmp_path: Path) -> None:
     proc = meshsim("validate", SMALL, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "ok: cli-small: 1 service, 1 workload, 0 manifests"
+    assert proc.stdout.splitlines() == [
+        "ok: cli-small: 1 service, 1 workload, 0 manifests",
+        "  api (namespace default): sidecar no (spec.mesh is none: no proxies)",
+        "    manifests: none",
+    ]
     assert not (tmp_path / "runs").exists()
 
 
@@ -232,7 +236,8 @@ def test_warnings_go_to_stderr_and_strict_makes_them_errors(tmp_path: Path) -> N
     warns = FIXTURES / "warns.yaml"
     proc = meshsim("validate", warns, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "ok: cli-warns: 1 service, 1 workload, 1 manifest"
+    assert proc.stdout.splitlines()[0] == "ok: cli-warns: 1 service, 1 workload, 1 manifest"
+    assert "    manifests: VirtualService/api" in proc.stdout.splitlines()
     warnings = proc.stderr.strip().splitlines()
     assert warnings and all("warns.yaml:" in w and "warning:" in w for w in warnings)
     assert "VirtualService" in proc.stderr
