@@ -39,6 +39,11 @@ def check(recording: Recording) -> None:
         over = [c for c, n in zip(ids.tolist(), rows.tolist(), strict=True)
                 if c in reported and n > reported[c]]
         _require(not over, f"calls with more attempt rows than attempts: {over[:5]}")
+    _require(
+        not recording.held_workers,
+        f"{len(recording.held_workers)} worker(s) held by calls that have finished, e.g. "
+        f"{recording.held_workers[:3]}",
+    )
     for key, level in recording.levels.items():
         _require(bool(np.all(level >= -1e-9)), f"level {key} went negative")
 

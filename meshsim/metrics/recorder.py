@@ -45,6 +45,9 @@ class Recording:
     # Requests still open at the end (issued - finished), for the conservation invariant.
     in_flight_at_end: int = 0
     issued: int = 0
+    # Workers still held at the end for downstream calls already answered (leaked), one line
+    # each, for the invariant that every answered call frees its worker.
+    held_workers: list[str] = field(default_factory=list)
 
 
 class Recorder:

@@ -197,7 +197,10 @@ class Simulation:
         client_workload = {
             client.code: source.code for source in self.sources for client in source.clients
         }
-        return self.recorder.finish(duration, stats, client_workload)
+        recording = self.recorder.finish(duration, stats, client_workload)
+        recording.held_workers = [line for pod in self.pods
+                                  for line in pod.held_by_finished_calls()]
+        return recording
 
     def _ticker(self, progress: Progress, duration: float) -> Generator[simpy.Event, None, None]:
         step = max(duration / 200.0, 1e-9)

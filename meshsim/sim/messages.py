@@ -6,7 +6,7 @@ Plain slotted objects, allocated per request on the hot path; behaviour lives in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -68,6 +68,7 @@ class Attempt:
         "abandoned",
         "call",
         "dead",
+        "downstream",
         "failed",
         "failed_call",
         "flags",
@@ -92,5 +93,6 @@ class Attempt:
         self.status = 0
         self.flags = ""
         self.step = 0
-        self.pending = 0
+        self.pending = 0  # downstream calls of the current step not yet answered
+        self.downstream: Sequence[Call] = ()  # the current step's calls
         self.remaining = 0.0  # processor-sharing work left

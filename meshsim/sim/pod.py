@@ -198,22 +198,34 @@ class Pod:
 
     # -- the handler's downstream calls --------------------------------------------------------
     def _next_step(self, att: Attempt) -> None:
+        """Run the handler's call steps in order; answer once they are over.
+
+        ``pending`` counts a step's unanswered calls plus one for the launch itself, so a call
+        the pod's own sidecar answers at once (503 UO, UH, NR, NC, a fault abort, a direct
+        response, Linkerd's failfast) cannot end the step before its other calls are out."""
         calls = self.calls
         while att.step < len(calls):
             step = calls[att.step]
             att.step += 1
-            launched = self._launch(att, step)
-            if launched:
-                att.pending = launched
-                return
+            att.pending = 1
+            sent: list[Call] = []
+            att.downstream = sent
+            self._launch(att, step, sent)
+            att.pending -= 1
+            if att.pending:
+                return  # the last answer continues in _on_call_done
+            if att.failed_call:
+                break
         self.finish(att, 500 if att.failed_call else 200)
 
-    def _launch(self, att: Attempt, step: CallStep) -> int:
+    def _launch(self, att: Attempt, step: CallStep, sent: list[Call]) -> None:
         if isinstance(step, ParallelSpec):
-            return sum(self._launch(att, child) for child in step.calls)
+            for child in step.calls:
+                self._launch(att, child, sent)
+            return
         spec: CallSpec = step
         if spec.probability < 1.0 and self.call_roll() >= spec.probability:
-            return 0
+            return
         parent = att.call
         headers = parent.headers
         if spec.headers:
@@ -224,8 +236,9 @@ class Pod:
             spec.path, headers, parent.depth + 1, deadline, self._on_call_done, att,
             spec.optional,
         )
+        att.pending += 1  # before sending: the answer may come back inside send()
+        sent.append(call)
         self.proxy.send(call)
-        return 1
 
     def _on_call_done(self, call: Call) -> None:
         att = call.parent
@@ -240,6 +253,19 @@ class Pod:
                 self.finish(att, 500)
             else:
                 self._next_step(att)
+
+    def held_by_finished_calls(self) -> list[str]:
+        """Requests whose worker waits for more answers than their step has calls still open:
+        a worker nothing will ever free (the engine checks every pod at the end of a run)."""
+        held = []
+        for att in self.active:
+            still_open = sum(not call.done for call in att.downstream)
+            if att.pending != still_open and not att.dead:
+                held.append(
+                    f"{self.name}: request {att.call.request_id} waits for {att.pending} "
+                    f"answer(s) at step {att.step}, {still_open} of its calls "
+                    f"{[call.id for call in att.downstream]} still open")
+        return held
 
     # -- processor sharing ---------------------------------------------------------------------
     def _ps_rate(self) -> float:

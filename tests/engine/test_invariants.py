@@ -21,7 +21,8 @@ def test_a_real_run_passes() -> None:
 
 
 @pytest.mark.parametrize("breakage", ["lost request", "double finish", "end before start",
-                                      "extra attempt row", "negative level"])
+                                      "extra attempt row", "negative level",
+                                      "held worker"])
 def test_each_broken_bookkeeping_is_caught(breakage: str) -> None:
     rec = recording()
     if breakage == "lost request":
@@ -33,6 +34,9 @@ def test_each_broken_bookkeeping_is_caught(breakage: str) -> None:
         rec.calls["end"][0] = rec.calls["start"][0] - 1.0
     elif breakage == "extra attempt row":
         rec.attempts["call_id"] = np.append(rec.attempts["call_id"], rec.attempts["call_id"][0])
+    elif breakage == "held worker":
+        rec.held_workers = ["api-0: request 3 waits for 1 answer(s) at step 1, 0 of its calls "
+                            "[7] still open"]
     else:
         key = next(iter(rec.levels))
         rec.levels[key][0] = -1.0
