@@ -174,8 +174,15 @@ class Pod:
         if delay:
             heappush(self._queue, (now + delay, NORMAL, next(self._eid),
                                    Wake(proxy.on_response, att)))
+            self._dequeue(now)
         else:
+            # The answer is handled inside this call: take the waiting requests first, or a
+            # caller's next request arriving now would jump the queue into the freed slot.
+            self._dequeue(now)
             proxy.response(att)
+
+    def _dequeue(self, now: float) -> None:
+        """Start queued requests while workers are free (FIFO, skipping dropped ones)."""
         queue = self.queue
         while queue and self.busy < self.concurrency:
             nxt = queue.popleft()

@@ -10,14 +10,17 @@ with zero network latency and proxy overhead, so every one of them is synchronou
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
+from builders import deployment, model
 
 import meshsim
 from meshsim.metrics.invariants import InvariantError, check
-from meshsim.model import CallStep
+from meshsim.model import Call as CallSpec
+from meshsim.model import CallStep, Constant, RateStep
 from meshsim.model import Parallel as ParallelSpec
 from meshsim.sim import Simulation
 from meshsim.sim.messages import Attempt, Call
@@ -302,3 +305,32 @@ def test_the_invariant_catches_the_old_ordering(
     monkeypatch.setattr(Pod, "_next_step", _old_next_step)
     with pytest.raises(InvariantError, match="held by calls that have finished"):
         Simulation(model).run()
+
+
+# -- an answer handled inside the pod's own finish ---------------------------------------------
+def test_an_answer_handled_at_once_does_not_let_the_next_call_jump_the_queue() -> None:
+    """With no network latency the caller handles back's answer inside back's ``finish``; its
+    next call to back must queue behind the request already waiting there (FIFO), as it would
+    behind any network delay, not take the slot just freed."""
+    deps = [
+        deployment("front", latency=Constant(0.0), concurrency=2,
+                   calls=(CallSpec("back"), CallSpec("back"))),
+        deployment("back", latency=Constant(0.010), concurrency=1),
+    ]
+    m = model(deps, rate=1000, duration=0.05, arrival="constant")
+    two = replace(m.workloads[0], schedule=(RateStep(0.0, 1000.0), RateStep(0.0025, 0.0)))
+    recording = Simulation(replace(m, workloads=(two,))).run()  # requests at 1 ms and 2 ms
+    calls = recording.calls
+    back = recording.names.index("back")
+    rows = sorted(
+        (int(r), float(s), float(e)) for r, s, e, svc in zip(
+            calls["request_id"], calls["start"], calls["end"], calls["service"], strict=True)
+        if svc == back
+    )
+    (_, _, first_end), (_, second_start, second_end), (_, _, other_end), _ = rows
+    # Request 0's first call ends at 11 ms and its second is sent then; request 1's call has
+    # waited at back since 2 ms, so it is served first (ends 21 ms), request 0's second after.
+    assert first_end == pytest.approx(0.011)
+    assert second_start == pytest.approx(0.011)
+    assert other_end == pytest.approx(0.021)
+    assert second_end == pytest.approx(0.031)
