@@ -113,8 +113,10 @@ def _run_one(
 
 def _slo_one(model: Model, seed: int) -> list[dict[str, Any]]:
     """The SLO rows of one seed's run, as plain records (small to send back)."""
-    frame = api.simulate(model, seed=seed).slo()
-    return [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
+    results = api.simulate(model, seed=seed)
+    refused = "; ".join(results.refused["message"])  # every call answered 4xx: fails each SLO
+    return [{**{str(k): v for k, v in row.items()}, "refused": refused}
+            for row in results.slo().to_dict("records")]
 
 
 # -- where runs go: inline, a process pool, or a Dask cluster ---------------------------------

@@ -21,16 +21,19 @@ from rich.table import Table
 import meshsim
 from meshsim.cli.common import (
     BadInput,
+    ForceOpt,
     ScenarioArg,
     SetOpt,
     StrictOpt,
     WorkersOpt,
     app,
+    check_output,
     load_scenario,
     print_warnings,
     stderr,
     stdout,
     user_errors,
+    write_output,
 )
 from meshsim.cli.render import records
 from meshsim.units import format_duration
@@ -96,20 +99,19 @@ def canary(
     ] = False,
     sets: SetOpt = None,
     strict: StrictOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Run a scenario's rollout over N seeds: how likely it promotes, rolls back, and at what
     cost to users."""
     out_console, err = stdout(), stderr()
     with user_errors(err):
         scenario = load_scenario(scenario_file, sets or [], strict)
+        check_output("--out", out, force=force)
         try:
             result = meshsim.canary(scenario, runs=runs, seed_base=seed_base, workers=workers)
         except ValueError as exc:
             raise BadInput(str(exc)) from None
-        try:
-            result.to_csv(out)
-        except OSError as exc:
-            raise BadInput(f"cannot write {out}: {exc.strerror or exc}") from None
+        write_output("--out", out, result.to_csv, force=force)
     if as_json:
         payload = {"scenario": result.scenario, "runs_csv": str(out),
                    "aggregate": records(result.aggregate)}

@@ -22,10 +22,12 @@ from meshsim.cli.common import (
     EXIT_SLO_FAILED,
     BadInput,
     DaskOpt,
+    ForceOpt,
     SetOpt,
     StrictOpt,
     WorkersOpt,
     app,
+    check_output,
     duration_option,
     load_scenario,
     print_warnings,
@@ -33,6 +35,7 @@ from meshsim.cli.common import (
     stdout,
     unicode_ok,
     user_errors,
+    write_output,
 )
 from meshsim.cli.render import format_metric, verdict_text
 
@@ -68,6 +71,7 @@ def check(
     dask: DaskOpt = None,
     sets: SetOpt = None,
     strict: StrictOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Run each scenario over N seeds and check every SLO with a stated confidence.
 
@@ -80,6 +84,8 @@ def check(
     with user_errors(err):
         sim_duration = duration_option(duration)
         scenarios = [load_scenario(path, sets or [], strict) for path in scenario_files]
+        if junit is not None:
+            check_output("--junit", junit, force=force)
         for scenario in scenarios:
             warmup = scenario.model.warmup
             if sim_duration is not None and sim_duration <= warmup:
@@ -100,10 +106,9 @@ def check(
             reports.append(report)
             _print_report(out, report)
         if junit is not None:
-            try:
-                junit.write_text(meshsim.junit_xml(reports), encoding="utf-8")
-            except OSError as exc:
-                raise BadInput(f"cannot write {junit}: {exc.strerror or exc}") from None
+            xml = meshsim.junit_xml(reports)
+            write_output("--junit", junit, lambda p: p.write_text(xml, encoding="utf-8"),
+                         force=force)
     failed = sum(not v.passed for r in reports for v in r.verdicts)
     total = sum(len(r.verdicts) for r in reports)
     style = "bold red" if failed else "bold green"

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -21,11 +21,52 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 import meshsim
 from meshsim import Results, Scenario
 from meshsim.errors import MeshsimError, UnitError
+
+try:  # typer >= 0.25 carries its own copy of click
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError
+except ImportError:  # pragma: no cover - older typer runs on click itself
+    from click.exceptions import ClickException, NoArgsIsHelpError  # type: ignore[assignment]
+from meshsim.results.atomic import OutputError, StagedDir, check_file, write_file
+from meshsim.results.store import open_run, write_run
 from meshsim.units import format_duration, parse_duration
 
 EXIT_OK, EXIT_SLO_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
+class OneLineErrors(typer.core.TyperGroup):
+    """Usage errors (an unknown option, ``--seed abc``, a missing argument) as one line on
+    stderr and exit 2, like every other bad input, instead of a boxed usage block."""
+
+    def main(
+        self, args: Sequence[str] | None = None, prog_name: str | None = None,
+        complete_var: str | None = None, standalone_mode: bool = True,
+        windows_expand_args: bool = True, **extra: Any,
+    ) -> Any:
+        call = (args, prog_name, complete_var)
+        if not standalone_mode:
+            return super().main(*call, False, windows_expand_args, **extra)
+        try:
+            code = super().main(*call, False, windows_expand_args, **extra)
+        except NoArgsIsHelpError:
+            sys.exit(EXIT_BAD_INPUT)  # the help was printed already
+        except ClickException as exc:
+            stderr().print(f"error: {usage_error(exc)}", style="red", markup=False)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            sys.exit(130)
+        sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+def usage_error(exc: ClickException) -> str:
+    """``meshsim run: --seed: ...; see meshsim run --help``."""
+    ctx = getattr(exc, "ctx", None)
+    message = one_line(exc.format_message())
+    if ctx is None:
+        return message
+    return f"{ctx.command_path}: {message} (see {ctx.command_path} --help)"
+
+
 app = typer.Typer(
+    cls=OneLineErrors,
     name="meshsim",
     help=(
         "Rehearse an Istio or Linkerd service mesh before deploying it.\n\n"
@@ -157,6 +198,11 @@ WorkersOpt = Annotated[
         show_default=False,
     ),
 ]
+ForceOpt = Annotated[
+    bool,
+    typer.Option("--force", help="Replace existing output (a run directory wholesale); "
+                 "without it meshsim refuses to write over anything."),
+]
 DaskOpt = Annotated[
     str | None,
     typer.Option(
@@ -210,17 +256,46 @@ def progress_bar(err: Console, total: float) -> Iterator[Callable[[float, float]
         yield update
 
 
-def save(results: Results, out: Path | None, name: str, *, plots: bool) -> Path:
+def open_out(out: Path | None, name: str, *, force: bool) -> StagedDir:
+    """The run directory, checked and opened under a temporary name before the run starts."""
     if out is None:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         base = Path("runs") / f"{name}-{stamp}"
         out, n = base, 2
         while out.exists():  # two runs within one second
             out, n = base.with_name(f"{base.name}-{n}"), n + 1
+        return open_run(out, force=force)
     try:
-        return Path(results.save(out, plots=plots))
+        return open_run(out, force=force)
+    except OutputError as exc:
+        raise BadInput(f"--out {exc}") from None
+
+
+def save(results: Results, staged: StagedDir, *, plots: bool) -> Path:
+    """Write every file into the opened run directory and rename it into place."""
+    try:
+        return write_run(results, staged, plots=plots)
     except OSError as exc:
-        raise BadInput(f"cannot write the run directory {out}: {exc.strerror or exc}") from None
+        raise BadInput(f"cannot write the run directory {staged.dest}: "
+                       f"{exc.strerror or exc}") from None
+
+
+def check_output(option: str, path: Path, *, force: bool) -> Path:
+    """Refuse an output file before any simulation: exists (without --force), a directory,
+    not writable, or no name at all."""
+    try:
+        return check_file(path, force=force)
+    except OutputError as exc:
+        raise BadInput(f"{option} {exc}") from None
+
+
+def write_output(option: str, path: Path, write: Callable[[Path], object], *,
+                 force: bool) -> Path:
+    """Write an output file under a temporary name and rename it into place."""
+    try:
+        return write_file(path, write, force=force)
+    except OutputError as exc:
+        raise BadInput(f"{option} {exc}") from None
 
 
 def parse_grid(items: list[str]) -> dict[str, list[str]]:

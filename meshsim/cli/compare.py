@@ -20,14 +20,17 @@ from meshsim.cli.common import (
     EXIT_OK,
     EXIT_SLO_FAILED,
     BadInput,
+    ForceOpt,
     StrictOpt,
     app,
+    check_output,
     duration_option,
     load_scenario,
     stderr,
     stdout,
     unicode_ok,
     user_errors,
+    write_output,
 )
 from meshsim.cli.render import format_metric, verdict_text
 from meshsim.units import format_duration
@@ -94,6 +97,7 @@ def compare(
                             help="Allowed rise in p50 or p99, in percent.")
     ] = 10.0,
     strict: StrictOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Compare run A (baseline) with run B: golden metrics with deltas, SLOs, overlaid plots.
 
@@ -103,6 +107,7 @@ def compare(
     out, err = stdout(), stderr()
     with user_errors(err):
         sim_duration = duration_option(duration)
+        check_output("--plot", plot, force=force)
         stored = {p: meshsim.load_run(p) for p in (run_a, run_b) if p.is_dir()}
         if seed is None and stored:
             seed = next(iter(stored.values())).seed
@@ -115,9 +120,9 @@ def compare(
             _label("A", a, run_a, set_a), _label("B", b, run_b, set_b),
         ))
         try:
-            result.save_plot(plot)
-        except (OSError, ValueError) as exc:
-            raise BadInput(f"cannot write {plot}: {exc}") from None
+            write_output("--plot", plot, result.save_plot, force=force)
+        except ValueError as exc:  # matplotlib: a suffix that is no image format
+            raise BadInput(f"--plot {plot}: cannot write ({exc})") from None
     _report(out, result, plot)
     regressed = fail_on_regression and result.regressed
     raise typer.Exit(EXIT_SLO_FAILED if regressed else EXIT_OK)

@@ -24,13 +24,16 @@ from meshsim.cli.common import (
     EXIT_SLO_FAILED,
     BadInput,
     DaskOpt,
+    ForceOpt,
     ScenarioArg,
     SetOpt,
     StrictOpt,
     WorkersOpt,
     app,
+    check_output,
     duration_option,
     load_scenario,
+    open_out,
     parse_grid,
     print_warnings,
     progress_bar,
@@ -39,6 +42,7 @@ from meshsim.cli.common import (
     stdout,
     unicode_ok,
     user_errors,
+    write_output,
 )
 from meshsim.cli.render import (
     HEADERS,
@@ -95,6 +99,7 @@ def run(
     ] = False,
     strict: StrictOpt = False,
     no_plots: Annotated[bool, typer.Option("--no-plots", help="Do not write PNG plots.")] = False,
+    force: ForceOpt = False,
 ) -> None:
     """Simulate a scenario, print golden metrics and SLO verdicts, and write a run directory."""
     out_console, err = stdout(), stderr()
@@ -109,10 +114,11 @@ def run(
             )
         if not quiet:
             print_warnings(err, scenario)
-        results = _simulate(scenario, seed, sim_duration, err, show=not quiet)
-        interactive = not quiet and err.is_terminal
-        with err.status("writing the run directory") if interactive else nullcontext():
-            run_dir = save(results, out, scenario.name, plots=not no_plots)
+        with open_out(out, scenario.name, force=force) as staged:  # checked before the run
+            results = _simulate(scenario, seed, sim_duration, err, show=not quiet)
+            interactive = not quiet and err.is_terminal
+            with err.status("writing the run directory") if interactive else nullcontext():
+                run_dir = save(results, staged, plots=not no_plots)
     slo, passed = results.slo(), results.passed
     _print_refusals(err, results.refused)
 
@@ -227,6 +233,7 @@ def sweep(
     dask: DaskOpt = None,
     sets: SetOpt = None,
     strict: StrictOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Run a scenario over a grid of --set values and seeds; print means and 95 % intervals."""
     out_console, err = stdout(), stderr()
@@ -235,6 +242,7 @@ def sweep(
         if not points:
             raise BadInput("--grid: give at least one PATH=V1,V2,...")
         scenario = load_scenario(scenario_file, sets or [], strict)
+        check_output("--out", out, force=force)
         try:
             result = meshsim.sweep(
                 scenario, points, seeds=seeds, service=service, workers=workers,
@@ -242,10 +250,7 @@ def sweep(
             )
         except ValueError as exc:
             raise BadInput(str(exc)) from None
-        try:
-            result.to_csv(out)
-        except OSError as exc:
-            raise BadInput(f"cannot write {out}: {exc.strerror or exc}") from None
+        write_output("--out", out, result.to_csv, force=force)
     out_console.print(
         f"sweep of {scenario.name}: {result.service}, {len(result.runs)} runs "
         f"({result.executed} simulated)", style="bold", markup=False,

@@ -22,17 +22,20 @@ from meshsim.cli.common import (
     EXIT_OK,
     EXIT_SLO_FAILED,
     BadInput,
+    ForceOpt,
     ScenarioArg,
     SetOpt,
     StrictOpt,
     WorkersOpt,
     app,
+    check_output,
     load_scenario,
     parse_grid,
     print_warnings,
     stderr,
     stdout,
     user_errors,
+    write_output,
 )
 from meshsim.units import format_duration
 
@@ -58,13 +61,6 @@ def _axis(option: str, item: str | None) -> tuple[str, list[str]]:
     return path, values
 
 
-def _write(what: str, out: Path, write: object) -> None:
-    try:
-        write(out)  # type: ignore[operator]
-    except OSError as exc:
-        raise BadInput(f"cannot write {what} {out}: {exc.strerror or exc}") from None
-
-
 @whatif.command("map")
 def map_command(
     scenario_file: ScenarioArg,
@@ -87,12 +83,19 @@ def map_command(
     ] = Path("resilience-map"),
     sets: SetOpt = None,
     strict: StrictOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Map base load × trigger to recovered or collapsed, with P(collapse) and recovery time."""
     console, err = stdout(), stderr()
     with user_errors(err):
         load_axis, trigger_axis = _axis("--load", load), _axis("--trigger", trigger)
         scenario = load_scenario(scenario_file, sets or [], strict)
+        runs_csv, cells_csv, png = (
+            out.with_name(out.name + ".csv"), out.with_name(out.name + "-cells.csv"),
+            out.with_name(out.name + ".png"),
+        )
+        for path in (runs_csv, cells_csv, png):
+            check_output("--out", path, force=force)
         print_warnings(err, scenario)
         try:
             rmap = meshsim.resilience_map(
@@ -101,13 +104,9 @@ def map_command(
             )
         except ValueError as exc:
             raise BadInput(str(exc)) from None
-        runs_csv, cells_csv, png = (
-            out.with_name(out.name + ".csv"), out.with_name(out.name + "-cells.csv"),
-            out.with_name(out.name + ".png"),
-        )
-        _write("the runs CSV", runs_csv, rmap.to_csv)
-        _write("the cells CSV", cells_csv, lambda p: rmap.to_csv(p, cells=True))
-        _write("the plot", png, lambda p: rmap.plot().savefig(p, dpi=120))
+        write_output("--out", runs_csv, rmap.to_csv, force=force)
+        write_output("--out", cells_csv, lambda p: rmap.to_csv(p, cells=True), force=force)
+        write_output("--out", png, lambda p: rmap.plot().savefig(p, dpi=120), force=force)
     console.print(
         f"resilience map of {scenario.name}: {len(rmap.runs)} runs", style="bold", markup=False
     )
@@ -148,6 +147,7 @@ def recommend_command(
     ] = Path("recommendation.csv"),
     sets: SetOpt = None,
     strict: StrictOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Find the cheapest setting in a policy space that meets the SLOs under the faults."""
     console, err = stdout(), stderr()
@@ -156,6 +156,7 @@ def recommend_command(
         if not grid:
             raise BadInput("--space: give at least one PATH=V1,V2,...")
         scenario = load_scenario(scenario_file, sets or [], strict)
+        check_output("--out", out, force=force)
         print_warnings(err, scenario)
         try:
             rec = meshsim.recommend(
@@ -163,7 +164,7 @@ def recommend_command(
             )
         except ValueError as exc:
             raise BadInput(str(exc)) from None
-        _write("the options CSV", out, rec.to_csv)
+        write_output("--out", out, rec.to_csv, force=force)
     console.print(
         f"recommendation for {scenario.name}: {len(rec.options)} options × {len(rec.seeds)} "
         "seeds (cost: extra attempts per user request)", style="bold", markup=False,

@@ -129,8 +129,11 @@ def judge(rows: pd.DataFrame, confidence: float) -> SloVerdict:
     half = t_quantile(confidence, n - 1) * std / math.sqrt(n) if n > 1 and not missing else math.nan
     low, high = mean - half, mean + half
     level = f"{confidence:.0%}"
+    refused = [str(r) for r in rows["refused"] if r] if "refused" in rows else []
     if missing:
         passed, reason = False, f"no traffic on {missing} of {n} seeds"
+    elif refused:  # a workload or service got only 4xx answers: the run failed, whatever SLOs say
+        passed, reason = False, f"refused on {len(refused)} of {n} seeds: {refused[0]}"
     elif math.isnan(half):
         passed, reason = False, "one seed gives no interval"
     else:

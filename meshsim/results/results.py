@@ -200,9 +200,10 @@ class Results:
             title=self.name, bucket=self.recording.bucket, events=self.events,
         )
 
-    def save(self, out_dir: str | Path, *, plots: bool = True) -> Path:
-        """Write the run directory (Parquet, CSV, PNG, run.json) and return its path."""
-        return store.write_run(self, out_dir, plots=plots)
+    def save(self, out_dir: str | Path, *, plots: bool = True, force: bool = False) -> Path:
+        """Write the run directory (Parquet, CSV, PNG, run.json) atomically and return its
+        path; an existing run there is replaced only with ``force``."""
+        return store.write_run(self, out_dir, plots=plots, force=force)
 
     def run_info(self) -> dict[str, Any]:
         """What ``run.json`` holds: reproduction keys, performance and SLO outcomes."""

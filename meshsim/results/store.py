@@ -4,6 +4,10 @@
 how it went (wall time, simulated time, kernel events per wall second, SLO outcomes), so runs
 can be compared between commits without loading the tables. :func:`load_run` reads a run
 directory back for ``meshsim compare``.
+
+A run directory is opened under a temporary name before the run (:func:`open_run`) and
+renamed into place when every file is written, so a directory under the final name is always
+one whole run.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from meshsim.errors import MeshsimError
+from meshsim.results.atomic import StagedDir
 
 if TYPE_CHECKING:
     from meshsim.results.results import Results
@@ -84,10 +89,40 @@ def run_info(results: Results) -> dict[str, Any]:
     })
 
 
-def write_run(results: Results, out_dir: str | Path, *, plots: bool = True) -> Path:
-    """Write the run directory (created if needed; files in it are replaced) and return it."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+def is_run_dir(path: Path) -> bool:
+    """A directory ``meshsim run`` finished: it has ``run.json`` (written last)."""
+    return (path / "run.json").is_file()
+
+
+def open_run(out_dir: str | Path, *, force: bool = False) -> StagedDir:
+    """Check the destination and open the run directory under a temporary name.
+
+    Refuses (:class:`~meshsim.results.atomic.OutputError`) an empty path, the current
+    directory, a file, a non-empty directory that is not a run directory, and, without
+    ``force``, another run. Files go into ``staged.path``; ``staged.commit()`` (or leaving
+    its ``with`` block) renames the directory into place, replacing an old run wholesale, so a
+    run directory never mixes two runs and an interrupted one never looks finished.
+    """
+    return StagedDir(out_dir, force=force, replaceable=is_run_dir, what="run directory")
+
+
+def write_run(
+    results: Results, out_dir: str | Path | StagedDir, *, plots: bool = True,
+    force: bool = False,
+) -> Path:
+    """Write the run directory atomically and return its final path.
+
+    ``out_dir`` is a destination (checked as :func:`open_run` does) or a run directory
+    already opened with :func:`open_run`, which this commits.
+    """
+    staged = out_dir if isinstance(out_dir, StagedDir) else open_run(out_dir, force=force)
+    with staged:
+        write_files(results, staged.path, plots=plots)
+    return staged.dest
+
+
+def write_files(results: Results, out: Path, *, plots: bool = True) -> None:
+    """Every file of a run into the existing directory ``out``; ``run.json`` last."""
     for name in TABLES:
         frame = getattr(results, name)
         frame.to_parquet(out / f"{name}.parquet", engine="pyarrow", index=False)
@@ -109,7 +144,6 @@ def write_run(results: Results, out_dir: str | Path, *, plots: bool = True) -> P
             figure.savefig(folder / f"{stem}.png", dpi=110)
     info = run_info(results)
     (out / "run.json").write_text(json.dumps(info, indent=2, allow_nan=False) + "\n")
-    return out
 
 
 # -- reading a run directory back ---------------------------------------------------------------

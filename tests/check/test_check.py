@@ -86,7 +86,7 @@ def _check(tmp_path: Path, *extra: str) -> tuple[int, str, ET.Element]:
     report = tmp_path / "report.xml"
     result = CliRunner().invoke(app, [
         "check", str(RETRY_TIMEOUT), "--seeds", "4", "--duration", "20s", "--workers", "2",
-        "--junit", str(report), *extra,
+        "--junit", str(report), "--force", *extra,
     ])
     return result.exit_code, result.output, ET.parse(report).getroot()
 

@@ -104,7 +104,7 @@ def test_cli_compares_run_directories(
     assert same.exit_code == 0, same.output
     assert "no regression" in same.output
     worse = CliRunner().invoke(app, ["compare", str(dir_a), str(dir_b), "--plot", str(plot),
-                                     "--fail-on-regression"])
+                                     "--fail-on-regression", "--force"])
     assert worse.exit_code == 1, worse.output
     assert "B is worse than A" in worse.output and "api: p99" in worse.output
     for header in ("SUCCESS", "P50", "P99", "RPS", "RETRIES", "OVERFLOWS", "EJECTIONS"):
@@ -112,7 +112,7 @@ def test_cli_compares_run_directories(
     image = matplotlib.image.imread(plot)
     assert image.shape[0] > 400 and image.shape[1] > 600  # three panels were drawn
     without_flag = CliRunner().invoke(app, ["compare", str(dir_a), str(dir_b), "--plot",
-                                            str(plot)])
+                                            str(plot), "--force"])
     assert without_flag.exit_code == 0
 
 

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 
 import meshsim
 from meshsim.results import Results
+from meshsim.results.atomic import OutputError
+from meshsim.results.store import open_run
 
 FILES = [
     "requests.parquet", "attempts.parquet", "calls.parquet", "events.parquet",
@@ -89,3 +94,138 @@ def test_empty_run_saves(empty_results: Results, tmp_path: Path) -> None:
     assert info["events_per_second"] is None  # wall time 0
     back = pd.read_parquet(out / "attempts.parquet")
     assert back.empty and list(back.columns) == list(empty_results.attempts.columns)
+
+
+# -- atomic run directories -------------------------------------------------------------------
+def _entries(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def _older_run(folder: Path) -> None:
+    """A finished run with a rollout, as an earlier ``meshsim run`` left it."""
+    (folder / "plots").mkdir(parents=True)
+    (folder / "plots" / "rollout.png").write_bytes(b"old")
+    (folder / "rollout.csv").write_text("rollout\nold\n")
+    (folder / "run.json").write_text('{"seed": 99}\n')
+
+
+def test_a_second_run_into_the_same_directory_is_refused(results: Results,
+                                                          tmp_path: Path) -> None:
+    out = results.save(tmp_path / "run", plots=False)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    with pytest.raises(OutputError, match="already holds a run directory; use --force"):
+        results.save(out, plots=False)
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert _entries(tmp_path) == ["run"]  # no temporary directory left behind
+
+
+def test_force_replaces_the_old_run_wholesale(results: Results, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    _older_run(out)
+    results.save(out, force=True)
+    assert not (out / "rollout.csv").exists()  # results has no rollout: nothing stale stays
+    assert not (out / "plots" / "rollout.png").exists()
+    assert json.loads((out / "run.json").read_text())["seed"] == 7
+    assert (out / "plots" / "overview.png").is_file()
+    assert _entries(tmp_path) == ["run"]
+
+
+def test_force_never_replaces_what_is_not_a_run(results: Results, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "thesis.tex").write_text("years of work")
+    with pytest.raises(OutputError, match="is not a run directory"):
+        results.save(home, force=True, plots=False)
+    assert _entries(home) == ["thesis.tex"]
+    assert _entries(tmp_path) == ["home"]
+
+
+@pytest.mark.parametrize(("dest", "fragment"), [
+    ("", "empty path"),
+    (".", "current directory"),
+    ("afile", "is not a directory"),
+    ("afile/run", "afile is not a directory"),
+])
+def test_destinations_that_are_not_a_new_directory(
+    results: Results, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dest: str, fragment: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(OutputError, match=fragment):
+        open_run(dest)
+    assert _entries(tmp_path) == ["afile"]
+
+
+def test_missing_parents_are_created_and_removed_again_on_discard(tmp_path: Path) -> None:
+    staged = open_run(tmp_path / "a" / "b" / "run")
+    assert staged.path.parent == tmp_path / "a" / "b" and staged.path.is_dir()
+    assert not staged.dest.exists()
+    staged.discard()
+    assert _entries(tmp_path) == []
+
+
+class _Interrupt:
+    """Raises KeyboardInterrupt at the n-th file the store writes (counting from 0)."""
+
+    def __init__(self, at: int) -> None:
+        self.at, self.calls = at, 0
+
+    def wrap(self, write: Callable[..., Any]) -> Callable[..., Any]:
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls += 1
+            if self.calls - 1 == self.at:
+                raise KeyboardInterrupt
+            return write(*args, **kwargs)
+
+        return counted
+
+
+class _Figure:
+    def savefig(self, path: Path, dpi: int) -> None:
+        Path(path).write_bytes(b"\x89PNG")
+
+
+def _interrupt_at(monkeypatch: pytest.MonkeyPatch, at: int) -> _Interrupt:
+    stop = _Interrupt(at)
+    monkeypatch.setattr(Results, "figures", lambda self: {"a": _Figure(), "b": _Figure()})
+    monkeypatch.setattr(_Figure, "savefig", stop.wrap(_Figure.savefig))
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", stop.wrap(pd.DataFrame.to_parquet))
+    monkeypatch.setattr(pd.DataFrame, "to_csv", stop.wrap(pd.DataFrame.to_csv))
+    monkeypatch.setattr(Path, "write_text", stop.wrap(Path.write_text))
+    monkeypatch.setattr(os, "rename", stop.wrap(os.rename))  # the commit itself
+    return stop
+
+
+def test_an_interrupt_at_any_write_leaves_no_finished_looking_directory(
+    results: Results, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with monkeypatch.context() as m:
+        points = _interrupt_at(m, -1)
+        results.save(tmp_path / "complete")
+    assert points.calls >= 14  # 6 Parquet, 4+ CSV, 2 plots, run.json, the rename
+    for at in range(points.calls):
+        folder = tmp_path / f"interrupted-{at}"
+        folder.mkdir()
+        with monkeypatch.context() as m:
+            _interrupt_at(m, at)
+            with pytest.raises(KeyboardInterrupt):
+                results.save(folder / "run")
+        assert _entries(folder) == [], f"interrupted at write {at}"
+
+
+def test_an_interrupted_replacement_keeps_the_old_run(
+    results: Results, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with monkeypatch.context() as m:
+        points = _interrupt_at(m, -1)
+        results.save(tmp_path / "complete")
+    for at in range(points.calls):
+        folder = tmp_path / f"interrupted-{at}"
+        _older_run(folder / "run")
+        with monkeypatch.context() as m:
+            _interrupt_at(m, at)
+            with pytest.raises(KeyboardInterrupt):
+                results.save(folder / "run", force=True)
+        assert _entries(folder) == ["run"], f"interrupted at write {at}"
+        assert _entries(folder / "run") == ["plots", "rollout.csv", "run.json"]
+        assert (folder / "run" / "run.json").read_text() == '{"seed": 99}\n'
