@@ -71,10 +71,14 @@ def authority(call: Call) -> str:
     return call.service
 
 
-def _header_matches(h: HeaderMatch, values: Mapping[str, str], call: Call | None = None) -> bool:
+def _header_matches(h: HeaderMatch, values: Mapping[str, str], call: Call) -> bool:
+    """Header names are case-insensitive (``values`` has lower-case keys)."""
     name = h.name.lower()
-    value = pseudo_header(name, call) if call is not None and name.startswith(":") \
-        else values.get(name)
+    value = pseudo_header(name, call) if name.startswith(":") else values.get(name)
+    return _value_matches(h, value)
+
+
+def _value_matches(h: HeaderMatch, value: str | None) -> bool:
     if value is None and h.treat_missing_as_empty:
         value = ""
     return string_matches(h.match, value) != h.invert
@@ -101,7 +105,7 @@ def request_matches(m: RouteMatch, call: Call) -> bool:
             return False
     if m.query:
         params = dict(parse_qsl(query, keep_blank_values=True))
-        if not all(_header_matches(q, params) for q in m.query):
+        if not all(_value_matches(q, params.get(q.name)) for q in m.query):  # case-sensitive
             return False
     return True
 

@@ -295,3 +295,9 @@ def test_a_destination_resolves_to_the_most_specific_wildcard_service_entry() ->
     text = entries + vs("- route: [{destination: {host: x.hello.example.org}}]")
     (route,) = run(text, topo).policy.routes["ratings"]
     assert route.backends == (Backend("narrow", None, 100),)
+
+
+def test_query_parameter_names_are_case_sensitive_header_names_are_not() -> None:
+    text = match_rule("{queryParams: {userId: {exact: a}}, headers: {X-User: {exact: b}}}")
+    assert routed(text, call(path="/?userId=a", headers={"x-user": "b"})) is not None
+    assert routed(text, call(path="/?userid=a", headers={"X-USER": "b"})) is None
