@@ -607,3 +607,40 @@ def test_route_go_source_labels_leave_other_callers_the_default_route(tmp_path: 
     results = simulate(scenario(services, workloads, vs(rules)), tmp_path)
     assert only(results, "frontend") == ("c", "", 200)
     assert only(results, "batch") == ("b", "", 200)  # not 404 NR
+
+
+# -- pilot/pkg/model/sidecar_test.go -----------------------------------------------------------
+
+
+def test_sidecar_test_compute_wildcard_host_virtual_service_index_most_specific(
+        tmp_path: Path) -> None:
+    """sidecar_test.go TestComputeWildcardHostVirtualServiceIndex "most specific": exact host
+    first, else the most specific wildcard, of equal wildcards the oldest (barwild over
+    barwild2); a wildcard service host takes the equal wildcard. Upstream feeds foo and foo2
+    unsorted to check that the index keeps the caller's order; istiod sorts them by
+    creationTimestamp first, so with foo2 older, foo2 routes foo.example.com."""
+    hosts = {"foo": "foo.example.com", "baz": "baz.example.com", "qux": "qux.bar.example.com",
+             "barstar": "*.bar.example.com"}
+    entries = "".join(
+        "apiVersion: networking.istio.io/v1alpha3\nkind: ServiceEntry\n"
+        f"metadata: {{name: {name}}}\nspec:\n  hosts: ['{host}']\n  resolution: NONE\n"
+        "  ports: [{number: 80, name: http, protocol: HTTP}]\n---\n"
+        for name, host in hosts.items()
+    )
+    stamps = {"oldest": "2024-01-01T10:00:00Z", "older": "2024-01-01T11:00:00Z",
+              "older+30m": "2024-01-01T11:30:00Z", "newer": "2024-01-01T12:00:00Z"}
+    claims = [("foo", "foo.example.com", "newer", 450), ("foo2", "foo.example.com",
+              "older+30m", 451), ("wild", "*.example.com", "older", 452),
+              ("barwild", "*.bar.example.com", "oldest", 453),
+              ("barwild2", "*.bar.example.com", "older", 454)]
+    manifests = entries + "".join(
+        vs("- route: [{destination: {host: foo.example.com}}]\n"
+           f"  fault: {{abort: {{percentage: {{value: 100}}, httpStatus: {code}}}}}",
+           name=name, hosts=f"['{host}']", meta=f", creationTimestamp: {stamps[when]}")
+        for name, host, when, code in claims
+    )
+    services = "\n".join(svc(name, ", external: true") for name in hosts)
+    workloads = "\n".join(user(f"to-{name}", target=name) for name in hosts)
+    results = simulate(scenario(services, workloads, manifests), tmp_path)
+    codes = {name: only(results, f"to-{name}")[2] for name in hosts}
+    assert codes == {"foo": 451, "baz": 452, "qux": 453, "barstar": 453}
