@@ -136,6 +136,30 @@ class Route:
     # ``timeout`` is ``timeout.linkerd.io/request`` (whole request, retries included).
     policy_retry: PolicyRetry | None = None
     response_timeout: float = 0.0  # timeout.linkerd.io/response: per attempt; 0 = none
+    # Policy path routing (linkerd.md §3.5): ``best_match`` routes are ranked per request across
+    # every route of the parent, not walked in order; a ``consumer_namespace`` route (an
+    # HTTPRoute in another namespace than its parent Service) applies only to callers in that
+    # namespace; a ``fallback`` route is the parent's default route, used only by callers to
+    # whom no other route applies. ``redirect``: the client proxy answers the redirect itself.
+    best_match: bool = False
+    consumer_namespace: str | None = None
+    fallback: bool = False
+    redirect: RequestRedirect | None = None
+
+
+@dataclass(frozen=True)
+class RequestRedirect:
+    """A Gateway API ``RequestRedirect`` filter as linkerd2-proxy applies it
+    (``linkerd/http/route/src/http/filter/redirect.rs``): the Location keeps each part of the
+    request's URI the filter does not replace. ``port`` 0 = keep; ``path`` is a full path, or
+    the replacement of the matched prefix when ``replace_prefix``."""
+
+    status: int = 302
+    scheme: str | None = None
+    hostname: str | None = None
+    port: int = 0
+    path: str | None = None
+    replace_prefix: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """A linkerd2-proxy applying Linkerd's policy to a caller's outbound requests.
 
-Order (linkerd.md §0): route (profile routes in order with a catch-all, or HTTPRoute best
-match, ranked by the translator) → request timeout around the retry loop → retry (profile:
+Order (linkerd.md §0): route (profile routes in order with a catch-all, or the HTTPRoute best
+match ranked per request, :mod:`meshsim.sim.linkerd.routing`; a redirect rule is answered
+here, a header modifier applied) → request timeout around the retry loop → retry (profile:
 the TpsBudget only, no backoff; policy: a count limit with 25–250 ms backoff and a
 per-attempt retry timeout except on the last attempt) → weighted backend among ready
 backends → per backend a queue with failfast in front of P2C over Peak-EWMA among ready
@@ -22,10 +23,15 @@ from meshsim.sim.linkerd.backoff import ExponentialBackoff
 from meshsim.sim.linkerd.budget import TpsBudget, budget_from_profile
 from meshsim.sim.linkerd.ewma import P2C, PeakEwma
 from meshsim.sim.linkerd.retry import PolicyRetry, PolicyRetryConfig
+from meshsim.sim.linkerd.routing import (
+    modified_headers,
+    redirect_location,
+    routes_for_caller,
+    select,
+)
 from meshsim.sim.messages import Attempt, Call
 from meshsim.sim.proxy import Proxy
 from meshsim.sim.rollout.weights import LiveRoute, with_live
-from meshsim.sim.routing import routes_for_proxy, select_route
 from meshsim.sim.sampling import Sampler
 
 if TYPE_CHECKING:
@@ -157,7 +163,7 @@ class LinkerdProxy(Proxy):
         if routes is None:
             table = self.policy.routes.get(service) or (
                 Route(name=f"default|{service}", backends=(Backend(service),)),)
-            routes = routes_for_proxy(table, self.labels, self.namespace)
+            routes = routes_for_caller(table, self.namespace)
             if self.sim.live_routes:
                 routes = with_live(self.sim.live_routes, service, routes)
             self._routes[service] = routes
@@ -189,10 +195,14 @@ class LinkerdProxy(Proxy):
 
     # -- the request path -----------------------------------------------------------------------
     def forward(self, call: Call, now: float) -> None:
-        route = select_route(self.routes(call.service), call)
+        route = select(self.routes(call.service), call)
         if route is None:
             self.complete(call, 404, "NR", 0)
             return
+        if route.redirect is not None and self._redirect(call, route):
+            return
+        if route.set_headers or route.remove_headers:
+            call.headers = modified_headers(call.headers, route)
         flight = Flight(call, route)
         call.state = flight
         if route.is_retryable and route.retry_budget is not None:
@@ -210,6 +220,19 @@ class LinkerdProxy(Proxy):
                     self.env, route.timeout, self._on_request_timeout, _flight_done)
             timers.start(flight)
         self._try(flight)
+
+    def _redirect(self, call: Call, route: Route) -> bool:
+        """Answer a redirect rule locally (no attempt, no backend): the caller sees the 3xx
+        with its Location in ``flags`` (``redirect=<location>``). A redirect to the request's
+        own URI is ignored by the proxy, which then routes the request as usual."""
+        assert route.redirect is not None
+        host = call.headers.get("host") or call.headers.get(":authority") or call.service
+        location = redirect_location(route.redirect, route, host, call.path)
+        if location is None:
+            return False
+        flag = "redirect=" + location.replace(",", "%2C")  # flags are comma-separated
+        self.complete(call, route.redirect.status, flag, 0)
+        return True
 
     def _pick_backend(self, flight: Flight, now: float) -> Balancer | None:
         """Weighted random among ready backends (all unready: the first, to queue there)."""

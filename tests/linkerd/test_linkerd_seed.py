@@ -15,6 +15,7 @@ from meshsim.model.policy import (
     classify_failure,
     identity_of,
 )
+from meshsim.sim.linkerd.routing import best_match
 
 NS = "my-namespace"
 TOPO = topology(
@@ -80,19 +81,31 @@ def test_server_and_server_authorizations() -> None:
 def test_httproute_path_and_header_matching() -> None:
     result = run(seed.HTTPROUTE, TOPO)
     routes = result.policy.routes["my-service"]
-    # Best match first: the /api/v2 prefix beats /api, which beats the header-only match
-    # (its path defaults to the prefix "/").
+    # Controller order (one route: rule then match order); the proxy ranks per request.
     assert [r.matches for r in routes] == [
         (RouteMatch(uri=StringMatch("path_prefix", "/api/v2")),),
-        (RouteMatch(uri=StringMatch("path_prefix", "/api")),),
         (RouteMatch(uri=StringMatch("path_prefix", "/"),
                     headers=(HeaderMatch("x-api-version", StringMatch("exact", "v2")),)),),
+        (RouteMatch(uri=StringMatch("path_prefix", "/api")),),
     ]
     assert [r.backends for r in routes] == [
         (Backend("my-service-v2", weight=1, port=8080),),
-        (Backend("my-service-v1", weight=1, port=8080),),
         (Backend("my-service-v2", weight=1, port=8080),),
+        (Backend("my-service-v1", weight=1, port=8080),),
     ]
+    assert all(r.best_match for r in routes)
+
+    def backend(path: str, headers: dict[str, str] | None = None) -> str:
+        route = best_match(routes, "GET", path, headers or {})
+        assert route is not None
+        return route.backends[0].service
+
+    # The /api/v2 prefix (7 characters) beats /api (4), which beats the header-only match
+    # (its path defaults to the prefix "/": 1 character).
+    assert backend("/api/v2/users") == "my-service-v2"
+    assert backend("/api/users") == "my-service-v1"
+    assert backend("/api/users", {"x-api-version": "v2"}) == "my-service-v1"
+    assert backend("/other", {"x-api-version": "v2"}) == "my-service-v2"
     assert all(r.policy_retry is None and r.timeout == 0.0 for r in routes)
     warning = find(result.warnings, "parentRefs port is not modelled")
     assert warning.code == "approximated"

@@ -10,8 +10,8 @@ from ``service.headers.request``, backendRefs ``<apex>-primary`` weight 100 and
 service matches sends the rest to the primary. Linkerd applies an HTTPRoute whose parent is a
 Service on the policy path, so meshsim builds the routes as the Linkerd translator builds any
 HTTPRoute (:func:`~meshsim.config.linkerd.httproute.rule_routes`) and merges them with the
-parent's other HTTPRoutes by Linkerd's best-match rank; the engine's controller moves the
-weighted rule's weights.
+parent's other HTTPRoutes in the controller's order (Flagger's route is the newest); the proxy
+ranks them per request and the engine's controller moves the weighted rule's weights.
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ from ..linkerd.httproute import (
     GATEWAY_GROUP,
     RankedRoute,
     ServiceDefaults,
-    match_rank,
+    controller_order,
     rule_routes,
-    sort_routes,
+    specificity,
 )
 from ..linkerd.values import parse_gateway_duration
 from .context import Context
@@ -79,10 +79,9 @@ def gateway_routes(apex: str, primary: Version, canary: Version, spec: Node, str
     assert ranked is not None  # no annotations: Linkerd never skips it
     weighted = ranked[0].route.name
     _warn_shadowed(existing, ranked, weighted, service, ctx)
-    ordered = [RankedRoute(match_rank(r.matches[0] if r.matches else None), (0, i), r)
-               for i, r in enumerate(existing)]
+    ordered = [RankedRoute((), (0, i), r) for i, r in enumerate(existing)]
     ordered += [RankedRoute(r.rank, (1, r.order), r.route) for r in ranked]
-    ctx.routes[host] = sort_routes(ordered)
+    ctx.routes[host] = controller_order(ordered)  # the user's routes are older
     return host, (weighted,)
 
 
@@ -252,9 +251,10 @@ def _existing(host: str, spec: Node, ctx: Context) -> tuple[list[Route], Service
 def _warn_shadowed(existing: list[Route], ranked: list[RankedRoute], weighted: str,
                    service: Node, ctx: Context) -> None:
     """A user HTTPRoute at least as specific as Flagger's takes its requests (older wins)."""
-    best = max(r.rank for r in ranked if r.route.name == weighted)
-    shadows = [r.name for r in existing
-               if match_rank(r.matches[0] if r.matches else None) >= best]
+    best = max(specificity(r.route.matches[0] if r.route.matches else None)
+               for r in ranked if r.route.name == weighted)
+    shadows = [r.name for r in existing if not r.fallback
+               and specificity(r.matches[0] if r.matches else None) >= best]
     if shadows:
         ctx.diagnostics.warn(service["gatewayRefs"], f"routes {', '.join(dict.fromkeys(shadows))}"
                              " of another HTTPRoute on the same parent match at least as "

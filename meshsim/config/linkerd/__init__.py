@@ -27,7 +27,7 @@ duration, weight or regex) is a located :class:`~meshsim.errors.ScenarioError`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from meshsim.config.manifests import Manifest
 from meshsim.errors import ConfigWarning
@@ -64,7 +64,7 @@ from .annotations import (
     warn_other,
 )
 from .authz import authorization_policies, finish, parse_servers, server_authorizations
-from .httproute import RankedRoute, ServiceDefaults, parents, rule_routes, sort_routes
+from .httproute import RankedRoute, ServiceDefaults, controller_order, parents, rule_routes
 from .injection import default_policies, namespace_annotations, sidecars
 from .profiles import Profile, apply_splits, parse_profile, service_of_profile
 from .schema import SPECS, check
@@ -178,7 +178,7 @@ def translate(
     for service in profile_path:
         routes[service] = profiles[service].policy_routes()
     for service, ranked in outbound.items():
-        routes[service] = sort_routes(ranked)
+        routes[service] = controller_order(ranked)
     for service, info in services.items():
         if service in profile_path:
             _warn_overridden(info.meta, service, diagnostics)
@@ -187,9 +187,13 @@ def translate(
         if info.accrual is not None:
             clusters[(service, None)] = linkerd_cluster(info.accrual)
         if service not in routes and (defaults.retry is not None or not defaults.timeouts.empty):
-            routes[service] = (Route(
-                "default", backends=(Backend(service),), timeout=defaults.timeouts.request,
-                response_timeout=defaults.timeouts.response, policy_retry=defaults.retry),)
+            routes[service] = (_default_route(service, defaults),)
+    for service, table in routes.items():
+        if any(r.consumer_namespace is not None for r in table) \
+                and all(r.consumer_namespace is not None for r in table):
+            info = services.get(service)
+            fallback = _default_route(service, info.defaults if info else ServiceDefaults())
+            routes[service] = (*table, replace(fallback, fallback=True, best_match=True))
     _warn_accrual_backends(profiles, profile_path, clusters, diagnostics)
 
     policy = TrafficPolicy(
@@ -279,6 +283,12 @@ def _profiles(manifests: list[Manifest], index: HostIndex,
                              f"{service}", code="approximated")
         out[service] = parse_profile(chosen, service, index, diagnostics)
     return out
+
+
+def _default_route(service: str, defaults: ServiceDefaults) -> Route:
+    """The parent's default route: all traffic to the Service, its annotation groups."""
+    return Route("default", backends=(Backend(service),), timeout=defaults.timeouts.request,
+                 response_timeout=defaults.timeouts.response, policy_retry=defaults.retry)
 
 
 def _warn_overridden(meta: Node, service: str, diagnostics: Diagnostics) -> None:

@@ -1,23 +1,33 @@
 """HTTPRoutes (``policy.linkerd.io`` and ``gateway.networking.k8s.io``) → policy-path routes.
 
-Linkerd picks the *best* match across every route of a parent (``linkerd/http/route``): path
-(Exact > PathPrefix > RegularExpression, longer first), then more header matches, more query
-matches, a method; ties go to the earlier route (creation time, then name; meshsim takes a
-``metadata.creationTimestamp`` when given and otherwise orders by name, as one ``kubectl apply``
-creates them in the same second), then rule and match order. A rule without matches matches
-everything at the lowest rank. meshsim flattens every (rule, match) into its own
-:class:`Route` and sorts them by that rank, so the engine's first-match walk picks Linkerd's
-best match. No route matching answers 404.
+Linkerd picks the *best* match across every route of a parent, per request
+(``linkerd/http/route``; :mod:`meshsim.sim.linkerd.routing` ranks them): path characters
+matched, a method, header matches, query matches; ties go to the earlier route in the
+controller's order (routes with a ``metadata.creationTimestamp`` first, oldest first, then by
+name: one ``kubectl apply`` creates them in the same second), then rule and match order.
+meshsim flattens every (rule, match) into its own :class:`Route` (``best_match``) in that
+order. A route from another namespace than its parent Service is a consumer route
+(``consumer_namespace``). A ``RequestRedirect`` rule is answered by the client proxy
+(:class:`~meshsim.model.policy.RequestRedirect`). No route matching answers 404.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from meshsim.config.manifests import Manifest
 from meshsim.errors import UnitError
-from meshsim.model.policy import Backend, HeaderMatch, PolicyRetry, Route, RouteMatch, StringMatch
+from meshsim.model.policy import (
+    Backend,
+    HeaderMatch,
+    PolicyRetry,
+    RequestRedirect,
+    Route,
+    RouteMatch,
+    StringMatch,
+)
 
 from ..istio.hosts import HostIndex
 from ..istio.matching import check_regex
@@ -72,9 +82,27 @@ class ParsedRoute:
     ranked: list[RankedRoute] = field(default_factory=list)
 
 
-def route_order(manifest: Manifest) -> tuple[str, str]:
+def route_order(manifest: Manifest) -> tuple[int, str, str]:
+    """``timestamp_then_name``: routes with a creation timestamp first, oldest first; then
+    by name (the namespace plays no part)."""
     stamp = Node.root(manifest)["metadata"]["creationTimestamp"]
-    return (str(stamp.value) if stamp.present else "", manifest.name)
+    if stamp.present:
+        return (0, _instant(stamp.value), manifest.name)
+    return (1, "", manifest.name)
+
+
+def _instant(value: object) -> str:
+    """A creation timestamp as a sortable UTC ISO string (YAML may load it as a datetime)."""
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        try:
+            moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            return str(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat()
 
 
 def parents(manifest: Manifest, index: HostIndex, servers: Mapping[str, Manifest],
@@ -135,6 +163,9 @@ def rule_routes(manifest: Manifest, index: HostIndex, defaults: ServiceDefaults 
         return None
     has_retry = route_retry is not None
     spec = root["spec"]
+    consumer = None
+    if parent_service is not None and index.namespaces[parent_service] != manifest.namespace:
+        consumer = manifest.namespace  # a consumer route: only callers in its namespace
     out: list[RankedRoute] = []
     for r, rule in enumerate(spec["rules"].items()):
         timeouts = route_timeouts
@@ -152,13 +183,13 @@ def rule_routes(manifest: Manifest, index: HostIndex, defaults: ServiceDefaults 
             if timeouts.empty:
                 timeouts = defaults.timeouts
         backends = _backends(rule, manifest, index, parent_service, diagnostics)
-        set_headers, remove, status = _filters(rule, diagnostics)
         name = rule["name"].string(f"{manifest.namespace}/{manifest.name}/rule{r}")
         matches = rule["matches"].items()
         if not matches:
             matched: list[tuple[RouteMatch | None, tuple[int, ...]]] = [(None, (0,))]
         else:
             matched = [_match(m) for m in matches]
+        set_headers, remove, redirect = _filters(rule, matched, diagnostics)
         for m, (match, rank) in enumerate(matched):
             route = Route(
                 name=name,
@@ -167,9 +198,12 @@ def rule_routes(manifest: Manifest, index: HostIndex, defaults: ServiceDefaults 
                 timeout=timeouts.request,
                 response_timeout=timeouts.response,
                 policy_retry=retry,
-                direct_status=status if status is not None else (500 if not backends else None),
+                direct_status=500 if not backends and redirect is None else None,
                 set_headers=set_headers,
                 remove_headers=remove,
+                best_match=True,
+                consumer_namespace=consumer,
+                redirect=redirect,
             )
             out.append(RankedRoute(rank, (route_order(manifest), r, m), route))
     return out
@@ -232,6 +266,18 @@ def match_rank(match: RouteMatch | None) -> tuple[int, ...]:
             len(match.query), 1 if match.method else 0)
 
 
+def specificity(match: RouteMatch | None) -> tuple[int, bool, int, int]:
+    """The summary a request exactly at this match's path would get (linkerd.md §3.5): path
+    characters (a regex counts 0: it depends on the request), method, headers, query. For
+    warnings about shadowed routes; the engine ranks each request itself."""
+    if match is None or match.uri is None:
+        return (1, False, 0, 0) if match is None else (
+            1, match.method is not None, len(match.headers), len(match.query))
+    uri = match.uri
+    length = 0 if uri.kind == "regex" else len(uri.value.rstrip("/") or "/")
+    return (length, match.method is not None, len(match.headers), len(match.query))
+
+
 def _value_match(node: Node, *, lower: bool) -> HeaderMatch:
     if not node["name"].present:
         raise node.error("a header or query match needs a name")
@@ -278,11 +324,12 @@ def _backends(rule: Node, manifest: Manifest, index: HostIndex, parent_service: 
     return tuple(out)
 
 
-def _filters(rule: Node, diagnostics: Diagnostics
-             ) -> tuple[dict[str, str], tuple[str, ...], int | None]:
+def _filters(rule: Node, matched: list[tuple[RouteMatch | None, tuple[int, ...]]],
+             diagnostics: Diagnostics
+             ) -> tuple[dict[str, str], tuple[str, ...], RequestRedirect | None]:
     set_headers: dict[str, str] = {}
     remove: list[str] = []
-    status = None
+    redirect = None
     for item in rule["filters"].items():
         kind = item["type"].choice(FILTER_TYPES)
         body = item[_FILTER_FIELD[kind]]
@@ -294,16 +341,58 @@ def _filters(rule: Node, diagnostics: Diagnostics
                 diagnostics.warn(body["add"], "header add is modelled as set (a simulated "
                                  "request carries one value per header)", code="approximated")
         elif kind == "RequestRedirect":
-            status = body["statusCode"].integer(302)
-            if status not in (301, 302):
-                raise body["statusCode"].error(f"statusCode must be 301 or 302, got {status}")
+            redirect = _redirect(body, matched, diagnostics)
         elif not body.present:
             diagnostics.warn(item["type"], f"a {kind} filter is not modelled")
-    return set_headers, tuple(remove), status
+    return set_headers, tuple(remove), redirect
+
+
+REDIRECT_CODES = (301, 302, 303, 307, 308)
+PATH_MODIFIERS = ("ReplaceFullPath", "ReplacePrefixMatch")
+
+
+def _redirect(body: Node, matched: list[tuple[RouteMatch | None, tuple[int, ...]]],
+              diagnostics: Diagnostics) -> RequestRedirect:
+    """A ``requestRedirect``: statusCode defaults to 302 (the CRD default the controller
+    sends); scheme, hostname, port and path replace those parts of the Location."""
+    status = body["statusCode"].integer(302)
+    if status not in REDIRECT_CODES:
+        raise body["statusCode"].error(
+            f"statusCode must be one of {', '.join(map(str, REDIRECT_CODES))}, got {status}")
+    scheme = body["scheme"].choice(("http", "https")) if body.has("scheme") else None
+    port = body["port"].integer(minimum=1, maximum=65535) if body.has("port") else 0
+    hostname = body["hostname"].string() if body.has("hostname") else None
+    path, prefix = None, False
+    if body.has("path"):
+        node = body["path"]
+        kind = node["type"].choice(PATH_MODIFIERS)
+        prefix = kind == "ReplacePrefixMatch"
+        field_name = "replacePrefixMatch" if prefix else "replaceFullPath"
+        path = node[field_name].string()
+        if not path.startswith("/"):
+            raise node[field_name].error(f"a redirect path must start with '/', got {path!r}")
+        if prefix and any(m is None or m.uri is None or m.uri.kind != "path_prefix"
+                          for m, _ in matched):
+            raise node["type"].error("ReplacePrefixMatch needs every match of the rule to be "
+                                     "a PathPrefix match")
+        diagnostics.warn(node, "Linkerd reports path redirects (MeshHTTPRouteRedirectPath) "
+                         "as unsupported in its Gateway API conformance run; meshsim builds "
+                         "the Location as linkerd2-proxy's redirect filter does",
+                         code="approximated")
+    return RequestRedirect(status=status, scheme=scheme, hostname=hostname, port=port,
+                           path=path, replace_prefix=prefix)
+
+
+def controller_order(ranked: list[RankedRoute]) -> tuple[Route, ...]:
+    """The parent's outbound routes in the order the controller sends them (creation time,
+    then name; then rule and match order): the proxy ranks them per request, and a tie goes
+    to the earlier one."""
+    return tuple(r.route for r in sorted(ranked, key=lambda r: r.order))
 
 
 def sort_routes(ranked: list[RankedRoute]) -> tuple[Route, ...]:
-    """Best match first: the engine's first-match walk then picks Linkerd's best match."""
+    """Most specific first by the static :func:`match_rank` (inbound routes, matched in
+    order)."""
     ordered = sorted(ranked, key=lambda r: r.order)
     ordered.sort(key=lambda r: r.rank, reverse=True)
     return tuple(r.route for r in ordered)

@@ -49,7 +49,9 @@ class Profile:
 
     @property
     def has_routes_or_targets(self) -> bool:
-        return bool(self.routes) or bool(self.overrides)
+        """linkerd2-proxy drops zero-weight dstOverrides before it asks this
+        (``service-profiles/src/proto.rs`` ``convert_dst_override``)."""
+        return bool(self.routes) or any(b.weight > 0 for b in self.overrides or ())
 
     def policy_routes(self) -> tuple[Route, ...]:
         """Profile routes with their backends, then the catch-all default route."""
@@ -95,6 +97,7 @@ def parse_profile(manifest: Manifest, service: str, index: HostIndex,
             _override(item, manifest.namespace, index) for item in spec["dstOverrides"].items()
         ]
         profile.override_source = spec["dstOverrides"]
+        warn_all_zero(profile, diagnostics)
     return profile
 
 
@@ -276,6 +279,20 @@ def apply_splits(splits: list[Manifest], profiles: dict[str, Profile], index: Ho
             profile = profiles[apex.service] = Profile(apex.service)
         profile.overrides = backends
         profile.override_source = backends_node
+        warn_all_zero(profile, diagnostics)
+
+
+def warn_all_zero(profile: Profile, diagnostics: Diagnostics) -> None:
+    """Every override at weight 0: the proxy drops them all and sends the apex's traffic to
+    the apex itself (C13), and without profile routes the apex stays on the policy path."""
+    if not profile.overrides or any(b.weight > 0 for b in profile.overrides):
+        return
+    assert profile.override_source is not None
+    path = ("the profile path (its routes)" if profile.routes else
+            "the policy path (its HTTPRoutes and annotations apply)")
+    diagnostics.warn(profile.override_source, f"every backend has weight 0: linkerd2-proxy "
+                     f"drops zero-weight targets, so all traffic to {profile.service} goes to "
+                     f"{profile.service} itself, on {path}", code="no-effect")
 
 
 def _version_hint(name: str, topology: Topology) -> str:

@@ -62,7 +62,8 @@ FILTER = {
     "type": S,
     "requestHeaderModifier": one(HEADER_MODIFIER),
     "requestRedirect": one({
-        "scheme": S, "hostname": S, "path": S, "port": S, "statusCode": S,
+        "scheme": S, "hostname": S, "port": S, "statusCode": S,
+        "path": one({"type": S, "replaceFullPath": S, "replacePrefixMatch": S}),
     }),
     "responseHeaderModifier": skip("response header changes are not modelled (they do not "
                                    "change routing)"),
