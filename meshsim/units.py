@@ -7,6 +7,7 @@ sees units.
 
 from __future__ import annotations
 
+import math
 import re
 
 from meshsim.errors import UnitError
@@ -24,6 +25,7 @@ def parse_duration(value: object, *, allow_zero: bool = True) -> float:
     if isinstance(value, int | float):
         if value == 0:
             return 0.0
+        _finite(value, value, "duration")
         raise UnitError(
             f"expected a duration with a unit (us, ms, s, m, h), got the bare number {value!r}; "
             f"did you mean '{value}s' or '{value}ms'?"
@@ -37,7 +39,7 @@ def parse_duration(value: object, *, allow_zero: bool = True) -> float:
         raise UnitError(
             f"expected a duration like '30s' or '5ms' (units us, ms, s, m, h), got {value!r}"
         )
-    seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+    seconds = _finite(float(match.group(1)) * _DURATION_UNITS[match.group(2)], value, "duration")
     if seconds == 0 and not allow_zero:
         raise UnitError(f"duration must be greater than zero, got {value!r}")
     return seconds
@@ -50,13 +52,14 @@ def parse_rate(value: object) -> float:
     if isinstance(value, int | float):
         if value == 0:
             return 0.0
+        _finite(value, value, "rate")
         raise UnitError(
             f"expected a rate with a unit like '{value}/s', got the bare number {value}"
         )
     match = _RATE.match(value)
     if not match:
         raise UnitError(f"expected a rate like '400/s' or '600/m', got {value!r}")
-    return float(match.group(1)) * _RATE_UNITS[match.group(2)]
+    return _finite(float(match.group(1)) * _RATE_UNITS[match.group(2)], value, "rate")
 
 
 def parse_probability(value: object, what: str = "probability") -> float:
@@ -89,12 +92,19 @@ def parse_latency_change(value: object) -> tuple[float, float]:
                 raise UnitError(f"expected a factor like 'x10', got {value!r}") from exc
             if factor <= 0:
                 raise UnitError(f"latency factor must be positive, got {value!r}")
-            return factor, 0.0
+            return _finite(factor, value, "latency factor"), 0.0
         if text.startswith("+"):
             return 1.0, parse_duration(text[1:])
     raise UnitError(
         f"expected a latency change like 'x10' (multiply) or '+50ms' (add), got {value!r}"
     )
+
+
+def _finite(number: float, written: object, what: str) -> float:
+    """``1e400s`` overflows to infinity and ``xnan`` parses: neither is a value to simulate."""
+    if not math.isfinite(number):
+        raise UnitError(f"{what} {written!r} is not a finite number")
+    return number
 
 
 def format_duration(seconds: float) -> str:

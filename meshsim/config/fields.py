@@ -8,12 +8,15 @@ one pydantic line per member of a union.
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
+from meshsim.config import limits
+from meshsim.config.limits import Limit
 from meshsim.errors import UnitError
 from meshsim.units import parse_duration, parse_latency_change, parse_probability, parse_rate
 
@@ -37,14 +40,72 @@ def quoted(choices: Iterable[str]) -> str:
     return ", ".join(f"'{c}'" for c in choices)
 
 
-def _units(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
+def _units(parse: Callable[[Any], Any], limit: Limit | None = None) -> Callable[[Any], Any]:
     def validate(value: Any) -> Any:
         try:
-            return parse(value)
+            parsed = parse(value)
         except UnitError as exc:
             raise problem(str(exc)) from None
+        if limit is not None and limit.exceeded(parsed):
+            raise problem(limit.message(parsed))
+        return parsed
 
     return validate
+
+
+def within(limit: Limit, ge: float | None = None) -> Any:
+    """The limit as schema metadata (``le=`` and why), for the generated format reference.
+
+    Put it before any validator in ``Annotated``: constraints after a validator are not
+    shown in the JSON schema as ``maximum``/``minimum``.
+    """
+    return Field(ge=ge, le=limit.maximum, json_schema_extra={"x-limit": limit.why})
+
+
+def whole(limit: Limit | None = None) -> BeforeValidator:
+    """A whole number at most ``limit``; YAML's ``true``/``yes`` is not the number 1."""
+
+    def validate(value: Any) -> Any:
+        if isinstance(value, bool):
+            raise problem(
+                f"expected a whole number, got {str(value).lower()} (YAML reads true, yes and "
+                "on as booleans)"
+            )
+        if isinstance(value, float) and not math.isfinite(value):
+            raise problem(f"expected a whole number, got {value!r}")
+        if limit is not None and isinstance(value, int | float) and limit.exceeded(value):
+            raise problem(limit.message(value))
+        return value
+
+    return BeforeValidator(validate)
+
+
+def number() -> BeforeValidator:
+    """A finite real number; a boolean is refused rather than read as 0 or 1."""
+
+    def validate(value: Any) -> Any:
+        if isinstance(value, bool):
+            raise problem(f"expected a number, got {str(value).lower()}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise problem(f"expected a finite number, got {value!r}")
+        return value
+
+    return BeforeValidator(validate)
+
+
+def sized(limit: Limit) -> BeforeValidator:
+    """At most ``limit`` items in a list or mapping, said before any item is validated."""
+
+    def validate(value: Any) -> Any:
+        if isinstance(value, list | dict) and limit.exceeded(len(value)):
+            raise problem(limit.message(len(value)))
+        return value
+
+    return BeforeValidator(validate)
+
+
+def sized_within(limit: Limit) -> Any:
+    return Field(max_length=int(limit.maximum), json_schema_extra={"x-limit": limit.why})
 
 
 def _positive_duration(value: object) -> float:
@@ -67,8 +128,12 @@ def choice(*options: str) -> BeforeValidator:
     return BeforeValidator(validate)
 
 
-Duration = Annotated[float, BeforeValidator(_units(parse_duration))]
-PositiveDuration = Annotated[float, BeforeValidator(_units(_positive_duration))]
-Rate = Annotated[float, BeforeValidator(_units(parse_rate))]
+Duration = Annotated[
+    float, within(limits.DURATION, ge=0), BeforeValidator(_units(parse_duration, limits.DURATION))
+]
+PositiveDuration = Annotated[
+    float, within(limits.DURATION), BeforeValidator(_units(_positive_duration, limits.DURATION))
+]
+Rate = Annotated[float, within(limits.RATE, ge=0), BeforeValidator(_units(parse_rate, limits.RATE))]
 Probability = Annotated[float, BeforeValidator(_units(parse_probability))]
 LatencyChange = Annotated[tuple[float, float], BeforeValidator(_units(parse_latency_change))]

@@ -8,16 +8,27 @@ the line of any field it does not model.
 
 from __future__ import annotations
 
+import fnmatch
 import glob
+import os
 import re
+import stat
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from meshsim.config import limits
 from meshsim.config.fields import did_you_mean, quoted
 from meshsim.config.locator import Locator
-from meshsim.config.yamlsrc import Document, Position, YamlPath, load_stream
+from meshsim.config.yamlsrc import (
+    NON_FINITE,
+    Document,
+    Position,
+    YamlPath,
+    first_non_finite,
+    load_stream,
+)
 from meshsim.errors import ConfigWarning, Location, ScenarioError
 
 Family = Literal["istio", "linkerd", "gateway-api", "kubernetes", "delivery"]
@@ -139,22 +150,95 @@ def _require_mapping(document: Document) -> None:
 def manifest_files(
     patterns: Sequence[str], base_dir: Path, scenario_file: Path, locator: Locator
 ) -> list[str]:
-    """Files named by ``spec.manifests`` globs, in order, each once; an empty glob is an error."""
-    found: list[str] = []
+    """Files named by ``spec.manifests`` globs, in order, each once; an empty glob is an error.
+
+    ``**`` walks directories itself rather than through :func:`glob.glob`, which follows a
+    symlink back to a parent forever; the walk enters each real directory once and stops at
+    the limits on depth, directories and files.
+    """
+    found: dict[str, None] = {}  # ordered, and membership in O(1): loading stays linear
     skip = scenario_file.resolve()
+    total = 0
     for index, pattern in enumerate(patterns):
         full = Path(pattern) if Path(pattern).is_absolute() else base_dir / pattern
-        matches = [
-            m for m in sorted(glob.glob(str(full), recursive=True))
-            if Path(m).is_file() and Path(m).resolve() != skip
-        ]
+        where = locator.locate(("spec", "manifests", index))
+        matches = [m for m in _expand(full, where) if _regular(m) and Path(m).resolve() != skip]
         if not matches:
             raise ScenarioError(
                 f"manifests pattern {pattern!r} matches no file (looked in {full.parent})",
-                locator.locate(("spec", "manifests", index)),
+                where,
             )
-        found.extend(m for m in matches if m not in found)
-    return found
+        for match in matches:
+            if match in found:
+                continue
+            found[match] = None
+            total += _file_size(match)
+            for limit, size in ((limits.MANIFEST_FILES, len(found)), (limits.TOTAL_BYTES, total)):
+                if limit.exceeded(size):
+                    raise ScenarioError(f"manifests: {limit.message(size)}", where)
+    return list(found)
+
+
+def _regular(file: str) -> bool:
+    """A regular file: not a directory, device, FIFO or a symlink that loops."""
+    try:
+        return stat.S_ISREG(os.stat(file).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
+def _file_size(file: str) -> int:
+    try:
+        return os.stat(file).st_size
+    except OSError:
+        return 0
+
+
+def _expand(full: Path, where: Location) -> list[str]:
+    """The files a pattern names, sorted; ``**`` matches any number of directories."""
+    parts = full.parts
+    if "**" not in parts:
+        return sorted(glob.glob(str(full)))
+    first = next(i for i, part in enumerate(parts) if glob.has_magic(part))
+    root = Path(*parts[:first])
+    pattern = parts[first:]
+    return sorted(
+        str(root.joinpath(*relative)) for relative in _walk(root, where)
+        if _match(pattern, relative)
+    )
+
+
+def _walk(root: Path, where: Location) -> list[tuple[str, ...]]:
+    """Relative paths of the files under ``root``; each real directory is entered once."""
+    files: list[tuple[str, ...]] = []
+    seen: set[str] = set()
+    directories = 0
+    for directory, subdirectories, names in os.walk(root, followlinks=True):
+        relative = Path(directory).relative_to(root).parts
+        real = os.path.realpath(directory)
+        if real in seen or limits.GLOB_DEPTH.exceeded(len(relative)):
+            subdirectories[:] = []
+            continue
+        seen.add(real)
+        directories += 1
+        if limits.GLOB_DIRECTORIES.exceeded(directories):
+            raise ScenarioError(f"manifests: {limits.GLOB_DIRECTORIES.message(directories)}", where)
+        subdirectories[:] = sorted(d for d in subdirectories if not d.startswith("."))
+        files.extend((*relative, name) for name in names if not name.startswith("."))
+        if limits.MANIFEST_FILES.exceeded(len(files)):
+            raise ScenarioError(f"manifests: {limits.MANIFEST_FILES.message(len(files))}", where)
+    return files
+
+
+def _match(pattern: Sequence[str], parts: Sequence[str]) -> bool:
+    """Glob matching by path component: ``**`` is zero or more components."""
+    if not pattern:
+        return not parts
+    if pattern[0] == "**":
+        return any(_match(pattern[1:], parts[skip:]) for skip in range(len(parts) + 1))
+    return bool(parts) and fnmatch.fnmatchcase(parts[0], pattern[0]) and _match(
+        pattern[1:], parts[1:]
+    )
 
 
 def load_manifest_file(file: str, read: Callable[[str], str]) -> list[Document]:
@@ -182,6 +266,10 @@ def classify(
         raise ScenarioError(f"a manifest needs {missing} (a string)", _head(locator, missing))
     family = _family(api_version, kind, locator)
     _check_mesh(family, kind, mesh, locator)
+    non_finite = first_non_finite(data)
+    if non_finite is not None:
+        raise ScenarioError(NON_FINITE, locator.locate(non_finite))
+    _check_sizes(kind, data, locator)
     metadata = data.get("metadata")
     name = metadata.get("name") if isinstance(metadata, dict) else None
     if not isinstance(name, str) or not name:
@@ -198,6 +286,44 @@ def classify(
         family=family,
         overridden=locator.overridden,
     )
+
+
+def _check_sizes(kind: str, data: Mapping[str, Any], locator: Locator) -> None:
+    """The counts meshsim bounds inside manifests (:data:`limits.MANIFEST_SIZES`)."""
+    for bounded_kind, pattern, limit in limits.MANIFEST_SIZES:
+        if bounded_kind != kind:
+            continue
+        for path, value in _matches(data, pattern):
+            size = _size(value)
+            if size is not None and limit.exceeded(size):
+                raise ScenarioError(limit.message(size), locator.locate(path))
+
+
+def _matches(data: object, pattern: Sequence[str]) -> list[tuple[YamlPath, object]]:
+    """``(path, value)`` for every place ``pattern`` (``*`` any index or key) reaches."""
+    found: list[tuple[YamlPath, object]] = [((), data)]
+    for step in pattern:
+        following: list[tuple[YamlPath, object]] = []
+        for path, node in found:
+            if isinstance(node, dict):
+                keys: list[Any] = list(node) if step == "*" else [step] if step in node else []
+                following.extend(((*path, k), node[k]) for k in keys)
+            elif isinstance(node, list) and step == "*":
+                following.extend(((*path, i), item) for i, item in enumerate(node))
+        found = following
+    return found
+
+
+def _size(value: object) -> float | None:
+    if isinstance(value, list | dict):
+        return len(value)
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return value
+    if isinstance(value, str) and value.strip().isdecimal():
+        return int(value.strip())
+    return None
 
 
 def _family(api_version: str, kind: str, locator: Locator) -> Family:

@@ -7,6 +7,7 @@ need other parts of the scenario (does that service exist?) live in :mod:`.check
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any, Literal
 
@@ -17,11 +18,13 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainValidator,
+    StrictBool,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
+from meshsim.config import limits
 from meshsim.config.distributions import LatencySpec, parse_latency
 from meshsim.config.fields import (
     Duration,
@@ -30,8 +33,15 @@ from meshsim.config.fields import (
     Probability,
     Rate,
     choice,
+    number,
     problem,
+    sized,
+    sized_within,
+    whole,
+    within,
 )
+from meshsim.config.limits import Limit
+from meshsim.config.yamlsrc import NON_FINITE, first_non_finite
 from meshsim.errors import UnitError
 from meshsim.units import format_duration, parse_duration, parse_probability, parse_rate
 
@@ -58,12 +68,34 @@ def _dns_label(name: str) -> str:
 
 Name = Annotated[str, AfterValidator(_dns_label)]
 Latency = Annotated[LatencySpec, PlainValidator(parse_latency)]
+Replicas = Annotated[int, within(limits.REPLICAS, ge=0), whole(limits.REPLICAS)]
+Concurrency = Annotated[int, within(limits.CONCURRENCY, ge=1), whole(limits.CONCURRENCY)]
+Queue = Annotated[int, within(limits.QUEUE, ge=0), whole(limits.QUEUE)]
+Labels = Annotated[dict[str, str], sized_within(limits.ENTRIES), sized(limits.ENTRIES)]
+
+
+def _call_depth(value: Any) -> Any:
+    """Nested ``parallel`` levels, counted on the raw data before pydantic recurses into it."""
+    level, depth = [value], 0
+    while level:
+        depth += 1
+        if limits.PARALLEL_DEPTH.exceeded(depth - 1):
+            raise problem(limits.PARALLEL_DEPTH.message(depth - 1))
+        level = [
+            entry["parallel"] for items in level if isinstance(items, list) for entry in items
+            if isinstance(entry, dict) and isinstance(entry.get("parallel"), list)
+        ]
+    return value
+
+
+def _calls_of(limit: Limit) -> Any:
+    return (sized_within(limit), sized(limit), BeforeValidator(_call_depth))
 
 
 class Strict(BaseModel):
     """Unknown fields are errors (DESIGN §8); parsed documents are immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Metadata(Strict):
@@ -88,8 +120,8 @@ class ContentionSpec(Strict):
         Literal["fifo", "processor-sharing", "inflight"],
         choice("fifo", "processor-sharing", "inflight"),
     ] = "fifo"
-    cores: int = Field(default=1, ge=1)
-    factor: float = Field(default=0.0, ge=0)
+    cores: Annotated[int, within(limits.CORES, ge=1), whole(limits.CORES)] = 1
+    factor: Annotated[float, Field(ge=0), number()] = 0.0
 
     @model_validator(mode="after")
     def _fits_model(self) -> ContentionSpec:
@@ -115,10 +147,10 @@ class CallSpec(Strict):
     service: str | None = None
     path: str = "/"
     method: str = "GET"
-    headers: dict[str, str] = {}
+    headers: Labels = {}
     probability: Probability = 1.0
-    optional: bool = False
-    parallel: list[CallEntry] | None = None
+    optional: StrictBool = False
+    parallel: Annotated[list[CallEntry] | None, *_calls_of(limits.CALLS)] = None
 
     @model_validator(mode="after")
     def _one_kind(self) -> CallSpec:
@@ -140,13 +172,13 @@ CallSpec.model_rebuild()
 class VersionSpec(Strict):
     """Overrides one version (subset) makes to its service; unset fields inherit."""
 
-    replicas: int = Field(default=1, ge=0)
-    concurrency: int | None = Field(default=None, ge=1)
-    queue: int | None = Field(default=None, ge=0)
+    replicas: Replicas = 1
+    concurrency: Concurrency | None = None
+    queue: Queue | None = None
     latency: Latency | None = None
     errors: Probability | None = None
-    labels: dict[str, str] | None = None
-    calls: list[CallEntry] | None = None
+    labels: Labels | None = None
+    calls: Annotated[list[CallEntry] | None, *_calls_of(limits.CALLS)] = None
     contention: Contention | None = None
 
 
@@ -157,17 +189,20 @@ def _versions_shape(value: Any) -> Any:
 
 
 class ServiceSpec(Strict):
-    replicas: int | None = Field(default=None, ge=0)  # None: 1, or the sum of the versions
-    concurrency: int = Field(default=16, ge=1)  # worker slots per pod
-    queue: int | None = Field(default=None, ge=0)  # waiting requests per pod; None = unbounded
+    replicas: Replicas | None = None  # None: 1, or the sum of the versions
+    concurrency: Concurrency = 16  # worker slots per pod
+    queue: Queue | None = None  # waiting requests per pod; None = unbounded
     latency: Latency | None = None  # required unless every version sets one
     errors: Probability = 0.0
-    calls: list[CallEntry] = []
-    versions: Annotated[dict[Name, VersionSpec], BeforeValidator(_versions_shape)] | None = None
+    calls: Annotated[list[CallEntry], *_calls_of(limits.CALLS)] = []
+    versions: Annotated[
+        dict[Name, VersionSpec], sized_within(limits.VERSIONS), BeforeValidator(_versions_shape),
+        sized(limits.VERSIONS),
+    ] | None = None
     namespace: Name = "default"
-    external: bool = False  # outside the mesh: no sidecar
+    external: StrictBool = False  # outside the mesh: no sidecar
     contention: Contention = ContentionSpec()
-    labels: dict[str, str] = {}
+    labels: Labels = {}
 
     @model_validator(mode="after")
     def _consistent(self) -> ServiceSpec:
@@ -198,8 +233,8 @@ class ServiceSpec(Strict):
 class RequestSpec(Strict):
     method: str = "GET"
     path: str = "/"
-    headers: dict[str, str] = {}
-    weight: float = Field(default=1.0, gt=0)  # share of a weighted mix
+    headers: Labels = {}
+    weight: Annotated[float, Field(gt=0, le=limits.WEIGHT.maximum), number()] = 1.0
 
 
 class RateStepSpec(Strict):
@@ -219,12 +254,16 @@ def _requests_shape(value: Any) -> Any:
 class WorkloadSpec(Strict):
     name: Name
     target: str
-    rate: Annotated[list[RateStepSpec], BeforeValidator(_schedule_shape), Field(min_length=1)]
+    rate: Annotated[
+        list[RateStepSpec], Field(min_length=1), sized_within(limits.SCHEDULE),
+        sized(limits.SCHEDULE), BeforeValidator(_schedule_shape),
+    ]
     arrival: Annotated[Literal["poisson", "constant"], choice("poisson", "constant")] = "poisson"
-    clients: int = Field(default=1, ge=1)
+    clients: Annotated[int, within(limits.CLIENTS, ge=1), whole(limits.CLIENTS)] = 1
     timeout: Duration = 0.0  # 0 = the calling app never gives up
     request: Annotated[
-        list[RequestSpec], BeforeValidator(_requests_shape), Field(min_length=1)
+        list[RequestSpec], Field(min_length=1), sized_within(limits.REQUESTS),
+        sized(limits.REQUESTS), BeforeValidator(_requests_shape),
     ] = [RequestSpec()]
 
     @field_validator("rate")
@@ -244,7 +283,7 @@ class FaultSpec(Strict):
     target: str
     latency: LatencyChange | None = None
     errors: Probability | None = None
-    down: bool = False
+    down: StrictBool = False
 
     @model_validator(mode="after")
     def _does_something(self) -> FaultSpec:
@@ -289,9 +328,12 @@ class ExpectSpec(Strict):
         if value is None or metric is None:
             return value
         try:
-            return _bound(metric, value)
+            bound = _bound(metric, value)
         except (UnitError, ValueError) as exc:
             raise problem(str(exc)) from None
+        if not math.isfinite(bound):
+            raise problem(f"{metric} bound must be a finite number, got {value!r}")
+        return bound
 
     @model_validator(mode="after")
     def _bounds(self) -> ExpectSpec:
@@ -322,23 +364,38 @@ class ScenarioSpec(Strict):
     meshVersion: Annotated[str | None, BeforeValidator(_version_text)] = None  # envoy-istio §13
     duration: PositiveDuration
     warmup: Duration = 0.0
-    seed: int = Field(default=1, ge=0)
+    seed: Annotated[int, Field(ge=0), whole()] = 1
     network: NetworkSpec = NetworkSpec()
     proxy: ProxySpec = ProxySpec()
     cancellation: Annotated[
         Literal["none", "queued", "deadline"], choice("none", "queued", "deadline")
     ] = "none"
-    services: Annotated[dict[Name, ServiceSpec], Field(min_length=1)]
-    workload: Annotated[list[WorkloadSpec], Field(min_length=1)]
-    faults: list[FaultSpec] = []
-    manifests: list[str] = []
-    expect: list[ExpectSpec] = []
+    services: Annotated[
+        dict[Name, ServiceSpec], Field(min_length=1), sized_within(limits.SERVICES),
+        sized(limits.SERVICES),
+    ]
+    workload: Annotated[
+        list[WorkloadSpec], Field(min_length=1), sized_within(limits.WORKLOADS),
+        sized(limits.WORKLOADS),
+    ]
+    faults: Annotated[list[FaultSpec], sized_within(limits.FAULTS), sized(limits.FAULTS)] = []
+    manifests: Annotated[
+        list[str], sized_within(limits.MANIFEST_FILES), sized(limits.MANIFEST_FILES)
+    ] = []
+    expect: Annotated[list[ExpectSpec], sized_within(limits.EXPECT), sized(limits.EXPECT)] = []
     rollout: RolloutSpec = RolloutSpec()
 
     @property
     def proxy_overhead(self) -> float:
         overhead = self.proxy.overhead
         return MESH_OVERHEAD[self.mesh] if overhead is None else overhead
+
+    @model_validator(mode="after")
+    def _pods_bounded(self) -> ScenarioSpec:
+        pods = sum(_pods(service) for service in self.services.values())
+        if limits.PODS.exceeded(pods):
+            raise problem(limits.PODS.message(pods), ["services"])
+        return self
 
     @model_validator(mode="after")
     def _within_run(self) -> ScenarioSpec:
@@ -368,8 +425,23 @@ class ScenarioSpec(Strict):
         return self
 
 
+def _pods(service: ServiceSpec) -> int:
+    if service.versions:
+        return sum(version.replicas for version in service.versions.values())
+    return service.replicas or 1
+
+
 class ScenarioDocument(Strict):
     apiVersion: Annotated[Literal["meshsim/v1alpha1"], choice(API_VERSION)]
     kind: Annotated[Literal["Scenario"], choice("Scenario")]
     metadata: Metadata = Metadata()
     spec: ScenarioSpec
+
+    @model_validator(mode="before")
+    @classmethod
+    def _finite(cls, data: Any) -> Any:
+        """``.inf``, ``.nan`` anywhere (labels and headers too) are nothing meshsim can use."""
+        path = first_non_finite(data)
+        if path is not None:
+            raise problem(NON_FINITE, path)
+        return data

@@ -8,18 +8,25 @@ and only then construct plain Python data.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from meshsim.config import limits
 from meshsim.errors import Location, ScenarioError
 
 PathKey = str | int
 YamlPath = tuple[PathKey, ...]
 Position = tuple[int, int]  # 1-based line and column
 
+NON_FINITE = "expected a finite number, got infinity or NaN (.inf, .nan)"
+# libyaml's parser when PyYAML was built with it: the same nodes and marks, several times
+# faster; an error is reported by the pure-Python parser, whose messages the tests pin.
+_FAST: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STR_TAG = "tag:yaml.org,2002:str"
 _MERGE_KEY = "<<"
 
@@ -38,10 +45,43 @@ class Document:
         return self.positions.get((), (1, 1))
 
 
+def read_text(path: Path, what: str) -> str:
+    """A scenario or manifests file as text, refusing what is not a bounded UTF-8 file."""
+    try:
+        with path.open("rb") as stream:
+            data = stream.read(int(limits.FILE_BYTES.maximum) + 1)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ScenarioError(f"cannot read {what}: {reason}", Location(file=str(path))) from None
+    if limits.FILE_BYTES.exceeded(len(data)):
+        raise ScenarioError(
+            f"{what} is larger than meshsim's limit of "
+            f"{limits.FILE_BYTES.show(limits.FILE_BYTES.maximum)} ({limits.FILE_BYTES.why})",
+            Location(file=str(path)),
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{what} is not UTF-8 text", Location(file=str(path))) from None
+
+
 def load_stream(text: str, file: str) -> list[Document]:
     """Every non-empty document of ``text``; malformed YAML is a one-line ScenarioError."""
+    if limits.FILE_BYTES.exceeded(len(text)):
+        raise ScenarioError(
+            f"{len(text):,} characters is over meshsim's limit of "
+            f"{limits.FILE_BYTES.show(limits.FILE_BYTES.maximum)} ({limits.FILE_BYTES.why})",
+            Location(file=file),
+        )
     try:
-        return _documents(text, file)
+        try:
+            return _documents(text, file, _FAST)
+        except yaml.YAMLError:  # parse again for PyYAML's own wording of the mistake
+            return _documents(text, file, yaml.SafeLoader)
+    except RecursionError:
+        raise ScenarioError(
+            "YAML nested too deeply to be configuration", Location(file=file)
+        ) from None
     except yaml.MarkedYAMLError as exc:
         raise _malformed(exc, file) from None
     except yaml.reader.ReaderError as exc:
@@ -52,14 +92,20 @@ def load_stream(text: str, file: str) -> list[Document]:
         raise ScenarioError(f"malformed YAML: {message}", Location(file=file)) from None
 
 
-def _documents(text: str, file: str) -> list[Document]:
-    loader = yaml.SafeLoader(text)
+def _documents(text: str, file: str, parser: type[yaml.SafeLoader]) -> list[Document]:
+    loader = parser(text)
     documents: list[Document] = []
     try:
         while loader.check_node():
             node = loader.get_node()
             if node is None or (isinstance(node, ScalarNode) and node.tag.endswith(":null")):
                 continue
+            if limits.MANIFESTS.exceeded(len(documents) + 1):
+                raise ScenarioError(
+                    limits.MANIFESTS.message(len(documents) + 1),
+                    Location(file, node.start_mark.line + 1, node.start_mark.column + 1),
+                )
+            _check_size(node, file)
             walker = _Walker(loader, file)
             walker.walk(node, ())
             data = loader.construct_document(node)
@@ -67,6 +113,59 @@ def _documents(text: str, file: str) -> list[Document]:
     finally:
         loader.dispose()
     return documents
+
+
+def _check_size(root: Node, file: str) -> None:
+    """Refuse an alias bomb or a self-referencing alias before anything expands it."""
+    sizes: dict[int, int] = {}
+    open_: set[int] = set()
+
+    def size(node: Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in open_:
+            mark = node.start_mark
+            raise ScenarioError(
+                "a YAML alias refers to a node that contains it: the data would be infinite",
+                Location(file, mark.line + 1, mark.column + 1),
+            )
+        open_.add(key)
+        children: list[Node] = []
+        if isinstance(node, MappingNode):
+            children = [n for pair in node.value for n in pair]
+        elif isinstance(node, SequenceNode):
+            children = list(node.value)
+        total = 1
+        for child in children:
+            total += size(child)
+            if limits.YAML_NODES.exceeded(total):
+                mark = root.start_mark
+                raise ScenarioError(
+                    limits.YAML_NODES.message(total), Location(file, mark.line + 1)
+                )
+        open_.discard(key)
+        sizes[key] = total
+        return total
+
+    size(root)
+
+
+def first_non_finite(data: object) -> YamlPath | None:
+    """The path of the first infinite or NaN number in ``data`` (YAML's ``.inf``, ``.nan``)."""
+    stack: list[tuple[object, YamlPath]] = [(data, ())]
+    seen: set[int] = set()
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, float) and not math.isfinite(node):
+            return path
+        if not isinstance(node, dict | list) or id(node) in seen:
+            continue
+        seen.add(id(node))
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        children = [(v, (*path, k)) for k, v in items if isinstance(k, str | int)]
+        stack.extend(reversed(children))
+    return None
 
 
 def _malformed(exc: yaml.MarkedYAMLError, file: str) -> ScenarioError:
