@@ -11,9 +11,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from meshsim.config import Scenario, load_scenario
+from meshsim.config.estimate import LargeRunWarning, check_run_size, warn_run_size
 from meshsim.model import Model
 from meshsim.results import Results
 from meshsim.sim import Simulation
+
+__all__ = ["LargeRunWarning", "check_run_size", "load", "simulate"]
 
 
 def load(
@@ -29,6 +32,7 @@ def simulate(
     duration: float | None = None,
     *,
     progress: Callable[[float, float], None] | None = None,
+    allow_large: bool = False,
 ) -> Results:
     """Run one simulation. ``progress(now, duration)`` is called as simulated time advances."""
     if isinstance(scenario, str | Path):
@@ -38,6 +42,8 @@ def simulate(
         model = replace(model, seed=int(seed))
     if duration is not None:
         model = replace(model, duration=float(duration), warmup=min(model.warmup, float(duration)))
+    file = str(scenario.path) if isinstance(scenario, Scenario) else "<model>"
+    warn_run_size(model, allow_large=allow_large, file=file)  # refuses a run too large to finish
     started = time.perf_counter()
     recording = Simulation(model).run(progress=progress)
     wall = time.perf_counter() - started

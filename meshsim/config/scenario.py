@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from meshsim.config import delivery, istio, linkerd
+from meshsim.config import delivery, istio, linkerd, yamlsrc
 from meshsim.config.bindings import ServiceBinding, service_bindings
 from meshsim.config.compile import compile_model
 from meshsim.config.errors import from_validation_error
@@ -130,13 +130,7 @@ def load_scenario_text(
 
 
 def read_text(path: Path, what: str) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ScenarioError(f"{what} is not UTF-8 text", Location(file=str(path))) from None
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise ScenarioError(f"cannot read {what}: {reason}", Location(file=str(path))) from None
+    return yamlsrc.read_text(path, what)  # bounded: /dev/zero or a 10 GB file is refused
 
 
 def build(source: Source, overrides: Mapping[str, object], strict: bool) -> Scenario:
@@ -182,7 +176,8 @@ def _translate(
         raise
     read = [m for m in manifests
             if m.family == "istio" or m.kind == "Namespace" or delivery.reads(m)]
-    rest = [pending_warning(m) for m in manifests if m not in read]
+    read_ids = {id(m) for m in read}  # identity, not dataclass equality: linear in manifests
+    rest = [pending_warning(m) for m in manifests if id(m) not in read_ids]
     model, warnings = _deliver(replace(model, policy=translation.policy), manifests, spec,
                                [*translation.warnings, *rest])
     assert model.policy is not None
