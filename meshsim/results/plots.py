@@ -4,9 +4,9 @@ Every service keeps one colour, marker and width in every panel. Services drawn 
 drawn wider and markers are staggered between services, so lines that coincide (shards at
 the same rate, two services at 100 %) still show each service. A service with subsets also
 gets a line per subset on the success-rate panel, so a failing canary is not hidden under the
-service's total. When the proxies answered calls themselves (503 UO overflows and other local
-replies) or ejected endpoints, a fourth panel shows those per service with the ejections
-marked.
+service's total. When proxies answered calls instead of the app (503 UO overflows, other
+local replies, 403 denials) or ejected endpoints, a fourth panel shows those per service with
+the ejections marked.
 
 Figures are built on :class:`matplotlib.figure.Figure` with an Agg canvas and never through
 ``pyplot``: nothing global is touched, no window ever opens, and a figure is garbage collected
@@ -293,41 +293,57 @@ def _latency(ax: Axes, data: _Data) -> list[Handle]:
             Line2D([], [], color="black", ls=":", label="p99")]
 
 
+def _proxy_answers(part: pd.DataFrame) -> list[tuple[str, np.ndarray]]:
+    """Per kind of answer a proxy made instead of the app, its rate over time (kinds the
+    frame has no column for are left out)."""
+    def column(name: str) -> np.ndarray | None:
+        return part[name].to_numpy(dtype=float) if name in part else None
+
+    overflows, local, refused = column("overflows"), column("local_replies"), column("denied")
+    out = []
+    if overflows is not None:
+        out.append(("overflows", overflows))
+    if local is not None:
+        out.append(("other", local - (overflows if overflows is not None else 0.0)))
+    if refused is not None:
+        out.append(("denied", refused))
+    return out
+
+
+# How each kind of proxy answer is drawn: line style, line label suffix, legend text.
+ANSWER_STYLES = {
+    "overflows": ("-", "503 UO overflows", "503 UO (pool overflow)"),
+    "other": ("--", "other local replies", "local replies other than UO\n(UH UF UC UT NR NC FI)"),
+    "denied": (":", "403 denied", "403 denied (authorization)"),
+}
+
+
 def _has_local_replies(data: _Data) -> bool:
-    """Whether any proxy answered a call itself or ejected an endpoint."""
-    replied = any(
-        float(part[column].sum()) > 0
-        for part in data.services.values() for column in ("overflows", "local_replies")
-        if column in part
-    )
+    """Whether any proxy answered a call itself (or denied it) or ejected an endpoint."""
+    replied = any(float(values.sum()) > 0 for part in data.services.values()
+                  for _, values in _proxy_answers(part))
     return replied or len(data.ejections) > 0
 
 
 def _local_replies(ax: Axes, data: _Data) -> list[Handle]:
-    styles: dict[str, Handle] = {}
+    handles: dict[str, Handle] = {}
     top = 0.0
     for name, part in data.services.items():
         style = data.styles[name]
-        overflows = part["overflows"].to_numpy(dtype=float) if "overflows" in part else None
-        local = part["local_replies"].to_numpy(dtype=float) if "local_replies" in part else None
-        if overflows is not None and overflows.sum() > 0:
-            ax.plot(_time(part), overflows, **style.kwargs(), label=f"{name} 503 UO overflows")
-            styles["uo"] = Line2D([], [], color="black", label="503 UO (pool overflow)")
-            top = max(top, float(np.nanmax(overflows)))
-        if local is not None:
-            other = local - (overflows if overflows is not None else 0.0)
-            if other.sum() > 0:
-                ax.plot(_time(part), other, **style.secondary("--"),
-                        label=f"{name} other local replies")
-                styles["other"] = Line2D([], [], color="black", ls="--",
-                                         label="other local replies\n(UH UF UC UT NR NC FI)")
-                top = max(top, float(np.nanmax(other)))
+        for kind, values in _proxy_answers(part):
+            if not values.sum() > 0:
+                continue
+            ls, suffix, legend = ANSWER_STYLES[kind]
+            drawn = style.kwargs() if kind == "overflows" else style.secondary(ls)
+            ax.plot(_time(part), values, **drawn, label=f"{name} {suffix}")
+            handles[kind] = Line2D([], [], color="black", ls=ls, label=legend)
+            top = max(top, float(np.nanmax(values)))
     ax.set_ylim(0, max(top, 1.0) * 1.45)  # room above the lines for the ejection marks
-    styles.update(_ejection_marks(ax, data))
+    handles.update(_ejection_marks(ax, data))
     ax.set_ylabel("answers / s")
-    ax.set_title("Answered by the caller's proxy, and endpoint ejections", loc="left",
+    ax.set_title("Answered by a proxy instead of the app, and endpoint ejections", loc="left",
                  fontsize=10)
-    return list(styles.values())
+    return list(handles.values())
 
 
 def _ejection_marks(ax: Axes, data: _Data) -> dict[str, Handle]:

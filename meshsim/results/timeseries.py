@@ -20,13 +20,13 @@ import numpy as np
 import pandas as pd
 
 from meshsim.results.frames import empty_categorical
-from meshsim.results.stats import QUANTILES, category_mask, flag_mask
+from meshsim.results.stats import QUANTILES, category_mask, denied, flag_mask
 from meshsim.results.summary import service_keys
 
 TIMESERIES_COLUMNS = (
     "time", "service", "subset", "offered", "completed", "goodput", "success_rate", "p50", "p90",
     "p99", "retries", "in_flight", "queue_depth", "ejected", "overflows", "local_replies",
-    "mirrored", "aggregate",
+    "denied", "mirrored", "aggregate",
 )
 LEVEL_NAMES = ("in_flight", "queue_depth", "ejected")
 # Response flags of an answer the caller's proxy made itself instead of the upstream's
@@ -168,8 +168,9 @@ def timeseries(
 
     ``offered`` and ``retries`` count attempts by the time they start; when attempts were not
     recorded they fall back to each call's attempts at the call's start. ``completed``,
-    ``goodput``, ``success_rate`` and the percentiles use calls by the time they finish, and
-    ``mirrored`` the mirror copies among ``completed``. ``overflows`` (503 UO) and
+    ``goodput``, ``success_rate`` and the percentiles use calls by the time they finish, as do
+    ``denied`` (403s of an authorization policy, counted as goodput like the meshes do) and
+    ``mirrored`` (the mirror copies among ``completed``). ``overflows`` (503 UO) and
     ``local_replies`` count attempts by start (calls, without attempts) that the caller's proxy
     answered itself (:data:`LOCAL_REPLY_FLAGS`).
     """
@@ -184,6 +185,7 @@ def timeseries(
     finished = bins.locate(calls, "end")
     completed = bins.count(finished)
     goodput = bins.count(finished, calls["ok"].to_numpy(dtype=np.float64))
+    refused = bins.count(finished, denied(calls).astype(np.float64))
     mirrored = bins.count(finished, _mirrored(calls).astype(np.float64))
     tried = attempts if len(attempts) or not len(calls) else calls
     started = bins.locate(tried, "start")
@@ -217,6 +219,7 @@ def timeseries(
         data[name] = _levels(levels, bins, name)
     data["overflows"] = overflows / bucket
     data["local_replies"] = local / bucket
+    data["denied"] = refused / bucket
     data["mirrored"] = mirrored / bucket
     data["aggregate"] = np.repeat(
         np.array([s in multi and u == "" for s, u in keys], dtype=bool), n

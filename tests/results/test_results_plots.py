@@ -54,7 +54,7 @@ def test_plot_returns_an_agg_figure_with_four_panels(figure: Figure) -> None:
     assert [ax.get_title(loc="left") for ax in axes] == [
         "Throughput and goodput", "Success rate (non-5xx answers)",
         "Latency p50 and p99 (log scale)",
-        "Answered by the caller's proxy, and endpoint ejections",
+        "Answered by a proxy instead of the app, and endpoint ejections",
     ]
     assert axes[2].get_yscale() == "log"
     assert axes[0].get_xlim() == (0.0, 10.0)
@@ -230,7 +230,26 @@ def test_overflows_and_local_replies_are_drawn_per_service(
     assert list(other.get_ydata()) == [0, 0, 0, 0, 0, 0, 0, 1, 0, 0]
     texts = legend_texts(panel)
     assert "503 UO (pool overflow)" in texts
-    assert any(t.startswith("other local replies") for t in texts)
+    assert any(t.startswith("local replies other than UO") for t in texts)
+
+
+def test_denials_get_the_proxy_panel_even_alone(
+    book_factory: Build, model_factory: Callable[..., Model]
+) -> None:
+    """A 403 from an authorization policy is a success to the meshes' golden metrics: the
+    success-rate panel cannot show it, so the proxy panel does."""
+    book = book_factory()
+    for k in range(8):
+        book.request(k + 1, 1.0 + k, 1.01 + k, 200)
+        book.call(100 + k, k + 1, "frontend-0", "reviews", "v1", 1.0 + k, 1.005 + k,
+                  403 if k % 2 else 200, depth=1)
+    results = Results(model_factory(), book.finish(), wall_time=0.0, scenario_meta={})
+    axes = results.plot().get_axes()
+    assert len(axes) == 4
+    refused = line(axes[3], "reviews 403 denied")
+    np.testing.assert_array_equal(refused.get_ydata(), [0, 0, 1, 0, 1, 0, 1, 0, 1, 0])
+    assert "403 denied (authorization)" in legend_texts(axes[3])
+    assert np.nanmin(line(axes[1], "reviews").get_ydata()) == 1.0  # "success" all along
 
 
 def test_ejections_are_marked_from_the_events(figure: Figure) -> None:

@@ -178,3 +178,15 @@ def test_overflows_and_local_replies_per_second(results: Results) -> None:
     assert rv["local_replies"].tolist() == [0, 1, 0, 0, 0, 0, 1, 1, 0, 0]
     assert series(results, "reviews", "v2")["overflows"].tolist()[6] == 1
     assert series(results, "frontend")["local_replies"].sum() == 0  # URX is the upstream's 503
+
+
+def test_denied_calls_per_second(book_factory: Callable[..., Any],
+                                 model_factory: Callable[..., Model]) -> None:
+    book = book_factory()
+    book.request(1, 2.0, 2.1, 403)  # an authorization policy refused it
+    book.request(2, 2.2, 2.3, 403, "FI")  # an injected abort with status 403 is no denial
+    book.request(3, 4.0, 4.1, 200)
+    fe = series(Results(model_factory(), book.finish(), wall_time=0.0, scenario_meta={}),
+                "frontend")
+    assert fe["denied"].tolist() == [0, 0, 1, 0, 0, 0, 0, 0, 0, 0]
+    assert fe.loc[2.0, "goodput"] == 2  # the meshes count a 403 as a success; so does goodput
