@@ -104,7 +104,9 @@ def request_matches(m: RouteMatch, call: Call) -> bool:
         if not all(_header_matches(h, headers, call) for h in m.headers):
             return False
     if m.query:
-        params = dict(parse_qsl(query, keep_blank_values=True))
+        params: dict[str, str] = {}
+        for key, value in parse_qsl(query, keep_blank_values=True):
+            params.setdefault(key, value)  # a repeated parameter: Envoy reads the first value
         if not all(_value_matches(q, params.get(q.name)) for q in m.query):  # case-sensitive
             return False
     return True

@@ -301,3 +301,9 @@ def test_query_parameter_names_are_case_sensitive_header_names_are_not() -> None
     text = match_rule("{queryParams: {userId: {exact: a}}, headers: {X-User: {exact: b}}}")
     assert routed(text, call(path="/?userId=a", headers={"x-user": "b"})) is not None
     assert routed(text, call(path="/?userid=a", headers={"X-USER": "b"})) is None
+
+
+def test_a_repeated_query_parameter_matches_on_its_first_value() -> None:
+    text = match_rule("{queryParams: {v: {exact: '1'}}}")
+    assert routed(text, call(path="/?v=1&v=2")) is not None
+    assert routed(text, call(path="/?v=2&v=1")) is None
