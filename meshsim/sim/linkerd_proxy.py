@@ -226,7 +226,8 @@ class LinkerdProxy(Proxy):
         with its Location in ``flags`` (``redirect=<location>``). A redirect to the request's
         own URI is ignored by the proxy, which then routes the request as usual."""
         assert route.redirect is not None
-        host = call.headers.get("host") or call.headers.get(":authority") or call.service
+        host = next((v for k, v in call.headers.items() if k.lower() in ("host", ":authority")),
+                    call.service)
         location = redirect_location(route.redirect, route, host, call.path)
         if location is None:
             return False

@@ -272,3 +272,23 @@ def test_a_traffic_split_with_every_weight_zero_sends_all_to_the_apex() -> None:
     assert "all traffic to api goes to api itself, on the policy path" in warning.message
     # Without targets the service stays on the policy path: its HTTPRoute applies.
     assert pick(text, "/x") == "v3"
+
+
+def test_dst_overrides_all_at_weight_zero_are_warned_where_they_are() -> None:
+    profile = ("apiVersion: linkerd.io/v1alpha2\nkind: ServiceProfile\nmetadata:\n"
+               "  name: api.default.svc.cluster.local\nspec:\n  dstOverrides:\n"
+               "    - {authority: v1.default.svc.cluster.local, weight: 0}\n")
+    result = run(profile, TOPO)
+    warning = find(result.warnings, "every backend has weight 0")
+    assert warning.location.path == ("ServiceProfile/api.default.svc.cluster.local "
+                                     "spec.dstOverrides")
+    assert "api" not in result.policy.routes  # no targets, no routes: the policy path
+
+
+def test_the_location_keeps_the_host_the_caller_asked_for(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    text = SCENARIO.replace("hostname: new.example, statusCode: 301", "port: 8443")
+    path.write_text(text.replace("path: PATH}", "path: /old, headers: {Host: api.example}}"))
+    hops = meshsim.simulate(meshsim.load(path)).calls
+    assert set(hops[hops["depth"] == 1]["flags"].astype(str)) == {
+        "redirect=http://api.example:8443/old"}
