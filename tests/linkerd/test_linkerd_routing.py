@@ -127,6 +127,8 @@ def test_path_match_lengths_follow_the_proxy() -> None:
 
 
 def test_a_consumer_route_applies_only_to_its_namespace_beside_the_producer_routes() -> None:
+    """outbound_api_gateway.rs ``producer_route`` (every namespace gets it) and
+    ``consumer_route``, together: the consumer namespace gets both."""
     producer = route("producer", rule("{path: {type: PathPrefix, value: /p}}", "v1"))
     consumer = route("consumer", rule("{path: {type: PathPrefix, value: /c}}", "v2"),
                      namespace="other")
@@ -292,3 +294,25 @@ def test_the_location_keeps_the_host_the_caller_asked_for(tmp_path: Path) -> Non
     hops = meshsim.simulate(meshsim.load(path)).calls
     assert set(hops[hops["depth"] == 1]["flags"].astype(str)) == {
         "redirect=http://api.example:8443/old"}
+
+
+def test_policy_test_consumer_route() -> None:
+    """linkerd2 policy-test/tests/outbound_api_gateway.rs ``consumer_route``: a route in
+    another namespace than its Service is returned only to callers in that namespace; the
+    Service's own namespace and any other get the default route."""
+    text = ("apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata:\n"
+            "  name: foo-route\n  namespace: other\nspec:\n"
+            "  parentRefs: [{group: core, kind: Service, name: api, namespace: default, "
+            "port: 4191}]\n"
+            "  rules:\n  - matches: [{path: {type: Exact, value: /foo}, method: GET}]\n")
+    routes = run(text, TOPO).policy.routes["api"]
+    for namespace in ("default", "third"):
+        (default,) = routes_for_caller(routes, namespace)
+        assert default.fallback and default.backends[0].service == "api"
+        assert best_match((default,), "POST", "/bar", {}) is default  # PathPrefix "/"
+    (foo,) = routes_for_caller(routes, "other")
+    assert foo.name == "other/foo-route/rule0"
+    assert foo.backends[0].service == "api"  # no backendRefs: the parent Service
+    assert best_match((foo,), "GET", "/foo", {}) is foo
+    assert best_match((foo,), "GET", "/bar", {}) is None  # 404 for the consumer
+
