@@ -250,9 +250,14 @@ def test_a_timestamped_manifest_is_older_than_one_without() -> None:
     assert [r.name for r in run(plain + stamped, TOPO).policy.routes["ratings"]] == ["stamped"]
 
 
-def test_a_bad_creation_timestamp_is_a_located_error() -> None:
-    text = vs("- route: [{destination: {host: ratings}}]", meta=", creationTimestamp: yesterday")
-    with pytest.raises(ScenarioError, match="RFC 3339") as caught:
+@pytest.mark.parametrize(
+    ("stamp", "message"),
+    [("yesterday", "RFC 3339"), ("[1]", "RFC 3339"),
+     ("'0001-01-01T00:00:00+01:00'", "out of range")],
+)
+def test_a_bad_creation_timestamp_is_a_located_error(stamp: str, message: str) -> None:
+    text = vs("- route: [{destination: {host: ratings}}]", meta=f", creationTimestamp: {stamp}")
+    with pytest.raises(ScenarioError, match=message) as caught:
         run(text, TOPO)
     assert caught.value.location.path == "VirtualService/vs metadata.creationTimestamp"
 

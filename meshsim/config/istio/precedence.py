@@ -35,7 +35,12 @@ def creation_time(manifest: Manifest) -> datetime | None:
         value = datetime(value.year, value.month, value.day)
     if not isinstance(value, datetime):
         raise node.error(f"creationTimestamp must be an RFC 3339 time, got {value!r}")
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise node.error(f"creationTimestamp {node.value!r} is out of range") from None
 
 
 def apply_order(manifests: Sequence[Manifest]) -> list[Manifest]:
