@@ -312,3 +312,10 @@ def test_a_repeated_query_parameter_matches_on_its_first_value() -> None:
     text = match_rule("{queryParams: {v: {exact: '1'}}}")
     assert routed(text, call(path="/?v=1&v=2")) is not None
     assert routed(text, call(path="/?v=2&v=1")) is None
+
+
+def test_an_unknown_pseudo_header_is_a_located_error_and_status_never_matches() -> None:
+    with pytest.raises(ScenarioError, match="not a valid header name") as caught:
+        run(match_rule('{headers: {":host": {exact: a}}}'), TOPO)
+    assert caught.value.location.path == 'VirtualService/vs spec.http[0].match[0].headers.:host'
+    assert routed(match_rule('{headers: {":status": {prefix: "2"}}}'), call()) is None

@@ -26,6 +26,8 @@ _NOT_RE2 = (
     (re.compile(r"(?<!\\)[*+?}]\+"), "possessive quantifiers"),
 )
 JWT_CLAIM_PREFIX = "@request.auth.claims"
+# validation.go ValidateHTTPHeaderNameOrJwtClaimRoute; a request never carries :status.
+PSEUDO_HEADERS = (":method", ":scheme", ":authority", ":path", ":status")
 
 
 def string_match(node: Node, *, ignore_case: bool = False) -> StringMatch:
@@ -61,6 +63,11 @@ def _is_presence(node: Node) -> bool:
 
 def header_match(name: str, node: Node, diagnostics: Diagnostics, *,
                  invert: bool = False) -> HeaderMatch:
+    if name.startswith(":") and name not in PSEUDO_HEADERS:
+        raise node.error(
+            f"header name {name} is not a valid header name (the pseudo-headers a match may "
+            f"name are {', '.join(PSEUDO_HEADERS)})"
+        )
     if name.startswith(JWT_CLAIM_PREFIX):
         diagnostics.warn(
             node,
