@@ -12,9 +12,12 @@ from pathlib import Path
 
 from meshsim.config import Scenario, load_scenario
 from meshsim.config.estimate import LargeRunWarning, check_run_size, warn_run_size
+from meshsim.config.shorten import shorten
+from meshsim.errors import Location, ScenarioError, UnitError
 from meshsim.model import Model
 from meshsim.results import Results
 from meshsim.sim import Simulation
+from meshsim.units import parse_duration
 
 __all__ = ["LargeRunWarning", "check_run_size", "load", "simulate"]
 
@@ -29,19 +32,29 @@ def load(
 def simulate(
     scenario: Scenario | Model | str | Path,
     seed: int | None = None,
-    duration: float | None = None,
+    duration: str | float | None = None,
     *,
     progress: Callable[[float, float], None] | None = None,
     allow_large: bool = False,
 ) -> Results:
-    """Run one simulation. ``progress(now, duration)`` is called as simulated time advances."""
+    """Run one simulation. ``progress(now, duration)`` is called as simulated time advances.
+
+    ``duration`` (``"30s"`` or seconds) overrides ``spec.duration`` exactly like ``--duration``
+    and ``--set spec.duration=``: a longer run is validated like the file, a shorter one is cut
+    as :mod:`meshsim.config.shorten` says (faults that never start are left out, SLO windows the
+    run does not cover say "cannot tell"); one leaving nothing after warm-up is a ScenarioError.
+    A run estimated too large to finish (:mod:`meshsim.config.estimate`) is a ScenarioError
+    unless ``allow_large``; a large one gives a ``LargeRunWarning``.
+    """
     if isinstance(scenario, str | Path):
         scenario = load(scenario)
+    if duration is not None and isinstance(scenario, Scenario):
+        scenario = scenario.with_duration(duration)
     model = scenario.model if isinstance(scenario, Scenario) else scenario
     if seed is not None:
         model = replace(model, seed=int(seed))
-    if duration is not None:
-        model = replace(model, duration=float(duration), warmup=min(model.warmup, float(duration)))
+    if duration is not None and not isinstance(scenario, Scenario):
+        model = _model_duration(model, duration)
     file = str(scenario.path) if isinstance(scenario, Scenario) else "<model>"
     warn_run_size(model, allow_large=allow_large, file=file)  # refuses a run too large to finish
     started = time.perf_counter()
@@ -49,3 +62,20 @@ def simulate(
     wall = time.perf_counter() - started
     meta = scenario.metadata() if isinstance(scenario, Scenario) else {"name": model.name}
     return Results(model, recording, wall_time=wall, scenario_meta=meta)
+
+
+def _model_duration(model: Model, duration: str | float) -> Model:
+    """A bare Model (no file to point at) gets the same rule as a Scenario's override."""
+    origin = Location(file="duration=")
+    try:
+        seconds = (
+            float(duration) if isinstance(duration, int | float) and not isinstance(duration, bool)
+            else parse_duration(duration, allow_zero=False)
+        )
+    except UnitError as exc:
+        raise ScenarioError(str(exc), origin) from None
+    if not seconds > 0 or seconds == float("inf"):
+        raise ScenarioError(f"expected a positive, finite duration, got {duration!r}", origin)
+    if seconds >= model.duration:
+        return replace(model, duration=seconds)
+    return shorten(model, seconds, origin=origin)[0]

@@ -1,7 +1,9 @@
 """``meshsim``: the command line. Parse, call one public function, format.
 
-Exit codes: 0 ok, 1 an SLO (``spec.expect``) failed, 2 bad input (one line on stderr, never a
-traceback). An unexpected exception is a meshsim bug and keeps its traceback.
+Exit codes: 0 ok; 1 the rehearsal failed: an SLO (``spec.expect``) failed or cannot tell
+(no data in its window, or a window the run does not cover), or a rollout was rolled back;
+2 bad input (one line on stderr, never a traceback). An unexpected exception is a meshsim bug
+and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ from meshsim.cli.common import (
     WorkersOpt,
     app,
     check_output,
-    duration_option,
     load_scenario,
     open_out,
     parse_grid,
@@ -46,13 +47,15 @@ from meshsim.cli.common import (
 )
 from meshsim.cli.render import (
     HEADERS,
+    backlog_table,
     format_metric,
     golden_table,
+    outcome_text,
     records,
-    slo_verdicts,
-    verdict_text,
+    slo_lines,
     workloads_table,
 )
+from meshsim.errors import ScenarioError
 from meshsim.units import format_duration
 
 
@@ -104,22 +107,16 @@ def run(
     """Simulate a scenario, print golden metrics and SLO verdicts, and write a run directory."""
     out_console, err = stdout(), stderr()
     with user_errors(err):
-        sim_duration = duration_option(duration)
-        scenario = load_scenario(scenario_file, sets or [], strict)
-        warmup = scenario.model.warmup
-        if sim_duration is not None and sim_duration <= warmup:
-            raise BadInput(
-                f"--duration {duration} leaves nothing after the scenario's "
-                f"{format_duration(warmup)} warm-up; give more than {format_duration(warmup)}"
-            )
+        scenario = _load_run(scenario_file, sets or [], duration, strict)
         if not quiet:
             print_warnings(err, scenario)
         with open_out(out, scenario.name, force=force) as staged:  # checked before the run
-            results = _simulate(scenario, seed, sim_duration, err, show=not quiet)
+            results = _simulate(scenario, seed, err, show=not quiet)
             interactive = not quiet and err.is_terminal
             with err.status("writing the run directory") if interactive else nullcontext():
                 run_dir = save(results, staged, plots=not no_plots)
     slo, passed = results.slo(), results.passed
+    rolled_back = bool((results.rollout["outcome"] == "rolled back").any())
     _print_refusals(err, results.refused)
 
     if as_json:
@@ -127,20 +124,22 @@ def run(
             "run": results.run_info(),
             "run_dir": str(run_dir),
             "passed": passed,
+            "rolled_back": rolled_back,
             "warnings": [warning.format() for warning in scenario.warnings],
             "summary": records(results.summary),
             "workloads": records(results.workloads),
             "recovery": records(results.recovery),
+            "backlog": records(results.backlog),
             "rollout": records(results.rollout),
             "slo": records(slo),
             "refused": records(results.refused),
         }
         sys.stdout.write(json.dumps(payload, default=str, allow_nan=False) + "\n")
     elif quiet:
-        _print_slo(out_console, slo, only_failures=True)
+        _print_quiet(out_console, results, slo)
     else:
         _print_report(out_console, results, slo, run_dir)
-    raise typer.Exit(EXIT_OK if passed else EXIT_SLO_FAILED)
+    raise typer.Exit(EXIT_OK if passed and not rolled_back else EXIT_SLO_FAILED)
 
 
 @app.command()
@@ -266,14 +265,24 @@ def version() -> None:
 
 
 # -- helpers of run -----------------------------------------------------------------------------
-def _simulate(
-    scenario: Scenario, seed: int | None, duration: float | None, err: Console, *, show: bool
-) -> Results:
+def _load_run(path: Path, sets: list[str], duration: str | None, strict: bool) -> Scenario:
+    """``--duration`` is the override ``spec.duration``: validated like the file when longer,
+    cut with warnings when shorter (``meshsim.config.shorten``); its errors name it."""
+    if duration is None:
+        return load_scenario(path, sets, strict)
+    try:
+        return load_scenario(path, [*sets, f"spec.duration={duration}"], strict)
+    except ScenarioError as exc:
+        if exc.location.line is None and exc.location.path == "spec.duration":
+            raise BadInput(f"--duration {duration}: {exc.message}") from None
+        raise
+
+
+def _simulate(scenario: Scenario, seed: int | None, err: Console, *, show: bool) -> Results:
     if not (show and err.is_terminal):
-        return meshsim.simulate(scenario, seed=seed, duration=duration)
-    total = scenario.model.duration if duration is None else duration
-    with progress_bar(err, total) as progress:
-        return meshsim.simulate(scenario, seed=seed, duration=duration, progress=progress)
+        return meshsim.simulate(scenario, seed=seed)
+    with progress_bar(err, scenario.model.duration) as progress:
+        return meshsim.simulate(scenario, seed=seed, progress=progress)
 
 
 def _print_report(console: Console, results: Results, slo: DataFrame, run_dir: Path) -> None:
@@ -291,6 +300,7 @@ def _print_report(console: Console, results: Results, slo: DataFrame, run_dir: P
         for row in recovery.itertuples():
             console.print(str(row.verdict), style=_RECOVERY_STYLE.get(str(row.outcome)),
                           markup=False)
+    _print_backlog(console, results.backlog)
     rollout = results.rollout
     if len(rollout):
         console.print()
@@ -313,7 +323,7 @@ _RECOVERY_STYLE = {"recovered": "green", "collapsed": "red", "cannot tell": "yel
 
 def _rollout_line(row: Any) -> str:
     """``podinfo (flagger): rolled back at 100s, 80s after it started, canary weight ≤ 10%; ...``"""
-    decided = "" if row.decided_at != row.decided_at else (
+    decided = " when the run ended: no decision yet;" if row.decided_at != row.decided_at else (
         f" at {format_duration(row.decided_at)}, {format_duration(row.time_to_decision)} after "
         "it started,"
     )
@@ -354,9 +364,33 @@ def _print_refusals(err: Console, refused: DataFrame) -> None:
 
 def _print_slo(console: Console, slo: DataFrame, *, only_failures: bool) -> None:
     unicode = unicode_ok()
-    for passed, line in slo_verdicts(slo):
-        if not (only_failures and passed):
-            console.print(verdict_text(passed, line, unicode=unicode))
+    for outcome, line in slo_lines(slo):
+        if not (only_failures and outcome == "pass"):
+            console.print(outcome_text(outcome, line, unicode=unicode))
+
+
+def _print_backlog(console: Console, backlog: DataFrame) -> None:
+    """Where requests wait, per service, when any did: the queue holding a metastable state."""
+    waiting = backlog[(backlog["queued_peak"] >= 0.5).to_numpy()]
+    if len(waiting):
+        console.print()
+        console.print("where the backlog sits (queued and in flight at the end; peak)",
+                      style="bold")
+        console.print(backlog_table(waiting))
+
+
+def _print_quiet(console: Console, results: Results, slo: DataFrame) -> None:
+    """``--quiet``: no tables, but every verdict that is not good news still prints: recovery
+    that collapsed or cannot tell, a rollout not promoted, and SLOs that fail or cannot tell."""
+    for row in results.recovery.itertuples():
+        if row.outcome != "recovered":
+            console.print(str(row.verdict), style=_RECOVERY_STYLE.get(str(row.outcome)),
+                          markup=False)
+    for row in results.rollout.itertuples():
+        if row.outcome != "promoted":
+            console.print(_rollout_line(row), style=_ROLLOUT_STYLE.get(str(row.outcome)),
+                          markup=False)
+    _print_slo(console, slo, only_failures=True)
 
 
 def _plural(n: int, word: str) -> str:

@@ -235,3 +235,47 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
         frame.to_json(orient="records", date_format="iso", double_precision=15)
     )
     return result
+
+
+# -- three outcomes: pass, fail, cannot tell ------------------------------------------------
+OUTCOME_MARKS = {
+    "pass": ("✔", "ok", "bold green"),
+    "fail": ("✘", "FAIL", "bold red"),
+    "cannot tell": ("?", "CANNOT TELL", "bold yellow"),
+}
+
+
+def slo_lines(slo: pd.DataFrame) -> Iterator[tuple[str, str]]:
+    """``(outcome, line)`` per expectation; one that cannot tell says why instead of a bound:
+    ``p99 frontend [100s, 180s]: cannot tell: the run ends at 30s, before this window starts``."""
+    rows = slo.to_dict("records")
+    for (passed, line), row in zip(slo_verdicts(slo), rows, strict=True):
+        outcome = row.get("outcome")
+        if _missing(outcome) or not outcome:
+            outcome = "pass" if passed else "fail"
+        if outcome == "cannot tell":
+            line = f"{line.rsplit(': ', 1)[0]}: cannot tell: {row.get('note') or 'no data'}"
+        yield str(outcome), line
+
+
+def outcome_text(outcome: str, line: str, *, unicode: bool = True) -> Text:
+    """A verdict line with its mark: ✔ pass, ✘ fail, ? cannot tell."""
+    mark, ascii_mark, style = OUTCOME_MARKS.get(outcome, OUTCOME_MARKS["fail"])
+    return Text.assemble((mark if unicode else ascii_mark, style), " ", line)
+
+
+def backlog_table(backlog: pd.DataFrame) -> Table:
+    """Per service: worker slots, then requests queued and in flight at the end and at peak."""
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    table.add_column("SERVICE", no_wrap=True)
+    for header in ("SLOTS", "QUEUED", "IN FLIGHT", "PEAK QUEUED", "PEAK IN FLIGHT"):
+        table.add_column(header, justify="right", no_wrap=True)
+    for row in backlog.to_dict("records"):
+        table.add_row(
+            str(row["service"]), _count(row["slots"]),
+            _count(round(row["queued_end"])), _count(round(row["in_flight_end"])),
+            f"{_count(round(row['queued_peak']))} at {moment(float(row['queued_peak_at']))}",
+            f"{_count(round(row['in_flight_peak']))} at "
+            f"{moment(float(row['in_flight_peak_at']))}",
+        )
+    return table

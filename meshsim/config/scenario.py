@@ -18,7 +18,7 @@ from meshsim.config import delivery, istio, linkerd, yamlsrc
 from meshsim.config.bindings import ServiceBinding, service_bindings
 from meshsim.config.compile import compile_model
 from meshsim.config.errors import from_validation_error
-from meshsim.config.locator import Locator
+from meshsim.config.locator import OVERRIDE_FILE, Locator
 from meshsim.config.manifests import (
     Manifest,
     check_unique,
@@ -36,12 +36,15 @@ from meshsim.config.overrides import (
     parse_overrides,
 )
 from meshsim.config.schema import ScenarioDocument, ScenarioSpec
+from meshsim.config.shorten import shorten
 from meshsim.config.yamlsrc import Document, YamlPath, load_stream
-from meshsim.errors import ConfigWarning, Location, ScenarioError
+from meshsim.errors import ConfigWarning, Location, ScenarioError, UnitError
 from meshsim.model import Model
 from meshsim.model.policy import TrafficPolicy, gateway_for
+from meshsim.units import parse_duration
 
 _MESH_VERSION: YamlPath = ("spec", "meshVersion")
+DURATION = "spec.duration"  # what --duration and simulate(duration=) override
 
 
 @dataclass
@@ -90,6 +93,13 @@ class Scenario:
         """A new Scenario with ``overrides`` added to the ones already applied."""
         return build(self.source, {**self.overrides, **overrides}, self.strict)
 
+    def with_duration(self, duration: str | float) -> Scenario:
+        """The same scenario over ``duration`` (``"30s"``, or seconds): the override
+        ``spec.duration``, checked and cut as :mod:`meshsim.config.shorten` says."""
+        if isinstance(duration, int | float) and not isinstance(duration, bool):
+            duration = seconds_text(float(duration))
+        return self.with_overrides({DURATION: duration})
+
     def bindings(self) -> list[ServiceBinding]:
         """Per service: namespace, sidecar or not and why, and the manifests bound to it."""
         return service_bindings(self.model, self.manifests)
@@ -137,7 +147,9 @@ def build(source: Source, overrides: Mapping[str, object], strict: bool) -> Scen
     """The whole pipeline on one source; every user mistake is one ScenarioError."""
     scenario_doc, inline = split_scenario(load_stream(source.text, source.file), source.file)
     parsed = parse_overrides(overrides)
-    data, done = apply_to_scenario(_as_dict(scenario_doc), [o for o in parsed if o.kind is None])
+    own = [o for o in parsed if o.kind is None]
+    cut = _shorter_duration(own, _as_dict(scenario_doc))
+    data, done = apply_to_scenario(_as_dict(scenario_doc), [o for o in own if o is not cut])
     _keep_version_text(data, scenario_doc, overrides)
     locator = Locator(source.file, scenario_doc.positions, data, done)
     document = validate(data, locator)
@@ -146,6 +158,11 @@ def build(source: Source, overrides: Mapping[str, object], strict: bool) -> Scen
     manifests = _manifests(documents, [o for o in parsed if o.kind], document.spec.mesh)
     model = compile_model(document, locator, source.base_dir, source.path.stem)
     model, warnings = _translate(model, manifests, document.spec, locator)
+    if cut is not None:
+        origin = Location(file=OVERRIDE_FILE, path=cut.written)
+        model, clipped = shorten(model, _seconds(cut.value), origin=origin,
+                                 locate=locator.locate)
+        warnings = [*clipped, *warnings]
     if strict and warnings:
         first = warnings[0]
         raise ScenarioError(f"{first.message} (an error under strict mode)", first.location)
@@ -219,6 +236,32 @@ def validate(data: Mapping[str, Any], locator: Locator) -> ScenarioDocument:
         return ScenarioDocument.model_validate(data)
     except ValidationError as exc:
         raise from_validation_error(exc, locator, ScenarioDocument) from None
+
+
+def _seconds(value: object) -> float:
+    try:
+        return parse_duration(value, allow_zero=False)
+    except UnitError:
+        return float("nan")
+
+
+def seconds_text(seconds: float) -> str:
+    """``30.0`` → ``'30s'``: seconds as a duration the schema reads."""
+    return f"{seconds:.9f}".rstrip("0").rstrip(".") + "s"
+
+
+def _shorter_duration(overrides: Sequence[Override], data: Mapping[str, Any]) -> Override | None:
+    """The ``spec.duration`` override when it cuts the file's run short, else None.
+
+    A longer (or malformed) one is an ordinary override, validated like the written field;
+    a shorter one is applied after validation by :func:`shorten`.
+    """
+    found = [o for o in overrides if o.rest == DURATION]
+    spec = data.get("spec")
+    if not found or not isinstance(spec, dict):
+        return None
+    written, wanted = _seconds(spec.get("duration")), _seconds(found[-1].value)
+    return found[-1] if wanted < written else None  # NaN compares False
 
 
 def _as_dict(document: Document) -> dict[str, Any]:

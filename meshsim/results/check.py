@@ -129,11 +129,15 @@ def judge(rows: pd.DataFrame, confidence: float) -> SloVerdict:
     half = t_quantile(confidence, n - 1) * std / math.sqrt(n) if n > 1 and not missing else math.nan
     low, high = mean - half, mean + half
     level = f"{confidence:.0%}"
+    undecided = rows["outcome"].eq("cannot tell").to_numpy() if "outcome" in rows else ()
     refused = [str(r) for r in rows["refused"] if r] if "refused" in rows else []
     if missing:
         passed, reason = False, f"no traffic on {missing} of {n} seeds"
     elif refused:  # a workload or service got only 4xx answers: the run failed, whatever SLOs say
         passed, reason = False, f"refused on {len(refused)} of {n} seeds: {refused[0]}"
+    elif any(undecided):  # a window the runs do not cover: partial values decide nothing
+        note = str(rows["note"].to_numpy()[undecided][0]) if "note" in rows else ""
+        passed, reason = False, f"cannot tell on {sum(undecided)} of {n} seeds: {note}"
     elif math.isnan(half):
         passed, reason = False, "one seed gives no interval"
     else:

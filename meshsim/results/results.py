@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 
 from meshsim.metrics import Recording
 from meshsim.model import Model
-from meshsim.results import frames, plots, recovery, refusals, rollout_plots, slo, store
+from meshsim.results import backlog, frames, plots, recovery, refusals, rollout_plots, slo, store
 from meshsim.results import rollout as delivery
 from meshsim.results.summary import summarize, summarize_workloads
 from meshsim.results.timeseries import timeseries
@@ -109,6 +109,12 @@ class Results:
         return recovery.frame(
             recovery.verdicts(self.model, self.requests, issued=self.recording.issued)
         )
+
+    @cached_property
+    def backlog(self) -> pd.DataFrame:
+        """Per service: requests queued and in flight at the end and at peak (where a
+        metastable state sits), largest backlog at the end first."""
+        return backlog.backlog(self.timeseries, self.model.topology.services)
 
     @property
     def attempt_count(self) -> int:

@@ -2,8 +2,13 @@
 
 Each expectation looks at the calls to one service (or one subset of it) that start in its
 window, by default [warmup, duration). When the name is a workload's rather than a service's,
-it looks at that workload's end-to-end requests instead, which is what its users saw. A check
-on a window without a single call fails: an SLO nobody exercised is not met.
+it looks at that workload's end-to-end requests instead, which is what its users saw.
+
+Each check has one of three outcomes: ``pass``, ``fail`` or ``cannot tell``. It cannot tell when
+its window holds no call, when the run ends before the window starts, or when the run ends
+inside the window (the value over the part that ran is shown, but a window that was not fully
+observed neither passes nor fails, except a count already above its ``max``, which can only
+grow). ``cannot tell`` is not a pass: ``passed`` is False and ``meshsim run`` exits 1.
 """
 
 from __future__ import annotations
@@ -21,8 +26,9 @@ from meshsim.units import format_duration
 
 SLO_COLUMNS = (
     "expectation", "metric", "service", "subset", "window_start", "window_end", "value", "min",
-    "max", "passed", "description",
+    "max", "passed", "description", "outcome", "note",
 )
+PASS, FAIL, CANNOT_TELL = "pass", "fail", "cannot tell"
 LATENCY_METRICS = frozenset({"p50", "p90", "p99", "mean_latency"})
 COUNT_METRICS = frozenset({"timeouts", "overflows", "ejections", "denied", "client_errors"})
 SHARE_METRICS = frozenset({"success_rate", "denied_rate", "client_error_rate"})
@@ -101,43 +107,61 @@ def _value(frames: RunFrames, exp: Expectation, start: float, end: float) -> tup
     return float(metrics[exp.metric].iloc[0]), len(selected)
 
 
+def _within(exp: Expectation, value: float) -> bool:
+    return (exp.min is None or value >= exp.min) and (exp.max is None or value <= exp.max)
+
+
+def _judge(
+    frames: RunFrames, exp: Expectation, start: float, end: float
+) -> tuple[float, str, str]:
+    """Value, outcome and, when it cannot tell, why."""
+    run_end = frames.duration
+    if start >= run_end:
+        return math.nan, CANNOT_TELL, (
+            f"the run ends at {format_duration(run_end)}, before this window starts"
+        )
+    if exp.metric not in METRICS:
+        return math.nan, FAIL, f"unknown metric {exp.metric!r}"
+    seen_end = min(end, run_end)
+    value, count = _value(frames, exp, start, seen_end)
+    if count == 0 or math.isnan(value):
+        return math.nan, CANNOT_TELL, "no requests in the window"
+    if end <= run_end + 1e-9:
+        return value, PASS if _within(exp, value) else FAIL, ""
+    if exp.metric in COUNT_METRICS and exp.max is not None and value > exp.max:
+        return value, FAIL, ""  # a count only grows with the window
+    shown = format_value(exp.metric, value)
+    return value, CANNOT_TELL, (
+        f"the run ends at {format_duration(run_end)}, inside the window "
+        f"({shown} over [{format_duration(start)}, {format_duration(run_end)}) only)"
+    )
+
+
 def check(frames: RunFrames, exp: Expectation) -> dict[str, object]:
-    """One expectation: a row of :data:`SLO_COLUMNS`."""
+    """One expectation: a row of :data:`SLO_COLUMNS` (the window as written)."""
     start, end = exp.window if exp.window is not None else (frames.warmup, frames.duration)
-    clipped = end > frames.duration + 1e-9  # a shorter run (--duration) than the window
-    end = min(end, frames.duration)
     is_workload = any(w.name == exp.service for w in frames.workloads)
     target = f"workload {exp.service}" if is_workload else (
         exp.service if exp.subset is None else f"{exp.service}/{exp.subset}"
     )
     label = exp.label or f"{exp.metric} of {target} {_bounds(exp.metric, exp.min, exp.max)}"
     where = f"{exp.metric} of {target} in [{format_duration(start)}, {format_duration(end)})"
-    if clipped:
-        where += " (window cut at the end of the run)"
-    value = math.nan
-    if start >= end:
-        passed, outcome = False, ": the run ends before this window starts"
-    elif exp.metric not in METRICS:
-        passed, outcome = False, f": unknown metric {exp.metric!r}"
+    value, outcome, note = _judge(frames, exp, start, end)
+    if outcome == CANNOT_TELL:
+        description = f"CANNOT TELL {where}: {note}"
+    elif note:
+        description = f"FAIL {where}: {note}"
     else:
-        value, count = _value(frames, exp, start, end)
-        if count == 0:
-            value, passed, outcome = math.nan, False, ": no traffic"
-        else:
-            passed = not math.isnan(value) and (exp.min is None or value >= exp.min) and (
-                exp.max is None or value <= exp.max
-            )
-            outcome = (
-                f" = {format_value(exp.metric, value)} "
-                f"(expected {_bounds(exp.metric, exp.min, exp.max)})"
-            )
-    description = f"{'PASS' if passed else 'FAIL'} {where}{outcome}"
+        description = (
+            f"{outcome.upper()} {where} = {format_value(exp.metric, value)} "
+            f"(expected {_bounds(exp.metric, exp.min, exp.max)})"
+        )
     return {
         "expectation": label, "metric": exp.metric, "service": exp.service,
         "subset": exp.subset or "", "window_start": float(start), "window_end": float(end),
         "value": value, "min": np.nan if exp.min is None else float(exp.min),
-        "max": np.nan if exp.max is None else float(exp.max), "passed": bool(passed),
-        "description": description,
+        "max": np.nan if exp.max is None else float(exp.max), "passed": outcome == PASS,
+        "description": description, "outcome": outcome, "note": note,
     }
 
 
@@ -150,6 +174,7 @@ def evaluate(frames: RunFrames, expectations: Sequence[Expectation]) -> pd.DataF
                 ("expectation", str), ("metric", str), ("service", str), ("subset", str),
                 ("window_start", float), ("window_end", float), ("value", float),
                 ("min", float), ("max", float), ("passed", bool), ("description", str),
+                ("outcome", str), ("note", str),
             )
         })
     frame = pd.DataFrame(rows, columns=list(SLO_COLUMNS))

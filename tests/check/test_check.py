@@ -67,6 +67,17 @@ def test_a_max_bound_uses_the_upper_bound_and_no_traffic_fails() -> None:
     assert not missing.passed and missing.reason == "no traffic on 1 of 3 seeds"
 
 
+def test_a_window_the_runs_do_not_cover_cannot_pass_on_partial_values() -> None:
+    # runs shortened inside the window: each seed's value covers part of it only
+    rows = _per_seed([0.999, 0.999, 0.998], low=0.99).assign(
+        outcome="cannot tell", passed=False,
+        note="the run ends at 8s, inside the window (99.9% over [1s, 8s) only)",
+    )
+    (verdict,) = assess("s", rows, 0.95).verdicts
+    assert not verdict.passed
+    assert verdict.reason.startswith("cannot tell on 3 of 3 seeds: the run ends at 8s")
+
+
 def test_junit_has_a_suite_per_scenario_and_a_failure_with_the_numbers() -> None:
     good = assess("good", _per_seed([0.995, 0.996, 0.997], low=0.99), 0.95)
     bad = assess("bad", _per_seed([0.90, 0.91, 0.92], low=0.99), 0.95)
@@ -87,6 +98,8 @@ def _check(tmp_path: Path, *extra: str) -> tuple[int, str, ET.Element]:
     result = CliRunner().invoke(app, [
         "check", str(RETRY_TIMEOUT), "--seeds", "4", "--duration", "20s", "--workers", "2",
         "--junit", str(report), "--force", *extra,
+        # the first SLO's window, [5s, 35s], ends past a 20 s run: it would say "cannot tell"
+        "--set", "spec.expect[0].window=[5s, 20s]",
     ])
     return result.exit_code, result.output, ET.parse(report).getroot()
 

@@ -81,7 +81,8 @@ def test_csv_tables(saved: tuple[Results, Path]) -> None:
     assert summary["requests"].tolist() == results.summary["requests"].tolist()
     slo = pd.read_csv(out / "slo.csv")
     assert slo["passed"].tolist() == [True, False]
-    assert "no traffic" in slo["description"].iloc[1]
+    assert "no requests in the window" in slo["description"].iloc[1]
+    assert slo["outcome"].tolist() == ["pass", "cannot tell"]
     workloads = pd.read_csv(out / "workloads.csv")
     assert workloads["workload"].tolist() == ["admins", "users"]
 
