@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from meshsim.config.manifests import Manifest
-from meshsim.errors import ScenarioError
-from meshsim.model import Model
+from meshsim.errors import ConfigWarning, ScenarioError
+from meshsim.model import Model, Parallel
 from meshsim.model.rollout import ArgoRollout
 from meshsim.model.topology import Topology
 
@@ -31,6 +31,11 @@ from .linkerd import injection as linkerd_injection
 from .linkerd.authz import selector_matches
 
 ISTIO_ROOT_NAMESPACE = "istio-system"  # a policy there applies mesh-wide
+# Applied by the callers' proxies (outbound) or by the selected pods' own (inbound). Istio's
+# AuthorizationPolicy is not here: its translator already says when no sidecar enforces one.
+OUTBOUND_KINDS = frozenset({"VirtualService", "DestinationRule", "ServiceProfile",
+                            "TrafficSplit", "Service"})
+INBOUND_KINDS = frozenset({"Server", "ServerAuthorization", "PeerAuthentication"})
 SELECTOR_KINDS = ("AuthorizationPolicy", "PeerAuthentication", "RequestAuthentication", "Sidecar")
 
 
@@ -72,6 +77,70 @@ def service_bindings(model: Model, manifests: Sequence[Manifest]) -> list[Servic
         )
         for name, service in topology.services.items()
     ]
+
+
+def unapplied(model: Model, manifests: Sequence[Manifest]) -> list[ConfigWarning]:
+    """One ``unmeshed`` warning per manifest that injection leaves without effect: an inbound
+    policy that selects only pods without a proxy, or outbound rules for services that only
+    callers without a proxy call (workload clients always have one)."""
+    if model.mesh.name not in ("istio", "linkerd") or model.policy is None:
+        return []
+    sidecars = model.policy.sidecars
+    callers = _callers(model)
+    binder = _Binder(model.topology, manifests, model.mesh.name)
+    out = []
+    for manifest in manifests:
+        services = binder.services(manifest)
+        where = Node.root(manifest).location
+        if not services:
+            continue
+        if _inbound(manifest) and not any(sidecars.get(s, False) for s in services):
+            out.append(ConfigWarning(
+                f"{manifest.key} applies to {', '.join(services)}, whose pods run no proxy "
+                "(see meshsim validate): nothing enforces it", where, "unmeshed"))
+        elif _outbound(manifest):
+            calling = sorted({c for s in services for c in callers.get(s, set())})
+            meshed = [c for c in calling if c is WORKLOAD or sidecars.get(c, False)]
+            if calling and not meshed:
+                out.append(ConfigWarning(
+                    f"{manifest.key} is applied by the proxies of the callers of "
+                    f"{', '.join(services)}, and none of them ({', '.join(calling)}) runs "
+                    "one (see meshsim validate): its rules never apply", where, "unmeshed"))
+    return out
+
+
+WORKLOAD = "a workload"  # a caller that always has a proxy
+
+
+def _callers(model: Model) -> dict[str, set[str]]:
+    """Service → the services (or :data:`WORKLOAD`) that call it."""
+    out: dict[str, set[str]] = {}
+    for workload in model.workloads:
+        out.setdefault(workload.target, set()).add(WORKLOAD)
+    for name, service in model.topology.services.items():
+        steps = [step for d in service.deployments for step in d.calls]
+        while steps:
+            step = steps.pop()
+            if isinstance(step, Parallel):
+                steps.extend(step.calls)
+            else:
+                out.setdefault(step.service, set()).add(name)
+    return out
+
+
+def _inbound(manifest: Manifest) -> bool:
+    if manifest.kind == "AuthorizationPolicy":
+        return manifest.family == "linkerd"
+    if manifest.kind == "HTTPRoute":
+        parents = _list(_get(manifest.data, "spec", "parentRefs"))
+        return any(_get(ref, "kind") == "Server" for ref in parents)
+    return manifest.kind in INBOUND_KINDS
+
+
+def _outbound(manifest: Manifest) -> bool:
+    if manifest.kind == "HTTPRoute":
+        return not _inbound(manifest)
+    return manifest.kind in OUTBOUND_KINDS
 
 
 def _injection_reasons(model: Model, manifests: Sequence[Manifest]

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from meshsim.config import delivery, istio, linkerd, yamlsrc
-from meshsim.config.bindings import ServiceBinding, service_bindings
+from meshsim.config.bindings import ServiceBinding, service_bindings, unapplied
 from meshsim.config.compile import compile_model
 from meshsim.config.errors import from_validation_error
 from meshsim.config.locator import OVERRIDE_FILE, Locator
@@ -158,6 +158,7 @@ def build(source: Source, overrides: Mapping[str, object], strict: bool) -> Scen
     manifests = _manifests(documents, [o for o in parsed if o.kind], document.spec.mesh)
     model = compile_model(document, locator, source.base_dir, source.path.stem)
     model, warnings = _translate(model, manifests, document.spec, locator)
+    warnings = [*warnings, *unapplied(model, manifests)]  # injection left a manifest idle
     if cut is not None:
         origin = Location(file=OVERRIDE_FILE, path=cut.written)
         model, clipped = shorten(model, _seconds(cut.value), origin=origin,
