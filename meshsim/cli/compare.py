@@ -32,7 +32,7 @@ from meshsim.cli.common import (
     user_errors,
     write_output,
 )
-from meshsim.cli.render import format_metric, verdict_text
+from meshsim.cli.render import format_metric, outcome_text, verdict_text
 from meshsim.units import format_duration
 
 COLUMNS = (
@@ -202,6 +202,9 @@ def _report(out: Console, result: meshsim.Comparison, plot: Path) -> None:
                 passed = row[f"passed_{side}"]
                 if passed != passed:  # NaN: not in this run
                     cells.append(f"{side.upper()} -")
+                elif row.get(f"outcome_{side}") == "cannot tell":  # not a pass, not a value
+                    cells.append(outcome_text("cannot tell", f"{side.upper()} cannot tell",
+                                              unicode=unicode))
                 else:
                     value = format_metric(metric, row[f"value_{side}"])
                     cells.append(verdict_text(bool(passed), f"{side.upper()} {value}",

@@ -63,7 +63,7 @@ class Comparison:
 
     labels: tuple[str, str]
     table: pd.DataFrame  # KEYS, then <metric>_a, <metric>_b, <metric>_delta per metric
-    slo: pd.DataFrame  # expectation, value_a, passed_a, value_b, passed_b
+    slo: pd.DataFrame  # expectation, value_a, passed_a, value_b, passed_b, outcome_a, ...
     passed: tuple[bool, bool]
     regressions: tuple[str, ...]
     tolerance: Tolerance = field(default_factory=Tolerance)
@@ -124,7 +124,9 @@ def side_by_side(a: Run, b: Run) -> pd.DataFrame:
 def slo_side_by_side(a: Run, b: Run) -> pd.DataFrame:
     """Each expectation's value and verdict in A and in B (matched by label and position)."""
     def tidy(frame: pd.DataFrame) -> pd.DataFrame:
-        frame = frame[["expectation", "metric", "value", "passed"]].copy()
+        if "outcome" not in frame:  # a run stored before SLOs could say "cannot tell"
+            frame = frame.assign(outcome=frame["passed"].map({True: "pass", False: "fail"}))
+        frame = frame[["expectation", "metric", "value", "passed", "outcome"]].copy()
         frame["nth"] = frame.groupby("expectation").cumcount()
         frame["order"] = range(len(frame))
         return frame
@@ -134,7 +136,8 @@ def slo_side_by_side(a: Run, b: Run) -> pd.DataFrame:
     )
     joined = joined.sort_values(["order_a", "order_b"], kind="stable", na_position="last")
     joined["metric"] = joined["metric_a"].fillna(joined["metric_b"])
-    columns = ["expectation", "metric", "value_a", "passed_a", "value_b", "passed_b"]
+    columns = ["expectation", "metric", "value_a", "passed_a", "value_b", "passed_b",
+               "outcome_a", "outcome_b"]
     return joined[columns].reset_index(drop=True)
 
 

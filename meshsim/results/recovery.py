@@ -204,7 +204,8 @@ def _verdict(
     issued = data.issued[tail].sum()
     final = float(data.ok[tail].sum() / issued) if issued else math.nan
     if after < hold:
-        return cannot(_too_short(after, end, data_end, model.duration, hold), after)
+        still_open = bool(data.open[data_end:].sum() > 0)
+        return cannot(_too_short(after, data_end, model.duration, hold, still_open), after)
     bad_after = np.flatnonzero(bad[start:data_end]) + start
     back = int(bad_after[-1]) + 1 if len(bad_after) else start
     if data_end - back >= hold:
@@ -218,11 +219,14 @@ def _verdict(
     )
 
 
-def _too_short(after: float, end: float, data_end: int, duration: float, hold: float) -> str:
-    why = (
-        f"; requests issued from {_s(data_end)} on had not all finished when the run ended at "
-        f"{_s(duration)}" if data_end < duration else ""
-    )
+def _too_short(after: float, data_end: int, duration: float, hold: float, still_open: bool
+               ) -> str:
+    why = ""
+    if data_end < duration:
+        why = (
+            f"; requests issued from {_s(data_end)} on had not all finished when the run ended "
+            f"at {_s(duration)}" if still_open else f"; no request was issued from {_s(data_end)}"
+        )
     return f"only {_s(after)} of data after it{why}; a verdict needs {_s(hold)}"
 
 

@@ -142,3 +142,21 @@ def test_bad_input_is_one_line_exit_2(scenario_file: Path, tmp_path: Path, make:
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and make in lines[0]
     assert not (tmp_path / "p.png").exists()
+
+
+def test_an_slo_that_cannot_tell_is_shown_as_such_not_as_a_failed_value(
+    runs: tuple[meshsim.Results, meshsim.Results], scenario_file: Path,
+) -> None:
+    a, _ = runs
+    idle = meshsim.load(scenario_file).with_overrides(
+        {"spec.expect[1]": "{metric: success_rate, service: web, window: [5s, 6s], min: 0.99}"}
+    )
+    short = meshsim.simulate(idle, duration="4s")  # the window is past the end: cannot tell
+    result = meshsim.compare(a, short)
+    assert result.slo["outcome_a"].tolist() == ["pass", "pass"]
+    assert result.slo["outcome_b"].tolist()[1] == "cannot tell"
+    assert not result.slo["passed_b"].tolist()[1]
+    out = CliRunner().invoke(app, ["compare", str(scenario_file), str(scenario_file), "--duration",
+                                   "4s", "--set-b", "spec.expect[1].window=[5s, 6s]",
+                                   "--plot", str(scenario_file.parent / "cannot.png"), "--force"])
+    assert "B cannot tell" in out.output, out.output

@@ -134,3 +134,11 @@ def test_the_frame_has_three_states() -> None:
     out = frame([*late, *collapsed])
     assert list(out["outcome"]) == ["cannot tell", "collapsed"]
     assert out["recovered"].isna().iloc[0] and out["recovered"].iloc[1] == False  # noqa: E712
+
+
+def test_no_traffic_after_the_fault_is_no_data_not_unfinished_requests() -> None:
+    shares = [1.0] * 40 + [0.2] * 10
+    requests = stream(shares)  # the workload stops issuing at 50 s, the run goes on to 60 s
+    (v,) = verdicts(faulted_at(40, 10, 60), requests, issued=len(requests))  # type: ignore[arg-type]
+    assert v.outcome == "cannot tell" and v.data_after == 0
+    assert "no request was issued from 50s" in v.sentence and "finished" not in v.sentence
