@@ -177,6 +177,19 @@ def test_redirect_location_keeps_what_the_filter_does_not_replace() -> None:
     assert redirect_of(path="/qux", replace_prefix=True) == "http://api/qux/bar?a=b"
 
 
+def test_redirect_location_and_the_port_the_request_carried() -> None:
+    """redirect.rs tests ``port_default_is_omitted`` and the Host-override rule: a hostname
+    alone keeps the request's non-default port."""
+    def location(host: str, **kwargs: object) -> str | None:
+        return redirect_location(RequestRedirect(**kwargs), Route("r"), host, "/foo")  # type: ignore[arg-type]
+
+    assert location("api:8080", port=80) == "http://api/foo"
+    assert location("api:8080", scheme="https", port=443) == "https://api/foo"
+    assert location("api:8080", hostname="example.org") == "http://example.org:8080/foo"
+    assert location("api:80", hostname="example.org") == "http://example.org/foo"
+    assert location("api:8080", port=8080) is None
+
+
 def test_redirect_filters_translate_with_the_crd_default_status() -> None:
     text = route("r", "    - matches: [{path: {type: PathPrefix, value: /old}}]\n"
                       "      filters:\n      - type: RequestRedirect\n"

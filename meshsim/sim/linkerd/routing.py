@@ -138,12 +138,19 @@ def redirect_location(redirect: RequestRedirect, route: Route, host: str,
 
 
 def _authority(redirect: RequestRedirect, scheme: str, host: str) -> str:
+    """``RedirectRequest::authority``: a port is written only when it is not the scheme's
+    default; a hostname alone keeps the request's own (non-default) port."""
+    name, _, port_text = host.partition(":")
+    port = int(port_text) if port_text.isdigit() else None
     if redirect.hostname and redirect.port:
         return f"{redirect.hostname}:{redirect.port}"  # AuthorityOverride::Exact
     if redirect.hostname:
-        return redirect.hostname  # the request carried no port: nothing to keep
-    if redirect.port and redirect.port != _DEFAULT_PORTS.get(scheme):
-        return f"{host}:{redirect.port}"
+        keep = port if port is not None and port != _DEFAULT_PORTS.get(scheme) else None
+        return redirect.hostname if keep is None else f"{redirect.hostname}:{keep}"
+    if redirect.port:
+        if redirect.port != _DEFAULT_PORTS.get(scheme):
+            return host if redirect.port == port else f"{name}:{redirect.port}"
+        return name if port is not None else host
     return host
 
 
