@@ -208,20 +208,52 @@ def _data(ts: pd.DataFrame, bucket: float, events: pd.DataFrame | None) -> _Data
 # -- panels -----------------------------------------------------------------------------------
 def _subset_lines(ax: Axes, data: _Data, column: str) -> tuple[list[Handle], float]:
     """A thin line per subset of each service with subsets, in the service's colour and the
-    subset's dash pattern, labelled ``service/subset``; and the lowest value drawn."""
+    subset's dash pattern, labelled ``service/subset`` (in the legend and at the line's end);
+    and the lowest value drawn."""
     handles: list[Handle] = []
     lowest = math.inf
     for name, subsets in data.subsets.items():
         color = data.styles[name].color
         handles.append(Line2D([], [], color=color, lw=2, label=f"{name} (all subsets)"))
         for j, (subset, rows) in enumerate(subsets.items()):
-            label = f"{name}/{subset}" + (" (mirror copies)" if _is_mirror(rows) else "")
+            mirror = _is_mirror(rows)
+            label = f"{name}/{subset}" + (" (mirror copies)" if mirror else "")
             dashes = SUBSET_DASHES[j % len(SUBSET_DASHES)]
             values = rows[column].to_numpy(dtype=float)
-            ax.plot(_time(rows), values, color=color, lw=1.2, ls=dashes, label=label)
+            ax.plot(_time(rows), values, color=color, lw=1.2, ls=dashes, label=label,
+                    gid=f"{name}/{subset}" + (" (mirror)" if mirror else ""))
             lowest = min(lowest, float(np.nanmin(np.r_[values, np.inf])))
             handles.append(Line2D([], [], color=color, lw=1.2, ls=dashes, label=label))
     return handles, lowest
+
+
+def _name_line_ends(ax: Axes, gap: float = 8.0) -> None:
+    """Each subset line's name at its last point (its ``gid``), names of lines ending at the
+    same value kept ``gap`` points apart: the subsets read without the legend."""
+    ends = []
+    for drawn in ax.get_lines():
+        name = drawn.get_gid()
+        x, y = (np.asarray(v, dtype=float) for v in drawn.get_data())
+        finite = np.flatnonzero(np.isfinite(y))
+        if name and len(finite):
+            at = int(finite[-1])
+            height = float(ax.transData.transform((x[at], y[at]))[1])
+            ends.append((height, float(x[at]), float(y[at]), str(name), drawn.get_color()))
+    points = 72.0 / ax.figure.dpi
+    top = float(ax.transAxes.transform((0.0, 1.0))[1]) * points
+    ends.sort(key=lambda e: (e[0], e[3]))
+    # Name baselines in points, each just above its line's end and ``gap`` above the one
+    # below; the whole stack moves down if its top would leave the axes.
+    baselines: list[float] = []
+    for height, *_ in ends:
+        below = baselines[-1] + gap if baselines else -math.inf
+        baselines.append(max(height * points + 2, below))
+    overflow = max(0.0, baselines[-1] + gap - top) if baselines else 0.0
+    for (height, end_x, end_y, name, color), baseline in zip(ends, baselines, strict=True):
+        ax.annotate(name, xy=(end_x, end_y), xytext=(-2, baseline - overflow - height * points),
+                    textcoords="offset points", ha="right", va="bottom", fontsize=7, color=color,
+                    bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none",
+                          "alpha": 0.7})
 
 
 def _throughput(ax: Axes, data: _Data) -> list[Handle]:
@@ -234,6 +266,7 @@ def _throughput(ax: Axes, data: _Data) -> list[Handle]:
     ax.set_ylabel("calls / s")
     ax.set_title("Throughput and goodput", loc="left", fontsize=10)
     ax.set_ylim(bottom=0)
+    _name_line_ends(ax)
     return [Line2D([], [], color="black", label="throughput"),
             Line2D([], [], color="black", ls=GOODPUT, lw=0.9, label="goodput"),
             *(h for h in subsets if "(all subsets)" not in str(h.get_label()))]
@@ -266,6 +299,7 @@ def _success(ax: Axes, data: _Data) -> list[Handle]:
     handles, low = _subset_lines(ax, data, "success_rate")
     lowest = min(lowest, low)
     _success_limits(ax, lowest if math.isfinite(lowest) else math.nan)
+    _name_line_ends(ax)
     ax.set_ylabel("success rate")
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_title("Success rate (non-5xx answers)", loc="left", fontsize=10)
@@ -334,8 +368,7 @@ def _local_replies(ax: Axes, data: _Data) -> list[Handle]:
             if not values.sum() > 0:
                 continue
             ls, suffix, legend = ANSWER_STYLES[kind]
-            drawn = style.kwargs() if kind == "overflows" else style.secondary(ls)
-            ax.plot(_time(part), values, **drawn, label=f"{name} {suffix}")
+            ax.plot(_time(part), values, **style.kwargs(), ls=ls, label=f"{name} {suffix}")
             handles[kind] = Line2D([], [], color="black", ls=ls, label=legend)
             top = max(top, float(np.nanmax(values)))
     ax.set_ylim(0, max(top, 1.0) * 1.45)  # room above the lines for the ejection marks
