@@ -109,9 +109,13 @@ def default_versions(timeseries: pd.DataFrame, rollout: Rollout) -> list[tuple[s
 def _version_panels(axes: Sequence[Axes], versions: dict[str, pd.DataFrame], bucket: float,
                     canary: str) -> None:
     success, latency = axes
-    for name, part in versions.items():
+    # The canary is drawn last, over the others, and thinner than they are: where its line
+    # coincides with the primary's (both at 100 %), the primary shows as a rim around it.
+    order = sorted(versions, key=lambda name: name == canary)
+    for i, name in enumerate(order):
+        part = versions[name]
         t = part["time"].to_numpy(dtype=float) + bucket / 2
-        width = 1.6 if name == canary else 1.2
+        width = 1.5 if name == canary else 3.0 - 0.5 * i
         success.plot(t, part["success_rate"].to_numpy(dtype=float), lw=width, label=name)
         latency.plot(t, part["p99"].to_numpy(dtype=float) * 1e3, lw=width, label=name)
     success.set_ylabel("success rate")

@@ -316,3 +316,12 @@ def test_rollout_plot_labels_every_line_and_names_failed_checks(rolled_back: Res
     assert sorted(named) == sorted(failed["metric"].astype(str))
     rings = [c for c in weight.collections if c.get_label() == "check passed"]
     assert rings and rings[0].get_facecolor().size == 0  # hollow: a cross inside shows
+
+
+def test_rollout_canary_line_does_not_cover_the_primary(rolled_back: Results) -> None:
+    """Both versions at 100 %: the canary, drawn last, is thinner, so the primary shows."""
+    for ax in rolled_back.plot_rollout().get_axes()[1:]:
+        primary, canary = line(ax, "podinfo/primary"), line(ax, "podinfo/canary")
+        lines = ax.get_lines()
+        assert lines.index(canary) > lines.index(primary)
+        assert primary.get_linewidth() > canary.get_linewidth()
