@@ -21,6 +21,7 @@ from rich.table import Table
 
 import meshsim
 from meshsim import Results, Scenario
+from meshsim.api import check_run_size
 from meshsim.cli.common import (
     EXIT_OK,
     EXIT_SLO_FAILED,
@@ -103,11 +104,18 @@ def run(
     strict: StrictOpt = False,
     no_plots: Annotated[bool, typer.Option("--no-plots", help="Do not write PNG plots.")] = False,
     force: ForceOpt = False,
+    allow_large: Annotated[
+        bool, typer.Option("--allow-large", help="Run even a scenario estimated too large to "
+                           "finish in reasonable time or memory.")
+    ] = False,
 ) -> None:
     """Simulate a scenario, print golden metrics and SLO verdicts, and write a run directory."""
     out_console, err = stdout(), stderr()
     with user_errors(err):
         scenario = _load_run(scenario_file, sets or [], duration, strict)
+        size = check_run_size(scenario.model, allow_large=allow_large, file=str(scenario.path))
+        if size is not None and not quiet:
+            err.print(f"{scenario.path}: warning: {size}", markup=False)
         if not quiet:
             print_warnings(err, scenario)
         with open_out(out, scenario.name, force=force) as staged:  # checked before the run
@@ -279,10 +287,10 @@ def _load_run(path: Path, sets: list[str], duration: str | None, strict: bool) -
 
 
 def _simulate(scenario: Scenario, seed: int | None, err: Console, *, show: bool) -> Results:
-    if not (show and err.is_terminal):
-        return meshsim.simulate(scenario, seed=seed)
+    if not (show and err.is_terminal):  # run checked the size already: allow_large
+        return meshsim.simulate(scenario, seed=seed, allow_large=True)
     with progress_bar(err, scenario.model.duration) as progress:
-        return meshsim.simulate(scenario, seed=seed, progress=progress)
+        return meshsim.simulate(scenario, seed=seed, progress=progress, allow_large=True)
 
 
 def _print_report(console: Console, results: Results, slo: DataFrame, run_dir: Path) -> None:
