@@ -172,7 +172,8 @@ def timeseries(
     ``denied`` (403s of an authorization policy, counted as goodput like the meshes do) and
     ``mirrored`` (the mirror copies among ``completed``). ``overflows`` (503 UO) and
     ``local_replies`` count attempts by start (calls, without attempts) that the caller's proxy
-    answered itself (:data:`LOCAL_REPLY_FLAGS`).
+    answered itself (:data:`LOCAL_REPLY_FLAGS`); ``local_replies`` also counts the calls it
+    answered before any attempt (an injected abort, no route).
     """
     n = max(1, math.ceil(horizon / bucket - 1e-9))
     level_pairs = pd.DataFrame(
@@ -198,6 +199,10 @@ def timeseries(
         retries = bins.count(started, tries - 1.0)
     overflows = bins.count(started, flag_mask(tried["flags"], "UO").astype(np.float64))
     local = bins.count(started, _local_replies(tried).astype(np.float64))
+    if tried is attempts:  # answers made before any attempt left (FI, NR, NC, UH) have no row
+        untried = calls[calls["attempts"].to_numpy() == 0]
+        local += bins.count(bins.locate(untried, "start"),
+                            _local_replies(untried).astype(np.float64))
     with np.errstate(invalid="ignore", divide="ignore"):
         success = goodput / completed
     pcts = bins.quantiles(finished, calls["latency"].to_numpy(dtype=np.float64))

@@ -190,3 +190,19 @@ def test_denied_calls_per_second(book_factory: Callable[..., Any],
                 "frontend")
     assert fe["denied"].tolist() == [0, 0, 1, 0, 0, 0, 0, 0, 0, 0]
     assert fe.loc[2.0, "goodput"] == 2  # the meshes count a 403 as a success; so does goodput
+
+
+def test_local_replies_made_before_any_attempt(book_factory: Callable[..., Any],
+                                               model_factory: Callable[..., Model]) -> None:
+    """An injected abort (FI) or a missing route (NR) is answered by the caller's proxy before
+    any attempt leaves: the call has no attempt row, and still counts."""
+    book = book_factory()
+    book.request(1, 3.2, 3.2, 503, "FI", attempts=0)
+    book.request(2, 3.4, 3.4, 404, "NR", attempts=0)
+    book.request(3, 3.6, 3.7, 200, "DI")
+    book.attempt(3, 3, "users-0", "frontend", "", "frontend-0", 1, 3.6, 3.7, 200)
+    fe = series(Results(model_factory(), book.finish(), wall_time=0.0, scenario_meta={}),
+                "frontend")
+    assert fe.loc[3.0, "local_replies"] == 2
+    assert fe.loc[3.0, "overflows"] == 0
+    assert fe["local_replies"].sum() == 2
