@@ -73,8 +73,9 @@ def whole(limit: Limit | None = None) -> BeforeValidator:
             )
         if isinstance(value, float) and not math.isfinite(value):
             raise problem(f"expected a whole number, got {value!r}")
-        if limit is not None and isinstance(value, int | float) and limit.exceeded(value):
-            raise problem(limit.message(value))
+        number = int(value) if isinstance(value, str) and value.strip().isdecimal() else value
+        if limit is not None and isinstance(number, int | float) and limit.exceeded(number):
+            raise problem(limit.message(number))
         return value
 
     return BeforeValidator(validate)

@@ -33,6 +33,7 @@ def _error(load: Loader, text: str, overrides: dict[str, object] | None = None) 
     [
         ("spec.services.ratings.replicas", 1_000_000_000, limits.REPLICAS),
         ("spec.services.ratings.replicas", 50_000_000, limits.REPLICAS),
+        ("spec.services.ratings.replicas", "'1000000000'", limits.REPLICAS),
         ("spec.services.ratings.concurrency", 10**9, limits.CONCURRENCY),
         ("spec.services.ratings.queue", 10**12, limits.QUEUE),
         ("spec.workload[0].clients", 1_000_000_000, limits.CLIENTS),
