@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from meshsim.errors import MeshsimError
-from meshsim.results.atomic import StagedDir
+from meshsim.results.atomic import PARTIAL, StagedDir
 
 if TYPE_CHECKING:
     from meshsim.results.results import Results
@@ -221,7 +221,9 @@ def load_run(run_dir: str | Path) -> StoredRun:
         raise RunDirError(f"{folder}: not a run directory (no such directory)")
     info_file = folder / "run.json"
     if not info_file.is_file():
-        raise RunDirError(f"{folder}: not a run directory (no run.json)")
+        why = ": an unfinished run, interrupted while writing" if folder.name.startswith(
+            PARTIAL) else ""
+        raise RunDirError(f"{folder}: not a run directory (no run.json{why})")
     try:
         info = json.loads(info_file.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:

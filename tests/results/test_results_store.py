@@ -14,7 +14,7 @@ import pytest
 import meshsim
 from meshsim.results import Results
 from meshsim.results.atomic import OutputError
-from meshsim.results.store import open_run
+from meshsim.results.store import RunDirError, load_run, open_run
 
 FILES = [
     "requests.parquet", "attempts.parquet", "calls.parquet", "events.parquet",
@@ -230,3 +230,11 @@ def test_an_interrupted_replacement_keeps_the_old_run(
         assert _entries(folder) == ["run"], f"interrupted at write {at}"
         assert _entries(folder / "run") == ["plots", "rollout.csv", "run.json"]
         assert (folder / "run" / "run.json").read_text() == '{"seed": 99}\n'
+
+
+def test_an_unfinished_directory_is_not_read_as_a_run(results: Results, tmp_path: Path) -> None:
+    staged = open_run(tmp_path / "run")
+    (staged.path / "summary.csv").write_text("service\n")
+    with pytest.raises(RunDirError, match="unfinished run"):
+        load_run(staged.path)
+    staged.discard()
