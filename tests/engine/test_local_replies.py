@@ -1,7 +1,7 @@
 """Local replies (a proxy answering a call itself, at once) must free the calling worker.
 
 Issue 19: a pod's handler launched its calls before counting them, so a call its own sidecar
-answered inside ``send`` (503 UO, UH, NC, 404 NR, a fault abort, a direct response, Linkerd's
+answered inside ``send`` (503 UO, UH, 404 NR, a fault abort, a direct response, Linkerd's
 failfast, a local authorization denial) left the worker waiting for an answer that had already
 come: every such reply leaked one worker for the rest of the run. These scenarios put local
 replies at every hop (client → front → mid → leaf, a parallel fan-out with an optional call)
@@ -201,14 +201,14 @@ def scenario(tmp_path: Path, mesh: str, kind: str) -> meshsim.Scenario:
 def local_replies(results: meshsim.Results, kind: str) -> np.ndarray:
     """Calls (depth >= 1: the hops inside the mesh) answered the way ``kind`` answers."""
     calls = results.calls
-    flags = calls["flags"].astype(str).to_numpy()
+    flags = calls["flags"].astype(str).to_numpy().astype(str)
     status = calls["status"].to_numpy()
     inner = calls["depth"].to_numpy() >= 1
     wanted = {
-        "UO": np.char.find(flags.astype(str), "UO") >= 0,
-        "UH": np.char.find(flags.astype(str), "UH") >= 0,
-        "NR": np.char.find(flags.astype(str), "NR") >= 0,
-        "FI": np.char.find(flags.astype(str), "FI") >= 0,
+        "UO": np.char.find(flags, "UO") >= 0,
+        "UH": np.char.find(flags, "UH") >= 0,
+        "NR": np.char.find(flags, "NR") >= 0,
+        "FI": np.char.find(flags, "FI") >= 0,
         "direct": (status == 503) & (flags == ""),
         "deny": status == 403,
         "queue": (status == 503) & (flags == ""),
@@ -220,8 +220,8 @@ def local_replies(results: meshsim.Results, kind: str) -> np.ndarray:
 # -- the scenario of the issue -----------------------------------------------------------------
 def test_a_sidecars_overflow_answer_frees_the_callers_worker() -> None:
     """front's sidecar answers 503 UO when back's pool is full: front answers 500 at once and
-    keeps serving. Before the fix ~19 UO replies leaked every worker and all later requests
-    timed out after 5 s."""
+    keeps serving. Before the fix 17 UO replies in the first 0.14 s leaked 17 of its 20
+    workers, and from ~7 s on every request timed out after 5 s."""
     results = meshsim.simulate(meshsim.load(FIXTURES / "local-overflow.yaml"))
     requests = results.requests
     late = requests[requests["start"].to_numpy() >= 10.0]
