@@ -6,8 +6,9 @@ a workload or service whose every call in [warmup, duration) was answered 4xx is
 an implicit check that fails the run (``Results.passed``, exit 1) and is said on stderr.
 
 A scenario that means it (a deny-all policy under test) says so with an expectation on
-``denied``, ``denied_rate``, ``client_errors`` or ``client_error_rate`` for that workload or
-service; that expectation is then the check instead.
+``denied``, ``denied_rate``, ``client_errors`` or ``client_error_rate`` for that service (for a
+workload: its target service, or the workload's name through the API); that expectation is
+then the check instead.
 """
 
 from __future__ import annotations
@@ -17,27 +18,29 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from meshsim.model import Expectation
+from meshsim.model import Expectation, Workload
 from meshsim.results.stats import as_categorical, client_errors, denied, started_in
 
 REFUSAL_COLUMNS = ("kind", "name", "requests", "denied", "client_errors", "message")
 DENIAL_METRICS = frozenset({"denied", "denied_rate", "client_errors", "client_error_rate"})
 
 
-def waived(expectations: Iterable[Expectation]) -> set[str]:
-    """Workloads and services an expectation on denials already covers."""
-    return {exp.service for exp in expectations if exp.metric in DENIAL_METRICS}
+def waived(expectations: Iterable[Expectation], workloads: Sequence[Workload]) -> set[str]:
+    """Services an expectation on denials covers, and workloads whose name or target it names."""
+    named = {exp.service for exp in expectations if exp.metric in DENIAL_METRICS}
+    return named | {w.name for w in workloads if w.target in named}
 
 
 def refusals(
     requests: pd.DataFrame, calls: pd.DataFrame, *, start: float, end: float,
-    workloads: Sequence[str], expectations: Iterable[Expectation] = (),
+    workloads: Sequence[Workload], expectations: Iterable[Expectation] = (),
 ) -> pd.DataFrame:
     """One row per workload (end-to-end requests) or service (calls to it, every subset) with
     traffic in [start, end) whose every answer was a 4xx, workloads first."""
-    skip = waived(expectations)
+    skip = waived(expectations, workloads)
+    targets = {w.name: w.target for w in workloads}
     rows = [
-        *_refused("workload", requests, "workload", start, end, skip, set(workloads)),
+        *_refused("workload", requests, "workload", start, end, skip, targets),
         *_refused("service", calls, "service", start, end, skip, None),
     ]
     return pd.DataFrame(rows, columns=list(REFUSAL_COLUMNS)).astype(
@@ -48,7 +51,7 @@ def refusals(
 
 def _refused(
     kind: str, frame: pd.DataFrame, key: str, start: float, end: float, skip: set[str],
-    names: set[str] | None,
+    targets: dict[str, str] | None,
 ) -> list[dict[str, object]]:
     """Counts per name by categorical code (no percentiles: this runs on every result)."""
     window = frame[started_in(frame, start, end)]
@@ -62,16 +65,17 @@ def _refused(
     out = []
     for i, label in enumerate(column.cat.categories):
         name, total = str(label), int(totals[i])
-        if name in skip or (names is not None and name not in names):
+        if name in skip or (targets is not None and name not in targets):
             continue
+        service = name if targets is None else targets[name]
         if total and int(errors[i]) == total:
             out.append({"kind": kind, "name": name, "requests": total, "denied": int(denials[i]),
                         "client_errors": total,
-                        "message": _message(kind, name, total, int(denials[i]))})
+                        "message": _message(kind, name, service, total, int(denials[i]))})
     return out
 
 
-def _message(kind: str, name: str, total: int, denied: int) -> str:
+def _message(kind: str, name: str, service: str, total: int, denied: int) -> str:
     what = "request of workload" if kind == "workload" else "call to service"
     why = (
         "denied by authorization policy (403)" if denied == total
@@ -79,5 +83,5 @@ def _message(kind: str, name: str, total: int, denied: int) -> str:
     )
     return (
         f"every {what} {name} after warm-up ({total:,}) was {why}; SUCCESS counts 4xx as "
-        f"success, so the run fails (if this is intended, expect denied_rate of {name})"
+        f"success, so the run fails (if this is intended, expect a denied_rate of {service})"
     )

@@ -149,8 +149,7 @@ class Results:
         an implicit check that fails the run (``meshsim.results.refusals``)."""
         return refusals.refusals(
             self.requests, self.calls, start=self.warmup, end=self.duration,
-            workloads=[w.name for w in self.model.workloads],
-            expectations=self.model.expectations,
+            workloads=self.model.workloads, expectations=self.model.expectations,
         )
 
     # -- progressive delivery (Flagger, Argo Rollouts) -----------------------------------

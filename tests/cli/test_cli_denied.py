@@ -35,3 +35,13 @@ def test_quiet_and_json_still_carry_the_refusal(tmp_path: Path) -> None:
     assert users["success_rate"] == 1.0 and users["denied_rate"] == 1.0
     info = json.loads((tmp_path / "j" / "run.json").read_text())
     assert info["passed"] is False
+
+
+def test_an_expectation_on_denials_makes_them_meant(tmp_path: Path) -> None:
+    meant = tmp_path / "meant.yaml"
+    meant.write_text(ALL_DENIED.read_text().replace(
+        "  workload:", "  expect: [{metric: denied_rate, service: web, min: 100%}]\n  workload:"))
+    proc = meshsim("run", meant, "--no-plots", "--out", tmp_path / "run", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "refused" not in proc.stderr
+    assert "✔ denied_rate web" in proc.stdout and "100.00%" in proc.stdout

@@ -98,3 +98,6 @@ def test_an_expectation_on_denials_says_they_are_meant(
     partly = run(denied_book(book_factory()), model_factory, meant[0])
     assert set(partly.refused["name"]) == {"admins", "frontend"}
     assert not partly.passed
+    # a scenario file names services: one on the target covers the workloads calling it
+    target = run(denied_book(book_factory()), model_factory, meant[2])
+    assert target.refused.empty and target.passed
