@@ -200,7 +200,7 @@ class _Binder:
         return out
 
     def _virtual_service(self, manifest: Manifest) -> list[str]:
-        spec = _get(manifest.data, "spec") or {}
+        spec = _map(_get(manifest.data, "spec"))
         hosts = list(_list(spec.get("hosts")))
         for kind in ("http", "tcp", "tls"):
             for route in _list(spec.get(kind)):
@@ -210,7 +210,7 @@ class _Binder:
         return self._hosts(hosts, manifest)
 
     def _traffic_split(self, manifest: Manifest) -> list[str]:
-        spec = _get(manifest.data, "spec") or {}
+        spec = _map(_get(manifest.data, "spec"))
         hosts = [spec.get("service"), *(_get(b, "service") for b in _list(spec.get("backends")))]
         return self._hosts(hosts, manifest)
 
@@ -242,19 +242,19 @@ class _Binder:
         return self._server(server) if server is not None else []
 
     def _server_authorization(self, manifest: Manifest) -> Iterable[str]:
-        server = _get(manifest.data, "spec", "server") or {}
+        server = _map(_get(manifest.data, "spec", "server"))
         if "name" in server:
             yield from self._server_named(server["name"], manifest.namespace)
             return
-        labels = _get(server, "selector", "matchLabels") or {}
+        labels = _map(_get(server, "selector", "matchLabels"))
         for key, candidate in self.servers.items():
-            own = _get(candidate.data, "metadata", "labels") or {}
+            own = _map(_get(candidate.data, "metadata", "labels"))
             if key.startswith(f"{manifest.namespace}/") and all(
                     own.get(k) == v for k, v in labels.items()):
                 yield from self._server(candidate)
 
     def _http_route(self, manifest: Manifest) -> Iterable[str]:
-        spec = _get(manifest.data, "spec") or {}
+        spec = _map(_get(manifest.data, "spec"))
         for ref in _list(spec.get("parentRefs")):
             yield from self._parent(ref, manifest)
         for rule in _list(spec.get("rules")):
@@ -270,7 +270,7 @@ class _Binder:
             yield from self._server_named(_get(ref, "name"), namespace)
 
     def _linkerd_policy(self, manifest: Manifest) -> Iterable[str]:
-        target = _get(manifest.data, "spec", "targetRef") or {}
+        target = _map(_get(manifest.data, "spec", "targetRef"))
         kind, name = target.get("kind"), target.get("name")
         namespace = target.get("namespace") or manifest.namespace
         if kind == "Server":
@@ -289,6 +289,10 @@ def _get(data: Any, *path: str) -> Any:
             return None
         data = data.get(key)
     return data
+
+
+def _map(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 def _list(value: Any) -> list[Any]:
