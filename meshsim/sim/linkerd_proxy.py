@@ -154,6 +154,7 @@ class LinkerdProxy(Proxy):
         self._attempt_timers: dict[float, Timers] = {}
         self.policy = policy
         self._routes: dict[str, tuple[Route, ...]] = {}
+        self._chosen: dict[tuple[object, ...], Route | None] = {}  # see :meth:`route_for`
         self._balancers: dict[str, Balancer] = {}
         self._budgets: dict[str, TpsBudget | None] = {}
 
@@ -168,6 +169,19 @@ class LinkerdProxy(Proxy):
                 routes = with_live(self.sim.live_routes, service, routes)
             self._routes[service] = routes
         return routes
+
+    def route_for(self, call: Call) -> Route | None:
+        """The route of a request, remembered per distinct request: the choice depends only
+        on the service, method, path and headers, and a scenario sends few distinct ones."""
+        key = (call.service, call.method, call.path, *call.headers.items())
+        chosen = self._chosen
+        if key in chosen:
+            return chosen[key]
+        route = select(self.routes(call.service), call)
+        if len(chosen) >= 4096:
+            chosen.clear()
+        chosen[key] = route
+        return route
 
     def balancer(self, service: str) -> Balancer | None:
         bal = self._balancers.get(service)
@@ -195,7 +209,7 @@ class LinkerdProxy(Proxy):
 
     # -- the request path -----------------------------------------------------------------------
     def forward(self, call: Call, now: float) -> None:
-        route = select(self.routes(call.service), call)
+        route = self.route_for(call)
         if route is None:
             self.complete(call, 404, "NR", 0)
             return
