@@ -12,25 +12,28 @@ from meshsim.model import FaultTarget, Service
 
 
 def find_cycle(edges: Mapping[str, Iterable[str]]) -> list[str] | None:
-    """A call cycle as ``[a, b, ..., a]``, or None when the call graph is acyclic."""
+    """A call cycle as ``[a, b, ..., a]``, or None when the call graph is acyclic.
+
+    Depth-first with an explicit stack: a chain of a thousand services is no RecursionError.
+    """
     state: dict[str, int] = {}  # 1 = on the current path, 2 = done
-    stack: list[str] = []
-
-    def visit(node: str) -> list[str] | None:
-        state[node] = 1
-        stack.append(node)
-        for callee in edges.get(node, ()):
-            if state.get(callee) == 1:
-                return [*stack[stack.index(callee):], callee]
-            if callee not in state and (found := visit(callee)) is not None:
-                return found
-        stack.pop()
-        state[node] = 2
-        return None
-
     for start in edges:
-        if start not in state and (cycle := visit(start)) is not None:
-            return cycle
+        if start in state:
+            continue
+        state[start] = 1
+        path = [start]
+        pending = [iter(edges.get(start, ()))]
+        while pending:
+            callee = next(pending[-1], None)
+            if callee is None:
+                state[path.pop()] = 2
+                pending.pop()
+            elif state.get(callee) == 1:
+                return [*path[path.index(callee):], callee]
+            elif callee not in state:
+                state[callee] = 1
+                path.append(callee)
+                pending.append(iter(edges.get(callee, ())))
     return None
 
 

@@ -82,6 +82,10 @@ CALLS = Limit(
     "calls in one list", 100,
     "each call is a hop of every request; more than this is a batch, not a handler",
 )
+CALL_DEPTH = Limit(
+    "services on one call path", 100,
+    "each service on the path is a hop of every request; real call chains are a few deep",
+)
 PARALLEL_DEPTH = Limit(
     "levels of nested parallel calls", 8, "deeper nesting multiplies hops per request"
 )

@@ -234,3 +234,38 @@ def test_loading_never_compares_manifests_pairwise(
     text = base.replace("spec:\n", "spec:\n  mesh: istio\n  manifests: ['m/*.yaml']\n", 1)
     assert len(load(text).manifests) == 300
     assert comparisons < 300
+
+
+# -- sizes that multiply -----------------------------------------------------------------------
+def _services(count: int, body: Callable[[int], str]) -> str:
+    return "".join(f"    s{i}:\n      latency: exponential(1ms)\n{body(i)}" for i in range(count))
+
+
+def test_a_long_call_chain_is_a_located_limit_not_a_recursion_error(load: Loader) -> None:
+    chain = _services(1000, lambda i: f"      calls: [s{i + 1}]\n" if i < 999 else "")
+    text = (
+        "apiVersion: meshsim/v1alpha1\nkind: Scenario\nspec:\n  duration: 10s\n  services:\n"
+        f"{chain}  workload:\n    - {{name: users, target: s0, rate: 1/s}}\n"
+    )
+    error = _error(load, text)
+    assert error.location.path == "spec.services.s0.calls"
+    assert "s0 → s1 → s2 → ... → s999: 1,000 is over meshsim's limit of 100 services on one " \
+        "call path" in error.message
+
+
+def test_fault_targets_resolve_in_linear_time(load: Loader) -> None:
+    """Each pod-named fault target rebuilt every pod name: 2k faults on 10k pods took 136 s."""
+    services = _services(10, lambda i: "      replicas: 1000\n")
+    faults = "".join(
+        f"    - {{at: 1s, for: 1s, target: s{i % 10}-{i % 1000}, down: true}}\n"
+        for i in range(2000)
+    )
+    text = (
+        "apiVersion: meshsim/v1alpha1\nkind: Scenario\nspec:\n  duration: 10s\n  services:\n"
+        f"{services}  workload:\n    - {{name: users, target: s0, rate: 1/s}}\n"
+        f"  faults:\n{faults}"
+    )
+    started = time.perf_counter()
+    scenario = load(text)
+    assert time.perf_counter() - started < 20
+    assert scenario.model.faults[1234].target.pod == "s4-234"
