@@ -3,10 +3,10 @@
 Every service keeps one colour, marker and width in every panel. Services drawn first are
 drawn wider and markers are staggered between services, so lines that coincide (shards at
 the same rate, two services at 100 %) still show each service. A service with subsets also
-gets a line per subset on the success-rate panel, so a failing canary is not hidden under the
-service's total. When proxies answered calls instead of the app (503 UO overflows, other
-local replies, 403 denials) or ejected endpoints, a fourth panel shows those per service with
-the ejections marked.
+gets a line per subset, named at its end, on the throughput and success-rate panels, so a
+failing canary is not hidden under the service's total. When proxies answered calls instead
+of the app (503 UO overflows, other local replies, 403 denials) or ejected endpoints, a fourth
+panel shows those per service with the ejections marked.
 
 Figures are built on :class:`matplotlib.figure.Figure` with an Agg canvas and never through
 ``pyplot``: nothing global is touched, no window ever opens, and a figure is garbage collected
