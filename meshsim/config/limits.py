@@ -119,6 +119,10 @@ GLOB_DIRECTORIES = Limit(
     "directories walked by a manifests glob", 10_000,
     "a '**' that walks this many directories starts too high in the file system",
 )
+GLOB_FILES = Limit(
+    "files under the directory a manifests glob walks", 100_000,
+    "a '**' over this many files starts too high in the file system",
+)
 GLOB_DEPTH = Limit("directory levels under a manifests glob", 32, "deeper trees are not manifests")
 RETRY_ATTEMPTS = Limit(
     "retry attempts", 100, "each attempt is simulated; Envoy and Linkerd users set a handful"

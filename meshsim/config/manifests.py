@@ -162,11 +162,13 @@ def manifest_files(
     for index, pattern in enumerate(patterns):
         full = Path(pattern) if Path(pattern).is_absolute() else base_dir / pattern
         where = locator.locate(("spec", "manifests", index))
-        matches = [m for m in _expand(full, where) if _regular(m) and Path(m).resolve() != skip]
+        named = _expand(full, where)
+        matches = [m for m in named if _regular(m) and Path(m).resolve() != skip]
         if not matches:
+            others = [m for m in named if not _regular(m) and not Path(m).is_dir()]
+            what = f"only {others[0]!r}, which is not a regular file" if others else "no file"
             raise ScenarioError(
-                f"manifests pattern {pattern!r} matches no file (looked in {full.parent})",
-                where,
+                f"manifests pattern {pattern!r} matches {what} (looked in {full.parent})", where
             )
         for match in matches:
             if match in found:
@@ -225,8 +227,8 @@ def _walk(root: Path, where: Location) -> list[tuple[str, ...]]:
             raise ScenarioError(f"manifests: {limits.GLOB_DIRECTORIES.message(directories)}", where)
         subdirectories[:] = sorted(d for d in subdirectories if not d.startswith("."))
         files.extend((*relative, name) for name in names if not name.startswith("."))
-        if limits.MANIFEST_FILES.exceeded(len(files)):
-            raise ScenarioError(f"manifests: {limits.MANIFEST_FILES.message(len(files))}", where)
+        if limits.GLOB_FILES.exceeded(len(files)):
+            raise ScenarioError(f"manifests: {limits.GLOB_FILES.message(len(files))}", where)
     return files
 
 

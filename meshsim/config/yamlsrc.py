@@ -9,6 +9,7 @@ and only then construct plain Python data.
 from __future__ import annotations
 
 import math
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,8 @@ class Document:
 def read_text(path: Path, what: str) -> str:
     """A scenario or manifests file as text, refusing what is not a bounded UTF-8 file."""
     try:
+        if path.exists() and not stat.S_ISREG(path.stat().st_mode):  # a FIFO would block
+            raise ScenarioError(f"{what} is not a regular file", Location(file=str(path)))
         with path.open("rb") as stream:
             data = stream.read(int(limits.FILE_BYTES.maximum) + 1)
     except OSError as exc:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from meshsim.config import Scenario, limits
+from meshsim.config import Scenario, limits, load_scenario
 from meshsim.config.manifests import Manifest
 from meshsim.config.schema import ScenarioDocument
 from meshsim.config.yamlsrc import load_stream
@@ -269,3 +269,14 @@ def test_fault_targets_resolve_in_linear_time(load: Loader) -> None:
     scenario = load(text)
     assert time.perf_counter() - started < 20
     assert scenario.model.faults[1234].target.pod == "s4-234"
+
+
+def test_devices_and_fifos_are_refused_not_read(load: Loader, base: str, tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe.yaml")  # opening it would block until a writer comes
+    text = base.replace("spec:\n", "spec:\n  mesh: istio\n  manifests: [pipe.yaml]\n", 1)
+    assert "matches only" in _error(load, text).message
+    assert "which is not a regular file" in _error(load, text).message
+    with pytest.raises(ScenarioError, match="scenario file is not a regular file"):
+        load_scenario(tmp_path / "pipe.yaml")
+    with pytest.raises(ScenarioError, match="not a regular file"):
+        load_scenario(Path("/dev/zero"))
