@@ -32,7 +32,7 @@ from meshsim.config.yamlsrc import YamlPath, load_stream
 from meshsim.errors import ScenarioError
 
 SCENARIOS = Path(__file__).parents[2] / "scenarios"
-EXAMPLES = int(os.environ.get("MESHSIM_FUZZ_EXAMPLES", "250"))
+EXAMPLES = int(os.environ.get("MESHSIM_FUZZ_EXAMPLES", "400"))
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,81 @@ def _bundle(file: Path) -> Bundle:
     return Bundle(file, (data, *(m for m in manifests if isinstance(m, dict))))
 
 
-BUNDLES = tuple(_bundle(f) for f in sorted(SCENARIOS.rglob("*.yaml")))
+# Kinds no bundled scenario uses, as valid documents added to a scenario of their mesh
+EXTRA = {
+    "istio/authorization.yaml": """
+apiVersion: networking.istio.io/v1beta1
+kind: ServiceEntry
+metadata: {name: payments, namespace: default}
+spec:
+  hosts: [api.payments.example.com]
+  location: MESH_EXTERNAL
+  ports: [{number: 443, name: https, protocol: TLS}]
+  resolution: DNS
+---
+apiVersion: networking.istio.io/v1beta1
+kind: Sidecar
+metadata: {name: default, namespace: default}
+spec:
+  egress: [{hosts: ["./*"]}]
+---
+apiVersion: security.istio.io/v1
+kind: RequestAuthentication
+metadata: {name: jwt, namespace: default}
+spec:
+  selector: {matchLabels: {app: reviews}}
+  jwtRules: [{issuer: "https://issuer.example.com"}]
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: default, labels: {istio-injection: enabled}}
+""",
+    "linkerd/authorization.yaml": """
+apiVersion: policy.linkerd.io/v1alpha1
+kind: MeshTLSAuthentication
+metadata: {name: frontend-only, namespace: my-namespace}
+spec:
+  identities: ["frontend.my-namespace.serviceaccount.identity.linkerd.cluster.local"]
+---
+apiVersion: policy.linkerd.io/v1alpha1
+kind: NetworkAuthentication
+metadata: {name: cluster-network, namespace: my-namespace}
+spec:
+  networks: [{cidr: 10.0.0.0/8}]
+---
+apiVersion: policy.linkerd.io/v1alpha1
+kind: AuthorizationPolicy
+metadata: {name: frontend-may-call, namespace: my-namespace}
+spec:
+  targetRef: {group: policy.linkerd.io, kind: Server, name: my-service-http}
+  requiredAuthenticationRefs:
+    - {name: frontend-only, kind: MeshTLSAuthentication, group: policy.linkerd.io}
+---
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: my-namespace
+  annotations: {linkerd.io/inject: enabled}
+""",
+}
+
+
+EXTRA_SERVICES = {  # services the extra documents name
+    "istio/authorization.yaml": {"payments": {"external": True, "latency": "constant(20ms)"}},
+}
+
+
+def _with_extra(bundle: Bundle) -> Bundle:
+    name = str(bundle.file.relative_to(SCENARIOS))
+    if name not in EXTRA:
+        return bundle
+    scenario = copy.deepcopy(bundle.documents[0])
+    scenario["spec"]["services"].update(EXTRA_SERVICES.get(name, {}))
+    documents = [d.data for d in load_stream(EXTRA[name], str(bundle.file))]
+    return Bundle(bundle.file, (scenario, *bundle.documents[1:], *documents))  # type: ignore[arg-type]
+
+
+BUNDLES = tuple(_with_extra(_bundle(f)) for f in sorted(SCENARIOS.rglob("*.yaml")))
 KINDS = sorted({str(d.get("kind")) for b in BUNDLES for d in b.documents[1:]})
 
 
@@ -176,11 +250,15 @@ FUZZ = settings(
 def test_every_bundled_scenario_loads_as_inlined() -> None:
     """The fuzz starts from valid documents: each bundle loads before it is mutated."""
     for bundle in BUNDLES:
-        _load(bundle, list(copy.deepcopy(bundle.documents)))
+        text = yaml.safe_dump_all(list(bundle.documents), sort_keys=False)
+        scenario = load_scenario_text(text, bundle.file.parent, bundle.file.name)
+        assert _non_finite(scenario.model) is None
     assert len(BUNDLES) >= 30
-    assert {"VirtualService", "DestinationRule", "ServiceProfile", "Canary", "Rollout"} <= set(
-        KINDS
-    )
+    assert {
+        "VirtualService", "DestinationRule", "ServiceEntry", "Sidecar", "RequestAuthentication",
+        "ServiceProfile", "MeshTLSAuthentication", "NetworkAuthentication", "Namespace",
+        "Canary", "Rollout",
+    } <= set(KINDS)
 
 
 @FUZZ
