@@ -44,3 +44,16 @@ def test_validate_refuses_a_billion_replicas_in_little_time_and_memory(tmp_path:
     proc = meshsim("validate", SMALL, "--set", "spec.services.api.replicas=1000000000",
                    cwd=tmp_path)
     assert_one_error_line(proc, "spec.services.api.replicas", "limit of 1,000 replicas")
+
+
+def test_a_large_run_is_warned_about_and_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    (tmp_path / "sitecustomize.py").write_text(
+        "from meshsim.config import limits\nlimits.EVENTS_WARN = 10.0\n"
+    )
+    proc = meshsim("run", SMALL, "--out", tmp_path / "a", "--no-plots", cwd=tmp_path)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert f"{SMALL}: warning: a large run: about " in proc.stderr
+    assert (tmp_path / "a" / "run.json").exists()
