@@ -41,7 +41,8 @@ def _named(dest: str | Path) -> Path:
     path = Path(dest)
     cwd = Path.cwd()
     if path.name in ("", ".", "..") or path.resolve() in (cwd, *cwd.parents):
-        raise OutputError(f"{str(dest)!r}: is the current directory or one above it; "
+        empty = " (an empty path reads as '.')" if str(path) == "." else ""
+        raise OutputError(f"{str(dest)!r}: is the current directory or one above it{empty}; "
                           "give a name of its own, e.g. runs/mine")
     return path
 
