@@ -112,8 +112,11 @@ MANIFEST_FILES = Limit(
 )
 MANIFESTS = Limit("manifest documents", 20_000, "a mesh this size is a cluster export, not a model")
 YAML_NODES = Limit(
-    "YAML nodes in one document", 1_000_000,
-    "counting every alias expansion; more is an alias bomb, not configuration",
+    "YAML nodes in one document", 250_000,
+    "counting every alias expansion; more is an alias bomb or a data dump, not configuration",
+)
+YAML_FILE_NODES = Limit(
+    "YAML nodes in one file", 1_000_000, "each node is held with its line while loading"
 )
 GLOB_DIRECTORIES = Limit(
     "directories walked by a manifests glob", 10_000,

@@ -28,6 +28,8 @@ NON_FINITE = "expected a finite number, got infinity or NaN (.inf, .nan)"
 # libyaml's parser when PyYAML was built with it: the same nodes and marks, several times
 # faster; an error is reported by the pure-Python parser, whose messages the tests pin.
 _FAST: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_NODE_EVENTS = (yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent, yaml.AliasEvent)
+_SMALL = 500_000  # characters; a text this short cannot hold YAML_NODES nodes
 _STR_TAG = "tag:yaml.org,2002:str"
 _MERGE_KEY = "<<"
 
@@ -77,6 +79,8 @@ def load_stream(text: str, file: str) -> list[Document]:
             Location(file=file),
         )
     try:
+        if len(text) > _SMALL:
+            _count_nodes(text, file)
         try:
             return _documents(text, file, _FAST)
         except yaml.YAMLError:  # parse again for PyYAML's own wording of the mistake
@@ -116,6 +120,25 @@ def _documents(text: str, file: str, parser: type[yaml.SafeLoader]) -> list[Docu
     finally:
         loader.dispose()
     return documents
+
+
+def _count_nodes(text: str, file: str) -> None:
+    """Refuse too many nodes while streaming events, before any is composed into memory."""
+    total = in_document = 0
+    try:
+        for event in yaml.parse(text, Loader=_FAST):
+            if isinstance(event, yaml.DocumentStartEvent):
+                in_document = 0
+            elif isinstance(event, _NODE_EVENTS):
+                total, in_document = total + 1, in_document + 1
+                for limit, count in ((limits.YAML_NODES, in_document),
+                                     (limits.YAML_FILE_NODES, total)):
+                    if limit.exceeded(count):
+                        mark = event.start_mark
+                        line = None if mark is None else mark.line + 1
+                        raise ScenarioError(limit.message(count), Location(file, line))
+    except yaml.YAMLError:
+        return  # malformed: the parse proper says where, in PyYAML's words
 
 
 def _check_size(root: Node, file: str) -> None:

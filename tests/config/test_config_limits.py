@@ -158,6 +158,17 @@ def test_an_alias_bomb_is_refused_before_it_expands() -> None:
         load_stream("\n".join(lines), "bomb.yaml")
 
 
+def test_a_data_dump_is_refused_while_streaming_before_it_is_composed() -> None:
+    text = "apiVersion: meshsim/v1alpha1\nkind: Scenario\nspec:\n  x: [" + "1," * 2_000_000 + "1]\n"
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    with pytest.raises(ScenarioError, match="over meshsim's limit of 250,000 YAML nodes") as info:
+        load_stream(text, "dump.yaml")
+    assert time.perf_counter() - started < 10
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200 * 1024  # KiB
+    assert info.value.location.line == 4
+
+
 def test_a_self_referencing_alias_is_refused() -> None:
     with pytest.raises(ScenarioError, match="contains it"):
         load_stream("a: &a [1, *a]\n", "loop.yaml")
