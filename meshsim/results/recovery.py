@@ -51,7 +51,7 @@ class Verdict:
     fault_end: float
     data_after: float  # seconds of known per-second success after the last fault
     recovery_time: float
-    final_success: float
+    final_success: float  # over the last known seconds after the fault (NaN when none)
     reason: str = ""  # why the data cannot tell
 
     @property
@@ -185,8 +185,8 @@ def _verdict(
 ) -> Verdict:
     level, source = baseline(data.share(), model.warmup, first)
 
-    def cannot(reason: str, after: float = 0.0) -> Verdict:
-        return Verdict(name, CANNOT_TELL, level, source, end, after, math.nan, math.nan, reason)
+    def cannot(reason: str, after: float = 0.0, final: float = math.nan) -> Verdict:
+        return Verdict(name, CANNOT_TELL, level, source, end, after, math.nan, final, reason)
 
     if math.isnan(level):
         return cannot(f"no request was issued before the first fault at {_s(first)} to "
@@ -205,7 +205,8 @@ def _verdict(
     final = float(data.ok[tail].sum() / issued) if issued else math.nan
     if after < hold:
         still_open = bool(data.open[data_end:].sum() > 0)
-        return cannot(_too_short(after, data_end, model.duration, hold, still_open), after)
+        return cannot(_too_short(after, data_end, model.duration, hold, still_open), after,
+                      final)
     bad_after = np.flatnonzero(bad[start:data_end]) + start
     back = int(bad_after[-1]) + 1 if len(bad_after) else start
     if data_end - back >= hold:
@@ -216,6 +217,7 @@ def _verdict(
     return cannot(
         f"success is back to {tolerance:.0%} of the {level:.1%} baseline only for the last "
         f"{_s(data_end - back)} of data (from {_s(back)}); a verdict needs {_s(hold)}", after,
+        final,
     )
 
 

@@ -127,7 +127,8 @@ def test_disable_leaves_no_principal_for_authorization_to_match(tmp_path: Path) 
         "metadata: {name: default, namespace: istio-system}\nspec: {mtls: {mode: DISABLE}}\n"
     )
     (tmp_path / "disable.yaml").write_text(text)
-    results = meshsim.simulate(meshsim.load(tmp_path / "disable.yaml"), duration=2.0)
+    # 3 s: a run must last longer than its 2 s warm-up
+    results = meshsim.simulate(meshsim.load(tmp_path / "disable.yaml"), duration=3.0)
     users = calls_from(results, "users-")
     assert len(users) > 50 and (users["status"] == 403).all()
     assert calls_from(results, "frontend-").empty  # its app never ran

@@ -142,3 +142,9 @@ def test_no_traffic_after_the_fault_is_no_data_not_unfinished_requests() -> None
     (v,) = verdicts(faulted_at(40, 10, 60), requests, issued=len(requests))  # type: ignore[arg-type]
     assert v.outcome == "cannot tell" and v.data_after == 0
     assert "no request was issued from 50s" in v.sentence and "finished" not in v.sentence
+
+
+def test_cannot_tell_still_reports_the_success_it_saw() -> None:
+    shares = [1.0] * 40 + [0.2] * 15 + [0.0] * 5
+    (v,) = verdicts(faulted_at(40, 15, 60), stream(shares))  # type: ignore[arg-type]
+    assert v.outcome == "cannot tell" and v.final_success == 0.0

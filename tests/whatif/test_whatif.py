@@ -26,7 +26,7 @@ from meshsim.whatif.runs import slo_margin
 
 SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "retry-storm.yaml"
 SHORT: dict[str, object] = {
-    "spec.duration": "20s",
+    "spec.duration": "24s",  # 13 s after the fault: room for a 10 s recovery verdict
     "spec.warmup": "3s",
     "spec.faults[0].at": "6s",
     "spec.expect[0].window": ["14s", "20s"],
