@@ -95,6 +95,9 @@ def _value(frames: RunFrames, exp: Expectation, start: float, end: float) -> tup
             chosen = chosen & (rows["subset"] == exp.subset).to_numpy()
             try_mask = try_mask & (tries["subset"] == exp.subset).to_numpy()
             event_mask = event_mask & (events["subset"] == exp.subset).to_numpy()
+        else:  # a mirror copy is the shadow's own load, not what the service's callers got
+            chosen = chosen & ~rows["mirror"].to_numpy(dtype=bool)
+            try_mask = try_mask & ~tries["mirror"].to_numpy(dtype=bool)
     selected = rows[chosen]
     if exp.metric == "overflows":
         window = try_mask & started_in(tries, start, end)

@@ -136,3 +136,21 @@ def test_a_count_over_its_max_fails_even_in_a_cut_window(standard_results: Build
     under = Expectation("timeouts", "reviews", window=(2.0, 20.0), max=5)
     assert one(standard_results, over)["outcome"] == "fail"
     assert one(standard_results, under)["outcome"] == "cannot tell"
+
+
+def test_a_service_slo_leaves_out_mirror_copies() -> None:
+    """An SLO on a whole service judges what its callers were served: the mirror copies sent
+    to a failing shadow subset are the shadow's own load (the summary row agrees)."""
+    import meshsim
+
+    scenario = meshsim.load("scenarios/istio/mirroring.yaml").with_overrides({"spec.expect": [
+        {"metric": "success_rate", "service": "my-service", "min": 0.0},
+        {"metric": "rps", "service": "my-service", "min": 0.0},
+    ]})
+    results = meshsim.simulate(scenario, duration=15.0)
+    slo = results.slo().set_index("metric")["value"]
+    row = results.summary.set_index(["service", "subset"]).loc[("my-service", "")]
+    shadow = results.summary.set_index(["service", "subset"]).loc[("my-service", "v2")]
+    assert shadow["success_rate"] < 0.95  # the copies fail: counting them would show here
+    assert slo["success_rate"] == pytest.approx(row["success_rate"]) == pytest.approx(1.0)
+    assert slo["rps"] == pytest.approx(row["rps"])
