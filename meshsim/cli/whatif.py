@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -120,14 +120,22 @@ def _cells_table(rmap: meshsim.ResilienceMap) -> Table:
     for name in ("LOAD", "TRIGGER", "COLLAPSED", "P(COLLAPSE) 95%", "RECOVERY (MEDIAN)"):
         table.add_column(name, justify="left" if name in ("LOAD", "TRIGGER") else "right")
     for row in rmap.cells.to_dict("records"):
-        band = (f"{row['p_collapse']:.2f} [{row['p_collapse_low']:.2f}, "
-                f"{row['p_collapse_high']:.2f}]")
+        band = "-" if math.isnan(row["p_collapse"]) else (
+            f"{row['p_collapse']:.2f} [{row['p_collapse_low']:.2f}, "
+            f"{row['p_collapse_high']:.2f}]")
         rec = float(row["recovery_time_median"])
         table.add_row(
-            str(row["load"]), str(row["trigger"]), f"{row['collapsed']}/{row['runs']}", band,
+            str(row["load"]), str(row["trigger"]), _collapsed_cell(row), band,
             "-" if math.isnan(rec) else (format_duration(rec) if rec > 0 else "0s"),
         )
     return table
+
+
+def _collapsed_cell(row: dict[Any, Any]) -> str:
+    """``1/3`` of the runs with a verdict; ``+1 undecided`` for runs that could not tell."""
+    undecided = int(row.get("undecided", 0))
+    text = f"{row['collapsed']}/{int(row['runs']) - undecided}"
+    return text + (f" +{undecided} undecided" if undecided else "")
 
 
 @whatif.command("recommend")

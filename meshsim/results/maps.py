@@ -25,9 +25,17 @@ def _ordered(values: pd.Series) -> list[object]:
     return list(dict.fromkeys(values.tolist()))
 
 
-def cell_text(p_collapse: float, collapsed: int, runs: int, recovery: float) -> str:
-    """``P=0.33 (1/3)`` over ``rec 2s`` (median recovery of the runs that recovered)."""
-    text = f"P={p_collapse:.2f} ({collapsed}/{runs})"
+def cell_text(
+    p_collapse: float, collapsed: int, runs: int, recovery: float, undecided: int = 0
+) -> str:
+    """``P=0.33 (1/3)`` over ``rec 2s`` (median recovery of the runs that recovered).
+
+    Runs whose verdict could not be told are not in P; ``2 undecided`` says how many."""
+    decided = runs - undecided
+    text = "P=?" if math.isnan(p_collapse) else f"P={p_collapse:.2f}"
+    text += f" ({collapsed}/{decided})"
+    if undecided:
+        text += f"\n{undecided} undecided"
     if not math.isnan(recovery):
         text += f"\nrec {format_duration(recovery) if recovery > 0 else '0s'}"
     return text
@@ -47,7 +55,7 @@ def collapse_heatmap(
         p = float(row["p_collapse"])
         grid[i, j] = p
         text = cell_text(p, int(row["collapsed"]), int(row["runs"]),
-                         float(row["recovery_time_median"]))
+                         float(row["recovery_time_median"]), int(row.get("undecided", 0)))
         readable = "black" if 0.2 <= p <= 0.8 else "white"  # on the cell's colour
         ax.text(j, i, text, ha="center", va="center", fontsize=8, color=readable)
     image = ax.imshow(grid, cmap=CMAP, vmin=0.0, vmax=1.0, origin="lower", aspect="auto")

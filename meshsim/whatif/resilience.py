@@ -35,8 +35,8 @@ RUN_COLUMNS = (
     "baseline_success", "success_rate", "extra_attempts", "slo_passed",
 )
 CELL_COLUMNS = (
-    "load", "trigger", "runs", "collapsed", "p_collapse", "p_collapse_low", "p_collapse_high",
-    "recovery_time_median", "recovery_time_max", "success_rate_mean",
+    "load", "trigger", "runs", "collapsed", "undecided", "p_collapse", "p_collapse_low",
+    "p_collapse_high", "recovery_time_median", "recovery_time_max", "success_rate_mean",
 )
 Axis = tuple[str, Sequence[object]]
 
@@ -111,17 +111,24 @@ def resilience_map(
 def aggregate(runs: pd.DataFrame) -> pd.DataFrame:
     """One row per (load, trigger) in the order first seen: P(collapse) with a Wilson 95 % band.
 
-    Recovery times are over the runs that recovered (NaN when none did).
+    Recovery times are over the runs that recovered (NaN when none did). A run whose verdict
+    is "cannot tell" (``recovered`` missing) is counted as ``undecided`` and left out of
+    P(collapse): too little data after the trigger is no evidence of a collapse.
     """
     out: list[dict[str, Any]] = []
     for (load, trigger), chunk in runs.groupby(["load", "trigger"], sort=False):
-        recovered = chunk["recovered"].astype(bool).to_numpy()
-        n, collapsed = len(chunk), int((~recovered).sum())
-        low, high = wilson(collapsed, n)
+        verdict = chunk["recovered"]
+        judged = verdict.notna().to_numpy()
+        recovered = judged & verdict.fillna(False).astype(bool).to_numpy()
+        n, decided = len(chunk), int(judged.sum())
+        collapsed = decided - int(recovered.sum())
+        low, high = wilson(collapsed, decided)
         times = chunk.loc[recovered, "recovery_time"].to_numpy(dtype=float)
         out.append({
             "load": load, "trigger": trigger, "runs": n, "collapsed": collapsed,
-            "p_collapse": collapsed / n, "p_collapse_low": low, "p_collapse_high": high,
+            "undecided": n - decided,
+            "p_collapse": collapsed / decided if decided else math.nan,
+            "p_collapse_low": low, "p_collapse_high": high,
             "recovery_time_median": float(np.median(times)) if len(times) else math.nan,
             "recovery_time_max": float(times.max()) if len(times) else math.nan,
             "success_rate_mean": float(chunk["success_rate"].mean()),

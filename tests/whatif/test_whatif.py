@@ -193,3 +193,22 @@ def test_cli_bad_input_exits_2_with_one_line(args: tuple[object, ...], message: 
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and message in lines[0], result.stderr
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_a_run_that_cannot_tell_is_undecided_not_collapsed() -> None:
+    """A run whose recovery verdict is "cannot tell" (too little data after the trigger) is
+    no evidence of a collapse: it is counted apart and left out of P(collapse)."""
+    from meshsim.whatif.resilience import RUN_COLUMNS, aggregate
+
+    base = {c: math.nan for c in RUN_COLUMNS} | {"load": "200/s", "trigger": "1s"}
+    runs = pd.DataFrame([
+        base | {"seed": 0, "recovered": True, "recovery_time": 2.0, "success_rate": 1.0},
+        base | {"seed": 1, "recovered": False, "success_rate": 0.1},
+        base | {"seed": 2, "recovered": None, "success_rate": 0.9},
+    ], columns=list(RUN_COLUMNS))
+    cell = aggregate(runs).iloc[0]
+    assert (cell["runs"], cell["collapsed"], cell["undecided"]) == (3, 1, 1)
+    assert cell["p_collapse"] == pytest.approx(0.5)
+    assert cell["recovery_time_median"] == pytest.approx(2.0)
+    undecided = aggregate(runs[runs["seed"] == 2]).iloc[0]
+    assert math.isnan(undecided["p_collapse"]) and undecided["collapsed"] == 0
