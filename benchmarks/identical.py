@@ -62,6 +62,8 @@ def scenario_paths() -> list[Path]:
 def hashes_of(path: Path, seed: int) -> dict[str, str]:
     scenario = meshsim.load(path)
     duration = BENCH_DURATION if path.parent == HERE / "scenarios" else DURATION
+    # A run must outlast its warm-up (a shorter one is refused): keep 10 s after it.
+    duration = max(duration, scenario.model.warmup + 10.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
