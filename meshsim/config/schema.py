@@ -54,10 +54,20 @@ METRICS = (
 )
 SHARE_METRICS = {"success_rate": "success rate", "denied_rate": "denied rate",
                  "client_error_rate": "client error rate"}
+_RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
+def describe_text(text: str) -> str:
+    return repr(text) if len(text) <= 40 else repr(text[:37] + "...")
+
+
 def _dns_label(name: str) -> str:
+    if len(name) > 63:
+        raise problem(
+            f"{describe_text(name)} is longer than 63 characters, the most a Kubernetes DNS "
+            "label holds (pod names and hosts are built from it)"
+        )
     if not _DNS_LABEL.match(name):
         raise problem(
             f"{name!r} is not a valid name: use lowercase letters, digits and '-' "
@@ -98,8 +108,19 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
+def _run_name(name: str) -> str:
+    """The scenario's name names its run directory: one path component, not '../../etc'."""
+    if not _RUN_NAME.match(name):
+        raise problem(
+            f"{describe_text(name)} is not a usable scenario name: use up to 100 letters, "
+            "digits, '.', '_' and '-', starting with a letter or digit (it names the run "
+            "directory)"
+        )
+    return name
+
+
 class Metadata(Strict):
-    name: str | None = None  # defaults to the file name
+    name: Annotated[str, AfterValidator(_run_name)] | None = None  # defaults to the file name
     description: str = ""
 
 

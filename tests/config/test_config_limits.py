@@ -291,3 +291,18 @@ def test_devices_and_fifos_are_refused_not_read(load: Loader, base: str, tmp_pat
         load_scenario(tmp_path / "pipe.yaml")
     with pytest.raises(ScenarioError, match="not a regular file"):
         load_scenario(Path("/dev/zero"))
+
+
+@pytest.mark.parametrize("name", ["../../etc/x", "a/b", "a" * 101, ".hidden"])
+def test_a_scenario_name_cannot_leave_the_runs_directory(
+    load: Loader, base: str, name: str
+) -> None:
+    error = _error(load, base, {"metadata.name": name})
+    assert error.location.path == "metadata.name"
+    assert "is not a usable scenario name" in error.message
+
+
+def test_names_pods_are_built_from_hold_a_dns_label(load: Loader, base: str) -> None:
+    error = _error(load, base, {"spec.workload[0].name": "w" * 64})
+    assert "longer than 63 characters" in error.message
+    assert load(base, {"spec.workload[0].name": "w" * 63}).model.workloads[0].name == "w" * 63
