@@ -98,7 +98,8 @@ def check_run_size(model: Model, *, allow_large: bool = False, file: str = "<mod
         raise ScenarioError(
             f"this run is too large: {size.describe()}; meshsim refuses more than "
             f"{limits.EVENTS_REFUSE:.3g} events or {_gib(limits.MEMORY_REFUSE)} without "
-            "--allow-large (simulate(..., allow_large=True)); shorten it (--duration) or "
+            "`meshsim run --allow-large` or simulate(..., allow_large=True) (sweeps, "
+            "checks, canary and what-if runs never go past it); shorten it (--duration) or "
             "lower the rate, replicas or clients",
             Location(file=file, path="spec"),
         )
