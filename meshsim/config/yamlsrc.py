@@ -27,11 +27,36 @@ Position = tuple[int, int]  # 1-based line and column
 NON_FINITE = "expected a finite number, got infinity or NaN (.inf, .nan)"
 # libyaml's parser when PyYAML was built with it: the same nodes and marks, several times
 # faster; an error is reported by the pure-Python parser, whose messages the tests pin.
-_FAST: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_C_SAFE: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _NODE_EVENTS = (yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent, yaml.AliasEvent)
 _SMALL = 500_000  # characters; a text this short cannot hold YAML_NODES nodes
 _STR_TAG = "tag:yaml.org,2002:str"
 _MERGE_KEY = "<<"
+
+
+class _LocatedConstructor(yaml.SafeLoader):
+    """A scalar PyYAML cannot construct (``2024-13-01``, ``!!int abc``) is a marked YAML error.
+
+    PyYAML's safe constructors raise a bare ValueError (or worse) for an unquoted timestamp out
+    of the calendar or a tagged scalar that is not what its tag says; turned into a
+    ConstructorError it carries the node's line and column like any other malformed YAML.
+    """
+
+    def construct_object(self, node: Node, deep: bool = False) -> object:
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, TypeError, AttributeError, OverflowError) as exc:
+            kind = node.tag.rsplit(":", 1)[-1]
+            why = f" ({exc})" if isinstance(exc, ValueError) else ""
+            problem = f"cannot read {node.value!r} as a YAML {kind}{why}; quote it if it is text"
+            raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark) from None
+
+
+class _Fast(_LocatedConstructor, _C_SAFE):  # type: ignore[misc,valid-type]
+    """libyaml's parser with the located constructor."""
+
+
+_FAST: type[yaml.SafeLoader] = _Fast
 
 
 @dataclass(frozen=True)
@@ -84,7 +109,7 @@ def load_stream(text: str, file: str) -> list[Document]:
         try:
             return _documents(text, file, _FAST)
         except yaml.YAMLError:  # parse again for PyYAML's own wording of the mistake
-            return _documents(text, file, yaml.SafeLoader)
+            return _documents(text, file, _LocatedConstructor)
     except RecursionError:
         raise ScenarioError(
             "YAML nested too deeply to be configuration", Location(file=file)

@@ -109,3 +109,24 @@ def test_aliases_are_walked_once() -> None:
     assert ("c", 2, 1, 0) not in doc.positions  # inside an alias: the nearest ancestor stands in
     assert nearest_position(doc.positions, ("c", 2, 1, 0)) == doc.positions[("c", 2)]
     assert len(doc.positions) < 20
+
+
+@pytest.mark.parametrize(
+    ("text", "column", "words"),
+    [
+        ("metadata: {creationTimestamp: 2024-13-01T00:00:00Z}\n", 31, "month must be in 1..12"),
+        ("spec: {duration: 2024-02-30}\n", 18, "day is out of range for month"),
+        ("labels: {2024-13-01: a}\n", 10, "as a YAML timestamp"),
+        ("spec: {replicas: !!int abc}\n", 18, "as a YAML int"),
+        ("spec: {rate: !!float abc}\n", 14, "as a YAML float"),
+        ("spec: {at: !!timestamp abc}\n", 12, "as a YAML timestamp"),
+    ],
+)
+def test_scalar_pyyaml_cannot_construct_is_one_located_line(
+    text: str, column: int, words: str
+) -> None:
+    with pytest.raises(ScenarioError) as caught:
+        load_stream("kind: Scenario\n" + text, "s.yaml")
+    assert caught.value.location.line == 2
+    assert caught.value.location.column == column
+    assert words in str(caught.value)
