@@ -17,8 +17,8 @@ warning naming them. External services never have one. :func:`injections` tells 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
+from meshsim.config.injection import Injection
 from meshsim.config.manifests import Manifest
 from meshsim.errors import Location
 from meshsim.model.topology import Deployment, Topology
@@ -29,15 +29,6 @@ INJECT_LABEL = "sidecar.istio.io/inject"
 NAMESPACE_LABEL = "istio-injection"
 REVISION_LABEL = "istio.io/rev"
 AMBIENT_LABEL = "istio.io/dataplane-mode"
-
-
-@dataclass(frozen=True)
-class Injection:
-    """Whether a service's pods run an Istio sidecar, and which label decided it."""
-
-    injected: bool
-    reason: str
-    by_namespace: bool = False  # decided by a Namespace manifest the scenario carries
 
 
 def injections(topology: Topology, labels: Mapping[str, Mapping[str, str]]

@@ -16,9 +16,9 @@ naming them. External services never have one. :func:`injections` tells why, per
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import cast
 
+from meshsim.config.injection import Injection
 from meshsim.config.manifests import Manifest
 from meshsim.errors import Location, ScenarioError
 from meshsim.model.policy import DefaultInboundPolicy
@@ -59,15 +59,6 @@ def namespace_annotations(manifests: Iterable[Manifest],
                 diagnostics.warn(value, f"{key} is not modelled by meshsim")
         out[manifest.name] = annotations
     return out
-
-
-@dataclass(frozen=True)
-class Injection:
-    """Whether a service's pods run a linkerd2-proxy, and which setting decided it."""
-
-    injected: bool
-    reason: str
-    by_namespace: bool = False  # decided by a Namespace manifest the scenario carries
 
 
 def injections(topology: Topology, namespaces: Mapping[str, Mapping[str, str]]
