@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from meshsim.model import CallStep
     from meshsim.sim.pod import Pod
     from meshsim.sim.proxy import Proxy
 
@@ -67,6 +68,7 @@ class Attempt:
     __slots__ = (
         "abandoned",
         "call",
+        "calls",
         "dead",
         "downstream",
         "failed",
@@ -92,6 +94,7 @@ class Attempt:
         self.failed_call = False  # a required downstream call failed
         self.status = 0
         self.flags = ""
+        self.calls: Sequence[CallStep] = ()  # the handler's call steps, fixed when it starts
         self.step = 0
         self.pending = 0  # downstream calls of the current step not yet answered
         self.downstream: Sequence[Call] = ()  # the current step's calls

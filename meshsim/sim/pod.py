@@ -125,6 +125,7 @@ class Pod:
     def _start(self, att: Attempt, now: float) -> None:
         self.busy += 1
         self.active[att] = None
+        att.calls = self.calls  # a promotion (adopt) mid-request must not change its steps
         work = self.service_time() * self.latency_factor + self.latency_add
         if self.inflight_factor:
             work *= 1.0 + self.inflight_factor * (self.busy - 1)
@@ -144,7 +145,7 @@ class Pod:
             return
         if att.failed:
             self.finish(att, 500)
-        elif self.calls:
+        elif att.calls:
             att.step = 0
             self._next_step(att)
         else:
@@ -155,7 +156,7 @@ class Pod:
             return
         if att.failed:
             self.finish(att, 500)
-        elif self.calls:
+        elif att.calls:
             att.step = 0
             self._next_step(att)
         else:
@@ -210,7 +211,7 @@ class Pod:
         ``pending`` counts a step's unanswered calls plus one for the launch itself, so a call
         the pod's own sidecar answers at once (503 UO, UH, NR, NC, a fault abort, a direct
         response, Linkerd's failfast) cannot end the step before its other calls are out."""
-        calls = self.calls
+        calls = att.calls
         while att.step < len(calls):
             step = calls[att.step]
             att.step += 1
@@ -312,14 +313,18 @@ class Pod:
     # -- promotion -----------------------------------------------------------------------------
     def adopt(self, spec: Deployment, service_time: Sampler) -> None:
         """Run another version's code from now on (a rollout promoted it onto this pod):
-        its latency, errors, calls and contention; requests already started keep theirs."""
+        its latency, errors, calls and contention; requests already started keep their work
+        and their call steps. Processor-shared work done so far is counted at the old rate."""
         self.service_time = service_time
         self.errors = spec.errors
         self.calls = spec.calls
         contention = spec.contention
+        self._ps_advance(self.env._now)
         self.processor_sharing = contention.model == "processor-sharing"
         self.cores = contention.cores
         self.inflight_factor = contention.factor if contention.model == "inflight" else 0.0
+        if self._ps_jobs:
+            self._ps_schedule()  # the shared jobs left finish at the new number of cores
 
     # -- chaos ---------------------------------------------------------------------------------
     def crash(self) -> None:
