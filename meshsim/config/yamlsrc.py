@@ -29,12 +29,13 @@ NON_FINITE = "expected a finite number, got infinity or NaN (.inf, .nan)"
 # faster; an error is reported by the pure-Python parser, whose messages the tests pin.
 _C_SAFE: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _NODE_EVENTS = (yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent, yaml.AliasEvent)
+_COLLECTION_STARTS = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
 _SMALL = 500_000  # characters; a text this short cannot hold YAML_NODES nodes
 _STR_TAG = "tag:yaml.org,2002:str"
 _MERGE_KEY = "<<"
 
 
-class _LocatedConstructor(yaml.SafeLoader):
+class _LocatedConstructor(yaml.constructor.SafeConstructor):
     """A scalar PyYAML cannot construct (``2024-13-01``, ``!!int abc``) is a marked YAML error.
 
     PyYAML's safe constructors raise a bare ValueError (or worse) for an unquoted timestamp out
@@ -53,7 +54,11 @@ class _LocatedConstructor(yaml.SafeLoader):
 
 
 class _Fast(_LocatedConstructor, _C_SAFE):  # type: ignore[misc,valid-type]
-    """libyaml's parser with the located constructor."""
+    """libyaml's parser (when PyYAML has it) with the located constructor."""
+
+
+class _Safe(_LocatedConstructor, yaml.SafeLoader):
+    """The pure-Python parser, whose error messages the tests pin, with the same constructor."""
 
 
 _FAST: type[yaml.SafeLoader] = _Fast
@@ -109,7 +114,7 @@ def load_stream(text: str, file: str) -> list[Document]:
         try:
             return _documents(text, file, _FAST)
         except yaml.YAMLError:  # parse again for PyYAML's own wording of the mistake
-            return _documents(text, file, _LocatedConstructor)
+            return _documents(text, file, _Safe)
     except RecursionError:
         raise ScenarioError(
             "YAML nested too deeply to be configuration", Location(file=file)
@@ -148,22 +153,33 @@ def _documents(text: str, file: str, parser: type[yaml.SafeLoader]) -> list[Docu
 
 
 def _count_nodes(text: str, file: str) -> None:
-    """Refuse too many nodes while streaming events, before any is composed into memory."""
-    total = in_document = 0
+    """Refuse too many nodes or documents while streaming events, before any is composed.
+
+    Only documents whose root is a mapping or a list are counted, so an empty document does
+    not count and the refusal is never wrong; the exact count is checked while composing.
+    """
+    total = in_document = documents = 0
     try:
         for event in yaml.parse(text, Loader=_FAST):
             if isinstance(event, yaml.DocumentStartEvent):
                 in_document = 0
             elif isinstance(event, _NODE_EVENTS):
                 total, in_document = total + 1, in_document + 1
+                if in_document == 1 and isinstance(event, _COLLECTION_STARTS):
+                    documents += 1
+                    if limits.MANIFESTS.exceeded(documents):
+                        raise ScenarioError(limits.MANIFESTS.message(documents),
+                                            Location(file, _line(event)))
                 for limit, count in ((limits.YAML_NODES, in_document),
                                      (limits.YAML_FILE_NODES, total)):
                     if limit.exceeded(count):
-                        mark = event.start_mark
-                        line = None if mark is None else mark.line + 1
-                        raise ScenarioError(limit.message(count), Location(file, line))
+                        raise ScenarioError(limit.message(count), Location(file, _line(event)))
     except yaml.YAMLError:
         return  # malformed: the parse proper says where, in PyYAML's words
+
+
+def _line(event: yaml.Event) -> int | None:
+    return None if event.start_mark is None else event.start_mark.line + 1
 
 
 def _check_size(root: Node, file: str) -> None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
+from meshsim.config import yamlsrc
+from meshsim.config.limits import Limit
 from meshsim.config.yamlsrc import dotted, load_stream, nearest_position
 from meshsim.errors import ScenarioError
 
@@ -130,3 +133,26 @@ def test_scalar_pyyaml_cannot_construct_is_one_located_line(
     assert caught.value.location.line == 2
     assert caught.value.location.column == column
     assert words in str(caught.value)
+
+
+def test_libyaml_parses_when_present() -> None:
+    """The located constructor must not put PyYAML's pure-Python parser in front of libyaml's
+    (it made a 20,000-document file take 17 s instead of 4)."""
+    fast = getattr(yaml, "CSafeLoader", None)
+    if fast is None:
+        pytest.skip("PyYAML built without libyaml")
+    assert yamlsrc._FAST.get_node is fast.get_node
+
+
+def test_too_many_documents_refused_before_composing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(yamlsrc.limits, "MANIFESTS", Limit("manifest documents", 3, "why"))
+    monkeypatch.setattr(yamlsrc, "_SMALL", 0)
+
+    def compose(*_: object) -> None:
+        raise AssertionError("documents composed before the count was checked")
+
+    monkeypatch.setattr(yamlsrc, "_documents", compose)
+    text = "---\n\n" + "".join(f"---\nkind: K\nmetadata: {{name: n{i}}}\n" for i in range(4))
+    with pytest.raises(ScenarioError, match="limit of 3 manifest documents") as caught:
+        yamlsrc.load_stream(text, "m.yaml")
+    assert caught.value.location.line == 13  # the fourth document's mapping
