@@ -371,6 +371,31 @@ def test_sidecar_routes_conflict_oldest_wins(case: str, old_namespace: str, new_
     assert answered(results, "known") == {"old-dest"}
 
 
+@pytest.mark.parametrize(
+    ("case", "first", "second", "winner"),
+    [("same name prefix", ("vs-b", "default"), ("vs", "default"), "vs-in-default"),
+     ("same name, namespaces", ("vs", "zz"), ("vs", "aa"), "vs-in-aa"),
+     ("name before namespace", ("a", "zz"), ("b", "aa"), "a-in-zz")],
+)
+def test_sidecar_routes_conflict_same_creation_time(
+        case: str, first: tuple[str, str], second: tuple[str, str], winner: str,
+        tmp_path: Path) -> None:
+    """TestSidecarRoutes "same namespace conflict" / "cross namespace conflict" with both
+    VirtualServices created in the same second: pilot/pkg/model ``sortConfigByCreationTime``
+    then orders by name, then namespace (``cmp.Compare``), so ``vs`` comes before ``vs-b``
+    (comparing ``name.namespace`` strings would put ``vs-b.default`` first: '-' < '.')."""
+    host = "[known.default.svc.cluster.local]"
+
+    def claim(name: str, namespace: str) -> str:
+        return route_to(f"{name}-in-{namespace}.default.svc.cluster.local", name=name,
+                        namespace=namespace, hosts=host, meta=BASE)
+
+    manifests = claim(*first) + claim(*second)
+    dests = tuple(f"{name}-in-{namespace}" for name, namespace in (first, second))
+    results = sidecar_routes(manifests, dests, tmp_path)
+    assert answered(results, "known") == {winner}
+
+
 def test_sidecar_routes_multi_host(tmp_path: Path) -> None:
     """TestSidecarRoutes "multi-host import single" (without the Sidecar resource, which
     meshsim does not model): a VirtualService with two hosts routes both."""

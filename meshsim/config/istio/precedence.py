@@ -1,7 +1,9 @@
 """The order istiod reads VirtualServices in: oldest first.
 
 ``pilot/pkg/model/push_context.go`` sorts them with ``sortConfigByCreationTime``: ascending
-``metadata.creationTimestamp``, ties broken by ``name.namespace``. That order decides which of
+``metadata.creationTimestamp``, ties broken by name, then namespace (``cmp.Compare`` on each in
+current istiod; older releases compared the string ``name.namespace``, which put ``vs-b``
+before ``vs``). That order decides which of
 two VirtualServices for one host a sidecar keeps and in which order a gateway merges routes.
 A manifest without a timestamp has not been applied yet: meshsim takes it as applied now,
 after every timestamped one, and its place in the files as its apply order.
@@ -44,10 +46,10 @@ def creation_time(manifest: Manifest) -> datetime | None:
 
 
 def apply_order(manifests: Sequence[Manifest]) -> list[Manifest]:
-    """Oldest first; ties by ``name.namespace``; untimestamped ones last, in file order."""
+    """Oldest first; ties by name, then namespace; untimestamped ones last, in file order."""
     times = {id(m): creation_time(m) for m in manifests}
     stamped = [m for m in manifests if times[id(m)] is not None]
-    stamped.sort(key=lambda m: (times[id(m)], f"{m.name}.{m.namespace}"))
+    stamped.sort(key=lambda m: (times[id(m)], m.name, m.namespace))
     return stamped + [m for m in manifests if times[id(m)] is None]
 
 
@@ -56,8 +58,8 @@ def why_first(first: Manifest, later: Manifest) -> str:
     a, b = creation_time(first), creation_time(later)
     if a is not None and b is not None:
         if a == b:
-            return (f"both were created at {a.isoformat()}, and Istio then orders by "
-                    f"name.namespace")
+            return (f"both were created at {a.isoformat()}, and Istio then orders by name, "
+                    f"then namespace")
         return f"it is older (creationTimestamp {a.isoformat()} against {b.isoformat()})"
     if a is not None:
         return (f"it has a creationTimestamp ({a.isoformat()}) and {later.key} has none, so "
