@@ -334,3 +334,20 @@ def test_an_answer_handled_at_once_does_not_let_the_next_call_jump_the_queue() -
     assert second_start == pytest.approx(0.011)
     assert other_end == pytest.approx(0.021)
     assert second_end == pytest.approx(0.031)
+
+
+# -- a stopped load drains: nothing is held by anything ----------------------------------------
+@pytest.mark.parametrize(("mesh", "kind"), CASES)
+def test_every_pod_drains_after_the_load_stops(tmp_path: Path, mesh: str, kind: str) -> None:
+    """The held-worker invariant compares a worker's count with its open calls, so a worker
+    stuck with nothing pending would pass it. Here the load stops at 5 s and the run goes on
+    to 25 s, long past every timeout: every pod must end idle, with an empty queue."""
+    sc = scenario(tmp_path, mesh, kind).with_overrides({
+        "spec.duration": "25s",
+        "spec.workload[0].rate": [{"at": "0s", "rate": "150/s"}, {"at": "5s", "rate": "0/s"}],
+    })
+    simulation = Simulation(sc.model)
+    check(simulation.run())
+    held = [f"{pod.name}: busy {pod.busy}, queued {pod.waiting}, active {len(pod.active)}"
+            for pod in simulation.pods if pod.busy or pod.waiting or pod.active]
+    assert held == []
