@@ -6,20 +6,22 @@
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 
 from meshsim.config import Scenario, load_scenario
 from meshsim.config.estimate import LargeRunWarning, check_run_size, warn_run_size
-from meshsim.config.shorten import shorten
-from meshsim.errors import Location, ScenarioError, UnitError
+from meshsim.config.shorten import CODE as SHORTENED
+from meshsim.config.shorten import ShortenedRunWarning, shorten
+from meshsim.errors import ConfigWarning, Location, ScenarioError, UnitError
 from meshsim.model import Model
 from meshsim.results import Results
 from meshsim.sim import Simulation
 from meshsim.units import parse_duration
 
-__all__ = ["LargeRunWarning", "check_run_size", "load", "simulate"]
+__all__ = ["LargeRunWarning", "ShortenedRunWarning", "check_run_size", "load", "simulate"]
 
 
 def load(
@@ -42,7 +44,8 @@ def simulate(
     ``duration`` (``"30s"`` or seconds) overrides ``spec.duration`` exactly like ``--duration``
     and ``--set spec.duration=``: a longer run is validated like the file, a shorter one is cut
     as :mod:`meshsim.config.shorten` says (faults that never start are left out, SLO windows the
-    run does not cover say "cannot tell"); one leaving nothing after warm-up is a ScenarioError.
+    run does not cover say "cannot tell"), each cut a ``ShortenedRunWarning``; one leaving
+    nothing after warm-up is a ScenarioError.
     A run estimated too large to finish (:mod:`meshsim.config.estimate`) is a ScenarioError
     unless ``allow_large``; a large one gives a ``LargeRunWarning``.
     """
@@ -50,6 +53,7 @@ def simulate(
         scenario = load(scenario)
     if duration is not None and isinstance(scenario, Scenario):
         scenario = scenario.with_duration(duration)
+        _warn_cuts([w for w in scenario.warnings if w.code == SHORTENED])
     model = scenario.model if isinstance(scenario, Scenario) else scenario
     if seed is not None:
         model = replace(model, seed=int(seed))
@@ -78,4 +82,12 @@ def _model_duration(model: Model, duration: str | float) -> Model:
         raise ScenarioError(f"expected a positive, finite duration, got {duration!r}", origin)
     if seconds >= model.duration:
         return replace(model, duration=seconds)
-    return shorten(model, seconds, origin=origin)[0]
+    model, cuts = shorten(model, seconds, origin=origin)
+    _warn_cuts(cuts)
+    return model
+
+
+def _warn_cuts(cuts: list[ConfigWarning]) -> None:
+    """The CLI prints a cut's warnings; an API caller gets them as Python warnings."""
+    for cut in cuts:
+        warnings.warn(cut.format(), ShortenedRunWarning, stacklevel=3)

@@ -26,6 +26,7 @@ from meshsim.cli.common import (
     check_output,
     duration_option,
     load_scenario,
+    print_warnings,
     stderr,
     stdout,
     unicode_ok,
@@ -111,10 +112,10 @@ def compare(
         stored = {p: meshsim.load_run(p) for p in (run_a, run_b) if p.is_dir()}
         if seed is None and stored:
             seed = next(iter(stored.values())).seed
-        a = _side(run_a, stored, seed, sim_duration, set_a or [], strict)
+        a = _side(run_a, stored, seed, sim_duration, set_a or [], strict, err)
         if seed is None and isinstance(a, meshsim.Results):
             seed = a.seed  # B gets A's seed, whatever B's spec.seed says
-        b = _side(run_b, stored, seed, sim_duration, set_b or [], strict)
+        b = _side(run_b, stored, seed, sim_duration, set_b or [], strict, err)
         tolerance = meshsim.Tolerance(success_tolerance / 100, latency_tolerance / 100)
         result = meshsim.compare(a, b, tolerance=tolerance, labels=(
             _label("A", a, run_a, set_a), _label("B", b, run_b, set_b),
@@ -130,7 +131,7 @@ def compare(
 
 def _side(
     path: Path, stored: dict[Path, meshsim.StoredRun], seed: int | None, duration: float | None,
-    sets: list[str], strict: bool,
+    sets: list[str], strict: bool, err: Console,
 ) -> meshsim.Results | meshsim.StoredRun:
     if path in stored:
         if sets:
@@ -140,7 +141,10 @@ def _side(
     if duration is not None and duration <= scenario.model.warmup:
         raise BadInput(f"--duration {format_duration(duration)} leaves nothing after the "
                        f"warm-up of {path}")
-    return meshsim.simulate(scenario, seed=seed, duration=duration)
+    if duration is not None:  # a cut says what it leaves out, as in meshsim run
+        scenario = scenario.with_duration(duration)
+    print_warnings(err, scenario)
+    return meshsim.simulate(scenario, seed=seed)
 
 
 def _label(

@@ -25,6 +25,10 @@ from meshsim.units import format_duration
 
 CODE = "shortened"
 
+
+class ShortenedRunWarning(UserWarning):
+    """The Python API's ``duration=`` cut a fault, SLO window or rollout (see the module)."""
+
 Locate = Callable[[YamlPath], Location]
 
 

@@ -74,6 +74,14 @@ def test_set_spec_duration_is_the_same_override(tmp_path: Path) -> None:
     assert a["warnings"] == b["warnings"] and len(a["warnings"]) == 2
 
 
+def test_compare_with_a_shorter_duration_says_what_it_cuts(tmp_path: Path) -> None:
+    proc = meshsim("compare", LATE_FAULT, LATE_FAULT, "--duration", "4s", "--plot",
+                   tmp_path / "c.png", cwd=tmp_path)
+    cuts = [w for w in proc.stderr.splitlines() if "this fault at 5s never starts" in w]
+    assert len(cuts) == 2 and all(w.startswith(str(LATE_FAULT)) for w in cuts), proc.stderr
+    assert "Warning" not in proc.stderr  # one located line each, not Python's warning format
+
+
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [

@@ -94,6 +94,16 @@ def test_the_api_takes_a_duration_as_the_cli_does() -> None:
         meshsim.simulate(model, duration="two seconds")
 
 
+@pytest.mark.parametrize("as_model", [False, True])
+def test_the_api_duration_cut_is_a_python_warning(as_model: bool) -> None:
+    storm = meshsim.load(STORM)
+    with pytest.warns(meshsim.api.ShortenedRunWarning) as caught:
+        meshsim.simulate(storm.model if as_model else storm, duration="21s")
+    messages = [str(w.message) for w in caught]
+    assert any("this fault at 60s never starts and is left out" in m for m in messages)
+    assert sum("is past the end of the run" in m for m in messages) == 2
+
+
 def test_the_flagship_cut_to_30s_keeps_no_fault_and_warns_about_its_windows() -> None:
     storm = meshsim.load(STORM).with_duration("30s")
     assert storm.model.faults == ()
