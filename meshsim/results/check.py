@@ -122,14 +122,16 @@ def judge(rows: pd.DataFrame, confidence: float) -> SloVerdict:
     metric = str(first["metric"])
     low_bound, high_bound = float(first["min"]), float(first["max"])
     values = rows["value"].to_numpy(dtype=float)
-    n, missing = len(values), int(pd.isna(values).sum())
+    outcome = rows["outcome"] if "outcome" in rows else pd.Series("", index=rows.index)
+    undecided = outcome.eq("cannot tell").to_numpy()
+    # a window the run does not reach has no value either, but that is not "no traffic"
+    n, missing = len(values), int((pd.isna(values) & ~undecided).sum())
     data = values[~pd.isna(values)]
     mean = float(data.mean()) if len(data) else math.nan
     std = float(data.std(ddof=1)) if len(data) > 1 else math.nan
     half = t_quantile(confidence, n - 1) * std / math.sqrt(n) if n > 1 and not missing else math.nan
     low, high = mean - half, mean + half
     level = f"{confidence:.0%}"
-    undecided = rows["outcome"].eq("cannot tell").to_numpy() if "outcome" in rows else ()
     refused = [str(r) for r in rows["refused"] if r] if "refused" in rows else []
     if missing:
         passed, reason = False, f"no traffic on {missing} of {n} seeds"

@@ -78,6 +78,20 @@ def test_a_window_the_runs_do_not_cover_cannot_pass_on_partial_values() -> None:
     assert verdict.reason.startswith("cannot tell on 3 of 3 seeds: the run ends at 8s")
 
 
+def test_a_window_past_the_end_is_cannot_tell_not_no_traffic() -> None:
+    # `meshsim check --duration 10s` on a scenario whose SLO window starts at 15s: every seed's
+    # value is NaN because the run never reached the window, not because nothing was sent
+    rows = _per_seed([math.nan, math.nan], low=0.99).assign(
+        outcome="cannot tell", passed=False,
+        note="the run ends at 10s, before this window starts",
+    )
+    (verdict,) = assess("s", rows, 0.95).verdicts
+    assert not verdict.passed
+    assert verdict.reason == (
+        "cannot tell on 2 of 2 seeds: the run ends at 10s, before this window starts"
+    )
+
+
 def test_junit_has_a_suite_per_scenario_and_a_failure_with_the_numbers() -> None:
     good = assess("good", _per_seed([0.995, 0.996, 0.997], low=0.99), 0.95)
     bad = assess("bad", _per_seed([0.90, 0.91, 0.92], low=0.99), 0.95)
