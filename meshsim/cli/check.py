@@ -95,10 +95,12 @@ def check(
                 raise BadInput(f"{scenario.path}: no SLOs to check (spec.expect is empty); "
                                "add expectations or leave the scenario out of the check")
         for scenario in scenarios:
+            if sim_duration is not None:  # cut here, so its warnings print with the rest
+                scenario = scenario.with_duration(sim_duration)
             print_warnings(err, scenario)
             try:
                 report = meshsim.check(
-                    scenario, seeds=seeds, confidence=confidence, duration=sim_duration,
+                    scenario, seeds=seeds, confidence=confidence,
                     workers=workers, dask=dask, progress=err.is_terminal,
                 )
             except ValueError as exc:

@@ -249,6 +249,7 @@ def sweep(
         if not points:
             raise BadInput("--grid: give at least one PATH=V1,V2,...")
         scenario = load_scenario(scenario_file, sets or [], strict)
+        print_warnings(err, scenario)
         check_output("--out", out, force=force)
         try:
             result = meshsim.sweep(

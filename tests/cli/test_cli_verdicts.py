@@ -74,11 +74,23 @@ def test_set_spec_duration_is_the_same_override(tmp_path: Path) -> None:
     assert a["warnings"] == b["warnings"] and len(a["warnings"]) == 2
 
 
-def test_compare_with_a_shorter_duration_says_what_it_cuts(tmp_path: Path) -> None:
-    proc = meshsim("compare", LATE_FAULT, LATE_FAULT, "--duration", "4s", "--plot",
-                   tmp_path / "c.png", cwd=tmp_path)
+@pytest.mark.parametrize(
+    ("args", "times"),
+    [
+        (["compare", LATE_FAULT, LATE_FAULT, "--duration", "4s", "--plot", "c.png"], 2),
+        (["check", LATE_FAULT, "--seeds", "2", "--workers", "1", "--duration", "4s"], 1),
+        (["sweep", LATE_FAULT, "--grid", "spec.services.api.replicas=1", "--workers", "1",
+          "--set", "spec.duration=4s", "--out", "s.csv"], 1),
+    ],
+    ids=["compare", "check", "sweep"],
+)
+def test_every_command_says_what_a_shorter_duration_cuts(
+    tmp_path: Path, args: list[object], times: int
+) -> None:
+    proc = meshsim(*args, cwd=tmp_path)
     cuts = [w for w in proc.stderr.splitlines() if "this fault at 5s never starts" in w]
-    assert len(cuts) == 2 and all(w.startswith(str(LATE_FAULT)) for w in cuts), proc.stderr
+    assert len(cuts) == times, proc.stderr
+    assert all(w.startswith(f"{LATE_FAULT}:24:7: spec.faults[0]: warning:") for w in cuts)
     assert "Warning" not in proc.stderr  # one located line each, not Python's warning format
 
 
