@@ -17,7 +17,7 @@ import yaml
 
 from meshsim.config.fields import did_you_mean
 from meshsim.config.locator import OVERRIDE_FILE
-from meshsim.config.yamlsrc import PathKey, YamlPath, dotted
+from meshsim.config.yamlsrc import PathKey, YamlPath, dotted, load_value
 from meshsim.errors import Location, ScenarioError
 
 _SEGMENT = re.compile(r"^([^\[\]]*)((?:\[[0-9]+\])*)$")
@@ -64,7 +64,7 @@ def _value(override: Override) -> object:
     if not isinstance(override.value, str):
         return override.value
     try:
-        return yaml.safe_load(override.value)
+        return load_value(override.value)
     except yaml.YAMLError as exc:
         problem = getattr(exc, "problem", None) or "not a YAML value"
         raise override.error(f"malformed value {override.value!r}: {problem}") from None

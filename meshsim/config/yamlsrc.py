@@ -49,7 +49,9 @@ class _LocatedConstructor(yaml.constructor.SafeConstructor):
         except (ValueError, TypeError, AttributeError, OverflowError) as exc:
             kind = node.tag.rsplit(":", 1)[-1]
             why = f" ({exc})" if isinstance(exc, ValueError) else ""
-            problem = f"cannot read {node.value!r} as a YAML {kind}{why}; quote it if it is text"
+            text = str(node.value)
+            shown = repr(text if len(text) <= 40 else text[:37] + "...")
+            problem = f"cannot read {shown} as a YAML {kind}{why}; quote it if it is text"
             raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark) from None
 
 
@@ -98,6 +100,16 @@ def read_text(path: Path, what: str) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         raise ScenarioError(f"{what} is not UTF-8 text", Location(file=str(path))) from None
+
+
+def load_value(text: str) -> object:
+    """One YAML value written outside a file (``--set PATH=VALUE``), constructed as a file's
+    values are: a scalar PyYAML cannot construct is a YAMLError, not a bare ValueError."""
+    loader = _Safe(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
 
 
 def load_stream(text: str, file: str) -> list[Document]:

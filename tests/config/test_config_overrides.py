@@ -49,6 +49,24 @@ def test_values_are_yaml(load: Loader, base: str) -> None:
     assert scenario.model.seed == 7
 
 
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("2024-13-01", "cannot read '2024-13-01' as a YAML timestamp (month must be in 1..12)"),
+        ("!!int abc", "cannot read 'abc' as a YAML int"),
+        ("9" * 5000, "cannot read '" + "9" * 37 + "...' as a YAML int"),
+    ],
+    ids=["timestamp", "tagged", "digits"],
+)
+def test_a_value_pyyaml_cannot_construct_is_a_located_error(
+    load: Loader, base: str, value: str, words: str
+) -> None:
+    with pytest.raises(ScenarioError) as info:
+        load(base, overrides={"spec.duration": value})
+    assert str(info.value).startswith("--set: spec.duration: malformed value")
+    assert words in str(info.value)
+
+
 def test_unset_optional_field_is_created_under_an_existing_parent(load: Loader, base: str) -> None:
     scenario = load(base, overrides={"spec.services.ratings.queue": "0", "spec.mesh": "linkerd"})
     assert scenario.model.topology.services["ratings"].deployments[0].queue == 0
