@@ -12,17 +12,17 @@ from meshsim.metrics import Recorder, Recording
 from meshsim.model import Model
 from meshsim.model.policy import gateway_for, identity_of, spiffe_principal
 from meshsim.rng import Batched, Streams
-from meshsim.sim.authz import authorizer
 from meshsim.sim.chaos import Chaos
-from meshsim.sim.gateway import GatewayPod, share_live_routes
-from meshsim.sim.istio_authz import authorizer as istio_authorizer
-from meshsim.sim.linkerd_proxy import LinkerdProxy
+from meshsim.sim.envoy.gateway import GatewayPod, share_live_routes
+from meshsim.sim.envoy.proxy import EnvoyProxy
+from meshsim.sim.envoy.rbac import authorizer as istio_authorizer
+from meshsim.sim.linkerd.inbound import authorizer
+from meshsim.sim.linkerd.proxy import LinkerdProxy
 from meshsim.sim.pod import Pod
 from meshsim.sim.proxy import PlainProxy, Proxy
 from meshsim.sim.rollout import controllers
 from meshsim.sim.rollout.weights import LiveTable
 from meshsim.sim.sampling import random64, sampler, uniform
-from meshsim.sim.sidecar import EnvoyProxy
 from meshsim.sim.workload import Source
 
 Progress = Callable[[float, float], None]

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     from meshsim.sim.pod import Pod
     from meshsim.sim.proxy import Proxy
 
+POD_ADDRESS = "10.244.0.10"  # a pod's IP: every in-cluster caller is inside the cluster networks
+
 
 def is_ok(status: int) -> bool:
     """A non-5xx answer that arrived (status 0 means the caller gave up)."""
@@ -99,3 +101,4 @@ class Attempt:
         self.pending = 0  # downstream calls of the current step not yet answered
         self.downstream: Sequence[Call] = ()  # the current step's calls
         self.remaining = 0.0  # processor-sharing work left
+

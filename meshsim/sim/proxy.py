@@ -4,7 +4,7 @@
 :class:`PlainProxy` is a caller without mesh policy: with a sidecar but no translated policy
 it balances round robin over every pod (per proxy, from a random start, as Envoy's per-worker
 round robin does); without a sidecar it goes through kube-proxy, which picks a pod at random
-per connection. :class:`~meshsim.sim.sidecar.EnvoyProxy` applies Istio's policy.
+per connection. :class:`~meshsim.sim.envoy.proxy.EnvoyProxy` applies Istio's policy.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Route matching as an Envoy route table does it: ordered, first match wins.
 
-Config-time filters (source labels, source namespace, gateways) are applied once per proxy in
-:func:`routes_for_proxy`; request-time conditions (uri, method, headers, query parameters,
-authority) per request in :func:`select_route`.
+Request-time conditions (uri, method, headers, query parameters, authority) are matched per
+request in :func:`select_route`. Istio's config-time filters (source labels, source namespace,
+gateways) run once per proxy, in :func:`meshsim.sim.envoy.routes.routes_for_proxy`.
 
 Header matchers see Envoy's pseudo-headers too: ``:method``, ``:path`` (with the query string),
 ``:authority`` (the host the caller named) and ``:scheme`` (``http``: meshsim's sidecars speak
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from functools import lru_cache
 from urllib.parse import parse_qsl
 
@@ -110,45 +109,6 @@ def request_matches(m: RouteMatch, call: Call) -> bool:
         if not all(_value_matches(q, params.get(q.name)) for q in m.query):  # case-sensitive
             return False
     return True
-
-
-def applies_to(
-    m: RouteMatch, labels: Mapping[str, str], namespace: str, gateway: str
-) -> bool:
-    """Config-time conditions: is this match block programmed into this proxy at all?"""
-    if m.source_labels and any(labels.get(k) != v for k, v in m.source_labels.items()):
-        return False
-    if m.source_namespace is not None and m.source_namespace != namespace:
-        return False
-    return not (m.gateways and gateway not in m.gateways)
-
-
-def routes_for_proxy(
-    routes: Sequence[Route], labels: Mapping[str, str], namespace: str, gateway: str = "mesh"
-) -> tuple[Route, ...]:
-    """The routes this proxy receives, each keeping only the match blocks that apply to it.
-
-    Routes marked ``alternative`` start the next candidate (Istio: the next VirtualService for
-    the host, then the service's default route); a proxy gets the first candidate that leaves
-    it at least one route.
-    """
-    kept: list[Route] = []
-    for route in routes:
-        if route.alternative:
-            if kept:
-                break
-            route = replace(route, alternative=False)
-        if not route.matches:
-            kept.append(route)
-            break  # generation stops after the first catch-all
-        matches = tuple(m for m in route.matches if applies_to(m, labels, namespace, gateway))
-        if matches:
-            kept.append(_with_matches(route, matches))
-    return tuple(kept)
-
-
-def _with_matches(route: Route, matches: tuple[RouteMatch, ...]) -> Route:
-    return replace(route, matches=matches)
 
 
 def select_route(routes: Sequence[Route], call: Call) -> Route | None:

@@ -18,7 +18,7 @@ from meshsim.model.policy import (
     principal_namespace,
     spiffe_principal,
 )
-from meshsim.sim.istio_authz import decide
+from meshsim.sim.envoy.rbac import decide
 from meshsim.sim.messages import Call
 
 TOPO = topology(service("reviews", "v1", "v2"), service("ratings"),

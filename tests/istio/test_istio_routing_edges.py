@@ -16,9 +16,10 @@ from istio_helpers import codes, find, run, service, topology
 
 from meshsim.errors import ScenarioError
 from meshsim.model.policy import Backend, Route
+from meshsim.sim.envoy.routes import routes_for_proxy
 from meshsim.sim.messages import Call
 from meshsim.sim.proxy import Proxy
-from meshsim.sim.routing import routes_for_proxy, select_route
+from meshsim.sim.routing import select_route
 
 TOPO = topology(service("ratings"), service("reviews", namespace="prod"))
 

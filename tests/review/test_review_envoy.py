@@ -1,4 +1,4 @@
-"""Envoy wiring (sidecar.py / cluster.py) checked against reference/envoy-istio.md: cases
+"""Envoy wiring (sim/envoy/proxy.py, cluster.py) checked against reference/envoy-istio.md: cases
 found in review, now fixed."""
 
 from __future__ import annotations

@@ -1,6 +1,12 @@
-"""Envoy's data-plane algorithms, ported as pure state machines.
+"""The Envoy wing: Istio's data plane, the actors and the algorithms they run.
 
-Nothing here imports SimPy or the engine: time arrives as ``now`` (seconds), randomness as
+The actors are the sidecar (:mod:`~meshsim.sim.envoy.proxy`), its clusters
+(:mod:`~meshsim.sim.envoy.cluster`), the ingress gateway (:mod:`~meshsim.sim.envoy.gateway`),
+inbound mTLS and RBAC (:mod:`~meshsim.sim.envoy.rbac`) and the config-time route filters
+(:mod:`~meshsim.sim.envoy.routes`). This module re-exports only the algorithms (balancers,
+breakers, outlier detection, retries), ported as pure state machines.
+
+No algorithm module imports SimPy or the engine: time arrives as ``now`` (seconds), randomness as
 injected zero-argument callables returning non-negative integers (Envoy's
 ``RandomGenerator::random()``), so tests can pin draws exactly as Envoy's own tests do.
 Every module names the upstream file it follows; see reference/envoy-istio.md §1–§5.

@@ -1,8 +1,12 @@
-"""linkerd2-proxy's data-plane algorithms, ported as pure state machines.
+"""The Linkerd wing: linkerd2-proxy, the actors and the algorithms they run.
 
-No SimPy and no engine imports: time arrives as ``now`` (seconds), randomness as injected
-zero-argument callables returning a uniform float in [0, 1), so tests can pin draws. Each
-module names the upstream file it follows; see reference/linkerd.md.
+The actors are the outbound proxy (:mod:`~meshsim.sim.linkerd.proxy`) and inbound authorization
+(:mod:`~meshsim.sim.linkerd.inbound`). This module re-exports only the algorithms, ported as
+pure state machines.
+
+No algorithm module imports SimPy or the engine: time arrives as ``now`` (seconds), randomness
+as injected zero-argument callables returning a uniform float in [0, 1), so tests can pin
+draws. Each module names the upstream file it follows; see reference/linkerd.md.
 """
 
 from meshsim.sim.linkerd.accrual import ConsecutiveFailures, is_failure

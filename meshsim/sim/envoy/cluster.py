@@ -24,8 +24,8 @@ from meshsim.sim.kernel import call_later
 if TYPE_CHECKING:
     import simpy
 
+    from meshsim.sim.envoy.proxy import EnvoyProxy, Upstream
     from meshsim.sim.pod import Pod
-    from meshsim.sim.sidecar import EnvoyProxy, Upstream
 
 IntRoll = Callable[[], int]
 

@@ -12,14 +12,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from meshsim.model.policy import InboundPolicy, InboundRoute, default_authorizations
-from meshsim.sim.messages import Attempt
+from meshsim.sim.messages import POD_ADDRESS, Attempt
 from meshsim.sim.routing import request_matches
 
 if TYPE_CHECKING:
     from meshsim.sim.engine import Simulation
     from meshsim.sim.pod import Pod
 
-POD_ADDRESS = "10.244.0.10"  # every in-cluster caller is inside the cluster networks
 
 Authorizer = Callable[[Attempt], int]
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     import simpy
 
     from meshsim.sim.engine import Simulation
-    from meshsim.sim.sidecar import EnvoyProxy
+    from meshsim.sim.envoy.proxy import EnvoyProxy
 
 
 class GatewayPod:

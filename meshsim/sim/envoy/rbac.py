@@ -22,8 +22,7 @@ from meshsim.model.policy import (
     RbacRule,
     principal_namespace,
 )
-from meshsim.sim.authz import POD_ADDRESS
-from meshsim.sim.messages import Attempt, Call
+from meshsim.sim.messages import POD_ADDRESS, Attempt, Call
 
 if TYPE_CHECKING:
     from meshsim.sim.engine import Simulation

@@ -14,21 +14,22 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
 from meshsim.model.policy import Backend, Mirror, Route, TrafficPolicy, host_matches
-from meshsim.sim.cluster import Cluster, IntRoll
 from meshsim.sim.envoy import RetryState, RetryStatus, stable_hash64, wants_retry
+from meshsim.sim.envoy.cluster import Cluster, IntRoll
 from meshsim.sim.envoy.retry import Outcome
+from meshsim.sim.envoy.routes import routes_for_proxy
 from meshsim.sim.kernel import Timers, call_later
 from meshsim.sim.messages import Attempt, Call
 from meshsim.sim.proxy import Proxy
 from meshsim.sim.rollout.weights import LiveRoute, static_pick, with_live
-from meshsim.sim.routing import routes_for_proxy, select_route
+from meshsim.sim.routing import select_route
 from meshsim.sim.sampling import Sampler
 
 if TYPE_CHECKING:
     import simpy
 
-    from meshsim.sim.cluster import Connection
     from meshsim.sim.engine import Simulation
+    from meshsim.sim.envoy.cluster import Connection
     from meshsim.sim.pod import Pod
 
 
