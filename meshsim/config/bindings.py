@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from meshsim.config.manifest.hosts import HostIndex
+from meshsim.config.manifest.nodes import Diagnostics, Node
 from meshsim.config.manifests import Manifest
 from meshsim.errors import ConfigWarning, ScenarioError
 from meshsim.model import Model, Parallel
@@ -24,8 +26,6 @@ from meshsim.model.rollout import ArgoRollout
 from meshsim.model.topology import Topology
 
 from .istio import injection as istio_injection
-from .istio.hosts import HostIndex
-from .istio.nodes import Diagnostics, Node
 from .istio.serviceentry import parse_entries
 from .linkerd import injection as linkerd_injection
 from .linkerd.authz import selector_matches

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from meshsim.config import delivery, istio, linkerd, yamlsrc
+from meshsim.config import istio, linkerd, rollout, yamlsrc
 from meshsim.config.bindings import ServiceBinding, service_bindings, unapplied
 from meshsim.config.compile import compile_model
 from meshsim.config.errors import from_validation_error
@@ -181,7 +181,7 @@ def _translate(
     if spec.mesh == "linkerd":
         result = linkerd.translate(manifests, model.topology, version=spec.meshVersion)
         rest = [pending_warning(m) for m in manifests
-                if not linkerd.reads(m) and not delivery.reads(m)]
+                if not linkerd.reads(m) and not rollout.reads(m)]
         return _deliver(replace(model, policy=result.policy), manifests, spec,
                         [*result.warnings, *rest])
     if spec.mesh != "istio":
@@ -193,7 +193,7 @@ def _translate(
             raise ScenarioError(exc.message, locator.locate(("spec", "meshVersion"))) from None
         raise
     read = [m for m in manifests
-            if m.family == "istio" or m.kind == "Namespace" or delivery.reads(m)]
+            if m.family == "istio" or m.kind == "Namespace" or rollout.reads(m)]
     read_ids = {id(m) for m in read}  # identity, not dataclass equality: linear in manifests
     rest = [pending_warning(m) for m in manifests if id(m) not in read_ids]
     model, warnings = _deliver(replace(model, policy=translation.policy), manifests, spec,
@@ -206,10 +206,10 @@ def _translate(
 def _deliver(model: Model, manifests: list[Manifest], spec: ScenarioSpec,
              warnings: list[ConfigWarning]) -> tuple[Model, list[ConfigWarning]]:
     """Flagger and Argo Rollouts on top of the mesh's policy (``spec.rollout.start``)."""
-    if model.policy is None or not any(delivery.reads(m) for m in manifests):
+    if model.policy is None or not any(rollout.reads(m) for m in manifests):
         return model, warnings
     start = spec.warmup if spec.rollout.start is None else spec.rollout.start
-    result = delivery.translate(manifests, model.topology, model.policy, mesh=spec.mesh,
+    result = rollout.translate(manifests, model.topology, model.policy, mesh=spec.mesh,
                                 start=start, version=spec.meshVersion)
     model = replace(model, policy=result.policy, rollouts=result.rollouts,
                     workloads=(*model.workloads, *result.workloads))

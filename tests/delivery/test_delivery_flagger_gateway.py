@@ -6,7 +6,7 @@ from pathlib import Path
 
 from delivery_helpers import find, line_of, load, policy
 
-from meshsim.config.delivery.gateways import gateway_ref, vs_hosts
+from meshsim.config.rollout.gateways import gateway_ref, vs_hosts
 from meshsim.model.policy import Backend, gateway_for
 
 GATEWAY = """\
@@ -48,7 +48,7 @@ def test_gateway_refs_resolve_as_istio_reads_them() -> None:
 
 
 def test_generated_hosts_add_the_apex_unless_listed() -> None:
-    from meshsim.config.istio.nodes import Node
+    from meshsim.config.manifest.nodes import Node
     from meshsim.config.manifests import classify
     from meshsim.config.yamlsrc import load_stream
 

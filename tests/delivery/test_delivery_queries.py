@@ -6,10 +6,10 @@ import math
 
 import pytest
 
-from meshsim.config.delivery.conditions import parse_condition
-from meshsim.config.delivery.promql import QueryError, read_query
-from meshsim.config.istio.nodes import Node
+from meshsim.config.manifest.nodes import Node
 from meshsim.config.manifests import Manifest
+from meshsim.config.rollout.conditions import parse_condition
+from meshsim.config.rollout.promql import QueryError, read_query
 from meshsim.errors import ScenarioError
 from meshsim.model.rollout import AllOf, AnyOf, Compare, Condition, Not
 

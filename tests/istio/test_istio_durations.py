@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from meshsim.config.istio.durations import parse_istio_duration
+from meshsim.config.manifest.durations import parse_istio_duration
 from meshsim.errors import UnitError
 
 

@@ -17,9 +17,9 @@ import pytest
 from builders import deployment, model
 
 from meshsim.config import Scenario, load_scenario_text
-from meshsim.config.delivery.conditions import parse_condition
-from meshsim.config.istio.nodes import Node
+from meshsim.config.manifest.nodes import Node
 from meshsim.config.manifests import Manifest
+from meshsim.config.rollout.conditions import parse_condition
 from meshsim.errors import ScenarioError
 from meshsim.metrics import Recording
 from meshsim.metrics.details import decode

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from meshsim.config.manifest.hosts import HostIndex, by_domain_precedence
+from meshsim.config.manifest.nodes import Diagnostics, Node
 from meshsim.config.manifests import Manifest
 from meshsim.errors import ConfigWarning
 from meshsim.model.policy import Gateway, IstioSecurity, TrafficPolicy
@@ -21,9 +23,7 @@ from .authz import parse_authorization
 from .defaults import ROUTE_TIMEOUT, default_cluster, default_retry
 from .destinationrule import build_clusters, collect_rules, service_port, subsets_of
 from .gateway import GatewaySpec, parse_gateway
-from .hosts import HostIndex, by_domain_precedence
 from .injection import sidecars
-from .nodes import Diagnostics, Node
 from .peerauthn import parse_peer_authentications
 from .precedence import apply_order
 from .profile import IstioProfile, profile_for

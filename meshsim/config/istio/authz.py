@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import cast
 
+from meshsim.config.manifest.nodes import Diagnostics, Node
 from meshsim.config.manifests import Manifest
 from meshsim.model.policy import (
     RbacAction,
@@ -26,8 +27,6 @@ from meshsim.model.policy import (
     spiffe_principal,
 )
 from meshsim.model.topology import Topology
-
-from .nodes import Diagnostics, Node
 
 ACTIONS = ("ALLOW", "DENY", "AUDIT", "CUSTOM")
 # ``when`` keys meshsim evaluates, and the side of the rule Istio puts them on.

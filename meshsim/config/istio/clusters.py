@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from meshsim.config.manifest.nodes import Diagnostics, Node
 from meshsim.model.policy import (
     CircuitBreakers,
     ClusterPolicy,
@@ -21,7 +22,6 @@ from meshsim.model.policy import (
 )
 
 from .defaults import CONNECT_TIMEOUT, PANIC_THRESHOLD, default_breakers
-from .nodes import Diagnostics, Node
 from .profile import IstioProfile
 
 SIMPLE_LB = ("UNSPECIFIED", "LEAST_CONN", "RANDOM", "PASSTHROUGH", "ROUND_ROBIN", "LEAST_REQUEST")

@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from meshsim.config.manifest.hosts import HostIndex, Resolved, is_wildcard
+from meshsim.config.manifest.nodes import Diagnostics, Node
 from meshsim.config.manifests import Manifest
 from meshsim.model.policy import ClusterPolicy, Subset
 from meshsim.model.topology import Topology
 
 from .clusters import Components, cluster_policy
-from .hosts import HostIndex, Resolved, is_wildcard
-from .nodes import Diagnostics, Node
 from .profile import IstioProfile
 
 

@@ -14,11 +14,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from meshsim.config.manifest.hosts import HostIndex, is_wildcard
+from meshsim.config.manifest.nodes import Diagnostics, Node
 from meshsim.model.policy import Backend
 
 from .destinationrule import ServiceRule, warn_kubernetes_form
-from .hosts import HostIndex, is_wildcard
-from .nodes import Diagnostics, Node
 from .profile import IstioProfile
 
 INTERNAL_HEADERS = (":authority", "host")

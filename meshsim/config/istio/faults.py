@@ -8,10 +8,10 @@ mirror off; ``mirror`` (with ``mirrorPercentage`` or the deprecated ``mirrorPerc
 
 from __future__ import annotations
 
+from meshsim.config.manifest.nodes import Diagnostics, Node
 from meshsim.model.policy import FaultInjection, Mirror
 
 from .destinations import Destinations
-from .nodes import Diagnostics, Node
 
 
 def fault_injection(node: Node, diagnostics: Diagnostics) -> FaultInjection | None:

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from meshsim.config.manifest.hosts import intersect
+from meshsim.config.manifest.nodes import Diagnostics, Node
 from meshsim.config.manifests import Manifest
-
-from .hosts import intersect
-from .nodes import Diagnostics, Node
 
 PROTOCOLS = ("HTTP", "HTTPS", "HTTP2", "GRPC", "GRPC-WEB", "TCP", "TLS", "MONGO", "REDIS",
              "MYSQL")

@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from meshsim.config.manifest.nodes import Diagnostics, Node
 from meshsim.model.policy import Backend, FaultInjection, HashKey, Mirror, RetryPolicy
 
 from .clusters import hash_key
 from .destinationrule import ServiceRule, destination_hash
 from .destinations import Destinations, header_operations
 from .faults import fault_injection, mirrors
-from .nodes import Diagnostics, Node
 from .profile import IstioProfile
 from .retry import convert_retries
 

@@ -19,11 +19,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from meshsim.config.injection import Injection
+from meshsim.config.manifest.nodes import Diagnostics, Node
 from meshsim.config.manifests import Manifest
 from meshsim.errors import Location
 from meshsim.model.topology import Deployment, Topology
-
-from .nodes import Diagnostics, Node
 
 INJECT_LABEL = "sidecar.istio.io/inject"
 NAMESPACE_LABEL = "istio-injection"

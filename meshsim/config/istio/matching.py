@@ -10,21 +10,12 @@ Envoy matches like any header; ``scheme`` is a ``:scheme`` header matcher, as Is
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
+from meshsim.config.manifest.nodes import Diagnostics, Node
+from meshsim.config.manifest.regex import check_regex
 from meshsim.model.policy import HeaderMatch, RouteMatch, StringMatch
 
-from .nodes import Diagnostics, Node
-
-# Python's re accepts these, RE2 (Envoy's safe_regex) does not.
-_NOT_RE2 = (
-    (re.compile(r"\(\?<?[=!]"), "lookaround assertions"),
-    (re.compile(r"\\[1-9]"), "backreferences"),
-    (re.compile(r"\(\?P=|\\g<"), "backreferences"),
-    (re.compile(r"\(\?>"), "atomic groups"),
-    (re.compile(r"(?<!\\)[*+?}]\+"), "possessive quantifiers"),
-)
 JWT_CLAIM_PREFIX = "@request.auth.claims"
 # validation.go ValidateHTTPHeaderNameOrJwtClaimRoute; a request never carries :status.
 PSEUDO_HEADERS = (":method", ":scheme", ":authority", ":path", ":status")
@@ -43,18 +34,6 @@ def string_match(node: Node, *, ignore_case: bool = False) -> StringMatch:
     if kind == "regex":
         check_regex(node[kind])
     return StringMatch(kind, value, ignore_case)  # type: ignore[arg-type]
-
-
-def check_regex(node: Node) -> None:
-    """A regex Envoy's RE2 engine would accept; anything else is a located error."""
-    pattern = node.string()
-    for marker, what in _NOT_RE2:
-        if marker.search(pattern):
-            raise node.error(f"regex {pattern!r} uses {what}, which RE2 (Envoy) does not support")
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        raise node.error(f"regex {pattern!r} does not compile: {exc}") from None
 
 
 def _is_presence(node: Node) -> bool:

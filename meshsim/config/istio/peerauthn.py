@@ -12,10 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import cast
 
+from meshsim.config.manifest.nodes import Diagnostics, Node
 from meshsim.config.manifests import Manifest
 from meshsim.model.policy import MtlsMode, PeerAuthnPolicy, WorkloadSelector
-
-from .nodes import Diagnostics, Node
 
 MODES = ("UNSET", "STRICT", "PERMISSIVE", "DISABLE")
 PORT_MODE_FIELDS = ("mode",)

@@ -14,9 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
+from meshsim.config.manifest.nodes import Node
 from meshsim.config.manifests import Manifest
-
-from .nodes import Node
 
 
 def creation_time(manifest: Manifest) -> datetime | None:

@@ -13,10 +13,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from meshsim.config.fields import did_you_mean
+from meshsim.config.manifest.nodes import Diagnostics, Node
 from meshsim.model.policy import RetryPolicy
 
 from .defaults import default_retry
-from .nodes import Diagnostics, Node
 from .profile import IstioProfile
 
 # Envoy router_filter.rst x-envoy-retry-on and x-envoy-retry-grpc-on conditions.

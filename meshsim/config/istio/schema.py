@@ -11,47 +11,9 @@ translator modules, which read it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Literal
 
-from meshsim.config.fields import did_you_mean
-
-from .nodes import Diagnostics, Node
-
-Shape = Literal["one", "list", "map"]
-
-
-@dataclass(frozen=True)
-class Field:
-    """A field: a scalar (``message`` None) or a message, once, repeated or as map values."""
-
-    message: Mapping[str, Field] | None = None
-    shape: Shape = "one"
-    unmodelled: str | None = None  # why meshsim ignores it: one warning when present
-
-
-def msg(**fields: Field) -> dict[str, Field]:
-    return dict(fields)
-
-
-S = Field()  # a scalar meshsim reads
-
-
-def one(message: Mapping[str, Field]) -> Field:
-    return Field(message)
-
-
-def many(message: Mapping[str, Field]) -> Field:
-    return Field(message, "list")
-
-
-def mapped(message: Mapping[str, Field]) -> Field:
-    return Field(message, "map")
-
-
-def skip(reason: str) -> Field:
-    return Field(unmodelled=reason)
-
+from meshsim.config.manifest.nodes import Diagnostics, Node
+from meshsim.config.manifest.schema import Field, S, check_spec, many, mapped, msg, one, skip
 
 _TLS = "TLS is not modelled (meshsim simulates plain HTTP between proxies)"
 _L4 = "meshsim simulates HTTP only; TCP and TLS routes are ignored"
@@ -226,7 +188,6 @@ SPECS: dict[str, Mapping[str, Field]] = {
     "AuthorizationPolicy": AUTHORIZATION_POLICY,
     "PeerAuthentication": PEER_AUTHENTICATION,
 }
-_TOP_LEVEL = ("apiVersion", "kind", "metadata", "spec", "status")
 
 
 def check(root: Node, diagnostics: Diagnostics) -> None:
@@ -234,39 +195,3 @@ def check(root: Node, diagnostics: Diagnostics) -> None:
     check_spec(root, SPECS, diagnostics)
 
 
-def check_spec(
-    root: Node, specs: Mapping[str, Mapping[str, Field]], diagnostics: Diagnostics
-) -> None:
-    """The field-tree check for any CRD family: ``specs`` maps a kind to its spec's fields."""
-    for key, node in root.entries():
-        if key not in _TOP_LEVEL:
-            raise node.error(f"unknown field {key!r}{did_you_mean(key, _TOP_LEVEL)}")
-    spec = root["spec"]
-    if not spec.present:
-        raise root.error(f"{root.manifest.kind} needs a spec")
-    walk(spec, specs[root.manifest.kind], diagnostics)
-
-
-def walk(node: Node, message: Mapping[str, Field], diagnostics: Diagnostics) -> None:
-    for key, child in node.entries():
-        spec = message.get(key)
-        if spec is None:
-            raise child.error(
-                f"unknown field {key!r}{did_you_mean(key, message)} "
-                f"(expected one of {', '.join(message)})"
-            )
-        if not child.present:
-            continue
-        if spec.unmodelled is not None:
-            diagnostics.warn(child, f"{key} is not modelled: {spec.unmodelled}")
-        elif spec.message is not None:
-            for item in _members(child, spec.shape):
-                walk(item, spec.message, diagnostics)
-
-
-def _members(node: Node, shape: Shape) -> list[Node]:
-    if shape == "list":
-        return node.items()
-    if shape == "map":
-        return [value for _, value in node.entries()]
-    return [node]

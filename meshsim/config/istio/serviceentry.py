@@ -12,11 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from meshsim.config.manifest.nodes import Diagnostics, Node
 from meshsim.config.manifests import Manifest
 from meshsim.model.policy import ExternalService
 from meshsim.model.topology import Topology
-
-from .nodes import Diagnostics, Node
 
 RESOLUTIONS = ("NONE", "STATIC", "DNS", "DNS_ROUND_ROBIN", "DYNAMIC_DNS")
 LOCATIONS = ("MESH_EXTERNAL", "MESH_INTERNAL")

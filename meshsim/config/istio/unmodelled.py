@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from meshsim.config.manifest.nodes import Diagnostics, Node
 from meshsim.config.manifests import Manifest
-
-from .nodes import Diagnostics, Node
 
 REASONS = {
     "Sidecar": "Sidecar scoping (egress hosts, outbound traffic policy) is not modelled: every "

@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from meshsim.config.manifest.hosts import HostIndex, is_wildcard
+from meshsim.config.manifest.nodes import Diagnostics, Node
 from meshsim.config.manifests import Manifest
 from meshsim.model.policy import Backend, Route, RouteMatch
 
@@ -25,10 +27,8 @@ from .defaults import ROUTE_TIMEOUT, default_retry
 from .destinationrule import ServiceRule, warn_kubernetes_form
 from .destinations import Destinations
 from .gateway import GatewaySpec, resolve_gateway_name
-from .hosts import HostIndex, is_wildcard
 from .httproute import RuleAction, rule_action
 from .matching import is_catch_all, route_match
-from .nodes import Diagnostics, Node
 from .precedence import why_first
 from .profile import IstioProfile
 

@@ -29,6 +29,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from meshsim.config.manifest.hosts import HostIndex
+from meshsim.config.manifest.nodes import Diagnostics, Node
 from meshsim.config.manifests import Manifest
 from meshsim.errors import ConfigWarning
 from meshsim.model.policy import (
@@ -47,8 +49,6 @@ from meshsim.model.policy import (
 )
 from meshsim.model.topology import Topology
 
-from ..istio.hosts import HostIndex
-from ..istio.nodes import Diagnostics, Node
 from .annotations import (
     ACCRUAL,
     ACCRUAL_KEYS,

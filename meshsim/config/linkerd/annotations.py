@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from meshsim.config.manifest.nodes import Diagnostics, Node
 from meshsim.errors import UnitError
 from meshsim.model.policy import FailureAccrual, PolicyRetry
 
-from ..istio.nodes import Diagnostics, Node
 from .values import parse_annotation_duration
 
 RETRY_HTTP = "retry.linkerd.io/http"

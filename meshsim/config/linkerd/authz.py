@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import cast
 
+from meshsim.config.manifest.nodes import Diagnostics, Node
 from meshsim.config.manifests import Manifest
 from meshsim.model.policy import (
     CLUSTER_NETWORKS,
@@ -31,7 +32,6 @@ from meshsim.model.policy import (
 )
 from meshsim.model.topology import Topology
 
-from ..istio.nodes import Diagnostics, Node
 from .httproute import RankedRoute, sort_routes
 from .injection import POLICIES
 

@@ -17,6 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from meshsim.config.manifest.hosts import HostIndex
+from meshsim.config.manifest.nodes import Diagnostics, Node
+from meshsim.config.manifest.regex import check_regex
 from meshsim.config.manifests import Manifest
 from meshsim.errors import UnitError
 from meshsim.model.policy import (
@@ -29,9 +32,6 @@ from meshsim.model.policy import (
     StringMatch,
 )
 
-from ..istio.hosts import HostIndex
-from ..istio.matching import check_regex
-from ..istio.nodes import Diagnostics, Node
 from .annotations import Dropped, Timeouts, annotations_of, drop, parse_retry, parse_timeouts
 from .values import parse_gateway_duration
 

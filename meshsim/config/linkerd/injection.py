@@ -19,12 +19,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import cast
 
 from meshsim.config.injection import Injection
+from meshsim.config.manifest.nodes import Diagnostics, Node
 from meshsim.config.manifests import Manifest
 from meshsim.errors import Location, ScenarioError
 from meshsim.model.policy import DefaultInboundPolicy
 from meshsim.model.topology import Deployment, Topology
-
-from ..istio.nodes import Diagnostics, Node
 
 INJECT = "linkerd.io/inject"
 DEFAULT_POLICY = "config.linkerd.io/default-inbound-policy"

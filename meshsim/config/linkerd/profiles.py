@@ -14,6 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from meshsim.config.manifest.hosts import DOMAIN, HostIndex
+from meshsim.config.manifest.nodes import Diagnostics, Node
+from meshsim.config.manifest.regex import check_regex
 from meshsim.config.manifests import Manifest
 from meshsim.errors import UnitError
 from meshsim.model.policy import (
@@ -27,9 +30,6 @@ from meshsim.model.policy import (
 )
 from meshsim.model.topology import Topology
 
-from ..istio.hosts import DOMAIN, HostIndex
-from ..istio.matching import check_regex
-from ..istio.nodes import Diagnostics, Node
 from .values import quantity_millis
 
 SKIP = "smi.linkerd.io/skip"

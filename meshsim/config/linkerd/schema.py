@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from meshsim.config.istio.schema import Field, S, check_spec, many, one, skip
-
-from ..istio.nodes import Diagnostics, Node
+from meshsim.config.manifest.nodes import Diagnostics, Node
+from meshsim.config.manifest.schema import Field, S, check_spec, many, one, skip
 
 # -- ServiceProfile ----------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@
   negatives and missing units are rejected.
 * Gateway API ``Duration`` (GEP-2257): ``^([0-9]{1,5}(h|m|s|ms)){1,4}$``.
 * ServiceProfile ``timeout`` and ``retryBudget.ttl`` are Go durations (``time.ParseDuration``),
-  parsed by :func:`meshsim.config.istio.durations.parse_istio_duration`.
+  parsed by :func:`meshsim.config.manifest.durations.parse_istio_duration`.
 * SMI weights and ``dstOverrides`` weights are Kubernetes quantities (``900m``, ``1``, ``0.5``);
   the controller sends ``MilliValue() × 10`` ("decimillis").
 """

@@ -16,13 +16,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
+from meshsim.config.istio.gateway import resolve_gateway_name
+from meshsim.config.istio.matching import is_catch_all
+from meshsim.config.manifest.hosts import intersect
+from meshsim.config.manifest.nodes import Node
+from meshsim.config.rollout.context import Context
 from meshsim.model.policy import Gateway, Route
-
-from ..istio.gateway import resolve_gateway_name
-from ..istio.hosts import intersect
-from ..istio.matching import is_catch_all
-from ..istio.nodes import Node
-from .context import Context
 
 MESH = "mesh"
 

@@ -1,20 +1,19 @@
-"""What every delivery translator reads: the topology, the mesh's policy, and diagnostics."""
+"""What every rollout translator reads: the topology, the mesh's policy, and diagnostics."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from meshsim.config.istio.profile import IstioProfile
+from meshsim.config.manifest.durations import parse_istio_duration
+from meshsim.config.manifest.hosts import HostIndex
+from meshsim.config.manifest.nodes import Diagnostics, Node
 from meshsim.config.manifests import Manifest
 from meshsim.errors import UnitError
 from meshsim.model.policy import Route, Subset, TrafficPolicy
 from meshsim.model.topology import Topology
 from meshsim.model.workload import Workload
-
-from ..istio.durations import parse_istio_duration
-from ..istio.hosts import HostIndex
-from ..istio.nodes import Diagnostics, Node
-from ..istio.profile import IstioProfile
 
 
 @dataclass

@@ -20,13 +20,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from meshsim.config.manifest.nodes import Node
 from meshsim.config.manifests import Manifest
+from meshsim.config.rollout.context import Context
+from meshsim.config.rollout.measures import measure_of
+from meshsim.config.rollout.promql import SHAPES, QueryError, read_query
 from meshsim.model.rollout import FlaggerCheck, Version
-
-from ..istio.nodes import Node
-from .context import Context
-from .measures import measure_of
-from .promql import SHAPES, QueryError, read_query
 
 MetricTemplates = Mapping[tuple[str, str], Manifest]  # (namespace, name) → MetricTemplate
 NOT_BUILT = ("datadog", "cloudwatch", "newrelic", "graphite", "stackdriver", "influxdb",

@@ -13,12 +13,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from meshsim.config.manifest.nodes import Node
+from meshsim.config.rollout.context import Context
+from meshsim.config.rollout.promql import Query
+from meshsim.config.rollout.targets import require_version
 from meshsim.model.rollout import Measure, Version
-
-from ..istio.nodes import Node
-from .context import Context
-from .promql import Query
-from .targets import require_version
 
 DESTINATION = {
     "istio": ("destination_service", "destination_service_name", "destination_workload",

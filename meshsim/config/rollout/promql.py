@@ -22,10 +22,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from meshsim.config.manifest.durations import parse_istio_duration
 from meshsim.errors import UnitError
 from meshsim.model.rollout import MeasureKind, Reporter
-
-from ..istio.durations import parse_istio_duration
 
 # Default histogram bucket bounds in ms: Istio's stats filter (istio_request_duration_milliseconds)
 # and linkerd2-proxy's ``latency::BOUNDS`` (response_latency_ms).

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from meshsim.config.manifest.hosts import HostIndex
+from meshsim.config.manifest.nodes import Node
 from meshsim.model.policy import Subset
 from meshsim.model.rollout import Version
 from meshsim.model.topology import Topology
-
-from ..istio.hosts import HostIndex
-from ..istio.nodes import Node
 
 
 def version_subset(topology: Topology, version: Version) -> Subset:

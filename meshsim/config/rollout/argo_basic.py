@@ -14,12 +14,11 @@ from __future__ import annotations
 import math
 import re
 
+from meshsim.config.manifest.nodes import Node
 from meshsim.config.manifests import Manifest
+from meshsim.config.rollout.context import Context
+from meshsim.config.rollout.targets import require_version
 from meshsim.model.rollout import ReplicaScaling, TrafficTarget
-
-from ..istio.nodes import Node
-from .context import Context
-from .targets import require_version
 
 DEFAULT_SURGE = DEFAULT_UNAVAILABLE = "25%"
 STABLE, CANARY = "stable", "canary"

@@ -18,9 +18,8 @@ from __future__ import annotations
 import math
 import re
 
+from meshsim.config.manifest.nodes import Node
 from meshsim.model.rollout import AllOf, AnyOf, Compare, CompareOp, Condition, Not
-
-from ..istio.nodes import Node
 
 SHAPES = (
     "result[0] >= 0.95, result < 0.5 (a comparison of result or result[0] with a number), "

@@ -14,9 +14,8 @@ import shlex
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from meshsim.config.manifest.durations import parse_istio_duration
 from meshsim.errors import UnitError
-
-from ..istio.durations import parse_istio_duration
 
 VALUED = frozenset("zqcnmHdDTAatox") | {"host", "cpus"}
 IGNORED = {  # no effect on what meshsim models

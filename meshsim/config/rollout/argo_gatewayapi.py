@@ -15,13 +15,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from meshsim.config.linkerd.httproute import GATEWAY_GROUP
+from meshsim.config.manifest.nodes import Node
 from meshsim.config.manifests import Manifest
+from meshsim.config.rollout.context import Context
 from meshsim.model.policy import Backend, Route
 from meshsim.model.rollout import TrafficTarget, Version
-
-from ..istio.nodes import Node
-from ..linkerd.httproute import GATEWAY_GROUP
-from .context import Context
 
 PLUGIN = "argoproj-labs/gatewayAPI"
 _OTHER_ROUTES = ("grpcRoute", "grpcRoutes", "tcpRoute", "tcpRoutes", "tlsRoute", "tlsRoutes")

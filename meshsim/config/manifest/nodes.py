@@ -12,11 +12,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from meshsim.config.fields import did_you_mean
+from meshsim.config.manifest.durations import parse_istio_duration
 from meshsim.config.manifests import Manifest
 from meshsim.config.yamlsrc import PathKey, YamlPath, dotted
 from meshsim.errors import ConfigWarning, Location, ScenarioError, UnitError
-
-from .durations import parse_istio_duration
 
 
 def where(manifest: Manifest, path: YamlPath = ()) -> Location:

@@ -21,15 +21,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import pairwise
 
+from meshsim.config.fields import did_you_mean
+from meshsim.config.manifest.nodes import Node
+from meshsim.config.rollout.context import Context, go_duration
+from meshsim.config.rollout.hey import HeyRun, Unrecognised, parse_hey
+from meshsim.config.rollout.routes import default_route
 from meshsim.model.policy import host_matches
 from meshsim.model.rollout import FlaggerCanary, Version
 from meshsim.model.workload import RateStep, RequestTemplate, Workload
-
-from ..fields import did_you_mean
-from ..istio.nodes import Node
-from .context import Context, go_duration
-from .hey import HeyRun, Unrecognised, parse_hey
-from .routes import default_route
 
 LOAD_TESTER = "flagger-loadtester"
 CALLED = ("rollout", "pre-rollout")

@@ -13,23 +13,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from meshsim.config.istio.profile import profile_for
+from meshsim.config.manifest.nodes import Node
+from meshsim.config.manifest.schema import walk
 from meshsim.config.manifests import Manifest
+from meshsim.config.rollout.argo import Templates, translate_rollout
+from meshsim.config.rollout.context import Context
+from meshsim.config.rollout.flagger import translate_canary
+from meshsim.config.rollout.gateways import bind_gateways
+from meshsim.config.rollout.metric_templates import MetricTemplates
+from meshsim.config.rollout.schema import PROMETHEUS, SPECS, check
+from meshsim.config.rollout.targets import add_subsets
 from meshsim.errors import ConfigWarning
 from meshsim.model.policy import TrafficPolicy
 from meshsim.model.rollout import Rollout
 from meshsim.model.topology import Topology
 from meshsim.model.workload import Workload
-
-from ..istio.nodes import Node
-from ..istio.profile import profile_for
-from ..istio.schema import walk
-from .argo import Templates, translate_rollout
-from .context import Context
-from .flagger import translate_canary
-from .gateways import bind_gateways
-from .metric_templates import MetricTemplates
-from .schema import PROMETHEUS, SPECS, check
-from .targets import add_subsets
 
 __all__ = ["DeliveryTranslation", "reads", "translate"]
 

@@ -17,7 +17,17 @@ import re
 from collections.abc import Mapping
 from dataclasses import replace
 
+from meshsim.config.manifest.durations import parse_istio_duration
+from meshsim.config.manifest.nodes import Node
 from meshsim.config.manifests import Manifest
+from meshsim.config.rollout.argo_basic import basic_canary
+from meshsim.config.rollout.argo_gatewayapi import PLUGIN, plugin_target
+from meshsim.config.rollout.conditions import parse_condition
+from meshsim.config.rollout.context import Context, go_duration
+from meshsim.config.rollout.measures import measure_of
+from meshsim.config.rollout.promql import SHAPES, QueryError, read_query
+from meshsim.config.rollout.routes import split_profile_routes
+from meshsim.config.rollout.targets import require_version, resolve_service
 from meshsim.errors import UnitError
 from meshsim.model.policy import Backend, Route
 from meshsim.model.rollout import (
@@ -28,17 +38,6 @@ from meshsim.model.rollout import (
     TrafficTarget,
     Version,
 )
-
-from ..istio.durations import parse_istio_duration
-from ..istio.nodes import Node
-from .argo_basic import basic_canary
-from .argo_gatewayapi import PLUGIN, plugin_target
-from .conditions import parse_condition
-from .context import Context, go_duration
-from .measures import measure_of
-from .promql import SHAPES, QueryError, read_query
-from .routes import split_profile_routes
-from .targets import require_version, resolve_service
 
 Templates = Mapping[tuple[str, str], Manifest]  # (kind, "namespace/name" or name) → template
 NOT_BUILT = {

@@ -10,19 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from meshsim.config.istio.schema import (
-    HEADERS,
-    MATCH,
-    RETRIES,
-    Field,
-    S,
-    check_spec,
-    many,
-    one,
-    skip,
-)
-
-from ..istio.nodes import Diagnostics, Node
+from meshsim.config.istio.schema import HEADERS, MATCH, RETRIES
+from meshsim.config.manifest.nodes import Diagnostics, Node
+from meshsim.config.manifest.schema import Field, S, check_spec, many, one, skip
 
 _PODS = "pod templates and replica counts are not read: spec.services defines the pods"
 _METADATA = "labels and annotations of generated objects are not modelled"

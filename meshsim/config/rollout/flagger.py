@@ -20,28 +20,32 @@ import itertools
 from dataclasses import replace
 from typing import Literal
 
+from meshsim.config.istio.destinations import header_operations
+from meshsim.config.istio.matching import route_match
+from meshsim.config.istio.retry import convert_retries
+from meshsim.config.manifest.nodes import Node
 from meshsim.config.manifests import Manifest
-from meshsim.model.policy import Route, RouteMatch
-from meshsim.model.rollout import FlaggerCanary, FlaggerCheck, Measure, TrafficTarget, Version
-
-from ..istio.destinations import header_operations
-from ..istio.matching import route_match
-from ..istio.nodes import Node
-from ..istio.retry import convert_retries
-from .context import Context, go_duration
-from .gatewayapi import gateway_routes, is_gateway_router
-from .gateways import bind_to_gateways, binds_mesh
-from .metric_templates import MetricTemplates, TemplateModel, template_check, template_model
-from .promql import ISTIO_BUCKETS_MS, LINKERD_BUCKETS_MS
-from .routes import (
+from meshsim.config.rollout.context import Context, go_duration
+from meshsim.config.rollout.gatewayapi import gateway_routes, is_gateway_router
+from meshsim.config.rollout.gateways import bind_to_gateways, binds_mesh
+from meshsim.config.rollout.metric_templates import (
+    MetricTemplates,
+    TemplateModel,
+    template_check,
+    template_model,
+)
+from meshsim.config.rollout.promql import ISTIO_BUCKETS_MS, LINKERD_BUCKETS_MS
+from meshsim.config.rollout.routes import (
     backends,
     default_route,
     dropped_by_merge,
     merge_matches,
     split_profile_routes,
 )
-from .targets import require_version, resolve_service
-from .webhooks import translate_webhooks
+from meshsim.config.rollout.targets import require_version, resolve_service
+from meshsim.config.rollout.webhooks import translate_webhooks
+from meshsim.model.policy import Route, RouteMatch
+from meshsim.model.rollout import FlaggerCanary, FlaggerCheck, Measure, TrafficTarget, Version
 
 Strategy = Literal["canary", "ab", "bluegreen"]
 Router = Literal["mesh", "gatewayapi"]

@@ -18,15 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from meshsim.config.manifests import Manifest
-from meshsim.errors import UnitError
-from meshsim.model.policy import Route
-from meshsim.model.rollout import Version
-
-from ..istio.matching import check_regex
-from ..istio.nodes import Node
-from ..linkerd.annotations import Timeouts
-from ..linkerd.httproute import (
+from meshsim.config.linkerd.annotations import Timeouts
+from meshsim.config.linkerd.httproute import (
     GATEWAY_GROUP,
     RankedRoute,
     ServiceDefaults,
@@ -34,9 +27,15 @@ from ..linkerd.httproute import (
     rule_routes,
     specificity,
 )
-from ..linkerd.values import parse_gateway_duration
-from .context import Context
-from .routes import merge_gateway_matches
+from meshsim.config.linkerd.values import parse_gateway_duration
+from meshsim.config.manifest.nodes import Node
+from meshsim.config.manifest.regex import check_regex
+from meshsim.config.manifests import Manifest
+from meshsim.config.rollout.context import Context
+from meshsim.config.rollout.routes import merge_gateway_matches
+from meshsim.errors import UnitError
+from meshsim.model.policy import Route
+from meshsim.model.rollout import Version
 
 ROUTERS = ("gatewayapi", "gatewayapi:v1", "gatewayapi:v1beta1")
 CORE = ("", "core")
