@@ -109,21 +109,30 @@ def open_per_second(requests: pd.DataFrame, issued: int, horizon: float) -> np.n
     nearest recorded ids around it; it is counted in every second of that span.
     """
     n = math.ceil(horizon)
-    ids = requests["id"].to_numpy(dtype=np.int64)
-    order = np.argsort(ids, kind="stable")
-    ids, starts = ids[order], requests["start"].to_numpy(dtype=float)[order]
-    missing = np.setdiff1d(np.arange(max(issued, 0), dtype=np.int64), ids, assume_unique=True)
+    low, high = open_requests(requests, issued, horizon)
     counts = np.zeros(n + 1, dtype=np.int64)
-    if not len(missing) or n == 0:
+    if not len(low) or n == 0:
         return counts[:n]
-    pos = np.searchsorted(ids, missing)
-    low = np.where(pos > 0, starts[np.maximum(pos - 1, 0)], 0.0)
-    high = np.where(pos < len(ids), starts[np.minimum(pos, len(ids) - 1)], horizon)
     first = np.clip(np.floor(low).astype(np.int64), 0, n - 1)
     last = np.clip(np.ceil(high).astype(np.int64) - 1, first, n - 1)
     np.add.at(counts, first, 1)
     np.add.at(counts, last + 1, -1)
     return np.cumsum(counts)[:n]
+
+
+def open_requests(
+    requests: pd.DataFrame, issued: int, horizon: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each request still open at the end, the earliest and latest time it may have been
+    issued: the starts of the recorded requests whose ids are next to its own."""
+    ids = requests["id"].to_numpy(dtype=np.int64)
+    order = np.argsort(ids, kind="stable")
+    ids, starts = ids[order], requests["start"].to_numpy(dtype=float)[order]
+    missing = np.setdiff1d(np.arange(max(issued, 0), dtype=np.int64), ids, assume_unique=True)
+    pos = np.searchsorted(ids, missing)
+    low = np.where(pos > 0, starts[np.maximum(pos - 1, 0)], 0.0)
+    high = np.where(pos < len(ids), starts[np.minimum(pos, len(ids) - 1)], horizon)
+    return low.astype(float), high.astype(float)
 
 
 def per_second(

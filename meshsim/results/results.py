@@ -134,7 +134,8 @@ class Results:
         run = slo.RunFrames(
             requests=self.requests, calls=self.calls, attempts=self.attempts,
             events=self.events, workloads=self.model.workloads, warmup=self.warmup,
-            duration=self.duration,
+            duration=self.duration, still_open=recovery.open_requests(
+                self.requests, self.recording.issued, self.duration),
         )
         return slo.evaluate(run, self.model.expectations)
 

@@ -9,13 +9,18 @@ its window holds no call, when the run ends before the window starts, or when th
 inside the window (the value over the part that ran is shown, but a window that was not fully
 observed neither passes nor fails, except a count already above its ``max``, which can only
 grow). ``cannot tell`` is not a pass: ``passed`` is False and ``meshsim run`` exits 1.
+
+Requests still open when the run ended are in no frame. Those older than every call of the
+window that finished are not the run's last work in progress but requests it never answered: a
+pass on a workload, or on a service a workload calls directly, must also hold with them counted
+as failed and as slow as their age; otherwise it cannot tell.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -47,6 +52,11 @@ class RunFrames:
     workloads: Sequence[Workload]
     warmup: float
     duration: float
+    # requests still open at the end: earliest and latest time each may have been issued
+    # (:func:`meshsim.results.recovery.open_requests`); empty when not known
+    still_open: tuple[np.ndarray, np.ndarray] = field(
+        default_factory=lambda: (np.zeros(0), np.zeros(0))
+    )
 
 
 def format_value(metric: str, value: float) -> str:
@@ -73,8 +83,10 @@ def _bounds(metric: str, low: float | None, high: float | None) -> str:
     return " and ".join(parts) or "any value"
 
 
-def _value(frames: RunFrames, exp: Expectation, start: float, end: float) -> tuple[float, int]:
-    """The metric's value and the number of calls (or requests) it was computed from."""
+def _value(
+    frames: RunFrames, exp: Expectation, start: float, end: float
+) -> tuple[float, pd.DataFrame]:
+    """The metric's value and the calls (or requests) it was computed from."""
     clients: set[str] | None = None
     for workload in frames.workloads:
         if workload.name == exp.service:
@@ -101,13 +113,13 @@ def _value(frames: RunFrames, exp: Expectation, start: float, end: float) -> tup
     selected = rows[chosen]
     if exp.metric == "overflows":
         window = try_mask & started_in(tries, start, end)
-        return float(flag_mask(tries["flags"], "UO")[window].sum()), len(selected)
+        return float(flag_mask(tries["flags"], "UO")[window].sum()), selected
     if exp.metric == "ejections":
         t = events["time"].to_numpy()
         hits = event_mask & (events["kind"] == "eject").to_numpy() & (t >= start) & (t < end)
-        return float(hits.sum()), len(selected)
+        return float(hits.sum()), selected
     metrics = call_metrics(selected, [], end - start)
-    return float(metrics[exp.metric].iloc[0]), len(selected)
+    return float(metrics[exp.metric].iloc[0]), selected
 
 
 def _within(exp: Expectation, value: float) -> bool:
@@ -126,17 +138,52 @@ def _judge(
     if exp.metric not in METRICS:
         return math.nan, FAIL, f"unknown metric {exp.metric!r}"
     seen_end = min(end, run_end)
-    value, count = _value(frames, exp, start, seen_end)
-    if count == 0 or math.isnan(value):
+    value, selected = _value(frames, exp, start, seen_end)
+    if selected.empty or math.isnan(value):
         return math.nan, CANNOT_TELL, "no requests in the window"
     if end <= run_end + 1e-9:
-        return value, PASS if _within(exp, value) else FAIL, ""
+        if not _within(exp, value):
+            return value, FAIL, ""
+        return value, *_despite_open(frames, exp, selected, start, seen_end)
     if exp.metric in COUNT_METRICS and exp.max is not None and value > exp.max:
         return value, FAIL, ""  # a count only grows with the window
     shown = format_value(exp.metric, value)
     return value, CANNOT_TELL, (
         f"the run ends at {format_duration(run_end)}, inside the window "
         f"({shown} over [{format_duration(start)}, {format_duration(run_end)}) only)"
+    )
+
+
+def _never_answered(
+    frames: RunFrames, exp: Expectation, selected: pd.DataFrame, start: float, end: float
+) -> np.ndarray:
+    """Ages at the end of the open requests that may have been issued in [start, end), reached
+    ``exp.service`` and are older than every call of the window that finished."""
+    first, last = frames.still_open
+    direct = any(exp.service in (w.name, w.target) for w in frames.workloads)
+    if not direct or exp.metric in COUNT_METRICS or not len(first):
+        return np.zeros(0)
+    ages = frames.duration - last[(last >= start) & (first < end)]
+    return ages[ages > selected["latency"].max()]
+
+
+def _despite_open(
+    frames: RunFrames, exp: Expectation, selected: pd.DataFrame, start: float, end: float
+) -> tuple[str, str]:
+    """A pass, unless requests never answered could turn it into a failure."""
+    ages = _never_answered(frames, exp, selected, start, end)
+    if not len(ages):
+        return PASS, ""
+    failed = pd.DataFrame({"ok": np.zeros(len(ages), dtype=bool), "latency": ages,
+                           "attempts": 1, "status": 0, "flags": ""})
+    worst = float(call_metrics(pd.concat([selected[list(failed.columns)], failed]), [],
+                               end - start)[exp.metric].iloc[0])
+    if _within(exp, worst):
+        return PASS, ""
+    return CANNOT_TELL, (
+        f"{len(ages):,} requests issued in the window were still open when the run ended, "
+        f"older than any that finished (up to {format_duration(float(ages.max()))}); counted as "
+        f"failed they give {format_value(exp.metric, worst)}"
     )
 
 

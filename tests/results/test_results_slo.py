@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -154,3 +155,39 @@ def test_a_service_slo_leaves_out_mirror_copies() -> None:
     assert shadow["success_rate"] < 0.95  # the copies fail: counting them would show here
     assert slo["success_rate"] == pytest.approx(row["success_rate"]) == pytest.approx(1.0)
     assert slo["rps"] == pytest.approx(row["rps"])
+
+
+STUCK = """\
+apiVersion: meshsim/v1alpha1
+kind: Scenario
+metadata: {name: stuck}
+spec:
+  mesh: none
+  duration: 12s
+  warmup: 2s
+  services:
+    backend: {replicas: 2, concurrency: 1000, latency: constant(5ms)}
+  workload:
+    - {name: users, target: backend, rate: 100/s, arrival: constant, timeout: 0}
+  faults:
+    - {at: 4s, for: 8s, target: backend-0, latency: +100s}
+  expect:
+    - {metric: success_rate, service: backend, min: 0.99}
+    - {metric: p99, service: backend, max: 100ms}
+    - {metric: success_rate, service: backend, window: [2s, 4s], min: 0.99}
+"""
+
+
+def test_requests_never_answered_do_not_make_a_pass(tmp_path: Path) -> None:
+    """From 4 s every other request waits on backend-0 past the end of the run (no timeout):
+    the finished ones are all fast and ok, so without the open ones the SLOs would pass."""
+    import meshsim
+    from meshsim.config.scenario import load_scenario_text
+
+    results = meshsim.simulate(load_scenario_text(STUCK, base_dir=tmp_path))
+    assert results.recording.in_flight_at_end > 300
+    share, p99, before = results.slo().to_dict("records")
+    assert share["value"] == 1.0 and share["outcome"] == "cannot tell" and not results.passed
+    assert "were still open when the run ended, older than any that finished" in share["note"]
+    assert p99["outcome"] == "cannot tell" and p99["value"] < 0.1
+    assert before["outcome"] == "pass"  # nothing issued before the fault is still open
