@@ -156,3 +156,20 @@ def test_too_many_documents_refused_before_composing(monkeypatch: pytest.MonkeyP
     with pytest.raises(ScenarioError, match="limit of 3 manifest documents") as caught:
         yamlsrc.load_stream(text, "m.yaml")
     assert caught.value.location.line == 13  # the fourth document's mapping
+
+
+def test_a_long_malformed_text_is_reported_before_composing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A 3 MB file with an unclosed brace near its end took 12 s: every document before it
+    was composed, then the whole text parsed again by the pure-Python parser."""
+    monkeypatch.setattr(yamlsrc, "_SMALL", 0)
+
+    def compose(*_: object) -> None:
+        raise AssertionError("documents composed before the text was known to be well formed")
+
+    monkeypatch.setattr(yamlsrc, "_documents", compose)
+    text = "kind: A\n---\nkind: B\nspec: {a: 1\n"
+    with pytest.raises(ScenarioError, match="malformed YAML") as caught:
+        yamlsrc.load_stream(text, "m.yaml")
+    assert caught.value.location.line == 5
