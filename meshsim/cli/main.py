@@ -95,7 +95,8 @@ def run(
     ] = None,
     sets: SetOpt = None,
     quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="Print only SLO failures and errors.")
+        bool, typer.Option("--quiet", "-q", help="No tables: only the bad news (failed or "
+                           "undecided SLOs and verdicts, rollbacks, refusals) and errors.")
     ] = False,
     as_json: Annotated[
         bool,
@@ -302,6 +303,7 @@ def _print_report(console: Console, results: Results, slo: DataFrame, run_dir: P
         console.print()
         console.print("workloads (end to end)", style="bold")
         console.print(workloads_table(workloads))
+    _print_open(console, results, always=True)
     recovery = results.recovery
     if len(recovery):
         console.print()
@@ -399,7 +401,26 @@ def _print_quiet(console: Console, results: Results, slo: DataFrame) -> None:
         if row.outcome != "promoted":
             console.print(_rollout_line(row), style=_ROLLOUT_STYLE.get(str(row.outcome)),
                           markup=False)
+    _print_open(console, results, always=False)
     _print_slo(console, slo, only_failures=True)
+
+
+# Above this share of the issued requests, requests left unanswered are news even with --quiet.
+OPEN_SHARE_NEWS = 0.01
+
+
+def _print_open(console: Console, results: Results, *, always: bool) -> None:
+    """Requests with no answer when the run ended are in no table (the tables count answered
+    requests): say how many, so a stuck service cannot hide behind a 100 % SUCCESS."""
+    still_open, issued = results.recording.in_flight_at_end, results.recording.issued
+    share = still_open / issued if issued else 0.0
+    if still_open <= 0 or (not always and share < OPEN_SHARE_NEWS):
+        return
+    console.print(
+        f"still open at the end: {still_open:,} of {issued:,} requests issued ({share:.1%}) "
+        "had no answer when the run ended; the tables count answered requests only",
+        style="yellow" if share >= OPEN_SHARE_NEWS else "dim", markup=False,
+    )
 
 
 def _plural(n: int, word: str) -> str:

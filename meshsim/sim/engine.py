@@ -10,7 +10,8 @@ import simpy
 
 from meshsim.metrics import Recorder, Recording
 from meshsim.model import Model
-from meshsim.model.policy import gateway_for, identity_of, spiffe_principal
+from meshsim.model.authz import identity_of, spiffe_principal
+from meshsim.model.policy import gateway_for
 from meshsim.rng import Batched, Streams
 from meshsim.sim.chaos import Chaos
 from meshsim.sim.envoy.gateway import GatewayPod, share_live_routes

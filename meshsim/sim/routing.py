@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from urllib.parse import parse_qsl
 
-from meshsim.model.policy import HeaderMatch, Route, RouteMatch, StringMatch
+from meshsim.model.routes import HeaderMatch, Route, RouteMatch, StringMatch
 from meshsim.sim.messages import Call
 
 

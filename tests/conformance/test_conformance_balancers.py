@@ -18,7 +18,7 @@ from envoy_mocks import Pinned
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from meshsim.model.policy import LoadBalancer
+from meshsim.model.clusters import LoadBalancer
 from meshsim.sim.envoy import (
     LeastRequest,
     Maglev,

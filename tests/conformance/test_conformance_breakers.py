@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from meshsim.model.policy import U32_MAX, CircuitBreakers, RetryBudget
+from meshsim.model.clusters import U32_MAX, CircuitBreakers, RetryBudget
 from meshsim.sim.envoy import ResourceManager
 
 pytestmark = pytest.mark.conformance

@@ -29,7 +29,8 @@ from meshsim.config.linkerd import translate
 from meshsim.config.manifests import classify
 from meshsim.config.yamlsrc import load_stream
 from meshsim.model import Constant, Contention, Deployment, Service, Topology
-from meshsim.model.policy import Route, TrafficPolicy
+from meshsim.model.policy import TrafficPolicy
+from meshsim.model.routes import Route
 from meshsim.sim.linkerd.routing import routes_for_caller, select
 from meshsim.sim.messages import Call
 

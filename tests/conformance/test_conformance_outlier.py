@@ -14,7 +14,7 @@ from envoy_mocks import Pinned
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from meshsim.model.policy import OutlierDetection
+from meshsim.model.clusters import OutlierDetection
 from meshsim.sim.envoy import OutlierDetector
 
 pytestmark = pytest.mark.conformance

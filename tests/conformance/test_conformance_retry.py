@@ -12,7 +12,8 @@ from envoy_mocks import Pinned
 from hypothesis import given
 from hypothesis import strategies as st
 
-from meshsim.model.policy import CircuitBreakers, RetryBudget, RetryPolicy
+from meshsim.model.clusters import CircuitBreakers, RetryBudget
+from meshsim.model.routes import RetryPolicy
 from meshsim.sim.envoy import (
     JitteredExponentialBackOff,
     ResourceManager,

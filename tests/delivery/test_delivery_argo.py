@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from delivery_helpers import FIXTURES, error, fixture, line_of, load, policy
 
-from meshsim.model.policy import Backend
 from meshsim.model.rollout import ArgoRollout, ArgoStep, Compare, Version
+from meshsim.model.routes import Backend
 
 SUBSET = (FIXTURES / "argo-istio-subset.yaml").read_text()
 

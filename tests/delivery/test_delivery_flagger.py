@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from delivery_helpers import FIXTURES, error, find, fixture, line_of, load, policy, scenario
 
-from meshsim.model.policy import Backend, HeaderMatch, RouteMatch, StringMatch
 from meshsim.model.rollout import FlaggerCanary, Version
+from meshsim.model.routes import Backend, HeaderMatch, RouteMatch, StringMatch
 
 VERSIONS = "podinfo: {latency: exponential(5ms), versions: {primary: {}, canary: {}}}"
 SPLIT = (

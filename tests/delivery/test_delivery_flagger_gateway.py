@@ -7,7 +7,8 @@ from pathlib import Path
 from delivery_helpers import find, line_of, load, policy
 
 from meshsim.config.rollout.gateways import gateway_ref, vs_hosts
-from meshsim.model.policy import Backend, gateway_for
+from meshsim.model.policy import gateway_for
+from meshsim.model.routes import Backend
 
 GATEWAY = """\
 apiVersion: networking.istio.io/v1beta1

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from delivery_helpers import error, find, line_of, load, policy, scenario
 
-from meshsim.model.policy import Backend, HeaderMatch, RouteMatch, StringMatch
 from meshsim.model.rollout import ArgoRollout, FlaggerCanary, Version
+from meshsim.model.routes import Backend, HeaderMatch, RouteMatch, StringMatch
 
 SPLIT = (
     "podinfo: {latency: exponential(5ms)}\n"

@@ -10,8 +10,8 @@ from delivery_helpers import find, line_of, load, policy
 
 from meshsim.config.rollout.hey import Unrecognised, parse_hey
 from meshsim.config.rollout.webhooks import analysis_ticks, runs
-from meshsim.model.policy import Backend
 from meshsim.model.rollout import FlaggerCanary, TrafficTarget, Version
+from meshsim.model.routes import Backend
 from meshsim.model.workload import RateStep
 
 # -- hey ----------------------------------------------------------------------------------------

@@ -16,22 +16,24 @@ from builders import deployment, model
 
 from meshsim.metrics import Recording
 from meshsim.model import Constant, Exponential, Fault, FaultTarget, Model, RequestTemplate
-from meshsim.model.policy import (
-    Backend,
+from meshsim.model.clusters import (
     CircuitBreakers,
     ClusterPolicy,
+    LoadBalancer,
+    OutlierDetection,
+    Subset,
+)
+from meshsim.model.policy import TrafficPolicy
+from meshsim.model.routes import (
+    Backend,
     FaultInjection,
     HashKey,
     HeaderMatch,
-    LoadBalancer,
     Mirror,
-    OutlierDetection,
     RetryPolicy,
     Route,
     RouteMatch,
     StringMatch,
-    Subset,
-    TrafficPolicy,
 )
 from meshsim.sim import Simulation
 

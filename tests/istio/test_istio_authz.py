@@ -9,7 +9,7 @@ import pytest
 from istio_helpers import codes, find, run, service, topology
 
 from meshsim.errors import ScenarioError
-from meshsim.model.policy import (
+from meshsim.model.authz import (
     IstioSecurity,
     RbacCondition,
     RbacPolicy,

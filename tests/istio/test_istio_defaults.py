@@ -7,7 +7,7 @@ from istio_helpers import find, run, service, topology
 
 from meshsim.config.istio import profile_for
 from meshsim.errors import ScenarioError
-from meshsim.model.policy import U32_MAX, RetryBudget
+from meshsim.model.clusters import U32_MAX, RetryBudget
 
 TOPO = topology(service("reviews", "v1", "v2"), service("ratings"))
 

@@ -6,7 +6,8 @@ import pytest
 from istio_helpers import codes, find, run, service, topology
 
 from meshsim.errors import ScenarioError
-from meshsim.model.policy import U32_MAX, HashKey
+from meshsim.model.clusters import U32_MAX
+from meshsim.model.routes import HashKey
 
 TOPO = topology(service("reviews", "v1", "v2"), service("ratings"))
 

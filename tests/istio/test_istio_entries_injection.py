@@ -6,7 +6,8 @@ import pytest
 from istio_helpers import codes, find, run, service, topology
 
 from meshsim.errors import ScenarioError
-from meshsim.model.policy import Backend, ExternalService
+from meshsim.model.policy import ExternalService
+from meshsim.model.routes import Backend
 
 ENTRY = """\
 apiVersion: networking.istio.io/v1beta1

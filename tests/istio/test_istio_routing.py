@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from istio_helpers import codes, find, run, service, topology
 
-from meshsim.model.policy import (
+from meshsim.model.routes import (
     Backend,
     FaultInjection,
     HeaderMatch,

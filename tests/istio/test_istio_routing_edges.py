@@ -15,7 +15,7 @@ import pytest
 from istio_helpers import codes, find, run, service, topology
 
 from meshsim.errors import ScenarioError
-from meshsim.model.policy import Backend, Route
+from meshsim.model.routes import Backend, Route
 from meshsim.sim.envoy.routes import routes_for_proxy
 from meshsim.sim.messages import Call
 from meshsim.sim.proxy import Proxy

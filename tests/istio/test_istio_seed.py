@@ -19,8 +19,8 @@ from istio_seed import (
 )
 
 from meshsim.errors import ScenarioError
-from meshsim.model.policy import (
-    U32_MAX,
+from meshsim.model.clusters import U32_MAX
+from meshsim.model.routes import (
     Backend,
     FaultInjection,
     HeaderMatch,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from linkerd_helpers import find, run, service, topology
 
-from meshsim.model.policy import StringMatch, default_authorizations, identity_of
+from meshsim.model.authz import default_authorizations, identity_of
+from meshsim.model.routes import StringMatch
 
 TOPO = topology(service("web", namespace="shop"), service("api", namespace="shop"),
                 service("batch", namespace="jobs"))

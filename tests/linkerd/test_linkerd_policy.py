@@ -6,7 +6,8 @@ import pytest
 from linkerd_helpers import find, run, service, topology
 
 from meshsim.errors import ScenarioError
-from meshsim.model.policy import Backend, FailureAccrual, PolicyRetry, TpsBudgetSpec
+from meshsim.model.linkerd import FailureAccrual, PolicyRetrySpec, TpsBudgetSpec
+from meshsim.model.routes import Backend
 
 TOPO = topology(service("web"), service("api"), service("api-v2"),
                 service("pinned", labels={"linkerd.io/inject": "disabled"}))
@@ -49,7 +50,7 @@ def test_service_annotations_give_a_default_route_and_accrual() -> None:
                         "timeout.linkerd.io/request": "5s",
                         "balancer.linkerd.io/failure-accrual": "consecutive"}), TOPO)
     (route,) = result.policy.routes["api"]
-    assert route.policy_retry == PolicyRetry(((500, 599), (429, 429)), limit=3, timeout=0.3)
+    assert route.policy_retry == PolicyRetrySpec(((500, 599), (429, 429)), limit=3, timeout=0.3)
     assert route.timeout == 5.0 and route.backends == (Backend("api"),)
     assert result.policy.clusters[("api", None)].failure_accrual == FailureAccrual(7, 1.0, 60.0,
                                                                                    0.5)
@@ -57,7 +58,7 @@ def test_service_annotations_give_a_default_route_and_accrual() -> None:
 
 def test_limit_only_retries_no_status() -> None:
     result = run(svc(**{"retry.linkerd.io/limit": "0"}), TOPO)
-    assert result.policy.routes["api"][0].policy_retry == PolicyRetry((), limit=1)
+    assert result.policy.routes["api"][0].policy_retry == PolicyRetrySpec((), limit=1)
 
 
 def test_route_inherits_groups_wholesale() -> None:
@@ -67,7 +68,7 @@ def test_route_inherits_groups_wholesale() -> None:
                                 "{timeout.linkerd.io/request: 5s}\n") + \
         "    - backendRefs: [{name: api}]\n"
     (route,) = run(text, TOPO).policy.routes["api"]
-    assert route.policy_retry == PolicyRetry(((500, 599),))
+    assert route.policy_retry == PolicyRetrySpec(((500, 599),))
     assert route.timeout == 5.0 and route.response_timeout == 0.0
 
 

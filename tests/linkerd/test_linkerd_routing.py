@@ -16,7 +16,7 @@ from linkerd_helpers import find, run, service, topology
 
 import meshsim
 from meshsim.errors import ScenarioError
-from meshsim.model.policy import RequestRedirect, Route, RouteMatch, StringMatch
+from meshsim.model.routes import RequestRedirect, Route, RouteMatch, StringMatch
 from meshsim.sim.linkerd.routing import (
     best_match,
     modified_headers,

@@ -5,16 +5,9 @@ from __future__ import annotations
 import linkerd_seed as seed
 from linkerd_helpers import find, run, service, topology
 
-from meshsim.model.policy import (
-    Backend,
-    HeaderMatch,
-    Network,
-    RouteMatch,
-    StringMatch,
-    TpsBudgetSpec,
-    classify_failure,
-    identity_of,
-)
+from meshsim.model.authz import Network, identity_of
+from meshsim.model.linkerd import TpsBudgetSpec, classify_failure
+from meshsim.model.routes import Backend, HeaderMatch, RouteMatch, StringMatch
 from meshsim.sim.linkerd.routing import best_match
 
 NS = "my-namespace"

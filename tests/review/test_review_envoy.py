@@ -11,16 +11,9 @@ from builders import deployment, model
 
 from meshsim.metrics import Recording
 from meshsim.model import Constant, Model
-from meshsim.model.policy import (
-    Backend,
-    CircuitBreakers,
-    ClusterPolicy,
-    FaultInjection,
-    Mirror,
-    Route,
-    Subset,
-    TrafficPolicy,
-)
+from meshsim.model.clusters import CircuitBreakers, ClusterPolicy, Subset
+from meshsim.model.policy import TrafficPolicy
+from meshsim.model.routes import Backend, FaultInjection, Mirror, Route
 from meshsim.sim import Simulation
 
 MS = 1e-3

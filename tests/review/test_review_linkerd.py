@@ -8,22 +8,15 @@ import numpy as np
 from builders import deployment, model
 
 from meshsim.model import Constant, Fault, FaultTarget, Model
-from meshsim.model.policy import (
-    Backend,
-    BalancerQueue,
-    ClusterPolicy,
-    FailureAccrual,
-    InboundPolicy,
-    PeakEwma,
-    PolicyRetry,
-    Route,
-    ServerPolicy,
-    TrafficPolicy,
-)
+from meshsim.model.authz import InboundPolicy, ServerPolicy
+from meshsim.model.clusters import ClusterPolicy
+from meshsim.model.linkerd import FailureAccrual, PeakEwmaSpec, PolicyRetrySpec, QueueSpec
+from meshsim.model.policy import TrafficPolicy
+from meshsim.model.routes import Backend, Route
 from meshsim.sim import Simulation
 
 MS = 1e-3
-LINKERD_CLUSTER = ClusterPolicy(balancer="p2c_ewma", peak_ewma=PeakEwma(), queue=BalancerQueue(),
+LINKERD_CLUSTER = ClusterPolicy(balancer="p2c_ewma", peak_ewma=PeakEwmaSpec(), queue=QueueSpec(),
                                 connect_timeout=1.0, panic_threshold=0.0)
 
 
@@ -36,7 +29,7 @@ def linkerd(m: Model, **policy: object) -> Model:
 def test_response_timeout_is_not_a_retryable_error() -> None:
     deps = [deployment("api", latency=Constant(100 * MS), concurrency=64)]
     route = Route("r", backends=(Backend("api"),),
-                  policy_retry=PolicyRetry(((500, 599),), limit=1), response_timeout=0.05)
+                  policy_retry=PolicyRetrySpec(((500, 599),), limit=1), response_timeout=0.05)
     rec = Simulation(linkerd(model(deps, rate=10, duration=1, mesh="linkerd",
                                    arrival="constant"), routes={"api": (route,)})).run()
     calls = rec.calls

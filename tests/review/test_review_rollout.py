@@ -24,16 +24,8 @@ from meshsim.errors import ScenarioError
 from meshsim.metrics import Recording
 from meshsim.metrics.details import decode
 from meshsim.model import Constant, Fault, FaultTarget, Model
-from meshsim.model.policy import (
-    Backend,
-    CircuitBreakers,
-    ClusterPolicy,
-    Route,
-    RouteMatch,
-    StringMatch,
-    Subset,
-    TrafficPolicy,
-)
+from meshsim.model.clusters import CircuitBreakers, ClusterPolicy, Subset
+from meshsim.model.policy import TrafficPolicy
 from meshsim.model.rollout import (
     ArgoAnalysis,
     ArgoMetric,
@@ -48,6 +40,7 @@ from meshsim.model.rollout import (
     TrafficTarget,
     Version,
 )
+from meshsim.model.routes import Backend, Route, RouteMatch, StringMatch
 from meshsim.sim import Simulation
 from meshsim.sim.rollout.analysis import MetricResult, assess, evaluate
 from meshsim.sim.rollout.flagger import FlaggerScheduler

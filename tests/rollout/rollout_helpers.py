@@ -11,15 +11,10 @@ from builders import deployment, model
 from meshsim.metrics import Recording
 from meshsim.metrics.details import decode
 from meshsim.model import Constant, Model
-from meshsim.model.policy import (
-    Backend,
-    CircuitBreakers,
-    ClusterPolicy,
-    Route,
-    Subset,
-    TrafficPolicy,
-)
+from meshsim.model.clusters import CircuitBreakers, ClusterPolicy, Subset
+from meshsim.model.policy import TrafficPolicy
 from meshsim.model.rollout import Measure, Rollout, TrafficTarget, Version
+from meshsim.model.routes import Backend, Route
 from meshsim.sim import Simulation
 
 MS = 1e-3

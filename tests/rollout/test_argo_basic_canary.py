@@ -11,7 +11,8 @@ from rollout_helpers import BIG, binomial_ok, events, names, run
 
 from meshsim.metrics import Recording
 from meshsim.model import Constant, Model
-from meshsim.model.policy import CircuitBreakers, ClusterPolicy, TrafficPolicy
+from meshsim.model.clusters import CircuitBreakers, ClusterPolicy
+from meshsim.model.policy import TrafficPolicy
 from meshsim.model.rollout import (
     ArgoAnalysis,
     ArgoMetric,

@@ -9,8 +9,9 @@ from builders import deployment, model
 from rollout_helpers import MS, binomial_ok, events, names, run
 
 from meshsim.model import Call, Constant, Model
-from meshsim.model.policy import Backend, Route, TrafficPolicy
+from meshsim.model.policy import TrafficPolicy
 from meshsim.model.rollout import FlaggerCanary, FlaggerCheck, Measure, TrafficTarget, Version
+from meshsim.model.routes import Backend, Route
 
 PRIMARY, CANARY = Version("app-primary"), Version("app-canary")
 

@@ -16,7 +16,8 @@ from meshsim.config.manifest.hosts import HostIndex, by_domain_precedence
 from meshsim.config.manifest.nodes import Diagnostics, Node
 from meshsim.config.manifests import Manifest
 from meshsim.errors import ConfigWarning
-from meshsim.model.policy import Gateway, IstioSecurity, TrafficPolicy
+from meshsim.model.authz import IstioSecurity
+from meshsim.model.policy import Gateway, TrafficPolicy
 from meshsim.model.topology import Topology
 
 from .authz import parse_authorization

@@ -18,7 +18,7 @@ from typing import cast
 
 from meshsim.config.manifest.nodes import Diagnostics, Node
 from meshsim.config.manifests import Manifest
-from meshsim.model.policy import (
+from meshsim.model.authz import (
     RbacAction,
     RbacCondition,
     RbacPolicy,

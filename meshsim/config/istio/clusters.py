@@ -12,14 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from meshsim.config.manifest.nodes import Diagnostics, Node
-from meshsim.model.policy import (
+from meshsim.model.clusters import (
     CircuitBreakers,
     ClusterPolicy,
-    HashKey,
     LoadBalancer,
     OutlierDetection,
     RetryBudget,
 )
+from meshsim.model.routes import HashKey
 
 from .defaults import CONNECT_TIMEOUT, PANIC_THRESHOLD, default_breakers
 from .profile import IstioProfile

@@ -8,7 +8,8 @@ Sources: ``pilot/pkg/networking/core/route/retry/retry.go`` (``DefaultPolicy``),
 
 from __future__ import annotations
 
-from meshsim.model.policy import U32_MAX, CircuitBreakers, ClusterPolicy, LoadBalancer, RetryPolicy
+from meshsim.model.clusters import U32_MAX, CircuitBreakers, ClusterPolicy, LoadBalancer
+from meshsim.model.routes import RetryPolicy
 
 from .profile import IstioProfile
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from meshsim.config.manifest.hosts import HostIndex, Resolved, is_wildcard
 from meshsim.config.manifest.nodes import Diagnostics, Node
 from meshsim.config.manifests import Manifest
-from meshsim.model.policy import ClusterPolicy, Subset
+from meshsim.model.clusters import ClusterPolicy, Subset
 from meshsim.model.topology import Topology
 
 from .clusters import Components, cluster_policy

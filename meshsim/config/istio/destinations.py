@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from meshsim.config.manifest.hosts import HostIndex, is_wildcard
 from meshsim.config.manifest.nodes import Diagnostics, Node
-from meshsim.model.policy import Backend
+from meshsim.model.routes import Backend
 
 from .destinationrule import ServiceRule, warn_kubernetes_form
 from .profile import IstioProfile

@@ -9,7 +9,7 @@ mirror off; ``mirror`` (with ``mirrorPercentage`` or the deprecated ``mirrorPerc
 from __future__ import annotations
 
 from meshsim.config.manifest.nodes import Diagnostics, Node
-from meshsim.model.policy import FaultInjection, Mirror
+from meshsim.model.routes import FaultInjection, Mirror
 
 from .destinations import Destinations
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from meshsim.config.manifest.nodes import Diagnostics, Node
-from meshsim.model.policy import Backend, FaultInjection, HashKey, Mirror, RetryPolicy
+from meshsim.model.routes import Backend, FaultInjection, HashKey, Mirror, RetryPolicy
 
 from .clusters import hash_key
 from .destinationrule import ServiceRule, destination_hash

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from meshsim.config.manifest.nodes import Diagnostics, Node
 from meshsim.config.manifest.regex import check_regex
-from meshsim.model.policy import HeaderMatch, RouteMatch, StringMatch
+from meshsim.model.routes import HeaderMatch, RouteMatch, StringMatch
 
 JWT_CLAIM_PREFIX = "@request.auth.claims"
 # validation.go ValidateHTTPHeaderNameOrJwtClaimRoute; a request never carries :status.

@@ -14,7 +14,7 @@ from typing import cast
 
 from meshsim.config.manifest.nodes import Diagnostics, Node
 from meshsim.config.manifests import Manifest
-from meshsim.model.policy import MtlsMode, PeerAuthnPolicy, WorkloadSelector
+from meshsim.model.authz import MtlsMode, PeerAuthnPolicy, WorkloadSelector
 
 MODES = ("UNSET", "STRICT", "PERMISSIVE", "DISABLE")
 PORT_MODE_FIELDS = ("mode",)

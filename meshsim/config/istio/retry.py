@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from meshsim.config.fields import did_you_mean
 from meshsim.config.manifest.nodes import Diagnostics, Node
-from meshsim.model.policy import RetryPolicy
+from meshsim.model.routes import RetryPolicy
 
 from .defaults import default_retry
 from .profile import IstioProfile

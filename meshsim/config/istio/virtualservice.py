@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from meshsim.config.manifest.hosts import HostIndex, is_wildcard
 from meshsim.config.manifest.nodes import Diagnostics, Node
 from meshsim.config.manifests import Manifest
-from meshsim.model.policy import Backend, Route, RouteMatch
+from meshsim.model.routes import Backend, Route, RouteMatch
 
 from .defaults import ROUTE_TIMEOUT, default_retry
 from .destinationrule import ServiceRule, warn_kubernetes_form

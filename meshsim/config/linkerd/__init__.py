@@ -9,7 +9,7 @@
   profile's shared :class:`TpsBudgetSpec`; HTTPRoutes, retry/timeout annotations and failure
   accrual of that service are ignored with an ``overridden`` warning;
 * **policy path** otherwise: HTTPRoutes flattened and sorted so the first match is Linkerd's best
-  match, each with :class:`PolicyRetry` and request/response timeouts from the route's
+  match, each with :class:`PolicyRetrySpec` and request/response timeouts from the route's
   annotations (or, group by group, the Service's), and failure accrual on the service's cluster.
   A service with no HTTPRoute but retry/timeout annotations gets one ``default`` route.
 
@@ -33,20 +33,17 @@ from meshsim.config.manifest.hosts import HostIndex
 from meshsim.config.manifest.nodes import Diagnostics, Node
 from meshsim.config.manifests import Manifest
 from meshsim.errors import ConfigWarning
-from meshsim.model.policy import (
-    U32_MAX,
-    Backend,
-    BalancerQueue,
-    CircuitBreakers,
-    ClusterPolicy,
+from meshsim.model.authz import InboundPolicy
+from meshsim.model.clusters import U32_MAX, CircuitBreakers, ClusterPolicy
+from meshsim.model.linkerd import (
     FailureAccrual,
-    InboundPolicy,
-    PeakEwma,
-    PolicyRetry,
-    Route,
+    PeakEwmaSpec,
+    PolicyRetrySpec,
+    QueueSpec,
     TpsBudgetSpec,
-    TrafficPolicy,
 )
+from meshsim.model.policy import TrafficPolicy
+from meshsim.model.routes import Backend, Route
 from meshsim.model.topology import Topology
 
 from .annotations import (
@@ -95,8 +92,8 @@ def linkerd_cluster(accrual: FailureAccrual | None = None) -> ClusterPolicy:
         panic_threshold=0.0,
         connect_timeout=CONNECT_TIMEOUT,
         balancer="p2c_ewma",
-        peak_ewma=PeakEwma(),
-        queue=BalancerQueue(),
+        peak_ewma=PeakEwmaSpec(),
+        queue=QueueSpec(),
         failure_accrual=accrual,
     )
 
@@ -239,7 +236,7 @@ def _services(manifests: list[Manifest], index: HostIndex,
                              "modelled: spec.services defines the pods and meshsim services "
                              "have one port", code="unmodelled")
         meta = annotations_of(root)
-        retry: PolicyRetry | None = None
+        retry: PolicyRetrySpec | None = None
         timeouts = Timeouts()
         accrual = None
         try:

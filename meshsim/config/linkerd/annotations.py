@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from meshsim.config.manifest.nodes import Diagnostics, Node
 from meshsim.errors import UnitError
-from meshsim.model.policy import FailureAccrual, PolicyRetry
+from meshsim.model.linkerd import FailureAccrual, PolicyRetrySpec
 
 from .values import parse_annotation_duration
 
@@ -106,7 +106,7 @@ def parse_codes(node: Node) -> tuple[tuple[int, int], ...]:
     return tuple(out)
 
 
-def parse_retry(meta: Node, diagnostics: Diagnostics, *, route: bool) -> PolicyRetry | None:
+def parse_retry(meta: Node, diagnostics: Diagnostics, *, route: bool) -> PolicyRetrySpec | None:
     """The retry group, or None when absent. Raises :class:`Dropped` for an invalid value."""
     present = [k for k in RETRY_KEYS if meta.has(k)]
     if not present:
@@ -131,7 +131,7 @@ def parse_retry(meta: Node, diagnostics: Diagnostics, *, route: bool) -> PolicyR
             raise Dropped(meta[RETRY_LIMIT], f"{text!r} is not a whole number of retries")
         limit = int(text) or 1  # 0 counts as unset
     timeout = _duration(meta[RETRY_TIMEOUT]) if meta.has(RETRY_TIMEOUT) else 0.0
-    return PolicyRetry(codes=codes, limit=limit, timeout=timeout)
+    return PolicyRetrySpec(codes=codes, limit=limit, timeout=timeout)
 
 
 def parse_timeouts(meta: Node, diagnostics: Diagnostics) -> Timeouts:

@@ -20,14 +20,14 @@ from typing import cast
 
 from meshsim.config.manifest.nodes import Diagnostics, Node
 from meshsim.config.manifests import Manifest
-from meshsim.model.policy import (
+from meshsim.model.authz import (
     CLUSTER_NETWORKS,
     IDENTITY_DOMAIN,
     Authorization,
     DefaultInboundPolicy,
-    InboundRoute,
     Network,
     ServerPolicy,
+    ServerRoute,
     identity_of,
 )
 from meshsim.model.topology import Topology
@@ -318,7 +318,7 @@ def finish(servers: dict[str, ServerState]) -> tuple[ServerPolicy, ...]:
             for key, (_, routes) in server.routes.items() for r in routes
         ]
         routes = tuple(
-            InboundRoute(r.name, r.matches, tuple(server.route_authz.get(r.name, ())))
+            ServerRoute(r.name, r.matches, tuple(server.route_authz.get(r.name, ())))
             for r in sort_routes(ranked)
         )
         out.append(replace(server.policy, authorizations=tuple(server.authorizations),

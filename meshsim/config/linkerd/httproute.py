@@ -8,7 +8,7 @@ name: one ``kubectl apply`` creates them in the same second), then rule and matc
 meshsim flattens every (rule, match) into its own :class:`Route` (``best_match``) in that
 order. A route from another namespace than its parent Service is a consumer route
 (``consumer_namespace``). A ``RequestRedirect`` rule is answered by the client proxy
-(:class:`~meshsim.model.policy.RequestRedirect`). No route matching answers 404.
+(:class:`~meshsim.model.routes.RequestRedirect`). No route matching answers 404.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from meshsim.config.manifest.nodes import Diagnostics, Node
 from meshsim.config.manifest.regex import check_regex
 from meshsim.config.manifests import Manifest
 from meshsim.errors import UnitError
-from meshsim.model.policy import (
+from meshsim.model.linkerd import PolicyRetrySpec
+from meshsim.model.routes import (
     Backend,
     HeaderMatch,
-    PolicyRetry,
     RequestRedirect,
     Route,
     RouteMatch,
@@ -53,7 +53,7 @@ _FILTER_FIELD = {
 class ServiceDefaults:
     """A Service's own annotation groups, inherited by routes that set none of their own."""
 
-    retry: PolicyRetry | None = None
+    retry: PolicyRetrySpec | None = None
     timeouts: Timeouts = field(default_factory=Timeouts)
 
 

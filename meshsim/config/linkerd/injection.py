@@ -22,7 +22,7 @@ from meshsim.config.injection import Injection
 from meshsim.config.manifest.nodes import Diagnostics, Node
 from meshsim.config.manifests import Manifest
 from meshsim.errors import Location, ScenarioError
-from meshsim.model.policy import DefaultInboundPolicy
+from meshsim.model.authz import DefaultInboundPolicy
 from meshsim.model.topology import Deployment, Topology
 
 INJECT = "linkerd.io/inject"

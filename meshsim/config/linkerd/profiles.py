@@ -19,15 +19,8 @@ from meshsim.config.manifest.nodes import Diagnostics, Node
 from meshsim.config.manifest.regex import check_regex
 from meshsim.config.manifests import Manifest
 from meshsim.errors import UnitError
-from meshsim.model.policy import (
-    Backend,
-    ResponseClass,
-    Route,
-    RouteMatch,
-    StatusCondition,
-    StringMatch,
-    TpsBudgetSpec,
-)
+from meshsim.model.linkerd import ResponseClass, StatusCondition, TpsBudgetSpec
+from meshsim.model.routes import Backend, Route, RouteMatch, StringMatch
 from meshsim.model.topology import Topology
 
 from .values import quantity_millis

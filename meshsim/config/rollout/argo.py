@@ -29,7 +29,6 @@ from meshsim.config.rollout.promql import SHAPES, QueryError, read_query
 from meshsim.config.rollout.routes import split_profile_routes
 from meshsim.config.rollout.targets import require_version, resolve_service
 from meshsim.errors import UnitError
-from meshsim.model.policy import Backend, Route
 from meshsim.model.rollout import (
     ArgoAnalysis,
     ArgoMetric,
@@ -38,6 +37,7 @@ from meshsim.model.rollout import (
     TrafficTarget,
     Version,
 )
+from meshsim.model.routes import Backend, Route
 
 Templates = Mapping[tuple[str, str], Manifest]  # (kind, "namespace/name" or name) → template
 NOT_BUILT = {

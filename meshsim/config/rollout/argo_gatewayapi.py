@@ -19,8 +19,8 @@ from meshsim.config.linkerd.httproute import GATEWAY_GROUP
 from meshsim.config.manifest.nodes import Node
 from meshsim.config.manifests import Manifest
 from meshsim.config.rollout.context import Context
-from meshsim.model.policy import Backend, Route
 from meshsim.model.rollout import TrafficTarget, Version
+from meshsim.model.routes import Backend, Route
 
 PLUGIN = "argoproj-labs/gatewayAPI"
 _OTHER_ROUTES = ("grpcRoute", "grpcRoutes", "tcpRoute", "tcpRoutes", "tlsRoute", "tlsRoutes")

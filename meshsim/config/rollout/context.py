@@ -11,7 +11,9 @@ from meshsim.config.manifest.hosts import HostIndex
 from meshsim.config.manifest.nodes import Diagnostics, Node
 from meshsim.config.manifests import Manifest
 from meshsim.errors import UnitError
-from meshsim.model.policy import Route, Subset, TrafficPolicy
+from meshsim.model.clusters import Subset
+from meshsim.model.policy import TrafficPolicy
+from meshsim.model.routes import Route
 from meshsim.model.topology import Topology
 from meshsim.model.workload import Workload
 

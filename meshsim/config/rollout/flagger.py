@@ -44,8 +44,8 @@ from meshsim.config.rollout.routes import (
 )
 from meshsim.config.rollout.targets import require_version, resolve_service
 from meshsim.config.rollout.webhooks import translate_webhooks
-from meshsim.model.policy import Route, RouteMatch
 from meshsim.model.rollout import FlaggerCanary, FlaggerCheck, Measure, TrafficTarget, Version
+from meshsim.model.routes import Route, RouteMatch
 
 Strategy = Literal["canary", "ab", "bluegreen"]
 Router = Literal["mesh", "gatewayapi"]

@@ -34,8 +34,8 @@ from meshsim.config.manifests import Manifest
 from meshsim.config.rollout.context import Context
 from meshsim.config.rollout.routes import merge_gateway_matches
 from meshsim.errors import UnitError
-from meshsim.model.policy import Route
 from meshsim.model.rollout import Version
+from meshsim.model.routes import Route
 
 ROUTERS = ("gatewayapi", "gatewayapi:v1", "gatewayapi:v1beta1")
 CORE = ("", "core")

@@ -21,7 +21,8 @@ from meshsim.config.istio.matching import is_catch_all
 from meshsim.config.manifest.hosts import intersect
 from meshsim.config.manifest.nodes import Node
 from meshsim.config.rollout.context import Context
-from meshsim.model.policy import Gateway, Route
+from meshsim.model.policy import Gateway
+from meshsim.model.routes import Route
 
 MESH = "mesh"
 

@@ -14,8 +14,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from meshsim.model.policy import Backend, Route, RouteMatch, TpsBudgetSpec, TrafficPolicy
+from meshsim.model.linkerd import TpsBudgetSpec
+from meshsim.model.policy import TrafficPolicy
 from meshsim.model.rollout import Version
+from meshsim.model.routes import Backend, Route, RouteMatch
 
 
 def backends(primary: Version, canary: Version) -> tuple[Backend, Backend]:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from meshsim.config.manifest.hosts import HostIndex
 from meshsim.config.manifest.nodes import Node
-from meshsim.model.policy import Subset
+from meshsim.model.clusters import Subset
 from meshsim.model.rollout import Version
 from meshsim.model.topology import Topology
 

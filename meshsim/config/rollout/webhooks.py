@@ -26,8 +26,8 @@ from meshsim.config.manifest.nodes import Node
 from meshsim.config.rollout.context import Context, go_duration
 from meshsim.config.rollout.hey import HeyRun, Unrecognised, parse_hey
 from meshsim.config.rollout.routes import default_route
-from meshsim.model.policy import host_matches
 from meshsim.model.rollout import FlaggerCanary, Version
+from meshsim.model.routes import host_matches
 from meshsim.model.workload import RateStep, RequestTemplate, Workload
 
 LOAD_TESTER = "flagger-loadtester"

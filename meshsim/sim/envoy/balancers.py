@@ -28,7 +28,7 @@ from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Generic, TypeVar
 
-from meshsim.model.policy import LoadBalancer
+from meshsim.model.clusters import LoadBalancer
 
 H = TypeVar("H", bound=Hashable)
 

@@ -9,7 +9,7 @@ immediate (no queueing, no timeout) and is never charged to outlier detection or
 
 from __future__ import annotations
 
-from meshsim.model.policy import CircuitBreakers
+from meshsim.model.clusters import CircuitBreakers
 
 
 class ResourceManager:

@@ -11,7 +11,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from meshsim.model.policy import ClusterPolicy
+from meshsim.model.clusters import ClusterPolicy
 from meshsim.sim.envoy import (
     Balancer,
     OutlierDetector,

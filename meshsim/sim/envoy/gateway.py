@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from meshsim.model.policy import Route, host_matches
 from meshsim.model.rollout import TrafficTarget
+from meshsim.model.routes import Route, host_matches
 from meshsim.sim.messages import Attempt, Call
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Literal, TypeVar
 
-from meshsim.model.policy import OutlierDetection
+from meshsim.model.clusters import OutlierDetection
 
 H = TypeVar("H", bound=Hashable)
 

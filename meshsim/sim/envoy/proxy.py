@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
-from meshsim.model.policy import Backend, Mirror, Route, TrafficPolicy, host_matches
+from meshsim.model.policy import TrafficPolicy
+from meshsim.model.routes import Backend, Mirror, Route, host_matches
 from meshsim.sim.envoy import RetryState, RetryStatus, stable_hash64, wants_retry
 from meshsim.sim.envoy.cluster import Cluster, IntRoll
 from meshsim.sim.envoy.retry import Outcome

@@ -15,7 +15,7 @@ import ipaddress
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
-from meshsim.model.policy import (
+from meshsim.model.authz import (
     IstioSecurity,
     RbacCondition,
     RbacPolicy,

@@ -15,7 +15,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Literal
 
-from meshsim.model.policy import RetryPolicy
+from meshsim.model.routes import RetryPolicy
 from meshsim.sim.envoy.breakers import ResourceManager
 
 ResetKind = Literal[

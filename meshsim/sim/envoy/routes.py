@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from meshsim.model.policy import Route, RouteMatch
+from meshsim.model.routes import Route, RouteMatch
 
 
 def applies_to(

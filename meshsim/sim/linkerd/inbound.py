@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from meshsim.model.policy import InboundPolicy, InboundRoute, default_authorizations
+from meshsim.model.authz import InboundPolicy, ServerRoute, default_authorizations
 from meshsim.sim.messages import POD_ADDRESS, Attempt
 from meshsim.sim.routing import request_matches
 
@@ -32,7 +32,7 @@ def authorizer(sim: Simulation, inbound: InboundPolicy, pod: Pod) -> Authorizer 
         if any(a.unauthenticated and not a.networks for a in allowed):
             return None
         server_auths = allowed
-        routes: tuple[InboundRoute, ...] = ()
+        routes: tuple[ServerRoute, ...] = ()
         name = f"default:{inbound.default_for(pod.service)}"
     else:
         fallback = default_authorizations(server.access_policy, inbound.cluster_networks)

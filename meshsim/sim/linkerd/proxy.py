@@ -16,7 +16,10 @@ from collections import deque
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from meshsim.model.policy import Backend, ClusterPolicy, Route, TrafficPolicy, classify_failure
+from meshsim.model.clusters import ClusterPolicy
+from meshsim.model.linkerd import classify_failure
+from meshsim.model.policy import TrafficPolicy
+from meshsim.model.routes import Backend, Route
 from meshsim.sim.kernel import Timers, call_later
 from meshsim.sim.linkerd.accrual import ConsecutiveFailures
 from meshsim.sim.linkerd.backoff import ExponentialBackoff

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
-from meshsim.model.policy import HeaderMatch, RequestRedirect, Route, RouteMatch, StringMatch
+from meshsim.model.routes import HeaderMatch, RequestRedirect, Route, RouteMatch, StringMatch
 from meshsim.sim.routing import select_route, string_matches
 
 if TYPE_CHECKING:

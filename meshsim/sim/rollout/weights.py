@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 
-from meshsim.model.policy import Backend, Mirror, Route
 from meshsim.model.rollout import TrafficTarget, Version
+from meshsim.model.routes import Backend, Mirror, Route
 from meshsim.sim.sampling import Sampler
 
 
