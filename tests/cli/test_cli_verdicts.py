@@ -147,3 +147,22 @@ def test_the_report_says_where_the_backlog_sits(tmp_path: Path) -> None:
     series = pd.read_parquet(tmp_path / "j" / "timeseries.parquet")
     last = series[(series["service"] == "back") & (series["time"] == series["time"].max())]
     assert back["queued_end"] == pytest.approx(float(last["queue_depth"].iloc[0]))
+
+
+# -- requests no table counts --------------------------------------------------------------------
+STUCK = FIXTURES / "stuck.yaml"
+
+
+def test_requests_left_unanswered_are_said_even_quiet(tmp_path: Path) -> None:
+    """A stuck pod and callers that never give up: the tables count the 150 answered requests
+    (100 % SUCCESS), so the report must say that most requests never got an answer, and
+    agree with run.json."""
+    proc = meshsim("run", STUCK, "--no-plots", "-o", tmp_path / "run", cwd=tmp_path)
+    info = json.loads((tmp_path / "run" / "run.json").read_text())
+    still_open, issued = info["in_flight_at_end"], info["issued"]
+    assert still_open > issued / 2  # the pod holds most of them
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("still open at the end"))
+    assert f"{still_open:,} of {issued:,} requests issued ({still_open / issued:.1%})" in line
+    quiet = meshsim("run", STUCK, "--no-plots", "-q", "-o", tmp_path / "q", cwd=tmp_path)
+    assert "golden metrics" not in quiet.stdout
+    assert f"still open at the end: {still_open:,} of {issued:,}" in quiet.stdout
