@@ -405,22 +405,26 @@ def _print_quiet(console: Console, results: Results, slo: DataFrame) -> None:
     _print_slo(console, slo, only_failures=True)
 
 
-# Above this share of the issued requests, requests left unanswered are news even with --quiet.
-OPEN_SHARE_NEWS = 0.01
-
-
 def _print_open(console: Console, results: Results, *, always: bool) -> None:
     """Requests with no answer when the run ended are in no table (the tables count answered
-    requests): say how many, so a stuck service cannot hide behind a 100 % SUCCESS."""
+    requests): say how many, so a stuck service cannot hide behind a 100 % SUCCESS.
+
+    Some are always in flight; by Little's law about (answered per second) × (their mean
+    latency). More than twice that (and over ten) means the answered ones do not speak for
+    the rest: that is news, and ``--quiet`` prints it too."""
     still_open, issued = results.recording.in_flight_at_end, results.recording.issued
-    share = still_open / issued if issued else 0.0
-    if still_open <= 0 or (not always and share < OPEN_SHARE_NEWS):
+    requests = results.requests
+    explained = (len(requests) / results.duration * float(requests["latency"].mean())
+                 if len(requests) and results.duration > 0 else 0.0)
+    news = still_open > max(10.0, 2.0 * explained)
+    if still_open <= 0 or not (always or news):
         return
-    console.print(
-        f"still open at the end: {still_open:,} of {issued:,} requests issued ({share:.1%}) "
-        "had no answer when the run ended; the tables count answered requests only",
-        style="yellow" if share >= OPEN_SHARE_NEWS else "dim", markup=False,
-    )
+    text = (f"still open at the end: {still_open:,} of {issued:,} requests issued "
+            f"({still_open / issued:.1%}) had no answer when the run ended; the tables count "
+            "answered requests only")
+    if news:
+        text += f" (the answered requests' latency explains about {explained:,.0f} in flight)"
+    console.print(text, style="yellow" if news else "dim", markup=False)
 
 
 def _plural(n: int, word: str) -> str:
