@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from meshsim.config.injection import Injection
+from meshsim.config.injection import Injection, per_service
 from meshsim.config.manifest.nodes import Diagnostics, Node
 from meshsim.config.manifests import Manifest
 from meshsim.errors import Location
@@ -33,21 +33,8 @@ AMBIENT_LABEL = "istio.io/dataplane-mode"
 def injections(topology: Topology, labels: Mapping[str, Mapping[str, str]]
                ) -> dict[str, Injection]:
     """Service → its injection and why, from Namespace labels (name → labels) and pod labels."""
-    out: dict[str, Injection] = {}
-    for name, service in topology.services.items():
-        if service.external:
-            out[name] = Injection(False, "external service: outside the mesh")
-            continue
-        decisions = [_injected(labels.get(service.namespace), service.namespace, d)
-                     for d in service.deployments]
-        if len({d.injected for d in decisions}) > 1:
-            which = ", ".join(f"{d.version}: {'yes' if i.injected else 'no'}"
-                              for d, i in zip(service.deployments, decisions, strict=True))
-            out[name] = Injection(False, f"only some versions are injected ({which}); meshsim "
-                                  "treats the service as having none")
-        else:
-            out[name] = decisions[0]
-    return out
+    return per_service(topology, lambda _name, service, d: _injected(
+        labels.get(service.namespace), service.namespace, d))
 
 
 def namespace_labels(namespaces: Iterable[Manifest],

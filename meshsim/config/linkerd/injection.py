@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import cast
 
-from meshsim.config.injection import Injection
+from meshsim.config.injection import Injection, per_service
 from meshsim.config.manifest.nodes import Diagnostics, Node
 from meshsim.config.manifests import Manifest
 from meshsim.errors import Location, ScenarioError
@@ -63,21 +63,8 @@ def namespace_annotations(manifests: Iterable[Manifest],
 def injections(topology: Topology, namespaces: Mapping[str, Mapping[str, str]]
                ) -> dict[str, Injection]:
     """Service → its injection and why (pod annotation, Namespace manifest, or the default)."""
-    out: dict[str, Injection] = {}
-    for name, service in topology.services.items():
-        if service.external:
-            out[name] = Injection(False, "external service: outside the mesh")
-            continue
-        decisions = [_injected(namespaces.get(service.namespace), service.namespace, d, name)
-                     for d in service.deployments]
-        if len({d.injected for d in decisions}) > 1:
-            which = ", ".join(f"{d.version}: {'yes' if i.injected else 'no'}"
-                              for d, i in zip(service.deployments, decisions, strict=True))
-            out[name] = Injection(False, f"only some versions are injected ({which}); meshsim "
-                                  "treats the service as having none")
-        else:
-            out[name] = decisions[0]
-    return out
+    return per_service(topology, lambda name, service, d: _injected(
+        namespaces.get(service.namespace), service.namespace, d, name))
 
 
 def sidecars(topology: Topology, namespaces: Mapping[str, Mapping[str, str]],
