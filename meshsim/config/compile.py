@@ -288,13 +288,18 @@ class _Compiler:
         self, spec: ExpectSpec, path: YamlPath, services: dict[str, Service]
     ) -> Expectation:
         service = services.get(spec.service)
-        if service is None:
+        workloads = [w.name for w in self.spec.workload]
+        if service is None and spec.service in workloads:
+            if spec.subset is not None:  # a workload's end-to-end requests have no subset
+                raise self.error(f"{spec.service!r} is a workload: its end-to-end requests "
+                                 "have no subset", (*path, "subset"))
+        elif service is None:
             raise self.error(
-                f"expectation on unknown service {spec.service!r}"
-                f"{did_you_mean(spec.service, services)}",
+                f"expectation on unknown service or workload {spec.service!r}"
+                f"{did_you_mean(spec.service, [*services, *workloads])}",
                 (*path, "service"),
             )
-        if spec.subset is not None and spec.subset not in service.versions:
+        elif spec.subset is not None and spec.subset not in service.versions:
             raise self.error(
                 _no_version(service, spec.subset) + did_you_mean(spec.subset, service.versions),
                 (*path, "subset"),

@@ -191,3 +191,22 @@ def test_requests_never_answered_do_not_make_a_pass(tmp_path: Path) -> None:
     assert "were still open when the run ended, older than any that finished" in share["note"]
     assert p99["outcome"] == "cannot tell" and p99["value"] < 0.1
     assert before["outcome"] == "pass"  # nothing issued before the fault is still open
+
+
+def test_an_slo_on_a_workload_judges_its_end_to_end_requests() -> None:
+    """The format reference says ``service`` may name a workload: the SLO then reads the
+    workload's end-to-end requests (and agrees with the workloads frame)."""
+    import meshsim
+
+    scenario = meshsim.load("scenarios/istio/mirroring.yaml").with_overrides({"spec.expect": [
+        {"metric": "success_rate", "service": "users", "min": 0.0},
+        {"metric": "rps", "service": "users", "min": 0.0},
+    ]})
+    results = meshsim.simulate(scenario, duration=15.0)
+    slo = results.slo().set_index("metric")["value"]
+    row = results.workloads.set_index("workload").loc["users"]
+    assert slo["success_rate"] == pytest.approx(row["success_rate"])
+    assert slo["rps"] == pytest.approx(row["rps"])
+    with pytest.raises(meshsim.ScenarioError, match="is a workload: its end-to-end requests"):
+        meshsim.load("scenarios/istio/mirroring.yaml").with_overrides({"spec.expect": [
+            {"metric": "rps", "service": "users", "subset": "v1", "min": 0.0}]})
