@@ -134,6 +134,11 @@ class Proxy:
             call.mirror,
         )
         call.on_done(call)
+        # Nothing reads these once the call is done; dropping them breaks the reference cycles
+        # (call <-> attempt, parent attempt <-> its downstream calls) so that reference counting
+        # frees finished requests at once instead of leaving them to the cyclic collector.
+        call.attempt = None
+        call.parent = None
 
 
 def _call_done(call: Call) -> bool:

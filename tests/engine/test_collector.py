@@ -1,0 +1,71 @@
+"""The run paces Python's garbage collector and always gives the old pace back."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from meshsim.sim.collector import RUN_THRESHOLDS, paced_collector
+
+THREE_HOP = Path(__file__).resolve().parents[2] / "benchmarks" / "scenarios" / "three-hop.yaml"
+
+
+@pytest.fixture
+def thresholds() -> Iterator[tuple[int, int, int]]:
+    before = gc.get_threshold()
+    gc.set_threshold(700, 10, 10)
+    yield gc.get_threshold()
+    gc.set_threshold(*before)
+
+
+def test_a_run_collects_less_often_and_restores_the_pace(thresholds: tuple[int, ...]) -> None:
+    with paced_collector():
+        assert gc.get_threshold() == RUN_THRESHOLDS
+    assert gc.get_threshold() == thresholds
+
+
+def test_the_pace_comes_back_when_the_run_fails(thresholds: tuple[int, ...]) -> None:
+    with pytest.raises(RuntimeError), paced_collector():
+        raise RuntimeError("boom")
+    assert gc.get_threshold() == thresholds
+
+
+def test_a_collector_the_user_disabled_stays_disabled() -> None:
+    before = gc.get_threshold()
+    gc.set_threshold(0, 10, 10)
+    try:
+        with paced_collector():
+            assert gc.get_threshold()[0] == 0
+    finally:
+        gc.set_threshold(*before)
+
+
+def test_a_slower_pace_the_user_chose_is_kept() -> None:
+    before = gc.get_threshold()
+    gc.set_threshold(50_000, 100, 100)
+    try:
+        with paced_collector():
+            assert gc.get_threshold() == (50_000, 100, 100)
+    finally:
+        gc.set_threshold(*before)
+
+
+def test_finished_requests_leave_no_cyclic_garbage_of_calls_and_attempts() -> None:
+    """Reference counting frees a finished call's attempts: none reach the cyclic collector."""
+    import meshsim
+    from meshsim.sim.messages import Attempt
+
+    scenario = meshsim.load(THREE_HOP)
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        meshsim.simulate(scenario, seed=1, duration="2s")
+        gc.collect()
+        attempts = sum(isinstance(o, Attempt) for o in gc.garbage)
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    assert attempts == 0
