@@ -14,6 +14,7 @@ from meshsim.model.authz import identity_of, spiffe_principal
 from meshsim.model.policy import gateway_for
 from meshsim.rng import Batched, Streams
 from meshsim.sim.chaos import Chaos
+from meshsim.sim.collector import paced_collector
 from meshsim.sim.envoy.gateway import GatewayPod, share_live_routes
 from meshsim.sim.envoy.proxy import EnvoyProxy
 from meshsim.sim.envoy.rbac import authorizer as istio_authorizer
@@ -183,7 +184,8 @@ class Simulation:
         if progress is not None:
             self.env.process(self._ticker(progress, duration))
         started = time.perf_counter()
-        self.env.run(until=duration)
+        with paced_collector():
+            self.env.run(until=duration)
         wall = time.perf_counter() - started
         if progress is not None:
             progress(duration, duration)
