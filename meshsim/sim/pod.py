@@ -18,6 +18,7 @@ from meshsim.model import CallStep, Deployment
 from meshsim.model import Parallel as ParallelSpec
 from meshsim.sim.kernel import Wake, call_later
 from meshsim.sim.messages import Attempt, Call
+from meshsim.sim.processor_sharing import ProcessorSharing
 from meshsim.sim.sampling import Sampler
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ class Pod:
         self.errors = deployment.errors
         contention = deployment.contention
         self.processor_sharing = contention.model == "processor-sharing"
-        self.cores = contention.cores
+        self.sharing = ProcessorSharing(sim.env, contention.cores, self.work_done)
         self.inflight_factor = contention.factor if contention.model == "inflight" else 0.0
         self.inbound_overhead = sim.overhead if deployment.sidecar and sim.mesh_sidecars else 0.0
         self.drop_abandoned = sim.model.cancellation != "none"
@@ -73,10 +74,6 @@ class Pod:
         self.latency_factor = 1.0
         self.latency_add = 0.0
         self.fault_errors = 0.0
-        # Processor sharing state.
-        self._ps_jobs: list[Attempt] = []
-        self._ps_last = 0.0
-        self._ps_token = 0
         self.in_flight: Level = sim.recorder.level("in_flight", self.service, self.version)
         self.queue_depth: Level = sim.recorder.level("queue_depth", self.service, self.version)
         self.proxy: Proxy  # outbound side, set by the engine
@@ -134,7 +131,7 @@ class Pod:
             errors = 1.0 - (1.0 - errors) * (1.0 - self.fault_errors)
         att.failed = errors > 0.0 and self.roll() < errors
         if self.processor_sharing:
-            self._ps_add(att, work, now)
+            self.sharing.add(att, work, now)
         else:
             wake = Wake(self._on_work_done, att)
             heappush(self._queue, (now + work, NORMAL, next(self._eid), wake))
@@ -275,41 +272,6 @@ class Pod:
                     f"{[call.id for call in att.downstream]} still open")
         return held
 
-    # -- processor sharing ---------------------------------------------------------------------
-    def _ps_rate(self) -> float:
-        n = len(self._ps_jobs)
-        return 1.0 if n <= self.cores else self.cores / n
-
-    def _ps_advance(self, now: float) -> None:
-        if self._ps_jobs:
-            done = (now - self._ps_last) * self._ps_rate()
-            for job in self._ps_jobs:
-                job.remaining -= done
-        self._ps_last = now
-
-    def _ps_add(self, att: Attempt, work: float, now: float) -> None:
-        self._ps_advance(now)
-        att.remaining = work
-        self._ps_jobs.append(att)
-        self._ps_schedule()
-
-    def _ps_schedule(self) -> None:
-        self._ps_token += 1
-        if self._ps_jobs:
-            first = min(job.remaining for job in self._ps_jobs)
-            delay = max(0.0, first) / self._ps_rate()
-            call_later(self.env, delay, self._ps_on_tick, self._ps_token)
-
-    def _ps_on_tick(self, ev: simpy.Event) -> None:
-        if ev._value != self._ps_token:
-            return  # superseded by a later arrival or departure
-        self._ps_advance(self.env._now)
-        finished = [job for job in self._ps_jobs if job.remaining <= 1e-12]
-        self._ps_jobs = [job for job in self._ps_jobs if job.remaining > 1e-12]
-        self._ps_schedule()
-        for job in finished:
-            self.work_done(job)
-
     # -- promotion -----------------------------------------------------------------------------
     def adopt(self, spec: Deployment, service_time: Sampler) -> None:
         """Run another version's code from now on (a rollout promoted it onto this pod):
@@ -319,12 +281,9 @@ class Pod:
         self.errors = spec.errors
         self.calls = spec.calls
         contention = spec.contention
-        self._ps_advance(self.env._now)
+        self.sharing.resize(contention.cores, self.env._now)
         self.processor_sharing = contention.model == "processor-sharing"
-        self.cores = contention.cores
         self.inflight_factor = contention.factor if contention.model == "inflight" else 0.0
-        if self._ps_jobs:
-            self._ps_schedule()  # the shared jobs left finish at the new number of cores
 
     # -- chaos ---------------------------------------------------------------------------------
     def crash(self) -> None:
@@ -338,8 +297,7 @@ class Pod:
         self.queue_depth.change(now, -self.waiting)
         self.active.clear()
         self.queue.clear()
-        self._ps_jobs.clear()
-        self._ps_token += 1
+        self.sharing.clear()
         self.busy = 0
         self.waiting = 0
         for att in lost:

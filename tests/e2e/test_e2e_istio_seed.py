@@ -447,7 +447,7 @@ def test_requests_without_the_hash_header_follow_the_whole_ring() -> None:
     """No x-user-id: Envoy hashes a full 64-bit random, so each pod gets its whole-ring arc
     (~24/25/26/25 % here). A random drawn from [0, 2**62) - as the engine did before 5168974 -
     only reaches the ring's first quarter and skews the shares (~19/33/21/26 %)."""
-    from meshsim.sim.envoy.balancers import RingHash
+    from meshsim.sim.envoy.hashing import RingHash
 
     results = run(STICKY, duration=20.0, overrides=(("spec.workload[6].rate", "600/s"),))
     attempts = with_workload(results, results.attempts)

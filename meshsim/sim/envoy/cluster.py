@@ -24,10 +24,25 @@ from meshsim.sim.kernel import call_later
 if TYPE_CHECKING:
     import simpy
 
-    from meshsim.sim.envoy.proxy import EnvoyProxy, Upstream
+    from meshsim.model.policy import TrafficPolicy
+    from meshsim.sim.envoy.proxy import EnvoyProxy
+    from meshsim.sim.envoy.upstream import Upstream
     from meshsim.sim.pod import Pod
 
 IntRoll = Callable[[], int]
+
+
+def subset_hosts(
+    policy: TrafficPolicy, service: str, subset: str | None, pods: list[Pod]
+) -> list[Pod] | None:
+    """EDS for one cluster: the pods carrying all of its DestinationRule subset's labels, as a
+    new list; None when the policy has no such subset (503 NC)."""
+    if subset is None:
+        return list(pods)
+    spec = policy.subsets.get((service, subset))
+    if spec is None:
+        return None
+    return [p for p in pods if all(p.labels.get(k) == v for k, v in spec.labels.items())]
 
 
 class Connection:

@@ -5,20 +5,26 @@ route match → fault delay, then abort (rolled once) → mirrors → weighted c
 route timeout armed → per attempt: host selection (panic, balancer, previous-hosts predicate)
 → connection pool and breakers → per-try timeout → upstream → outlier detector → retry
 decision with backoff. Overflow is immediate 503 UO, never retried, never charged to a host.
+
+Models Envoy's router filter (envoyproxy/envoy ``source/common/router/router.cc``). Its state per
+request is :class:`~meshsim.sim.envoy.upstream.Upstream`; shadows are sent by
+:mod:`~meshsim.sim.envoy.mirror`, request hashes come from :mod:`~meshsim.sim.envoy.hash_policy`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qsl
 
 from meshsim.model.policy import TrafficPolicy
-from meshsim.model.routes import Backend, Mirror, Route, host_matches
-from meshsim.sim.envoy import RetryState, RetryStatus, stable_hash64, wants_retry
-from meshsim.sim.envoy.cluster import Cluster, IntRoll
+from meshsim.model.routes import Route
+from meshsim.sim.envoy import RetryState, RetryStatus, wants_retry
+from meshsim.sim.envoy.cluster import Cluster, IntRoll, subset_hosts
+from meshsim.sim.envoy.hash_policy import request_hash
+from meshsim.sim.envoy.mirror import send_shadow
 from meshsim.sim.envoy.retry import Outcome
-from meshsim.sim.envoy.routes import routes_for_proxy
+from meshsim.sim.envoy.routes import host_table, route_table, routes_for_proxy
+from meshsim.sim.envoy.upstream import Upstream, attempt_over, join_flags, upstream_done
 from meshsim.sim.kernel import Timers, call_later
 from meshsim.sim.messages import Attempt, Call
 from meshsim.sim.proxy import Proxy
@@ -29,52 +35,9 @@ from meshsim.sim.sampling import Sampler
 if TYPE_CHECKING:
     import simpy
 
+    from meshsim.model.routes import Backend
     from meshsim.sim.engine import Simulation
-    from meshsim.sim.envoy.cluster import Connection
     from meshsim.sim.pod import Pod
-
-
-def join_flags(flags: str, more: str | None) -> str:
-    if not more:
-        return flags
-    return f"{flags},{more}" if flags else more
-
-
-class Upstream:
-    """The router's state for one downstream request inside one sidecar."""
-
-    __slots__ = (
-        "attempt", "call", "cluster", "conn", "done", "flags", "hash", "host", "retry", "route",
-        "waiting",
-    )
-
-    def __init__(self, call: Call) -> None:
-        self.call = call
-        self.route: Route | None = None
-        self.cluster: Cluster | None = None
-        self.retry: RetryState | None = None
-        self.flags = ""
-        self.hash: int | None = None
-        self.conn: Connection | None = None
-        self.host: Pod | None = None
-        self.attempt: Attempt | None = None  # in flight, not yet answered
-        self.waiting: Pod | None = None  # pending for a connection to this host
-        self.done = False
-
-
-def _ignore(call: Call) -> None:
-    """Shadow responses are discarded (fire and forget)."""
-
-
-def _upstream_done(up: Upstream) -> bool:
-    """A route timer is over once its request finished (``done`` never reverts)."""
-    return up.done
-
-
-def _attempt_over(att: Attempt) -> bool:
-    """A per-try timer is over once its request finished or moved past the attempt."""
-    up: Upstream = att.call.state  # type: ignore[assignment]
-    return up.done or up.attempt is not att
 
 
 class EnvoyProxy(Proxy):
@@ -97,21 +60,10 @@ class EnvoyProxy(Proxy):
 
     # -- configuration -------------------------------------------------------------------------
     def routes(self, service: str) -> tuple[Route, ...]:
-        routes: tuple[Route, ...] | None = self._routes.get(service)
-        if routes is None and self.host_routes is not None:
-            served = next((r for pattern, r in self.host_routes.items()
-                           if host_matches(pattern, service)), ())
-            routes = routes_for_proxy(served, self.labels, self.namespace, self.gateway)
-            if self.sim.live_routes:
-                routes = with_live(self.sim.live_routes, service, routes)
-            self._routes[service] = routes
-        if routes is None:
-            table = self.policy.routes.get(service)
-            if table is None:
-                table = (Route(
-                    name=f"default|{service}", backends=(Backend(service),),
-                    retry=self.policy.default_retry, timeout=self.policy.default_timeout,
-                ),)
+        routes = self._routes.get(service)
+        if routes is None:  # first request for this service: build its route table
+            table = (route_table(self.policy, service) if self.host_routes is None
+                     else host_table(self.host_routes, service))
             routes = routes_for_proxy(table, self.labels, self.namespace, self.gateway)
             if self.sim.live_routes:
                 routes = with_live(self.sim.live_routes, service, routes)
@@ -124,18 +76,10 @@ class EnvoyProxy(Proxy):
             return self._clusters[key]
         cluster = None
         pods = self.sim.endpoints.get(service)
-        if pods is not None:
-            hosts = pods
-            if subset is not None:
-                spec = self.policy.subsets.get((service, subset))
-                if spec is not None:
-                    hosts = [p for p in pods if all(
-                        p.labels.get(k) == v for k, v in spec.labels.items())]
-                else:
-                    hosts = None  # type: ignore[assignment]
-            if hosts is not None:
-                policy = self.policy.clusters.get(key) or self.policy.default_cluster
-                cluster = Cluster(self, service, subset, list(hosts), policy, self._int)
+        hosts = None if pods is None else subset_hosts(self.policy, service, subset, pods)
+        if hosts is not None:
+            policy = self.policy.clusters.get(key) or self.policy.default_cluster
+            cluster = Cluster(self, service, subset, hosts, policy, self._int)
         self._clusters[key] = cluster
         return cluster
 
@@ -145,12 +89,9 @@ class EnvoyProxy(Proxy):
         for (name, subset), cluster in self._clusters.items():
             if name != service or cluster is None:
                 continue
-            hosts = pods
-            if subset is not None:
-                spec = self.policy.subsets.get((service, subset))
-                labels = spec.labels if spec is not None else {}
-                hosts = [p for p in pods if all(p.labels.get(k) == v for k, v in labels.items())]
-            cluster.update_hosts(list(hosts))
+            hosts = subset_hosts(self.policy, service, subset, pods)
+            assert hosts is not None  # the policy is frozen: a built cluster's subset exists
+            cluster.update_hosts(hosts)
 
     # -- the request path ----------------------------------------------------------------------
     def forward(self, call: Call, now: float) -> None:
@@ -204,26 +145,26 @@ class EnvoyProxy(Proxy):
             return
         up.cluster = cluster
         if cluster.uses_hash:
-            up.hash = self._hash(up.call, route, cluster)
-        self._try(up)
+            up.hash = request_hash(self.name, up.call, route, cluster)
+        self.start_attempt(up)
         if up.done:
             return  # NC, UH or an overflowed first attempt: no shadow, no route timer
         # onRequestComplete: the route timer and the shadows start once the first attempt
         # is on its way (or waiting for a connection).
         if route.timeout > 0:
-            self._route_timer(route.timeout).start(up)
+            self.route_timer(route.timeout).start(up)
         for mirror in route.mirrors:
             if mirror.percent >= 100.0 or self._roll() * 100.0 < mirror.percent:
-                self._shadow(up.call, mirror, route.timeout)
+                send_shadow(self, up.call, mirror, route.timeout)
         if live is not None and live.mirror_on:  # a controller's live mirror (Flagger)
             shadow = live.shadow
             if shadow.percent >= 100.0 or self._roll() * 100.0 < shadow.percent:
-                self._shadow(up.call, shadow, route.timeout)
+                send_shadow(self, up.call, shadow, route.timeout)
 
     def _pick_backend(self, route: Route) -> Backend:
         return static_pick(route.backends, self._roll)
 
-    def _try(self, up: Upstream) -> None:
+    def start_attempt(self, up: Upstream) -> None:
         if up.done:
             return
         cluster = up.cluster
@@ -271,7 +212,7 @@ class EnvoyProxy(Proxy):
             timers = self._per_try_timers.get(retry.per_try_timeout)
             if timers is None:
                 timers = self._per_try_timers[retry.per_try_timeout] = Timers(
-                    self.env, retry.per_try_timeout, self._on_per_try_timeout, _attempt_over)
+                    self.env, retry.per_try_timeout, self._on_per_try_timeout, attempt_over)
             timers.start(att)
         self.transmit(att)
 
@@ -316,10 +257,10 @@ class EnvoyProxy(Proxy):
         elif decision.delay > 0:
             call_later(self.env, decision.delay, self._on_retry, up)
         else:
-            self._try(up)
+            self.start_attempt(up)
 
     def _on_retry(self, ev: simpy.Event) -> None:
-        self._try(ev._value)
+        self.start_attempt(ev._value)
 
     def _on_per_try_timeout(self, ev: simpy.Event) -> None:
         att: Attempt = ev._value
@@ -329,11 +270,11 @@ class EnvoyProxy(Proxy):
         self._reset_attempt(up, att)
         self._decide(up, "per_try_timeout", 504, join_flags(up.flags, "UT"))
 
-    def _route_timer(self, timeout: float) -> Timers:
+    def route_timer(self, timeout: float) -> Timers:
         timers = self._route_timers.get(timeout)
         if timers is None:
             timers = self._route_timers[timeout] = Timers(
-                self.env, timeout, self._on_route_timeout, _upstream_done)
+                self.env, timeout, self._on_route_timeout, upstream_done)
         return timers
 
     def _on_route_timeout(self, ev: simpy.Event) -> None:
@@ -388,47 +329,3 @@ class EnvoyProxy(Proxy):
             if service is None:  # the first request through this cluster
                 service = cluster.service_code = self.sim.service_code(cluster.service)
         self.complete(up.call, status, flags, subset, service)
-
-    # -- mirrors and hashing -------------------------------------------------------------------
-    def _shadow(self, call: Call, mirror: Mirror, timeout: float) -> None:
-        """Fire and forget on the mirror cluster: no retries, the route's timeout, own limits."""
-        shadow = Call(
-            self.sim.next_call_id(), call.request_id, self, mirror.service, call.method,
-            call.path, call.headers, call.depth, None, _ignore,
-        )
-        shadow.mirror = True
-        shadow.start = self.env._now
-        up = Upstream(shadow)
-        shadow.state = up
-        up.route = Route(name="shadow", timeout=timeout, backends=(Backend(mirror.service),))
-        cluster = self.cluster(mirror.service, mirror.subset)
-        if cluster is None:
-            return
-        up.cluster = cluster
-        if timeout > 0:
-            self._route_timer(timeout).start(up)
-        self._try(up)
-
-    def _hash(self, call: Call, route: Route, cluster: Cluster) -> int | None:
-        key = route.hash_key or cluster.policy.load_balancer.hash_key
-        if key is None:
-            return None
-        value: str | None = None
-        if key.kind == "header":
-            lowered = {k.lower(): v for k, v in call.headers.items()}
-            value = lowered.get(key.name.lower())
-        elif key.kind == "cookie":
-            lowered = {k.lower(): v for k, v in call.headers.items()}
-            cookies = dict(
-                part.strip().split("=", 1) for part in lowered.get("cookie", "").split(";")
-                if "=" in part
-            )
-            value = cookies.get(key.name)
-            if value is None and key.ttl is not None:
-                # Envoy hashes the connection's addresses to generate the cookie.
-                value = f"{self.name}->{cluster.service}"
-        elif key.kind == "source_ip":
-            value = self.name
-        elif key.kind == "query":
-            value = dict(parse_qsl(call.path.partition("?")[2])).get(key.name)
-        return None if value is None else stable_hash64(value)

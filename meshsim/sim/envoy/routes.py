@@ -2,15 +2,21 @@
 
 A VirtualService's ``sourceLabels``, ``sourceNamespace`` and ``gateways`` conditions are settled
 once per proxy, when the control plane generates its route table; what is left is matched per
-request by :func:`meshsim.sim.routing.select_route` (mesh-neutral).
+request by :func:`meshsim.sim.routing.select_route` (mesh-neutral). Models what istiod's
+route generation (istio/istio ``pilot/pkg/networking/core/route/route.go``) puts in one proxy's
+RDS table, built here on the first request for a service.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from meshsim.model.routes import Route, RouteMatch
+from meshsim.model.routes import Backend, Route, RouteMatch, host_matches
+
+if TYPE_CHECKING:
+    from meshsim.model.policy import TrafficPolicy
 
 
 def applies_to(
@@ -22,6 +28,22 @@ def applies_to(
     if m.source_namespace is not None and m.source_namespace != namespace:
         return False
     return not (m.gateways and gateway not in m.gateways)
+
+
+def route_table(policy: TrafficPolicy, service: str) -> tuple[Route, ...]:
+    """A sidecar's routes for ``service``; without a VirtualService, the default route."""
+    table = policy.routes.get(service)
+    if table is None:
+        table = (Route(
+            name=f"default|{service}", backends=(Backend(service),),
+            retry=policy.default_retry, timeout=policy.default_timeout,
+        ),)
+    return table
+
+
+def host_table(host_routes: Mapping[str, tuple[Route, ...]], service: str) -> tuple[Route, ...]:
+    """A gateway's routes for ``service``: those of the first host pattern it matches."""
+    return next((r for pattern, r in host_routes.items() if host_matches(pattern, service)), ())
 
 
 def routes_for_proxy(
