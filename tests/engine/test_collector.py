@@ -53,19 +53,26 @@ def test_a_slower_pace_the_user_chose_is_kept() -> None:
         gc.set_threshold(*before)
 
 
-def test_finished_requests_leave_no_cyclic_garbage_of_calls_and_attempts() -> None:
-    """Reference counting frees a finished call's attempts: none reach the cyclic collector."""
+def test_finished_requests_leave_no_cyclic_garbage() -> None:
+    """Reference counting frees finished calls, attempts and Envoy upstream state: at the end
+    of a run, before the simulation itself is dropped, none of them is cyclic garbage."""
     import meshsim
-    from meshsim.sim.messages import Attempt
+    from meshsim.sim.envoy.upstream import Upstream
+    from meshsim.sim.messages import Attempt, Call
 
     scenario = meshsim.load(THREE_HOP)
-    gc.collect()
-    gc.set_debug(gc.DEBUG_SAVEALL)
-    try:
-        meshsim.simulate(scenario, seed=1, duration="2s")
+    garbage: dict[str, int] = {}
+
+    def at_the_end(now: float, duration: float) -> None:
+        if now < duration:
+            return
+        gc.set_debug(gc.DEBUG_SAVEALL)
         gc.collect()
-        attempts = sum(isinstance(o, Attempt) for o in gc.garbage)
-    finally:
+        kinds = (Attempt, Call, Upstream)
+        garbage.update({k.__name__: sum(isinstance(o, k) for o in gc.garbage) for k in kinds})
         gc.set_debug(0)
         gc.garbage.clear()
-    assert attempts == 0
+
+    gc.collect()
+    meshsim.simulate(scenario, seed=1, duration="2s", progress=at_the_end)
+    assert garbage == {"Attempt": 0, "Call": 0, "Upstream": 0}

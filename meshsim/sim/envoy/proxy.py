@@ -264,9 +264,9 @@ class EnvoyProxy(Proxy):
 
     def _on_per_try_timeout(self, ev: simpy.Event) -> None:
         att: Attempt = ev._value
-        up: Upstream = att.call.state  # type: ignore[assignment]
-        if up.done or up.attempt is not att:
+        if attempt_over(att):
             return
+        up: Upstream = att.call.state  # type: ignore[assignment]
         self._reset_attempt(up, att)
         self._decide(up, "per_try_timeout", 504, join_flags(up.flags, "UT"))
 
@@ -328,4 +328,6 @@ class EnvoyProxy(Proxy):
             service = cluster.service_code
             if service is None:  # the first request through this cluster
                 service = cluster.service_code = self.sim.service_code(cluster.service)
-        self.complete(up.call, status, flags, subset, service)
+        call = up.call
+        self.complete(call, status, flags, subset, service)
+        call.state = None  # done: break call <-> upstream so reference counting frees both

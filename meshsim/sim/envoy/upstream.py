@@ -53,6 +53,7 @@ def upstream_done(up: Upstream) -> bool:
 
 
 def attempt_over(att: Attempt) -> bool:
-    """A per-try timer is over once its request finished or moved past the attempt."""
-    up: Upstream = att.call.state  # type: ignore[assignment]
-    return up.done or up.attempt is not att
+    """A per-try timer is over once its request finished (the call then drops its upstream
+    state) or moved past the attempt."""
+    up: Upstream | None = att.call.state  # type: ignore[assignment]
+    return up is None or up.done or up.attempt is not att
