@@ -50,7 +50,8 @@ def measure_build(build: str, customers: int, repeat: int) -> dict[str, Any] | N
         subprocess.run(command, env=build_env(build), check=True)
         data: dict[str, Any] = json.loads(out.read_text())
     if data.get("build") != build:
+        setting = build_env(build).get(PURE_ENV, "unset")
         print(f"the {build} build is not available here (meshsim.build() gave "
-              f"{data.get('build')!r} with {PURE_ENV} set for {build}): not reported", flush=True)
+              f"{data.get('build')!r} with {PURE_ENV} {setting}): not reported", flush=True)
         return None
     return data
