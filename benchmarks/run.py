@@ -1,28 +1,30 @@
-"""meshsim benchmarks (DESIGN §6), measured as ratios within one run so machine noise cancels.
+"""meshsim benchmarks (DESIGN §6, issue 12), measured as ratios within one run so machine noise
+cancels.
 
-    python benchmarks/run.py [--quick] [--json out.json] [--compare baseline.json]
+    python benchmarks/run.py [--quick] [--repeat N] [--json out.json] [--build pure|compiled|both]
     python benchmarks/run.py --save-baseline              # store benchmarks/baseline.json
     python benchmarks/run.py --baseline benchmarks/baseline.json   # exit 1 on a slowdown
 
-1. M/M/4 at load 0.9: the idiomatic SimPy model (benchmarks/simpy_mmc.py) and the same queue as
-   a one-pod meshsim scenario (benchmarks/scenarios/mmc.yaml), the same number of customers.
-   Figure: meshsim requests per wall second / SimPy customers per wall second (target ≥ 1.0).
-2. Three hops under Istio (benchmarks/scenarios/three-hop.yaml): hop attempts (rows of the
-   attempts frame) per wall second, and its ratio to the one-pod requests per wall second
-   (target ≥ 1/3).
-3. Bytes per recorded attempt: the recording's column arrays (attempts + calls + requests)
-   divided by the number of attempts (target < 150).
+The yardstick is the idiomatic SimPy M/M/4 queue at load 0.9 (benchmarks/simpy_mmc.py). Every
+repeat runs it once and then each row's meshsim scenario once, back to back; each row is
+reported as its speed over SimPy's customers per wall second:
 
-``--baseline FILE`` (or ``--compare FILE``) prints current / baseline for every figure and exits
-1 when the M/M/c ratio fell below the baseline by more than the noise band. The band is measured:
-each repeat pairs one SimPy run with one meshsim run, back to back, and keeps their ratio; the
-band is two robust standard deviations (1.4826 × the median absolute deviation, over the median)
-of those per-repeat ratios, from whichever of the two runs is noisier, and at least 5 %. The MAD
-keeps one disturbed repeat from widening the band. When either run has fewer than 3 repeats
-the band is the stated 20 % (the spread seen between runs on the shared 2-core machine).
-``--save-baseline [FILE]`` writes the run as the stored baseline (default
-``benchmarks/baseline.json``). Speed is only ever compared as a ratio of ratios, never as wall
-time.
+1. one pod, M/M/c (scenarios/mmc.yaml): the same queue, the same number of customers; meshsim
+   requests per wall second ÷ SimPy customers per wall second (``mmc_ratio``).
+2. three hops (scenarios/three-hop.yaml, the flagship without its fault): hop attempts (rows of
+   the attempts frame) per wall second ÷ SimPy customers per wall second (``three_hop_ratio``).
+3. mesh-24 (24 services, three tiers, parallel fan-out, Istio retries and outlier detection,
+   450 req/s): hop attempts per wall second ÷ SimPy (``mesh24_ratio``).
+4. mesh-30 at 700 req/s and mesh-30-overloaded, the same mesh at 2,000 req/s: hop attempts per
+   wall second ÷ SimPy (``mesh30_ratio``, ``mesh30_overloaded_ratio``), and the overloaded
+   over the unloaded attempts per wall second (``overload_ratio``, target ≥ 0.8).
+
+Also printed: bytes per recorded attempt (three hops; target < 150) and hop attempts ÷ one-pod
+requests (``hop_ratio``, the older three-hop figure). Each headline ratio is the fastest meshsim
+run over the fastest SimPy run (the least disturbed of each); the per-repeat ratios (``ratios``
+in the JSON) give the noise band of ``--baseline`` (bench_compare.py). ``--build`` measures the
+pure-Python fallback, the compiled build or both, each in its own interpreter (bench_builds.py).
+Speed is only ever compared as a ratio of ratios, never as wall time.
 """
 
 from __future__ import annotations
@@ -35,22 +37,42 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))  # for simpy_mmc when run as a script from anywhere
+sys.path.insert(0, str(HERE))  # for the sibling modules when run as a script from anywhere
 
-from simpy_mmc import erlang_c_response, run_mmc  # noqa: E402
+from bench_builds import BUILDS, current_build, measure_build  # noqa: E402
+from bench_compare import compare, noise_band, relative_sigma, runs_by_build  # noqa: E402, F401
+from simpy_mmc import MMcResult, erlang_c_response, run_mmc  # noqa: E402
 
 import meshsim  # noqa: E402
 
 SCENARIOS = HERE / "scenarios"
 SERVERS, ARRIVAL_RATE, SERVICE_MEAN = 4, 3600.0, 1e-3  # must match scenarios/mmc.yaml
-REGRESSION = 0.8  # without measured noise, --compare fails below this share of the baseline
-MIN_BAND, NOISE_SIGMAS, MIN_REPEATS = 0.05, 2.0, 3  # the measured noise band (see module doc)
-MAD_TO_SIGMA = 1.4826  # a normal distribution's standard deviation per median absolute deviation
 DEFAULT_BASELINE = HERE / "baseline.json"
-TARGETS = {"mmc_ratio": 1.0, "hop_ratio": 1.0 / 3.0, "bytes_per_attempt": 150.0}
+# The issue-12 targets, stated for the compiled build (the fallback: no slower than before).
+TARGETS = {"mmc_ratio": 3.0, "mesh24_ratio": 1.5, "mesh30_ratio": 1.5, "overload_ratio": 0.8,
+           "bytes_per_attempt": 150.0}
+
+
+class Row(NamedTuple):
+    """One meshsim row: a scenario run for about ``customers`` hop attempts."""
+
+    key: str  # the JSON section; the figure is ``<figure>_ratio``
+    figure: str
+    file: str
+    label: str
+    hops: float  # hop attempts per request, measured: sets the simulated time for the attempts
+
+
+HOP_ROWS = (
+    Row("three_hop", "three_hop", "three-hop.yaml", "three hops, flagship without fault", 3.0),
+    Row("mesh_24", "mesh24", "mesh-24.yaml", "mesh-24: 24 services, 450 req/s", 10.2),
+    Row("mesh_30", "mesh30", "mesh-30.yaml", "mesh-30: 30 services, 700 req/s", 10.8),
+    Row("mesh_30_overloaded", "mesh30_overloaded", "mesh-30-overloaded.yaml",
+        "mesh-30 overloaded, 2,000 req/s", 10.8),
+)
 
 
 def recording_bytes(results: meshsim.Results) -> tuple[int, int]:
@@ -69,78 +91,112 @@ def recording_bytes(results: meshsim.Results) -> tuple[int, int]:
     return nbytes, attempts
 
 
-def fastest(
-    scenario: meshsim.Scenario, duration: float, repeat: int
-) -> tuple[meshsim.Results, float]:
-    """The fastest of ``repeat`` runs of ``meshsim.simulate`` (results, wall seconds)."""
-    best: tuple[meshsim.Results, float] | None = None
-    for _ in range(repeat):
-        started = time.perf_counter()
-        results = meshsim.simulate(scenario, duration=duration)
-        wall = time.perf_counter() - started
-        if best is None or wall < best[1]:
-            best = (results, wall)
-        del results
-    assert best is not None
-    return best
+def timed(scenario: meshsim.Scenario, duration: float) -> tuple[meshsim.Results, float]:
+    """One run of ``meshsim.simulate`` and its wall seconds."""
+    started = time.perf_counter()
+    results = meshsim.simulate(scenario, duration=duration)
+    return results, time.perf_counter() - started
 
 
-def bench_mmc(customers: int, repeat: int) -> dict[str, Any]:
-    """Both models ``repeat`` times, interleaved; each keeps its fastest run (least disturbed)."""
-    scenario = meshsim.load(SCENARIOS / "mmc.yaml")
-    simpy_best = mesh_best = None
-    ratios: list[float] = []  # per repeat: the back-to-back pair, so slow spells hit both
+def mmc_row(results: meshsim.Results, wall: float) -> dict[str, Any]:
+    requests = results.requests
+    nbytes, attempts = recording_bytes(results)
+    return {
+        "requests": len(requests),
+        "wall": wall,
+        "per_second": len(requests) / wall,
+        "mean_response": float(requests["latency"].mean()),
+        "bytes_per_attempt": nbytes / max(attempts, 1),
+    }
+
+
+def hop_row(results: meshsim.Results, wall: float, duration: float) -> dict[str, Any]:
+    attempts = results.attempts
+    nbytes, recorded = recording_bytes(results)
+    return {
+        "requests": len(results.requests),
+        "attempts": len(attempts),
+        "retries": int(attempts["retry"].sum()),
+        "sim_seconds": duration,
+        "wall": wall,
+        "attempts_per_second": len(attempts) / wall,
+        "sim_seconds_per_wall_second": duration / wall,
+        "bytes_per_attempt": nbytes / max(recorded, 1),
+    }
+
+
+def hop_duration(row: Row, scenario: meshsim.Scenario, attempts_wanted: int) -> float:
+    rate = sum(w.schedule[0].rate for w in scenario.model.workloads)
+    return attempts_wanted / row.hops / rate
+
+
+def simpy_row(best: MMcResult) -> dict[str, Any]:
+    return {"customers": best.customers, "wall": best.wall, "per_second": best.per_second,
+            "mean_response": best.mean_response}
+
+
+def measure(customers: int, repeat: int) -> dict[str, Any]:
+    """SimPy, then every row once, ``repeat`` times; the fastest of each and per-repeat ratios."""
+    mmc = meshsim.load(SCENARIOS / "mmc.yaml")
+    hops = {row.key: meshsim.load(SCENARIOS / row.file) for row in HOP_ROWS}
+    durations = {row.key: hop_duration(row, hops[row.key], customers) for row in HOP_ROWS}
+    simpy_best: MMcResult | None = None
+    best: dict[str, dict[str, Any]] = {}
+    ratios: dict[str, list[float]] = {}
     for _ in range(repeat):
         simpy_run = run_mmc(
             customers, servers=SERVERS, arrival_rate=ARRIVAL_RATE, service_mean=SERVICE_MEAN
         )
         if simpy_best is None or simpy_run.wall < simpy_best.wall:
             simpy_best = simpy_run
-        mesh_run = fastest(scenario, customers / ARRIVAL_RATE, 1)
-        ratios.append((len(mesh_run[0].requests) / mesh_run[1]) / simpy_run.per_second)
-        if mesh_best is None or mesh_run[1] < mesh_best[1]:
-            mesh_best = mesh_run
-        del mesh_run
-    assert simpy_best is not None and mesh_best is not None
-    results, wall = mesh_best
-    requests = results.requests
-    nbytes, attempts = recording_bytes(results)
+        rows = {"mmc": mmc_row(*timed(mmc, customers / ARRIVAL_RATE))}
+        for row in HOP_ROWS:
+            rows[row.key] = hop_row(*timed(hops[row.key], durations[row.key]), durations[row.key])
+        speeds = {"mmc_ratio": rows["mmc"]["per_second"]} | {
+            f"{row.figure}_ratio": rows[row.key]["attempts_per_second"] for row in HOP_ROWS}
+        for figure, speed in speeds.items():
+            ratios.setdefault(figure, []).append(speed / simpy_run.per_second)
+        ratios.setdefault("overload_ratio", []).append(
+            speeds["mesh30_overloaded_ratio"] / speeds["mesh30_ratio"])
+        for key, found in rows.items():
+            if key not in best or found["wall"] < best[key]["wall"]:
+                best[key] = found
+    assert simpy_best is not None
+    return assemble(customers, repeat, simpy_best, best, ratios)
+
+
+def assemble(
+    customers: int, repeat: int, simpy_best: MMcResult, best: dict[str, dict[str, Any]],
+    ratios: dict[str, list[float]],
+) -> dict[str, Any]:
+    """The JSON of one build's run: figures from the fastest runs, rows, per-repeat ratios."""
+    simpy = simpy_best.per_second
+    for row in HOP_ROWS:
+        best[row.key]["ratio"] = best[row.key]["attempts_per_second"] / simpy
+    three_hop = best["three_hop"]
+    three_hop["ratio_to_one_pod"] = three_hop["attempts_per_second"] / best["mmc"]["per_second"]
+    figures = {"mmc_ratio": best["mmc"]["per_second"] / simpy} | {
+        f"{row.figure}_ratio": best[row.key]["ratio"] for row in HOP_ROWS}
+    figures["overload_ratio"] = (best["mesh_30_overloaded"]["attempts_per_second"]
+                                 / best["mesh_30"]["attempts_per_second"])
+    figures["hop_ratio"] = three_hop["ratio_to_one_pod"]
+    figures["bytes_per_attempt"] = three_hop["bytes_per_attempt"]
     return {
-        "customers": customers,
-        "repeat": repeat,
-        "erlang_c_mean_response": erlang_c_response(SERVERS, ARRIVAL_RATE, SERVICE_MEAN),
-        "simpy": {
-            "customers": simpy_best.customers,
-            "wall": simpy_best.wall,
-            "per_second": simpy_best.per_second,
-            "mean_response": simpy_best.mean_response,
-        },
-        "meshsim": {
-            "requests": len(requests),
-            "wall": wall,
-            "per_second": len(requests) / wall,
-            "mean_response": float(requests["latency"].mean()),
-            "bytes_per_attempt": nbytes / max(attempts, 1),
-        },
-        "ratio": (len(requests) / wall) / simpy_best.per_second,
+        "build": current_build(),
+        "figures": figures,
         "ratios": ratios,
-    }
-
-
-def bench_three_hop(attempts_wanted: int, repeat: int) -> dict[str, Any]:
-    scenario = meshsim.load(SCENARIOS / "three-hop.yaml")
-    rate = sum(w.schedule[0].rate for w in scenario.model.workloads)
-    duration = attempts_wanted / 3 / rate  # three hop attempts per request
-    results, wall = fastest(scenario, duration, repeat)
-    attempts = len(results.attempts)
-    nbytes, recorded = recording_bytes(results)
-    return {
-        "requests": len(results.requests),
-        "attempts": attempts,
-        "retries": int(results.attempts["retry"].sum()),
-        "wall": wall,
-        "attempts_per_second": attempts / wall,
-        "bytes_per_attempt": nbytes / max(recorded, 1),
+        "mmc": {
+            "customers": customers,
+            "repeat": repeat,
+            "erlang_c_mean_response": erlang_c_response(SERVERS, ARRIVAL_RATE, SERVICE_MEAN),
+            "simpy": simpy_row(simpy_best),
+            "meshsim": best["mmc"],
+            "ratio": figures["mmc_ratio"],
+            "ratios": ratios["mmc_ratio"],
+        },
+        **{row.key: best[row.key] for row in HOP_ROWS},
+        "machine": machine(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
 
 
@@ -162,126 +218,83 @@ def machine() -> dict[str, Any]:
     }
 
 
-def measure(customers: int, repeat: int) -> dict[str, Any]:
-    mmc = bench_mmc(customers, repeat)
-    hop = bench_three_hop(customers, repeat)
-    hop["ratio_to_one_pod"] = hop["attempts_per_second"] / mmc["meshsim"]["per_second"]
-    return {
-        "figures": {
-            "mmc_ratio": mmc["ratio"],
-            "hop_ratio": hop["ratio_to_one_pod"],
-            "bytes_per_attempt": hop["bytes_per_attempt"],
-        },
-        "mmc": mmc,
-        "three_hop": hop,
-        "machine": machine(),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
+def _target(figure: str) -> str:
+    if figure not in TARGETS:
+        return ""
+    op = "<" if figure == "bytes_per_attempt" else "≥"
+    return f"{op} {TARGETS[figure]:g}"
 
 
 def report(data: dict[str, Any]) -> None:
-    mmc, hop, figures = data["mmc"], data["three_hop"], data["figures"]
-    simpy_row, mesh_row = mmc["simpy"], mmc["meshsim"]
+    """One build's table: every row per wall second and as a ratio to SimPy."""
+    mmc, figures = data["mmc"], data["figures"]
+    simpy, one_pod = mmc["simpy"], mmc["meshsim"]
     ms = 1e3
     print(
-        f"M/M/{SERVERS} at load {ARRIVAL_RATE * SERVICE_MEAN / SERVERS:.1f}, "
-        f"{mmc['customers']:,} customers, best of {mmc['repeat']} (Erlang C mean response "
-        f"{mmc['erlang_c_mean_response'] * ms:.3f}ms)"
-    )
-    print(f"  {'model':<22}{'per wall s':>12}{'wall':>9}{'mean resp':>11}")
-    print(
-        f"  {'SimPy, idiomatic':<22}{simpy_row['per_second']:>12,.0f}"
-        f"{simpy_row['wall']:>8.2f}s{simpy_row['mean_response'] * ms:>9.3f}ms"
+        f"build {data.get('build', 'pure')}: M/M/{SERVERS} at load "
+        f"{ARRIVAL_RATE * SERVICE_MEAN / SERVERS:.1f}, {mmc['customers']:,} customers (and about "
+        f"as many hop attempts per mesh row), best of {mmc['repeat']}"
     )
     print(
-        f"  {'meshsim, one pod':<22}{mesh_row['per_second']:>12,.0f}"
-        f"{mesh_row['wall']:>8.2f}s{mesh_row['mean_response'] * ms:>9.3f}ms"
+        f"  idiomatic SimPy {simpy['per_second']:,.0f} customers/s, mean response "
+        f"{simpy['mean_response'] * ms:.3f}ms; one pod {one_pod['mean_response'] * ms:.3f}ms "
+        f"(Erlang C {mmc['erlang_c_mean_response'] * ms:.3f}ms)"
     )
+    print(f"  {'row':<38}{'per wall s':>22}{'sim s/wall s':>14}{'÷ SimPy':>9}"
+          f"{'target (compiled)':>19}")
+    print(f"  {'one pod, M/M/c':<38}{one_pod['per_second']:>13,.0f} requests"
+          f"{'':>14}{figures['mmc_ratio']:>9.2f}{_target('mmc_ratio'):>19}")
+    for row in HOP_ROWS:
+        found, figure = data[row.key], f"{row.figure}_ratio"
+        print(f"  {row.label:<38}{found['attempts_per_second']:>13,.0f} attempts"
+              f"{found['sim_seconds_per_wall_second']:>14.2f}{figures[figure]:>9.2f}"
+              f"{_target(figure):>19}")
+    print(f"  {'overloaded ÷ unloaded attempts/s':<38}{'':>36}{figures['overload_ratio']:>9.2f}"
+          f"{_target('overload_ratio'):>19}")
     print(
-        f"three hops (istio): {hop['requests']:,} requests, {hop['attempts']:,} hop attempts "
-        f"({hop['retries']:,} retries), {hop['attempts_per_second']:,.0f} attempts per wall s, "
-        f"wall {hop['wall']:.2f}s"
-    )
-    print(
-        f"  bytes per recorded attempt: {hop['bytes_per_attempt']:.1f} "
-        f"(one pod: {mesh_row['bytes_per_attempt']:.1f})"
-    )
-    print("figures (higher is better except bytes):")
-    labels = {
-        "mmc_ratio": "meshsim / SimPy, M/M/c",
-        "hop_ratio": "hop attempts / one-pod requests",
-        "bytes_per_attempt": "bytes per attempt",
-    }
-    for key, value in figures.items():
-        target = TARGETS[key]
-        ok = value < target if key == "bytes_per_attempt" else value >= target
-        op = "<" if key == "bytes_per_attempt" else "≥"
-        print(
-            f"  {labels[key]:<34}{value:>8.2f}   target {op} {target:.3g}  "
-            f"{'ok' if ok else 'MISSED'}"
-        )
-
-
-def _median(values: list[float]) -> float:
-    ordered, mid = sorted(values), len(values) // 2
-    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
-
-
-def relative_sigma(ratios: list[float]) -> float | None:
-    """Robust relative spread of the per-repeat M/M/c ratios: 1.4826 × MAD / median (None
-    with fewer than 3 repeats)."""
-    if len(ratios) < MIN_REPEATS:
-        return None
-    median = _median(ratios)
-    return MAD_TO_SIGMA * _median([abs(r - median) for r in ratios]) / median
-
-
-def noise_band(data: dict[str, Any], baseline: dict[str, Any]) -> tuple[float, str]:
-    """(band, how it was found): the share the M/M/c ratio may fall before it is flagged."""
-    sigmas = [relative_sigma(list(run.get("mmc", {}).get("ratios", []))) for run in
-              (baseline, data)]
-    if any(sigma is None for sigma in sigmas):
-        return 1.0 - REGRESSION, "stated (fewer than 3 repeats in a run)"
-    widest = max(sigma for sigma in sigmas if sigma is not None)
-    return max(MIN_BAND, NOISE_SIGMAS * widest), (
-        f"measured: {NOISE_SIGMAS:g} × the larger robust spread {widest:.1%} of the "
-        f"per-repeat ratios, at least {MIN_BAND:.0%}"
+        f"  bytes per recorded attempt {figures['bytes_per_attempt']:.1f} (one pod "
+        f"{one_pod['bytes_per_attempt']:.1f}; target < 150); three-hop attempts ÷ one-pod "
+        f"requests {figures['hop_ratio']:.2f}"
     )
 
 
-def compare(data: dict[str, Any], baseline: dict[str, Any]) -> int:
-    """Print current / baseline per figure; 1 when the M/M/c ratio fell beyond the noise band."""
-    band, how = noise_band(data, baseline)
-    print(
-        f"compared with {baseline.get('machine', {}).get('git_commit') or 'baseline'} "
-        f"({baseline.get('created', '?')}); noise band {band:.0%} ({how}):"
-    )
-    status = 0
-    for key, value in data["figures"].items():
-        before = baseline.get("figures", {}).get(key)
-        if not before:
-            print(f"  {key:<20} no baseline figure")
-            continue
-        change = value / before
-        note = ""
-        if key == "mmc_ratio" and change < 1.0 - band:
-            note, status = f"  REGRESSION (below {1.0 - band:.0%} of baseline)", 1
-        print(f"  {key:<20}{before:>10.2f} → {value:>8.2f}   ×{change:.2f}{note}")
-    return status
+def report_builds(runs: dict[str, dict[str, Any]]) -> None:
+    """Several builds side by side, ratios to SimPy measured in each build's own run."""
+    names = list(runs)
+    print("builds side by side (ratio to idiomatic SimPy in the same run):")
+    print(f"  {'figure':<26}" + "".join(f"{name:>12}" for name in names))
+    for figure in runs[names[0]]["figures"]:
+        print(f"  {figure:<26}" + "".join(
+            f"{runs[name]['figures'][figure]:>12.2f}" for name in names))
 
 
-def main(argv: list[str] | None = None) -> int:
+def measure_builds(build: str, customers: int, repeat: int) -> dict[str, Any]:
+    """The run for ``--build``: one build's run, or ``{"builds": {...}}`` for both."""
+    wanted = BUILDS if build == "both" else (build,)
+    runs = {name: run for name in wanted
+            if (run := measure_build(name, customers, repeat)) is not None}
+    if not runs:
+        raise SystemExit(f"no build of {', '.join(wanted)} is available here")
+    if build != "both" or len(runs) == 1:
+        return next(iter(runs.values()))
+    report_builds(runs)
+    return {"builds": runs, "machine": machine(), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="50k customers instead of 200k")
-    parser.add_argument("--customers", type=int, help="customers (and hop attempts) per model")
+    parser.add_argument("--customers", type=int,
+                        help="customers (and hop attempts per mesh row) per model")
     parser.add_argument(
         "--repeat", type=int, help="runs per model, fastest kept (default 3; 1 with --quick)"
     )
+    parser.add_argument("--build", choices=(*BUILDS, "both"),
+                        help="measure this build of meshsim in a subprocess (MESHSIM_PURE=1 "
+                        "forces the pure-Python fallback); default: this process's build")
     parser.add_argument("--json", type=Path, metavar="OUT", help="write all figures as JSON")
     parser.add_argument(
-        "--compare",
-        type=Path,
-        metavar="BASELINE",
+        "--compare", type=Path, metavar="BASELINE",
         help="a --json file of an earlier run to compare against",
     )
     parser.add_argument(
@@ -296,22 +309,27 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.compare and args.baseline:
         parser.error("give --baseline or --compare, not both")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
     against = args.baseline or args.compare
     try:
         baseline = json.loads(against.read_text()) if against else None
     except (OSError, ValueError) as exc:
-        parser.error(f"cannot read the baseline {against}: {exc}")
+        raise SystemExit(f"cannot read the baseline {against}: {exc}") from None
     customers = args.customers or (50_000 if args.quick else 200_000)
-
-    repeat = args.repeat or (1 if args.quick else 3)
-    data = measure(customers, max(1, repeat))
-    report(data)
-    if args.json:
-        args.json.write_text(json.dumps(data, indent=2) + "\n")
-        print(f"wrote {args.json}")
-    if args.save_baseline:
-        args.save_baseline.write_text(json.dumps(data, indent=2) + "\n")
-        print(f"stored the baseline in {args.save_baseline}")
+    repeat = max(1, args.repeat or (1 if args.quick else 3))
+    if args.build:
+        data = measure_builds(args.build, customers, repeat)
+    else:
+        data = measure(customers, repeat)
+        report(data)
+    for path, what in ((args.json, "wrote"), (args.save_baseline, "stored the baseline in")):
+        if path:
+            path.write_text(json.dumps(data, indent=2) + "\n")
+            print(f"{what} {path}")
     return compare(data, baseline) if baseline is not None else 0
 
 

@@ -1,9 +1,9 @@
 """The run directory: every frame as Parquet, summaries as CSV, plots as PNG, and ``run.json``.
 
 ``run.json`` says how to reproduce the run (seed, scenario name and hash, meshsim version) and
-how it went (wall time, simulated time, kernel events per wall second, SLO outcomes), so runs
-can be compared between commits without loading the tables. :func:`load_run` reads a run
-directory back for ``meshsim compare``.
+how it went (wall time, simulated time, simulated seconds and kernel events per wall second,
+SLO outcomes), so runs can be compared between commits without loading the tables.
+:func:`load_run` reads a run directory back for ``meshsim compare``.
 
 A run directory is opened under a temporary name before the run (:func:`open_run`) and
 renamed into place when every file is written, so a directory under the final name is always
@@ -62,6 +62,7 @@ def run_info(results: Results) -> dict[str, Any]:
     model, recording, meta = results.model, results.recording, results.scenario_meta
     events = float(recording.stats.get("events", 0))
     wall = float(results.wall_time)
+    sim_time = float(recording.stats.get("sim_time", recording.end_time))
     slo = results.slo()
     return jsonable({
         "scenario": meta.get("name", model.name),
@@ -74,7 +75,8 @@ def run_info(results: Results) -> dict[str, Any]:
         "duration": model.duration,
         "warmup": model.warmup,
         "wall_time": wall,
-        "sim_time": float(recording.stats.get("sim_time", recording.end_time)),
+        "sim_time": sim_time,
+        "sim_seconds_per_wall_second": sim_time / wall if wall > 0 else None,
         "kernel_events": int(events),
         "events_per_second": events / wall if wall > 0 else None,
         "requests": len(results.requests),

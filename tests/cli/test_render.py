@@ -99,6 +99,31 @@ def test_progress_bar_counts_simulated_time() -> None:
     assert "300s/300s" in shown and "100%" in shown
 
 
+def test_progress_bar_shows_simulated_seconds_per_wall_second() -> None:
+    import io
+
+    from rich.console import Console
+
+    from meshsim.cli.common import progress_bar as _progress_bar
+
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=120, color_system=None)
+    walls = iter([10.0, 12.0, 14.0])  # the bar starts at 10 s; redraws 2 s and 4 s later
+    with _progress_bar(console, 300.0, clock=lambda: next(walls)) as progress:
+        progress(126.0, 300.0)
+        assert "63.0 sim s/wall s" in screen.getvalue()  # 126 s simulated in 2 s of wall time
+        progress(300.0, 300.0)
+        assert "75.0 sim s/wall s" in screen.getvalue()
+
+
+def test_sim_speed_text() -> None:
+    from meshsim.cli.common import sim_speed_text
+
+    assert sim_speed_text(126.0, 2.0) == "63.0 sim s/wall s"
+    assert sim_speed_text(1500.0, 1.0) == "1,500 sim s/wall s"
+    assert sim_speed_text(5.0, 0.0) == ""  # no wall time yet: nothing to divide by
+
+
 def _text(table: object) -> list[str]:
     from rich.console import Console
 

@@ -58,6 +58,7 @@ def test_run_json(saved: tuple[Results, Path]) -> None:
     assert info["sim_time"] == 10.0
     assert info["kernel_events"] == 1234
     assert info["events_per_second"] == pytest.approx(1234 / 0.5)
+    assert info["sim_seconds_per_wall_second"] == pytest.approx(10.0 / 0.5)
     assert info["requests"] == 6
     assert info["attempts"] == 15
     assert info["passed"] is False
@@ -93,8 +94,19 @@ def test_empty_run_saves(empty_results: Results, tmp_path: Path) -> None:
     assert isinstance(info, dict)
     assert info["requests"] == 0 and info["passed"] is True
     assert info["events_per_second"] is None  # wall time 0
+    assert info["sim_seconds_per_wall_second"] is None
     back = pd.read_parquet(out / "attempts.parquet")
     assert back.empty and list(back.columns) == list(empty_results.attempts.columns)
+
+
+def test_run_json_speed_of_a_real_run() -> None:
+    """A real run states its speed as simulated seconds per wall second, its duration over
+    its wall time, so a user can tell how long a longer run will take."""
+    results = meshsim.simulate(meshsim.load("scenarios/single-queue.yaml"), duration=40.0)
+    info = results.run_info()
+    assert info["wall_time"] > 0 and info["sim_time"] == 40.0
+    assert info["sim_seconds_per_wall_second"] > 0
+    assert info["sim_seconds_per_wall_second"] == pytest.approx(40.0 / info["wall_time"])
 
 
 # -- atomic run directories -------------------------------------------------------------------
