@@ -17,7 +17,8 @@ from meshsim.config.istio.profile import profile_for
 from meshsim.config.manifest.nodes import Node
 from meshsim.config.manifest.schema import walk
 from meshsim.config.manifests import Manifest
-from meshsim.config.rollout.argo import Templates, translate_rollout
+from meshsim.config.rollout.argo import translate_rollout
+from meshsim.config.rollout.argo_analysis import Templates
 from meshsim.config.rollout.context import Context
 from meshsim.config.rollout.flagger import translate_canary
 from meshsim.config.rollout.gateways import bind_gateways
