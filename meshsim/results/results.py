@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from meshsim.metrics import Recording
 from meshsim.model import Model
 from meshsim.results import backlog, frames, plots, recovery, refusals, rollout_plots, slo, store
+from meshsim.results import fault_windows as fault_timeline
 from meshsim.results import rollout as delivery
 from meshsim.results.summary import summarize, summarize_workloads
 from meshsim.results.timeseries import timeseries
@@ -188,8 +189,8 @@ class Results:
         }
 
     # -- plots and storage ----------------------------------------------------------------
-    def fault_windows(self) -> list[plots.FaultWindow]:
-        return plots.fault_windows(self.events, self.horizon, self.model.faults)
+    def fault_windows(self) -> list[fault_timeline.FaultWindow]:
+        return fault_timeline.fault_windows(self.events, self.horizon, self.model.faults)
 
     def plot(self) -> Figure:
         """Throughput, success rate (per subset too) and latency of every service over time,
