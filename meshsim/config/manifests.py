@@ -31,7 +31,7 @@ from meshsim.config.yamlsrc import (
 )
 from meshsim.errors import ConfigWarning, Location, ScenarioError
 
-Family = Literal["istio", "linkerd", "gateway-api", "kubernetes", "delivery"]
+Family = Literal["istio", "linkerd", "gateway-api", "kubernetes", "rollout"]
 SCENARIO_KIND = "Scenario"
 
 _ISTIO_NETWORKING = ("VirtualService", "DestinationRule", "Gateway", "ServiceEntry", "Sidecar")
@@ -48,8 +48,8 @@ KNOWN_KINDS: dict[str, tuple[Family, tuple[str, ...]]] = {
     "policy.linkerd.io": ("linkerd", _LINKERD_POLICY),
     "gateway.networking.k8s.io": ("gateway-api", ("HTTPRoute", "GRPCRoute", "Gateway")),
     "": ("kubernetes", ("Namespace", "Service")),
-    "flagger.app": ("delivery", ("Canary", "MetricTemplate")),
-    "argoproj.io": ("delivery", ("Rollout", "AnalysisTemplate", "ClusterAnalysisTemplate")),
+    "flagger.app": ("rollout", ("Canary", "MetricTemplate")),
+    "argoproj.io": ("rollout", ("Rollout", "AnalysisTemplate", "ClusterAnalysisTemplate")),
 }
 CLUSTER_SCOPED = ("Namespace", "ClusterAnalysisTemplate")
 _VERSION = re.compile(r"^v[0-9]+((alpha|beta)[0-9]+)?$")
@@ -58,14 +58,14 @@ _MESH_OF: dict[Family, tuple[str, ...]] = {
     "linkerd": ("linkerd",),
     "gateway-api": ("istio", "linkerd"),
     "kubernetes": ("istio", "linkerd", "none"),
-    "delivery": ("istio", "linkerd", "none"),
+    "rollout": ("istio", "linkerd", "none"),
 }
 _TITLE: dict[Family, str] = {
     "istio": "an Istio",
     "linkerd": "a Linkerd",
     "gateway-api": "a Gateway API",
     "kubernetes": "a Kubernetes",
-    "delivery": "a progressive-delivery",
+    "rollout": "a progressive-delivery",
 }
 _PENDING: dict[Family, str] = {
     "istio": "Istio translation is not built yet (a plain round-robin route to every pod "
@@ -75,7 +75,7 @@ _PENDING: dict[Family, str] = {
     "pod stands in)",
     "kubernetes": "Kubernetes objects are not read yet (spec.services defines services and "
     "namespaces)",
-    "delivery": "a rollout needs a mesh to move traffic and spec.mesh is none (set spec.mesh: "
+    "rollout": "a rollout needs a mesh to move traffic and spec.mesh is none (set spec.mesh: "
     "istio or linkerd to rehearse it; each version keeps the traffic and replicas "
     "spec.services gives it)",
 }

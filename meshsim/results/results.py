@@ -18,7 +18,8 @@ from matplotlib.figure import Figure
 from meshsim.metrics import Recording
 from meshsim.model import Model
 from meshsim.results import backlog, frames, plots, recovery, refusals, rollout_plots, slo, store
-from meshsim.results import rollout as delivery
+from meshsim.results import fault_windows as fault_timeline
+from meshsim.results import rollout as rollout_report
 from meshsim.results.summary import summarize, summarize_workloads
 from meshsim.results.timeseries import timeseries
 from meshsim.units import format_duration
@@ -158,15 +159,15 @@ class Results:
     def rollout(self) -> pd.DataFrame:
         """Per rollout: outcome, time to decision, weight reached, checks, canary load and
         users hurt (``meshsim.results.rollout.SUMMARY_COLUMNS``); empty without a rollout."""
-        return delivery.summarize(self.events, self.requests, self.calls, end=self.horizon)
+        return rollout_report.summarize(self.events, self.requests, self.calls, end=self.horizon)
 
     def rollout_decisions(self) -> pd.DataFrame:
         """The controllers' decisions: weight moves, checks (metric, value, passed), outcome."""
-        return delivery.decisions(self.events)
+        return rollout_report.decisions(self.events)
 
     def plot_rollout(self, name: str | None = None) -> Figure:
         """Canary weight with check outcomes, and per-version success rate and p99."""
-        found = delivery.rollouts(self.events)
+        found = rollout_report.rollouts(self.events)
         chosen = [r for r in found if name is None or r.name == name]
         if not chosen:
             raise ValueError(
@@ -181,15 +182,15 @@ class Results:
 
     def rollout_figures(self) -> dict[str, Figure]:
         """One rollout plot per rollout, by file stem (``rollout`` or ``rollout-<name>``)."""
-        found = delivery.rollouts(self.events)
+        found = rollout_report.rollouts(self.events)
         return {
             "rollout" if len(found) == 1 else f"rollout-{r.name}": self.plot_rollout(r.name)
             for r in found
         }
 
     # -- plots and storage ----------------------------------------------------------------
-    def fault_windows(self) -> list[plots.FaultWindow]:
-        return plots.fault_windows(self.events, self.horizon, self.model.faults)
+    def fault_windows(self) -> list[fault_timeline.FaultWindow]:
+        return fault_timeline.fault_windows(self.events, self.horizon, self.model.faults)
 
     def plot(self) -> Figure:
         """Throughput, success rate (per subset too) and latency of every service over time,

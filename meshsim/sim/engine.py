@@ -15,10 +15,10 @@ from meshsim.model.policy import gateway_for
 from meshsim.rng import Batched, Streams
 from meshsim.sim.chaos import Chaos
 from meshsim.sim.collector import paced_collector
+from meshsim.sim.envoy import rbac
 from meshsim.sim.envoy.gateway import GatewayPod, share_live_routes
 from meshsim.sim.envoy.proxy import EnvoyProxy
-from meshsim.sim.envoy.rbac import authorizer as istio_authorizer
-from meshsim.sim.linkerd.inbound import authorizer
+from meshsim.sim.linkerd import inbound
 from meshsim.sim.linkerd.proxy import LinkerdProxy
 from meshsim.sim.pod import Pod
 from meshsim.sim.proxy import PlainProxy, Proxy
@@ -125,9 +125,9 @@ class Simulation:
                     if sidecar:
                         pod.proxy.identity = self.identity(service.name, service.namespace)
                     if sidecar and self.policy is not None and self.policy.inbound is not None:
-                        pod.authorize = authorizer(self, self.policy.inbound, pod)
+                        pod.authorize = inbound.authorizer(self, self.policy.inbound, pod)
                     if sidecar and self.policy is not None and self.policy.security is not None:
-                        pod.authorize = istio_authorizer(self, self.policy.security, pod)
+                        pod.authorize = rbac.authorizer(self, self.policy.security, pod)
                     pods.append(pod)
             self.endpoints[service.name] = pods
             self.pods.extend(pods)

@@ -88,8 +88,8 @@ def test_no_manifests_no_warnings_even_when_strict(load: Loader, base: str) -> N
         ("linkerd", "split.smi-spec.io/v1alpha2", "TrafficSplit", "linkerd"),
         ("istio", "gateway.networking.k8s.io/v1", "HTTPRoute", "gateway-api"),
         ("linkerd", "gateway.networking.k8s.io/v1beta1", "HTTPRoute", "gateway-api"),
-        ("none", "flagger.app/v1beta1", "Canary", "delivery"),
-        ("none", "argoproj.io/v1alpha1", "Rollout", "delivery"),
+        ("none", "flagger.app/v1beta1", "Canary", "rollout"),
+        ("none", "argoproj.io/v1alpha1", "Rollout", "rollout"),
         ("none", "v1", "Service", "kubernetes"),
     ],
 )
@@ -99,7 +99,7 @@ def test_known_kinds_and_their_meshes(
     group = api_version.rpartition("/")[0]
     known_family, kinds = KNOWN_KINDS[group]
     assert known_family == family and kind in kinds
-    if family in ("delivery", "kubernetes"):  # no translator needs a spec from these yet
+    if family in ("rollout", "kubernetes"):  # no translator needs a spec from these yet
         (manifest,) = load(_with_mesh(base, mesh) + _doc(api_version, kind, "x")).manifests
         assert manifest.family == family and manifest.key == f"{kind}/x"
 

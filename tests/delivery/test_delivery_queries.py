@@ -68,7 +68,7 @@ def test_unrecognised_queries(query: str, why: str) -> None:
 
 def _node(text: str) -> Node:
     manifest = Manifest("argoproj.io/v1alpha1", "AnalysisTemplate", "t", "default",
-                        {"c": text}, {}, "t.yaml", "delivery")
+                        {"c": text}, {}, "t.yaml", "rollout")
     return Node.root(manifest)["c"]
 
 

@@ -19,7 +19,7 @@ from matplotlib.patches import Rectangle
 
 from meshsim.model import Fault, FaultTarget, Model
 from meshsim.results import Results
-from meshsim.results.plots import FaultWindow, fault_windows
+from meshsim.results.fault_windows import FaultWindow, fault_windows
 
 Build = Callable[..., Any]
 

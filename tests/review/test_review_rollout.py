@@ -341,7 +341,7 @@ def test_argo_pause_takes_go_durations_in_whole_seconds(
 
 def _condition(text: str) -> Condition:
     manifest = Manifest("argoproj.io/v1alpha1", "AnalysisTemplate", "t", "default",
-                        {"c": text}, {}, "t.yaml", "delivery")
+                        {"c": text}, {}, "t.yaml", "rollout")
     parsed = parse_condition(Node.root(manifest)["c"], vector=True)
     assert parsed is not None
     return parsed

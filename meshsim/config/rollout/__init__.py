@@ -17,7 +17,8 @@ from meshsim.config.istio.profile import profile_for
 from meshsim.config.manifest.nodes import Node
 from meshsim.config.manifest.schema import walk
 from meshsim.config.manifests import Manifest
-from meshsim.config.rollout.argo import Templates, translate_rollout
+from meshsim.config.rollout.argo import translate_rollout
+from meshsim.config.rollout.argo_analysis import Templates
 from meshsim.config.rollout.context import Context
 from meshsim.config.rollout.flagger import translate_canary
 from meshsim.config.rollout.gateways import bind_gateways
@@ -30,14 +31,14 @@ from meshsim.model.rollout import Rollout
 from meshsim.model.topology import Topology
 from meshsim.model.workload import Workload
 
-__all__ = ["DeliveryTranslation", "reads", "translate"]
+__all__ = ["RolloutTranslation", "reads", "translate"]
 
 SERVED = {"flagger.app": "v1beta1", "argoproj.io": "v1alpha1"}  # the CRDs' only served versions
 UNREAD: dict[str, str] = {}  # kinds of the family loaded but not applied (none today)
 
 
 @dataclass
-class DeliveryTranslation:
+class RolloutTranslation:
     rollouts: tuple[Rollout, ...]
     policy: TrafficPolicy
     warnings: list[ConfigWarning] = field(default_factory=list)
@@ -45,11 +46,11 @@ class DeliveryTranslation:
 
 
 def reads(manifest: Manifest) -> bool:
-    return manifest.family == "delivery"
+    return manifest.family == "rollout"
 
 
 def translate(manifests: Sequence[Manifest], topology: Topology, policy: TrafficPolicy, *,
-              mesh: str, start: float, version: str | None = None) -> DeliveryTranslation:
+              mesh: str, start: float, version: str | None = None) -> RolloutTranslation:
     """The rollouts of a scenario and the policy with the routes their controllers own."""
     ctx = Context(mesh, topology, policy, profile_for(version if mesh == "istio" else None),
                   manifests, start)
@@ -82,7 +83,7 @@ def translate(manifests: Sequence[Manifest], topology: Topology, policy: Traffic
         subsets = add_subsets(subsets, topology, rollout.target.primary, rollout.target.canary)
     routed = replace(policy, routes={**policy.routes, **ctx.routes}, subsets=subsets,
                      gateways=bind_gateways(policy.gateways, ctx.gateway_routes))
-    return DeliveryTranslation(tuple(rollouts), routed, ctx.diagnostics.warnings,
+    return RolloutTranslation(tuple(rollouts), routed, ctx.diagnostics.warnings,
                                tuple(ctx.workloads))
 
 

@@ -1,0 +1,152 @@
+"""What ``meshsim run`` prints after a run: the tables and verdicts, or with ``--quiet`` only the
+bad news.
+
+Apart from :mod:`.main` because it is the run's report (golden metrics, workloads, requests
+still open, recovery, backlog, rollout, denials and ejections, SLOs), while the command parses
+options and runs the scenario. ``--json`` prints no report.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pandas import DataFrame
+from rich.console import Console
+
+from meshsim import Results
+from meshsim.cli.common import unicode_ok
+from meshsim.cli.render import backlog_table, golden_table, outcome_text, slo_lines, workloads_table
+from meshsim.units import format_duration
+
+
+def print_report(console: Console, results: Results, slo: DataFrame, run_dir: Path) -> None:
+    console.print("golden metrics (after warm-up)", style="bold")
+    console.print(golden_table(results.summary))
+    workloads = results.workloads
+    if len(workloads):
+        console.print()
+        console.print("workloads (end to end)", style="bold")
+        console.print(workloads_table(workloads))
+    _print_open(console, results, always=True)
+    recovery = results.recovery
+    if len(recovery):
+        console.print()
+        console.print("after the faults", style="bold")
+        for row in recovery.itertuples():
+            console.print(str(row.verdict), style=_RECOVERY_STYLE.get(str(row.outcome)),
+                          markup=False)
+    _print_backlog(console, results.backlog)
+    rollout = results.rollout
+    if len(rollout):
+        console.print()
+        console.print("rollout", style="bold")
+        for row in rollout.itertuples():
+            console.print(_rollout_line(row), style=_ROLLOUT_STYLE.get(str(row.outcome)),
+                          markup=False)
+    _print_events(console, results.events)
+    if len(slo):
+        console.print()
+        console.print("SLOs", style="bold")
+        _print_slo(console, slo, only_failures=False)
+    console.print()
+    console.print(f"run directory: {run_dir}", markup=False)
+
+
+_ROLLOUT_STYLE = {"promoted": "green", "rolled back": "red", "paused": "yellow"}
+_RECOVERY_STYLE = {"recovered": "green", "collapsed": "red", "cannot tell": "yellow"}
+
+
+def _rollout_line(row: Any) -> str:
+    """``podinfo (flagger): rolled back at 100s, 80s after it started, canary weight ≤ 10%; ...``"""
+    decided = " when the run ended: no decision yet;" if row.decided_at != row.decided_at else (
+        f" at {format_duration(row.decided_at)}, {format_duration(row.time_to_decision)} after "
+        "it started,"
+    )
+    return (
+        f"{row.rollout} ({row.controller}): {row.outcome}{decided} canary weight reached "
+        f"{row.max_weight:g}%; {row.failed_checks} of {row.checks} checks failed; "
+        f"{row.canary_failed} of {row.canary_requests} canary requests failed, "
+        f"{row.users_hurt} users hurt"
+    )
+
+
+def _print_events(console: Console, events: DataFrame) -> None:
+    """Denied edges one per line; ejections counted per detector and service."""
+    denied = events[events["kind"] == "authz-deny"]
+    if len(denied):
+        console.print()
+        console.print("denied by authorization policy", style="bold")
+        for row in denied.itertuples():
+            console.print(f"{row.proxy} → {row.pod}: {row.detail}", style="red", markup=False)
+    ejects = events[events["kind"] == "eject"]
+    if len(ejects):
+        console.print()
+        console.print("ejections", style="bold")
+        grouped = ejects.groupby(["service", "pod", "detail"], observed=True)["time"]
+        table = grouped.agg(["size", "min"]).reset_index()
+        for row in table.itertuples():
+            console.print(
+                f"{row.pod} ({row.service}) ejected {row.size} time(s) by client proxies "
+                f"({row.detail}), first at {row.min:.1f}s", markup=False,
+            )
+
+
+def print_refusals(err: Console, refused: DataFrame) -> None:
+    """Every workload or service that got only 4xx answers: one loud line each, even --quiet."""
+    for message in refused["message"]:
+        err.print(f"refused: {message}", style="bold red", markup=False)
+
+
+def _print_slo(console: Console, slo: DataFrame, *, only_failures: bool) -> None:
+    unicode = unicode_ok()
+    for outcome, line in slo_lines(slo):
+        if not (only_failures and outcome == "pass"):
+            console.print(outcome_text(outcome, line, unicode=unicode))
+
+
+def _print_backlog(console: Console, backlog: DataFrame) -> None:
+    """Where requests wait, per service, when any did: the queue holding a metastable state."""
+    waiting = backlog[(backlog["queued_peak"] >= 0.5).to_numpy()]
+    if len(waiting):
+        console.print()
+        console.print("where the backlog sits (queued and in flight at the end; peak)",
+                      style="bold")
+        console.print(backlog_table(waiting))
+
+
+def print_quiet(console: Console, results: Results, slo: DataFrame) -> None:
+    """``--quiet``: no tables, but every verdict that is not good news still prints: recovery
+    that collapsed or cannot tell, a rollout not promoted, and SLOs that fail or cannot tell."""
+    for row in results.recovery.itertuples():
+        if row.outcome != "recovered":
+            console.print(str(row.verdict), style=_RECOVERY_STYLE.get(str(row.outcome)),
+                          markup=False)
+    for row in results.rollout.itertuples():
+        if row.outcome != "promoted":
+            console.print(_rollout_line(row), style=_ROLLOUT_STYLE.get(str(row.outcome)),
+                          markup=False)
+    _print_open(console, results, always=False)
+    _print_slo(console, slo, only_failures=True)
+
+
+def _print_open(console: Console, results: Results, *, always: bool) -> None:
+    """Requests with no answer when the run ended are in no table (the tables count answered
+    requests): say how many, so a stuck service cannot hide behind a 100 % SUCCESS.
+
+    Some are always in flight; by Little's law about (answered per second) × (their mean
+    latency). More than twice that (and over ten) means the answered ones do not speak for
+    the rest: that is news, and ``--quiet`` prints it too."""
+    still_open, issued = results.recording.in_flight_at_end, results.recording.issued
+    requests = results.requests
+    explained = (len(requests) / results.duration * float(requests["latency"].mean())
+                 if len(requests) and results.duration > 0 else 0.0)
+    news = still_open > max(10.0, 2.0 * explained)
+    if still_open <= 0 or not (always or news):
+        return
+    text = (f"still open at the end: {still_open:,} of {issued:,} requests issued "
+            f"({still_open / issued:.1%}) had no answer when the run ended; the tables count "
+            "answered requests only")
+    if news:
+        text += f" (the answered requests' latency explains about {explained:,.0f} in flight)"
+    console.print(text, style="yellow" if news else "dim", markup=False)

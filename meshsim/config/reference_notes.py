@@ -1,0 +1,101 @@
+"""What each scenario field means where neither its ``Field(description=...)`` nor a comment
+in the schema says it: hand-written notes for the scenario-format reference.
+
+Apart from :mod:`.reference` because it is prose, edited with the schema, while the reference
+is the code that lays it out. A test fails when a field has no description from any source, or
+a note names a field that no longer exists.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from meshsim.config import schema
+
+S = schema
+NOTES: dict[tuple[type[BaseModel], str], str] = {
+    (S.ScenarioDocument, "apiVersion"): "The version of this format.",
+    (S.ScenarioDocument, "kind"): "Marks the scenario document of the YAML stream.",
+    (S.ScenarioDocument, "metadata"): "Name and description of the scenario.",
+    (S.ScenarioDocument, "spec"): "The scenario itself.",
+    (S.Metadata, "description"): "Free text, kept in the run's `run.json`.",
+    (S.ScenarioSpec, "mesh"): "Whose proxy semantics and defaults apply: Envoy as Istio "
+    "configures it, linkerd2-proxy, or no sidecars at all.",
+    (S.ScenarioSpec, "meshVersion"): "The mesh release whose version-dependent defaults apply "
+    "(default: the current releases).",
+    (S.ScenarioSpec, "duration"): "Simulated time of the run (`--duration` overrides it).",
+    (S.ScenarioSpec, "warmup"): "Left out of summary statistics; shorter than `duration`.",
+    (S.ScenarioSpec, "seed"): "Root random seed: the same seed gives the same frames "
+    "(`--seed` overrides it).",
+    (S.ScenarioSpec, "network"): "The network between pods.",
+    (S.ScenarioSpec, "proxy"): "The sidecar proxies.",
+    (S.ScenarioSpec, "cancellation"): "What a pod does with a request whose caller gave up: "
+    "`none` works on (as real servers do), `queued` drops it if not started yet, `deadline` "
+    "propagates the caller's deadline (gRPC style).",
+    (S.ScenarioSpec, "services"): "The services, by name.",
+    (S.ScenarioSpec, "workload"): "The load: one entry per source of requests.",
+    (S.ScenarioSpec, "faults"): "The chaos timeline (mesh fault injection comes from "
+    "VirtualService manifests).",
+    (S.ScenarioSpec, "manifests"): "Mesh manifest files or globs, relative to the scenario "
+    "file.",
+    (S.ScenarioSpec, "expect"): "SLOs: `meshsim run` exits 1 when one fails.",
+    (S.ScenarioSpec, "rollout"): "When a Flagger or Argo rollout's new revision lands.",
+    (S.ServiceSpec, "errors"): "Share of requests the handler fails (500).",
+    (S.ServiceSpec, "calls"): "Downstream calls each request makes, in order; a failed "
+    "required call makes the handler answer 500.",
+    (S.ServiceSpec, "versions"): "Subsets (releases) by name, each a deployment of its own; "
+    "labels default to `{version: <name>}`.",
+    (S.ServiceSpec, "namespace"): "Kubernetes namespace; manifest hosts resolve as "
+    "Kubernetes resolves them (`reviews`, `reviews.prod`, `reviews.prod.svc.cluster.local`).",
+    (S.ServiceSpec, "contention"): "How requests in a pod share it (a string is the model).",
+    (S.ServiceSpec, "labels"): "Pod labels, matched by manifests' selectors.",
+    (S.VersionSpec, "replicas"): "Pods of this version.",
+    (S.VersionSpec, "concurrency"): "Replaces the service's `concurrency`.",
+    (S.VersionSpec, "queue"): "Replaces the service's `queue`.",
+    (S.VersionSpec, "latency"): "Replaces the service's `latency`.",
+    (S.VersionSpec, "errors"): "Replaces the service's `errors`.",
+    (S.VersionSpec, "labels"): "Pod labels of this version (default `{version: <name>}`).",
+    (S.VersionSpec, "calls"): "Replaces the service's `calls`.",
+    (S.VersionSpec, "contention"): "Replaces the service's `contention`.",
+    (S.CallSpec, "service"): "The service called (a string entry is this alone).",
+    (S.CallSpec, "path"): "Request path, matched by routes.",
+    (S.CallSpec, "method"): "HTTP method, matched by routes.",
+    (S.CallSpec, "headers"): "Request headers, matched by routes.",
+    (S.CallSpec, "probability"): "Share of requests that make this call.",
+    (S.CallSpec, "optional"): "A failed optional call does not fail the handler.",
+    (S.CallSpec, "parallel"): "Calls made at the same time (fan-out); takes no other field.",
+    (S.ContentionSpec, "model"): "`fifo` worker slots, `processor-sharing` over `cores`, or "
+    "`inflight`: service time grows with the requests in flight.",
+    (S.ContentionSpec, "cores"): "Cores the requests share (processor-sharing only).",
+    (S.ContentionSpec, "factor"): "Service-time growth per request in flight (inflight only).",
+    (S.WorkloadSpec, "name"): "Names the workload and its client proxies (`<name>-<i>`).",
+    (S.WorkloadSpec, "target"): "The service the requests go to.",
+    (S.WorkloadSpec, "rate"): "A rate, or a schedule of steps `[{at: 0s, rate: 100/s}, ...]` "
+    "in increasing `at`.",
+    (S.WorkloadSpec, "arrival"): "Poisson arrivals or evenly spaced ones.",
+    (S.WorkloadSpec, "clients"): "Client sidecars the load comes from, each with its own "
+    "proxy state.",
+    (S.WorkloadSpec, "request"): "The request sent, or a weighted mix of them.",
+    (S.RequestSpec, "method"): "HTTP method, matched by routes.",
+    (S.RequestSpec, "path"): "Request path, matched by routes.",
+    (S.RequestSpec, "headers"): "Request headers, matched by routes.",
+    (S.RequestSpec, "weight"): "Share of the mix.",
+    (S.RateStepSpec, "at"): "When this step starts.",
+    (S.RateStepSpec, "rate"): "Requests per second from then on.",
+    (S.FaultSpec, "at"): "When the fault starts; before the end of the run.",
+    (S.FaultSpec, "for"): "How long it lasts.",
+    (S.FaultSpec, "target"): "A service, `service/version` or a pod (`ratings-0`).",
+    (S.FaultSpec, "latency"): "Slower service: `x10` or `+50ms`.",
+    (S.FaultSpec, "errors"): "Share of requests failed while it lasts.",
+    (S.FaultSpec, "down"): "The target's pods stop answering.",
+    (S.ExpectSpec, "metric"): "What is measured, as in the summary frame.",
+    (S.ExpectSpec, "service"): "The service, or a workload for its end-to-end requests.",
+    (S.ExpectSpec, "subset"): "One version (subset) of the service only.",
+    (S.ExpectSpec, "window"): "`[start, end]` of simulated time (default: from the end of "
+    "warm-up to the end of the run).",
+    (S.ExpectSpec, "min"): "Lowest value that passes, in the metric's unit: a duration for "
+    "latencies, `99%` or `0.99` for shares, `400/s` for rps.",
+    (S.ExpectSpec, "max"): "Highest value that passes, in the metric's unit (as `min`).",
+    (S.RolloutSpec, "start"): "Simulated time the new revision lands (default: the end of "
+    "warm-up).",
+}
