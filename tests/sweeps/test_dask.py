@@ -17,8 +17,8 @@ from distributed import Client, LocalCluster
 from typer.testing import CliRunner
 
 import meshsim
-from meshsim import sweeps
 from meshsim.cli.main import app
+from meshsim.experiments import sweep as sweeps
 
 ROOT = Path(__file__).resolve().parents[2]
 RETRY_STORM = ROOT / "scenarios" / "retry-storm.yaml"

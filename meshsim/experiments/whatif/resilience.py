@@ -27,8 +27,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from meshsim.config import Scenario
+from meshsim.experiments.whatif.runs import Progress, base_scenario, check_path, run_all, seed_list
 from meshsim.results.maps import collapse_heatmap
-from meshsim.whatif.runs import Progress, base_scenario, check_path, run_all, seed_list
 
 RUN_COLUMNS = (
     "load", "trigger", "seed", "recovered", "recovery_time", "final_success",

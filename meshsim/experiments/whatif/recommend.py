@@ -12,7 +12,7 @@ scenario's own faults for every seed, and is judged on ``spec.expect``:
 - **changes**: how many paths differ from the scenario as written (fewer is a smaller, safer
   change to review);
 - **margin**: the worst headroom over SLOs and seeds as a share of each bound (see
-  :func:`meshsim.whatif.runs.slo_margin`).
+  :func:`meshsim.experiments.whatif.runs.slo_margin`).
 
 Ranking: candidates that meet the SLOs first. Among them, costs closer than
 ``cost_tolerance`` (default 0.01 extra attempts per request, i.e. 1 % of the load, below what
@@ -33,7 +33,7 @@ from typing import Any
 import pandas as pd
 
 from meshsim.config import Scenario
-from meshsim.whatif.runs import Progress, base_scenario, check_path, run_all, seed_list
+from meshsim.experiments.whatif.runs import Progress, base_scenario, check_path, run_all, seed_list
 
 AS_WRITTEN = "(as written)"
 MAX_CANDIDATES = 256

@@ -20,8 +20,8 @@ import numpy as np
 
 from meshsim import api
 from meshsim.config import Scenario
+from meshsim.experiments.sweep import progress_reporter
 from meshsim.results import Results
-from meshsim.sweeps import progress_reporter
 
 Progress = bool | Callable[[int, int], None]
 

@@ -8,8 +8,9 @@ abort a healthy one because a check saw a handful of unlucky requests.
 >>> result.aggregate   # per rollout: P(promotion), P(rollback) with Wilson 95 % intervals, ...
 >>> result.runs        # per run and rollout: outcome, time to decision, users hurt, ...
 
-Runs go to a process pool as in :mod:`meshsim.sweeps`: each worker loads the scenario from its
-path and overrides, and rows come back in seed order whatever the number of workers.
+Runs go to a process pool as in :mod:`meshsim.experiments.sweep`: each worker loads the
+scenario from its path and overrides, and rows come back in seed order whatever the number of
+workers.
 """
 
 from __future__ import annotations
