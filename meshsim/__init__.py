@@ -10,8 +10,10 @@ from meshsim._version import __version__
 from meshsim.api import load, simulate
 from meshsim.config import Scenario
 from meshsim.errors import ConfigWarning, MeshsimError, ScenarioError
+from meshsim.experiments.check import check
+from meshsim.experiments.execute import DaskUnavailable
 from meshsim.experiments.rollouts import CanaryResult, canary
-from meshsim.experiments.sweep import DaskUnavailable, SweepResult, check, sweep
+from meshsim.experiments.sweep import SweepResult, sweep
 from meshsim.experiments.whatif import Recommendation, ResilienceMap, recommend, resilience_map
 from meshsim.results import Results
 from meshsim.results.check import CheckReport, junit_xml

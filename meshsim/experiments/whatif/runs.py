@@ -20,7 +20,7 @@ import numpy as np
 
 from meshsim import api
 from meshsim.config import Scenario
-from meshsim.experiments.sweep import progress_reporter
+from meshsim.experiments.progress import progress_reporter
 from meshsim.results import Results
 
 Progress = bool | Callable[[int, int], None]
