@@ -8,15 +8,17 @@
 
 from meshsim._version import __version__
 from meshsim.api import load, simulate
-from meshsim.canaries import CanaryResult, canary
 from meshsim.config import Scenario
 from meshsim.errors import ConfigWarning, MeshsimError, ScenarioError
+from meshsim.experiments.check import check
+from meshsim.experiments.execute import DaskUnavailable
+from meshsim.experiments.rollouts import CanaryResult, canary
+from meshsim.experiments.sweep import SweepResult, sweep
+from meshsim.experiments.whatif import Recommendation, ResilienceMap, recommend, resilience_map
 from meshsim.results import Results
 from meshsim.results.check import CheckReport, junit_xml
 from meshsim.results.compare import Comparison, Tolerance, compare
 from meshsim.results.store import StoredRun, load_run
-from meshsim.sweeps import DaskUnavailable, SweepResult, check, sweep
-from meshsim.whatif import Recommendation, ResilienceMap, recommend, resilience_map
 
 __all__ = [
     "CanaryResult", "CheckReport", "Comparison", "ConfigWarning", "DaskUnavailable",

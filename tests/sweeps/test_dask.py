@@ -17,8 +17,8 @@ from distributed import Client, LocalCluster
 from typer.testing import CliRunner
 
 import meshsim
-from meshsim import sweeps
 from meshsim.cli.main import app
+from meshsim.experiments import execute
 
 ROOT = Path(__file__).resolve().parents[2]
 RETRY_STORM = ROOT / "scenarios" / "retry-storm.yaml"
@@ -109,7 +109,7 @@ def _free_port() -> int:
 def test_unreachable_scheduler_is_one_line_exit_2(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sweeps, "DASK_CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr(execute, "DASK_CONNECT_TIMEOUT", "1s")
     scenario = tmp_path / "tiny.yaml"
     scenario.write_text(TINY)
     address = f"tcp://127.0.0.1:{_free_port()}"

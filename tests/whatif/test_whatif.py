@@ -20,9 +20,9 @@ from typer.testing import CliRunner
 
 import meshsim
 from meshsim.cli.main import app
-from meshsim.whatif.recommend import rank
-from meshsim.whatif.resilience import wilson
-from meshsim.whatif.runs import slo_margin
+from meshsim.experiments.whatif.recommend import rank
+from meshsim.experiments.whatif.resilience import wilson
+from meshsim.experiments.whatif.runs import slo_margin
 
 SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "retry-storm.yaml"
 SHORT: dict[str, object] = {
@@ -198,7 +198,7 @@ def test_cli_bad_input_exits_2_with_one_line(args: tuple[object, ...], message: 
 def test_a_run_that_cannot_tell_is_undecided_not_collapsed() -> None:
     """A run whose recovery verdict is "cannot tell" (too little data after the trigger) is
     no evidence of a collapse: it is counted apart and left out of P(collapse)."""
-    from meshsim.whatif.resilience import RUN_COLUMNS, aggregate
+    from meshsim.experiments.whatif.resilience import RUN_COLUMNS, aggregate
 
     base = {c: math.nan for c in RUN_COLUMNS} | {"load": "200/s", "trigger": "1s"}
     runs = pd.DataFrame([

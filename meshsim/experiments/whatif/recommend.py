@@ -12,7 +12,7 @@ scenario's own faults for every seed, and is judged on ``spec.expect``:
 - **changes**: how many paths differ from the scenario as written (fewer is a smaller, safer
   change to review);
 - **margin**: the worst headroom over SLOs and seeds as a share of each bound (see
-  :func:`meshsim.whatif.runs.slo_margin`).
+  :func:`meshsim.experiments.whatif.runs.slo_margin`).
 
 Ranking: candidates that meet the SLOs first. Among them, costs closer than
 ``cost_tolerance`` (default 0.01 extra attempts per request, i.e. 1 % of the load, below what
@@ -33,7 +33,8 @@ from typing import Any
 import pandas as pd
 
 from meshsim.config import Scenario
-from meshsim.whatif.runs import Progress, base_scenario, check_path, run_all, seed_list
+from meshsim.experiments.plan import check_path, scenario_of, seed_list
+from meshsim.experiments.whatif.runs import Progress, run_all
 
 AS_WRITTEN = "(as written)"
 MAX_CANDIDATES = 256
@@ -85,7 +86,28 @@ def recommend(
     ``max_candidates``). ``seeds`` is a count (``0..n-1``) or a list; the scenario as written
     runs on the same seeds. ``workers=1`` runs inline, otherwise a process pool.
     """
-    base = base_scenario(scenario)
+    base = scenario_of(scenario)
+    paths = _check_space(base, space)
+    seed_values = seed_list(seeds)
+    candidates = _candidates(space, paths, max_candidates)
+    cells, changed, current = _cells(base, space, paths, candidates)
+    measured = run_all(
+        base, [_overrides(c) for c in cells], seed_values, workers=workers, progress=progress
+    )
+    runs = pd.DataFrame.from_records([
+        {**cell, "candidate": i, "seed": seed, **row}
+        for i, (cell, rows) in enumerate(zip(cells, measured, strict=True))
+        for seed, row in zip(seed_values, rows, strict=True)
+    ])
+    options = _options(cells, measured, changed, current, cost_tolerance)
+    current_row = {str(k): v for k, v in options[options["current"]].iloc[0].items()}
+    return Recommendation(
+        options=options, runs=runs, space=paths, seeds=tuple(seed_values),
+        scenario_name=base.name, current=current_row,
+    )
+
+
+def _check_space(base: Scenario, space: Mapping[str, Sequence[object]]) -> tuple[str, ...]:
     if not base.model.expectations:
         raise ValueError(f"{base.name}: no SLOs (spec.expect) to meet; add some first")
     paths = tuple(space)
@@ -93,7 +115,12 @@ def recommend(
         raise ValueError("space: give at least one path and its values")
     for path in paths:
         check_path(path, space[path])
-    seed_values = seed_list(seeds)
+    return paths
+
+
+def _candidates(
+    space: Mapping[str, Sequence[object]], paths: tuple[str, ...], max_candidates: int,
+) -> list[dict[str, object]]:
     candidates = [
         dict(zip(paths, combo, strict=True))
         for combo in itertools.product(*(list(space[p]) for p in paths))
@@ -103,6 +130,15 @@ def recommend(
             f"space has {len(candidates)} candidates, more than {max_candidates}; "
             "narrow it or raise max_candidates"
         )
+    return candidates
+
+
+def _cells(
+    base: Scenario, space: Mapping[str, Sequence[object]], paths: tuple[str, ...],
+    candidates: list[dict[str, object]],
+) -> tuple[list[dict[str, object]], list[int], int]:
+    """The cells to run (the candidates, plus the scenario as written when it is none of
+    them), how many paths each changes, and the index of the as-written cell."""
     current = {p: current_value(base, p, space[p]) for p in paths}
     as_written = next(
         (i for i, c in enumerate(candidates) if all(c[p] == current[p] for p in paths)), None
@@ -111,26 +147,21 @@ def recommend(
     if as_written is None:
         cells.append(dict(current))  # known values are no-ops, the rest stay as written
     changed = [sum(c[p] != current[p] for p in paths) for c in cells]
-    measured = run_all(
-        base, [_overrides(c) for c in cells], seed_values, workers=workers, progress=progress
-    )
-    runs = pd.DataFrame.from_records([
-        {**cell, "candidate": i, "seed": seed, **row}
-        for i, (cell, rows) in enumerate(zip(cells, measured, strict=True))
-        for seed, row in zip(seed_values, rows, strict=True)
-    ])
+    return cells, changed, as_written if as_written is not None else len(cells) - 1
+
+
+def _options(
+    cells: list[dict[str, object]], measured: list[list[dict[str, Any]]], changed: list[int],
+    current: int, cost_tolerance: float,
+) -> pd.DataFrame:
+    """One ranked row per cell, ``rank`` first."""
     summary = [
-        _summarize(i, cell, rows, changed[i], is_current=(i == (
-            as_written if as_written is not None else len(cells) - 1)))
+        _summarize(i, cell, rows, changed[i], is_current=(i == current))
         for i, (cell, rows) in enumerate(zip(cells, measured, strict=True))
     ]
     options = pd.DataFrame.from_records(rank(summary, cost_tolerance))
     options.insert(0, "rank", range(1, len(options) + 1))
-    current_row = {str(k): v for k, v in options[options["current"]].iloc[0].items()}
-    return Recommendation(
-        options=options, runs=runs, space=paths, seeds=tuple(seed_values),
-        scenario_name=base.name, current=current_row,
-    )
+    return options
 
 
 def current_value(base: Scenario, path: str, values: Sequence[object]) -> object:

@@ -5,14 +5,13 @@ verdict *and its time*, and the recommender needs every SLO's value against its 
 extra attempts the retry policy sent. :func:`run_all` runs a list of override sets for each seed
 on a process pool (``workers=1`` inline), each worker loading the scenario from its path, and
 returns one :func:`measure` row per (cell, seed) in a fixed order, whatever the worker count.
+Seeds, scenarios and paths are checked as a sweep's are (:mod:`meshsim.experiments.plan`).
 """
 
 from __future__ import annotations
 
 import math
-import os
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,29 +19,11 @@ import numpy as np
 
 from meshsim import api
 from meshsim.config import Scenario
+from meshsim.experiments.execute import Task, execute
+from meshsim.experiments.progress import Progress, progress_reporter
 from meshsim.results import Results
-from meshsim.sweeps import progress_reporter
 
-Progress = bool | Callable[[int, int], None]
-
-
-def seed_list(seeds: Sequence[int] | int) -> list[int]:
-    """A count ``n`` means seeds ``0..n-1``; a sequence is taken as given."""
-    out = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
-    if not out:
-        raise ValueError("seeds: need at least one seed")
-    return out
-
-
-def base_scenario(scenario: Scenario | str | Path) -> Scenario:
-    return scenario if isinstance(scenario, Scenario) else api.load(scenario)
-
-
-def check_path(path: str, values: Sequence[object]) -> None:
-    if not path.strip() or any(ch.isspace() for ch in path):
-        raise ValueError(f"{path!r}: expected a --set path without spaces")
-    if not list(values):
-        raise ValueError(f"{path!r}: no values")
+__all__ = ["Progress", "measure", "run_all", "slo_margin"]
 
 
 def extra_attempts(results: Results) -> tuple[int, int]:
@@ -78,16 +59,7 @@ def slo_margin(slo: Any) -> float:
 
 def measure(results: Results) -> dict[str, Any]:
     """The what-if row of one run: recovery, end-to-end success, SLOs, retry load."""
-    recovery = results.recovery
-    if len(recovery):
-        undecided = bool(recovery["recovered"].isna().any())  # "cannot tell" is not recovered
-        recovered: bool | None = None if undecided else bool(recovery["recovered"].all())
-        times = recovery["recovery_time"].to_numpy(dtype=float)
-        recovery_time = float(times.max()) if recovered else math.nan
-        final_success = float(recovery["final_success"].min())
-        baseline = float(recovery["baseline"].min())
-    else:
-        recovered, recovery_time, final_success, baseline = None, math.nan, math.nan, math.nan
+    recovered, recovery_time, final_success, baseline = _recovery(results)
     requests = results.requests
     late = requests[requests["start"].to_numpy() >= results.warmup]
     success = float(np.mean(late["ok"].to_numpy(dtype=bool))) if len(late) else math.nan
@@ -108,7 +80,21 @@ def measure(results: Results) -> dict[str, Any]:
     }
 
 
-def _run_one(path: str, overrides: dict[str, object], seed: int) -> dict[str, Any]:
+def _recovery(results: Results) -> tuple[bool | None, float, float, float]:
+    """Recovered (None: cannot tell, or no faults), how fast, final and baseline success."""
+    recovery = results.recovery
+    if not len(recovery):
+        return None, math.nan, math.nan, math.nan
+    undecided = bool(recovery["recovered"].isna().any())  # "cannot tell" is not recovered
+    recovered: bool | None = None if undecided else bool(recovery["recovered"].all())
+    times = recovery["recovery_time"].to_numpy(dtype=float)
+    return (
+        recovered, float(times.max()) if recovered else math.nan,
+        float(recovery["final_success"].min()), float(recovery["baseline"].min()),
+    )
+
+
+def measure_run(path: str, overrides: dict[str, object], seed: int) -> dict[str, Any]:
     """One run (top level so the pool pickles it by name): load, simulate, measure."""
     return measure(api.simulate(api.load(path, overrides or None), seed=seed))
 
@@ -122,33 +108,28 @@ def run_all(
     progress: Progress = False,
 ) -> list[list[dict[str, Any]]]:
     """``rows[i][j]`` measures ``cells[i]`` (on top of the scenario's overrides) at ``seeds[j]``."""
+    tasks = _tasks(scenario, cells, seeds)
+    found: dict[Hashable, dict[str, Any]] = {}
+    report, close = progress_reporter(progress, len(tasks), "runs")
+
+    def finish(key: Hashable, row: dict[str, Any]) -> None:
+        found[key] = row
+        report(len(found), len(tasks))
+
+    try:
+        execute(measure_run, tasks, finish, workers=workers)
+    finally:
+        close()
+    return [[found[(i, j)] for j in range(len(seeds))] for i in range(len(cells))]
+
+
+def _tasks(
+    scenario: Scenario, cells: Sequence[Mapping[str, object]], seeds: Sequence[int],
+) -> list[Task]:
+    """One task per (cell, seed), keyed ``(i, j)``: workers load the scenario from its path."""
     path = str(Path(scenario.path).resolve())
-    tasks = [
-        (i, j, {**dict(scenario.overrides), **dict(cell)}, seed)
+    return [
+        ((i, j), (path, {**dict(scenario.overrides), **dict(cell)}, seed))
         for i, cell in enumerate(cells)
         for j, seed in enumerate(seeds)
     ]
-    rows: list[list[dict[str, Any]]] = [[{} for _ in seeds] for _ in cells]
-    report, close = progress_reporter(progress, len(tasks), "runs")
-    done = 0
-    try:
-        if workers == 1 or len(tasks) <= 1:
-            for i, j, overrides, seed in tasks:
-                rows[i][j] = _run_one(path, overrides, seed)
-                done += 1
-                report(done, len(tasks))
-        else:
-            n = min(workers or os.cpu_count() or 1, len(tasks))
-            with ProcessPoolExecutor(max_workers=n) as pool:
-                futures = {
-                    pool.submit(_run_one, path, overrides, seed): (i, j)
-                    for i, j, overrides, seed in tasks
-                }
-                for future in as_completed(futures):
-                    i, j = futures[future]
-                    rows[i][j] = future.result()
-                    done += 1
-                    report(done, len(tasks))
-    finally:
-        close()
-    return rows

@@ -8,16 +8,15 @@ abort a healthy one because a check saw a handful of unlucky requests.
 >>> result.aggregate   # per rollout: P(promotion), P(rollback) with Wilson 95 % intervals, ...
 >>> result.runs        # per run and rollout: outcome, time to decision, users hurt, ...
 
-Runs go to a process pool as in :mod:`meshsim.sweeps`: each worker loads the scenario from its
-path and overrides, and rows come back in seed order whatever the number of workers.
+Runs go through :func:`~meshsim.experiments.execute.execute` like a sweep's: each worker loads
+the scenario from its path and overrides, and rows come back in seed order whatever the number
+of workers.
 """
 
 from __future__ import annotations
 
 import math
-import os
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,8 @@ import pandas as pd
 
 from meshsim import api
 from meshsim.config import Scenario
+from meshsim.experiments.execute import execute
+from meshsim.experiments.plan import scenario_of
 from meshsim.results.rollout import OUTCOMES, SUMMARY_COLUMNS, spread, wilson
 
 NOT_STARTED = "not started"
@@ -49,9 +50,9 @@ class CanaryResult:
         return out
 
 
-def _run_one(path: str, overrides: dict[str, object], seed: int) -> list[dict[str, Any]]:
+def run_rollout(path: str, overrides: dict[str, object], seed: int) -> list[dict[str, Any]]:
     """One seeded run's rollout rows; a rollout the run ended before gets a ``not started``
-    row, so every run counts in the denominators."""
+    row, so every run counts in the denominators. Top level: the pool pickles it by name."""
     scenario = api.load(path, overrides or None)
     results = api.simulate(scenario, seed=seed)
     rows = [{"seed": seed, **{str(k): v for k, v in row.items()}}
@@ -76,7 +77,33 @@ def canary(
     ``ValueError`` when the scenario has no rollout (Flagger ``Canary`` or Argo ``Rollout``)
     or ``runs`` is below 1.
     """
-    base = scenario if isinstance(scenario, Scenario) else api.load(scenario)
+    base = scenario_of(scenario)
+    _check_rollout(base, runs)
+    seeds = list(range(seed_base, seed_base + runs))
+    found = _run_seeds(base, seeds, workers, progress or (lambda done, total: None))
+    records = [row for seed in seeds for row in found[seed]]
+    table = pd.DataFrame.from_records(records, columns=list(RUN_COLUMNS))
+    return CanaryResult(scenario=str(base.name), runs=table, aggregate=rollout_stats(table))
+
+
+def _run_seeds(
+    base: Scenario, seeds: list[int], workers: int | None, report: Callable[[int, int], None],
+) -> dict[Hashable, list[dict[str, Any]]]:
+    """Each seed's rollout rows; workers load the scenario from its path and overrides."""
+    path = str(Path(base.path).resolve())
+    overrides: dict[str, object] = dict(base.overrides)
+    found: dict[Hashable, list[dict[str, Any]]] = {}
+
+    def finish(seed: Hashable, rows: list[dict[str, Any]]) -> None:
+        found[seed] = rows
+        report(len(found), len(seeds))
+
+    tasks = [(seed, (path, overrides, seed)) for seed in seeds]
+    execute(run_rollout, tasks, finish, workers=workers)
+    return found
+
+
+def _check_rollout(base: Scenario, runs: int) -> None:
     if runs < 1:
         raise ValueError(f"runs: need at least one run, got {runs}")
     if not base.model.rollouts:
@@ -84,44 +111,16 @@ def canary(
             f"{base.path}: the scenario has no rollout; add a Flagger Canary "
             "(flagger.app/v1beta1) or an Argo Rollout (argoproj.io/v1alpha1)"
         )
-    path = str(Path(base.path).resolve())
-    overrides: dict[str, object] = dict(base.overrides)
-    seeds = list(range(seed_base, seed_base + runs))
-    report = progress or (lambda done, total: None)
-    found: dict[int, list[dict[str, Any]]] = {}
-    if workers == 1 or runs == 1:
-        for seed in seeds:
-            found[seed] = _run_one(path, overrides, seed)
-            report(len(found), runs)
-    else:
-        n = min(workers or os.cpu_count() or 1, runs)
-        with ProcessPoolExecutor(max_workers=n) as pool:
-            futures = {pool.submit(_run_one, path, overrides, s): s for s in seeds}
-            for future in as_completed(futures):
-                found[futures[future]] = future.result()
-                report(len(found), runs)
-    records = [row for seed in seeds for row in found[seed]]
-    table = pd.DataFrame.from_records(records, columns=list(RUN_COLUMNS))
-    return CanaryResult(
-        scenario=str(base.name), runs=table, aggregate=aggregate(table),
-    )
 
 
-def aggregate(runs: pd.DataFrame) -> pd.DataFrame:
+def rollout_stats(runs: pd.DataFrame) -> pd.DataFrame:
     """Per rollout: outcome counts and probabilities with Wilson 95 % intervals, and the
     median, p10 and p90 of time to decision (decided runs only), weight reached, users hurt
     and canary failures."""
     records = []
     for name, part in runs.groupby("rollout", sort=False):
         n = len(part)
-        row: dict[str, Any] = {"rollout": name, "runs": n}
-        for outcome in (*OUTCOMES, NOT_STARTED):
-            key = outcome.replace(" ", "_")
-            k = int((part["outcome"] == outcome).sum())
-            low, high = wilson(k, n)
-            row[key] = k
-            row[f"p_{key}"] = k / n
-            row[f"p_{key}_low"], row[f"p_{key}_high"] = low, high
+        row: dict[str, Any] = {"rollout": name, "runs": n, **_outcome_odds(part["outcome"])}
         for column in DISTRIBUTIONS:
             for stat, value in spread(part[column].to_numpy(dtype=float)).items():
                 row[f"{column}_{stat}"] = value
@@ -130,3 +129,17 @@ def aggregate(runs: pd.DataFrame) -> pd.DataFrame:
         row["users_hurt_mean"] = float(hurt.mean()) if len(hurt) else math.nan
         records.append(row)
     return pd.DataFrame.from_records(records)
+
+
+def _outcome_odds(outcomes: pd.Series) -> dict[str, Any]:
+    """Per outcome: its count, its share and that share's Wilson 95 % interval."""
+    n = len(outcomes)
+    row: dict[str, Any] = {}
+    for outcome in (*OUTCOMES, NOT_STARTED):
+        key = outcome.replace(" ", "_")
+        k = int((outcomes == outcome).sum())
+        low, high = wilson(k, n)
+        row[key] = k
+        row[f"p_{key}"] = k / n
+        row[f"p_{key}_low"], row[f"p_{key}_high"] = low, high
+    return row

@@ -27,8 +27,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from meshsim.config import Scenario
+from meshsim.experiments.plan import check_path, scenario_of, seed_list
+from meshsim.experiments.whatif.runs import Progress, run_all
 from meshsim.results.maps import collapse_heatmap
-from meshsim.whatif.runs import Progress, base_scenario, check_path, run_all, seed_list
 
 RUN_COLUMNS = (
     "load", "trigger", "seed", "recovered", "recovery_time", "final_success",
@@ -80,21 +81,11 @@ def resilience_map(
     otherwise a process pool (default: CPU count). ``progress`` is ``True`` for a bar on
     stderr or a callable ``progress(done, total)``.
     """
-    base = base_scenario(scenario)
-    (load_path, load_values), (trigger_path, trigger_values) = load, trigger
-    for path, values in (load, trigger):
-        check_path(path, values)
-    if load_path == trigger_path:
-        raise ValueError(f"load and trigger are the same path {load_path!r}")
+    base = scenario_of(scenario)
+    (load_path, _), (trigger_path, _) = load, trigger
+    _check_axes(load, trigger)
     seed_values = seed_list(seeds)
-    pairs = [(lv, tv) for lv in load_values for tv in trigger_values]
-    cells = [{load_path: lv, trigger_path: tv} for lv, tv in pairs]
-    for cell in cells:  # fail early, in this process, on a bad path or value
-        if not base.with_overrides(cell).model.faults:
-            raise ValueError(
-                f"{base.name}: no faults with {cell}; a resilience map needs a trigger "
-                "(spec.faults)"
-            )
+    pairs, cells = _cells(base, load, trigger)
     measured = run_all(base, cells, seed_values, workers=workers, progress=progress)
     records = [
         {"load": lv, "trigger": tv, "seed": seed, **row}
@@ -106,6 +97,29 @@ def resilience_map(
         runs=runs, cells=aggregate(runs), load_path=load_path, trigger_path=trigger_path,
         scenario_name=base.name,
     )
+
+
+def _check_axes(load: Axis, trigger: Axis) -> None:
+    for path, values in (load, trigger):
+        check_path(path, values)
+    if load[0] == trigger[0]:
+        raise ValueError(f"load and trigger are the same path {load[0]!r}")
+
+
+def _cells(
+    base: Scenario, load: Axis, trigger: Axis,
+) -> tuple[list[tuple[object, object]], list[dict[str, object]]]:
+    """Every (load, trigger) value pair and its overrides; each must compile and have faults."""
+    (load_path, load_values), (trigger_path, trigger_values) = load, trigger
+    pairs = [(lv, tv) for lv in load_values for tv in trigger_values]
+    cells = [{load_path: lv, trigger_path: tv} for lv, tv in pairs]
+    for cell in cells:  # fail early, in this process, on a bad path or value
+        if not base.with_overrides(cell).model.faults:
+            raise ValueError(
+                f"{base.name}: no faults with {cell}; a resilience map needs a trigger "
+                "(spec.faults)"
+            )
+    return pairs, cells
 
 
 def aggregate(runs: pd.DataFrame) -> pd.DataFrame:
