@@ -18,15 +18,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import Result
+from paths import FIXTURES, SCENARIOS
 from typer.testing import CliRunner
 
 import meshsim
 from meshsim.cli.main import app
 from meshsim.metrics.details import decode
 
-HERE = Path(__file__).parent
-FIXED = HERE / "scenarios" / "fixed-weight-check.yaml"
-SCENARIOS = HERE.parents[1] / "scenarios" / "canary"
+FIXED = FIXTURES / "rollout" / "fixed-weight-check.yaml"
+CANARY = SCENARIOS / "canary"
 SEEDS = 200
 
 
@@ -88,7 +88,7 @@ def test_canary_api_on_the_fixed_check() -> None:
 
 def test_canary_api_rejects_a_scenario_without_rollout() -> None:
     with pytest.raises(ValueError, match="no rollout"):
-        meshsim.canary(SCENARIOS / "shadow-mirror.yaml", runs=2)
+        meshsim.canary(CANARY / "shadow-mirror.yaml", runs=2)
 
 
 def cli(*args: object) -> Result:
@@ -107,7 +107,7 @@ def test_cli_reports_probabilities_and_writes_runs(tmp_path: Path) -> None:
 
 
 def test_cli_bad_input_exits_2(tmp_path: Path) -> None:
-    no_rollout = cli(SCENARIOS / "shadow-mirror.yaml", "--runs", 2)
+    no_rollout = cli(CANARY / "shadow-mirror.yaml", "--runs", 2)
     assert no_rollout.exit_code == 2
     assert "no rollout" in no_rollout.output and "Traceback" not in no_rollout.output
     missing = cli(tmp_path / "nope.yaml")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from paths import SCENARIOS
 from test_cli import assert_one_error_line, meshsim
 
-SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 UNANNOTATED = "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: default}\n"
 
 

@@ -20,23 +20,23 @@ from __future__ import annotations
 import math
 from functools import cache
 from itertools import pairwise
-from pathlib import Path
 from typing import Any
 
 import pytest
+from paths import SCENARIOS
 
 import meshsim
 from meshsim.results import Results
 from meshsim.results.rollout import Rollout, compare_shadow, rollouts
 
-SCENARIOS = Path(__file__).parents[2] / "scenarios" / "canary"
+CANARY = SCENARIOS / "canary"
 START = INTERVAL = 20.0  # the warm-up (the revision appears) and every Flagger interval
 SEEDS = (1, 2, 3, 4)
 
 
 @cache
 def run(name: str, duration: float | None = None, seed: int = 1) -> Results:
-    return meshsim.simulate(meshsim.load(SCENARIOS / f"{name}.yaml"), seed=seed,
+    return meshsim.simulate(meshsim.load(CANARY / f"{name}.yaml"), seed=seed,
                             duration=duration)
 
 

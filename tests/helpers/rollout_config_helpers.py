@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import paths
 import pytest
 
 from meshsim.config import Scenario, load_scenario, load_scenario_text
 from meshsim.errors import ConfigWarning, ScenarioError
 from meshsim.model.policy import TrafficPolicy
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = paths.FIXTURES / "rollout"
 FILE = "s.yaml"
 
 

@@ -20,10 +20,6 @@ requests (frontend, depth 0) and their api call (depth 1):
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-import pytest
-
 from meshsim.metrics import Recorder, Recording
 from meshsim.metrics.details import encode
 from meshsim.model import (
@@ -126,12 +122,3 @@ def rolled_back_run() -> Run:
               reason="threshold", step=5)
     return run
 
-
-@pytest.fixture
-def rolled_back() -> Results:
-    return rolled_back_run().results()
-
-
-@pytest.fixture
-def run_factory() -> Callable[[], Run]:
-    return Run

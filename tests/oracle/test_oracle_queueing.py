@@ -23,8 +23,6 @@ from closed_forms import (
 from meshsim.model import Constant, Contention, Exponential, Gamma, LogNormal, Model
 from meshsim.sim import Simulation
 
-pytestmark = pytest.mark.oracle
-
 SEEDS = (11, 12, 13, 14)
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from paths import ROOT
 from typer.testing import CliRunner
 
 from meshsim.cli.main import app
 
-ROOT = Path(__file__).resolve().parents[2]
 FLAGGER = ROOT / "scenarios/canary/flagger-healthy-promoted.yaml"
 ARGO = ROOT / "scenarios/canary/argo-rollout-steps.yaml"
 AUTHZ = ROOT / "scenarios/istio/authorization.yaml"

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from builders import deployment, model
+from paths import FIXTURES
 
 import meshsim
 from meshsim.metrics.invariants import InvariantError, check
@@ -26,7 +27,7 @@ from meshsim.sim import Simulation
 from meshsim.sim.messages import Attempt, Call
 from meshsim.sim.pod import Pod
 
-FIXTURES = Path(__file__).parent / "fixtures"
+SIM_FIXTURES = FIXTURES / "sim"
 HOPS = ("front", "mid", "a", "b", "leaf")  # every service some caller's proxy routes to
 
 SCENARIO = """\
@@ -222,7 +223,7 @@ def test_a_sidecars_overflow_answer_frees_the_callers_worker() -> None:
     """front's sidecar answers 503 UO when back's pool is full: front answers 500 at once and
     keeps serving. Before the fix 17 UO replies in the first 0.14 s leaked 17 of its 20
     workers, and from ~7 s on every request timed out after 5 s."""
-    results = meshsim.simulate(meshsim.load(FIXTURES / "local-overflow.yaml"))
+    results = meshsim.simulate(meshsim.load(SIM_FIXTURES / "local-overflow.yaml"))
     requests = results.requests
     late = requests[requests["start"].to_numpy() >= 10.0]
     assert (requests["status"].to_numpy() == 0).sum() == 0  # no request waited for its timeout
@@ -235,7 +236,7 @@ def test_a_sidecars_overflow_answer_frees_the_callers_worker() -> None:
 def test_overflows_are_counted_on_the_row_of_the_overflowing_cluster() -> None:
     """The golden table's OVERFLOWS for ``back`` are its UO attempt rows in the window (before
     the fix: 0, as every overflow happened in the warm-up before front's workers leaked)."""
-    results = meshsim.simulate(meshsim.load(FIXTURES / "local-overflow.yaml"))
+    results = meshsim.simulate(meshsim.load(SIM_FIXTURES / "local-overflow.yaml"))
     attempts = results.attempts
     in_window = attempts["start"].to_numpy() >= results.warmup
     uo = attempts[in_window & (attempts["flags"].astype(str) == "UO").to_numpy()]

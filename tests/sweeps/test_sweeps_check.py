@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from paths import ROOT
 from typer.testing import CliRunner
 
 import meshsim
 from meshsim.cli.main import app
 from meshsim.results.check import assess, t_cdf, t_quantile
 
-ROOT = Path(__file__).resolve().parents[2]
 RETRY_TIMEOUT = ROOT / "scenarios" / "istio" / "retry-timeout.yaml"
 # attempts 0: Istio emits no retry policy, so the crashed ratings-0 (10-25 s) fails requests.
 NO_RETRIES = "VirtualService/ratings-retry.spec.http[0].retries.attempts=0"

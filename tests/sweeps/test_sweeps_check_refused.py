@@ -6,11 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+from paths import FIXTURES
 
 import meshsim
 from meshsim.results.check import assess
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "cli" / "all-denied.yaml"
+FIXTURE = FIXTURES / "cli" / "all-denied.yaml"
 
 
 def test_assess_fails_a_verdict_when_a_seed_was_refused() -> None:

@@ -14,13 +14,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from distributed import Client, LocalCluster
+from paths import ROOT
 from typer.testing import CliRunner
 
 import meshsim
 from meshsim import sweeps
 from meshsim.cli.main import app
 
-ROOT = Path(__file__).resolve().parents[2]
 RETRY_STORM = ROOT / "scenarios" / "retry-storm.yaml"
 # A short retry storm: 2 s with the ratings slowdown at 1 s; the SLO windows (100 s on) are
 # for the full run, so they are dropped here.

@@ -6,11 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from paths import SCENARIOS
 
 from meshsim.config import load_scenario
 from meshsim.errors import ScenarioError
 
-SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios" / "linkerd"
+LINKERD = SCENARIOS / "linkerd"
 
 
 def namespace(name: str, annotations: str = "{}") -> str:
@@ -20,12 +21,12 @@ def namespace(name: str, annotations: str = "{}") -> str:
 
 def with_manifest(tmp_path: Path, extra: str) -> Path:
     path = tmp_path / "retry-storm.yaml"
-    path.write_text((SCENARIOS / "retry-storm.yaml").read_text() + extra)
+    path.write_text((LINKERD / "retry-storm.yaml").read_text() + extra)
     return path
 
 
 def test_a_namespace_for_another_namespace_changes_no_service(tmp_path: Path) -> None:
-    plain = load_scenario(SCENARIOS / "retry-storm.yaml")
+    plain = load_scenario(LINKERD / "retry-storm.yaml")
     pasted = load_scenario(
         with_manifest(tmp_path, namespace("monitoring", "{linkerd.io/inject: enabled}")),
         strict=True,  # and no warning either
@@ -72,7 +73,7 @@ def test_a_pod_annotation_keeps_its_service_meshed(tmp_path: Path) -> None:
 
 
 def test_a_server_on_pods_without_a_proxy_says_nothing_enforces_it(tmp_path: Path) -> None:
-    text = (SCENARIOS / "authorization.yaml").read_text().replace(
+    text = (LINKERD / "authorization.yaml").read_text().replace(
         "    my-service:\n      namespace: my-namespace\n",
         "    my-service:\n      namespace: my-namespace\n"
         "      labels: {linkerd.io/inject: disabled}\n")

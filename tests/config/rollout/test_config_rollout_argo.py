@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from delivery_helpers import FIXTURES, error, fixture, line_of, load, policy
+from rollout_config_helpers import FIXTURES, error, fixture, line_of, load, policy
 
 from meshsim.model.rollout import ArgoRollout, ArgoStep, Compare, Version
 from meshsim.model.routes import Backend
@@ -154,7 +154,7 @@ def test_route_without_the_canary_destination(tmp_path: Path) -> None:
 
 
 def test_without_traffic_routing_the_versions_must_hold_spec_replicas(tmp_path: Path) -> None:
-    """A basic canary (tests/delivery/test_delivery_argo_basic.py) scales pods from pools."""
+    """A basic canary (test_config_rollout_argo_basic.py) scales pods from pools."""
     start = SUBSET.index("      trafficRouting:")
     end = SUBSET.index("      steps:")
     text = SUBSET[:start] + SUBSET[end:]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from delivery_helpers import error, find, line_of, load, scenario
+from rollout_config_helpers import error, find, line_of, load, scenario
 
 from meshsim.model.rollout import ArgoRollout, ReplicaScaling, Version
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from delivery_helpers import FIXTURES, error, find, fixture, line_of, load, policy, scenario
+from rollout_config_helpers import FIXTURES, error, find, fixture, line_of, load, policy, scenario
 
 from meshsim.model.rollout import FlaggerCanary, Version
 from meshsim.model.routes import Backend, HeaderMatch, RouteMatch, StringMatch
@@ -80,7 +80,7 @@ def test_podinfo_istio_warnings_are_named_and_located() -> None:
     gateway = lines["Canary/podinfo spec.service.gateways[0]"]
     assert gateway[0] == line_of(text, "public-gateway") and "not split" in gateway[1]
     hooks = [w for w in s.warnings if w.code == "not-run"]
-    # the load-test hook's hey runs are generated (tests/delivery/test_delivery_webhooks.py)
+    # the load-test hook's hey runs are generated (test_config_rollout_webhooks.py)
     assert [w.location.line for w in hooks] == [line_of(text, "- name: acceptance-test")]
     assert "bash task runs synchronously" in hooks[0].message
     assert not [w for w in s.warnings if w.code == "not-applied"]

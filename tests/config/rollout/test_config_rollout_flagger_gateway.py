@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from delivery_helpers import find, line_of, load, policy
+from rollout_config_helpers import find, line_of, load, policy
 
 from meshsim.config.rollout.gateways import gateway_ref, vs_hosts
 from meshsim.model.policy import gateway_for

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from delivery_helpers import error, find, line_of, load, policy, scenario
+from rollout_config_helpers import error, find, line_of, load, policy, scenario
 
 from meshsim.model.rollout import ArgoRollout, FlaggerCanary, Version
 from meshsim.model.routes import Backend, HeaderMatch, RouteMatch, StringMatch

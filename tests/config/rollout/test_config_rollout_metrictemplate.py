@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from delivery_helpers import error, find, line_of, load, scenario
+from rollout_config_helpers import error, find, line_of, load, scenario
 
 from meshsim.model.rollout import FlaggerCanary, Measure, Version
 

@@ -6,7 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from delivery_helpers import find, line_of, load, policy
+from rollout_config_helpers import find, line_of, load, policy
 
 from meshsim.config.rollout.hey import Unrecognised, parse_hey
 from meshsim.config.rollout.webhooks import analysis_ticks, runs

@@ -32,8 +32,6 @@ from meshsim.sim.envoy import (
     stable_hash64,
 )
 
-pytestmark = pytest.mark.conformance
-
 A, B, C, D = "A", "B", "C", "D"
 
 

@@ -7,12 +7,8 @@ nothing charged to outlier detection) is the lead's test.
 
 from __future__ import annotations
 
-import pytest
-
 from meshsim.model.clusters import U32_MAX, CircuitBreakers, RetryBudget
 from meshsim.sim.envoy import ResourceManager
-
-pytestmark = pytest.mark.conformance
 
 
 def test_s14_pending_overflow_is_immediate() -> None:

@@ -17,8 +17,6 @@ from hypothesis import strategies as st
 from meshsim.model.clusters import OutlierDetection
 from meshsim.sim.envoy import OutlierDetector
 
-pytestmark = pytest.mark.conformance
-
 BASE = OutlierDetection(max_ejection_percent=100)
 
 

@@ -23,8 +23,6 @@ from meshsim.sim.envoy import (
 )
 from meshsim.sim.envoy.retry import ResetKind
 
-pytestmark = pytest.mark.conformance
-
 
 def state(
     policy: RetryPolicy, breakers: CircuitBreakers | None = None, rand: Pinned | None = None

@@ -34,8 +34,6 @@ from meshsim.model.routes import Route
 from meshsim.sim.linkerd.routing import routes_for_caller, select
 from meshsim.sim.messages import Call
 
-pytestmark = pytest.mark.conformance
-
 MESH = "gateway-conformance-mesh"
 CONSUMER = "gateway-conformance-mesh-consumer"
 BACKENDS = ("echo", "echo-v1", "echo-v2")

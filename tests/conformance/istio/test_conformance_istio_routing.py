@@ -26,8 +26,6 @@ import pytest
 
 import meshsim
 
-pytestmark = pytest.mark.conformance
-
 Outcome = tuple[str, str, int]  # (service that answered, subset, status)
 
 

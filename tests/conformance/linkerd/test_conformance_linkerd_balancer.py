@@ -32,8 +32,6 @@ from meshsim.sim.linkerd.backoff import ACCRUAL_BACKOFF, RETRY_BACKOFF
 from meshsim.sim.linkerd.ewma import gen_pair
 from meshsim.sim.linkerd.queue import FAIL_FAST_STATUS, LOAD_SHED_STATUS
 
-pytestmark = pytest.mark.conformance
-
 MS = 1_000_000.0  # nanoseconds per millisecond, tower's NANOS_PER_MILLI
 
 

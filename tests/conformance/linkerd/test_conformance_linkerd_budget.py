@@ -13,9 +13,6 @@ from hypothesis import strategies as st
 from meshsim.sim.linkerd import TpsBudget, budget_from_profile
 from meshsim.sim.linkerd.budget import token_amounts
 
-pytestmark = pytest.mark.conformance
-
-
 # -- C1 ------------------------------------------------------------------------------------------
 
 

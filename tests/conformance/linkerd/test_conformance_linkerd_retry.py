@@ -27,8 +27,6 @@ from meshsim.sim.linkerd import (
 )
 from meshsim.sim.linkerd.retry import ErrorKind
 
-pytestmark = pytest.mark.conformance
-
 # -- ServiceProfile driver -----------------------------------------------------------------------
 
 

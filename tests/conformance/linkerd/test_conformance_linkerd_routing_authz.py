@@ -34,8 +34,6 @@ from meshsim.sim.linkerd import (
 )
 from meshsim.sim.linkerd.authz import identity
 
-pytestmark = pytest.mark.conformance
-
 # -- C13 -----------------------------------------------------------------------------------------
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+from paths import ROOT
 
 import meshsim
 from meshsim.config import load_scenario_text
 
-ROOT = Path(__file__).parents[2]
 BLUEGREEN = ROOT / "scenarios" / "canary" / "flagger-bluegreen-loadtester.yaml"
 
 

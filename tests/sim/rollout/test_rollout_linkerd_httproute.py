@@ -14,15 +14,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+from paths import SCENARIOS
 
 import meshsim
 from meshsim.config import load_scenario_text
 
-SCENARIOS = Path(__file__).parents[2] / "scenarios" / "canary"
+CANARY = SCENARIOS / "canary"
 
 
 def _flagger(tmp_path: Path, canary_errors: float = 0.0) -> meshsim.Results:
-    text = (SCENARIOS / "linkerd-httproute-flagger.yaml").read_text()
+    text = (CANARY / "linkerd-httproute-flagger.yaml").read_text()
     for old, new in (("duration: 170s", "duration: 75s"), ("rate: 60/s", "rate: 20/s"),
                      ("stepWeight: 10", "stepWeight: 50"), ("threshold: 5", "threshold: 2"),
                      ("interval: 1m", "interval: 10s")):
@@ -78,7 +79,7 @@ def test_failing_canary_is_rolled_back_by_the_metric_template(tmp_path: Path) ->
 
 
 def test_argo_plugin_steps_the_users_httproute(tmp_path: Path) -> None:
-    text = (SCENARIOS / "linkerd-httproute-argo.yaml").read_text()
+    text = (CANARY / "linkerd-httproute-argo.yaml").read_text()
     text = text.replace("        - pause: {}\n", "        - pause: {duration: 10}\n")
     text = text.replace("duration: 90s", "duration: 65s").replace("rate: 60/s", "rate: 20/s")
     results = meshsim.simulate(load_scenario_text(text, tmp_path, "argo.yaml"), seed=1)
