@@ -35,13 +35,13 @@ def success_rate(window: float = 10.0, scale: float = 100.0) -> Measure:
 
 def app_model(
     *rollouts: Rollout, rate: float, duration: float, canary_errors: float = 0.0,
-    seed: int = 1, mirror_route: bool = False,
+    seed: int = 1, mirror_route: bool = False, canary_latency: float = 20 * MS,
 ) -> Model:
     """Users → app, whose route ``app`` splits primary 100 / canary 0 until a controller acts."""
     deps = [
         deployment("app", version="primary", latency=Constant(5 * MS), concurrency=64,
                    replicas=2),
-        deployment("app", version="canary", latency=Constant(20 * MS), concurrency=64,
+        deployment("app", version="canary", latency=Constant(canary_latency), concurrency=64,
                    errors=canary_errors),
     ]
     m = model(deps, rate=rate, duration=duration, mesh="istio", seed=seed)
@@ -51,6 +51,15 @@ def app_model(
         default_cluster=ClusterPolicy(circuit_breakers=CircuitBreakers(BIG, BIG, BIG, BIG)),
     )
     return replace(m, policy=policy, rollouts=rollouts)
+
+
+
+def even_app_model(
+    *rollouts: Rollout, duration: float, rate: float = 50.0, canary_errors: float = 0.0,
+) -> Model:
+    """``app_model`` with a canary as fast as the primary (5 ms), seed 3: checks see errors only."""
+    return app_model(*rollouts, rate=rate, duration=duration, canary_errors=canary_errors,
+                     seed=3, canary_latency=5 * MS)
 
 
 def run(m: Model) -> Recording:

@@ -10,7 +10,6 @@ from istio_seed import (
     ALL,
     BASIC_ROUTING,
     CANARY,
-    CIRCUIT_BREAKER,
     FAULT_INJECTION,
     INGRESS_GATEWAY,
     LOAD_BALANCING,
@@ -82,22 +81,6 @@ def test_canary_splits_90_10_and_sets_breakers_on_every_subset_cluster() -> None
     warning = find(result.warnings, "h2UpgradePolicy")
     assert warning.location.line == 30
     assert warning.location.path.endswith("connectionPool.http.h2UpgradePolicy")
-
-
-def test_circuit_breaker_maps_pool_and_outlier_detection() -> None:
-    cluster = run(CIRCUIT_BREAKER, TOPOLOGY).policy.clusters[("my-service", None)]
-    breakers = cluster.circuit_breakers
-    assert (breakers.max_connections, breakers.max_pending_requests, breakers.max_requests,
-            breakers.max_requests_per_connection, breakers.max_retries) == (100, 100, 1000, 10, 3)
-    outlier = cluster.outlier
-    assert outlier is not None
-    assert (outlier.consecutive_5xx, outlier.enforcing_consecutive_5xx) == (5, 100)
-    assert outlier.enforcing_consecutive_gateway_failure == 0
-    assert outlier.enforcing_success_rate == 0
-    assert (outlier.interval, outlier.base_ejection_time) == (30.0, 30.0)
-    assert outlier.max_ejection_percent == 50.0
-    assert cluster.panic_threshold == 30.0  # minHealthPercent
-    assert cluster.load_balancer.policy == "least_request"
 
 
 def test_retry_and_timeout_parse_retry_on_with_a_status_code() -> None:

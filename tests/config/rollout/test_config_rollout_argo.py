@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from rollout_config_helpers import FIXTURES, error, fixture, line_of, load, policy
 
+from meshsim.config import load_scenario_text
+from meshsim.errors import ScenarioError
 from meshsim.model.rollout import ArgoRollout, ArgoStep, Compare, Version
 from meshsim.model.routes import Backend
 
@@ -232,3 +234,84 @@ def test_two_controllers_for_one_service(tmp_path: Path) -> None:
     exc = error(tmp_path, text)
     assert "app is already rolled out by Rollout/app" in exc.message
     assert exc.location.line == line_of(text, "apiVersion: argoproj.io", 2)
+
+
+# -- the AnalysisTemplate against helpers.go and prometheus.go (argoproj/argo-rollouts) -----------
+
+ARGO = (
+    "apiVersion: meshsim/v1alpha1\nkind: Scenario\nmetadata: {name: t}\nspec:\n"
+    "  mesh: istio\n  duration: 300s\n  warmup: 15s\n  services:\n"
+    "    frontend: {latency: exponential(2ms), calls: [api]}\n"
+    "    api: {latency: exponential(5ms), versions: {stable: {}, canary: {}}}\n"
+    "  workload:\n    - {name: users, target: frontend, rate: 10/s}\n---\n"
+    "apiVersion: networking.istio.io/v1beta1\nkind: VirtualService\nmetadata: {name: api}\n"
+    "spec:\n  hosts: [api]\n  http:\n    - name: primary\n      route:\n"
+    "        - {destination: {host: api, subset: stable}, weight: 100}\n"
+    "        - {destination: {host: api, subset: canary}, weight: 0}\n---\n"
+    "apiVersion: networking.istio.io/v1beta1\nkind: DestinationRule\nmetadata: {name: api}\n"
+    "spec:\n  host: api\n  subsets:\n    - {name: stable, labels: {version: stable}}\n"
+    "    - {name: canary, labels: {version: canary}}\n---\n"
+    "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: api}\nspec:\n"
+    "  strategy:\n    canary:\n      trafficRouting:\n        istio:\n"
+    "          virtualService: {name: api, routes: [primary]}\n"
+    "          destinationRule: {name: api, canarySubsetName: canary, "
+    "stableSubsetName: stable}\n"
+    "      steps:\n        - setWeight: 20\n        - analysis: {templates: [{templateName: sr}]}\n"
+    "---\napiVersion: argoproj.io/v1alpha1\nkind: AnalysisTemplate\nmetadata: {name: sr}\n"
+    "spec:\n  metrics:\n    - name: sr\n"
+)
+QUERY = (
+    "      provider:\n        prometheus:\n          query: >-\n"
+    "            sum(rate(istio_requests_total{destination_service_name=\"api\","
+    "destination_version=\"canary\",response_code!~\"5.*\"}[1m])) /\n"
+    "            sum(rate(istio_requests_total{destination_service_name=\"api\","
+    "destination_version=\"canary\"}[1m]))\n"
+)
+
+
+def argo_error(tmp_path: Path, fields: str) -> str:
+    body = "".join(f"      {line}\n" for line in fields.strip().splitlines())
+    with pytest.raises(ScenarioError) as info:
+        load_scenario_text(ARGO + body + QUERY, tmp_path, "s.yaml")
+    return info.value.message
+
+
+def test_argo_template_accepted_as_written(tmp_path: Path) -> None:
+    """The control: the same template with result[0] and valid limits loads."""
+    body = "successCondition: result[0] >= 0.95\ninterval: 10s\ncount: 3\nfailureLimit: 1\n"
+    text = ARGO + "".join(f"      {line}\n" for line in body.splitlines()) + QUERY
+    (r,) = load_scenario_text(text, tmp_path, "s.yaml").model.rollouts
+    assert isinstance(r, ArgoRollout)
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ("successCondition: result[0] >= 0.95\nfailureLimit: -1", "failureLimit must be >= 0"),
+    ("successCondition: result[0] >= 0.95\ncount: 3", "interval must be specified"),
+    ("successCondition: result[0] >= 0.95\ninterval: 5s\ncount: 2\nfailureLimit: 3",
+     "count must be >= failureLimit"),
+])
+def test_argo_metrics_validate_metric_rejects(tmp_path: Path, fields: str, message: str) -> None:
+    """helpers.go ValidateMetric: such an AnalysisRun ends Error at once ("analysis spec
+    invalid"), so meshsim refuses the template with the reason."""
+    assert message in argo_error(tmp_path, fields)
+
+
+def test_argo_bare_result_on_a_vector_is_refused(tmp_path: Path) -> None:
+    """prometheus.go evaluates a Vector as []float64: ``result >= 0.95`` cannot compile, so
+    every measurement is an Error (argo-rollouts#363; the docs write result[0])."""
+    assert "write result[0]" in argo_error(tmp_path, "successCondition: result >= 0.95")
+
+
+@pytest.mark.parametrize(("duration", "seconds"), [
+    ("1h30m", 5400.0), ("1.5m", 90.0), ("2500ms", 2.0), ("45", 45.0), ("10m", 600.0)])
+def test_argo_pause_takes_go_durations_in_whole_seconds(
+        tmp_path: Path, duration: str, seconds: float) -> None:
+    """RolloutPause.DurationSeconds: an integer string is seconds, else time.ParseDuration,
+    truncated by int32(d.Seconds())."""
+    body = "successCondition: result[0] >= 0.95\n"
+    text = (ARGO.replace("        - setWeight: 20\n",
+                         f"        - setWeight: 20\n        - pause: {{duration: {duration}}}\n")
+            + "".join(f"      {line}\n" for line in body.splitlines()) + QUERY)
+    (r,) = load_scenario_text(text, tmp_path, "s.yaml").model.rollouts
+    assert isinstance(r, ArgoRollout)
+    assert r.steps[1] == ArgoStep("pause", duration=seconds)

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from rollout_config_helpers import FIXTURES, error, find, fixture, line_of, load, policy, scenario
 
+from meshsim.config import Scenario, load_scenario_text
+from meshsim.errors import ScenarioError
 from meshsim.model.rollout import FlaggerCanary, Version
 from meshsim.model.routes import Backend, HeaderMatch, RouteMatch, StringMatch
 
@@ -233,3 +235,85 @@ def test_without_a_mesh_a_rollout_is_named_not_applied(tmp_path: Path) -> None:
     assert warning.code == "not-applied"
     assert "Canary/podinfo is loaded but not applied: a rollout needs a mesh" in warning.message
     assert warning.location.line == line_of(text, "apiVersion: flagger.app")
+
+
+# -- the Canary manifest against router/istio.go, router/smi.go and scheduler.go (fluxcd/flagger) -
+
+PODINFO = (
+    "apiVersion: meshsim/v1alpha1\nkind: Scenario\nmetadata: {name: t}\nspec:\n"
+    "  mesh: istio\n  duration: 300s\n  warmup: 15s\n  services:\n"
+    "    frontend: {latency: exponential(2ms), calls: [podinfo]}\n"
+    "    podinfo: {latency: exponential(5ms), versions: {primary: {}, canary: {}}}\n"
+    "  workload:\n    - {name: users, target: frontend, rate: 10/s}\n---\n"
+    "apiVersion: flagger.app/v1beta1\nkind: Canary\nmetadata: {name: podinfo}\nspec:\n"
+    "  targetRef: {apiVersion: apps/v1, kind: Deployment, name: podinfo}\n"
+    "  service: {port: 9898}\n  analysis:\n"
+)
+
+
+def load_analysis(tmp_path: Path, analysis: str) -> Scenario:
+    """The podinfo Canary with ``analysis`` (YAML, indented under it)."""
+    text = PODINFO + "".join(f"    {line}\n" for line in analysis.strip().splitlines())
+    return load_scenario_text(text, tmp_path, "s.yaml")
+
+
+def test_flagger_mirror_weight_zero_mirrors_all_requests(tmp_path: Path) -> None:
+    """router/istio.go sets mirrorPercentage only for mirrorWeight > 0: Istio mirrors 100 %."""
+    c = only(load_analysis(tmp_path, "iterations: 3\nmirror: true\nmirrorWeight: 0"))
+    assert c.target.mirror_routes and c.target.mirror_percent == 100.0
+
+
+def test_flagger_iterations_win_over_step_weight(tmp_path: Path) -> None:
+    """advanceCanary tests A/B (match and iterations), then blue/green (iterations), and only
+    then the stepWeight canary."""
+    s = load_analysis(tmp_path, "iterations: 4\nstepWeight: 10")
+    assert only(s).strategy == "bluegreen"
+    assert any("stepWeight has no effect with iterations" in w.message for w in s.warnings)
+
+
+def test_flagger_match_with_step_weight_weighs_only_matched_requests(tmp_path: Path) -> None:
+    """router/istio.go lays out the A/B routes whenever analysis.match is set: the canary
+    weight applies to the matched route, the other requests go to the primary."""
+    s = load_analysis(tmp_path, "stepWeight: 10\nmatch: [{headers: {x-canary: {exact: 'yes'}}}]")
+    c = only(s)
+    assert c.strategy == "canary"
+    assert s.model.policy is not None
+    matched, default = s.model.policy.routes["podinfo"]
+    assert c.target.routes == (matched.name,) and matched.matches
+    assert default.name not in c.target.routes and not default.matches
+
+
+def test_flagger_canary_mirror_with_match_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ScenarioError) as info:
+        load_analysis(tmp_path, "stepWeight: 10\nmirror: true\nmatch: [{headers: {x: {exact: y}}}]")
+    assert "never advances in Flagger" in info.value.message
+
+
+def test_flagger_linkerd_canary_mirror_is_refused(tmp_path: Path) -> None:
+    """router/smi.go: SetRoutes ignores the mirror and GetRoutes reports none, so runCanary
+    asks for its mirror step on every tick and never shifts traffic."""
+    text = (PODINFO.replace("mesh: istio", "mesh: linkerd").replace(
+        "    podinfo: {latency: exponential(5ms), versions: {primary: {}, canary: {}}}\n",
+        "    podinfo: {latency: exponential(5ms)}\n    podinfo-primary: {latency: "
+        "exponential(5ms)}\n    podinfo-canary: {latency: exponential(5ms)}\n")
+            + "    stepWeight: 10\n    mirror: true\n")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario_text(text, tmp_path, "s.yaml")
+    assert "never advances with the linkerd provider" in info.value.message
+
+
+def test_flagger_ab_match_merges_into_the_service_match(tmp_path: Path) -> None:
+    """router/istio.go mergeMatchConditions: the service match with the A/B match's headers
+    (and sourceLabels) put in; the A/B match's uri is dropped, not ANDed."""
+    text = (PODINFO.replace("  service: {port: 9898}\n",
+                             "  service: {port: 9898, match: [{uri: {prefix: /api}}]}\n")
+            + "    iterations: 3\n    match:\n"
+              "      - {headers: {x-canary: {exact: 'yes'}}, uri: {prefix: /beta}}\n")
+    s = load_scenario_text(text, tmp_path, "s.yaml")
+    assert s.model.policy is not None
+    matched, default = s.model.policy.routes["podinfo"]
+    (merged,) = matched.matches
+    assert merged.uri == StringMatch("prefix", "/api") and not merged.all_of
+    assert [h.name for h in merged.headers] == ["x-canary"]
+    assert default.matches == (RouteMatch(uri=StringMatch("prefix", "/api")),)
+    assert any("mergeMatchConditions" in w.message for w in s.warnings)

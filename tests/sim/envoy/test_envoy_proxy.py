@@ -15,12 +15,11 @@ import pytest
 from builders import deployment, model
 
 from meshsim.metrics import Recording
-from meshsim.model import Constant, Exponential, Fault, FaultTarget, Model, RequestTemplate
+from meshsim.model import Constant, Model, RequestTemplate
 from meshsim.model.clusters import (
     CircuitBreakers,
     ClusterPolicy,
     LoadBalancer,
-    OutlierDetection,
     Subset,
 )
 from meshsim.model.policy import TrafficPolicy
@@ -165,44 +164,6 @@ def test_s14_second_stream_pending_third_overflows() -> None:
     assert list(flags[:2]) == ["", "UO"]
 
 
-def test_outlier_detection_ejects_the_bad_pod_and_returns_it_on_a_tick() -> None:
-    deps = [deployment("api", latency=Exponential(5 * MS), concurrency=32, replicas=3)]
-    fault = Fault(at=5, duration=100, target=FaultTarget("api", pod="api-2"), errors=1.0)
-    od = OutlierDetection(max_ejection_percent=100, interval=10, base_ejection_time=30)
-    m = with_policy(model(deps, rate=300, duration=100, mesh="istio", clients=2, faults=(fault,)),
-                    clusters={("api", None): ClusterPolicy(outlier=od, panic_threshold=0,
-                                                           circuit_breakers=ISTIO_CB)},
-                    default_retry=None)
-    rec = run(m)
-    ejects = [e for e in rec.events if e[1] == "eject"]
-    unejects = [e for e in rec.events if e[1] == "uneject"]
-    assert {e[2] for e in ejects} >= {"users-0", "users-1"}
-    first: dict[str, float] = {}
-    for e in ejects:
-        first.setdefault(e[2], e[0])
-    for proxy, t in first.items():
-        assert 5 < t < 6  # five consecutive 5xx arrive within a second
-        back = [e[0] for e in unejects if e[2] == proxy]
-        assert back and back[0] == pytest.approx(10 * math.ceil((t + 30) / 10))
-    att = rec.attempts
-    pod2 = names(rec, att["pod"]) == "api-2"
-    caller = names(rec, att["caller"])
-    for proxy, t in first.items():
-        out = (caller == proxy) & (att["start"] > t + 0.01) & (att["start"] < 10 * math.ceil(
-            (t + 30) / 10))
-        assert not np.any(pod2 & out), proxy
-
-
-def test_default_max_ejection_percent_never_ejects_among_three_hosts() -> None:
-    deps = [deployment("api", latency=Exponential(5 * MS), concurrency=32, replicas=3)]
-    fault = Fault(at=1, duration=50, target=FaultTarget("api", pod="api-2"), errors=1.0)
-    m = with_policy(model(deps, rate=200, duration=30, mesh="istio", faults=(fault,)),
-                    clusters={("api", None): ClusterPolicy(outlier=OutlierDetection(),
-                                                           panic_threshold=0)})
-    rec = run(m)
-    assert not [e for e in rec.events if e[1] == "eject"]
-
-
 @pytest.mark.parametrize(("retry_on", "expect_retry"), [("5xx", True), ("connect-failure", False)])
 def test_per_try_timeout_is_retried_only_under_5xx_gateway_error_or_reset(
     retry_on: str, expect_retry: bool
@@ -314,3 +275,73 @@ def test_retry_breaker_blocks_retries_with_uo() -> None:
                           clusters={("api", None): ClusterPolicy(circuit_breakers=cb)}))
     flags = Counter(names(rec, rec.requests["flags"]))
     assert flags["UO"] > 0 and flags["URX"] > 0
+
+
+# -- mirrors, HTTP/1 pools and faults (reference/envoy-istio.md) ---------------------------------
+
+SUBSETS_WITH_V3 = {
+    **SUBSETS,
+    ("reviews", "v3"): Subset("reviews", "v3", {"version": "v3"}),  # matches no pod
+}
+
+
+def one_pod_versions() -> list:
+    return [
+        deployment("reviews", version="v1", latency=Constant(2 * MS), concurrency=64),
+        deployment("reviews", version="v2", latency=Constant(2 * MS), concurrency=64),
+    ]
+
+
+@pytest.mark.parametrize(("subset", "flag"), [("v9", "NC"), ("v3", "UH")])
+def test_mirror_not_sent_when_primary_is_nc_or_uh(subset: str, flag: str) -> None:
+    routes = (Route("r", backends=(Backend("reviews", subset),),
+                    mirrors=(Mirror("reviews", "v2", 100.0),)),)
+    rec = run(with_policy(model(one_pod_versions(), rate=50, duration=2, mesh="istio"),
+                          routes={"reviews": routes}, subsets=SUBSETS_WITH_V3))
+    assert set(names(rec, rec.requests["flags"])) == {flag}
+    assert int(rec.calls["mirror"].sum()) == 0
+
+
+def test_mirror_not_sent_when_first_attempt_overflows() -> None:
+    cb = CircuitBreakers(max_connections=1, max_pending_requests=1, max_requests=BIG,
+                         max_retries=BIG)
+    deps = [
+        deployment("reviews", version="v1", latency=Constant(50 * MS), concurrency=100),
+        deployment("reviews", version="v2", latency=Constant(1 * MS), concurrency=100),
+    ]
+    routes = (Route("r", backends=(Backend("reviews", "v1"),),
+                    mirrors=(Mirror("reviews", "v2", 100.0),)),)
+    m = with_policy(model(deps, rate=100, duration=2, mesh="istio", latency=1 * MS,
+                          arrival="constant"),
+                    routes={"reviews": routes}, subsets=SUBSETS_WITH_V3,
+                    clusters={("reviews", "v1"): ClusterPolicy(circuit_breakers=cb)})
+    rec = run(m)
+    flags = names(rec, rec.requests["flags"])
+    uo = int(np.sum(flags == "UO"))
+    assert uo > 0
+    # ±3 for requests still in flight when the run ends
+    assert abs(int(rec.calls["mirror"].sum()) - (len(flags) - uo)) <= 3
+
+
+def test_http1_max_requests_does_not_overflow_streams_that_can_pend() -> None:
+    deps = [deployment("api", latency=Constant(15 * MS), concurrency=100)]
+    cb = CircuitBreakers(max_connections=1, max_pending_requests=BIG, max_requests=1,
+                         max_retries=BIG)
+    m = with_policy(model(deps, rate=100, duration=1, mesh="istio", latency=1 * MS,
+                          arrival="constant"),
+                    clusters={("api", None): ClusterPolicy(circuit_breakers=cb)},
+                    default_retry=None, subsets=SUBSETS_WITH_V3)
+    rec = run(m)
+    flags = set(names(rec, rec.requests["flags"]))
+    assert "UO" not in flags
+    assert np.all(rec.requests["status"] == 200)
+
+
+def test_no_cluster_after_fault_delay_keeps_di_flag() -> None:
+    routes = (Route("r", backends=(Backend("reviews", "v9"),),
+                    fault=FaultInjection(delay_percent=100, delay=0.01)),)
+    rec = run(with_policy(model(one_pod_versions(), rate=50, duration=1, mesh="istio"),
+                          routes={"reviews": routes}, subsets=SUBSETS_WITH_V3))
+    assert set(rec.requests["status"]) == {503}
+    flags = {frozenset(str(f).split(",")) for f in names(rec, rec.requests["flags"])}
+    assert flags == {frozenset({"DI", "NC"})}

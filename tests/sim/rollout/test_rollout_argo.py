@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
-import numpy as np
-from rollout_helpers import CANARY, TARGET, app_model, binomial_ok, events, names, run
+import math
 
+import numpy as np
+import pytest
+from rollout_helpers import (
+    CANARY,
+    TARGET,
+    app_model,
+    binomial_ok,
+    even_app_model,
+    events,
+    names,
+    run,
+)
+
+from meshsim.config.manifest.nodes import Node
+from meshsim.config.manifests import Manifest
+from meshsim.config.rollout.conditions import parse_condition
 from meshsim.model.rollout import (
     AllOf,
     ArgoAnalysis,
@@ -12,9 +27,11 @@ from meshsim.model.rollout import (
     ArgoRollout,
     ArgoStep,
     Compare,
+    Condition,
     Measure,
     Not,
 )
+from meshsim.sim import Simulation
 from meshsim.sim.rollout.analysis import MetricResult, assess, evaluate
 from meshsim.sim.rollout.conditions import holds, render
 
@@ -142,3 +159,72 @@ def test_no_data_is_an_error_unless_a_condition_asks_about_it() -> None:
     )
     assert evaluate(tolerant, None) == "Successful"
     assert evaluate(tolerant, 0.5) == "Failed"
+
+
+# -- AnalysisRuns against analysis.go, helpers.go and prometheus.go (argoproj/argo-rollouts) ------
+
+
+def bare_metric(**kw: object) -> ArgoMetric:
+    """One measurement (no interval or count) named ``sr``, at >= 0.95."""
+    spec: dict[str, object] = {"name": "sr", "measure": Measure("success_rate", CANARY, 5.0),
+                               "success": Compare(">=", 0.95)}
+    spec.update(kw)
+    return ArgoMetric(**spec)  # type: ignore[arg-type]
+
+
+def test_argo_error_retry_is_ten_seconds_whatever_the_interval() -> None:
+    """generateMetricTasks: after an Error the next measurement is DefaultErrorRetryInterval
+    (10 s) after it, not the metric's interval."""
+    inline = ArgoAnalysis("inline", (bare_metric(interval=30.0, count=2),))
+    rec = Simulation(even_app_model(rollout(ArgoStep("analysis", analysis=inline)),
+                               duration=70)).run()
+    checks = events(rec, "canary-check")
+    assert [(t, d["result"]) for t, d in checks] == [
+        (T0 + 10 * i, "Error") for i in range(5)]
+
+
+def test_argo_last_exceeded_limit_wins() -> None:
+    """assessMetricFailureInconclusiveOrError tests failed, inconclusive, consecutive errors
+    in that order, each overriding the previous phase."""
+    m = bare_metric(interval=5.0, failure_limit=0, inconclusive_limit=0)
+    assert assess(m, MetricResult(count=2, failed=1, consecutive_error=5)) == "Error"
+    assert assess(m, MetricResult(count=2, failed=1, inconclusive=1)) == "Inconclusive"
+
+
+def test_argo_no_requests_on_an_exported_series_is_nan_not_an_empty_vector() -> None:
+    """prometheus.go hands the condition the vector Prometheus returns: once the canary has
+    served requests its series exists, so an empty window is 0/0 = NaN (every comparison
+    false: Failed with a successCondition alone), not an empty vector (an Error)."""
+    inline = ArgoAnalysis("inline", (bare_metric(),))  # one measurement, failureLimit 0
+    spec = rollout(ArgoStep("setWeight", weight=50), ArgoStep("pause", duration=10),
+                ArgoStep("setWeight", weight=0), ArgoStep("pause", duration=10),
+                ArgoStep("analysis", analysis=inline))
+    rec = Simulation(even_app_model(spec, duration=40)).run()
+    (when, check), = events(rec, "canary-check")
+    assert when == T0 + 20 and (check["value"], check["result"]) == ("NaN", "Failed")
+    (_, back), = events(rec, "canary-rolled-back")
+    assert back["reason"] == "analysis-failed"
+
+
+def _condition(text: str) -> Condition:
+    manifest = Manifest("argoproj.io/v1alpha1", "AnalysisTemplate", "t", "default",
+                        {"c": text}, {}, "t.yaml", "delivery")
+    parsed = parse_condition(Node.root(manifest)["c"], vector=True)
+    assert parsed is not None
+    return parsed
+
+
+@pytest.mark.parametrize(("text", "empty", "nan", "value", "phases"), [
+    # len([NaN]) is 1: a series without requests is not "no data" to len().
+    ("len(result) == 0 || result[0] >= 0.95", None, math.nan, 0.99,
+     ("Successful", "Failed", "Successful")),
+    # isNaN(result[0]) on an empty vector indexes out of range: an Error.
+    ("isNaN(result[0]) || result[0] >= 0.95", None, math.nan, 0.5,
+     ("Error", "Successful", "Failed")),
+])
+def test_argo_len_and_isnan_tell_empty_from_nan(
+        text: str, empty: None, nan: float, value: float, phases: tuple[str, str, str]) -> None:
+    """prometheus.go: an empty vector is ``[]`` (``len`` 0, ``result[0]`` errors); a series
+    with no requests in the window is ``[NaN]`` (``len`` 1, ``isNaN(result[0])`` true)."""
+    m = bare_metric(success=_condition(text))
+    assert (evaluate(m, empty), evaluate(m, nan), evaluate(m, value)) == phases

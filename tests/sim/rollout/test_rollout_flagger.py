@@ -5,10 +5,22 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-from rollout_helpers import CANARY, TARGET, app_model, events, names, run, success_rate
+import pytest
+from rollout_helpers import (
+    CANARY,
+    TARGET,
+    app_model,
+    even_app_model,
+    events,
+    names,
+    run,
+    success_rate,
+)
 
 from meshsim.model import Fault, FaultTarget
-from meshsim.model.rollout import FlaggerCanary, FlaggerCheck, TrafficTarget
+from meshsim.model.rollout import FlaggerCanary, FlaggerCheck, Measure, TrafficTarget
+from meshsim.sim import Simulation
+from meshsim.sim.rollout.flagger import FlaggerScheduler
 
 INTERVAL = 10.0
 START = 5.0
@@ -156,3 +168,69 @@ def test_a_canary_down_past_the_progress_deadline_rolls_back() -> None:
     assert not events(rec, "canary-check") and not events(rec, "canary-weight")
     (when, back), = events(rec, "canary-rolled-back")
     assert when == tick(4) and back["reason"] == "progress-deadline"
+
+
+# -- the scheduler against scheduler.go and scheduler_metrics.go (fluxcd/flagger) -----------------
+
+
+def quick_canary(**kw: object) -> FlaggerCanary:
+    """``canary()`` with threshold 2 and steps of 25 %: weights 25, 50, then promotion."""
+    return canary(**{"threshold": 2, "step_weight": 25, **kw})
+
+
+def test_flagger_detection_tick_moves_no_traffic() -> None:
+    """checkCanaryStatus: the tick that detects the revision scales the canary up and returns;
+    the first step comes one interval later (it was taken at detection)."""
+    rec = Simulation(even_app_model(quick_canary(), duration=60)).run()
+    (started, _), = events(rec, "canary-start")
+    weights = [(t, float(d["weight"])) for t, d in events(rec, "canary-weight")]
+    assert started == START
+    assert weights[:2] == [(START + INTERVAL, 25.0), (START + 2 * INTERVAL, 50.0)]
+    calls = rec.calls
+    subset = np.asarray(rec.names, dtype=object)[calls["subset"]].astype(str)
+    early = calls["start"] < START + INTERVAL - 0.1
+    assert not (subset[early] == "canary").any()  # no live traffic before tick 1
+
+
+def test_flagger_skip_analysis_promotes_on_the_tick_after_detection() -> None:
+    rec = Simulation(even_app_model(quick_canary(skip_analysis=True), duration=30)).run()
+    (when, _), = events(rec, "canary-promoted")
+    assert when == START + INTERVAL
+
+
+def test_flagger_canary_past_its_deadline_rolls_back_even_while_promoting() -> None:
+    """IsCanaryReady runs before the Promoting branch: a non-retriable error rolls back in any
+    phase. Ticks: 15 weight 25, 25 weight 50, 35 Promoting; the canary is down from 36."""
+    down = Fault(START + 3 * INTERVAL + 1, 200.0, FaultTarget("app", "canary"), down=True)
+    spec = quick_canary(progress_deadline=5.0)
+    rec = Simulation(replace(even_app_model(spec, duration=80), faults=(down,))).run()
+    assert [t for t, d in events(rec, "canary-phase") if d["phase"] == "Promoting"] == [35.0]
+    (when, back), = events(rec, "canary-rolled-back")
+    assert when == START + 5 * INTERVAL and back["reason"] == "progress-deadline"
+    assert not events(rec, "canary-promoted")
+
+
+class _FixedTraffic:
+    """A query that always answers ``value`` (the scheduler's checks in isolation)."""
+
+    def __init__(self, value: float) -> None:
+        self.value_ = value
+
+    def value(self, measure: Measure, now: float) -> float | None:
+        return self.value_
+
+
+@pytest.mark.parametrize(("p99_ms", "max_ms", "passed"), [
+    (500.7, 500.0, True),   # int64(500.7) = 500ms, not > 500ms
+    (501.0, 500.9, False),  # time.Duration(500.9) = 500ms < 501ms
+    (499.2, 499.9, True),
+])
+def test_flagger_request_duration_compares_whole_milliseconds(
+        p99_ms: float, max_ms: float, passed: bool) -> None:
+    """GetRequestDuration: time.Duration(int64(value)) * time.Millisecond, and the bound is
+    time.Duration(*tr.Max) * time.Millisecond: both truncated to whole milliseconds."""
+    check = FlaggerCheck("request-duration", Measure("latency", CANARY, scale=1000.0),
+                         max=max_ms)
+    sim = Simulation(even_app_model(duration=1))
+    scheduler = FlaggerScheduler(sim, quick_canary(checks=(check,)), _FixedTraffic(p99_ms))  # type: ignore[arg-type]
+    assert scheduler._checks_pass(0.0) is passed
