@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from paths import FIXTURES
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "cli"
-SMALL = FIXTURES / "small.yaml"
-SLO_FAILS = FIXTURES / "slo-fails.yaml"
+CLI_FIXTURES = FIXTURES / "cli"
+SMALL = CLI_FIXTURES / "small.yaml"
+SLO_FAILS = CLI_FIXTURES / "slo-fails.yaml"
 CONSOLE_SCRIPT = Path(sys.executable).with_name("meshsim")
 GOLDEN_HEADERS = (
     "SERVICE",
@@ -151,7 +152,7 @@ def test_failed_slo_exits_1_and_says_why(tmp_path: Path) -> None:
 
 
 def test_subsets_get_their_own_rows_and_slos(tmp_path: Path) -> None:
-    proc = meshsim("run", FIXTURES / "versions.yaml", "--no-plots", cwd=tmp_path)
+    proc = meshsim("run", CLI_FIXTURES / "versions.yaml", "--no-plots", cwd=tmp_path)
     assert proc.returncode == 1, proc.stderr
     rows = {tuple(line.split()[:2]) for line in proc.stdout.splitlines() if line.strip()}
     assert {("front", "-"), ("reviews", "(all)"), ("reviews", "v1"), ("reviews", "v2")} <= rows
@@ -180,7 +181,7 @@ def test_quiet_prints_only_the_bad_news(tmp_path: Path) -> None:
 # -- user errors: one line, exit 2, no traceback ------------------------------------------------
 def test_misspelt_field_is_one_line_with_a_suggestion(tmp_path: Path) -> None:
     line = assert_one_error_line(
-        meshsim("run", FIXTURES / "misspelt.yaml", cwd=tmp_path), "misspelt.yaml", "concurency"
+        meshsim("run", CLI_FIXTURES / "misspelt.yaml", cwd=tmp_path), "misspelt.yaml", "concurency"
     )
     assert "did you mean" in line and "concurrency" in line
     assert not (tmp_path / "runs").exists()
@@ -188,7 +189,8 @@ def test_misspelt_field_is_one_line_with_a_suggestion(tmp_path: Path) -> None:
 
 def test_broken_yaml_is_one_line(tmp_path: Path) -> None:
     assert_one_error_line(
-        meshsim("run", FIXTURES / "broken-yaml.yaml", "--json", cwd=tmp_path), "broken-yaml.yaml"
+        meshsim("run", CLI_FIXTURES / "broken-yaml.yaml", "--json", cwd=tmp_path),
+        "broken-yaml.yaml",
     )
 
 
@@ -231,12 +233,12 @@ def test_validate_applies_overrides(tmp_path: Path) -> None:
 
 def test_validate_bad(tmp_path: Path) -> None:
     assert_one_error_line(
-        meshsim("validate", FIXTURES / "misspelt.yaml", cwd=tmp_path, script=True), "concurency"
+        meshsim("validate", CLI_FIXTURES / "misspelt.yaml", cwd=tmp_path, script=True), "concurency"
     )
 
 
 def test_warnings_go_to_stderr_and_strict_makes_them_errors(tmp_path: Path) -> None:
-    warns = FIXTURES / "warns.yaml"
+    warns = CLI_FIXTURES / "warns.yaml"
     proc = meshsim("validate", warns, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[0] == "ok: cli-warns: 1 service, 1 workload, 1 manifest"

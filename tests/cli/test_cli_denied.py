@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from test_cli import FIXTURES, meshsim
+from test_cli import CLI_FIXTURES, meshsim
 
-ALL_DENIED = FIXTURES / "all-denied.yaml"
+ALL_DENIED = CLI_FIXTURES / "all-denied.yaml"
 
 
 def test_an_all_denied_run_exits_1_and_says_so(tmp_path: Path) -> None:

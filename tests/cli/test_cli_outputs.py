@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_cli import FIXTURES, SMALL, assert_one_error_line, meshsim
+from test_cli import CLI_FIXTURES, SMALL, assert_one_error_line, meshsim
 from typer.testing import CliRunner
 
 from meshsim.cli.main import app
@@ -46,7 +46,7 @@ def _refused_quickly(*args: object, cwd: Path) -> subprocess.CompletedProcess[st
     (["whatif", "map"], ["meshsim whatif map", "Missing argument"]),
     (["sweep", SMALL, "--seeds", "0"], ["--seeds"]),
     (["check", SMALL, "--confidence", "2"], ["--confidence"]),
-    (["run", FIXTURES], ["not a file"]),
+    (["run", CLI_FIXTURES], ["not a file"]),
     (["validate", "missing.yaml"], ["missing.yaml", "no such file"]),
 ])
 def test_usage_errors_are_one_line(tmp_path: Path, args: list[object],

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_cli import FIXTURES, SLO_FAILS, assert_one_error_line, meshsim
+from test_cli import CLI_FIXTURES, SLO_FAILS, assert_one_error_line, meshsim
 
-LATE_FAULT = FIXTURES / "late-fault.yaml"
-ROLLED_BACK = FIXTURES / "rolled-back.yaml"
-BACKLOG = FIXTURES / "backlog.yaml"
+LATE_FAULT = CLI_FIXTURES / "late-fault.yaml"
+ROLLED_BACK = CLI_FIXTURES / "rolled-back.yaml"
+BACKLOG = CLI_FIXTURES / "backlog.yaml"
 
 
 def section(stdout: str, title: str) -> list[str]:
@@ -150,7 +150,7 @@ def test_the_report_says_where_the_backlog_sits(tmp_path: Path) -> None:
 
 
 # -- requests no table counts --------------------------------------------------------------------
-STUCK = FIXTURES / "stuck.yaml"
+STUCK = CLI_FIXTURES / "stuck.yaml"
 
 
 def test_requests_left_unanswered_are_said_even_quiet(tmp_path: Path) -> None:

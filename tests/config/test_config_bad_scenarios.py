@@ -9,13 +9,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from paths import FIXTURES
 
 from meshsim.config import Scenario, load_scenario
 from meshsim.errors import ScenarioError
 
 Loader = Callable[..., Scenario]  # the `load` fixture of conftest.py
 
-BAD = Path(__file__).parents[1] / "fixtures" / "config" / "bad"
+BAD = FIXTURES / "config" / "bad"
 
 # fixture → (file the error is in, line, YAML path, words the message must contain)
 CASES: dict[str, tuple[str, int | None, str, tuple[str, ...]]] = {

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from paths import FIXTURES
 
 from meshsim.config import Scenario, load_scenario
 from meshsim.errors import ScenarioError
@@ -219,7 +220,7 @@ def test_metadata(load: Loader, base: str) -> None:
 
 def test_design_example_loads() -> None:
     """The scenario of DESIGN §2, verbatim: its field names are the contract."""
-    folder = Path(__file__).parents[1] / "fixtures" / "config" / "design_example"
+    folder = FIXTURES / "config" / "design_example"
     scenario = load_scenario(folder / "scenario.yaml")
     assert scenario.name == "retry-storm" and scenario.model.mesh.name == "istio"
     assert scenario.model.topology.proxy_overhead == pytest.approx(0.3e-3)

@@ -23,6 +23,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from paths import SCENARIOS
 
 from meshsim.api import check_run_size
 from meshsim.config import load_scenario_text
@@ -31,7 +32,6 @@ from meshsim.config.manifests import manifest_files, split_scenario
 from meshsim.config.yamlsrc import YamlPath, load_stream
 from meshsim.errors import ScenarioError
 
-SCENARIOS = Path(__file__).parents[2] / "scenarios"
 EXAMPLES = int(os.environ.get("MESHSIM_FUZZ_EXAMPLES", "400"))
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
+
+from paths import DOCS
 
 from meshsim.config import limits, reference, schema
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "scenario-format.md"
+DOC = DOCS / "scenario-format.md"
 
 
 def test_the_checked_in_reference_is_the_generated_one() -> None:

@@ -7,12 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from paths import ROOT
 
 import meshsim
 from meshsim.config.scenario import load_scenario_text
 from meshsim.errors import ScenarioError
 
-ROOT = Path(__file__).resolve().parents[2]
 STORM = ROOT / "scenarios" / "retry-storm.yaml"
 
 TEXT = """\

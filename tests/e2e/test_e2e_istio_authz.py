@@ -11,10 +11,11 @@ from functools import cache
 from pathlib import Path
 
 import pandas as pd
+from paths import SCENARIOS
 
 import meshsim
 
-ISTIO = Path(__file__).resolve().parents[2] / "scenarios" / "istio"
+ISTIO = SCENARIOS / "istio"
 SECONDS = 4.0
 
 

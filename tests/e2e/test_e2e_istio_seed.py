@@ -8,18 +8,17 @@ rather than for one lucky draw.
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from functools import cache
-from pathlib import Path
 
+import istio_seed
 import numpy as np
 import pandas as pd
 import pytest
+from paths import ROOT
 
 import meshsim
 
-ROOT = Path(__file__).resolve().parents[2]
 ISTIO = ROOT / "scenarios" / "istio"
 Z = 4.0  # standard errors allowed around an expected share
 
@@ -103,7 +102,7 @@ def test_there_is_one_scenario_per_seed_pattern() -> None:
     }
 
 
-# The seed's examples (as tests/istio/istio_seed.py holds them) and where each is pasted.
+# The seed's examples (as tests/helpers/istio_seed.py holds them) and where each is pasted.
 PASTED = {
     "BASIC_ROUTING": ["header-routing.yaml"],
     "CANARY": ["canary-split.yaml"],
@@ -116,19 +115,11 @@ PASTED = {
 }
 
 
-def _seed_examples() -> object:
-    path = ROOT / "tests" / "istio" / "istio_seed.py"
-    spec = importlib.util.spec_from_file_location("_e2e_istio_seed_examples", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 @pytest.mark.parametrize("example", sorted(PASTED))
 def test_seed_manifests_are_pasted_verbatim(example: str) -> None:
     text = "".join((ISTIO / name).read_text() for name in PASTED[example])
-    for document in getattr(_seed_examples(), example).split("---\n"):
+    for document in getattr(istio_seed, example).split("---\n"):
         assert document.strip("\n") in text, f"{example}: {document[:80]!r}"
 
 

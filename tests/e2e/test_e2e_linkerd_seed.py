@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import math
 from functools import cache
-from pathlib import Path
 
+import linkerd_seed
 import pandas as pd
 import pytest
+from paths import ROOT
 
 import meshsim
 
-ROOT = Path(__file__).resolve().parents[2]
 LINKERD = ROOT / "scenarios" / "linkerd"
 Z = 4.0  # standard errors allowed around an expected share
 
@@ -120,16 +120,6 @@ def test_there_is_one_scenario_per_linkerd_seed_pattern() -> None:
     }
 
 
-def _seed_examples() -> object:
-    import importlib.util
-
-    path = ROOT / "tests" / "linkerd" / "linkerd_seed.py"
-    spec = importlib.util.spec_from_file_location("_e2e_linkerd_seed_examples", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 PASTED = {
     "PROFILE": "service-profile.yaml",
@@ -142,7 +132,7 @@ PASTED = {
 @pytest.mark.parametrize("example", sorted(PASTED))
 def test_seed_manifests_are_pasted_verbatim(example: str) -> None:
     text = (LINKERD / PASTED[example]).read_text()
-    for document in getattr(_seed_examples(), example).split("---\n"):
+    for document in getattr(linkerd_seed, example).split("---\n"):
         assert document.strip("\n") in text, f"{example}: {document[:80]!r}"
 
 

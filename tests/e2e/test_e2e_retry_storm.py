@@ -14,15 +14,15 @@ the 2 s client timeout, so the windows are valid. About 2 minutes for the 12 run
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
 
 import pytest
+from paths import SCENARIOS
 
 import meshsim
 
 pytestmark = pytest.mark.slow
 
-SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "retry-storm.yaml"
+SCENARIO = SCENARIOS / "retry-storm.yaml"
 SEEDS = (1, 2, 3)
 FAULT_AT, FAULT_END, DURATION = 20.0, 25.0, 45.0
 SHORT = {

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from rollout_runs import Run, rolled_back_run
 
 from meshsim.metrics import Recorder, Recording
 from meshsim.model import (
@@ -206,3 +207,14 @@ def saved_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Results, Path]:
     results = Results(make_model(exps), standard_book().finish(), wall_time=0.5,
                       scenario_meta={"name": "unit-scenario", "hash": "abc123"})
     return results, results.save(tmp_path_factory.mktemp("run") / "nested" / "dir")
+
+
+@pytest.fixture
+def rolled_back() -> Results:
+    """The synthetic Flagger run of helpers/rollout_runs.py, which rolls back."""
+    return rolled_back_run().results()
+
+
+@pytest.fixture
+def run_factory() -> Callable[[], Run]:
+    return Run

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import re
 from fnmatch import fnmatch
-from pathlib import Path
 
 import pytest
+from paths import ROOT
 
 import meshsim
 
-ROOT = Path(__file__).resolve().parents[2]
 RUNS = {
     "no faults": ROOT / "tests" / "fixtures" / "cli" / "small.yaml",
     "rollout": ROOT / "scenarios" / "canary" / "flagger-errors-rolled-back.yaml",

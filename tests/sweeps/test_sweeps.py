@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from paths import SCENARIOS
+from typer.testing import CliRunner
 
 import meshsim
+from meshsim.cli.main import app
 
 SCENARIO = """\
 apiVersion: meshsim/v1alpha1
@@ -131,3 +134,15 @@ def test_cli_bad_grid_is_one_line_exit_2(scenario: Path, tmp_path: Path, grid: s
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "--grid" in lines[0]
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_sweep_cache_dir_that_is_a_file_is_bad_input(tmp_path: Path) -> None:
+    blocker = tmp_path / "cache"
+    blocker.write_text("not a directory")
+    scenario = SCENARIOS / "istio/mtls-strict.yaml"
+    result = CliRunner().invoke(app, [
+        "sweep", str(scenario), "--grid", "spec.services.reviews.replicas=1", "--seeds", "1",
+        "--workers", "1", "--cache-dir", str(blocker), "--set", "spec.duration=4s"])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert "--cache-dir" in result.output and "cannot create the cache directory" in result.output

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import Result
+from paths import SCENARIOS
 from typer.testing import CliRunner
 
 import meshsim
@@ -24,7 +25,7 @@ from meshsim.experiments.whatif.recommend import rank
 from meshsim.experiments.whatif.resilience import wilson
 from meshsim.experiments.whatif.runs import slo_margin
 
-SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "retry-storm.yaml"
+SCENARIO = SCENARIOS / "retry-storm.yaml"
 SHORT: dict[str, object] = {
     "spec.duration": "24s",  # 13 s after the fault: room for a 10 s recovery verdict
     "spec.warmup": "3s",
