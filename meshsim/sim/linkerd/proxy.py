@@ -16,8 +16,7 @@ from collections import deque
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from meshsim.model.clusters import ClusterPolicy
-from meshsim.model.linkerd import classify_failure
+from meshsim.model.linkerd import LinkerdBackend, classify_failure
 from meshsim.model.policy import TrafficPolicy
 from meshsim.model.routes import Backend, Route
 from meshsim.sim.kernel import Timers, call_later
@@ -61,15 +60,15 @@ class Balancer:
     """A backend's P2C balancer with its queue and failfast (per client proxy)."""
 
     def __init__(
-        self, proxy: LinkerdProxy, service: str, pods: list[Pod], policy: ClusterPolicy,
+        self, proxy: LinkerdProxy, service: str, pods: list[Pod], policy: LinkerdBackend,
     ) -> None:
         self.proxy = proxy
         self.service = service
         self.policy = policy
         self.endpoints = [self._endpoint(pod) for pod in pods]
         self.p2c = P2C(proxy._roll)
-        self.failfast = policy.queue.failfast_timeout if policy.queue else 3.0
-        self.capacity = policy.queue.capacity if policy.queue else 10_000
+        self.failfast = policy.queue.failfast_timeout
+        self.capacity = policy.queue.capacity
         self.waiting: deque[Flight] = deque()
         self.shed = False  # failfast fired: the gate is shut until an endpoint is ready
         self._deadline_token = 0
@@ -80,7 +79,7 @@ class Balancer:
         accrual = self.policy.failure_accrual
         return Endpoint(
             pod,
-            PeakEwma(ewma.default_rtt, ewma.decay, now=now) if ewma else PeakEwma(now=now),
+            PeakEwma(ewma.default_rtt, ewma.decay, now=now),
             ConsecutiveFailures(
                 accrual.consecutive_failures,
                 ExponentialBackoff(accrual.min_penalty, accrual.max_penalty, accrual.jitter),
@@ -192,7 +191,7 @@ class LinkerdProxy(Proxy):
             pods = self.sim.endpoints.get(service)
             if pods is None:
                 return None
-            policy = self.policy.clusters.get((service, None)) or self.policy.default_cluster
+            policy = self.policy.backends.get(service) or self.policy.default_backend
             bal = self._balancers[service] = Balancer(self, service, list(pods), policy)
         return bal
 
