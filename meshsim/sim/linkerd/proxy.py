@@ -6,8 +6,9 @@ here, a header modifier applied) → request timeout around the retry loop → r
 the TpsBudget only, no backoff; policy: a count limit with 25–250 ms backoff and a
 per-attempt retry timeout except on the last attempt) → weighted backend among ready
 backends → per backend a queue with failfast in front of P2C over Peak-EWMA among ready
-endpoints → per endpoint failure accrual. Errors become the statuses of §2.3: FailFast 504,
-LoadShed 503, an endpoint connection failure a synthetic 502.
+endpoints → per endpoint failure accrual. Errors become the statuses of §2.3
+(:mod:`~meshsim.sim.linkerd.errors`): FailFast 504, LoadShed 503, a timeout 504, an endpoint
+connection failure a synthetic 502.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from meshsim.sim.kernel import Timers, call_later
 from meshsim.sim.linkerd.accrual import ConsecutiveFailures
 from meshsim.sim.linkerd.backoff import ExponentialBackoff
 from meshsim.sim.linkerd.budget import TpsBudget, budget_from_profile
+from meshsim.sim.linkerd.errors import http_status
 from meshsim.sim.linkerd.ewma import P2C, PeakEwma
 from meshsim.sim.linkerd.retry import PolicyRetry, PolicyRetryConfig
 from meshsim.sim.linkerd.routing import (
@@ -42,7 +44,11 @@ if TYPE_CHECKING:
     from meshsim.sim.engine import Simulation
     from meshsim.sim.pod import Pod
 
-FAIL_FAST, LOAD_SHED, BAD_GATEWAY = 504, 503, 502
+FAIL_FAST = http_status("fail_fast")
+LOAD_SHED = http_status("load_shed")
+BAD_GATEWAY = http_status("endpoint_io")
+TIMEOUT = http_status("stream_timeout")  # the request, response and retry timeouts
+NO_ROUTE = http_status("no_route")
 
 
 class Endpoint:
@@ -213,7 +219,7 @@ class LinkerdProxy(Proxy):
     def forward(self, call: Call, now: float) -> None:
         route = self.route_for(call)
         if route is None:
-            self.complete(call, 404, "NR", 0)
+            self.complete(call, NO_ROUTE, "NR", 0)
             return
         if route.redirect is not None and self._redirect(call, route):
             return
@@ -460,8 +466,8 @@ class LinkerdProxy(Proxy):
         flight: Flight = att.call.state  # type: ignore[assignment]
         if flight.done or flight.attempt is not att:
             return
-        self._drop_attempt(flight, att, FAIL_FAST, "UT")
-        self._outcome(flight, FAIL_FAST, kind)
+        self._drop_attempt(flight, att, TIMEOUT, "UT")
+        self._outcome(flight, TIMEOUT, kind)
 
     def _drop_attempt(self, flight: Flight, att: Attempt, status: int, flags: str) -> None:
         """Stop waiting for an attempt; dropping tower's load handle ends its pending count."""
@@ -477,8 +483,8 @@ class LinkerdProxy(Proxy):
         if flight.done:
             return
         if flight.attempt is not None:
-            self._drop_attempt(flight, flight.attempt, FAIL_FAST, "UT")
-        self.finish(flight, FAIL_FAST, "UT")
+            self._drop_attempt(flight, flight.attempt, TIMEOUT, "UT")
+        self.finish(flight, TIMEOUT, "UT")
 
     def give_up(self, call: Call) -> None:
         flight = call.state
