@@ -50,14 +50,6 @@ class StatusCondition:
         return self.negate is None or not self.negate.matches(status)
 
 
-def classify_failure(classes: tuple[ResponseClass, ...], status: int) -> bool:
-    """Linkerd's classifier: the first matching response class decides, else 5xx = failure."""
-    for response_class in classes:
-        if response_class.matches(status):
-            return response_class.is_failure
-    return status >= 500
-
-
 @dataclass(frozen=True)
 class TpsBudgetSpec:
     """tower ``TpsBudget::new(ttl, min_per_sec, retry_percent)`` (linkerd.md §1.1–§1.2).

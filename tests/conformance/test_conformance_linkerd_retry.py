@@ -13,11 +13,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from meshsim.model.linkerd import ResponseClass, StatusCondition
 from meshsim.sim.linkerd import (
     PolicyRetry,
     PolicyRetryConfig,
     ProfileRetry,
-    ResponseClass,
     budget_from_profile,
     classify,
     http_status,
@@ -57,7 +57,12 @@ def alternating() -> Iterator[int]:
         yield 200
 
 
-FAIL_5XX = (ResponseClass(True, 500, 599),)
+def status_class(is_failure: bool, low: int, high: int) -> ResponseClass:
+    """A ServiceProfile response class for an inclusive status range."""
+    return ResponseClass(StatusCondition(low, high), is_failure)
+
+
+FAIL_5XX = (status_class(True, 500, 599),)
 
 
 def test_c3_retry_uses_budget() -> None:
@@ -113,7 +118,7 @@ def test_c4_non_retry_conditions(case: str) -> None:
     if case == "route_not_retryable":
         policy = ProfileRetry(budget, is_retryable=False)
     elif case == "earlier_class_success":
-        classes = (ResponseClass(False, 533, 533), *FAIL_5XX)
+        classes = (status_class(False, 533, 533), *FAIL_5XX)
         policy = ProfileRetry(budget, response_classes=classes)
     elif case == "no_budget":
         policy = ProfileRetry(budget_from_profile(None))
@@ -145,7 +150,7 @@ def test_c6_profile_timeout_is_504() -> None:
 
 def test_classify_defaults_and_grpc() -> None:
     assert classify(500) and classify(599) and not classify(429)
-    assert not classify(200, (ResponseClass(True, 500, 599),))
+    assert not classify(200, (status_class(True, 500, 599),))
     assert classify(200, grpc_status=14)  # UNAVAILABLE
     assert classify(200, grpc_status=2)  # UNKNOWN is in the code's default set
 

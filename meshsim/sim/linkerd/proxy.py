@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from meshsim.model.linkerd import LinkerdBackend, classify_failure
+from meshsim.model.linkerd import LinkerdBackend
 from meshsim.model.policy import TrafficPolicy
 from meshsim.model.routes import Backend, Route
 from meshsim.sim.kernel import Timers, call_later
@@ -26,7 +26,7 @@ from meshsim.sim.linkerd.backoff import ExponentialBackoff
 from meshsim.sim.linkerd.budget import TpsBudget, budget_from_profile
 from meshsim.sim.linkerd.errors import http_status
 from meshsim.sim.linkerd.ewma import P2C, PeakEwma
-from meshsim.sim.linkerd.retry import PolicyRetry, PolicyRetryConfig
+from meshsim.sim.linkerd.retry import PolicyRetry, PolicyRetryConfig, ProfileRetry
 from meshsim.sim.linkerd.routing import (
     modified_headers,
     redirect_location,
@@ -123,13 +123,13 @@ class Balancer:
 class Flight:
     """The router's state for one request inside one linkerd2-proxy."""
 
-    __slots__ = ("attempt", "balancer", "budget", "call", "done", "endpoint", "policy_retry",
-                 "route", "started")
+    __slots__ = ("attempt", "balancer", "call", "done", "endpoint", "policy_retry",
+                 "profile_retry", "route", "started")
 
     def __init__(self, call: Call, route: Route) -> None:
         self.call = call
         self.route = route
-        self.budget: TpsBudget | None = None
+        self.profile_retry: ProfileRetry | None = None
         self.policy_retry: PolicyRetry | None = None
         self.balancer: Balancer | None = None
         self.attempt: Attempt | None = None
@@ -165,6 +165,7 @@ class LinkerdProxy(Proxy):
         self._chosen: dict[tuple[object, ...], Route | None] = {}  # see :meth:`route_for`
         self._balancers: dict[str, Balancer] = {}
         self._budgets: dict[str, TpsBudget | None] = {}
+        self._profile_retries: dict[int, tuple[Route, ProfileRetry]] = {}  # by id(route)
 
     # -- configuration --------------------------------------------------------------------------
     def routes(self, service: str) -> tuple[Route, ...]:
@@ -209,6 +210,15 @@ class LinkerdProxy(Proxy):
                 spec.ttl, spec.min_retries_per_second, spec.retry_ratio, now=self.env._now)
         return self._budgets[service]
 
+    def profile_retry(self, service: str, route: Route) -> ProfileRetry:
+        """One retry policy per profile route per client proxy, over the profile's budget."""
+        entry = self._profile_retries.get(id(route))
+        if entry is None or entry[0] is not route:  # the route is kept: its id stays its own
+            retry = ProfileRetry(self.budget(service, route),
+                                 response_classes=route.response_classes)
+            entry = self._profile_retries[id(route)] = (route, retry)
+        return entry[1]
+
     def on_endpoints(self, service: str, pods: list[Pod]) -> None:
         """The destination controller pushed ``service``'s new endpoints."""
         bal = self._balancers.get(service)
@@ -228,7 +238,7 @@ class LinkerdProxy(Proxy):
         flight = Flight(call, route)
         call.state = flight
         if route.is_retryable and route.retry_budget is not None:
-            flight.budget = self.budget(call.service, route)
+            flight.profile_retry = self.profile_retry(call.service, route)
         elif route.policy_retry is not None:
             spec = route.policy_retry
             flight.policy_retry = PolicyRetry(PolicyRetryConfig(
@@ -432,14 +442,10 @@ class LinkerdProxy(Proxy):
         """Retry or answer, by the route's retry engine."""
         if flight.done:
             return
-        now = self.env._now
         flags = ""
-        if flight.budget is not None:
-            failure = isinstance(outcome, int) and classify_failure(
-                flight.route.response_classes, status)
-            if not failure:
-                flight.budget.deposit(now)
-            elif flight.budget.withdraw(now):
+        profile = flight.profile_retry
+        if profile is not None:  # an error (not a response) is never retried: it deposits
+            if profile.should_retry(self.env._now, status if isinstance(outcome, int) else None):
                 self._try(flight)  # no backoff on the profile path
                 return
             self.finish(flight, status, flags)

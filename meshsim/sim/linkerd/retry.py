@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from meshsim.model.linkerd import ResponseClass
 from meshsim.sim.linkerd.accrual import GRPC_FAILURE_CODES
 from meshsim.sim.linkerd.backoff import RETRY_BACKOFF, BackoffStream, ExponentialBackoff
 from meshsim.sim.linkerd.budget import TpsBudget
@@ -26,22 +27,11 @@ MAX_BUFFERED_BYTES = 64 * 1024
 # -- (a) ServiceProfile ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ResponseClass:
-    """One ``responseClasses`` entry reduced to an inclusive status range."""
-
-    is_failure: bool
-    min: int
-    max: int
-
-    def matches(self, status: int) -> bool:
-        return self.min <= status <= self.max
-
-
 def classify(
     status: int, response_classes: Sequence[ResponseClass] = (), *, grpc_status: int | None = None
 ) -> bool:
-    """True = failure. First matching class decides; else gRPC default set; else 5xx."""
+    """True = failure. First matching class (a ServiceProfile ``responseClasses`` entry)
+    decides; else the gRPC default set; else 5xx."""
     for cls in response_classes:
         if cls.matches(status):
             return cls.is_failure
