@@ -13,7 +13,18 @@ from collections.abc import Iterator
 
 import pytest
 
-from meshsim.model.linkerd import ResponseClass, StatusCondition
+from meshsim.config.linkerd.annotations import (
+    RETRY_GRPC,
+    RETRY_HTTP,
+    Dropped,
+    annotations_of,
+    parse_codes,
+    parse_retry,
+)
+from meshsim.config.manifest.nodes import Diagnostics, Node
+from meshsim.config.manifests import classify as manifest
+from meshsim.config.yamlsrc import load_stream
+from meshsim.model.linkerd import PolicyRetrySpec, ResponseClass, StatusCondition
 from meshsim.sim.linkerd import (
     PolicyRetry,
     PolicyRetryConfig,
@@ -21,8 +32,6 @@ from meshsim.sim.linkerd import (
     budget_from_profile,
     classify,
     http_status,
-    parse_grpc_retry,
-    parse_http_retry,
     retryable,
 )
 from meshsim.sim.linkerd.retry import ErrorKind
@@ -184,12 +193,12 @@ def policy_request(
 
 
 def test_c7_http_5xx() -> None:
-    cfg = PolicyRetryConfig(statuses=parse_http_retry("5xx"), limit=1, backoff=None)
+    cfg = PolicyRetryConfig(statuses=((500, 599),), limit=1, backoff=None)
     assert policy_request(cfg, [(0.0, 500), (0.0, 204)], 2.0)[0] == 204
 
 
 def test_c7_http_5xx_limited() -> None:
-    cfg = PolicyRetryConfig(statuses=parse_http_retry("5xx"), limit=2, backoff=None)
+    cfg = PolicyRetryConfig(statuses=((500, 599),), limit=2, backoff=None)
     result, _, sent = policy_request(cfg, [(0.0, 500), (0.0, 500), (0.0, 504), (0.0, 200)], 2.0)
     assert (result, sent) == (504, 3)  # the 4th response is never requested
 
@@ -215,7 +224,8 @@ def test_c7_http_timeout_with_request_timeout() -> None:
 
 
 def test_c7_grpc_internal() -> None:
-    cfg = PolicyRetryConfig(grpc_codes=parse_grpc_retry("internal"), limit=1, backoff=None)
+    internal = frozenset({13})
+    cfg = PolicyRetryConfig(grpc_codes=internal, limit=1, backoff=None)
     pr = PolicyRetry(cfg, rand=lambda: 0.0)
     assert pr.after_attempt(200, grpc_status=13).retry
     pr.begin_retry()
@@ -227,11 +237,11 @@ def test_retryable_errors() -> None:
     assert retryable("refused_stream")
     assert not retryable("load_shed") and not retryable("other")
     assert not retryable(503)  # no statuses configured: limit/timeout-only config
-    assert retryable(502, parse_http_retry("gateway-error")) and not retryable(501, ((502, 504),))
+    assert retryable(502, ((502, 504),))  # gateway-error and not retryable(501, ((502, 504),))
 
 
 def test_default_limit_and_backoff() -> None:
-    cfg = PolicyRetryConfig(statuses=parse_http_retry("5xx"))
+    cfg = PolicyRetryConfig(statuses=((500, 599),))
     assert cfg.limit == 1
     pr = PolicyRetry(cfg, rand=lambda: 0.5)
     d = pr.after_attempt(500)
@@ -248,12 +258,24 @@ def test_body_capped_stops_retries() -> None:
 # -- C8 annotation parsing -----------------------------------------------------------------------
 
 
+def service_annotations(key: str, value: str) -> Node:
+    """A Service's annotations as the translator reads them."""
+    text = f"apiVersion: v1\nkind: Service\nmetadata:\n  name: api\n  annotations:\n" \
+        f"    {key}: {value!r}\n"
+    (doc,) = load_stream(text, "linkerd.yaml")
+    return annotations_of(Node.root(manifest(doc, doc.data, "linkerd")))  # type: ignore[arg-type]
+
+
 def test_c8_http_retry_annotation() -> None:
-    assert parse_http_retry("5xx") == ((500, 599),)
-    assert parse_http_retry("gateway-error,429,520-530") == ((502, 504), (429, 429), (520, 530))
+    def codes(value: str) -> tuple[tuple[int, int], ...]:
+        return parse_codes(service_annotations(RETRY_HTTP, value)[RETRY_HTTP])
+
+    assert codes("5xx") == ((500, 599),)
+    assert codes("gateway-error,429,520-530") == ((502, 504), (429, 429), (520, 530))
     for bad in ("600", "99", "504-502", "5XY", ""):
-        with pytest.raises(ValueError):
-            parse_http_retry(bad)
-    assert parse_grpc_retry("cancelled,deadline-exceeded,unavailable") == frozenset({1, 4, 14})
-    with pytest.raises(ValueError):
-        parse_grpc_retry("not-found")
+        with pytest.raises(Dropped):
+            codes(bad)
+    grpc = service_annotations(RETRY_GRPC, "cancelled,deadline-exceeded,unavailable")
+    assert parse_retry(grpc, Diagnostics(), route=False) == PolicyRetrySpec()  # gRPC: not modelled
+    with pytest.raises(Dropped):
+        parse_retry(service_annotations(RETRY_GRPC, "not-found"), Diagnostics(), route=False)

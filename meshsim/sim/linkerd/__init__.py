@@ -39,8 +39,6 @@ from meshsim.sim.linkerd.retry import (
     PolicyRetryConfig,
     ProfileRetry,
     classify,
-    parse_grpc_retry,
-    parse_http_retry,
     retryable,
 )
 
@@ -76,8 +74,6 @@ __all__ = [
     "http_status",
     "is_failure",
     "mesh_identities",
-    "parse_grpc_retry",
-    "parse_http_retry",
     "profile_backends",
     "retryable",
     "server_authorization",
