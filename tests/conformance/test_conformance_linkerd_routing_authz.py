@@ -14,10 +14,11 @@ from collections import Counter
 
 import pytest
 
+from meshsim.config.linkerd.profiles import Profile
+from meshsim.model.routes import Backend
 from meshsim.sim.linkerd import (
     Authorization,
     ClientTls,
-    Distribution,
     InboundRoute,
     Network,
     Server,
@@ -29,10 +30,10 @@ from meshsim.sim.linkerd import (
     authorize_tcp,
     default_policy,
     mesh_identities,
-    profile_backends,
     server_authorization,
 )
 from meshsim.sim.linkerd.authz import identity
+from meshsim.sim.linkerd.distribute import pick_backend
 
 pytestmark = pytest.mark.conformance
 
@@ -40,8 +41,12 @@ pytestmark = pytest.mark.conformance
 
 
 def split(overrides: list[tuple[str, int]], n: int = 100, seed: int = 7) -> Counter[str]:
-    dist = Distribution(profile_backends("apex", overrides), random.Random(seed).random)
-    return Counter(dist.pick(lambda _: True) for _ in range(n))  # type: ignore[misc]
+    """Where ``n`` requests to the apex go, through the translator's profile route."""
+    profile = Profile("apex", overrides=[Backend(name, weight=w) for name, w in overrides])
+    route = profile.policy_routes()[-1]
+    weighted = [(float(b.weight), b.service) for b in route.backends]
+    rand = random.Random(seed).random
+    return Counter(pick_backend(weighted, lambda _: True, rand) for _ in range(n))  # type: ignore[misc]
 
 
 def test_c13_profile_dst_overrides() -> None:
@@ -54,20 +59,23 @@ def test_c13_profile_dst_overrides() -> None:
 
 
 def test_unready_backend_weight_zeroed_for_the_pick() -> None:
-    dist = Distribution([("a", 1), ("b", 1)], random.Random(3).random)
-    assert all(dist.pick(lambda k: k == "b") == "b" for _ in range(50))
-    assert dist.pick(lambda _: False) is None  # nothing ready: load-shed (503)
+    rand = random.Random(3).random
+    weighted = [(1.0, "a"), (1.0, "b")]
+    assert all(pick_backend(weighted, lambda k: k == "b", rand) == "b" for _ in range(50))
+    # Nothing ready: the request still goes to a backend, whose shut queue load-sheds it (503).
+    assert pick_backend(weighted, lambda _: False, rand) in ("a", "b")
 
 
 def test_single_backend_ignores_weight() -> None:
-    dist = Distribution([("only", 0)], random.Random(0).random)
-    assert dist.pick(lambda _: True) == "only"
-    assert dist.pick(lambda _: False) is None
+    rand = random.Random(0).random
+    assert pick_backend([(0.0, "only")], lambda _: True, rand) == "only"
+    assert pick_backend([(0.0, "only")], lambda _: False, rand) == "only"  # its queue decides
 
 
 def test_weighted_draw_follows_weights() -> None:
-    dist = Distribution([("a", 1), ("b", 3)], random.Random(11).random)
-    counts = Counter(dist.pick(lambda _: True) for _ in range(20000))
+    rand = random.Random(11).random
+    weighted = [(1.0, "a"), (3.0, "b")]
+    counts = Counter(pick_backend(weighted, lambda _: True, rand) for _ in range(20000))
     assert counts["b"] / 20000 == pytest.approx(0.75, abs=0.02)
 
 

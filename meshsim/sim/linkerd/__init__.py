@@ -29,7 +29,7 @@ from meshsim.sim.linkerd.authz import (
 )
 from meshsim.sim.linkerd.backoff import BackoffStream, ExponentialBackoff
 from meshsim.sim.linkerd.budget import TpsBudget, budget_from_profile
-from meshsim.sim.linkerd.distribute import Distribution, profile_backends
+from meshsim.sim.linkerd.distribute import pick_backend
 from meshsim.sim.linkerd.errors import ERROR_STATUS, http_status
 from meshsim.sim.linkerd.ewma import P2C, PeakEwma
 from meshsim.sim.linkerd.queue import BalancerQueue
@@ -51,7 +51,6 @@ __all__ = [
     "ClientTls",
     "ConsecutiveFailures",
     "Decision",
-    "Distribution",
     "ExponentialBackoff",
     "InboundRoute",
     "Network",
@@ -74,7 +73,7 @@ __all__ = [
     "http_status",
     "is_failure",
     "mesh_identities",
-    "profile_backends",
+    "pick_backend",
     "retryable",
     "server_authorization",
 ]

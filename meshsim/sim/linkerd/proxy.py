@@ -21,6 +21,7 @@ from meshsim.model.routes import Backend, Route
 from meshsim.sim.kernel import Timers, call_later
 from meshsim.sim.linkerd.backoff import ExponentialBackoff
 from meshsim.sim.linkerd.budget import TpsBudget, budget_from_profile
+from meshsim.sim.linkerd.distribute import pick_backend
 from meshsim.sim.linkerd.errors import http_status
 from meshsim.sim.linkerd.flight import Flight, attempt_over, flight_done
 from meshsim.sim.linkerd.pool import BackendPool, Endpoint
@@ -165,35 +166,22 @@ class LinkerdProxy(Proxy):
         self.complete(call, route.redirect.status, flag, 0)
         return True
 
-    def _pick_backend(self, flight: Flight, now: float) -> BackendPool | None:
-        """Weighted random among ready backends (all unready: the first, to queue there)."""
+    def _pick_backend(self, flight: Flight) -> BackendPool | None:
+        """The route's backends by weight (:func:`~meshsim.sim.linkerd.distribute.pick_backend`)."""
         route = flight.route
         if isinstance(route, LiveRoute):  # a rollout's live split: zero weights are out
             weighted = [(b, w) for b, w in route.weighted_backends() if w > 0]
         else:
             weighted = [(b, float(b.weight)) for b in route.backends]
-        balancers = [(w, self.balancer(b.service)) for b, w in weighted]
-        ready = [(w, bal) for w, bal in balancers if bal is not None and bal.is_ready()]
-        pool = ready or [(w, bal) for w, bal in balancers if bal is not None]
-        if not pool:
-            return None
-        if len(pool) == 1:
-            return pool[0][1]
-        total = sum(w for w, _ in pool)
-        if total <= 0:
-            return pool[0][1]
-        x = self._roll() * total
-        for w, bal in pool:
-            x -= w
-            if x < 0:
-                return bal
-        return next((bal for w, bal in reversed(pool) if w > 0), pool[-1][1])
+        balancers = [(w, bal) for b, w in weighted
+                     if (bal := self.balancer(b.service)) is not None]
+        return pick_backend(balancers, BackendPool.is_ready, self._roll)
 
     def _try(self, flight: Flight) -> None:
         if flight.done:
             return
         now = self.env._now
-        bal = self._pick_backend(flight, now)
+        bal = self._pick_backend(flight)
         if bal is None:
             self.finish(flight, 500, "")
             return

@@ -7,8 +7,8 @@ request at a time (so ``capacity + 1`` requests can be held) and waits for the p
 ready endpoints) to become ready. If that wait reaches the failfast timeout, the request fails
 with FailFast (504), the gate shuts, and every request dequeued while in failfast fails at
 once. Failfast ends only when the pool becomes ready (not when time passes); then the gate
-reopens. A caller facing a not-ready backend is load-shed (503) by the route, see
-:mod:`.distribute`.
+reopens. A request for a backend whose queue is not ready is load-shed (503) at once
+(:meth:`.pool.BackendPool.send`); the route prefers ready backends (:mod:`.distribute`).
 
 The engine drives it (:class:`.pool.BackendPool`): :meth:`BalancerQueue.enqueue` when a
 request arrives, :meth:`BalancerQueue.step` whenever time passes to
