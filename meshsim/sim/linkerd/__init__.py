@@ -1,8 +1,9 @@
 """The Linkerd wing: linkerd2-proxy, the actors and the algorithms they run.
 
-The actors are the outbound proxy (:mod:`~meshsim.sim.linkerd.proxy`) and inbound authorization
-(:mod:`~meshsim.sim.linkerd.inbound`). This module re-exports only the algorithms, ported as
-pure state machines.
+The actors are the outbound proxy (:mod:`~meshsim.sim.linkerd.proxy`) with a balancer per
+backend (:mod:`~meshsim.sim.linkerd.pool`), and inbound authorization
+(:mod:`~meshsim.sim.linkerd.inbound`, over the model's authorizations). This module re-exports
+only the algorithms, ported as pure state machines; the engine runs each of them.
 
 No algorithm module imports SimPy or the engine: time arrives as ``now`` (seconds), randomness
 as injected zero-argument callables returning a uniform float in [0, 1), so tests can pin
@@ -10,23 +11,6 @@ draws. Each module names the upstream file it follows; see reference/linkerd.md.
 """
 
 from meshsim.sim.linkerd.accrual import ConsecutiveFailures, is_failure
-from meshsim.sim.linkerd.authz import (
-    Authorization,
-    ClientTls,
-    InboundRoute,
-    Network,
-    Server,
-    TlsAuthenticated,
-    TlsUnauthenticated,
-    Unauthenticated,
-    authorization_policy,
-    authorize_http,
-    authorize_tcp,
-    check_authorized,
-    default_policy,
-    mesh_identities,
-    server_authorization,
-)
 from meshsim.sim.linkerd.backoff import BackoffStream, ExponentialBackoff
 from meshsim.sim.linkerd.budget import TpsBudget, budget_from_profile
 from meshsim.sim.linkerd.distribute import pick_backend
@@ -45,35 +29,20 @@ from meshsim.sim.linkerd.retry import (
 __all__ = [
     "ERROR_STATUS",
     "P2C",
-    "Authorization",
     "BackoffStream",
     "BalancerQueue",
-    "ClientTls",
     "ConsecutiveFailures",
     "Decision",
     "ExponentialBackoff",
-    "InboundRoute",
-    "Network",
     "PeakEwma",
     "PolicyRetry",
     "PolicyRetryConfig",
     "ProfileRetry",
-    "Server",
-    "TlsAuthenticated",
-    "TlsUnauthenticated",
     "TpsBudget",
-    "Unauthenticated",
-    "authorization_policy",
-    "authorize_http",
-    "authorize_tcp",
     "budget_from_profile",
-    "check_authorized",
     "classify",
-    "default_policy",
     "http_status",
     "is_failure",
-    "mesh_identities",
     "pick_backend",
     "retryable",
-    "server_authorization",
 ]
