@@ -25,9 +25,9 @@ def pick_backend(
 
     ``roll`` returns a uniform float in [0, 1); it is drawn only when there is a choice.
     """
+    if len(weighted) <= 1:  # one backend takes everything, ready or not: no draw
+        return weighted[0][1] if weighted else None
     pool = [(w, b) for w, b in weighted if ready(b)] or list(weighted)
-    if not pool:
-        return None
     if len(pool) == 1:
         return pool[0][1]
     total = sum(w for w, _ in pool)

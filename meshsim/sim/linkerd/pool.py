@@ -113,7 +113,7 @@ class BackendPool:
             self.proxy.outcome(flight, LOAD_SHED, "load_shed")
             return
         ready = self.ready(now)
-        if ready and not len(queue):  # FIFO: nobody jumps the queue
+        if ready and queue.head is None:  # FIFO: nobody jumps the queue (none held: empty)
             self.proxy.dispatch(flight, self, ready, now)
         elif not queue.ready():
             self.proxy.outcome(flight, LOAD_SHED, "load_shed")
