@@ -9,7 +9,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from meshsim.model.linkerd import BalancerKind, FailureAccrual, PeakEwmaSpec, QueueSpec
 from meshsim.model.routes import HashKey
 
 LbPolicy = Literal["round_robin", "least_request", "random", "ring_hash", "maglev"]
@@ -90,13 +89,6 @@ class ClusterPolicy:
     panic_threshold: float = 50.0  # percent; 0 disables panic routing
     connect_timeout: float = 10.0
     http2: bool = False  # Istio h2UpgradePolicy UPGRADE: one multiplexed connection per host
-    # Linkerd (linkerd.md §4–§5): P2C over ready endpoints with Peak-EWMA cost, behind a FIFO
-    # queue with failfast; failure accrual per endpoint and client proxy. Envoy clusters keep
-    # ``balancer="envoy"`` and ignore the rest.
-    balancer: BalancerKind = "envoy"
-    peak_ewma: PeakEwmaSpec | None = None
-    queue: QueueSpec | None = None
-    failure_accrual: FailureAccrual | None = None
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ the proxy's balancer, queue and failure accrual); the state machines that run th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -51,14 +50,6 @@ class StatusCondition:
         return self.negate is None or not self.negate.matches(status)
 
 
-def classify_failure(classes: tuple[ResponseClass, ...], status: int) -> bool:
-    """Linkerd's classifier: the first matching response class decides, else 5xx = failure."""
-    for response_class in classes:
-        if response_class.matches(status):
-            return response_class.is_failure
-    return status >= 500
-
-
 @dataclass(frozen=True)
 class TpsBudgetSpec:
     """tower ``TpsBudget::new(ttl, min_per_sec, retry_percent)`` (linkerd.md §1.1–§1.2).
@@ -92,9 +83,6 @@ class PolicyRetrySpec:
         return any(low <= status <= high for low, high in self.codes)
 
 
-BalancerKind = Literal["envoy", "p2c_ewma"]
-
-
 @dataclass(frozen=True)
 class PeakEwmaSpec:
     """tower Peak-EWMA as Linkerd configures it: default RTT 30 ms, decay 10 s."""
@@ -123,3 +111,16 @@ class FailureAccrual:
     min_penalty: float = 1.0
     max_penalty: float = 60.0
     jitter: float = 0.5
+
+
+@dataclass(frozen=True)
+class LinkerdBackend:
+    """What a linkerd2-proxy's balancer for one backend service is configured with.
+
+    P2C over ready endpoints by Peak-EWMA cost, behind a FIFO queue with failfast, and
+    per-endpoint failure accrual when the Service asks for it (linkerd.md §4–§5).
+    """
+
+    peak_ewma: PeakEwmaSpec = PeakEwmaSpec()
+    queue: QueueSpec = QueueSpec()
+    failure_accrual: FailureAccrual | None = None

@@ -16,7 +16,7 @@ from typing import Literal
 
 from meshsim.model.authz import InboundPolicy, IstioSecurity
 from meshsim.model.clusters import ClusterPolicy, Subset
-from meshsim.model.linkerd import TpsBudgetSpec
+from meshsim.model.linkerd import LinkerdBackend, TpsBudgetSpec
 from meshsim.model.routes import RetryPolicy, Route, host_matches
 
 
@@ -26,7 +26,8 @@ class TrafficPolicy:
 
     ``routes`` are per destination service, in order (first match wins; none → 404 NR).
     ``clusters`` are keyed by (service, subset or None). A service with no entry in
-    ``routes`` gets ``default_route`` applied to it.
+    ``routes`` gets ``default_route`` applied to it. ``backends`` are Linkerd's balancer
+    settings per service (none → ``default_backend``); Envoy reads ``clusters`` instead.
     """
 
     routes: Mapping[str, tuple[Route, ...]] = field(default_factory=dict)
@@ -39,9 +40,12 @@ class TrafficPolicy:
     sidecars: Mapping[str, bool] = field(default_factory=dict)  # service -> injected
     external: Mapping[str, ExternalService] = field(default_factory=dict)
     # Linkerd: the profile budget of a service with no explicit routes (unused by the default
-    # route, which is not retryable, but sent by the controller all the same) and the inbound
-    # authorization policy. None / None for Istio: no budget, every request is authorized.
+    # route, which is not retryable, but sent by the controller all the same), the balancers
+    # and the inbound authorization policy. None / None for Istio: no budget, every request
+    # is authorized.
     default_retry_budget: TpsBudgetSpec | None = None
+    backends: Mapping[str, LinkerdBackend] = field(default_factory=dict)
+    default_backend: LinkerdBackend = LinkerdBackend()  # noqa: RUF009 (frozen: shared is safe)
     inbound: InboundPolicy | None = None
     # Istio: AuthorizationPolicy and PeerAuthentication, enforced by the destination's sidecar.
     # None = no security policy: every request is allowed, mTLS permissive.

@@ -10,12 +10,12 @@
   accrual of that service are ignored with an ``overridden`` warning;
 * **policy path** otherwise: HTTPRoutes flattened and sorted so the first match is Linkerd's best
   match, each with :class:`PolicyRetrySpec` and request/response timeouts from the route's
-  annotations (or, group by group, the Service's), and failure accrual on the service's cluster.
+  annotations (or, group by group, the Service's), and failure accrual on the service's backend.
   A service with no HTTPRoute but retry/timeout annotations gets one ``default`` route.
 
 Services with no Linkerd configuration get no ``routes`` entry (the engine's default route:
-no retries, no timeout). Every cluster balances with P2C + Peak-EWMA behind a 10,000-deep queue
-with a 3 s failfast, no circuit breakers, no panic routing and a 1 s connect timeout.
+no retries, no timeout). Every backend balances with P2C + Peak-EWMA behind a 10,000-deep queue
+with a 3 s failfast (:class:`LinkerdBackend`).
 ``TrafficPolicy.inbound`` holds the authorization policy; ``sidecars`` which services are
 injected. The engine stays mesh-agnostic: it reads these fields, never a Linkerd manifest.
 
@@ -34,9 +34,9 @@ from meshsim.config.manifest.nodes import Diagnostics, Node
 from meshsim.config.manifests import Manifest
 from meshsim.errors import ConfigWarning
 from meshsim.model.authz import InboundPolicy
-from meshsim.model.clusters import U32_MAX, CircuitBreakers, ClusterPolicy
 from meshsim.model.linkerd import (
     FailureAccrual,
+    LinkerdBackend,
     PeakEwmaSpec,
     PolicyRetrySpec,
     QueueSpec,
@@ -66,9 +66,8 @@ from .injection import default_policies, namespace_annotations, sidecars
 from .profiles import Profile, apply_splits, parse_profile, service_of_profile
 from .schema import SPECS, check
 
-__all__ = ["LinkerdTranslation", "linkerd_cluster", "translate"]
+__all__ = ["LinkerdTranslation", "linkerd_backend", "translate"]
 
-CONNECT_TIMEOUT = 1.0  # Helm outboundConnectTimeout 1000ms
 UNMODELLED_KINDS = {
     "GRPCRoute": "gRPC is not modelled: meshsim simulates HTTP requests",
     "Gateway": "Linkerd has no ingress gateway; a Gateway changes nothing in the mesh",
@@ -84,18 +83,9 @@ class LinkerdTranslation:
     version: str | None = None
 
 
-def linkerd_cluster(accrual: FailureAccrual | None = None) -> ClusterPolicy:
-    """A Linkerd backend: P2C/Peak-EWMA, queue + failfast, no breakers, no panic routing."""
-    return ClusterPolicy(
-        circuit_breakers=CircuitBreakers(U32_MAX, U32_MAX, U32_MAX, U32_MAX, None, 0),
-        outlier=None,
-        panic_threshold=0.0,
-        connect_timeout=CONNECT_TIMEOUT,
-        balancer="p2c_ewma",
-        peak_ewma=PeakEwmaSpec(),
-        queue=QueueSpec(),
-        failure_accrual=accrual,
-    )
+def linkerd_backend(accrual: FailureAccrual | None = None) -> LinkerdBackend:
+    """A Linkerd backend: P2C/Peak-EWMA behind a 10,000-deep queue with a 3 s failfast."""
+    return LinkerdBackend(PeakEwmaSpec(), QueueSpec(), accrual)
 
 
 def reads(manifest: Manifest) -> bool:
@@ -171,7 +161,7 @@ def translate(
                            topology, diagnostics)
 
     routes: dict[str, tuple[Route, ...]] = {}
-    clusters: dict[tuple[str, str | None], ClusterPolicy] = {}
+    backends: dict[str, LinkerdBackend] = {}
     for service in profile_path:
         routes[service] = profiles[service].policy_routes()
     for service, ranked in outbound.items():
@@ -182,7 +172,7 @@ def translate(
             continue
         defaults = info.defaults
         if info.accrual is not None:
-            clusters[(service, None)] = linkerd_cluster(info.accrual)
+            backends[service] = linkerd_backend(info.accrual)
         if service not in routes and (defaults.retry is not None or not defaults.timeouts.empty):
             routes[service] = (_default_route(service, defaults),)
     for service, table in routes.items():
@@ -191,12 +181,12 @@ def translate(
             info = services.get(service)
             fallback = _default_route(service, info.defaults if info else ServiceDefaults())
             routes[service] = (*table, replace(fallback, fallback=True, best_match=True))
-    _warn_accrual_backends(profiles, profile_path, clusters, diagnostics)
+    _warn_accrual_backends(profiles, profile_path, backends, diagnostics)
 
     policy = TrafficPolicy(
         routes=routes,
-        clusters=clusters,
-        default_cluster=linkerd_cluster(),
+        backends=backends,
+        default_backend=linkerd_backend(),
         default_retry=None,
         default_timeout=0.0,
         sidecars=sidecars(topology, namespaces, kinds.get("Namespace", []), diagnostics),
@@ -297,12 +287,12 @@ def _warn_overridden(meta: Node, service: str, diagnostics: Diagnostics) -> None
 
 
 def _warn_accrual_backends(profiles: dict[str, Profile], profile_path: set[str],
-                           clusters: dict[tuple[str, str | None], ClusterPolicy],
+                           backends: dict[str, LinkerdBackend],
                            diagnostics: Diagnostics) -> None:
     for service in sorted(profile_path):
         profile = profiles[service]
         for backend in profile.overrides or ():
-            if (backend.service, None) in clusters and profile.override_source is not None:
+            if backend.service in backends and profile.override_source is not None:
                 diagnostics.warn(profile.override_source, f"{backend.service} has failure "
                                  f"accrual ({ACCRUAL}), which Linkerd does not apply to "
                                  f"ServiceProfile backends; meshsim applies it to every client "

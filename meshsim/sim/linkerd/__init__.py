@@ -1,8 +1,9 @@
 """The Linkerd wing: linkerd2-proxy, the actors and the algorithms they run.
 
-The actors are the outbound proxy (:mod:`~meshsim.sim.linkerd.proxy`) and inbound authorization
-(:mod:`~meshsim.sim.linkerd.inbound`). This module re-exports only the algorithms, ported as
-pure state machines.
+The actors are the outbound proxy (:mod:`~meshsim.sim.linkerd.proxy`) with a balancer per
+backend (:mod:`~meshsim.sim.linkerd.pool`), and inbound authorization
+(:mod:`~meshsim.sim.linkerd.inbound`, over the model's authorizations). This module re-exports
+only the algorithms, ported as pure state machines; the engine runs each of them.
 
 No algorithm module imports SimPy or the engine: time arrives as ``now`` (seconds), randomness
 as injected zero-argument callables returning a uniform float in [0, 1), so tests can pin
@@ -10,26 +11,9 @@ draws. Each module names the upstream file it follows; see reference/linkerd.md.
 """
 
 from meshsim.sim.linkerd.accrual import ConsecutiveFailures, is_failure
-from meshsim.sim.linkerd.authz import (
-    Authorization,
-    ClientTls,
-    InboundRoute,
-    Network,
-    Server,
-    TlsAuthenticated,
-    TlsUnauthenticated,
-    Unauthenticated,
-    authorization_policy,
-    authorize_http,
-    authorize_tcp,
-    check_authorized,
-    default_policy,
-    mesh_identities,
-    server_authorization,
-)
 from meshsim.sim.linkerd.backoff import BackoffStream, ExponentialBackoff
 from meshsim.sim.linkerd.budget import TpsBudget, budget_from_profile
-from meshsim.sim.linkerd.distribute import Distribution, profile_backends
+from meshsim.sim.linkerd.distribute import pick_backend
 from meshsim.sim.linkerd.errors import ERROR_STATUS, http_status
 from meshsim.sim.linkerd.ewma import P2C, PeakEwma
 from meshsim.sim.linkerd.queue import BalancerQueue
@@ -38,49 +22,27 @@ from meshsim.sim.linkerd.retry import (
     PolicyRetry,
     PolicyRetryConfig,
     ProfileRetry,
-    ResponseClass,
     classify,
-    parse_grpc_retry,
-    parse_http_retry,
     retryable,
 )
 
 __all__ = [
     "ERROR_STATUS",
     "P2C",
-    "Authorization",
     "BackoffStream",
     "BalancerQueue",
-    "ClientTls",
     "ConsecutiveFailures",
     "Decision",
-    "Distribution",
     "ExponentialBackoff",
-    "InboundRoute",
-    "Network",
     "PeakEwma",
     "PolicyRetry",
     "PolicyRetryConfig",
     "ProfileRetry",
-    "ResponseClass",
-    "Server",
-    "TlsAuthenticated",
-    "TlsUnauthenticated",
     "TpsBudget",
-    "Unauthenticated",
-    "authorization_policy",
-    "authorize_http",
-    "authorize_tcp",
     "budget_from_profile",
-    "check_authorized",
     "classify",
-    "default_policy",
     "http_status",
     "is_failure",
-    "mesh_identities",
-    "parse_grpc_retry",
-    "parse_http_retry",
-    "profile_backends",
+    "pick_backend",
     "retryable",
-    "server_authorization",
 ]

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from meshsim.model.authz import InboundPolicy, ServerRoute, default_authorizations
+from meshsim.sim.linkerd.errors import http_status
 from meshsim.sim.messages import POD_ADDRESS, Attempt
 from meshsim.sim.routing import request_matches
 
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
 
 
 Authorizer = Callable[[Attempt], int]
+NO_ROUTE = http_status("inbound_no_route")
+UNAUTHORIZED = http_status("inbound_unauthorized")
 
 
 def authorizer(sim: Simulation, inbound: InboundPolicy, pod: Pod) -> Authorizer | None:
@@ -49,7 +52,7 @@ def authorizer(sim: Simulation, inbound: InboundPolicy, pod: Pod) -> Authorizer 
             route = next((r for r in routes if not r.matches or any(
                 request_matches(m, call) for m in r.matches)), None)
             if route is None:
-                return 404
+                return NO_ROUTE
             auths = (*route.authorizations, *server_auths)
         if any(a.permits(identity, POD_ADDRESS) for a in auths):
             return 200
@@ -61,6 +64,6 @@ def authorizer(sim: Simulation, inbound: InboundPolicy, pod: Pod) -> Authorizer 
                 subset=pod.version, pod=pod.name,
                 detail=f"{name} denied {identity or 'an unauthenticated client'} (403)",
             )
-        return 403
+        return UNAUTHORIZED
 
     return check

@@ -6,26 +6,26 @@ here, a header modifier applied) → request timeout around the retry loop → r
 the TpsBudget only, no backoff; policy: a count limit with 25–250 ms backoff and a
 per-attempt retry timeout except on the last attempt) → weighted backend among ready
 backends → per backend a queue with failfast in front of P2C over Peak-EWMA among ready
-endpoints → per endpoint failure accrual. Errors become the statuses of §2.3: FailFast 504,
-LoadShed 503, an endpoint connection failure a synthetic 502.
+endpoints → per endpoint failure accrual. Errors become the statuses of §2.3
+(:mod:`~meshsim.sim.linkerd.errors`): FailFast 504, LoadShed 503, a timeout 504, an endpoint
+connection failure a synthetic 502.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from meshsim.model.clusters import ClusterPolicy
-from meshsim.model.linkerd import classify_failure
 from meshsim.model.policy import TrafficPolicy
 from meshsim.model.routes import Backend, Route
 from meshsim.sim.kernel import Timers, call_later
-from meshsim.sim.linkerd.accrual import ConsecutiveFailures
 from meshsim.sim.linkerd.backoff import ExponentialBackoff
 from meshsim.sim.linkerd.budget import TpsBudget, budget_from_profile
-from meshsim.sim.linkerd.ewma import P2C, PeakEwma
-from meshsim.sim.linkerd.retry import PolicyRetry, PolicyRetryConfig
+from meshsim.sim.linkerd.distribute import pick_backend
+from meshsim.sim.linkerd.errors import http_status
+from meshsim.sim.linkerd.flight import Flight, attempt_over, flight_done
+from meshsim.sim.linkerd.pool import BackendPool, Endpoint
+from meshsim.sim.linkerd.retry import PolicyRetry, PolicyRetryConfig, ProfileRetry
 from meshsim.sim.linkerd.routing import (
     modified_headers,
     redirect_location,
@@ -43,106 +43,9 @@ if TYPE_CHECKING:
     from meshsim.sim.engine import Simulation
     from meshsim.sim.pod import Pod
 
-FAIL_FAST, LOAD_SHED, BAD_GATEWAY = 504, 503, 502
-
-
-class Endpoint:
-    """One pod as one client proxy's balancer sees it."""
-
-    __slots__ = ("accrual", "ewma", "pod")
-
-    def __init__(self, pod: Pod, ewma: PeakEwma, accrual: ConsecutiveFailures | None) -> None:
-        self.pod = pod
-        self.ewma = ewma
-        self.accrual = accrual
-
-
-class Balancer:
-    """A backend's P2C balancer with its queue and failfast (per client proxy)."""
-
-    def __init__(
-        self, proxy: LinkerdProxy, service: str, pods: list[Pod], policy: ClusterPolicy,
-    ) -> None:
-        self.proxy = proxy
-        self.service = service
-        self.policy = policy
-        self.endpoints = [self._endpoint(pod) for pod in pods]
-        self.p2c = P2C(proxy._roll)
-        self.failfast = policy.queue.failfast_timeout if policy.queue else 3.0
-        self.capacity = policy.queue.capacity if policy.queue else 10_000
-        self.waiting: deque[Flight] = deque()
-        self.shed = False  # failfast fired: the gate is shut until an endpoint is ready
-        self._deadline_token = 0
-
-    def _endpoint(self, pod: Pod) -> Endpoint:
-        now = self.proxy.env._now
-        ewma = self.policy.peak_ewma
-        accrual = self.policy.failure_accrual
-        return Endpoint(
-            pod,
-            PeakEwma(ewma.default_rtt, ewma.decay, now=now) if ewma else PeakEwma(now=now),
-            ConsecutiveFailures(
-                accrual.consecutive_failures,
-                ExponentialBackoff(accrual.min_penalty, accrual.max_penalty, accrual.jitter),
-                rand=self.proxy._roll,
-            ) if accrual else None,
-        )
-
-    def update(self, pods: list[Pod]) -> None:
-        """The destination controller's endpoint update: kept pods keep their EWMA and
-        accrual state, new ones start fresh, removed ones leave the balancer (requests on
-        them finish). A queue (or a failfast gate) waiting for a ready endpoint opens."""
-        now = self.proxy.env._now
-        kept = {e.pod: e for e in self.endpoints}
-        for endpoint in self.endpoints:
-            if endpoint.pod not in pods and endpoint.accrual is not None \
-                    and endpoint.accrual.state == "ejected":
-                pod = endpoint.pod
-                self.proxy.sim.recorder.level("ejected", pod.service, pod.version).change(
-                    now, -1)
-        self.endpoints = [kept.get(pod) or self._endpoint(pod) for pod in pods]
-        if (self.waiting or self.shed) and self.ready(now):
-            self.proxy._drain(self)
-
-    def ready(self, now: float) -> list[Endpoint]:
-        for e in self.endpoints:
-            if e.accrual is not None and e.accrual.state == "ejected":
-                self.proxy._advance(e, now)  # an ejection that ended: back for a probe
-        return [e for e in self.endpoints if e.accrual is None or e.accrual.ready(now)]
-
-    def is_ready(self, now: float) -> bool:
-        """A backend is ready while its queue takes requests: not in failfast, not full."""
-        return not self.shed and len(self.waiting) < self.capacity
-
-
-class Flight:
-    """The router's state for one request inside one linkerd2-proxy."""
-
-    __slots__ = ("attempt", "balancer", "budget", "call", "done", "endpoint", "policy_retry",
-                 "route", "started")
-
-    def __init__(self, call: Call, route: Route) -> None:
-        self.call = call
-        self.route = route
-        self.budget: TpsBudget | None = None
-        self.policy_retry: PolicyRetry | None = None
-        self.balancer: Balancer | None = None
-        self.attempt: Attempt | None = None
-        self.endpoint: Endpoint | None = None
-        self.done = False
-        self.started = 0.0
-
-
-def _flight_done(flight: Flight) -> bool:
-    """A request timer is over once its request finished (``done`` never reverts)."""
-    return flight.done
-
-
-def _attempt_over(value: tuple[Attempt, str]) -> bool:
-    """An attempt timer is over once its request finished or moved past the attempt."""
-    att = value[0]
-    flight: Flight = att.call.state  # type: ignore[assignment]
-    return flight.done or flight.attempt is not att
+BAD_GATEWAY = http_status("endpoint_io")
+TIMEOUT = http_status("stream_timeout")  # the request, response and retry timeouts
+NO_ROUTE = http_status("no_route")
 
 
 class LinkerdProxy(Proxy):
@@ -158,8 +61,9 @@ class LinkerdProxy(Proxy):
         self.policy = policy
         self._routes: dict[str, tuple[Route, ...]] = {}
         self._chosen: dict[tuple[object, ...], Route | None] = {}  # see :meth:`route_for`
-        self._balancers: dict[str, Balancer] = {}
+        self._balancers: dict[str, BackendPool] = {}
         self._budgets: dict[str, TpsBudget | None] = {}
+        self._profile_retries: dict[int, tuple[Route, ProfileRetry]] = {}  # by id(route)
 
     # -- configuration --------------------------------------------------------------------------
     def routes(self, service: str) -> tuple[Route, ...]:
@@ -186,14 +90,15 @@ class LinkerdProxy(Proxy):
         chosen[key] = route
         return route
 
-    def balancer(self, service: str) -> Balancer | None:
+    def balancer(self, service: str) -> BackendPool | None:
         bal = self._balancers.get(service)
         if bal is None:
             pods = self.sim.endpoints.get(service)
             if pods is None:
                 return None
-            policy = self.policy.clusters.get((service, None)) or self.policy.default_cluster
-            bal = self._balancers[service] = Balancer(self, service, list(pods), policy)
+            policy = self.policy.backends.get(service) or self.policy.default_backend
+            bal = self._balancers[service] = BackendPool(
+                self, service, list(pods), policy, self._roll)
         return bal
 
     def budget(self, service: str, route: Route) -> TpsBudget | None:
@@ -203,6 +108,15 @@ class LinkerdProxy(Proxy):
             self._budgets[service] = None if spec is None else budget_from_profile(
                 spec.ttl, spec.min_retries_per_second, spec.retry_ratio, now=self.env._now)
         return self._budgets[service]
+
+    def profile_retry(self, service: str, route: Route) -> ProfileRetry:
+        """One retry policy per profile route per client proxy, over the profile's budget."""
+        entry = self._profile_retries.get(id(route))
+        if entry is None or entry[0] is not route:  # the route is kept: its id stays its own
+            retry = ProfileRetry(self.budget(service, route),
+                                 response_classes=route.response_classes)
+            entry = self._profile_retries[id(route)] = (route, retry)
+        return entry[1]
 
     def on_endpoints(self, service: str, pods: list[Pod]) -> None:
         """The destination controller pushed ``service``'s new endpoints."""
@@ -214,7 +128,7 @@ class LinkerdProxy(Proxy):
     def forward(self, call: Call, now: float) -> None:
         route = self.route_for(call)
         if route is None:
-            self.complete(call, 404, "NR", 0)
+            self.complete(call, NO_ROUTE, "NR", 0)
             return
         if route.redirect is not None and self._redirect(call, route):
             return
@@ -223,7 +137,7 @@ class LinkerdProxy(Proxy):
         flight = Flight(call, route)
         call.state = flight
         if route.is_retryable and route.retry_budget is not None:
-            flight.budget = self.budget(call.service, route)
+            flight.profile_retry = self.profile_retry(call.service, route)
         elif route.policy_retry is not None:
             spec = route.policy_retry
             flight.policy_retry = PolicyRetry(PolicyRetryConfig(
@@ -234,7 +148,7 @@ class LinkerdProxy(Proxy):
             timers = self._request_timers.get(route.timeout)
             if timers is None:
                 timers = self._request_timers[route.timeout] = Timers(
-                    self.env, route.timeout, self._on_request_timeout, _flight_done)
+                    self.env, route.timeout, self._on_request_timeout, flight_done)
             timers.start(flight)
         self._try(flight)
 
@@ -252,56 +166,33 @@ class LinkerdProxy(Proxy):
         self.complete(call, route.redirect.status, flag, 0)
         return True
 
-    def _pick_backend(self, flight: Flight, now: float) -> Balancer | None:
-        """Weighted random among ready backends (all unready: the first, to queue there)."""
+    def _pick_backend(self, flight: Flight) -> BackendPool | None:
+        """The route's backends by weight (:func:`~meshsim.sim.linkerd.distribute.pick_backend`)."""
         route = flight.route
         if isinstance(route, LiveRoute):  # a rollout's live split: zero weights are out
             weighted = [(b, w) for b, w in route.weighted_backends() if w > 0]
         else:
             weighted = [(b, float(b.weight)) for b in route.backends]
-        balancers = [(w, self.balancer(b.service)) for b, w in weighted]
-        ready = [(w, bal) for w, bal in balancers if bal is not None and bal.is_ready(now)]
-        pool = ready or [(w, bal) for w, bal in balancers if bal is not None]
-        if not pool:
-            return None
-        if len(pool) == 1:
-            return pool[0][1]
-        total = sum(w for w, _ in pool)
-        if total <= 0:
-            return pool[0][1]
-        x = self._roll() * total
-        for w, bal in pool:
-            x -= w
-            if x < 0:
-                return bal
-        return next((bal for w, bal in reversed(pool) if w > 0), pool[-1][1])
+        balancers = [(w, bal) for b, w in weighted
+                     if (bal := self.balancer(b.service)) is not None]
+        return pick_backend(balancers, BackendPool.is_ready, self._roll)
 
     def _try(self, flight: Flight) -> None:
         if flight.done:
             return
         now = self.env._now
-        bal = self._pick_backend(flight, now)
+        bal = self._pick_backend(flight)
         if bal is None:
             self.finish(flight, 500, "")
             return
         flight.balancer = bal
-        if bal.shed:
-            self._outcome(flight, LOAD_SHED, "load_shed")
-            return
-        ready = bal.ready(now)
-        if ready and not bal.waiting:  # FIFO: nobody jumps the queue
-            self._dispatch(flight, bal, ready, now)
-        elif len(bal.waiting) >= bal.capacity:
-            self._outcome(flight, LOAD_SHED, "load_shed")
-        else:
-            bal.waiting.append(flight)
-            if len(bal.waiting) == 1:
-                bal._deadline_token += 1
-                call_later(self.env, bal.failfast, self._on_failfast,
-                           (bal, bal._deadline_token))
+        bal.send(flight, now)
 
-    def _dispatch(self, flight: Flight, bal: Balancer, ready: list[Endpoint], now: float) -> None:
-        endpoint = self.p2c_pick(bal, ready, now)
+    def dispatch(
+        self, flight: Flight, pool: BackendPool, ready: list[Endpoint], now: float
+    ) -> None:
+        """Send an attempt to the endpoint P2C picks among the ready ones."""
+        endpoint = pool.pick(ready, now)
         if endpoint.accrual is not None:
             endpoint.accrual.acquire(now)
         endpoint.ewma.start(now)
@@ -317,15 +208,9 @@ class LinkerdProxy(Proxy):
             timers = self._attempt_timers.get(timeout)
             if timers is None:
                 timers = self._attempt_timers[timeout] = Timers(
-                    self.env, timeout, self._on_attempt_timeout, _attempt_over)
+                    self.env, timeout, self._on_attempt_timeout, attempt_over)
             timers.start((att, kind))
         self.transmit(att)
-
-    @staticmethod
-    def p2c_pick(bal: Balancer, ready: list[Endpoint], now: float) -> Endpoint:
-        picked = bal.p2c.pick(ready, lambda e: e.ewma.cost(now))
-        assert picked is not None
-        return picked
 
     def _attempt_timeout(self, flight: Flight) -> tuple[float, str]:
         """The first per-attempt timer and what its expiry is: the retry (response-headers)
@@ -336,42 +221,6 @@ class LinkerdProxy(Proxy):
                            "response_headers_timeout"))
         live = [t for t in timers if t[0] > 0]
         return min(live) if live else (0.0, "")
-
-    # -- queue and failfast ---------------------------------------------------------------------
-    def _on_failfast(self, ev: simpy.Event) -> None:
-        bal, token = ev._value
-        if token != bal._deadline_token or not bal.waiting:
-            return
-        if bal.ready(self.env._now):
-            self._drain(bal)
-            return
-        bal.shed = True  # failfast: the queued requests fail, later ones are shed
-        while bal.waiting:
-            flight = bal.waiting.popleft()
-            if not flight.done:
-                self._outcome(flight, FAIL_FAST, "fail_fast")
-
-    def _drain(self, bal: Balancer) -> None:
-        now = self.env._now
-        bal.shed = False
-        while bal.waiting:
-            ready = bal.ready(now)
-            if not ready:
-                # Still waiting: the failfast clock restarts for the new head of the queue.
-                bal._deadline_token += 1
-                call_later(self.env, bal.failfast, self._on_failfast,
-                           (bal, bal._deadline_token))
-                return
-            flight = bal.waiting.popleft()
-            if not flight.done:
-                self._dispatch(flight, bal, ready, now)
-
-    def _on_probe_due(self, ev: simpy.Event) -> None:
-        bal, endpoint = ev._value
-        now = self.env._now
-        self._advance(endpoint, now)
-        if bal.ready(now):
-            self._drain(bal)
 
     # -- outcomes -------------------------------------------------------------------------------
     def response(self, att: Attempt) -> None:
@@ -384,57 +233,19 @@ class LinkerdProxy(Proxy):
         endpoint = flight.endpoint
         if endpoint is not None:
             endpoint.ewma.finish(now, now - flight.started)
-            self._accrue(flight, endpoint, status, now)
+            assert flight.balancer is not None
+            flight.balancer.accrue(endpoint, status, now)
         self.record_attempt(att, status, att.flags)
-        self._outcome(flight, status, status)
+        self.outcome(flight, status, status)
 
-    def _accrue(self, flight: Flight, endpoint: Endpoint, status: int, now: float) -> None:
-        accrual = endpoint.accrual
-        if accrual is None:
-            return
-        self._advance(endpoint, now)
-        before = accrual.state
-        accrual.on_response(now, status >= 500 and status != 429)
-        if accrual.state == "ejected" and before != "ejected":
-            self._accrual_event(endpoint, True, now)
-        elif accrual.state == "admitting" and before != "admitting" and flight.balancer:
-            self._drain(flight.balancer)  # the probe succeeded: the queue goes out now
-        due = accrual.next_deadline()
-        if due is not None and flight.balancer is not None:
-            call_later(self.env, max(0.0, due - now), self._on_probe_due,
-                       (flight.balancer, endpoint))
-
-    def _advance(self, endpoint: Endpoint, now: float) -> None:
-        """End an ejection that is due: the endpoint is back in the balancer for a probe."""
-        accrual = endpoint.accrual
-        assert accrual is not None
-        if accrual.state == "ejected":
-            accrual.advance(now)
-            if accrual.state == "probation":
-                self._accrual_event(endpoint, False, now)
-
-    def _accrual_event(self, endpoint: Endpoint, ejected: bool, now: float) -> None:
-        """Failure accrual taking an endpoint out of (or back into) the balancer."""
-        pod = endpoint.pod
-        self.sim.recorder.level("ejected", pod.service, pod.version).change(
-            now, 1 if ejected else -1)
-        self.sim.recorder.event(
-            now, "eject" if ejected else "uneject", proxy=self.name, service=pod.service,
-            subset=pod.version, pod=pod.name, detail="failure-accrual",
-        )
-
-    def _outcome(self, flight: Flight, status: int, outcome: int | str) -> None:
+    def outcome(self, flight: Flight, status: int, outcome: int | str) -> None:
         """Retry or answer, by the route's retry engine."""
         if flight.done:
             return
-        now = self.env._now
         flags = ""
-        if flight.budget is not None:
-            failure = isinstance(outcome, int) and classify_failure(
-                flight.route.response_classes, status)
-            if not failure:
-                flight.budget.deposit(now)
-            elif flight.budget.withdraw(now):
+        profile = flight.profile_retry
+        if profile is not None:  # an error (not a response) is never retried: it deposits
+            if profile.should_retry(self.env._now, status if isinstance(outcome, int) else None):
                 self._try(flight)  # no backoff on the profile path
                 return
             self.finish(flight, status, flags)
@@ -461,8 +272,8 @@ class LinkerdProxy(Proxy):
         flight: Flight = att.call.state  # type: ignore[assignment]
         if flight.done or flight.attempt is not att:
             return
-        self._drop_attempt(flight, att, FAIL_FAST, "UT")
-        self._outcome(flight, FAIL_FAST, kind)
+        self._drop_attempt(flight, att, TIMEOUT, "UT")
+        self.outcome(flight, TIMEOUT, kind)
 
     def _drop_attempt(self, flight: Flight, att: Attempt, status: int, flags: str) -> None:
         """Stop waiting for an attempt; dropping tower's load handle ends its pending count."""
@@ -478,8 +289,8 @@ class LinkerdProxy(Proxy):
         if flight.done:
             return
         if flight.attempt is not None:
-            self._drop_attempt(flight, flight.attempt, FAIL_FAST, "UT")
-        self.finish(flight, FAIL_FAST, "UT")
+            self._drop_attempt(flight, flight.attempt, TIMEOUT, "UT")
+        self.finish(flight, TIMEOUT, "UT")
 
     def give_up(self, call: Call) -> None:
         flight = call.state

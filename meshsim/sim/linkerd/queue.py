@@ -7,13 +7,14 @@ request at a time (so ``capacity + 1`` requests can be held) and waits for the p
 ready endpoints) to become ready. If that wait reaches the failfast timeout, the request fails
 with FailFast (504), the gate shuts, and every request dequeued while in failfast fails at
 once. Failfast ends only when the pool becomes ready (not when time passes); then the gate
-reopens. A caller facing a not-ready backend is load-shed (503) by the route, see
-:mod:`.distribute`.
+reopens. A request for a backend whose queue is not ready is load-shed (503) at once
+(:meth:`.pool.BackendPool.send`); the route prefers ready backends (:mod:`.distribute`).
 
-The engine drives it: :meth:`BalancerQueue.enqueue` when a request arrives,
-:meth:`BalancerQueue.step` whenever time passes to :meth:`BalancerQueue.next_deadline`, an
-endpoint becomes ready, or a request is enqueued. ``dispatch(req)`` is the engine's P2C pick:
-it sends the request and returns True, or returns False when no endpoint is ready.
+The engine drives it (:class:`.pool.BackendPool`): :meth:`BalancerQueue.enqueue` when a
+request arrives, :meth:`BalancerQueue.step` whenever time passes to
+:meth:`BalancerQueue.next_deadline`, an endpoint becomes ready, or a request is enqueued.
+``dispatch(req)`` is the engine's P2C pick: it sends the request and returns True, or returns
+False when no endpoint is ready.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ LOAD_SHED_STATUS = 503  # LoadShedError → 503 / UNAVAILABLE
 Outcome = Literal["dispatched", "fail_fast"]
 FailfastState = Literal["idle", "waiting", "failfast"]
 
-_EPS = 1e-9
+EPS = 1e-9  # a step this close before the deadline counts as at it (callers with float clocks)
 
 
 @dataclass
@@ -52,9 +53,11 @@ class BalancerQueue(Generic[R]):
     """Gate + bounded FIFO + worker with failfast, for one backend (one balancer)."""
 
     def __init__(
-        self, capacity: int = OUTBOUND_CAPACITY, failfast: float = OUTBOUND_FAILFAST
+        self, capacity: int = OUTBOUND_CAPACITY, failfast: float = OUTBOUND_FAILFAST,
+        *, eps: float = EPS,
     ) -> None:
         self.capacity = capacity
+        self.eps = eps
         self.failfast_timeout = failfast
         self.channel: deque[tuple[R, float]] = deque()
         self.head: tuple[R, float] | None = None  # held by the worker, awaiting readiness
@@ -120,7 +123,7 @@ class BalancerQueue(Generic[R]):
                 self.since = now  # the timer starts when a request begins to wait
             deadline = self.next_deadline()
             assert deadline is not None
-            if now + _EPS < deadline:
+            if now + self.eps < deadline:
                 return out
             self.state = "failfast"  # entered: shut the gate, fail the waiting request
             self.gate_open = False

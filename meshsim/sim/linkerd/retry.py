@@ -6,9 +6,9 @@ budget-only (:class:`.budget.TpsBudget`), no attempt cap, no backoff, only respo
 
 (b) Policy (annotation) retries: ``linkerd/http/retry/src/lib.rs`` (``send_req_with_retries``)
 and ``linkerd/app/outbound/src/http/logical/policy/route/retry.rs`` (``is_retryable``,
-``retryable_error``, ``set_extensions``); annotation parsing per the policy controller's
-``parse_http_retry``/``parse_grpc_retry`` (linkerd/linkerd2). Count limit, exp backoff, no
-budget; FailFast, header timeouts and REFUSED_STREAM are retryable errors, LoadShed is not.
+``retryable_error``, ``set_extensions``); the annotations are parsed by the translator
+(:mod:`meshsim.config.linkerd.annotations`). Count limit, exp backoff, no budget; FailFast,
+header timeouts and REFUSED_STREAM are retryable errors, LoadShed is not.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from meshsim.model.linkerd import ResponseClass
 from meshsim.sim.linkerd.accrual import GRPC_FAILURE_CODES
 from meshsim.sim.linkerd.backoff import RETRY_BACKOFF, BackoffStream, ExponentialBackoff
 from meshsim.sim.linkerd.budget import TpsBudget
@@ -26,22 +27,11 @@ MAX_BUFFERED_BYTES = 64 * 1024
 # -- (a) ServiceProfile ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ResponseClass:
-    """One ``responseClasses`` entry reduced to an inclusive status range."""
-
-    is_failure: bool
-    min: int
-    max: int
-
-    def matches(self, status: int) -> bool:
-        return self.min <= status <= self.max
-
-
 def classify(
     status: int, response_classes: Sequence[ResponseClass] = (), *, grpc_status: int | None = None
 ) -> bool:
-    """True = failure. First matching class decides; else gRPC default set; else 5xx."""
+    """True = failure. First matching class (a ServiceProfile ``responseClasses`` entry)
+    decides; else the gRPC default set; else 5xx."""
     for cls in response_classes:
         if cls.matches(status):
             return cls.is_failure
@@ -117,47 +107,7 @@ RETRYABLE_ERRORS: frozenset[str] = frozenset(
     {"fail_fast", "response_headers_timeout", "refused_stream"}
 )
 
-GRPC_CODES = {
-    "cancelled": 1,
-    "deadline-exceeded": 4,
-    "resource-exhausted": 8,
-    "internal": 13,
-    "unavailable": 14,
-}
-
 StatusRanges = tuple[tuple[int, int], ...]
-
-
-def parse_http_retry(value: str) -> StatusRanges:
-    """``retry.linkerd.io/http``: ``5xx``, ``gateway-error``, ``NNN`` or ``NNN-MMM``, comma list.
-
-    Raises ValueError on anything invalid (the controller then drops the whole group/route).
-    """
-    ranges: list[tuple[int, int]] = []
-    for raw in value.split(","):
-        item = raw.strip().lower()
-        if item == "5xx":
-            ranges.append((500, 599))
-        elif item == "gateway-error":
-            ranges.append((502, 504))
-        else:
-            lo, sep, hi = item.partition("-")
-            start, end = int(lo), int(hi) if sep else int(lo)
-            if not (100 <= start <= 599 and 100 <= end <= 599 and start <= end):
-                raise ValueError(f"invalid status range {item!r}")
-            ranges.append((start, end))
-    return tuple(ranges)
-
-
-def parse_grpc_retry(value: str) -> frozenset[int]:
-    """``retry.linkerd.io/grpc``: names from :data:`GRPC_CODES`; ValueError otherwise."""
-    codes = set()
-    for raw in value.split(","):
-        name = raw.strip().lower()
-        if name not in GRPC_CODES:
-            raise ValueError(f"invalid gRPC retry condition {name!r}")
-        codes.add(GRPC_CODES[name])
-    return frozenset(codes)
 
 
 def retryable(

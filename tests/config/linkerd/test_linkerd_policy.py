@@ -28,11 +28,9 @@ def test_defaults_without_any_manifest() -> None:
     policy = result.policy
     assert policy.routes == {} and policy.default_retry is None
     assert policy.default_retry_budget == TpsBudgetSpec(10.0, 10, 0.2)
-    cluster = policy.default_cluster
-    assert cluster.balancer == "p2c_ewma" and cluster.failure_accrual is None
-    assert cluster.peak_ewma is not None and cluster.peak_ewma.default_rtt == 0.030
-    assert cluster.queue is not None and cluster.queue.failfast_timeout == 3.0
-    assert cluster.panic_threshold == 0.0 and cluster.connect_timeout == 1.0
+    backend = policy.default_backend
+    assert backend.failure_accrual is None and backend.peak_ewma.default_rtt == 0.030
+    assert backend.queue.failfast_timeout == 3.0 and backend.queue.capacity == 10_000
     # No Namespace manifests: everything injected except an opted-out pod.
     assert policy.sidecars == {"web": True, "api": True, "api-v2": True, "pinned": False}
     assert policy.inbound is not None and policy.inbound.default_for("web") == "all-unauthenticated"
@@ -52,8 +50,7 @@ def test_service_annotations_give_a_default_route_and_accrual() -> None:
     (route,) = result.policy.routes["api"]
     assert route.policy_retry == PolicyRetrySpec(((500, 599), (429, 429)), limit=3, timeout=0.3)
     assert route.timeout == 5.0 and route.backends == (Backend("api"),)
-    assert result.policy.clusters[("api", None)].failure_accrual == FailureAccrual(7, 1.0, 60.0,
-                                                                                   0.5)
+    assert result.policy.backends["api"].failure_accrual == FailureAccrual(7, 1.0, 60.0, 0.5)
 
 
 def test_limit_only_retries_no_status() -> None:
@@ -81,7 +78,7 @@ def test_profile_path_wins_over_annotations_and_routes() -> None:
     (route,) = result.policy.routes["api"]
     assert route.policy_retry is None and route.backends == (Backend("api-v2", weight=10000,
                                                                      port=80),)
-    assert ("api", None) not in result.policy.clusters
+    assert "api" not in result.policy.backends
     overridden = [w for w in result.warnings if w.code == "overridden"]
     assert len(overridden) == 3
 

@@ -6,8 +6,9 @@ import linkerd_seed as seed
 from linkerd_helpers import find, run, service, topology
 
 from meshsim.model.authz import Network, identity_of
-from meshsim.model.linkerd import TpsBudgetSpec, classify_failure
+from meshsim.model.linkerd import TpsBudgetSpec
 from meshsim.model.routes import Backend, HeaderMatch, RouteMatch, StringMatch
+from meshsim.sim.linkerd.retry import classify
 from meshsim.sim.linkerd.routing import best_match
 
 NS = "my-namespace"
@@ -31,8 +32,8 @@ def test_service_profile_with_retries() -> None:
     assert not default.is_retryable and default.matches == ()
     assert by_id.timeout == 5.0 and get.timeout == 0.0
     assert len(get.response_classes) == 1 and get.response_classes[0].is_failure
-    assert classify_failure(get.response_classes, 503)
-    assert not classify_failure(get.response_classes, 404)
+    assert classify(503, get.response_classes)
+    assert not classify(404, get.response_classes)
     budget = TpsBudgetSpec(ttl=10.0, min_retries_per_second=10, retry_ratio=0.2)
     assert all(r.retry_budget == budget for r in routes)
     assert all(r.backends == (Backend("my-service"),) for r in routes)

@@ -23,7 +23,6 @@ from meshsim.sim.linkerd import (
     P2C,
     BalancerQueue,
     ConsecutiveFailures,
-    Distribution,
     ExponentialBackoff,
     PeakEwma,
     is_failure,
@@ -313,7 +312,6 @@ class Backend:
         self.endpoints = endpoints
         self.queue: BalancerQueue[int] = BalancerQueue(failfast=failfast)
         self.p2c = P2C(rand.random)
-        self.route = Distribution([("backend", 1)], rand.random)
         self.now = 0.0
         self.picked: dict[int, Endpoint] = {}
 
@@ -338,7 +336,7 @@ class Backend:
     def send(self, req: int, at: float, status_of: dict[str, int]) -> tuple[int | str, float]:
         """Returns (status or error, time it completed); responses are instantaneous."""
         self.advance(at)
-        if self.route.pick(lambda _: self.queue.ready()) is None:
+        if not self.queue.ready():  # a shut gate or a full queue sheds (BackendPool.send)
             return "load_shed", at
         self.queue.enqueue(req, at)
         t = at

@@ -13,16 +13,25 @@ from collections.abc import Iterator
 
 import pytest
 
+from meshsim.config.linkerd.annotations import (
+    RETRY_GRPC,
+    RETRY_HTTP,
+    Dropped,
+    annotations_of,
+    parse_codes,
+    parse_retry,
+)
+from meshsim.config.manifest.nodes import Diagnostics, Node
+from meshsim.config.manifests import classify as manifest
+from meshsim.config.yamlsrc import load_stream
+from meshsim.model.linkerd import PolicyRetrySpec, ResponseClass, StatusCondition
 from meshsim.sim.linkerd import (
     PolicyRetry,
     PolicyRetryConfig,
     ProfileRetry,
-    ResponseClass,
     budget_from_profile,
     classify,
     http_status,
-    parse_grpc_retry,
-    parse_http_retry,
     retryable,
 )
 from meshsim.sim.linkerd.retry import ErrorKind
@@ -55,7 +64,12 @@ def alternating() -> Iterator[int]:
         yield 200
 
 
-FAIL_5XX = (ResponseClass(True, 500, 599),)
+def status_class(is_failure: bool, low: int, high: int) -> ResponseClass:
+    """A ServiceProfile response class for an inclusive status range."""
+    return ResponseClass(StatusCondition(low, high), is_failure)
+
+
+FAIL_5XX = (status_class(True, 500, 599),)
 
 
 def test_c3_retry_uses_budget() -> None:
@@ -111,7 +125,7 @@ def test_c4_non_retry_conditions(case: str) -> None:
     if case == "route_not_retryable":
         policy = ProfileRetry(budget, is_retryable=False)
     elif case == "earlier_class_success":
-        classes = (ResponseClass(False, 533, 533), *FAIL_5XX)
+        classes = (status_class(False, 533, 533), *FAIL_5XX)
         policy = ProfileRetry(budget, response_classes=classes)
     elif case == "no_budget":
         policy = ProfileRetry(budget_from_profile(None))
@@ -143,7 +157,7 @@ def test_c6_profile_timeout_is_504() -> None:
 
 def test_classify_defaults_and_grpc() -> None:
     assert classify(500) and classify(599) and not classify(429)
-    assert not classify(200, (ResponseClass(True, 500, 599),))
+    assert not classify(200, (status_class(True, 500, 599),))
     assert classify(200, grpc_status=14)  # UNAVAILABLE
     assert classify(200, grpc_status=2)  # UNKNOWN is in the code's default set
 
@@ -177,12 +191,12 @@ def policy_request(
 
 
 def test_c7_http_5xx() -> None:
-    cfg = PolicyRetryConfig(statuses=parse_http_retry("5xx"), limit=1, backoff=None)
+    cfg = PolicyRetryConfig(statuses=((500, 599),), limit=1, backoff=None)
     assert policy_request(cfg, [(0.0, 500), (0.0, 204)], 2.0)[0] == 204
 
 
 def test_c7_http_5xx_limited() -> None:
-    cfg = PolicyRetryConfig(statuses=parse_http_retry("5xx"), limit=2, backoff=None)
+    cfg = PolicyRetryConfig(statuses=((500, 599),), limit=2, backoff=None)
     result, _, sent = policy_request(cfg, [(0.0, 500), (0.0, 500), (0.0, 504), (0.0, 200)], 2.0)
     assert (result, sent) == (504, 3)  # the 4th response is never requested
 
@@ -208,7 +222,8 @@ def test_c7_http_timeout_with_request_timeout() -> None:
 
 
 def test_c7_grpc_internal() -> None:
-    cfg = PolicyRetryConfig(grpc_codes=parse_grpc_retry("internal"), limit=1, backoff=None)
+    internal = frozenset({13})
+    cfg = PolicyRetryConfig(grpc_codes=internal, limit=1, backoff=None)
     pr = PolicyRetry(cfg, rand=lambda: 0.0)
     assert pr.after_attempt(200, grpc_status=13).retry
     pr.begin_retry()
@@ -220,11 +235,11 @@ def test_retryable_errors() -> None:
     assert retryable("refused_stream")
     assert not retryable("load_shed") and not retryable("other")
     assert not retryable(503)  # no statuses configured: limit/timeout-only config
-    assert retryable(502, parse_http_retry("gateway-error")) and not retryable(501, ((502, 504),))
+    assert retryable(502, ((502, 504),))  # gateway-error and not retryable(501, ((502, 504),))
 
 
 def test_default_limit_and_backoff() -> None:
-    cfg = PolicyRetryConfig(statuses=parse_http_retry("5xx"))
+    cfg = PolicyRetryConfig(statuses=((500, 599),))
     assert cfg.limit == 1
     pr = PolicyRetry(cfg, rand=lambda: 0.5)
     d = pr.after_attempt(500)
@@ -241,12 +256,24 @@ def test_body_capped_stops_retries() -> None:
 # -- C8 annotation parsing -----------------------------------------------------------------------
 
 
+def service_annotations(key: str, value: str) -> Node:
+    """A Service's annotations as the translator reads them."""
+    text = f"apiVersion: v1\nkind: Service\nmetadata:\n  name: api\n  annotations:\n" \
+        f"    {key}: {value!r}\n"
+    (doc,) = load_stream(text, "linkerd.yaml")
+    return annotations_of(Node.root(manifest(doc, doc.data, "linkerd")))  # type: ignore[arg-type]
+
+
 def test_c8_http_retry_annotation() -> None:
-    assert parse_http_retry("5xx") == ((500, 599),)
-    assert parse_http_retry("gateway-error,429,520-530") == ((502, 504), (429, 429), (520, 530))
+    def codes(value: str) -> tuple[tuple[int, int], ...]:
+        return parse_codes(service_annotations(RETRY_HTTP, value)[RETRY_HTTP])
+
+    assert codes("5xx") == ((500, 599),)
+    assert codes("gateway-error,429,520-530") == ((502, 504), (429, 429), (520, 530))
     for bad in ("600", "99", "504-502", "5XY", ""):
-        with pytest.raises(ValueError):
-            parse_http_retry(bad)
-    assert parse_grpc_retry("cancelled,deadline-exceeded,unavailable") == frozenset({1, 4, 14})
-    with pytest.raises(ValueError):
-        parse_grpc_retry("not-found")
+        with pytest.raises(Dropped):
+            codes(bad)
+    grpc = service_annotations(RETRY_GRPC, "cancelled,deadline-exceeded,unavailable")
+    assert parse_retry(grpc, Diagnostics(), route=False) == PolicyRetrySpec()  # gRPC: not modelled
+    with pytest.raises(Dropped):
+        parse_retry(service_annotations(RETRY_GRPC, "not-found"), Diagnostics(), route=False)

@@ -11,35 +11,38 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Callable
+from types import SimpleNamespace
 
 import pytest
 
-from meshsim.sim.linkerd import (
+from meshsim.config.linkerd.httproute import match_rank
+from meshsim.config.linkerd.profiles import Profile
+from meshsim.model.authz import (
+    CLUSTER_NETWORKS,
     Authorization,
-    ClientTls,
-    Distribution,
-    InboundRoute,
+    InboundPolicy,
     Network,
-    Server,
-    TlsAuthenticated,
-    TlsUnauthenticated,
-    Unauthenticated,
-    authorization_policy,
-    authorize_http,
-    authorize_tcp,
-    default_policy,
-    mesh_identities,
-    profile_backends,
-    server_authorization,
+    ServerPolicy,
+    ServerRoute,
+    default_authorizations,
+    identity_of,
 )
-from meshsim.sim.linkerd.authz import identity
+from meshsim.model.routes import Backend, RouteMatch, StringMatch
+from meshsim.sim.linkerd.distribute import pick_backend
+from meshsim.sim.linkerd.inbound import authorizer
+from meshsim.sim.messages import POD_ADDRESS
 
 # -- C13 -----------------------------------------------------------------------------------------
 
 
 def split(overrides: list[tuple[str, int]], n: int = 100, seed: int = 7) -> Counter[str]:
-    dist = Distribution(profile_backends("apex", overrides), random.Random(seed).random)
-    return Counter(dist.pick(lambda _: True) for _ in range(n))  # type: ignore[misc]
+    """Where ``n`` requests to the apex go, through the translator's profile route."""
+    profile = Profile("apex", overrides=[Backend(name, weight=w) for name, w in overrides])
+    route = profile.policy_routes()[-1]
+    weighted = [(float(b.weight), b.service) for b in route.backends]
+    rand = random.Random(seed).random
+    return Counter(pick_backend(weighted, lambda _: True, rand) for _ in range(n))  # type: ignore[misc]
 
 
 def test_c13_profile_dst_overrides() -> None:
@@ -52,109 +55,143 @@ def test_c13_profile_dst_overrides() -> None:
 
 
 def test_unready_backend_weight_zeroed_for_the_pick() -> None:
-    dist = Distribution([("a", 1), ("b", 1)], random.Random(3).random)
-    assert all(dist.pick(lambda k: k == "b") == "b" for _ in range(50))
-    assert dist.pick(lambda _: False) is None  # nothing ready: load-shed (503)
+    rand = random.Random(3).random
+    weighted = [(1.0, "a"), (1.0, "b")]
+    assert all(pick_backend(weighted, lambda k: k == "b", rand) == "b" for _ in range(50))
+    # Nothing ready: the request still goes to a backend, whose shut queue load-sheds it (503).
+    assert pick_backend(weighted, lambda _: False, rand) in ("a", "b")
 
 
 def test_single_backend_ignores_weight() -> None:
-    dist = Distribution([("only", 0)], random.Random(0).random)
-    assert dist.pick(lambda _: True) == "only"
-    assert dist.pick(lambda _: False) is None
+    rand = random.Random(0).random
+    assert pick_backend([(0.0, "only")], lambda _: True, rand) == "only"
+    assert pick_backend([(0.0, "only")], lambda _: False, rand) == "only"  # its queue decides
 
 
 def test_weighted_draw_follows_weights() -> None:
-    dist = Distribution([("a", 1), ("b", 3)], random.Random(11).random)
-    counts = Counter(dist.pick(lambda _: True) for _ in range(20000))
+    rand = random.Random(11).random
+    weighted = [(1.0, "a"), (3.0, "b")]
+    counts = Counter(pick_backend(weighted, lambda _: True, rand) for _ in range(20000))
     assert counts["b"] / 20000 == pytest.approx(0.75, abs=0.02)
 
 
 # -- C14 HTTP ------------------------------------------------------------------------------------
 
-CLIENT = "192.168.3.3"
+CLIENT_ID = "testsa.testns.serviceaccount.identity.linkerd.cluster.local"
+MESHED = CLIENT_ID  # a meshed client's mTLS identity; None = an unmeshed client
+
+
+def server_check(routes: tuple[ServerRoute, ...], authorizations: tuple[Authorization, ...] = (),
+                 ) -> Callable[[str, str, str | None], int]:
+    """The check a pod selected by one Server runs (:func:`meshsim.sim.linkerd.inbound.authorizer`):
+    (method, path, client identity) → 200, 403 or 404. Callers come from POD_ADDRESS."""
+    server = ServerPolicy("api-http", "default", {"app": "api"}, 8080, targets=(("api", None),),
+                          authorizations=authorizations, routes=routes)
+    sim = SimpleNamespace(recorder=SimpleNamespace(event=lambda *a, **k: None),
+                          env=SimpleNamespace(_now=0.0))
+    pod = SimpleNamespace(service="api", version=None, name="api-0")
+    check = authorizer(sim, InboundPolicy(servers=(server,)), pod)  # type: ignore[arg-type]
+    assert check is not None
+
+    def run(method: str, path: str, identity: str | None) -> int:
+        proxy = SimpleNamespace(identity=identity, name="web-0")
+        call = SimpleNamespace(proxy=proxy, method=method, path=path, headers={},
+                               service="api")
+        return check(SimpleNamespace(call=call))  # type: ignore[arg-type]
+
+    return run
+
+
+def method_route(method: str, *authorizations: Authorization) -> ServerRoute:
+    return ServerRoute(method, (RouteMatch(method=StringMatch("exact", method)),),
+                       authorizations)
+
+
+def from_network(cidr: str) -> Authorization:
+    return Authorization("net", unauthenticated=True, networks=(Network(cidr),))
 
 
 def test_c14_http_route() -> None:
-    get = InboundRoute(
-        (Authorization((Network("192.168.3.3/32"),), Unauthenticated()),), method="GET"
-    )
-    post = InboundRoute((), method="POST")
-    routes = (get, post)
-    assert authorize_http(routes, "GET", "/", CLIENT, None) == 200
-    assert authorize_http(routes, "POST", "/", CLIENT, None) == 403
-    assert authorize_http(routes, "DELETE", "/", CLIENT, None) == 404
+    here = f"{POD_ADDRESS}/32"
+    check = server_check((method_route("GET", from_network(here)), method_route("POST")))
+    assert check("GET", "/", None) == 200
+    assert check("POST", "/", None) == 403
+    assert check("DELETE", "/", None) == 404
 
     # Policy update: GET's network changes, POST goes away, DELETE gets the permit.
-    get2 = InboundRoute(
-        (Authorization((Network("192.168.3.4/32"),), Unauthenticated()),), method="GET"
-    )
-    delete = InboundRoute(
-        (Authorization((Network("192.168.3.3/32"),), Unauthenticated()),), method="DELETE"
-    )
-    routes = (get2, delete)
-    assert authorize_http(routes, "GET", "/", CLIENT, None) == 403
-    assert authorize_http(routes, "POST", "/", CLIENT, None) == 404
-    assert authorize_http(routes, "DELETE", "/", CLIENT, None) == 200
+    check = server_check((method_route("GET", from_network("10.244.0.11/32")),
+                          method_route("DELETE", from_network(here))))
+    assert check("GET", "/", None) == 403
+    assert check("POST", "/", None) == 404
+    assert check("DELETE", "/", None) == 200
 
 
 def test_http_route_precedence_exact_over_prefix() -> None:
-    allow = (authorization_policy(),)
-    routes = (
-        InboundRoute((), path_prefix="/api"),
-        InboundRoute(allow, path_exact="/api/health"),
-    )
-    assert authorize_http(routes, "GET", "/api/health", CLIENT, None) == 200
-    assert authorize_http(routes, "GET", "/api/x", CLIENT, None) == 403
-    assert authorize_http(routes, "GET", "/apix", CLIENT, None) == 404
+    allow = Authorization("all", unauthenticated=True)
+    routes = [
+        ServerRoute("api", (RouteMatch(uri=StringMatch("path_prefix", "/api")),)),
+        ServerRoute("health", (RouteMatch(uri=StringMatch("exact", "/api/health")),), (allow,)),
+    ]
+    routes.sort(key=lambda r: match_rank(r.matches[0]), reverse=True)  # the translator's order
+    check = server_check(tuple(routes))
+    assert check("GET", "/api/health", None) == 200
+    assert check("GET", "/api/x", None) == 403
+    assert check("GET", "/apix", None) == 404
 
 
 # -- C14 TCP -------------------------------------------------------------------------------------
 
 TEST_NET = (Network("192.0.2.0/24"),)
 CLIENT_IP = "192.0.2.3"
-CLIENT_ID = "testsa.testns.serviceaccount.identity.linkerd.cluster.local"
+
+
+def permitted(authorizations: tuple[Authorization, ...], address: str, identity: str | None,
+              ) -> bool:
+    """OR across authorizations, as the inbound check evaluates them."""
+    return any(a.permits(identity, address) for a in authorizations)
 
 
 def test_c14_unauthenticated_allowed() -> None:
-    authz = (Authorization(TEST_NET, Unauthenticated()),)
-    assert authorize_tcp(authz, CLIENT_IP, None)
-    assert not authorize_tcp(authz, "198.51.100.1", None)  # outside the network
+    authz = (Authorization("a", unauthenticated=True, networks=TEST_NET),)
+    assert permitted(authz, CLIENT_IP, None)
+    assert not permitted(authz, "198.51.100.1", None)  # outside the network
 
 
 def test_c14_authenticated_suffix() -> None:
-    authz = (Authorization(TEST_NET, TlsAuthenticated(suffixes=("cluster.local",))),)
-    assert authorize_tcp(authz, CLIENT_IP, ClientTls(CLIENT_ID))
+    authz = (Authorization("a", identities=("*.cluster.local",), networks=TEST_NET),)
+    assert permitted(authz, CLIENT_IP, CLIENT_ID)
     other = "testsa.testns.serviceaccount.identity.linkerd.cluster.example.com"
-    assert not authorize_tcp(authz, CLIENT_IP, ClientTls(other))
-    assert not authorize_tcp(authz, CLIENT_IP, None)
+    assert not permitted(authz, CLIENT_IP, other)
+    assert not permitted(authz, CLIENT_IP, None)
 
 
 def test_c14_authenticated_identity() -> None:
-    authz = (Authorization(TEST_NET, TlsAuthenticated(frozenset({CLIENT_ID}))),)
-    assert authorize_tcp(authz, CLIENT_IP, ClientTls(CLIENT_ID))
+    authz = (Authorization("a", identities=(CLIENT_ID,), networks=TEST_NET),)
+    assert permitted(authz, CLIENT_IP, CLIENT_ID)
     other = "othersa.testns.serviceaccount.identity.linkerd.cluster.local"
-    assert not authorize_tcp(authz, CLIENT_IP, ClientTls(other))
+    assert not permitted(authz, CLIENT_IP, other)
 
 
 def test_c14_tls_unauthenticated() -> None:
-    authz = (Authorization(TEST_NET, TlsUnauthenticated()),)
-    assert authorize_tcp(authz, CLIENT_IP, ClientTls(None))  # proxy-terminated, no identity
-    assert not authorize_tcp(authz, CLIENT_IP, ClientTls(None, terminated=False))  # passthrough
-    assert not authorize_tcp(authz, CLIENT_IP, None)
+    # meshsim's clients are meshed (an identity) or plaintext (None); passthrough TLS and TLS
+    # without an identity are not modelled.
+    authz = (Authorization("a", tls_unauthenticated=True, networks=TEST_NET),)
+    assert permitted(authz, CLIENT_IP, CLIENT_ID)
+    assert not permitted(authz, CLIENT_IP, None)
 
 
 def test_or_across_authorizations_and_within_one() -> None:
     authz = (
-        Authorization((Network("10.0.0.0/8"),), TlsAuthenticated(frozenset({CLIENT_ID}))),
-        Authorization((Network("192.0.2.0/24"),), Unauthenticated()),
+        Authorization("a", identities=(CLIENT_ID,), networks=(Network("10.0.0.0/8"),)),
+        Authorization("b", unauthenticated=True, networks=(Network("192.0.2.0/24"),)),
     )
-    assert authorize_tcp(authz, "192.0.2.9", None)  # second grants
-    assert authorize_tcp(authz, "10.1.1.1", ClientTls(CLIENT_ID))  # first grants
-    assert not authorize_tcp(authz, "10.1.1.1", None)  # network ok, identity missing
+    assert permitted(authz, "192.0.2.9", None)  # second grants
+    assert permitted(authz, "10.1.1.1", CLIENT_ID)  # first grants
+    assert not permitted(authz, "10.1.1.1", None)  # network ok, identity missing
 
 
 def test_network_except() -> None:
-    net = Network("10.0.0.0/8", except_=("10.1.0.0/16",))
+    net = Network("10.0.0.0/8", excepts=("10.1.0.0/16",))
     assert net.contains("10.2.0.1") and not net.contains("10.1.0.1")
     assert not net.contains("fd00::1")
 
@@ -163,47 +200,49 @@ def test_network_except() -> None:
 
 
 def test_default_policies() -> None:
-    meshed = ClientTls(CLIENT_ID)
     outside = "8.8.8.8"
     inside = "10.4.0.7"
-    cases: dict[str, list[tuple[str, ClientTls | None, bool]]] = {
-        "all-unauthenticated": [(outside, None, True), (inside, meshed, True)],
+    cases: dict[str, list[tuple[str, str | None, bool]]] = {
+        "all-unauthenticated": [(outside, None, True), (inside, MESHED, True)],
         "audit": [(outside, None, True)],
-        "all-authenticated": [(outside, meshed, True), (inside, None, False)],
-        "cluster-authenticated": [(inside, meshed, True), (outside, meshed, False)],
+        "all-authenticated": [(outside, MESHED, True), (inside, None, False)],
+        "cluster-authenticated": [(inside, MESHED, True), (outside, MESHED, False)],
         "cluster-unauthenticated": [(inside, None, True), (outside, None, False)],
     }
     for name, checks in cases.items():
-        authz = default_policy(name)  # type: ignore[arg-type]
-        assert authz is not None
-        for ip, tls, expected in checks:
-            assert authorize_tcp(authz, ip, tls) is expected, (name, ip, tls)
-    assert default_policy("deny") is None
+        authz = default_authorizations(name)  # type: ignore[arg-type]
+        assert authz
+        for ip, identity, expected in checks:
+            assert permitted(authz, ip, identity) is expected, (name, ip, identity)
+    assert default_authorizations("deny") == ()
 
 
 def test_server_with_no_authorizations_denies_everything() -> None:
-    server = Server()
-    assert authorize_http(server.http_routes(), "GET", "/", CLIENT, ClientTls(CLIENT_ID)) == 403
+    check = server_check(())
+    assert check("GET", "/", MESHED) == 403
 
 
 def test_server_authorization_defaults_to_cluster_networks() -> None:
-    sa = server_authorization(Unauthenticated())
-    assert authorize_tcp((sa,), "10.0.0.1", None)
-    assert not authorize_tcp((sa,), "8.8.8.8", None)
+    # A ServerAuthorization without networks: the translator gives it the cluster networks.
+    sa = Authorization("sa", unauthenticated=True,
+                       networks=tuple(Network(c) for c in CLUSTER_NETWORKS))
+    assert permitted((sa,), "10.0.0.1", None)
+    assert not permitted((sa,), "8.8.8.8", None)
 
 
 def test_authorization_policy_defaults_to_all_networks() -> None:
-    ap = authorization_policy(mesh_identities(service_accounts=[("web", "emojivoto")]))
-    web = identity("web", "emojivoto")
+    web = identity_of("web", "emojivoto")
     assert web == "web.emojivoto.serviceaccount.identity.linkerd.cluster.local"
-    assert authorize_tcp((ap,), "8.8.8.8", ClientTls(web))
-    assert not authorize_tcp((ap,), "8.8.8.8", ClientTls(identity("vote", "emojivoto")))
-    assert not authorize_tcp((ap,), "8.8.8.8", None)
+    ap = Authorization("ap", identities=(web,))  # no network ref: every address
+    assert permitted((ap,), "8.8.8.8", web)
+    assert not permitted((ap,), "8.8.8.8", identity_of("vote", "emojivoto"))
+    assert not permitted((ap,), "8.8.8.8", None)
 
 
 def test_mesh_identity_patterns() -> None:
-    any_id = mesh_identities(["*"])
-    assert any_id.matches("x.y.serviceaccount.identity.linkerd.other.domain")
-    suffix = mesh_identities(["*.emojivoto.serviceaccount.identity.linkerd.cluster.local"])
-    assert suffix.matches(identity("web", "emojivoto"))
-    assert not suffix.matches(identity("web", "other"))
+    any_id = Authorization("any", identities=("*",))
+    assert any_id.permits("x.y.serviceaccount.identity.linkerd.other.domain")
+    suffix = Authorization("suffix", identities=(
+        "*.emojivoto.serviceaccount.identity.linkerd.cluster.local",))
+    assert suffix.permits(identity_of("web", "emojivoto"))
+    assert not suffix.permits(identity_of("web", "other"))

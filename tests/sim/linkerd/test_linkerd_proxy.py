@@ -9,19 +9,17 @@ import numpy as np
 from builders import deployment, model
 
 from meshsim.model import Constant, Fault, FaultTarget, Model
-from meshsim.model.clusters import ClusterPolicy
-from meshsim.model.linkerd import FailureAccrual, PeakEwmaSpec, PolicyRetrySpec, QueueSpec
+from meshsim.model.linkerd import FailureAccrual, LinkerdBackend, PolicyRetrySpec
 from meshsim.model.policy import TrafficPolicy
 from meshsim.model.routes import Backend, Route
 from meshsim.sim import Simulation
 
 MS = 1e-3
-LINKERD_CLUSTER = ClusterPolicy(balancer="p2c_ewma", peak_ewma=PeakEwmaSpec(), queue=QueueSpec(),
-                                connect_timeout=1.0, panic_threshold=0.0)
+LINKERD_BACKEND = LinkerdBackend()
 
 
 def linkerd(m: Model, **policy: object) -> Model:
-    base: dict[str, object] = {"default_cluster": LINKERD_CLUSTER}
+    base: dict[str, object] = {"default_backend": LINKERD_BACKEND}
     base.update(policy)
     return replace(m, policy=TrafficPolicy(**base))  # type: ignore[arg-type]
 
@@ -55,7 +53,7 @@ def test_queued_requests_go_out_once_the_probe_succeeds() -> None:
     fault = Fault(at=0.0, duration=0.05, target=FaultTarget("api"), errors=1.0)
     m = linkerd(model(deps, rate=20, duration=1.0, mesh="linkerd", arrival="constant",
                       faults=(fault,)),
-                clusters={("api", None): replace(LINKERD_CLUSTER, failure_accrual=accrual)})
+                backends={"api": replace(LINKERD_BACKEND, failure_accrual=accrual)})
     rec = Simulation(m).run()
     calls = rec.calls
     ok = calls["status"] == 200

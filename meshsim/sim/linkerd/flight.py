@@ -1,0 +1,42 @@
+"""One request's state inside one linkerd2-proxy: its route, retry engine, backend, attempt."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from meshsim.model.routes import Route
+from meshsim.sim.messages import Attempt, Call
+
+if TYPE_CHECKING:
+    from meshsim.sim.linkerd.pool import BackendPool, Endpoint
+    from meshsim.sim.linkerd.retry import PolicyRetry, ProfileRetry
+
+
+class Flight:
+    """The router's state for one request inside one linkerd2-proxy."""
+
+    __slots__ = ("attempt", "balancer", "call", "done", "endpoint", "policy_retry",
+                 "profile_retry", "route", "started")
+
+    def __init__(self, call: Call, route: Route) -> None:
+        self.call = call
+        self.route = route
+        self.profile_retry: ProfileRetry | None = None
+        self.policy_retry: PolicyRetry | None = None
+        self.balancer: BackendPool | None = None
+        self.attempt: Attempt | None = None
+        self.endpoint: Endpoint | None = None
+        self.done = False
+        self.started = 0.0
+
+
+def flight_done(flight: Flight) -> bool:
+    """A request timer is over once its request finished (``done`` never reverts)."""
+    return flight.done
+
+
+def attempt_over(value: tuple[Attempt, str]) -> bool:
+    """An attempt timer is over once its request finished or moved past the attempt."""
+    att = value[0]
+    flight: Flight = att.call.state  # type: ignore[assignment]
+    return flight.done or flight.attempt is not att
