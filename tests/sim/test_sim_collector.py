@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from paths import BENCHMARKS
+from paths import BENCHMARKS, SCENARIOS
 
 from meshsim.sim.collector import RUN_THRESHOLDS, paced_collector
 
 THREE_HOP = BENCHMARKS / "scenarios" / "three-hop.yaml"
+LINKERD_RETRY_STORM = SCENARIOS / "linkerd" / "retry-storm.yaml"
 
 
 @pytest.fixture
@@ -53,14 +55,17 @@ def test_a_slower_pace_the_user_chose_is_kept() -> None:
         gc.set_threshold(*before)
 
 
-def test_finished_requests_leave_no_cyclic_garbage() -> None:
-    """Reference counting frees finished calls, attempts and Envoy upstream state: at the end
-    of a run, before the simulation itself is dropped, none of them is cyclic garbage."""
+@pytest.mark.parametrize("path", [THREE_HOP, LINKERD_RETRY_STORM], ids=["envoy", "linkerd"])
+def test_finished_requests_leave_no_cyclic_garbage(path: Path) -> None:
+    """Reference counting frees finished calls, attempts and the proxies' per-request state
+    (Envoy's Upstream, Linkerd's Flight): at the end of a run, before the simulation itself is
+    dropped, none of them is cyclic garbage."""
     import meshsim
     from meshsim.sim.envoy.upstream import Upstream
+    from meshsim.sim.linkerd.flight import Flight
     from meshsim.sim.messages import Attempt, Call
 
-    scenario = meshsim.load(THREE_HOP)
+    scenario = meshsim.load(path)
     garbage: dict[str, int] = {}
 
     def at_the_end(now: float, duration: float) -> None:
@@ -68,11 +73,11 @@ def test_finished_requests_leave_no_cyclic_garbage() -> None:
             return
         gc.set_debug(gc.DEBUG_SAVEALL)
         gc.collect()
-        kinds = (Attempt, Call, Upstream)
+        kinds = (Attempt, Call, Upstream, Flight)
         garbage.update({k.__name__: sum(isinstance(o, k) for o in gc.garbage) for k in kinds})
         gc.set_debug(0)
         gc.garbage.clear()
 
     gc.collect()
-    meshsim.simulate(scenario, seed=1, duration="2s", progress=at_the_end)
-    assert garbage == {"Attempt": 0, "Call": 0, "Upstream": 0}
+    meshsim.simulate(scenario, seed=1, duration="25s", progress=at_the_end)
+    assert garbage == {"Attempt": 0, "Call": 0, "Upstream": 0, "Flight": 0}

@@ -36,7 +36,8 @@ def flight_done(flight: Flight) -> bool:
 
 
 def attempt_over(value: tuple[Attempt, str]) -> bool:
-    """An attempt timer is over once its request finished or moved past the attempt."""
+    """An attempt timer is over once its request finished (the call then drops its flight)
+    or moved past the attempt."""
     att = value[0]
-    flight: Flight = att.call.state  # type: ignore[assignment]
-    return flight.done or flight.attempt is not att
+    flight: Flight | None = att.call.state  # type: ignore[assignment]
+    return flight is None or flight.done or flight.attempt is not att

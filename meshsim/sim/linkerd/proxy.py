@@ -267,11 +267,11 @@ class LinkerdProxy(Proxy):
         self._try(ev._value)
 
     def _on_attempt_timeout(self, ev: simpy.Event) -> None:
+        if attempt_over(ev._value):
+            return
         att: Attempt = ev._value[0]
         kind: str = ev._value[1]
         flight: Flight = att.call.state  # type: ignore[assignment]
-        if flight.done or flight.attempt is not att:
-            return
         self._drop_attempt(flight, att, TIMEOUT, "UT")
         self.outcome(flight, TIMEOUT, kind)
 
@@ -312,4 +312,6 @@ class LinkerdProxy(Proxy):
         service = None
         if flight.balancer is not None:
             service = self.sim.service_code(flight.balancer.service)
-        self.complete(flight.call, status, flags, subset, service)
+        call = flight.call
+        self.complete(call, status, flags, subset, service)
+        call.state = None  # done: break call <-> flight so reference counting frees both
