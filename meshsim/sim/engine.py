@@ -20,10 +20,10 @@ from meshsim.sim.envoy.gateway import GatewayPod, share_live_routes
 from meshsim.sim.envoy.proxy import EnvoyProxy
 from meshsim.sim.linkerd import inbound
 from meshsim.sim.linkerd.proxy import LinkerdProxy
+from meshsim.sim.live_routes import LiveTable
 from meshsim.sim.pod import Pod
 from meshsim.sim.proxy import PlainProxy, Proxy
 from meshsim.sim.rollout import controllers
-from meshsim.sim.rollout.weights import LiveTable
 from meshsim.sim.sampling import random64, sampler, uniform
 from meshsim.sim.workload import Source
 

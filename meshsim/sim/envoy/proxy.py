@@ -24,11 +24,12 @@ from meshsim.sim.envoy.hash_policy import request_hash
 from meshsim.sim.envoy.mirror import send_shadow
 from meshsim.sim.envoy.retry import Outcome
 from meshsim.sim.envoy.routes import host_table, route_table, routes_for_proxy
+from meshsim.sim.envoy.split import live_pick, static_pick
 from meshsim.sim.envoy.upstream import Upstream, attempt_over, join_flags, upstream_done
 from meshsim.sim.kernel import Timers, call_later
+from meshsim.sim.live_routes import LiveRoute, with_live
 from meshsim.sim.messages import Attempt, Call
 from meshsim.sim.proxy import Proxy
-from meshsim.sim.rollout.weights import LiveRoute, static_pick, with_live
 from meshsim.sim.routing import select_route
 from meshsim.sim.sampling import Sampler
 
@@ -133,7 +134,7 @@ class EnvoyProxy(Proxy):
             self.finish(up, fault.abort_status, join_flags(up.flags, "FI"))
             return  # aborted requests are never mirrored nor sent upstream
         live = route if isinstance(route, LiveRoute) else None
-        backend = self._pick_backend(route) if live is None else live.pick(self._roll)
+        backend = self._pick_backend(route) if live is None else live_pick(live, self._roll)
         if backend.set_headers or backend.remove_headers:
             call = up.call
             headers = {k: v for k, v in call.headers.items() if k not in backend.remove_headers}

@@ -32,9 +32,9 @@ from meshsim.sim.linkerd.routing import (
     routes_for_caller,
     select,
 )
+from meshsim.sim.live_routes import LiveRoute, with_live
 from meshsim.sim.messages import Attempt, Call
 from meshsim.sim.proxy import Proxy
-from meshsim.sim.rollout.weights import LiveRoute, with_live
 from meshsim.sim.sampling import Sampler
 
 if TYPE_CHECKING:

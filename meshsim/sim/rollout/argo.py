@@ -23,12 +23,12 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING
 
 from meshsim.model.rollout import ArgoAnalysis, ArgoRollout, ArgoStep
+from meshsim.sim.live_routes import LiveWeights, register
 from meshsim.sim.rollout.analysis import AnalysisRun
 from meshsim.sim.rollout.events import Reporter
 from meshsim.sim.rollout.metrics import Traffic
 from meshsim.sim.rollout.scaling import BasicCanary
 from meshsim.sim.rollout.versions import pods_of, promote
-from meshsim.sim.rollout.weights import LiveWeights, register
 
 if TYPE_CHECKING:
     import simpy

@@ -21,10 +21,10 @@ from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from meshsim.model.rollout import FlaggerCanary
+from meshsim.sim.live_routes import LiveWeights, register
 from meshsim.sim.rollout.events import Reporter
 from meshsim.sim.rollout.metrics import Traffic
 from meshsim.sim.rollout.versions import pods_of, promote, ready
-from meshsim.sim.rollout.weights import LiveWeights, register
 
 if TYPE_CHECKING:
     import simpy

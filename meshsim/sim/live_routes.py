@@ -16,7 +16,6 @@ from dataclasses import dataclass, field, fields
 
 from meshsim.model.rollout import TrafficTarget, Version
 from meshsim.model.routes import Backend, Mirror, Route
-from meshsim.sim.sampling import Sampler
 
 
 class LiveWeights:
@@ -45,21 +44,6 @@ class LiveRoute(Route):
     canary: Backend = field(default_factory=lambda: Backend(""))
     shadow: Mirror = field(default_factory=lambda: Mirror(""))
 
-    def pick(self, roll: Sampler) -> Backend:
-        """One weighted pick; rolls once when the route has two or more backends, as the
-        static pick does, so the proxy's stream stays aligned. Weight 0 is never picked."""
-        live = self.live
-        assert live is not None
-        if not self.weighted or live.canary is None:
-            return static_pick(self.backends, roll)
-        u = roll() if len(self.backends) > 1 else 0.0
-        canary = live.canary
-        if canary <= 0.0:
-            return self.primary
-        if canary >= 100.0:
-            return self.canary
-        return self.canary if u * 100.0 < canary else self.primary
-
     def weighted_backends(self) -> list[tuple[Backend, float]]:
         """The backends with their current weights (Linkerd's ready-aware pick uses these)."""
         live = self.live
@@ -70,19 +54,6 @@ class LiveRoute(Route):
     @property
     def mirror_on(self) -> bool:
         return self.mirrored and self.live is not None and self.live.mirror
-
-
-def static_pick(backends: Sequence[Backend], roll: Sampler) -> Backend:
-    """Envoy's weighted-cluster pick over fixed weights (never a zero-weight backend)."""
-    if len(backends) == 1:
-        return backends[0]
-    total = sum(b.weight for b in backends)
-    x = roll() * total
-    for backend in backends:
-        x -= backend.weight
-        if x < 0:
-            return backend
-    return next((b for b in reversed(backends) if b.weight > 0), backends[-1])
 
 
 # host -> route name -> (weights, weighted, mirrored)
