@@ -71,7 +71,7 @@ class Recorder:
         self.issued = 0
 
     # -- hot path -------------------------------------------------------------------------
-    def attempt(
+    def attempt(  # noqa: PLR0913 - one positional per column: the cheapest call per attempt
         self, request_id: int, call_id: int, caller: int, service: int, subset: int, pod: int,
         attempt: int, start: float, end: float, status: int, flags: int, retry: bool,
         mirror: bool,
@@ -88,7 +88,7 @@ class Recorder:
         if len(pending) >= table.chunk_bytes:
             table.flush()
 
-    def call(
+    def call(  # noqa: PLR0913 - one positional per column: the cheapest call per call
         self, call_id: int, request_id: int, caller: int, service: int, subset: int,
         start: float, end: float, status: int, flags: int, attempts: int, depth: int,
         mirror: bool = False,

@@ -31,7 +31,7 @@ class Call:
         "service", "start", "state", "status", "subset",
     )
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - built once per hop on the hot path: positional is cheapest
         self, call_id: int, request_id: int, proxy: Proxy, service: str, method: str,
         path: str, headers: Mapping[str, str], depth: int, deadline: float | None,
         on_done: Callable[[Call], None], parent: Attempt | None = None, optional: bool = False,

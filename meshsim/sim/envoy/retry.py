@@ -51,26 +51,33 @@ def _would_retry(
     grpc_status: int | None,
     request_started: bool | None,
 ) -> _Would:
-    on = policy.retry_on
     if isinstance(outcome, str):
-        if outcome not in RESET_KINDS:
-            raise ValueError(f"unknown reset kind {outcome!r}")
-        if outcome == "overflow":
-            return _Would.NO
-        started = request_started if request_started is not None else outcome != "connect_failure"
-        if outcome == "connect_failure" and "connect-failure" in on:
-            return _Would.BACKOFF
-        if "reset-before-request" in on and not started:
-            return _Would.BACKOFF
-        if "reset" in on:
-            return _Would.BACKOFF
-        if "5xx" in on or "gateway-error" in on:
-            return _Would.BACKOFF
-        if outcome == "refused_stream" and "refused-stream" in on:
-            return _Would.BACKOFF
-        return _Would.NO
+        return _would_retry_reset(policy.retry_on, outcome, request_started)
+    return _would_retry_headers(policy, int(outcome), grpc_status)
 
-    status = int(outcome)
+
+def _would_retry_reset(on: frozenset[str], outcome: str,
+                       request_started: bool | None) -> _Would:
+    """``RetryStateImpl::wouldRetryFromReset``: a stream reset or connection failure."""
+    if outcome not in RESET_KINDS:
+        raise ValueError(f"unknown reset kind {outcome!r}")
+    if outcome == "overflow":
+        return _Would.NO
+    started = request_started if request_started is not None else outcome != "connect_failure"
+    if outcome == "connect_failure" and "connect-failure" in on:
+        return _Would.BACKOFF
+    if "reset-before-request" in on and not started:
+        return _Would.BACKOFF
+    if "reset" in on or "5xx" in on or "gateway-error" in on:
+        return _Would.BACKOFF
+    if outcome == "refused_stream" and "refused-stream" in on:
+        return _Would.BACKOFF
+    return _Would.NO
+
+
+def _would_retry_headers(policy: RetryPolicy, status: int, grpc_status: int | None) -> _Would:
+    """``RetryStateImpl::wouldRetryFromHeaders``: an upstream response's status."""
+    on = policy.retry_on
     if "5xx" in on and 500 <= status <= 599:
         return _Would.BACKOFF
     if "gateway-error" in on and status in (502, 503, 504):
