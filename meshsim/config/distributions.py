@@ -29,7 +29,7 @@ class EmpiricalRef:
 LatencySpec = Distribution | EmpiricalRef
 
 # Parameters each distribution takes, in positional order.
-_PARAMS: dict[str, tuple[str, ...]] = {
+PARAMS: dict[str, tuple[str, ...]] = {
     "constant": ("value",),
     "exponential": ("mean",),
     "lognormal": ("median", "p99"),
@@ -82,12 +82,12 @@ def _from_mapping(data: Mapping[object, object]) -> LatencySpec:
 
 
 def _params_of(name: str) -> tuple[str, ...]:
-    if name not in _PARAMS:
+    if name not in PARAMS:
         raise UnitError(
-            f"unknown distribution {name!r}{did_you_mean(name, _PARAMS)} "
-            f"(expected one of {quoted(_PARAMS)})"
+            f"unknown distribution {name!r}{did_you_mean(name, PARAMS)} "
+            f"(expected one of {quoted(PARAMS)})"
         )
-    return _PARAMS[name]
+    return PARAMS[name]
 
 
 def _build(name: str, args: Mapping[str, object]) -> LatencySpec:

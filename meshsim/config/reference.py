@@ -163,7 +163,7 @@ def _limits() -> list[str]:
 
 def _conventions() -> list[str]:
     dists = ", ".join(
-        f"`{name}({', '.join(params)})`" for name, params in distributions._PARAMS.items()
+        f"`{name}({', '.join(params)})`" for name, params in distributions.PARAMS.items()
     )
     return [
         "## Value formats", "",

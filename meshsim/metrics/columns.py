@@ -29,6 +29,10 @@ class Interner:
             self.names.append(name)
         return code
 
+    def code_of(self, name: str) -> int | None:
+        """The code of ``name`` if it was interned, without interning it."""
+        return self._codes.get(name)
+
 
 class Table:
     """A set of named typed columns filled row by row.

@@ -114,7 +114,7 @@ class Recorder:
 
     def code_of(self, name: str) -> int | None:
         """The code of an interned string, without interning it (None: never recorded)."""
-        return self.intern._codes.get(name)
+        return self.intern.code_of(name)
 
     def watched_attempts(self) -> Table:
         """The attempts recorded so far: all of them, or the watched services' when the run

@@ -14,12 +14,12 @@ from meshsim.model import Fault
 if TYPE_CHECKING:
     import simpy
 
-    from meshsim.sim.engine import Simulation
     from meshsim.sim.pod import Pod
+    from meshsim.sim.ports import ControlPlane
 
 
 class Chaos:
-    def __init__(self, sim: Simulation, faults: tuple[Fault, ...]) -> None:
+    def __init__(self, sim: ControlPlane, faults: tuple[Fault, ...]) -> None:
         self.sim = sim
         self.faults = faults
         self._active: dict[str, list[Fault]] = {}

@@ -9,23 +9,20 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from heapq import heappush
-from typing import TYPE_CHECKING, Any
-
-from simpy.events import NORMAL
+from typing import TYPE_CHECKING
 
 from meshsim.model import Call as CallSpec
 from meshsim.model import CallStep, Deployment
 from meshsim.model import Parallel as ParallelSpec
-from meshsim.sim.kernel import Wake, call_later
+from meshsim.sim.kernel import NORMAL, Wake, call_later
 from meshsim.sim.messages import Attempt, Call
 from meshsim.sim.processor_sharing import ProcessorSharing
 from meshsim.sim.sampling import Sampler
 
 if TYPE_CHECKING:
-    import simpy
-
     from meshsim.metrics import Level
-    from meshsim.sim.engine import Simulation
+    from meshsim.sim.kernel import Kernel
+    from meshsim.sim.ports import Mesh
     from meshsim.sim.proxy import Proxy
 
 INF = float("inf")
@@ -35,13 +32,13 @@ class Pod:
     """One replica of a deployment."""
 
     def __init__(
-        self, sim: Simulation, deployment: Deployment, name: str, service_time: Sampler,
-        roll: Sampler, call_roll: Sampler,
+        self, sim: Mesh, deployment: Deployment, name: str, service_time: Sampler,
+        roll: Sampler, call_roll: Sampler, *, mesh_sidecars: bool, drop_abandoned: bool,
     ) -> None:
         self.sim = sim
-        self.env: simpy.Environment = sim.env
-        self._queue: list[Any] = sim.env._queue  # the kernel's heap, for the hot path
-        self._eid = sim.env._eid
+        self.env: Kernel = sim.env
+        self._heap = sim.env.heap  # for the hot path
+        self._ids = sim.env.ids
         self.deployment = deployment
         self.name = name
         self.service = deployment.service
@@ -61,8 +58,8 @@ class Pod:
         self.processor_sharing = contention.model == "processor-sharing"
         self.sharing = ProcessorSharing(sim.env, contention.cores, self.work_done)
         self.inflight_factor = contention.factor if contention.model == "inflight" else 0.0
-        self.inbound_overhead = sim.overhead if deployment.sidecar and sim.mesh_sidecars else 0.0
-        self.drop_abandoned = sim.model.cancellation != "none"
+        self.inbound_overhead = sim.overhead if deployment.sidecar and mesh_sidecars else 0.0
+        self.drop_abandoned = drop_abandoned  # ``cancellation`` is not "none"
         self.busy = 0
         self.queue: deque[Attempt] = deque()
         self.waiting = 0  # live entries of the queue (cancelled ones are skipped lazily)
@@ -80,11 +77,11 @@ class Pod:
         self.authorize: Callable[[Attempt], int] | None = None  # inbound policy, if any
 
     # -- arrival and admission -----------------------------------------------------------------
-    def on_arrive(self, ev: simpy.Event) -> None:
-        self.arrive(ev._value)
+    def on_arrive(self, ev: Wake) -> None:
+        self.arrive(ev.value)
 
     def arrive(self, att: Attempt) -> None:
-        now = self.env._now
+        now = self.env.now
         if self.down:
             self.reply(att, 503, "UF")
             return
@@ -114,7 +111,7 @@ class Pod:
                 and att.pod is self and att in self.queue):
             att.dead = True
             self.waiting -= 1
-            now = self.env._now
+            now = self.env.now
             self.queue_depth.change(now, -1)
             self.in_flight.change(now, -1)
 
@@ -134,10 +131,10 @@ class Pod:
             self.sharing.add(att, work, now)
         else:
             wake = Wake(self._on_work_done, att)
-            heappush(self._queue, (now + work, NORMAL, next(self._eid), wake))
+            heappush(self._heap, (now + work, NORMAL, next(self._ids), wake))
 
-    def _on_work_done(self, ev: simpy.Event) -> None:
-        att: Attempt = ev._value  # work_done, inlined: this is every request's hot path
+    def _on_work_done(self, ev: Wake) -> None:
+        att: Attempt = ev.value  # work_done, inlined: this is every request's hot path
         if att.dead:
             return
         if att.failed:
@@ -161,7 +158,7 @@ class Pod:
 
     def finish(self, att: Attempt, status: int, flags: str = "") -> None:
         """The handler answers: free the slot, reply, start the next queued request."""
-        now = self.env._now
+        now = self.env.now
         self.busy -= 1
         self.active.pop(att, None)
         self.in_flight.change(now, -1)
@@ -170,7 +167,7 @@ class Pod:
         proxy = att.call.proxy
         delay = self.sim.latency
         if delay:
-            heappush(self._queue, (now + delay, NORMAL, next(self._eid),
+            heappush(self._heap, (now + delay, NORMAL, next(self._ids),
                                    Wake(proxy.on_response, att)))
             self._dequeue(now)
         else:
@@ -281,14 +278,14 @@ class Pod:
         self.errors = spec.errors
         self.calls = spec.calls
         contention = spec.contention
-        self.sharing.resize(contention.cores, self.env._now)
+        self.sharing.resize(contention.cores, self.env.now)
         self.processor_sharing = contention.model == "processor-sharing"
         self.inflight_factor = contention.factor if contention.model == "inflight" else 0.0
 
     # -- chaos ---------------------------------------------------------------------------------
     def crash(self) -> None:
         """The pod goes down: everything it holds is lost and callers see a reset (503 UC)."""
-        now = self.env._now
+        now = self.env.now
         self.down = True
         lost = list(self.active) + [att for att in self.queue if not att.dead]
         for att in lost:

@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING
 from meshsim.sim.kernel import call_later
 
 if TYPE_CHECKING:
-    import simpy
-
+    from meshsim.sim.kernel import Kernel, Wake
     from meshsim.sim.messages import Attempt
 
 
@@ -23,7 +22,7 @@ class ProcessorSharing:
     """The shared jobs of one pod; ``done`` is called for each job whose work is over."""
 
     def __init__(
-        self, env: simpy.Environment, cores: int, done: Callable[[Attempt], None]
+        self, env: Kernel, cores: int, done: Callable[[Attempt], None]
     ) -> None:
         self.env = env
         self.cores = cores
@@ -70,10 +69,10 @@ class ProcessorSharing:
             delay = max(0.0, first) / self._rate()
             call_later(self.env, delay, self._on_tick, self._token)
 
-    def _on_tick(self, ev: simpy.Event) -> None:
-        if ev._value != self._token:
+    def _on_tick(self, ev: Wake) -> None:
+        if ev.value != self._token:
             return  # superseded by a later arrival or departure
-        self.advance(self.env._now)
+        self.advance(self.env.now)
         finished = [job for job in self.jobs if job.remaining <= 1e-12]
         self.jobs = [job for job in self.jobs if job.remaining > 1e-12]
         self._schedule()

@@ -17,21 +17,20 @@ from meshsim.sim.messages import Attempt, Call
 from meshsim.sim.sampling import Sampler
 
 if TYPE_CHECKING:
-    import simpy
-
-    from meshsim.sim.engine import Simulation
+    from meshsim.sim.kernel import Kernel, Wake
     from meshsim.sim.pod import Pod
+    from meshsim.sim.ports import Mesh
 
 
 class Proxy:
     """Bookkeeping shared by every kind of client proxy."""
 
     def __init__(
-        self, sim: Simulation, name: str, sidecar: bool, pick_roll: Sampler,
+        self, sim: Mesh, name: str, sidecar: bool, pick_roll: Sampler,
         labels: Mapping[str, str] | None = None, namespace: str = "default",
     ) -> None:
         self.sim = sim
-        self.env: simpy.Environment = sim.env
+        self.env: Kernel = sim.env
         self.name = name
         self.code = sim.recorder.intern(name)
         self.sidecar = sidecar
@@ -44,7 +43,7 @@ class Proxy:
 
     # -- a call --------------------------------------------------------------------------------
     def send(self, call: Call) -> None:
-        now = self.env._now
+        now = self.env.now
         call.start = now
         if call.deadline is not None:
             if call.deadline <= now:
@@ -56,6 +55,10 @@ class Proxy:
     def forward(self, call: Call, now: float) -> None:
         raise NotImplementedError
 
+    def on_endpoints(self, service: str, pods: list[Pod]) -> None:
+        """An EndpointSlice update for ``service``; a plain caller reads the endpoints on each
+        request, so it has nothing to refresh (mesh proxies update their balancers)."""
+
     def transmit(self, att: Attempt) -> None:
         """Put an attempt on the wire to its pod (sidecars and network on the way)."""
         pod = att.pod
@@ -66,8 +69,8 @@ class Proxy:
             pod.arrive(att)
 
     # -- outcomes ------------------------------------------------------------------------------
-    def on_response(self, ev: simpy.Event) -> None:
-        self.response(ev._value)
+    def on_response(self, ev: Wake) -> None:
+        self.response(ev.value)
 
     def response(self, att: Attempt) -> None:
         if att.abandoned:
@@ -78,13 +81,13 @@ class Proxy:
         rec = self.sim.recorder
         rec.attempt(
             call.request_id, call.id, self.code, pod.sim_service_code, pod.subset_code, pod.code,
-            att.number, att.start, self.env._now, status, rec.intern(flags) if flags else 0,
+            att.number, att.start, self.env.now, status, rec.intern(flags) if flags else 0,
             att.number > 1, call.mirror,
         )
         self.complete(call, status, flags, pod.subset_code, pod.sim_service_code)
 
-    def _on_deadline(self, ev: simpy.Event) -> None:
-        call: Call = ev._value
+    def _on_deadline(self, ev: Wake) -> None:
+        call: Call = ev.value
         if not call.done:
             self.give_up(call)
 
@@ -109,7 +112,7 @@ class Proxy:
         pod = att.pod
         rec.attempt(
             call.request_id, call.id, self.code, pod.sim_service_code, pod.subset_code, pod.code,
-            att.number, att.start, self.env._now, status, rec.intern(flags) if flags else 0,
+            att.number, att.start, self.env.now, status, rec.intern(flags) if flags else 0,
             att.number > 1, call.mirror,
         )
 
@@ -120,7 +123,7 @@ class Proxy:
         (an Envoy route may send a host's traffic to another service), default the host's."""
         if call.done:
             return
-        now = self.env._now
+        now = self.env.now
         call.done = True
         call.end = now
         call.status = status

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import math
 from heapq import heappush
-from typing import TYPE_CHECKING, Any
-
-from simpy.events import NORMAL
+from typing import TYPE_CHECKING
 
 from meshsim.model import Workload
-from meshsim.sim.kernel import Wake
+from meshsim.sim.kernel import NORMAL, Wake
 from meshsim.sim.messages import Call
 from meshsim.sim.sampling import Sampler
 
 if TYPE_CHECKING:
-    import simpy
-
-    from meshsim.sim.engine import Simulation
+    from meshsim.sim.kernel import Kernel
+    from meshsim.sim.ports import Mesh
     from meshsim.sim.proxy import Proxy
 
 INF = math.inf
@@ -31,11 +28,11 @@ class Source:
     """
 
     def __init__(
-        self, sim: Simulation, workload: Workload, clients: list[Proxy], unit_gap: Sampler,
+        self, sim: Mesh, workload: Workload, clients: list[Proxy], unit_gap: Sampler,
         roll: Sampler,
     ) -> None:
         self.sim = sim
-        self.env: simpy.Environment = sim.env
+        self.env: Kernel = sim.env
         self.workload = workload
         self.code = sim.recorder.intern(workload.name)
         self.clients = clients
@@ -80,16 +77,15 @@ class Source:
                 gap = self._unit_gap() / rate if self._poisson else 1.0 / rate
                 if t + gap < change:
                     env = self.env  # call_later, inlined
-                    queue: list[Any] = env._queue
-                    heappush(queue, (env._now + (t + gap - env._now), NORMAL, next(env._eid),
-                                     Wake(self._arrive, None)))
+                    heappush(env.heap, (env.now + (t + gap - env.now), NORMAL, next(env.ids),
+                                        Wake(self._arrive, None)))
                     return
             if change == INF:
                 return
             t = change  # memoryless for Poisson; a new phase for constant arrivals
 
-    def _arrive(self, ev: simpy.Event) -> None:
-        now = self.env._now
+    def _arrive(self, ev: Wake) -> None:
+        now = self.env.now
         self._issue(now)
         self._schedule(now)
 

@@ -7,11 +7,10 @@ simulation can observe: which timers fire while live, in which order, at which t
 
 from __future__ import annotations
 
-import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from meshsim.sim.kernel import Timers, call_later
+from meshsim.sim.kernel import Kernel, Timers, Wake, call_later
 
 # (start time, extra delay or None for the fixed one, when the timer's work ends or None)
 Timer = tuple[float, float | None, float | None]
@@ -27,7 +26,7 @@ DELAY = 2.0
 
 
 def _run(timers: list[Timer], pooled: bool) -> list[tuple[float, int]]:
-    env = simpy.Environment()
+    env = Kernel()
     done_at = {i: end for i, (_, _, end) in enumerate(timers)}
     fired: list[tuple[float, int]] = []
 
@@ -35,15 +34,15 @@ def _run(timers: list[Timer], pooled: bool) -> list[tuple[float, int]]:
         end = done_at[int(i)]  # type: ignore[call-overload]
         return end is not None and env.now >= end
 
-    def fire(ev: object) -> None:
-        i = ev._value  # type: ignore[attr-defined]
+    def fire(ev: Wake) -> None:
+        i = ev.value
         if not is_over(i):
             fired.append((env.now, i))
 
     pool = Timers(env, DELAY, fire, is_over)
 
-    def arm(ev: object) -> None:
-        i = ev._value  # type: ignore[attr-defined]
+    def arm(ev: Wake) -> None:
+        i = ev.value
         extra = timers[i][1]
         if pooled:
             pool.start(i) if extra is None else pool.start_after(extra, i)

@@ -22,11 +22,10 @@ from meshsim.sim.envoy import (
 from meshsim.sim.kernel import call_later
 
 if TYPE_CHECKING:
-    import simpy
-
     from meshsim.model.policy import TrafficPolicy
     from meshsim.sim.envoy.proxy import EnvoyProxy
     from meshsim.sim.envoy.upstream import Upstream
+    from meshsim.sim.kernel import Kernel, Wake
     from meshsim.sim.pod import Pod
 
 IntRoll = Callable[[], int]
@@ -62,7 +61,7 @@ class Cluster:
         policy: ClusterPolicy, rand: IntRoll,
     ) -> None:
         self.proxy = proxy
-        self.env: simpy.Environment = proxy.env
+        self.env: Kernel = proxy.env
         self.service = service
         self.subset = subset or ""
         self.service_code: int | None = None  # the recorder's code, cached on first use
@@ -99,8 +98,8 @@ class Cluster:
         )
         interval = outlier.interval
         # Clusters are built at config push (t=0); the timer ticks on that grid.
-        first = interval * (int(self.env._now / interval) + 1)
-        call_later(self.env, first - self.env._now, self._tick, interval)
+        first = interval * (int(self.env.now / interval) + 1)
+        call_later(self.env, first - self.env.now, self._tick, interval)
 
     # -- membership (EDS) ----------------------------------------------------------------------
     def update_hosts(self, hosts: list[Pod]) -> None:
@@ -121,7 +120,7 @@ class Cluster:
             for conn in list(self.idle[host]):
                 self._close(conn)
         if self.detector is not None:
-            now = self.env._now
+            now = self.env.now
             gone = len(removed & self.detector.ejected)
             if gone:
                 self._ejected_level.change(now, -gone)
@@ -140,10 +139,10 @@ class Cluster:
         self.panic = bool(self.hosts) and plan.panic[0]
         self.balancer.observe(self.hosts, self.healthy)
 
-    def _tick(self, ev: simpy.Event) -> None:
+    def _tick(self, ev: Wake) -> None:
         assert self.detector is not None
-        self.detector.tick(self.env._now)
-        call_later(self.env, ev._value, self._tick, ev._value)
+        self.detector.tick(self.env.now)
+        call_later(self.env, ev.value, self._tick, ev.value)
 
     def _on_eject(self, host: Pod, detector: str, now: float) -> None:
         self._ejected_level.change(now, 1)
@@ -163,11 +162,11 @@ class Cluster:
 
     def report_status(self, host: Pod, status: int) -> None:
         if self.detector is not None:
-            self.detector.report_status(host, status, self.env._now)
+            self.detector.report_status(host, status, self.env.now)
 
     def report_local(self, host: Pod, kind: str) -> None:
         if self.detector is not None:
-            self.detector.report_local(host, kind, self.env._now)  # type: ignore[arg-type]
+            self.detector.report_local(host, kind, self.env.now)  # type: ignore[arg-type]
 
     # -- host selection ------------------------------------------------------------------------
     def choose(self, up: Upstream) -> Pod | None:
@@ -231,8 +230,8 @@ class Cluster:
         else:
             self._connected(conn)
 
-    def _on_connected(self, ev: simpy.Event) -> None:
-        self._connected(ev._value)
+    def _on_connected(self, ev: Wake) -> None:
+        self._connected(ev.value)
 
     def _connected(self, conn: Connection) -> None:
         conn.ready = True

@@ -14,10 +14,9 @@ from meshsim.model.routes import Route, host_matches
 from meshsim.sim.messages import Attempt, Call
 
 if TYPE_CHECKING:
-    import simpy
-
-    from meshsim.sim.engine import Simulation
     from meshsim.sim.envoy.proxy import EnvoyProxy
+    from meshsim.sim.kernel import Kernel, Wake
+    from meshsim.sim.ports import Mesh
 
 
 class GatewayPod:
@@ -25,9 +24,9 @@ class GatewayPod:
 
     inbound_overhead = 0.0  # the gateway *is* the proxy; its cost is on its outbound side
 
-    def __init__(self, sim: Simulation, name: str, service: str, proxy: EnvoyProxy) -> None:
+    def __init__(self, sim: Mesh, name: str, service: str, proxy: EnvoyProxy) -> None:
         self.sim = sim
-        self.env: simpy.Environment = sim.env
+        self.env: Kernel = sim.env
         self.name = name
         self.service = service
         self.version = ""
@@ -38,8 +37,8 @@ class GatewayPod:
         self.down = False
         self.proxy = proxy
 
-    def on_arrive(self, ev: simpy.Event) -> None:
-        self.arrive(ev._value)
+    def on_arrive(self, ev: Wake) -> None:
+        self.arrive(ev.value)
 
     def arrive(self, att: Attempt) -> None:
         incoming = att.call
@@ -71,7 +70,7 @@ class GatewayPod:
         """The outside caller gave up; the gateway's own request runs on (no cancellation)."""
 
 
-def share_live_routes(sim: Simulation) -> None:
+def share_live_routes(sim: Mesh) -> None:
     """A controller's routes bound to a gateway too (Flagger's ``service.gateways``) take its
     live weights for every host that gateway serves in this run: the gateway's Envoy looks its
     routes up by the request's host, not by the rolled-out service."""

@@ -30,7 +30,7 @@ def send_shadow(proxy: EnvoyProxy, call: Call, mirror: Mirror, timeout: float) -
         call.path, call.headers, call.depth, None, _ignore,
     )
     copy.mirror = True
-    copy.start = proxy.env._now
+    copy.start = proxy.env.now
     up = Upstream(copy)
     copy.state = up
     up.route = Route(name="shadow", timeout=timeout, backends=(Backend(mirror.service),))

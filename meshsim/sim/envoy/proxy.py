@@ -34,18 +34,17 @@ from meshsim.sim.routing import select_route
 from meshsim.sim.sampling import Sampler
 
 if TYPE_CHECKING:
-    import simpy
-
     from meshsim.model.routes import Backend
-    from meshsim.sim.engine import Simulation
+    from meshsim.sim.kernel import Wake
     from meshsim.sim.pod import Pod
+    from meshsim.sim.ports import Mesh
 
 
 class EnvoyProxy(Proxy):
     """One sidecar (or gateway) Envoy with its own per-cluster state."""
 
     def __init__(
-        self, sim: Simulation, name: str, policy: TrafficPolicy, *, roll: Sampler,
+        self, sim: Mesh, name: str, policy: TrafficPolicy, *, roll: Sampler,
         int_roll: IntRoll, labels: Mapping[str, str] | None = None, namespace: str = "default",
         gateway: str = "mesh", host_routes: Mapping[str, tuple[Route, ...]] | None = None,
     ) -> None:
@@ -119,8 +118,8 @@ class EnvoyProxy(Proxy):
             return
         self._route(up)
 
-    def _after_delay(self, ev: simpy.Event) -> None:
-        up: Upstream = ev._value
+    def _after_delay(self, ev: Wake) -> None:
+        up: Upstream = ev.value
         if not up.done:
             self._route(up)
 
@@ -188,7 +187,7 @@ class EnvoyProxy(Proxy):
         host = up.host
         assert host is not None
         call.attempts += 1
-        att = Attempt(call, host, call.attempts, self.env._now)
+        att = Attempt(call, host, call.attempts, self.env.now)
         self.record_attempt(att, 503, "UO")
         self.finish(up, 503, join_flags(up.flags, "UO"))
 
@@ -201,7 +200,7 @@ class EnvoyProxy(Proxy):
             up.cluster.finished(up, reset=True)
             return
         call.attempts += 1
-        att = Attempt(call, host, call.attempts, self.env._now)
+        att = Attempt(call, host, call.attempts, self.env.now)
         call.attempt = att
         up.attempt = att
         route = up.route
@@ -260,11 +259,11 @@ class EnvoyProxy(Proxy):
         else:
             self.start_attempt(up)
 
-    def _on_retry(self, ev: simpy.Event) -> None:
-        self.start_attempt(ev._value)
+    def _on_retry(self, ev: Wake) -> None:
+        self.start_attempt(ev.value)
 
-    def _on_per_try_timeout(self, ev: simpy.Event) -> None:
-        att: Attempt = ev._value
+    def _on_per_try_timeout(self, ev: Wake) -> None:
+        att: Attempt = ev.value
         if attempt_over(att):
             return
         up: Upstream = att.call.state  # type: ignore[assignment]
@@ -278,8 +277,8 @@ class EnvoyProxy(Proxy):
                 self.env, timeout, self._on_route_timeout, upstream_done)
         return timers
 
-    def _on_route_timeout(self, ev: simpy.Event) -> None:
-        up: Upstream = ev._value
+    def _on_route_timeout(self, ev: Wake) -> None:
+        up: Upstream = ev.value
         if up.done:
             return
         if up.attempt is not None:

@@ -25,17 +25,19 @@ from meshsim.model.authz import (
 from meshsim.sim.messages import POD_ADDRESS, Attempt, Call
 
 if TYPE_CHECKING:
-    from meshsim.sim.engine import Simulation
     from meshsim.sim.pod import Pod
+    from meshsim.sim.ports import Mesh
 
 Authorizer = Callable[[Attempt], int]
 DENIED = 403  # Envoy RBAC local reply
 RESET = 503  # a plaintext connection closed by a STRICT listener
 
 
-def authorizer(sim: Simulation, security: IstioSecurity, pod: Pod) -> Authorizer | None:
-    """The check ``pod``'s sidecar runs on each inbound request; None when it admits all."""
-    namespace = sim.model.topology.services[pod.service].namespace
+def authorizer(
+    sim: Mesh, security: IstioSecurity, pod: Pod, namespace: str
+) -> Authorizer | None:
+    """The check ``pod``'s sidecar (in ``namespace``) runs on each inbound request; None when
+    it admits all."""
     strict = security.mtls_mode(namespace, pod.labels) == "STRICT"
     mutual = security.mtls_mode(namespace, pod.labels) != "DISABLE"
     policies = security.policies_for(namespace, pod.labels)
@@ -48,7 +50,7 @@ def authorizer(sim: Simulation, security: IstioSecurity, pod: Pod) -> Authorizer
     def report(caller: str, detail: str) -> None:
         if caller not in reported:  # the first denial of each edge is an event
             reported.add(caller)
-            sim.recorder.event(sim.env._now, "authz-deny", proxy=caller, service=pod.service,
+            sim.recorder.event(sim.env.now, "authz-deny", proxy=caller, service=pod.service,
                                subset=pod.version, pod=pod.name, detail=detail)
 
     def check(att: Attempt) -> int:

@@ -17,8 +17,8 @@ from meshsim.sim.messages import POD_ADDRESS, Attempt
 from meshsim.sim.routing import request_matches
 
 if TYPE_CHECKING:
-    from meshsim.sim.engine import Simulation
     from meshsim.sim.pod import Pod
+    from meshsim.sim.ports import Mesh
 
 
 Authorizer = Callable[[Attempt], int]
@@ -26,7 +26,7 @@ NO_ROUTE = http_status("inbound_no_route")
 UNAUTHORIZED = http_status("inbound_unauthorized")
 
 
-def authorizer(sim: Simulation, inbound: InboundPolicy, pod: Pod) -> Authorizer | None:
+def authorizer(sim: Mesh, inbound: InboundPolicy, pod: Pod) -> Authorizer | None:
     """The check ``pod`` runs on each inbound request; ``None`` when it lets everything in."""
     server = inbound.server_for(pod.service, pod.version or None) or inbound.server_for(
         pod.service, None)
@@ -60,7 +60,7 @@ def authorizer(sim: Simulation, inbound: InboundPolicy, pod: Pod) -> Authorizer 
         if caller not in denied_edges:  # the first denial of each edge is an event
             denied_edges.add(caller)
             sim.recorder.event(
-                sim.env._now, "authz-deny", proxy=caller, service=pod.service,
+                sim.env.now, "authz-deny", proxy=caller, service=pod.service,
                 subset=pod.version, pod=pod.name,
                 detail=f"{name} denied {identity or 'an unauthenticated client'} (403)",
             )

@@ -22,8 +22,7 @@ from meshsim.sim.linkerd.queue import BalancerQueue
 from meshsim.sim.sampling import Sampler
 
 if TYPE_CHECKING:
-    import simpy
-
+    from meshsim.sim.kernel import Wake
     from meshsim.sim.linkerd.proxy import LinkerdProxy
     from meshsim.sim.pod import Pod
 
@@ -60,7 +59,7 @@ class BackendPool:
         self._deadline_token = 0
 
     def _endpoint(self, pod: Pod) -> Endpoint:
-        now = self.proxy.env._now
+        now = self.proxy.env.now
         ewma = self.spec.peak_ewma
         accrual = self.spec.failure_accrual
         return Endpoint(
@@ -77,7 +76,7 @@ class BackendPool:
         """The destination controller's endpoint update: kept pods keep their EWMA and
         accrual state, new ones start fresh, removed ones leave the balancer (requests on
         them finish). A queue (or a failfast gate) waiting for a ready endpoint opens."""
-        now = self.proxy.env._now
+        now = self.proxy.env.now
         kept = {e.pod: e for e in self.endpoints}
         for endpoint in self.endpoints:
             if endpoint.pod not in pods and endpoint.accrual is not None \
@@ -141,7 +140,7 @@ class BackendPool:
     def _dispatch(self, flight: Flight) -> bool:
         """The worker's P2C poll: False while no endpoint is ready; a finished request
         (cancelled, timed out) leaves the queue unsent."""
-        now = self.proxy.env._now
+        now = self.proxy.env.now
         ready = self.ready(now)
         if not ready:
             return False
@@ -149,10 +148,10 @@ class BackendPool:
             self.proxy.dispatch(flight, self, ready, now)
         return True
 
-    def _on_failfast(self, ev: simpy.Event) -> None:
-        if ev._value != self._deadline_token or not len(self.queue):
+    def _on_failfast(self, ev: Wake) -> None:
+        if ev.value != self._deadline_token or not len(self.queue):
             return
-        self._step(self.proxy.env._now)
+        self._step(self.proxy.env.now)
 
     # -- failure accrual ------------------------------------------------------------------------
     def accrue(self, endpoint: Endpoint, status: int, now: float) -> None:
@@ -171,9 +170,9 @@ class BackendPool:
         if due is not None:
             call_later(self.proxy.env, max(0.0, due - now), self._on_probe_due, endpoint)
 
-    def _on_probe_due(self, ev: simpy.Event) -> None:
-        now = self.proxy.env._now
-        self.advance(ev._value, now)
+    def _on_probe_due(self, ev: Wake) -> None:
+        now = self.proxy.env.now
+        self.advance(ev.value, now)
         if self.ready(now):
             self.drain(now)
 

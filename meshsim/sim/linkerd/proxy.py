@@ -38,10 +38,9 @@ from meshsim.sim.proxy import Proxy
 from meshsim.sim.sampling import Sampler
 
 if TYPE_CHECKING:
-    import simpy
-
-    from meshsim.sim.engine import Simulation
+    from meshsim.sim.kernel import Wake
     from meshsim.sim.pod import Pod
+    from meshsim.sim.ports import Mesh
 
 BAD_GATEWAY = http_status("endpoint_io")
 TIMEOUT = http_status("stream_timeout")  # the request, response and retry timeouts
@@ -52,7 +51,7 @@ class LinkerdProxy(Proxy):
     """One meshed pod's (or client's) outbound linkerd2-proxy."""
 
     def __init__(
-        self, sim: Simulation, name: str, policy: TrafficPolicy, *, roll: Sampler,
+        self, sim: Mesh, name: str, policy: TrafficPolicy, *, roll: Sampler,
         labels: Mapping[str, str] | None = None, namespace: str = "default",
     ) -> None:
         super().__init__(sim, name, True, roll, labels, namespace)
@@ -106,7 +105,7 @@ class LinkerdProxy(Proxy):
         if service not in self._budgets:
             spec = route.retry_budget
             self._budgets[service] = None if spec is None else budget_from_profile(
-                spec.ttl, spec.min_retries_per_second, spec.retry_ratio, now=self.env._now)
+                spec.ttl, spec.min_retries_per_second, spec.retry_ratio, now=self.env.now)
         return self._budgets[service]
 
     def profile_retry(self, service: str, route: Route) -> ProfileRetry:
@@ -180,7 +179,7 @@ class LinkerdProxy(Proxy):
     def _try(self, flight: Flight) -> None:
         if flight.done:
             return
-        now = self.env._now
+        now = self.env.now
         bal = self._pick_backend(flight)
         if bal is None:
             self.finish(flight, 500, "")
@@ -227,7 +226,7 @@ class LinkerdProxy(Proxy):
         if att.abandoned:
             return
         flight: Flight = att.call.state  # type: ignore[assignment]
-        now = self.env._now
+        now = self.env.now
         flight.attempt = None
         status = BAD_GATEWAY if att.flags in ("UF", "UC") else att.status
         endpoint = flight.endpoint
@@ -245,7 +244,7 @@ class LinkerdProxy(Proxy):
         flags = ""
         profile = flight.profile_retry
         if profile is not None:  # an error (not a response) is never retried: it deposits
-            if profile.should_retry(self.env._now, status if isinstance(outcome, int) else None):
+            if profile.should_retry(self.env.now, status if isinstance(outcome, int) else None):
                 self._try(flight)  # no backoff on the profile path
                 return
             self.finish(flight, status, flags)
@@ -263,14 +262,14 @@ class LinkerdProxy(Proxy):
                 return
         self.finish(flight, status, flags)
 
-    def _on_backoff(self, ev: simpy.Event) -> None:
-        self._try(ev._value)
+    def _on_backoff(self, ev: Wake) -> None:
+        self._try(ev.value)
 
-    def _on_attempt_timeout(self, ev: simpy.Event) -> None:
-        if attempt_over(ev._value):
+    def _on_attempt_timeout(self, ev: Wake) -> None:
+        if attempt_over(ev.value):
             return
-        att: Attempt = ev._value[0]
-        kind: str = ev._value[1]
+        att: Attempt = ev.value[0]
+        kind: str = ev.value[1]
         flight: Flight = att.call.state  # type: ignore[assignment]
         self._drop_attempt(flight, att, TIMEOUT, "UT")
         self.outcome(flight, TIMEOUT, kind)
@@ -280,12 +279,12 @@ class LinkerdProxy(Proxy):
         flight.attempt = None
         endpoint = flight.endpoint
         if endpoint is not None:
-            now = self.env._now
+            now = self.env.now
             endpoint.ewma.finish(now, now - flight.started)
         self.abandon(att, status, flags)
 
-    def _on_request_timeout(self, ev: simpy.Event) -> None:
-        flight: Flight = ev._value
+    def _on_request_timeout(self, ev: Wake) -> None:
+        flight: Flight = ev.value
         if flight.done:
             return
         if flight.attempt is not None:

@@ -15,12 +15,12 @@ from meshsim.sim.rollout.flagger import FlaggerScheduler
 from meshsim.sim.rollout.metrics import Traffic
 
 if TYPE_CHECKING:
-    from meshsim.sim.engine import Simulation
+    from meshsim.sim.ports import ControlPlane
 
 Controller = FlaggerScheduler | ArgoController
 
 
-def controllers(sim: Simulation, rollouts: tuple[Rollout, ...]) -> list[Controller]:
+def controllers(sim: ControlPlane, rollouts: tuple[Rollout, ...]) -> list[Controller]:
     """The controllers of ``rollouts``; the recorder keeps their versions' attempts readable."""
     if not rollouts:
         return []
@@ -37,7 +37,7 @@ def controllers(sim: Simulation, rollouts: tuple[Rollout, ...]) -> list[Controll
     return built
 
 
-def _watch(sim: Simulation, spec: Rollout) -> None:
+def _watch(sim: ControlPlane, spec: Rollout) -> None:
     for version in (spec.target.primary, spec.target.canary):
         code = sim.recorder.code_of(version.service)
         if code is not None:

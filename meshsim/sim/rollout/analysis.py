@@ -31,6 +31,8 @@ from meshsim.sim.rollout.metrics import Traffic
 if TYPE_CHECKING:
     import simpy
 
+    from meshsim.sim.kernel import Kernel
+
 ERROR_RETRY = 10.0  # DefaultErrorRetryInterval
 ORDER = ("Pending", "Running", "Successful", "Inconclusive", "Error", "Failed")
 DONE = ("Successful", "Inconclusive", "Error", "Failed")
@@ -113,7 +115,7 @@ def worst(phases: list[str]) -> str:
 class AnalysisRun:
     """A running AnalysisRun; ``on_done(run)`` is called once when it completes."""
 
-    def __init__(self, env: simpy.Environment, spec: ArgoAnalysis, traffic: Traffic,
+    def __init__(self, env: Kernel, spec: ArgoAnalysis, traffic: Traffic,
                  report: Reporter, on_done: Callable[[AnalysisRun], None], step: int) -> None:
         self.env = env
         self.spec = spec

@@ -33,13 +33,13 @@ from meshsim.sim.rollout.versions import pods_of, promote
 if TYPE_CHECKING:
     import simpy
 
-    from meshsim.sim.engine import Simulation
+    from meshsim.sim.ports import ControlPlane
 
 
 class ArgoController:
     """One ``Rollout``'s canary strategy, as a long-lived SimPy process."""
 
-    def __init__(self, sim: Simulation, spec: ArgoRollout, traffic: Traffic) -> None:
+    def __init__(self, sim: ControlPlane, spec: ArgoRollout, traffic: Traffic) -> None:
         self.sim = sim
         self.env = sim.env
         self.spec = spec

@@ -29,7 +29,7 @@ from meshsim.sim.rollout.versions import pods_of, promote, ready
 if TYPE_CHECKING:
     import simpy
 
-    from meshsim.sim.engine import Simulation
+    from meshsim.sim.ports import ControlPlane
 
 TOTAL = 100.0
 DURATION = "request-duration"  # compared as a Go time.Duration of whole milliseconds
@@ -38,7 +38,7 @@ DURATION = "request-duration"  # compared as a Go time.Duration of whole millise
 class FlaggerScheduler:
     """One ``Canary``'s analysis loop, as a long-lived SimPy process."""
 
-    def __init__(self, sim: Simulation, spec: FlaggerCanary, traffic: Traffic) -> None:
+    def __init__(self, sim: ControlPlane, spec: FlaggerCanary, traffic: Traffic) -> None:
         self.sim = sim
         self.spec = spec
         self.traffic = traffic

@@ -28,8 +28,9 @@ from meshsim.sim.kernel import call_later
 if TYPE_CHECKING:
     import simpy
 
-    from meshsim.sim.engine import Simulation
+    from meshsim.sim.kernel import Kernel, Wake
     from meshsim.sim.pod import Pod
+    from meshsim.sim.ports import ControlPlane
 
 
 class Status(NamedTuple):
@@ -142,7 +143,7 @@ def _within_limits(drain: Status, adjust: Status, drain_count: int, adjust_count
 class ReplicaSet:
     """One version's pods: those created (``live``), Ready and Available, from a fixed pool."""
 
-    def __init__(self, env: simpy.Environment, pool: Sequence[Pod], spec: ReplicaScaling,
+    def __init__(self, env: Kernel, pool: Sequence[Pod], spec: ReplicaScaling,
                  on_change: Callable[[], None]) -> None:
         self.env = env
         self.pool = list(pool)
@@ -166,7 +167,7 @@ class ReplicaSet:
             self.available.add(pod)
 
     def scale(self, count: int) -> None:
-        now = self.env._now
+        now = self.env.now
         for pod in self._take(count - len(self.live)):
             self.live.append(pod)
             self._generation[pod] += 1
@@ -198,13 +199,13 @@ class ReplicaSet:
         else:
             call_later(self.env, delay, self._on_timer, (then, pod, generation))
 
-    def _on_timer(self, ev: simpy.Event) -> None:
-        then, pod, generation = ev._value
+    def _on_timer(self, ev: Wake) -> None:
+        then, pod, generation = ev.value
         if self._generation[pod] == generation:  # not deleted (or re-created) meanwhile
             then(pod)
 
     def _on_ready(self, pod: Pod) -> None:
-        self.ready[pod] = self.env._now
+        self.ready[pod] = self.env.now
         self._after(self.spec.min_ready, self._on_available, pod)
         self.on_change()
 
@@ -219,7 +220,7 @@ class BasicCanary:
 
     MAX_ROUNDS = 64  # reconcile passes in one instant (pods with no start-up delay)
 
-    def __init__(self, sim: Simulation, service: str, stable: Sequence[Pod],
+    def __init__(self, sim: ControlPlane, service: str, stable: Sequence[Pod],
                  canary: Sequence[Pod], spec: ReplicaScaling,
                  report: Callable[..., None]) -> None:
         self.sim = sim
@@ -289,7 +290,7 @@ class BasicCanary:
         if self._published is None or names != self._published[0]:
             self.sim.set_endpoints(self.service, [*self.others, *ready])
         if report_scale and (self._published is None or counts != self._published[1]):
-            self.report(self.env._now, "canary-scale", weight=self.weight, stable=counts[0],
+            self.report(self.env.now, "canary-scale", weight=self.weight, stable=counts[0],
                         canary=counts[1], stable_ready=counts[2], canary_ready=counts[3])
         self._published = (names, counts)
         changed, self.changed = self.changed, self.env.event()

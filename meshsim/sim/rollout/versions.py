@@ -9,11 +9,11 @@ from meshsim.model.rollout import Version
 from meshsim.sim.sampling import sampler
 
 if TYPE_CHECKING:
-    from meshsim.sim.engine import Simulation
     from meshsim.sim.pod import Pod
+    from meshsim.sim.ports import ControlPlane
 
 
-def pods_of(sim: Simulation, version: Version) -> list[Pod]:
+def pods_of(sim: ControlPlane, version: Version) -> list[Pod]:
     """The pods of ``version``: the service's, or those its subset selects (by the subset's
     labels when the policy defines it, else by version name)."""
     pods = [p for p in sim.endpoints.get(version.service, []) if hasattr(p, "deployment")]
@@ -30,7 +30,7 @@ def ready(pods: list[Pod]) -> bool:
     return bool(pods) and not any(p.down for p in pods)
 
 
-def promote(sim: Simulation, primary: Version, canary: Version) -> None:
+def promote(sim: ControlPlane, primary: Version, canary: Version) -> None:
     """Copy the canary's pod template to the primary: its pods now run the canary's code
     (latency, errors, calls) with their own replicas, slots and random streams."""
     source = pods_of(sim, canary)

@@ -88,7 +88,7 @@ def server_check(routes: tuple[ServerRoute, ...], authorizations: tuple[Authoriz
     server = ServerPolicy("api-http", "default", {"app": "api"}, 8080, targets=(("api", None),),
                           authorizations=authorizations, routes=routes)
     sim = SimpleNamespace(recorder=SimpleNamespace(event=lambda *a, **k: None),
-                          env=SimpleNamespace(_now=0.0))
+                          env=SimpleNamespace(now=0.0))
     pod = SimpleNamespace(service="api", version=None, name="api-0")
     check = authorizer(sim, InboundPolicy(servers=(server,)), pod)  # type: ignore[arg-type]
     assert check is not None

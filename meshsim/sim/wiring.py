@@ -1,0 +1,171 @@
+"""Builds a run's actors from its model: pods, their sidecars, ingress gateways, load sources,
+the chaos timeline and the rollout controllers.
+
+The only module at the root of ``sim/`` that knows both wings (Envoy and Linkerd): it picks
+each pod's proxy by the mesh, and hands every actor the :class:`~meshsim.sim.engine.Simulation`
+it runs in (which the actors see through :mod:`meshsim.sim.ports`). Construction order is
+the recorder's interning order, so it is part of the output: keep it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, NamedTuple
+
+from meshsim.model.authz import identity_of, spiffe_principal
+from meshsim.model.policy import gateway_for
+from meshsim.rng import Batched
+from meshsim.sim.chaos import Chaos
+from meshsim.sim.envoy import rbac
+from meshsim.sim.envoy.gateway import GatewayPod, share_live_routes
+from meshsim.sim.envoy.proxy import EnvoyProxy
+from meshsim.sim.linkerd import inbound
+from meshsim.sim.linkerd.proxy import LinkerdProxy
+from meshsim.sim.pod import Pod
+from meshsim.sim.proxy import PlainProxy, Proxy
+from meshsim.sim.rollout import Controller, controllers
+from meshsim.sim.sampling import random64, sampler, uniform
+from meshsim.sim.workload import Source
+
+if TYPE_CHECKING:
+    from meshsim.model import Service, Workload
+    from meshsim.sim.engine import Simulation
+
+
+class Actors(NamedTuple):
+    """What the engine starts when the run begins."""
+
+    sources: list[Source]
+    chaos: Chaos
+    rollouts: list[Controller]
+
+
+def build(sim: Simulation) -> Actors:
+    """Build ``sim``'s actors; pods, proxies and endpoints go into ``sim`` as they are made."""
+    return Wiring(sim).build()
+
+
+class Wiring:
+    """One model's construction (ingress gateways are shared by the workloads they serve)."""
+
+    def __init__(self, sim: Simulation) -> None:
+        self.sim = sim
+        self.mesh_sidecars = sim.model.mesh.has_sidecars
+        self.identity = spiffe_principal if sim.model.mesh.name == "istio" else identity_of
+        self.drop_abandoned = sim.model.cancellation != "none"
+        self.gateways: dict[str, list[GatewayPod]] = {}
+
+    def build(self) -> Actors:
+        sim = self.sim
+        for service in sim.model.topology.services.values():
+            self.service_pods(service)
+        sources = [self.source(workload) for workload in sim.model.workloads]
+        chaos = Chaos(sim, sim.model.faults)
+        rollouts = controllers(sim, sim.model.rollouts)
+        share_live_routes(sim)  # Flagger's routes on ingress gateways follow its weights
+        return Actors(sources, chaos, rollouts)
+
+    def service_pods(self, service: Service) -> None:
+        """The pods of every deployment of ``service``, each with its sidecar (if any)."""
+        sim = self.sim
+        streams = sim.streams
+        sim.service_codes[service.name] = sim.recorder.intern(service.name)
+        pods: list[Pod] = []
+        for dep in service.deployments:
+            stem = dep.service if dep.version is None else f"{dep.service}/{dep.version}"
+            service_time = sampler(dep.latency, streams.get(f"service/{stem}"))
+            roll = uniform(streams.get(f"errors/{stem}"))
+            call_roll = uniform(streams.get(f"calls/{stem}"))
+            sidecar = self.has_sidecar(service.name, dep.sidecar and not service.external)
+            for name in dep.pod_names():
+                pod = Pod(sim, dep, name, service_time, roll, call_roll,
+                          mesh_sidecars=self.mesh_sidecars, drop_abandoned=self.drop_abandoned)
+                pod.inbound_overhead = sim.overhead if sidecar else 0.0
+                pod.proxy = self.proxy(name, sidecar, dep.labels, service.namespace)
+                if sidecar:
+                    self.secure(pod, service)
+                pods.append(pod)
+        sim.endpoints[service.name] = pods
+        sim.pods.extend(pods)
+
+    def secure(self, pod: Pod, service: Service) -> None:
+        """A meshed pod's mTLS identity and inbound policy (Linkerd's, or Istio's RBAC)."""
+        policy = self.sim.policy
+        namespace = service.namespace
+        pod.proxy.identity = self.identity(service.name, namespace)
+        if policy is not None and policy.inbound is not None:
+            pod.authorize = inbound.authorizer(self.sim, policy.inbound, pod)
+        if policy is not None and policy.security is not None:
+            pod.authorize = rbac.authorizer(self.sim, policy.security, pod, namespace)
+
+    def source(self, workload: Workload) -> Source:
+        """A workload's load source and its client proxies (behind a gateway if the target is
+        not a service of the mesh)."""
+        sim = self.sim
+        outside = workload.target not in sim.endpoints
+        if outside:
+            self.gateway_pods(workload.target)
+        sidecar = self.mesh_sidecars and not outside  # users outside come in via a gateway
+        clients = [self.proxy(n, sidecar) for n in workload.client_names()]
+        for client in clients:
+            client.identity = self.identity(workload.name, "default") if sidecar else None
+        rng = sim.streams.get(f"arrivals/{workload.name}")
+        unit_gap = Batched(lambda n, rng=rng: rng.exponential(1.0, n))
+        roll = uniform(sim.streams.get(f"clients/{workload.name}"))
+        return Source(sim, workload, clients, unit_gap, roll)
+
+    def has_sidecar(self, service: str, deployment_sidecar: bool) -> bool:
+        policy = self.sim.policy
+        if not self.mesh_sidecars or not deployment_sidecar:
+            return False
+        return policy is None or policy.sidecars.get(service, True)
+
+    def proxy(
+        self, name: str, sidecar: bool, labels: Mapping[str, str] | None = None,
+        namespace: str = "default",
+    ) -> Proxy:
+        """The outbound proxy of a pod or client: the mesh's sidecar, or a plain caller."""
+        sim = self.sim
+        roll = uniform(sim.streams.get(f"balancer/{name}"))
+        proxy: Proxy
+        if sidecar and sim.policy is not None and sim.model.mesh.name == "linkerd":
+            proxy = LinkerdProxy(
+                sim, name, sim.policy, roll=roll, labels=labels, namespace=namespace,
+            )
+        elif sidecar and sim.policy is not None:
+            int_roll = random64(sim.streams.get(f"envoy/{name}"))
+            proxy = EnvoyProxy(
+                sim, name, sim.policy, roll=roll, int_roll=int_roll,
+                labels=labels, namespace=namespace,
+            )
+        else:
+            proxy = PlainProxy(sim, name, sidecar, roll, labels, namespace)
+        sim.proxies[name] = proxy
+        return proxy
+
+    def gateway_pods(self, host: str) -> None:
+        """Pods of the Istio ingress gateway that serves ``host`` (one per Gateway)."""
+        sim = self.sim
+        gateway = gateway_for(sim.policy, host) if sim.policy is not None else None
+        if gateway is None:
+            raise ValueError(f"no service and no gateway for workload target {host!r}")
+        stem = gateway.name.rsplit("/", 1)[-1]
+        pods = self.gateways.get(gateway.name)
+        if pods is None:
+            pods = []
+            for i in range(gateway.replicas):
+                name = f"{stem}-{i}"
+                proxy = EnvoyProxy(
+                    sim, name, sim.policy,  # type: ignore[arg-type]
+                    roll=uniform(sim.streams.get(f"balancer/{name}")),
+                    int_roll=random64(sim.streams.get(f"envoy/{name}")),
+                    labels={"istio": "ingressgateway"}, namespace="istio-system",
+                    gateway=gateway.name, host_routes=gateway.routes,
+                )
+                proxy.identity = spiffe_principal("istio-ingressgateway-service-account",
+                                                  "istio-system")
+                sim.proxies[name] = proxy
+                pods.append(GatewayPod(sim, name, "istio-ingressgateway", proxy))
+            self.gateways[gateway.name] = pods
+        sim.endpoints[host] = pods  # type: ignore[assignment]
+        sim.service_code(host)

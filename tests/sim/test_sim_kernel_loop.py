@@ -1,0 +1,185 @@
+"""``Kernel`` runs events exactly as SimPy's ``Environment`` does, on SimPy internals that exist.
+
+The kernel replaces SimPy's ``step``/``run`` by its own loop (to keep the clock a plain
+attribute) and reads SimPy's private attributes. These tests run the same processes on both
+and compare what they observe, and fail loudly when a SimPy release moves what the kernel
+relies on (pyproject pins the tested range).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Generator
+from typing import Any
+
+import pytest
+import simpy
+import simpy.events
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from meshsim.sim.kernel import Kernel, call_later
+
+Log = list[tuple[float, str]]
+
+
+# -- the SimPy internals the kernel relies on ---------------------------------------------------
+def _reads(fn: Any) -> set[str]:
+    code = fn.fget.__code__ if isinstance(fn, property) else getattr(fn, "__code__", None)
+    return set(code.co_names) if code is not None else set()
+
+
+def test_simpy_has_the_internals_the_kernel_uses() -> None:
+    env = simpy.Environment()
+    assert isinstance(env._queue, list)
+    assert isinstance(env._eid, itertools.count)
+    assert env._now == 0
+    event = env.event()
+    assert event.callbacks == []
+    event.succeed("v")
+    assert (event._ok, event._value) == (True, "v")
+    assert callable(simpy.core.StopSimulation.callback)
+    assert issubclass(simpy.core.EmptySchedule, Exception)
+    assert simpy.events.URGENT < simpy.events.NORMAL
+
+
+def test_only_methods_the_kernel_overrides_read_simpys_clock() -> None:
+    """The kernel keeps the time in ``now`` and drops ``_now``: every SimPy method that reads
+    ``_now`` must be one the kernel overrides (or ``__init__``, which it wraps)."""
+    readers = {name for name, fn in vars(simpy.Environment).items() if "_now" in _reads(fn)}
+    assert readers <= {"__init__", "now", "schedule", "step"}
+    for name in readers - {"__init__"}:
+        assert name in vars(Kernel), name
+    assert "run" in vars(Kernel)  # SimPy's run steps through ``step``: ours inlines it
+    event_code = set().union(*(_reads(fn) for cls in vars(simpy.events).values()
+                               if isinstance(cls, type) for fn in vars(cls).values()))
+    assert "_now" not in event_code  # events schedule through ``env.schedule``
+
+
+def test_the_kernel_exposes_simpys_heap_and_ids() -> None:
+    env = Kernel()
+    assert env.heap is env._queue
+    assert env.ids is env._eid
+    assert not hasattr(env, "_now")  # one clock
+
+
+# -- same behaviour as SimPy --------------------------------------------------------------------
+def _scenario(env: simpy.Environment, sleeps: list[list[float]], log: Log) -> None:
+    """Processes that sleep and log, an event one of them triggers, and raw callbacks."""
+    signal = env.event()
+
+    def worker(i: int, delays: list[float]) -> Generator[simpy.Event, None, None]:
+        for j, delay in enumerate(delays):
+            yield env.timeout(delay)
+            log.append((env.now, f"p{i}.{j}"))
+            if i == 0 and j == 0:
+                signal.succeed(i)
+
+    def waiter() -> Generator[simpy.Event, None, None]:
+        value = yield signal
+        log.append((env.now, f"signal {value}"))
+
+    for i, delays in enumerate(sleeps):
+        env.process(worker(i, delays))
+    env.process(waiter())
+    for delay in (0.0, 1.0, 2.5):
+        env.timeout(delay).callbacks.append(lambda ev, d=delay: log.append((env.now, f"t{d}")))
+
+
+def _trace(cls: type[simpy.Environment], sleeps: list[list[float]],
+           stops: list[float]) -> Log:
+    env = cls()
+    log: Log = []
+    _scenario(env, sleeps, log)
+    for stop in stops:
+        if stop > env.now:
+            env.run(until=stop)
+            log.append((env.now, "stopped"))
+    env.run()
+    log.append((env.now, "drained"))
+    return log
+
+
+delays_st = st.lists(st.lists(st.sampled_from([0.0, 0.5, 1.0, 1.5, 2.5]), max_size=5),
+                     min_size=1, max_size=6)
+stops_st = st.lists(st.sampled_from([0.5, 1.0, 1.5, 2.0, 2.5, 4.0]), max_size=3).map(sorted)
+
+
+@settings(max_examples=200, deadline=None)
+@given(delays_st, stops_st)
+def test_the_kernel_runs_processes_as_simpy_does(
+    sleeps: list[list[float]], stops: list[float]
+) -> None:
+    """Same order, same clock, same run-until stops (events at exactly ``until`` wait)."""
+    assert _trace(Kernel, sleeps, stops) == _trace(simpy.Environment, sleeps, stops)
+
+
+def test_events_at_the_until_time_run_on_the_next_run() -> None:
+    env = Kernel()
+    seen: list[float] = []
+    call_later(env, 1.0, lambda ev: seen.append(env.now), None)
+    env.run(until=1.0)
+    assert (env.now, seen) == (1.0, [])
+    env.run(until=2.0)
+    assert seen == [1.0]
+
+
+def test_wakes_and_simpy_events_keep_insertion_order_at_one_time() -> None:
+    env = Kernel()
+    order: list[str] = []
+    call_later(env, 1.0, lambda ev: order.append(ev.value), "wake 1")
+    env.timeout(1.0).callbacks.append(lambda ev: order.append("timeout"))
+    call_later(env, 1.0, lambda ev: order.append(ev.value), "wake 2")
+    env.run()
+    assert order == ["wake 1", "timeout", "wake 2"]
+
+
+def test_run_until_an_event_returns_its_value_and_resumes_its_callbacks() -> None:
+    results = []
+    for cls in (Kernel, simpy.Environment):
+        env = cls()
+        done = env.timeout(1.0, value="v")
+        after: list[float] = []
+
+        def late(ev: object, env: simpy.Environment = env, after: list[float] = after) -> None:
+            after.append(env.now)
+
+        # Added once ``run`` has put its stop callback first: it runs when the run resumes.
+        env.timeout(0.5).callbacks.append(lambda ev, done=done: done.callbacks.append(late))
+        value = env.run(until=done)
+        before_resume = list(after)
+        env.run()
+        results.append((value, before_resume, after, env.run(until=done)))
+    assert results[0] == results[1] == ("v", [], [1.0], "v")
+
+
+def test_a_failed_event_crashes_the_run_as_in_simpy() -> None:
+    env = Kernel()
+    env.event().fail(KeyError("lost"))
+    with pytest.raises(KeyError) as info:
+        env.run()
+    assert isinstance(info.value.__cause__, KeyError)
+
+
+def test_until_must_be_in_the_future() -> None:
+    env = Kernel()
+    env.run(until=1.0)
+    with pytest.raises(ValueError, match="greater than the current simulation time"):
+        env.run(until=1.0)
+
+
+def test_step_processes_one_event() -> None:
+    env = Kernel()
+    seen: list[object] = []
+    call_later(env, 0.5, lambda ev: seen.append(ev.value), "a")
+    env.step()
+    assert (env.now, seen) == (0.5, ["a"])
+    with pytest.raises(simpy.core.EmptySchedule):
+        env.step()
+
+
+def test_events_scheduled_counts_every_event_id() -> None:
+    env = Kernel()
+    env.timeout(1.0)
+    call_later(env, 1.0, lambda ev: None, None)
+    assert env.events_scheduled() == 2
