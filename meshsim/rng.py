@@ -7,7 +7,8 @@ feature or a service never shifts another stream's draws. No module-level random
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from itertools import chain, repeat
 from typing import Any
 
 import numpy as np
@@ -34,14 +35,10 @@ class Streams:
 def Batched(draw: Callable[..., Any], block: int = 4096) -> Callable[[], Any]:
     """Draws from a generator in blocks, so the hot path pays one numpy call per 4096 draws.
 
-    Returns a zero-argument callable: the ``__next__`` of a generator walking each block's
-    list, a C call per draw rather than a Python one. A block is drawn when its first value
-    is needed, so the draws (and the generator's state) are the same as drawing one by one
-    in blocks on demand.
+    Returns a zero-argument callable: the ``__next__`` of a C-level chain over each block's
+    list, so a draw costs a C call and no Python frame. A block is drawn when its first value
+    is needed (``chain`` asks for the next block only when the current one is used up), so the
+    draws (and the generator's state) are the same as drawing one by one in blocks on demand.
     """
-    return _blocks(draw, block).__next__
-
-
-def _blocks(draw: Callable[..., Any], block: int) -> Iterator[Any]:
-    while True:
-        yield from draw(block).tolist()
+    blocks = map(lambda _: draw(block).tolist(), repeat(None))
+    return chain.from_iterable(blocks).__next__
