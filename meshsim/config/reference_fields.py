@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import types
 import typing
+from collections.abc import Callable
 from typing import Any
 
 import annotated_types
@@ -61,8 +62,31 @@ def _choices(metadata: list[Any]) -> tuple[str, ...] | None:
     return None
 
 
+def _one_of(values: tuple[Any, ...]) -> str:
+    return "one of " + ", ".join(f"`{v}`" for v in values)
+
+
+def _union_name(args: tuple[Any, ...]) -> str:
+    return " or ".join(type_name(a) for a in args if a is not type(None))
+
+
+# What a user writes for a generic type, by its origin, from its arguments.
+_GENERIC_NAMES: dict[Any, Callable[[tuple[Any, ...]], str]] = {
+    typing.Literal: _one_of,
+    typing.Union: _union_name,
+    types.UnionType: _union_name,
+    list: lambda args: f"list of {type_name(args[0])}",
+    dict: lambda args: f"map of {type_name(args[0])} to {type_name(args[1])}",
+    tuple: lambda args: "pair",
+}
+_SCALAR_NAMES = {int: "integer", float: "number", str: "string", bool: "boolean"}
+
+
 def type_name(annotation: Any, metadata: list[Any] | None = None) -> str:
-    """What a user writes, e.g. ``list of [call](#call)``, ``duration``, ``one of `a`, `b```."""
+    """What a user writes, e.g. ``list of [call](#call)``, ``duration``, ``one of `a`, `b```.
+
+    A unit kind or a choice validator in the ``Annotated`` metadata names the field better
+    than its Python type, so they are asked first."""
     metadata = list(metadata or [])
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if origin is typing.Annotated:
@@ -71,23 +95,12 @@ def type_name(annotation: Any, metadata: list[Any] | None = None) -> str:
     if kind:
         return kind
     if options is not None:
-        return "one of " + ", ".join(f"`{o}`" for o in options)
-    if origin is typing.Literal:
-        return "one of " + ", ".join(f"`{a}`" for a in args)
-    if origin in (typing.Union, types.UnionType):
-        named = [type_name(a) for a in args if a is not type(None)]
-        return " or ".join(named)
-    if origin is list:
-        return f"list of {type_name(args[0])}"
-    if origin is dict:
-        return f"map of {type_name(args[0])} to {type_name(args[1])}"
-    if origin is tuple:
-        return "pair"
+        return _one_of(options)
+    if origin in _GENERIC_NAMES:
+        return _GENERIC_NAMES[origin](args)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return f"[{section_title(annotation)}](#{section_anchor(annotation)})"
-    return {int: "integer", float: "number", str: "string", bool: "boolean"}.get(
-        annotation, getattr(annotation, "__name__", str(annotation))
-    )
+    return _SCALAR_NAMES.get(annotation, getattr(annotation, "__name__", str(annotation)))
 
 
 

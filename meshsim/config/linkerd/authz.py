@@ -232,61 +232,80 @@ def authorization_policies(
         target = spec["targetRef"]
         if not target.present:
             raise spec.error("an AuthorizationPolicy needs a targetRef")
-        group, kind, name, namespace = _ref(target, manifest.namespace)
-        identities: tuple[str, ...] | None = None
-        nets: tuple[Network, ...] = ()
-        seen_identity = seen_network = False
-        for ref in spec["requiredAuthenticationRefs"].items():
-            r_group, r_kind, r_name, r_ns = _ref(ref, manifest.namespace)
-            key = f"{r_ns}/{r_name}"
-            if r_kind == "MeshTLSAuthentication" and r_group == POLICY_GROUP:
-                if seen_identity:
-                    raise ref.error("at most one MeshTLSAuthentication or ServiceAccount")
-                seen_identity = True
-                _require(ref, key in mesh_tls, r_kind, r_name, r_ns)
-                identities = mesh_identities(mesh_tls[key], topology, diagnostics)
-            elif r_kind == "NetworkAuthentication" and r_group == POLICY_GROUP:
-                if seen_network:
-                    raise ref.error("at most one NetworkAuthentication")
-                seen_network = True
-                _require(ref, key in networks, r_kind, r_name, r_ns)
-                nets = _networks(Node.root(networks[key])["spec"]["networks"], ())
-            elif r_kind == "ServiceAccount" and r_group in ("", "core"):
-                if seen_identity:
-                    raise ref.error("at most one MeshTLSAuthentication or ServiceAccount")
-                seen_identity = True
-                identities = (identity_of(r_name, r_ns),)
-                _check_identities(ref, identities, topology, diagnostics)
-            else:
-                raise ref.error(f"unsupported authentication {r_group or 'core'}/{r_kind} "
-                                "(expected MeshTLSAuthentication, NetworkAuthentication or "
-                                "ServiceAccount)")
-        authz = Authorization(manifest.key, unauthenticated=identities is None,
-                              identities=identities or (), networks=nets)
-        if kind == "Server" and group == POLICY_GROUP:
-            key = f"{namespace}/{name}"
-            if key not in servers:
-                raise target["name"].error(f"Server {name!r} does not exist in namespace "
-                                           f"{namespace}")
-            servers[key].authorizations.append(authz)
-        elif kind == "Namespace" and group in ("", "core"):
-            if name != manifest.namespace:
-                raise target["name"].error(f"a Namespace targetRef must name the policy's own "
-                                           f"namespace {manifest.namespace!r}, got {name!r}")
-            for key, server in servers.items():
-                if key.startswith(f"{name}/"):
-                    server.authorizations.append(authz)
-        elif kind in ("HTTPRoute", "GRPCRoute") and group in (POLICY_GROUP,
-                                                               "gateway.networking.k8s.io"):
-            holders = [s for s in servers.values() if f"{namespace}/{name}" in s.routes]
-            if not holders:
-                raise target["name"].error(f"{kind} {name!r} in namespace {namespace} is not "
-                                           "an HTTPRoute attached to a Server")
-            for server in holders:
-                server.route_authz.setdefault(f"{namespace}/{name}", []).append(authz)
+        ref = _ref(target, manifest.namespace)
+        authz = _required_authentications(manifest, spec, mesh_tls, networks, topology,
+                                          diagnostics)
+        _attach_to_target(authz, manifest, target, ref, servers)
+
+
+def _required_authentications(
+    manifest: Manifest, spec: Node, mesh_tls: Mapping[str, Manifest],
+    networks: Mapping[str, Manifest], topology: Topology, diagnostics: Diagnostics,
+) -> Authorization:
+    """The clients a policy's ``requiredAuthenticationRefs`` admit: at most one identity source
+    (a MeshTLSAuthentication or a ServiceAccount) and at most one NetworkAuthentication, AND-ed;
+    no identity source means unauthenticated clients too, no networks every address."""
+    identities: tuple[str, ...] | None = None
+    nets: tuple[Network, ...] = ()
+    seen_identity = seen_network = False
+    for ref in spec["requiredAuthenticationRefs"].items():
+        r_group, r_kind, r_name, r_ns = _ref(ref, manifest.namespace)
+        key = f"{r_ns}/{r_name}"
+        if r_kind == "MeshTLSAuthentication" and r_group == POLICY_GROUP:
+            if seen_identity:
+                raise ref.error("at most one MeshTLSAuthentication or ServiceAccount")
+            seen_identity = True
+            _require(ref, key in mesh_tls, r_kind, r_name, r_ns)
+            identities = mesh_identities(mesh_tls[key], topology, diagnostics)
+        elif r_kind == "NetworkAuthentication" and r_group == POLICY_GROUP:
+            if seen_network:
+                raise ref.error("at most one NetworkAuthentication")
+            seen_network = True
+            _require(ref, key in networks, r_kind, r_name, r_ns)
+            nets = _networks(Node.root(networks[key])["spec"]["networks"], ())
+        elif r_kind == "ServiceAccount" and r_group in ("", "core"):
+            if seen_identity:
+                raise ref.error("at most one MeshTLSAuthentication or ServiceAccount")
+            seen_identity = True
+            identities = (identity_of(r_name, r_ns),)
+            _check_identities(ref, identities, topology, diagnostics)
         else:
-            raise target.error(f"unsupported targetRef {group or 'core'}/{kind} (expected a "
-                               "Server, an HTTPRoute or the policy's Namespace)")
+            raise ref.error(f"unsupported authentication {r_group or 'core'}/{r_kind} "
+                            "(expected MeshTLSAuthentication, NetworkAuthentication or "
+                            "ServiceAccount)")
+    return Authorization(manifest.key, unauthenticated=identities is None,
+                         identities=identities or (), networks=nets)
+
+
+def _attach_to_target(authz: Authorization, manifest: Manifest, target: Node,
+                      ref: tuple[str, str, str, str], servers: dict[str, ServerState]) -> None:
+    """A policy's ``targetRef``: one Server, every Server of the policy's own Namespace, or an
+    HTTPRoute attached to a Server (its authorizations apply to that route only)."""
+    group, kind, name, namespace = ref
+    if kind == "Server" and group == POLICY_GROUP:
+        key = f"{namespace}/{name}"
+        if key not in servers:
+            raise target["name"].error(f"Server {name!r} does not exist in namespace "
+                                       f"{namespace}")
+        servers[key].authorizations.append(authz)
+    elif kind == "Namespace" and group in ("", "core"):
+        if name != manifest.namespace:
+            raise target["name"].error(f"a Namespace targetRef must name the policy's own "
+                                       f"namespace {manifest.namespace!r}, got {name!r}")
+        for key, server in servers.items():
+            if key.startswith(f"{name}/"):
+                server.authorizations.append(authz)
+    elif kind in ("HTTPRoute", "GRPCRoute") and group in (POLICY_GROUP,
+                                                           "gateway.networking.k8s.io"):
+        holders = [s for s in servers.values() if f"{namespace}/{name}" in s.routes]
+        if not holders:
+            raise target["name"].error(f"{kind} {name!r} in namespace {namespace} is not "
+                                       "an HTTPRoute attached to a Server")
+        for server in holders:
+            server.route_authz.setdefault(f"{namespace}/{name}", []).append(authz)
+    else:
+        raise target.error(f"unsupported targetRef {group or 'core'}/{kind} (expected a "
+                           "Server, an HTTPRoute or the policy's Namespace)")
 
 
 def mesh_identities(manifest: Manifest, topology: Topology,

@@ -79,6 +79,46 @@ def service_of_profile(manifest: Manifest, index: HostIndex) -> str:
     return found.service
 
 
+def profiles_by_service(manifests: list[Manifest], index: HostIndex,
+                        diagnostics: Diagnostics) -> dict[str, Profile]:
+    """Service → its ServiceProfile (the one in the service's own namespace first)."""
+    found: dict[str, list[Manifest]] = {}
+    for manifest in manifests:
+        found.setdefault(service_of_profile(manifest, index), []).append(manifest)
+    out: dict[str, Profile] = {}
+    for service, candidates in found.items():
+        own = [m for m in candidates if m.namespace == index.namespaces[service]]
+        chosen = own[0] if own else candidates[0]
+        for other in candidates:
+            if other is not chosen:
+                diagnostics.warn(Node.root(other)["metadata"]["namespace"],
+                                 f"a client-namespace ServiceProfile applies only to clients in "
+                                 f"namespace {other.namespace}; meshsim applies "
+                                 f"{chosen.key} (namespace {chosen.namespace}) to every client",
+                                 code="approximated")
+        if chosen.namespace != index.namespaces[service]:
+            diagnostics.warn(Node.root(chosen)["metadata"]["namespace"],
+                             f"a ServiceProfile in namespace {chosen.namespace} applies only to "
+                             f"clients in that namespace; meshsim applies it to every client of "
+                             f"{service}", code="approximated")
+        out[service] = parse_profile(chosen, service, index, diagnostics)
+    return out
+
+
+def on_profile_path(profiles: dict[str, Profile], diagnostics: Diagnostics) -> set[str]:
+    """The services whose profile has routes or dstOverrides; the others stay on the policy
+    path, where a ServiceProfile's retry budget is not used (say so)."""
+    path = {s for s, p in profiles.items() if p.has_routes_or_targets}
+    for service, profile in profiles.items():
+        if service not in path and profile.manifest is not None:
+            spec = Node.root(profile.manifest)["spec"]
+            if spec.has("retryBudget"):
+                diagnostics.warn(spec["retryBudget"], "a ServiceProfile without routes or "
+                                 "dstOverrides leaves the service on the policy path, where the "
+                                 "retry budget is not used", code="no-effect")
+    return path
+
+
 def parse_profile(manifest: Manifest, service: str, index: HostIndex,
                   diagnostics: Diagnostics) -> Profile:
     spec = Node.root(manifest)["spec"]
