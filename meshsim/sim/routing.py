@@ -83,7 +83,7 @@ def _value_matches(h: HeaderMatch, value: str | None) -> bool:
     return string_matches(h.match, value) != h.invert
 
 
-def request_matches(m: RouteMatch, call: Call) -> bool:
+def request_matches(m: RouteMatch, call: Call) -> bool:  # noqa: PLR0911 - one early return per ANDed condition, no helper calls on the hot path
     """Request-time conditions of one match block (AND), with nested all/any/not blocks."""
     if m.all_of and not all(request_matches(sub, call) for sub in m.all_of):
         return False

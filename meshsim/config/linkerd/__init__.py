@@ -25,6 +25,6 @@ is a ``dropped`` warning; every reference that cannot work (a missing service or
 duration, weight or regex) is a located :class:`~meshsim.errors.ScenarioError`.
 """
 
-from .translate import LinkerdTranslation, linkerd_backend, reads, translate
+from .translation import LinkerdTranslation, linkerd_backend, reads, translate
 
 __all__ = ["LinkerdTranslation", "linkerd_backend", "reads", "translate"]
