@@ -137,11 +137,13 @@ class Proxy:
             call.mirror,
         )
         call.on_done(call)
-        # Nothing reads these once the call is done; dropping them breaks the reference cycles
-        # (call <-> attempt, parent attempt <-> its downstream calls) so that reference counting
-        # frees finished requests at once instead of leaving them to the cyclic collector.
+        # Nothing reads these once the call is done (a late timer finds ``state`` gone and
+        # knows the call is over); dropping them breaks the reference cycles (call <-> attempt,
+        # parent attempt <-> its downstream calls, call <-> the proxy's per-request state) so
+        # that reference counting frees finished requests at once, not the cyclic collector.
         call.attempt = None
         call.parent = None
+        call.state = None
 
 
 def _call_done(call: Call) -> bool:

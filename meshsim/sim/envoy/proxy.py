@@ -328,6 +328,4 @@ class EnvoyProxy(Proxy):
             service = cluster.service_code
             if service is None:  # the first request through this cluster
                 service = cluster.service_code = self.sim.service_code(cluster.service)
-        call = up.call
-        self.complete(call, status, flags, subset, service)
-        call.state = None  # done: break call <-> upstream so reference counting frees both
+        self.complete(up.call, status, flags, subset, service)

@@ -311,6 +311,4 @@ class LinkerdProxy(Proxy):
         service = None
         if flight.balancer is not None:
             service = self.sim.service_code(flight.balancer.service)
-        call = flight.call
-        self.complete(call, status, flags, subset, service)
-        call.state = None  # done: break call <-> flight so reference counting frees both
+        self.complete(flight.call, status, flags, subset, service)
