@@ -178,8 +178,10 @@ def routes(
     since: SinceOpt = None, until: UntilOpt = None, last: WindowOpt = None,
     output: OutputOpt = "table",
 ) -> None:
-    """Golden metrics per route; -o wide: EFFECTIVE (per request, after retries) vs ACTUAL
-    (per attempt) success and RPS (linkerd viz routes)."""
+    """Golden metrics per route (linkerd viz routes).
+
+    -o wide: EFFECTIVE (per request, after retries) vs ACTUAL (per attempt) success and RPS.
+    """
 
     def make() -> tuple[pd.DataFrame, str, list[tuple[str, str]]]:
         run, window = _open(run_dir, since, until, last, output)
@@ -266,8 +268,7 @@ def authz(
     since: SinceOpt = None, until: UntilOpt = None, last: WindowOpt = None,
     output: OutputOpt = "table",
 ) -> None:
-    """Requests each server refused (UNAUTHORIZED) and let in, per client identity
-    (linkerd viz authz)."""
+    """Requests refused (UNAUTHORIZED) and let in, per server and client (linkerd viz authz)."""
 
     def make() -> tuple[pd.DataFrame, str, list[tuple[str, str]]]:
         run, window = _open(run_dir, since, until, last, output)
