@@ -16,6 +16,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,7 @@ import pandas as pd
 
 from meshsim.errors import MeshsimError
 from meshsim.results.atomic import PARTIAL, StagedDir
+from meshsim.results.viz.mesh import mesh_info
 
 if TYPE_CHECKING:
     from meshsim.results.results import Results
@@ -88,6 +90,7 @@ def run_info(results: Results) -> dict[str, Any]:
         "slo": slo.to_dict(orient="records"),
         "stats": dict(recording.stats),
         "scenario_meta": dict(meta),
+        "mesh_info": mesh_info(model).to_json(),
     })
 
 
@@ -159,7 +162,7 @@ class StoredRun:
 
     It answers the same questions as :class:`~meshsim.results.Results` for what was stored
     (``summary``, ``workloads``, ``timeseries``, ``events``, ``slo()``, ``passed``); the large
-    ``requests`` and ``attempts`` tables stay on disk.
+    ``requests``, ``calls`` and ``attempts`` tables are read on first use.
     """
 
     path: Path
@@ -192,6 +195,19 @@ class StoredRun:
 
     def slo(self) -> pd.DataFrame:
         return self.slo_frame.copy()
+
+    # The raw tables, read on first use (``meshsim viz`` and ``export`` need them).
+    @cached_property
+    def requests(self) -> pd.DataFrame:
+        return _read(self.path, "requests.parquet")
+
+    @cached_property
+    def calls(self) -> pd.DataFrame:
+        return _read(self.path, "calls.parquet")
+
+    @cached_property
+    def attempts(self) -> pd.DataFrame:
+        return _read(self.path, "attempts.parquet")
 
 
 def _read(folder: Path, name: str) -> pd.DataFrame:
