@@ -8,6 +8,7 @@ which no linter has, use ``MSH01xx`` (docs/analyze.md lists every code with an e
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
@@ -47,12 +48,18 @@ class MessageType:
     dynamic: bool = False  # a short simulation can confirm it (``--confirm``)
 
     def text(self, *args: object) -> str:
-        out, parts = "", self.template.split("%")
-        out = parts[0]
-        for part, arg in zip(parts[1:], args, strict=True):
-            verb, rest = part[0], part[1:]
-            out += (_quote(str(arg)) if verb == "q" else str(arg)) + rest
-        return out
+        values = iter(args)
+
+        def one(verb: re.Match[str]) -> str:
+            if verb.group(1) == "%":
+                return "%"
+            value = str(next(values))
+            return _quote(value) if verb.group(1) == "q" else value
+
+        return _VERB.sub(one, self.template)
+
+
+_VERB = re.compile(r"%([%sqvdt])")
 
 
 def _quote(text: str) -> str:

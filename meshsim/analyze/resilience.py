@@ -62,10 +62,10 @@ def amplification(model: Model, manifests: Sequence[Manifest],
         if len(hops) < 2:
             continue
         deepest = path.hops[hops[-1]]
-        chain = path.hops[: hops[-1] + 1]
+        chain = [path.hops[i] for i in hops]  # the mesh's default retries are left out
         factors = " x ".join(str(h.tries) for h in chain)
         where = of_route(manifests, model, deepest.route, deepest.service)
-        found_ = finding(msg.RetryAmplification, where, len(hops), _names(path, len(chain)),
+        found_ = finding(msg.RetryAmplification, where, len(hops), _names(path, hops[-1] + 1),
                          math.prod(h.tries for h in chain), deepest.service, factors)
         yield replace(found_, probe=Probe(deepest.service, deepest.tries))
 
@@ -149,7 +149,7 @@ def inner_timeouts(model: Model, manifests: Sequence[Manifest],
 
 def _caller_wait(path: Path, i: int) -> tuple[float, str] | None:
     """The tightest limit above hop ``i``: an ancestor's attempt or the workload's timeout."""
-    limits = [(h.attempt_wait, f"{h.caller}'s route {h.route.name} to {h.service}")
+    limits = [(h.attempt_wait, f"route {h.route.name} from {h.caller}")
               for h in path.hops[:i] if h.route is not None and h.attempt_wait > 0]
     if path.timeout > 0:
         limits.append((path.timeout, f"workload {path.workload}'s timeout"))

@@ -17,9 +17,15 @@ def of_manifest(manifest: Manifest, path: YamlPath = ()) -> Resource:
                     location.file, location.line)
 
 
-def of_service(model: Model, service: str) -> Resource:
+def of_service(manifests: Sequence[Manifest], model: Model, service: str) -> Resource:
+    """The Service manifest when the scenario has one (Linkerd annotations), else its name."""
     spec = model.topology.services.get(service)
-    return Resource("Service", service, spec.namespace if spec else "default")
+    namespace = spec.namespace if spec else "default"
+    for manifest in manifests:
+        if (manifest.kind, manifest.name) == ("Service", service) and (
+                manifest.namespace or "default") == namespace:
+            return of_manifest(manifest)
+    return Resource("Service", service, namespace)
 
 
 def of_route(manifests: Sequence[Manifest], model: Model, route: Route | None,
@@ -31,7 +37,7 @@ def of_route(manifests: Sequence[Manifest], model: Model, route: Route | None,
             path = _rule_path(manifest, route.name)
             if path is not None:
                 return of_manifest(manifest, path)
-    return of_service(model, service)
+    return of_service(manifests, model, service)
 
 
 def _rule_path(manifest: Manifest, name: str) -> YamlPath | None:
