@@ -4,8 +4,8 @@ Istio's own checks (:mod:`.istio`, IST codes) read the manifests as written; mes
 resilience checks (:mod:`.resilience`, MSH codes) read the compiled model's call paths; a
 dynamic finding can be confirmed by a short simulation (:mod:`.confirm`). A manifest that
 names a missing host, subset or gateway stops loading (the scenario cannot run); analyze
-reports that reference as istioctl does (IST0101, or IST0174 for a DestinationRule's host)
-and, having no model, nothing else. Every other load error stays an error (exit 2).
+reports that reference as istioctl does (IST0101, or IST0174 for a DestinationRule's host),
+leaves that manifest out and checks the rest. Every other load error stays an error (exit 2).
 """
 
 from __future__ import annotations
@@ -14,19 +14,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import meshsim.api as api
 from meshsim.analyze import istio, resilience
 from meshsim.analyze import messages as msg
 from meshsim.analyze.confirm import confirm as confirm_findings
 from meshsim.analyze.messages import ALL, Finding, Level, MessageType, Resource, finding
+from meshsim.config import load_scenario
 from meshsim.errors import MissingReference
+
+MAX_LEFT_OUT = 50  # manifests left out to check the rest; beyond, the error stands
 
 __all__ = ["ALL", "Analysis", "Finding", "Level", "MessageType", "analyze"]
 
 
 @dataclass(frozen=True)
 class Analysis:
-    """The findings for one scenario; ``stopped`` says why the later checks could not run."""
+    """The findings for one scenario; ``stopped``: the load errors of the manifests left out."""
 
     file: str
     findings: list[Finding] = field(default_factory=list)
@@ -39,19 +41,30 @@ class Analysis:
 def analyze(path: str | Path, overrides: Mapping[str, object] | None = None, *,
             strict: bool = False, confirm: bool = False, seed: int | None = None) -> Analysis:
     """Load ``path`` and run every check; ``confirm`` simulates the dynamic findings."""
-    try:
-        scenario = api.load(path, overrides, strict=strict)
-    except MissingReference as exc:
-        return Analysis(str(path), [_reference(exc)], stopped=exc.format())
+    found: list[Finding] = []
+    left_out: set[tuple[str, str, str]] = set()
+    stopped: list[str] = []
+    while True:
+        try:
+            scenario = load_scenario(Path(path), overrides, strict,
+                                     leave_out=frozenset(left_out))
+            break
+        except MissingReference as exc:
+            key = (exc.kind, exc.name, exc.namespace)
+            if key in left_out or len(left_out) >= MAX_LEFT_OUT:
+                raise
+            found.append(_reference(exc))
+            stopped.append(exc.format())
+            left_out.add(key)
     model = scenario.model
-    findings = [
+    found += [
         *istio.check(model, scenario.manifests, scenario.warnings),
         *resilience.check(model, scenario.manifests),
     ]
-    findings.sort(key=lambda f: (f.resource.file, f.resource.line or 0, f.type.code))
+    found.sort(key=lambda f: (f.resource.file, f.resource.line or 0, f.type.code))
     if confirm:
-        findings = confirm_findings(model, findings, seed)
-    return Analysis(str(path), findings)
+        found = confirm_findings(model, found, seed)
+    return Analysis(str(path), found, stopped="; ".join(stopped))
 
 
 def _reference(exc: MissingReference) -> Finding:

@@ -108,8 +108,9 @@ def _print(result: Analysis, shown: list[Finding], output: Output) -> None:
             err.print(f"\u2714 No validation issues found when analyzing {result.file}.",
                       markup=False)
     if result.stopped:
-        err.print(f"note: the scenario does not load past this ({result.stopped}); the other "
-                  "checks need it to load", markup=False, soft_wrap=True)
+        err.print(f"note: the scenario does not load as it is ({result.stopped}); the "
+                  "manifests named above were left out to check the rest", markup=False,
+                  soft_wrap=True)
 
 
 def _level(text: str, option: str) -> Level:

@@ -52,7 +52,7 @@ def test_json_and_yaml_carry_istioctls_fields_and_exit_0() -> None:
     assert message["origin"] == "VirtualService reviews.default"
     assert message["reference"] == f"{path}:47"
     assert message["message"] == 'Referenced host+subset in destinationrule not found: "reviews+v3"'
-    assert "does not load past this" in err
+    assert "does not load as it is" in err
     code, out, _ = invoke(path, "-o", "yaml")
     assert code == 0 and yaml.safe_load(out) == [message]
 
