@@ -19,7 +19,7 @@ from meshsim.analyze import messages as msg
 from meshsim.analyze.confirm import confirm as confirm_findings
 from meshsim.analyze.messages import ALL, Finding, Level, MessageType, Resource, finding
 from meshsim.config import load_scenario
-from meshsim.errors import MissingReference
+from meshsim.errors import MissingReference, ScenarioError
 
 MAX_LEFT_OUT = 50  # manifests left out to check the rest; beyond, the error stands
 
@@ -56,6 +56,13 @@ def analyze(path: str | Path, overrides: Mapping[str, object] | None = None, *,
             found.append(_reference(exc))
             stopped.append(exc.format())
             left_out.add(key)
+        except ScenarioError as exc:
+            if not left_out:
+                raise
+            # Leaving a manifest out broke something else (a workload whose Gateway it
+            # served): report what was found; the other checks need a scenario that loads.
+            stopped.append(f"then {exc.format()}; no other check ran")
+            return Analysis(str(path), found, stopped="; ".join(stopped))
     model = scenario.model
     found += [
         *istio.check(model, scenario.manifests, scenario.warnings),
