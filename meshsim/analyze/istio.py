@@ -34,6 +34,7 @@ def check(model: Model, manifests: Sequence[Manifest],
         *(f for m in virtual_services for f in unreachable_rules(m)),
         *conflicting_mesh_hosts(virtual_services, index),
         *(f for m in rules for f in subsets_without_pods(m, model, index)),
+        *(f for m in manifests for f in selects_no_workload(m, model)),
         *from_warnings(manifests, warnings),
     ]
 
@@ -131,6 +132,35 @@ def subsets_without_pods(manifest: Manifest, model: Model, index: HostIndex) -> 
                    for d in service.deployments):
             yield finding(msg.DestinationRuleSubsetNotSelectPods,
                           of_manifest(manifest, ("spec", "subsets", i)), subset.get("name", ""))
+
+
+# -- IST0127 -------------------------------------------------------------------------------------
+SELECTING = ("AuthorizationPolicy", "PeerAuthentication", "RequestAuthentication", "Sidecar",
+             "Telemetry", "EnvoyFilter", "WasmPlugin")
+ROOT_NAMESPACE = "istio-system"  # a policy there selects workloads in every namespace
+
+
+def selects_no_workload(manifest: Manifest, model: Model) -> Iterator[Finding]:
+    """A policy whose ``selector`` / ``workloadSelector`` labels match no pod has no effect."""
+    if manifest.kind not in SELECTING or manifest.family != "istio":
+        return
+    spec = _spec(manifest)
+    key = "workloadSelector" if manifest.kind == "Sidecar" else "selector"
+    selector = spec.get(key)
+    labels = selector.get("matchLabels" if key == "selector" else "labels") if isinstance(
+        selector, dict) else None
+    if not isinstance(labels, dict) or not labels:
+        return
+    wanted = {str(k): str(v) for k, v in labels.items()}
+    namespace = manifest.namespace or "default"
+    for service in model.topology.services.values():
+        if namespace not in (ROOT_NAMESPACE, service.namespace):
+            continue
+        if any(all(d.labels.get(k) == v for k, v in wanted.items())
+               for d in service.deployments):
+            return
+    text = ",".join(f"{k}={v}" for k, v in sorted(wanted.items()))
+    yield finding(msg.NoMatchingWorkloadsFound, of_manifest(manifest, ("spec", key)), text)
 
 
 # -- the translator's own warnings that are an istioctl check ------------------------------------

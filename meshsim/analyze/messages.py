@@ -144,6 +144,9 @@ def finding(kind: MessageType, resource: Resource, *args: object) -> Finding:
 # -- Istio's codes, with istioctl's templates (pkg/config/analysis/msg/messages.yaml) ------------
 ReferencedResourceNotFound = MessageType(
     "IST0101", "ReferencedResourceNotFound", Level.ERROR, "Referenced %s not found: %q")
+NoMatchingWorkloadsFound = MessageType(
+    "IST0127", "NoMatchingWorkloadsFound", Level.WARNING,
+    "No matching workloads for this resource with the following labels: %s")
 ConflictingMeshGatewayVirtualServiceHosts = MessageType(
     "IST0109", "ConflictingMeshGatewayVirtualServiceHosts", Level.ERROR,
     "The VirtualServices %s associated with mesh gateway define the same host %s which can lead "
@@ -197,7 +200,8 @@ LinkerdRetriesWithoutBudget = MessageType(
     "request is sent %v times.")
 
 ALL: tuple[MessageType, ...] = (
-    ReferencedResourceNotFound, ConflictingMeshGatewayVirtualServiceHosts,
+    ReferencedResourceNotFound, NoMatchingWorkloadsFound,
+    ConflictingMeshGatewayVirtualServiceHosts,
     VirtualServiceUnreachableRule, VirtualServiceIneffectiveMatch,
     VirtualServiceHostNotFoundInGateway, DestinationRuleSubsetNotSelectPods,
     UnknownDestinationRuleHost, RetryAmplification, PerTryTimeoutsExceedRouteTimeout,
