@@ -18,7 +18,7 @@ from meshsim.analyze import istio, resilience
 from meshsim.analyze import messages as msg
 from meshsim.analyze.confirm import confirm as confirm_findings
 from meshsim.analyze.messages import ALL, Finding, Level, MessageType, Resource, finding
-from meshsim.config import load_scenario
+from meshsim.config import Scenario, load_scenario
 from meshsim.errors import MissingReference, ScenarioError
 
 MAX_LEFT_OUT = 50  # manifests left out to check the rest; beyond, the error stands
@@ -34,21 +34,32 @@ class Analysis:
     findings: list[Finding] = field(default_factory=list)
     stopped: str = ""
 
-    def worst(self) -> Level | None:
-        return max((f.level for f in self.findings), default=None)
-
 
 def analyze(path: str | Path, overrides: Mapping[str, object] | None = None, *,
             strict: bool = False, confirm: bool = False, seed: int | None = None) -> Analysis:
     """Load ``path`` and run every check; ``confirm`` simulates the dynamic findings."""
+    scenario, found, stopped = _load(Path(path), overrides, strict)
+    if scenario is not None:
+        found += istio.check(scenario.model, scenario.manifests, scenario.warnings)
+        found += resilience.check(scenario.model, scenario.manifests)
+    found.sort(key=lambda f: (f.resource.file, f.resource.line or 0, f.type.code))
+    if confirm and scenario is not None:
+        found = confirm_findings(scenario.model, found, seed)
+    return Analysis(str(path), found, stopped="; ".join(stopped))
+
+
+def _load(path: Path, overrides: Mapping[str, object] | None,
+          strict: bool) -> tuple[Scenario | None, list[Finding], list[str]]:
+    """The scenario without the manifests that name something missing (each a finding);
+    None when leaving them out breaks the rest (a workload that entered through a Gateway
+    a left-out VirtualService served)."""
     found: list[Finding] = []
     left_out: set[tuple[str, str, str]] = set()
     stopped: list[str] = []
     while True:
         try:
-            scenario = load_scenario(Path(path), overrides, strict,
-                                     leave_out=frozenset(left_out))
-            break
+            scenario = load_scenario(path, overrides, strict, leave_out=frozenset(left_out))
+            return scenario, found, stopped
         except MissingReference as exc:
             key = (exc.kind, exc.name, exc.namespace)
             if key in left_out or len(left_out) >= MAX_LEFT_OUT:
@@ -59,19 +70,8 @@ def analyze(path: str | Path, overrides: Mapping[str, object] | None = None, *,
         except ScenarioError as exc:
             if not left_out:
                 raise
-            # Leaving a manifest out broke something else (a workload whose Gateway it
-            # served): report what was found; the other checks need a scenario that loads.
             stopped.append(f"then {exc.format()}; no other check ran")
-            return Analysis(str(path), found, stopped="; ".join(stopped))
-    model = scenario.model
-    found += [
-        *istio.check(model, scenario.manifests, scenario.warnings),
-        *resilience.check(model, scenario.manifests),
-    ]
-    found.sort(key=lambda f: (f.resource.file, f.resource.line or 0, f.type.code))
-    if confirm:
-        found = confirm_findings(model, found, seed)
-    return Analysis(str(path), found, stopped="; ".join(stopped))
+            return None, found, stopped
 
 
 def _reference(exc: MissingReference) -> Finding:
