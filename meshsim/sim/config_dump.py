@@ -24,6 +24,7 @@ from meshsim.sim.linkerd.routing import routes_for_caller
 if TYPE_CHECKING:
     from meshsim.sim.engine import Simulation
     from meshsim.sim.envoy.cluster import Cluster
+    from meshsim.sim.linkerd.pool import Endpoint
     from meshsim.sim.pod import Pod
 
 PORT = 80  # meshsim models no ports: every service listens on one, shown as 80
@@ -306,7 +307,7 @@ def _idle_endpoint(pod: Pod, rtt: float) -> Row:
             "CONSECUTIVE FAILURES": 0, "EJECTIONS": 0}
 
 
-def _endpoint(endpoint: Any, now: float) -> Row:
+def _endpoint(endpoint: Endpoint, now: float) -> Row:
     accrual = endpoint.accrual
     state = "ready"
     if accrual is not None:
