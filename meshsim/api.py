@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from meshsim.config import Scenario, load_scenario
+from meshsim.config import Scenario, load_scenario, owners
 from meshsim.config.estimate import LargeRunWarning, check_run_size, warn_run_size
 from meshsim.config.shorten import CODE as SHORTENED
 from meshsim.config.shorten import ShortenedRunWarning, shorten
@@ -19,9 +19,13 @@ from meshsim.errors import ConfigWarning, Location, ScenarioError, UnitError
 from meshsim.model import Model
 from meshsim.results import Results
 from meshsim.sim import Simulation
+from meshsim.sim.config_dump import ConfigDump, View, dump, proxies
 from meshsim.units import parse_duration
 
-__all__ = ["LargeRunWarning", "ShortenedRunWarning", "check_run_size", "load", "simulate"]
+__all__ = [
+    "ConfigDump", "LargeRunWarning", "ShortenedRunWarning", "View", "check_run_size", "load",
+    "proxy_config", "simulate",
+]
 
 
 def load(
@@ -91,3 +95,42 @@ def _warn_cuts(cuts: list[ConfigWarning]) -> None:
     """The CLI prints a cut's warnings; an API caller gets them as Python warnings."""
     for cut in cuts:
         warnings.warn(cut.format(), ShortenedRunWarning, stacklevel=3)
+
+
+def proxy_config(
+    scenario: Scenario | str | Path, proxy: str, *, at: str | float | None = None,
+    seed: int | None = None,
+) -> ConfigDump:
+    """What ``proxy`` (a pod, a workload client or a gateway pod) is configured with, and, with
+    ``at`` (``"30s"`` or seconds), its balancers' and detectors' state after simulating that long
+    (the run is the scenario's own up to then: same seed, same events). Like ``istioctl
+    proxy-config``, over :mod:`meshsim.sim.config_dump`'s plain-data views."""
+    if isinstance(scenario, str | Path):
+        scenario = load(scenario)
+    model = scenario.model
+    if seed is not None:
+        model = replace(model, seed=int(seed))
+    origin = Location(file=str(scenario.path))
+    until = None if at is None else _instant(at, model.duration)
+    sim = Simulation(model if until is None else replace(model, duration=until))
+    if proxy not in proxies(sim):
+        known = ", ".join(proxies(sim)) or "none (the scenario has no mesh)"
+        raise ScenarioError(f"no proxy named {proxy!r}; proxies: {known}", origin)
+    if until is not None:
+        sim.run()
+    return dump(sim, proxy,
+                virtual_services=owners.virtual_services(scenario.manifests, model.policy),
+                destination_rules=owners.destination_rules(scenario.manifests,
+                                                           model.topology))
+
+
+def _instant(at: str | float, duration: float) -> float:
+    """``--at``: a time within the run (``0`` is the configuration before any request)."""
+    origin = Location(file="--at")
+    try:
+        seconds = float(at) if isinstance(at, int | float) else parse_duration(at)
+    except UnitError as exc:
+        raise ScenarioError(str(exc), origin) from None
+    if not 0 <= seconds <= duration:
+        raise ScenarioError(f"{at} is not within the run (0 to {duration:g}s)", origin)
+    return seconds

@@ -49,6 +49,21 @@ class ScenarioError(MeshsimError):
         return self.format()
 
 
+@dataclass
+class MissingReference(ScenarioError):
+    """A manifest names a host, subset or gateway that does not exist.
+
+    The same error line as any ScenarioError; ``meshsim analyze`` also reads what was
+    referenced, by which manifest, to report istioctl's IST0101 / IST0174 instead of failing.
+    """
+
+    reference: str = ""  # what kind of thing: "host", "host+subset in destinationrule", ...
+    value: str = ""  # the name written
+    kind: str = ""  # the referring manifest
+    name: str = ""
+    namespace: str = ""
+
+
 class UnitError(ValueError):
     """A value that does not parse as the unit it must have (raised by :mod:`meshsim.units`)."""
 

@@ -204,7 +204,16 @@ def _plural(n: int, word: str) -> str:
 
 
 # Commands in their own modules register themselves on ``app`` when imported.
-from meshsim.cli import canary, check, compare, export, viz, whatif  # noqa: E402, F401
+from meshsim.cli import (  # noqa: E402, F401
+    analyze,
+    canary,
+    check,
+    compare,
+    export,
+    proxy_config,
+    viz,
+    whatif,
+)
 
 
 def main() -> None:

@@ -4,8 +4,11 @@
 :mod:`.overrides` (``--set``), :mod:`.schema` (pydantic), :mod:`.manifests`, :mod:`.compile`.
 """
 
+from meshsim.config import owners
 from meshsim.config.manifests import Manifest
 from meshsim.config.overrides import parse_set_option
 from meshsim.config.scenario import Scenario, load_scenario, load_scenario_text
 
-__all__ = ["Manifest", "Scenario", "load_scenario", "load_scenario_text", "parse_set_option"]
+__all__ = [
+    "Manifest", "Scenario", "load_scenario", "load_scenario_text", "owners", "parse_set_option",
+]

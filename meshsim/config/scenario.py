@@ -121,11 +121,17 @@ class Scenario:
 
 
 def load_scenario(
-    path: Path, overrides: Mapping[str, object] | None = None, strict: bool = False
+    path: Path, overrides: Mapping[str, object] | None = None, strict: bool = False,
+    *, leave_out: frozenset[tuple[str, str, str]] = frozenset(),
 ) -> Scenario:
-    """Read, validate and compile the scenario at ``path`` and the manifests it names."""
+    """Read, validate and compile the scenario at ``path`` and the manifests it names.
+
+    ``leave_out``: manifests (kind, name, namespace) to ignore, for ``meshsim analyze`` to
+    check the rest of a scenario after one manifest named something missing.
+    """
     path = Path(path)
-    return build(Source(path, read_text(path, "scenario file")), dict(overrides or {}), strict)
+    source = Source(path, read_text(path, "scenario file"))
+    return build(source, dict(overrides or {}), strict, leave_out)
 
 
 def load_scenario_text(
@@ -143,7 +149,8 @@ def read_text(path: Path, what: str) -> str:
     return yamlsrc.read_text(path, what)  # bounded: /dev/zero or a 10 GB file is refused
 
 
-def build(source: Source, overrides: Mapping[str, object], strict: bool) -> Scenario:
+def build(source: Source, overrides: Mapping[str, object], strict: bool,
+          leave_out: frozenset[tuple[str, str, str]] = frozenset()) -> Scenario:
     """The whole pipeline on one source; every user mistake is one ScenarioError."""
     scenario_doc, inline = split_scenario(load_stream(source.text, source.file), source.file)
     parsed = parse_overrides(overrides)
@@ -156,6 +163,8 @@ def build(source: Source, overrides: Mapping[str, object], strict: bool) -> Scen
     files = manifest_files(document.spec.manifests, source.base_dir, source.path, locator)
     documents = inline + [d for f in files for d in load_manifest_file(f, source.read)]
     manifests = _manifests(documents, [o for o in parsed if o.kind], document.spec.mesh)
+    if leave_out:
+        manifests = [m for m in manifests if (m.kind, m.name, m.namespace) not in leave_out]
     model = compile_model(document, locator, source.base_dir, source.path.stem)
     model, warnings = _translate(model, manifests, document.spec, locator)
     warnings = [*warnings, *unapplied(model, manifests)]  # injection left a manifest idle

@@ -74,9 +74,10 @@ def _resolve(host: Node, index: HostIndex, diagnostics: Diagnostics) -> Resolved
     resolved = index.resolve(host.string(), host.manifest.namespace)
     if resolved is None:
         fqdn = index.qualify(host.string(), host.manifest.namespace)
-        raise host.error(
+        raise host.missing(
             f"host {host.string()!r} ({fqdn}) is no service of the scenario and no ServiceEntry "
-            f"host{index.suggestion(host.string())}"
+            f"host{index.suggestion(host.string())}",
+            "destinationrule host", host.string(),
         )
     if resolved.kubernetes_form:
         warn_kubernetes_form(host, resolved, diagnostics)

@@ -52,9 +52,10 @@ class Destinations:
         resolved = self.index.resolve(host.string(), host.manifest.namespace)
         if resolved is None:
             fqdn = self.index.qualify(host.string(), host.manifest.namespace)
-            raise host.error(
+            raise host.missing(
                 f"destination host {host.string()!r} ({fqdn}) is no service of the scenario and "
-                f"no ServiceEntry host{self.index.suggestion(host.string())}"
+                f"no ServiceEntry host{self.index.suggestion(host.string())}",
+                _reference(node, "host"), host.string(),
             )
         if resolved.kubernetes_form:
             warn_kubernetes_form(host, resolved, self.diagnostics)
@@ -64,10 +65,11 @@ class Destinations:
             rule = self.rules.get(service)
             if rule is None or subset not in rule.subsets:
                 known = sorted(rule.subsets) if rule else []
-                raise node["subset"].error(
+                raise node["subset"].missing(
                     f"subset {subset!r} of {service} is defined by no DestinationRule"
                     + (f" (defined: {', '.join(known)})" if known else "")
-                    + "; Envoy would find no such cluster and answer 503 NC"
+                    + "; Envoy would find no such cluster and answer 503 NC",
+                    "host+subset in destinationrule", f"{host.string()}+{subset}",
                 )
         port = None
         if node["port"].present:
@@ -144,3 +146,9 @@ def header_operations(headers: Node, diagnostics: Diagnostics) -> tuple[dict[str
         if n.lower() not in INTERNAL_HEADERS and not n.startswith(":")
     )
     return values, remove
+
+
+def _reference(node: Node, what: str) -> str:
+    """istioctl's name for a referenced host: a mirror's is a "mirror host"."""
+    mirrored = any(isinstance(step, str) and step.startswith("mirror") for step in node.path)
+    return f"mirror {what}" if mirrored else what

@@ -107,7 +107,8 @@ class VirtualServices:
         key = resolve_gateway_name(name, node.manifest.namespace)
         if key not in self.gateways:
             known = ", ".join(sorted(self.gateways)) or "none"
-            raise node.error(f"Gateway {name!r} ({key}) does not exist (Gateways: {known})")
+            raise node.missing(f"Gateway {name!r} ({key}) does not exist (Gateways: {known})",
+                               "gateway", name)
         return key
 
     # -- where the routes go ----------------------------------------------------------------

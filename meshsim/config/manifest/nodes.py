@@ -15,7 +15,7 @@ from meshsim.config.fields import did_you_mean
 from meshsim.config.manifest.durations import parse_istio_duration
 from meshsim.config.manifests import Manifest
 from meshsim.config.yamlsrc import PathKey, YamlPath, dotted
-from meshsim.errors import ConfigWarning, Location, ScenarioError, UnitError
+from meshsim.errors import ConfigWarning, Location, MissingReference, ScenarioError, UnitError
 
 
 def where(manifest: Manifest, path: YamlPath = ()) -> Location:
@@ -60,6 +60,12 @@ class Node:
 
     def error(self, message: str) -> ScenarioError:
         return ScenarioError(message, self.location)
+
+    def missing(self, message: str, reference: str, value: str) -> MissingReference:
+        """The error for a name this field gives that nothing defines (istioctl's IST0101)."""
+        manifest = self.manifest
+        return MissingReference(message, self.location, reference, value, manifest.kind,
+                                manifest.name, manifest.namespace)
 
     # -- typed reads: each raises a located ScenarioError for the wrong type -------------------
 

@@ -159,6 +159,11 @@ class OutlierDetector(Generic[H]):
     def is_ejected(self, host: H) -> bool:
         return host in self.ejected
 
+    def ejections(self, host: H) -> tuple[int, float | None]:
+        """How often ``host`` was ejected and when last (admin ``/clusters``; read-only)."""
+        monitor = self._monitors.get(host)
+        return (0, None) if monitor is None else (monitor.num_ejections, monitor.last_ejection)
+
     # -- results from the router ------------------------------------------------------------
 
     def report_status(self, host: H, status: int, now: float) -> None:
