@@ -12,15 +12,18 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
 from meshsim.metrics import Recording
+from meshsim.metrics.aggregates import Aggregates, windows_for
 from meshsim.model import Model
 from meshsim.results import backlog, frames, plots, recovery, refusals, rollout_plots, slo, store
 from meshsim.results import fault_windows as fault_timeline
 from meshsim.results import rollout as rollout_report
-from meshsim.results.summary import summarize, summarize_workloads
+from meshsim.results.online import Online
+from meshsim.results.online_summary import summarize_online, summarize_workloads_online
 from meshsim.results.timeseries import timeseries
 from meshsim.units import format_duration
 
@@ -81,6 +84,22 @@ class Results:
         return frames.events_frame(self.recording)
 
     @cached_property
+    def online(self) -> Online:
+        """What the summaries, time series, SLOs and verdicts read: the aggregates kept
+        during the run (built from the recorded rows for a recording that has none)."""
+        rec = self.recording
+        aggregates = rec.aggregates
+        if aggregates is None:
+            windows = windows_for(self.warmup, self.duration,
+                                  [exp.window for exp in self.model.expectations])
+            aggregates = Aggregates.of_columns(
+                rec.calls, rec.attempts, bucket=rec.bucket, windows=windows,
+                duration=self.duration,
+            )
+        client_workload = rec.client_workload or _client_workload(rec)
+        return Online(aggregates, rec.names, client_workload)
+
+    @cached_property
     def timeseries(self) -> pd.DataFrame:
         """Per second, per service and subset: load, outcomes, latency and levels."""
         return timeseries(
@@ -91,16 +110,16 @@ class Results:
     @cached_property
     def summary(self) -> pd.DataFrame:
         """Per service and subset over calls that start after warm-up."""
-        return summarize(
-            self.calls, self.attempts, self.events, start=self.warmup, end=self.duration,
+        return summarize_online(
+            self.online, self.events, start=self.warmup, end=self.duration,
             services=self.model.topology.services,
         )
 
     @cached_property
     def workloads(self) -> pd.DataFrame:
         """Per workload over end-to-end requests that start after warm-up."""
-        return summarize_workloads(
-            self.requests, start=self.warmup, end=self.duration,
+        return summarize_workloads_online(
+            self.online, start=self.warmup, end=self.duration,
             workloads=[w.name for w in self.model.workloads],
         )
 
@@ -231,3 +250,12 @@ class Results:
             f"{format_duration(self.duration)} (warm-up {format_duration(self.warmup)}), "
             f"{ok}, p99 {p99}; {slo_text}; wall {self.wall_time:.2f}s>"
         )
+
+
+def _client_workload(recording: Recording) -> dict[int, int]:
+    """Client code -> workload code as the requests recorded them (hand-built recordings)."""
+    requests = recording.requests
+    if not len(requests.get("client", ())):
+        return {}
+    pairs = np.unique(np.stack([requests["client"], requests["workload"]], axis=1), axis=0)
+    return {int(client): int(workload) for client, workload in pairs}
