@@ -23,8 +23,8 @@ from meshsim.results import backlog, frames, plots, recovery, refusals, rollout_
 from meshsim.results import fault_windows as fault_timeline
 from meshsim.results import rollout as rollout_report
 from meshsim.results.online import Online
+from meshsim.results.online_series import timeseries_online
 from meshsim.results.online_summary import summarize_online, summarize_workloads_online
-from meshsim.results.timeseries import timeseries
 from meshsim.units import format_duration
 
 
@@ -102,8 +102,8 @@ class Results:
     @cached_property
     def timeseries(self) -> pd.DataFrame:
         """Per second, per service and subset: load, outcomes, latency and levels."""
-        return timeseries(
-            self.calls, self.attempts, self.recording.levels, horizon=self.horizon,
+        return timeseries_online(
+            self.online, self.recording.levels, horizon=self.horizon,
             bucket=self.recording.bucket, services=self.model.topology.services,
         )
 
