@@ -127,7 +127,7 @@ class Results:
     def recovery(self) -> pd.DataFrame:
         """Per workload: recovered after the faults (and how fast), collapsed, or cannot tell."""
         return recovery.frame(
-            recovery.verdicts(self.model, self.requests, issued=self.recording.issued)
+            recovery.verdicts_online(self.model, self.online, issued=self.recording.issued)
         )
 
     @cached_property
@@ -152,10 +152,10 @@ class Results:
     @cached_property
     def _slo(self) -> pd.DataFrame:
         run = slo.RunFrames(
-            requests=self.requests, calls=self.calls, attempts=self.attempts,
-            events=self.events, workloads=self.model.workloads, warmup=self.warmup,
-            duration=self.duration, still_open=recovery.open_requests(
-                self.requests, self.recording.issued, self.duration),
+            online=self.online, events=self.events, workloads=self.model.workloads,
+            warmup=self.warmup, duration=self.duration,
+            still_open=self.online.aggregates.request_ids.open_requests(
+                self.recording.issued, self.duration),
         )
         return slo.evaluate(run, self.model.expectations)
 
