@@ -167,3 +167,14 @@ def as_counts(frame: pd.DataFrame) -> pd.DataFrame:
         if name in frame:
             frame[name] = frame[name].fillna(0).astype(np.int64)
     return frame
+
+
+def online_requests(online: Online, warmup: float) -> tuple[int, pd.Series]:
+    """All requests recorded, and the metrics of those issued from ``warmup`` on."""
+    agg = online.aggregates
+    total = int(agg.issued_ok.sums.sum())
+    window = agg.window(warmup, float("inf"))
+    rows = online.window_calls(window)
+    group = np.where(rows["top"].to_numpy(dtype=bool), 0, -1)
+    metrics = window_metrics(online, window, rows, group, 1, float("inf"))
+    return total, metrics.fillna({"requests": 0}).iloc[0]

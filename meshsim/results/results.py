@@ -22,7 +22,7 @@ from meshsim.model import Model
 from meshsim.results import backlog, frames, plots, recovery, refusals, rollout_plots, slo, store
 from meshsim.results import fault_windows as fault_timeline
 from meshsim.results import rollout as rollout_report
-from meshsim.results.online import Online
+from meshsim.results.online import Online, online_requests
 from meshsim.results.online_series import timeseries_online
 from meshsim.results.online_summary import summarize_online, summarize_workloads_online
 from meshsim.units import format_duration
@@ -139,10 +139,8 @@ class Results:
     @property
     def attempt_count(self) -> int:
         """Attempts made: recorded rows, or the calls' attempt counts when not recorded."""
-        if len(self.recording.attempts.get("start", ())):
-            return len(self.recording.attempts["start"])
-        return int(self.recording.calls["attempts"].sum()) if "attempts" in \
-            self.recording.calls else 0
+        agg = self.online.aggregates
+        return agg.attempt_rows if agg.attempt_rows else agg.call_attempts
 
     # -- SLOs -----------------------------------------------------------------------------
     def slo(self) -> pd.DataFrame:
@@ -168,8 +166,8 @@ class Results:
     def refused(self) -> pd.DataFrame:
         """Workloads and services whose every call after warm-up was answered 4xx (denied):
         an implicit check that fails the run (``meshsim.results.refusals``)."""
-        return refusals.refusals(
-            self.requests, self.calls, start=self.warmup, end=self.duration,
+        return refusals.refusals_online(
+            self.online, start=self.warmup, end=self.duration,
             workloads=self.model.workloads, expectations=self.model.expectations,
         )
 
@@ -236,17 +234,17 @@ class Results:
         return store.run_info(self)
 
     def __repr__(self) -> str:
-        reqs = self.requests
-        window = reqs[(reqs["start"] >= self.warmup).to_numpy()]
-        ok = f"{window['ok'].mean():.2%} ok" if len(window) else "no requests after warm-up"
-        p99 = format_duration(float(window["latency"].quantile(0.99))) if len(window) else "-"
+        requests, after = online_requests(self.online, self.warmup)
+        ok = f"{after['success_rate']:.2%} ok" if after["requests"] else \
+            "no requests after warm-up"
+        p99 = format_duration(float(after["p99"])) if after["requests"] else "-"
         checks = self._slo
         slo_text = (
             f"SLOs {int(checks['passed'].sum())}/{len(checks)} passed" if len(checks)
             else "no SLOs"
         )
         return (
-            f"<Results {self.name!r} seed={self.seed}: {len(reqs):,} requests over "
+            f"<Results {self.name!r} seed={self.seed}: {requests:,} requests over "
             f"{format_duration(self.duration)} (warm-up {format_duration(self.warmup)}), "
             f"{ok}, p99 {p99}; {slo_text}; wall {self.wall_time:.2f}s>"
         )
