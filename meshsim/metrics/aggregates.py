@@ -8,7 +8,7 @@ vectorised (``np.unique``, ``np.bincount``, ``np.add.at``); nothing runs per row
 
 What is kept, and what it grows with:
 
-- per window (the summary's ``[warmup, duration)``, each expectation's, and ``[warmup, ∞)``),
+- per window (the summary's ``[warmup, duration)`` and each expectation's),
   calls by start time per *edge* (caller, service, subset, mirror, is-a-request) and outcome
   (status, flags): count, attempts, retries, latency sum; a latency sketch per edge; attempts
   by start per (caller, service, subset, mirror, status, flags). Grows with the mesh only.
@@ -93,7 +93,20 @@ class Cube:
     def add(self, keys: Sequence[np.ndarray], values: Sequence[np.ndarray]) -> None:
         if not len(keys[0]):
             return
-        ids = self.ids(keys)
+        self._add_ids(self.ids(keys), values)
+
+    def add_grouped(self, rows: np.ndarray, table: Sequence[np.ndarray],
+                    values: Sequence[np.ndarray]) -> None:
+        """Add rows given as indexes into ``table`` (the block's distinct key rows): the
+        sums go per table row (one ``bincount`` each), then to the cube."""
+        if not len(rows):
+            return
+        sums = [np.bincount(rows, weights=v, minlength=len(table[0])) for v in values]
+        present = np.bincount(rows, minlength=len(table[0])) > 0
+        self._add_ids(self.ids([col[present] for col in table]),
+                      [total[present] for total in sums])
+
+    def _add_ids(self, ids: np.ndarray, values: Sequence[np.ndarray]) -> None:
         if len(self.ids) > len(self.sums):
             grow = max(len(self.ids), 2 * len(self.sums))
             self.sums = np.vstack([self.sums, np.zeros((grow - len(self.sums),
@@ -120,15 +133,41 @@ class TimeCube:
             return
         ids = self.ids(keys)
         b = bucket_of(times, self.bucket)
-        rows = max(int(b.max()) + 1, self.sums.shape[0])
-        cols = max(len(self.ids), self.sums.shape[1])
-        if rows > self.sums.shape[0] or cols > self.sums.shape[1]:
-            grown = np.zeros((max(rows, 2 * self.sums.shape[0]) if rows > self.sums.shape[0]
-                              else rows, max(cols, 2 * self.sums.shape[1]), self.sums.shape[2]))
-            grown[: self.sums.shape[0], : self.sums.shape[1]] = self.sums
+        have_rows, have_cols, width = self.sums.shape
+        rows, cols = int(b.max()) + 1, len(self.ids)
+        if rows > have_rows or cols > have_cols:
+            grown = np.zeros((max(rows, 2 * have_rows) if rows > have_rows else have_rows,
+                              max(cols, 2 * have_cols) if cols > have_cols else have_cols, width))
+            grown[:have_rows, :have_cols] = self.sums
             self.sums = grown
         for j, value in enumerate(values):
             np.add.at(self.sums[:, :, j], (b, ids), value)
+
+    def add_grouped(self, times: np.ndarray, rows: np.ndarray, table: Sequence[np.ndarray],
+                    values: Sequence[np.ndarray]) -> None:
+        """Add rows given as indexes into ``table`` (the block's distinct key rows), by the
+        bucket of ``times``: one ``bincount`` over (bucket, key) cells per value."""
+        if not len(rows):
+            return
+        ids = self.ids(table)[rows]
+        b = bucket_of(times, self.bucket)
+        self._grow(int(b.max()) + 1)
+        first = int(b.min())
+        width = self.sums.shape[1]
+        cells = (b - first) * width + ids
+        span = (int(b.max()) - first + 1) * width
+        for j, value in enumerate(values):
+            self.sums[first : first + span // width, :, j] += np.bincount(
+                cells, weights=value, minlength=span).reshape(-1, width)
+
+    def _grow(self, rows: int) -> None:
+        have_rows, have_cols, width = self.sums.shape
+        cols = len(self.ids)
+        if rows > have_rows or cols > have_cols:
+            grown = np.zeros((max(rows, 2 * have_rows) if rows > have_rows else have_rows,
+                              max(cols, 2 * have_cols) if cols > have_cols else have_cols, width))
+            grown[:have_rows, :have_cols] = self.sums
+            self.sums = grown
 
     def result(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         """``(keys, sums)`` with sums ``n × keys × values``: buckets ``0..n-1``, later ones
@@ -205,10 +244,9 @@ def _merge_runs(
 def windows_for(
     warmup: float, duration: float, expectations: Sequence[tuple[float, float] | None] = ()
 ) -> list[tuple[float, float]]:
-    """The start-time windows the results read: the summary's ``[warmup, duration)``, every
-    expectation's window (``None``: the summary's) cut at the end of the run, and
-    ``[warmup, ∞)``."""
-    out = [(warmup, duration), (warmup, math.inf)]
+    """The start-time windows the results read: the summary's ``[warmup, duration)`` and
+    every expectation's window (``None``: the summary's) cut at the end of the run."""
+    out = [(warmup, duration)]
     for window in expectations:
         start, end = window if window is not None else (warmup, duration)
         if start < duration and (start, min(end, duration)) not in out:
@@ -239,6 +277,8 @@ class Aggregates:
         self._closed: list[SeriesQuantiles] = []
         self._closed_below = 0
         self.attempt_rows = 0
+        self.call_rows = 0
+        self.request_rows = 0  # depth-0 calls that are not mirror copies
         self.call_attempts = 0
         self.closed = False
         self.late_calls = 0  # calls that ended in a bucket already closed (expected: none)
@@ -283,25 +323,30 @@ class Aggregates:
         attempts = c["attempts"].astype(np.int64)
         top = (c["depth"] == 0) & (c["mirror"] == 0)
         self.call_attempts += int(attempts.sum())
-        edge = self.edges([c["caller"], c["service"], c["subset"], c["mirror"], top])
+        self.call_rows += len(start)
+        self.request_rows += int(top.sum())
+        # one sort per block: the distinct (caller, service, subset, mirror, top, status,
+        # flags, untried) rows; every table below is keyed by a function of them
+        kinds, row = unique_rows([c["caller"], c["service"], c["subset"], c["mirror"], top,
+                                  c["status"], c["flags"], attempts == 0])
+        caller, service, subset, mirror, is_top, status, flags, untried = kinds.T
+        edge = self.edges([caller, service, subset, mirror, is_top])
+        series = self.series([service, subset, mirror])
         ones = np.ones(len(start))
         retries = np.maximum(attempts - 1, 0)
         for i, (a, b) in enumerate(self.windows):
             m = (start >= a) & (start < b)
             if m.any():
-                self.window_calls[i].add(
-                    [edge[m], c["status"][m], c["flags"][m]],
-                    [ones[m], attempts[m], retries[m], latency[m]],
-                )
-                self.window_latency[i].add(edge[m], latency[m])
-        series = self.series([c["service"], c["subset"], c["mirror"]])
-        self.ended.add(end, [series, c["status"], c["flags"]], [ones])
-        self.started.add(start, [series, c["flags"], attempts == 0], [ones, attempts])
+                self.window_calls[i].add_grouped(row[m], [edge, status, flags],
+                                                 [ones[m], attempts[m], retries[m], latency[m]])
+                self.window_latency[i].add(edge[row[m]], latency[m])
+        self.ended.add_grouped(end, row, [series, status, flags], [ones])
+        self.started.add_grouped(start, row, [series, flags, untried], [ones, attempts])
         self._late(end)
-        self._latency.add((bucket_of(end, self.bucket) << SERIES_BITS) | series, latency)
+        self._latency.add((bucket_of(end, self.bucket) << SERIES_BITS) | series[row], latency)
         if top.any():
-            ok = (c["status"][top] >= 1) & (c["status"][top] <= 499)
-            self.issued_ok.add(start[top], [c["caller"][top], ok], [ones[top]])
+            ok = (status >= 1) & (status <= 499)
+            self.issued_ok.add_grouped(start[top], row[top], [caller, ok], [ones[top]])
             self.request_ids.add(c["request_id"][top].astype(np.int64), start[top])
         self._close_buckets(int(bucket_of(end[-1:], self.bucket)[0]))
 
@@ -311,15 +356,16 @@ class Aggregates:
         self.attempt_rows += len(a["start"])
         start = a["start"]
         ones = np.ones(len(start))
+        kinds, row = unique_rows([a["caller"], a["service"], a["subset"], a["mirror"],
+                                  a["status"], a["flags"]])
+        table = list(kinds.T)
         for i, (lo, hi) in enumerate(self.windows):
             m = (start >= lo) & (start < hi)
             if m.any():
-                self.window_tries[i].add(
-                    [a["caller"][m], a["service"][m], a["subset"][m], a["mirror"][m],
-                     a["status"][m], a["flags"][m]], [ones[m]],
-                )
-        series = self.series([a["service"], a["subset"], a["mirror"]])
-        self.tried.add(start, [series, a["flags"]], [ones, a["retry"].astype(np.float64)])
+                self.window_tries[i].add_grouped(row[m], table, [ones[m]])
+        series = self.series([table[1], table[2], table[3]])
+        self.tried.add_grouped(start, row, [series, table[5]],
+                               [ones, a["retry"].astype(np.float64)])
 
     # -- time-bucket latency --------------------------------------------------------------
     def _close_buckets(self, current: int) -> None:

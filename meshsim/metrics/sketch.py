@@ -64,6 +64,36 @@ class LogMapping:
         return np.where(np.asarray(slots) == 0, 0.0, value)
 
 
+def _bucket_counts(groups: np.ndarray, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct combined (group, slot) keys of a block, sorted, and their counts: one
+    ``bincount`` over the block's narrow range of groups and buckets when it is small (the
+    zero bucket counted apart), else a sort."""
+    zero = slots == 0
+    g, k = groups[~zero], slots[~zero]
+    parts_keys, parts_counts = [], []
+    if zero.any():
+        z_ids, z_counts = np.unique(groups[zero], return_counts=True)
+        parts_keys.append(z_ids << KEY_BITS)
+        parts_counts.append(z_counts)
+    if len(k):
+        g0, k0 = int(g.min()), int(k.min())
+        width = int(k.max()) - k0 + 1
+        span = (int(g.max()) - g0 + 1) * width
+        if span <= max(16 * len(k), 1 << 16):
+            counts = np.bincount((g - g0) * width + (k - k0), minlength=span)
+            cells = np.flatnonzero(counts)
+            parts_keys.append(((cells // width + g0) << KEY_BITS) | (cells % width + k0))
+            parts_counts.append(counts[cells])
+        else:
+            keys, counts = np.unique((g << KEY_BITS) | k, return_counts=True)
+            parts_keys.append(keys)
+            parts_counts.append(counts)
+    keys = np.concatenate(parts_keys)
+    counts = np.concatenate(parts_counts).astype(np.int64)
+    order = np.argsort(keys, kind="stable")
+    return keys[order], counts[order]
+
+
 class Sketches:
     """Many DDSketches in one sparse store, one per non-negative integer group id."""
 
@@ -92,12 +122,21 @@ class Sketches:
             return
         if groups.min() < 0 or groups.max() > MAX_GROUP:
             raise ValueError(f"sketch group ids must be in [0, {MAX_GROUP}]")
-        keys, counts = np.unique((groups << KEY_BITS) | self.mapping.slots(values),
-                                 return_counts=True)
-        ids, where = np.unique(groups, return_inverse=True)
-        low, high = np.full(len(ids), np.inf), np.full(len(ids), -np.inf)
-        np.minimum.at(low, where, values)
-        np.maximum.at(high, where, values)
+        keys, counts = _bucket_counts(groups, self.mapping.slots(values))
+        first = int(groups.min())
+        span = int(groups.max()) - first + 1
+        if span <= max(4 * len(groups), 1 << 12):  # few groups: dense arrays, no sort
+            at = groups - first
+            low, high = np.full(span, np.inf), np.full(span, -np.inf)
+            np.minimum.at(low, at, values)
+            np.maximum.at(high, at, values)
+            used = np.flatnonzero(high >= 0)
+            ids, low, high = used + first, low[used], high[used]
+        else:
+            ids, where = np.unique(groups, return_inverse=True)
+            low, high = np.full(len(ids), np.inf), np.full(len(ids), -np.inf)
+            np.minimum.at(low, where, values)
+            np.maximum.at(high, where, values)
         self._push(keys, counts.astype(np.int64), ids, low, high)
 
     def _push(self, keys: np.ndarray, counts: np.ndarray, groups: np.ndarray, low: np.ndarray,

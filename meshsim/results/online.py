@@ -169,11 +169,12 @@ def as_counts(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def online_requests(online: Online, warmup: float) -> tuple[int, pd.Series]:
-    """All requests recorded, and the metrics of those issued from ``warmup`` on."""
+def online_requests(online: Online, warmup: float, duration: float) -> tuple[int, pd.Series]:
+    """All requests recorded, and the metrics of those issued after warm-up (none is issued
+    at or after the end of the run)."""
     agg = online.aggregates
-    total = int(agg.issued_ok.sums.sum())
-    window = agg.window(warmup, float("inf"))
+    total = agg.request_rows
+    window = agg.window(warmup, duration)
     rows = online.window_calls(window)
     group = np.where(rows["top"].to_numpy(dtype=bool), 0, -1)
     metrics = window_metrics(online, window, rows, group, 1, float("inf"))

@@ -234,7 +234,7 @@ class Results:
         return store.run_info(self)
 
     def __repr__(self) -> str:
-        requests, after = online_requests(self.online, self.warmup)
+        requests, after = online_requests(self.online, self.warmup, self.duration)
         ok = f"{after['success_rate']:.2%} ok" if after["requests"] else \
             "no requests after warm-up"
         p99 = format_duration(float(after["p99"])) if after["requests"] else "-"

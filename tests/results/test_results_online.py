@@ -90,6 +90,8 @@ def test_refusals_and_attempt_count(run: Results) -> None:
     pd.testing.assert_frame_equal(run.refused, frames)
     rows = len(run.attempts) or int(run.calls["attempts"].sum())
     assert run.attempt_count == rows
+    info = run.run_info()  # run.json's row counts
+    assert (info["requests"], info["calls"]) == (len(run.requests), len(run.calls))
 
 
 def test_open_requests(run: Results) -> None:
