@@ -43,6 +43,7 @@ class Ids:
         self.width = width
         self._index: dict[tuple[int, ...], int] = {}
         self._rows: list[tuple[int, ...]] = []
+        self._memos: dict[str, np.ndarray] = {}  # signature id -> id (see :meth:`memo`)
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -64,6 +65,23 @@ class Ids:
                 self._rows.append(row)
             ids[i] = found
         return ids[inverse]
+
+    def memo(self, kinds: np.ndarray, columns: Sequence[np.ndarray], space: str = ""
+             ) -> np.ndarray:
+        """Per row of ``columns``, its id, where ``kinds`` are the rows' ids in the signature
+        :class:`Ids` ``space`` of the folding table (a block's distinct rows): rows seen in
+        an earlier block cost one array lookup, only new ones a dict lookup."""
+        memo = self._memos.get(space, np.zeros(0, dtype=np.int64))
+        if len(kinds) and int(kinds.max()) >= len(memo):
+            grown = np.full(max(int(kinds.max()) + 1, 2 * len(memo)), -1, dtype=np.int64)
+            grown[: len(memo)] = memo
+            memo = self._memos[space] = grown
+        ids = memo[kinds]
+        new = ids < 0
+        if new.any():
+            ids[new] = self([np.asarray(c)[new] for c in columns])
+            memo[kinds[new]] = ids[new]
+        return ids
 
     def _id(self, row: tuple[int, ...]) -> int:
         found = self._index.get(row)
@@ -108,15 +126,16 @@ class Cube:
             return
         self._add_ids(self.ids(keys), values)
 
-    def add_grouped(self, rows: np.ndarray, table: Sequence[np.ndarray],
+    def add_grouped(self, rows: np.ndarray, kinds: np.ndarray, table: Sequence[np.ndarray],
                     values: Sequence[np.ndarray]) -> None:
-        """Add rows given as indexes into ``table`` (the block's distinct key rows): the
-        sums go per table row (one ``bincount`` each), then to the cube."""
+        """Add rows given as indexes into ``table`` (the block's distinct key rows, whose
+        signature ids are ``kinds``): the sums go per table row (one ``bincount`` each),
+        then to the cube."""
         if not len(rows):
             return
         sums = [np.bincount(rows, weights=v, minlength=len(table[0])) for v in values]
         present = np.bincount(rows, minlength=len(table[0])) > 0
-        self._add_ids(self.ids([col[present] for col in table]),
+        self._add_ids(self.ids.memo(kinds[present], [col[present] for col in table]),
                       [total[present] for total in sums])
 
     def _add_ids(self, ids: np.ndarray, values: Sequence[np.ndarray]) -> None:
@@ -156,13 +175,14 @@ class TimeCube:
         for j, value in enumerate(values):
             np.add.at(self.sums[:, :, j], (b, ids), value)
 
-    def add_grouped(self, times: np.ndarray, rows: np.ndarray, table: Sequence[np.ndarray],
-                    values: Sequence[np.ndarray]) -> None:
-        """Add rows given as indexes into ``table`` (the block's distinct key rows), by the
-        bucket of ``times``: one ``bincount`` over (bucket, key) cells per value."""
+    def add_grouped(self, times: np.ndarray, rows: np.ndarray, kinds: np.ndarray,
+                    table: Sequence[np.ndarray], values: Sequence[np.ndarray]) -> None:
+        """Add rows given as indexes into ``table`` (the block's distinct key rows, whose
+        signature ids are ``kinds``), by the bucket of ``times``: one ``bincount`` over
+        (bucket, key) cells per value."""
         if not len(rows):
             return
-        ids = self.ids(table)[rows]
+        ids = self.ids.memo(kinds, table)[rows]
         b = bucket_of(times, self.bucket)
         self._grow(int(b.max()) + 1)
         first = int(b.min())
@@ -278,6 +298,8 @@ class Aggregates:
         self._last_open = max(0, math.ceil(duration / bucket - 1e-9) - 1)
         self.edges = Ids(5)  # caller, service, subset, mirror, top (a workload's request)
         self.series = Ids(3)  # service, subset, mirror
+        # the distinct rows of blocks (their signatures) and the series each one is in
+        self.call_kinds, self.attempt_kinds = Ids(8), Ids(6)
         self.window_calls = [Cube(3, 4) for _ in self.windows]  # edge, status, flags
         self.window_latency = [Sketches() for _ in self.windows]  # per edge
         self.window_tries = [Cube(6, 1) for _ in self.windows]  # caller..mirror, status, flags
@@ -343,23 +365,24 @@ class Aggregates:
         kinds, row = unique_rows([c["caller"], c["service"], c["subset"], c["mirror"], top,
                                   c["status"], c["flags"], attempts == 0])
         caller, service, subset, mirror, is_top, status, flags, untried = kinds.T
-        edge = self.edges([caller, service, subset, mirror, is_top])
-        series = self.series([service, subset, mirror])
+        sig = self.call_kinds(list(kinds.T))
+        edge = self.edges.memo(sig, [caller, service, subset, mirror, is_top])
+        series = self.series.memo(sig, [service, subset, mirror], "calls")
         ones = np.ones(len(start))
         retries = np.maximum(attempts - 1, 0)
         for i, (a, b) in enumerate(self.windows):
             m = (start >= a) & (start < b)
             if m.any():
-                self.window_calls[i].add_grouped(row[m], [edge, status, flags],
+                self.window_calls[i].add_grouped(row[m], sig, [edge, status, flags],
                                                  [ones[m], attempts[m], retries[m], latency[m]])
                 self.window_latency[i].add(edge[row[m]], latency[m])
-        self.ended.add_grouped(end, row, [series, status, flags], [ones])
-        self.started.add_grouped(start, row, [series, flags, untried], [ones, attempts])
+        self.ended.add_grouped(end, row, sig, [series, status, flags], [ones])
+        self.started.add_grouped(start, row, sig, [series, flags, untried], [ones, attempts])
         self._late(end)
         self._latency.add((bucket_of(end, self.bucket) << SERIES_BITS) | series[row], latency)
         if top.any():
             ok = (status >= 1) & (status <= 499)
-            self.issued_ok.add_grouped(start[top], row[top], [caller, ok], [ones[top]])
+            self.issued_ok.add_grouped(start[top], row[top], sig, [caller, ok], [ones[top]])
             self.request_ids.add(c["request_id"][top].astype(np.int64), start[top])
         self._close_buckets(int(bucket_of(end[-1:], self.bucket)[0]))
 
@@ -372,12 +395,13 @@ class Aggregates:
         kinds, row = unique_rows([a["caller"], a["service"], a["subset"], a["mirror"],
                                   a["status"], a["flags"]])
         table = list(kinds.T)
+        sig = self.attempt_kinds(table)
         for i, (lo, hi) in enumerate(self.windows):
             m = (start >= lo) & (start < hi)
             if m.any():
-                self.window_tries[i].add_grouped(row[m], table, [ones[m]])
-        series = self.series([table[1], table[2], table[3]])
-        self.tried.add_grouped(start, row, [series, table[5]],
+                self.window_tries[i].add_grouped(row[m], sig, table, [ones[m]])
+        series = self.series.memo(sig, [table[1], table[2], table[3]], "attempts")
+        self.tried.add_grouped(start, row, sig, [series, table[5]],
                                [ones, a["retry"].astype(np.float64)])
 
     # -- time-bucket latency --------------------------------------------------------------
