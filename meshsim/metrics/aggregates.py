@@ -34,6 +34,7 @@ from meshsim.metrics.sketch import Sketches
 
 QUANTILES = (0.50, 0.90, 0.99)
 SERIES_BITS = 16  # series ids inside a time-bucket sketch group: bucket << 16 | series
+CLOSE_EVERY = 16  # time buckets whose sketches turn into quantiles together
 
 
 class Ids:
@@ -99,18 +100,16 @@ class Ids:
 
 def unique_rows(columns: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """The distinct rows of non-negative integer columns and each row's index among them."""
-    cols = [np.asarray(c, dtype=np.int64) for c in columns]
-    bases = [int(c.max()) + 1 if len(c) else 1 for c in cols]
-    if math.prod(bases) < 2**62 and all(not len(c) or c.min() >= 0 for c in cols):
-        combined = np.zeros(len(cols[0]), dtype=np.int64)
-        for col, base in zip(cols, bases, strict=True):
-            combined = combined * base + col
-        unique, inverse = np.unique(combined, return_inverse=True)
-        rows = np.empty((len(unique), len(cols)), dtype=np.int64)
-        for j in range(len(cols) - 1, -1, -1):
-            unique, rows[:, j] = np.divmod(unique, bases[j])
-        return rows, inverse.ravel()
-    rows, inverse = np.unique(np.stack(cols, axis=1), axis=0, return_inverse=True)
+    stacked = np.column_stack([np.asarray(c, dtype=np.int64) for c in columns])
+    if not len(stacked):
+        return stacked, np.zeros(0, dtype=np.int64)
+    bases = stacked.max(axis=0) + 1
+    if stacked.min() >= 0 and math.prod(int(b) for b in bases) < 2**62:
+        weights = np.cumprod(np.r_[bases[1:], 1][::-1])[::-1]  # mixed radix, last digit 1
+        _, first, inverse = np.unique(stacked @ weights, return_index=True,
+                                      return_inverse=True)
+        return stacked[first], inverse.ravel()
+    rows, inverse = np.unique(stacked, axis=0, return_inverse=True)
     return rows, inverse.ravel()
 
 
@@ -159,31 +158,14 @@ class TimeCube:
         self.bucket = bucket
         self.sums = np.zeros((0, 0, values))  # bucket × key id × value
 
-    def add(self, times: np.ndarray, keys: Sequence[np.ndarray],
-            values: Sequence[np.ndarray]) -> None:
-        if not len(times):
-            return
-        ids = self.ids(keys)
-        b = bucket_of(times, self.bucket)
-        have_rows, have_cols, width = self.sums.shape
-        rows, cols = int(b.max()) + 1, len(self.ids)
-        if rows > have_rows or cols > have_cols:
-            grown = np.zeros((max(rows, 2 * have_rows) if rows > have_rows else have_rows,
-                              max(cols, 2 * have_cols) if cols > have_cols else have_cols, width))
-            grown[:have_rows, :have_cols] = self.sums
-            self.sums = grown
-        for j, value in enumerate(values):
-            np.add.at(self.sums[:, :, j], (b, ids), value)
-
-    def add_grouped(self, times: np.ndarray, rows: np.ndarray, kinds: np.ndarray,
+    def add_grouped(self, b: np.ndarray, rows: np.ndarray, kinds: np.ndarray,
                     table: Sequence[np.ndarray], values: Sequence[np.ndarray]) -> None:
         """Add rows given as indexes into ``table`` (the block's distinct key rows, whose
-        signature ids are ``kinds``), by the bucket of ``times``: one ``bincount`` over
-        (bucket, key) cells per value."""
+        signature ids are ``kinds``) in time buckets ``b`` (:func:`bucket_of`): one
+        ``bincount`` over (bucket, key) cells per value."""
         if not len(rows):
             return
         ids = self.ids.memo(kinds, table)[rows]
-        b = bucket_of(times, self.bucket)
         self._grow(int(b.max()) + 1)
         first = int(b.min())
         width = self.sums.shape[1]
@@ -376,15 +358,17 @@ class Aggregates:
                 self.window_calls[i].add_grouped(row[m], sig, [edge, status, flags],
                                                  [ones[m], attempts[m], retries[m], latency[m]])
                 self.window_latency[i].add(edge[row[m]], latency[m])
-        self.ended.add_grouped(end, row, sig, [series, status, flags], [ones])
-        self.started.add_grouped(start, row, sig, [series, flags, untried], [ones, attempts])
-        self._late(end)
-        self._latency.add((bucket_of(end, self.bucket) << SERIES_BITS) | series[row], latency)
+        ended, started = bucket_of(end, self.bucket), bucket_of(start, self.bucket)
+        self.ended.add_grouped(ended, row, sig, [series, status, flags], [ones])
+        self.started.add_grouped(started, row, sig, [series, flags, untried], [ones, attempts])
+        self.late_calls += int((ended < self._closed_below).sum())
+        self._latency.add((ended << SERIES_BITS) | series[row], latency)
         if top.any():
             ok = (status >= 1) & (status <= 499)
-            self.issued_ok.add_grouped(start[top], row[top], sig, [caller, ok], [ones[top]])
+            second = started[top] if self.bucket == 1.0 else bucket_of(start[top], 1.0)
+            self.issued_ok.add_grouped(second, row[top], sig, [caller, ok], [ones[top]])
             self.request_ids.add(c["request_id"][top].astype(np.int64), start[top])
-        self._close_buckets(int(bucket_of(end[-1:], self.bucket)[0]))
+        self._close_buckets(int(ended[-1]))
 
     def _attempts(self, a: dict[str, np.ndarray]) -> None:
         if not len(a["start"]):
@@ -401,22 +385,19 @@ class Aggregates:
             if m.any():
                 self.window_tries[i].add_grouped(row[m], sig, table, [ones[m]])
         series = self.series.memo(sig, [table[1], table[2], table[3]], "attempts")
-        self.tried.add_grouped(start, row, sig, [series, table[5]],
+        self.tried.add_grouped(bucket_of(start, self.bucket), row, sig, [series, table[5]],
                                [ones, a["retry"].astype(np.float64)])
 
     # -- time-bucket latency --------------------------------------------------------------
     def _close_buckets(self, current: int) -> None:
         """Turn the sketches of the buckets that every later call ends after (calls are
-        recorded when they end, in time order; one bucket of slack) into their quantiles."""
+        recorded when they end, in time order; one bucket of slack) into their quantiles,
+        :data:`CLOSE_EVERY` buckets at a time."""
         below = min(current - 1, self._last_open)
-        if below > self._closed_below:
+        if below >= self._closed_below + CLOSE_EVERY:
             done = self._latency.split(below << SERIES_BITS)
             self._closed.append(self._series_quantiles(done))
             self._closed_below = below
-
-    def _late(self, end: np.ndarray) -> None:
-        """Count calls ending in a bucket already closed (none when rows come in end order)."""
-        self.late_calls += int((bucket_of(end, self.bucket) < self._closed_below).sum())
 
     def _series_quantiles(self, sketches: Sketches) -> SeriesQuantiles:
         """Per closed bucket: the quantiles of each (service, subset), mirror copies

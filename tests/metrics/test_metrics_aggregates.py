@@ -7,7 +7,14 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from meshsim.metrics.aggregates import Cube, IdRuns, TimeCube, unique_rows, windows_for
+from meshsim.metrics.aggregates import (
+    Cube,
+    IdRuns,
+    TimeCube,
+    bucket_of,
+    unique_rows,
+    windows_for,
+)
 from meshsim.results.recovery import open_requests
 
 
@@ -40,7 +47,9 @@ def test_cube_sums_per_key_across_blocks() -> None:
 
 def test_time_cube_counts_the_last_instant_in_the_last_bucket() -> None:
     cube = TimeCube(1, 1, 1.0)
-    cube.add(np.array([0.5, 1.0, 2.999, 3.0]), [np.zeros(4, dtype=np.int64)], [np.ones(4)])
+    times = np.array([0.5, 1.0, 2.999, 3.0])
+    cube.add_grouped(bucket_of(times, 1.0), np.zeros(4, dtype=np.int64),
+                     np.zeros(1, dtype=np.int64), [np.zeros(1, dtype=np.int64)], [np.ones(4)])
     _, sums = cube.result(3)
     assert sums[:, 0, 0].tolist() == [1.0, 1.0, 2.0]
 
