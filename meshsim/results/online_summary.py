@@ -12,10 +12,12 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from meshsim.metrics.sketch import Sketches
 from meshsim.results.online import (
     Online,
     as_counts,
     attempt_counts,
+    edge_sketches,
     window_metrics,
 )
 from meshsim.results.stats import METRIC_COLUMNS
@@ -113,3 +115,37 @@ def _caller_codes(online: Online, calls: pd.DataFrame) -> np.ndarray:
     """The interned code of each row's caller."""
     table = online.aggregates.edges.table()
     return table[calls["edge"].to_numpy(), 0] if len(calls) else np.zeros(0, dtype=np.int64)
+
+
+def latency_sketches(
+    online: Online, *, start: float, end: float, services: Iterable[str] = (),
+    workloads: Iterable[str] = (),
+) -> dict[str, object]:
+    """The summary window's latency sketches, JSON-ready: per ``service/subset`` row of the
+    summary (``service`` alone for its aggregate or only row) and per workload. Sketches of
+    several runs (seeds) merge by adding their bucket counts
+    (:meth:`meshsim.metrics.sketch.Sketches.merge` after ``from_dict``)."""
+    window = online.aggregates.window(start, end)
+    calls = online.window_calls(window)
+    keys, multi = service_keys((online.pairs(),), services)
+    merged = Sketches(online.aggregates.window_latency[window].alpha)
+    for group in key_groups(calls, keys, multi):
+        merged.merge(edge_sketches(online, window, calls, group))
+    names = sorted(set(workloads) | set(online.used_workloads()))
+    position = {name: i for i, name in enumerate(names)}
+    workload = online.workload_of(_caller_codes(online, calls))
+    by_workload = np.array([position.get(w, -1) if top else -1 for w, top in
+                            zip(workload, calls["top"].to_numpy(dtype=bool), strict=True)],
+                           dtype=np.int64)
+    per_workload = edge_sketches(online, window, calls, by_workload).to_dict()
+    per_service = merged.to_dict()
+
+    def label(key: tuple[str, str]) -> str:
+        return key[0] if not key[1] else f"{key[0]}/{key[1]}"
+
+    return {
+        "alpha": per_service["alpha"], "min_value": per_service["min_value"],
+        "window": [start, end],
+        "services": {label(keys[int(g)]): s for g, s in per_service["sketches"].items()},
+        "workloads": {names[int(g)]: s for g, s in per_workload["sketches"].items()},
+    }

@@ -24,7 +24,11 @@ from meshsim.results import fault_windows as fault_timeline
 from meshsim.results import rollout as rollout_report
 from meshsim.results.online import Online, online_requests
 from meshsim.results.online_series import timeseries_online
-from meshsim.results.online_summary import summarize_online, summarize_workloads_online
+from meshsim.results.online_summary import (
+    latency_sketches,
+    summarize_online,
+    summarize_workloads_online,
+)
 from meshsim.units import format_duration
 
 
@@ -120,6 +124,16 @@ class Results:
         """Per workload over end-to-end requests that start after warm-up."""
         return summarize_workloads_online(
             self.online, start=self.warmup, end=self.duration,
+            workloads=[w.name for w in self.model.workloads],
+        )
+
+    def latency_sketches(self) -> dict[str, Any]:
+        """The summary window's latency sketches per service/subset and per workload
+        (JSON-ready; what ``latency.json`` of a run directory holds): merge them over seeds
+        for quantiles of all runs together."""
+        return latency_sketches(
+            self.online, start=self.warmup, end=self.duration,
+            services=self.model.topology.services,
             workloads=[w.name for w in self.model.workloads],
         )
 

@@ -132,6 +132,7 @@ def write_files(results: Results, out: Path, *, plots: bool = True) -> None:
     results.workloads.to_csv(out / "workloads.csv", index=False)
     results.slo().to_csv(out / "slo.csv", index=False)
     results.recovery.to_csv(out / "recovery.csv", index=False)
+    (out / "latency.json").write_text(json.dumps(results.latency_sketches()) + "\n")
     has_rollout = len(results.rollout) > 0
     if has_rollout:  # a canary ran: its outcome and the controller's decisions
         results.rollout.to_csv(out / "rollout.csv", index=False)

@@ -7,6 +7,7 @@ replace, run here on the same run's raw rows.
 
 from __future__ import annotations
 
+import json
 import warnings
 from dataclasses import replace
 
@@ -15,7 +16,7 @@ import pandas as pd
 import pytest
 
 import meshsim
-from meshsim.metrics.sketch import ALPHA
+from meshsim.metrics.sketch import ALPHA, Sketches
 from meshsim.model import Expectation
 from meshsim.results import Results, recovery, refusals
 from meshsim.results.slo import METRICS, RunFrames, check
@@ -128,3 +129,28 @@ def test_slo_values_match_the_rows(service: str) -> None:
         value = check(frames, Expectation(metric, service))["value"]
         rel = ALPHA if metric in QUANTILE_COLUMNS else 1e-12
         assert value == pytest.approx(float(exact[metric]), rel=rel, abs=0), metric
+
+
+def _sketch(data: dict[str, object]) -> Sketches:
+    return Sketches.from_dict({"alpha": ALPHA, "sketches": {"0": data}})
+
+
+def test_latency_sketches_survive_json_and_merge_over_seeds() -> None:
+    """The stored sketches give the summary's quantiles back, and two seeds' merged sketches
+    the quantiles of both runs' latencies together."""
+    runs = [_run("scenarios/retry-storm.yaml", 5.0), _run("scenarios/retry-storm.yaml", 5.0)]
+    runs[1] = meshsim.simulate(replace(runs[0].model, seed=4))
+    stored = [json.loads(json.dumps(run.latency_sketches())) for run in runs]
+    row = runs[0].summary.set_index("service").loc["frontend"]
+    _, _, values = _sketch(stored[0]["services"]["frontend"]).quantiles([0.5, 0.9, 0.99])
+    assert values[0].tolist() == [row["p50"], row["p90"], row["p99"]]
+    both = _sketch(stored[0]["workloads"]["users"])
+    both.merge(_sketch(stored[1]["workloads"]["users"]))
+    latencies = np.concatenate([
+        run.requests[(run.requests["start"] >= run.warmup).to_numpy()
+                     & (run.requests["workload"] == "users").to_numpy()]["latency"].to_numpy()
+        for run in runs
+    ])
+    _, counts, values = both.quantiles([0.5, 0.9, 0.99])
+    assert counts[0] == len(latencies)
+    assert values[0] == pytest.approx(np.quantile(latencies, [0.5, 0.9, 0.99]), rel=ALPHA)
