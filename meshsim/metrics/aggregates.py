@@ -284,7 +284,8 @@ class Aggregates:
         self.call_kinds, self.attempt_kinds = Ids(8), Ids(6)
         self.window_calls = [Cube(3, 4) for _ in self.windows]  # edge, status, flags
         self.window_latency = [Sketches() for _ in self.windows]  # per edge
-        self.window_tries = [Cube(6, 1) for _ in self.windows]  # caller..mirror, status, flags
+        # caller, service, subset, mirror, status, flags: attempts, retries
+        self.window_tries = [Cube(6, 2) for _ in self.windows]
         self.ended = TimeCube(3, 1, bucket)  # series, status, flags: calls by end
         self.started = TimeCube(3, 2, bucket)  # series, flags, untried: calls, attempts
         self.tried = TimeCube(2, 2, bucket)  # series, flags: attempts, retries
@@ -296,6 +297,7 @@ class Aggregates:
         self.attempt_rows = 0
         self.call_rows = 0
         self.request_rows = 0  # depth-0 calls that are not mirror copies
+        self.request_latency = 0.0  # the sum of their latencies
         self.call_attempts = 0
         self.closed = False
         self.late_calls = 0  # calls that ended in a bucket already closed (expected: none)
@@ -342,6 +344,7 @@ class Aggregates:
         self.call_attempts += int(attempts.sum())
         self.call_rows += len(start)
         self.request_rows += int(top.sum())
+        self.request_latency += float(latency[top].sum())
         # one sort per block: the distinct (caller, service, subset, mirror, top, status,
         # flags, untried) rows; every table below is keyed by a function of them
         kinds, row = unique_rows([c["caller"], c["service"], c["subset"], c["mirror"], top,
@@ -380,13 +383,14 @@ class Aggregates:
                                   a["status"], a["flags"]])
         table = list(kinds.T)
         sig = self.attempt_kinds(table)
+        retry = a["retry"].astype(np.float64)
         for i, (lo, hi) in enumerate(self.windows):
             m = (start >= lo) & (start < hi)
             if m.any():
-                self.window_tries[i].add_grouped(row[m], sig, table, [ones[m]])
+                self.window_tries[i].add_grouped(row[m], sig, table, [ones[m], retry[m]])
         series = self.series.memo(sig, [table[1], table[2], table[3]], "attempts")
         self.tried.add_grouped(bucket_of(start, self.bucket), row, sig, [series, table[5]],
-                               [ones, a["retry"].astype(np.float64)])
+                               [ones, retry])
 
     # -- time-bucket latency --------------------------------------------------------------
     def _close_buckets(self, current: int) -> None:

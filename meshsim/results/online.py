@@ -67,6 +67,7 @@ class Online:
             "caller": self.decode(keys[:, 0]), "service": self.decode(keys[:, 1]),
             "subset": self.decode(keys[:, 2]), "mirror": keys[:, 3].astype(bool),
             "status": keys[:, 4], "flags": self.decode(keys[:, 5]), "n": sums[:, 0],
+            "retries": sums[:, 1],
         })
 
     def pairs(self) -> pd.DataFrame:
@@ -179,3 +180,10 @@ def online_requests(online: Online, warmup: float, duration: float) -> tuple[int
     group = np.where(rows["top"].to_numpy(dtype=bool), 0, -1)
     metrics = window_metrics(online, window, rows, group, 1, float("inf"))
     return total, metrics.fillna({"requests": 0}).iloc[0]
+
+
+def retries_after(online: Online, warmup: float, duration: float) -> int:
+    """Retries (attempts beyond a call's first, mirror copies left out) sent on every hop
+    from ``warmup`` on: none starts at or after the end of the run."""
+    tries = online.window_tries(online.aggregates.window(warmup, duration))
+    return int(tries["retries"].to_numpy()[~tries["mirror"].to_numpy(dtype=bool)].sum())

@@ -19,6 +19,7 @@ import meshsim
 from meshsim.metrics.sketch import ALPHA, Sketches
 from meshsim.model import Expectation
 from meshsim.results import Results, recovery, refusals
+from meshsim.results.online import online_requests, retries_after
 from meshsim.results.slo import METRICS, RunFrames, check
 from meshsim.results.stats import call_metrics
 from meshsim.results.summary import summarize, summarize_workloads
@@ -154,3 +155,19 @@ def test_latency_sketches_survive_json_and_merge_over_seeds() -> None:
     _, counts, values = both.quantiles([0.5, 0.9, 0.99])
     assert counts[0] == len(latencies)
     assert values[0] == pytest.approx(np.quantile(latencies, [0.5, 0.9, 0.99]), rel=ALPHA)
+
+
+def test_retries_and_requests_after_warmup(run: Results) -> None:
+    """What the what-if rows and the open-requests line read, against the rows."""
+    attempts = run.attempts
+    late = attempts["start"].to_numpy() >= run.warmup
+    retried = attempts["retry"].to_numpy(dtype=bool) & ~attempts["mirror"].to_numpy(dtype=bool)
+    assert retries_after(run.online, run.warmup, run.duration) == int((late & retried).sum())
+    requests = run.requests
+    _, after = online_requests(run.online, run.warmup, run.duration)
+    chosen = requests[(requests["start"] >= run.warmup).to_numpy()]
+    assert after["requests"] == len(chosen)
+    assert after["success_rate"] == pytest.approx(chosen["ok"].mean(), rel=1e-12)
+    agg = run.online.aggregates
+    assert agg.request_rows == len(requests)
+    assert agg.request_latency == pytest.approx(requests["latency"].sum(), rel=1e-12)
