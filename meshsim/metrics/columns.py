@@ -69,16 +69,17 @@ class Table:
     def flush(self) -> None:
         """Move the pending rows into the typed columns."""
         if self.pending:
-            block = np.frombuffer(self.pending, dtype=self._dtype)
+            # A copy: the block's arrays (which sinks and, through their frames, samplers
+            # such as Dask's profiler may still hold) never pin the growing buffer.
+            data = bytes(self.pending)
+            self.pending.clear()
+            block = np.frombuffer(data, dtype=self._dtype)
             for name, col in self._columns.items():
                 col.frombytes(block[name].tobytes())
             if self.sinks:
                 columns = {name: block[name] for name in self.schema}
                 for sink in self.sinks:
                     sink.fold(self.name, columns)
-                del columns
-            del block  # release the view before resizing the buffer
-            self.pending.clear()
 
     @property
     def columns(self) -> dict[str, array[int]]:
