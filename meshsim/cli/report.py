@@ -138,9 +138,9 @@ def _print_open(console: Console, results: Results, *, always: bool) -> None:
     latency). More than twice that (and over ten) means the answered ones do not speak for
     the rest: that is news, and ``--quiet`` prints it too."""
     still_open, issued = results.recording.in_flight_at_end, results.recording.issued
-    requests = results.requests
-    explained = (len(requests) / results.duration * float(requests["latency"].mean())
-                 if len(requests) and results.duration > 0 else 0.0)
+    agg = results.online.aggregates  # counts kept during the run: no rows re-read
+    explained = (agg.request_latency / results.duration  # answered/s × their mean latency
+                 if agg.request_rows and results.duration > 0 else 0.0)
     news = still_open > max(10.0, 2.0 * explained)
     if still_open <= 0 or not (always or news):
         return

@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from meshsim.metrics.sinks import ChunkSink
+
 CHUNK = 4096  # rows held packed before they move into the typed columns
 
 
@@ -43,8 +45,10 @@ class Table:
     :attr:`columns` flushes first.
     """
 
-    def __init__(self, schema: dict[str, str]) -> None:
+    def __init__(self, schema: dict[str, str], name: str = "") -> None:
         self.schema = schema
+        self.name = name  # the table name chunk sinks receive
+        self.sinks: list[ChunkSink] = []  # each flushed block is folded into these
         self._columns: dict[str, array[int]] = {name: array(code) for name, code in schema.items()}
         row = struct.Struct("=" + "".join(schema.values()))  # standard sizes, no padding
         sizes = [struct.calcsize("=" + code) for code in schema.values()]
@@ -65,11 +69,17 @@ class Table:
     def flush(self) -> None:
         """Move the pending rows into the typed columns."""
         if self.pending:
-            block = np.frombuffer(self.pending, dtype=self._dtype)
+            # A copy: the block's arrays (which sinks and, through their frames, samplers
+            # such as Dask's profiler may still hold) never pin the growing buffer.
+            data = bytes(self.pending)
+            self.pending.clear()
+            block = np.frombuffer(data, dtype=self._dtype)
             for name, col in self._columns.items():
                 col.frombytes(block[name].tobytes())
-            del block  # release the view before resizing the buffer
-            self.pending.clear()
+            if self.sinks:
+                columns = {name: block[name] for name in self.schema}
+                for sink in self.sinks:
+                    sink.fold(self.name, columns)
 
     @property
     def columns(self) -> dict[str, array[int]]:

@@ -6,12 +6,15 @@ columns to :mod:`meshsim.results` as numpy arrays (:class:`Recording`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from meshsim.metrics.aggregates import Aggregates
 from meshsim.metrics.columns import Interner, Table
 from meshsim.metrics.levels import Level
+from meshsim.metrics.sinks import ChunkSink
 
 # typecodes: q int64, i int32, h int16, b int8, d float64
 ATTEMPTS = {
@@ -48,17 +51,26 @@ class Recording:
     # Workers still held at the end for downstream calls already answered (leaked), one line
     # each, for the invariant that every answered call frees its worker.
     held_workers: list[str] = field(default_factory=list)
+    # client proxy code -> workload code, as the requests' ``workload`` column maps them
+    client_workload: dict[int, int] = field(default_factory=dict)
+    # what the results read, kept online during the run (None: a recording built by hand)
+    aggregates: Aggregates | None = None
 
 
 class Recorder:
     """Collects attempts, calls, requests, events and levels during one run."""
 
-    def __init__(self, *, bucket: float = 1.0, record_attempts: bool = True) -> None:
+    def __init__(
+        self, *, bucket: float = 1.0, record_attempts: bool = True,
+        sinks: Sequence[ChunkSink] = (),
+    ) -> None:
         self.intern = Interner()
         self.bucket = bucket
         self.record_attempts = record_attempts
-        self.attempts = Table(ATTEMPTS)
-        self.calls = Table(CALLS)
+        self.attempts = Table(ATTEMPTS, "attempts")
+        self.calls = Table(CALLS, "calls")
+        self.sinks = list(sinks)  # every flushed block of attempts and calls is folded in
+        self.attempts.sinks = self.calls.sinks = self.sinks
         self.events: list[tuple[float, str, str, str, str, str, str]] = []
         self._levels: dict[tuple[str, str, str], Level] = {}
         # Attempts of watched services are kept for live queries (rollout checks) even when
@@ -136,6 +148,9 @@ class Recorder:
     ) -> Recording:
         """Freeze the run; ``client_workload`` maps a client proxy code to its workload code."""
         calls = self.calls.to_numpy()
+        self.attempts.flush()
+        for sink in self.sinks:
+            sink.close()
         requests = _requests(calls, client_workload or {})
         return Recording(
             names=list(self.intern.names),
@@ -149,6 +164,8 @@ class Recorder:
             stats=dict(stats or {}),
             in_flight_at_end=self.issued - len(requests["id"]),
             issued=self.issued,
+            client_workload=dict(client_workload or {}),
+            aggregates=next((s for s in self.sinks if isinstance(s, Aggregates)), None),
         )
 
 

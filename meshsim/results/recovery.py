@@ -19,6 +19,7 @@ metastable failure: the trigger is gone and the load it induced keeps the system
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +27,7 @@ import pandas as pd
 
 from meshsim.model import Model
 from meshsim.results.frames import is_ok
+from meshsim.results.online import Online
 from meshsim.units import format_duration
 
 RECOVERED, COLLAPSED, CANNOT_TELL = "recovered", "collapsed", "cannot tell"
@@ -108,8 +110,13 @@ def open_per_second(requests: pd.DataFrame, issued: int, horizon: float) -> np.n
     Ids are handed out in issue order, so a missing id was issued between the starts of the
     nearest recorded ids around it; it is counted in every second of that span.
     """
+    return open_counts(*open_requests(requests, issued, horizon), horizon)
+
+
+def open_counts(low: np.ndarray, high: np.ndarray, horizon: float) -> np.ndarray:
+    """Per second, how many open requests (issued between ``low`` and ``high``) may have
+    been issued in it."""
     n = math.ceil(horizon)
-    low, high = open_requests(requests, issued, horizon)
     counts = np.zeros(n + 1, dtype=np.int64)
     if not len(low) or n == 0:
         return counts[:n]
@@ -173,19 +180,45 @@ def verdicts(
     ``requests`` were still open at the end. Without it every issued request is taken to have
     finished.
     """
-    faults = [f for f in model.faults if f.at < model.duration]
-    if not faults:
+    if not any(f.at < model.duration for f in model.faults):
         return []
-    first = min(f.at for f in faults)
-    end = max(f.end for f in faults)
     horizon = model.duration
     total = len(requests) if issued is None else issued
     still_open = open_per_second(requests, total, horizon)
-    return [
-        _verdict(w.name, per_second(requests, w.name, horizon, still_open), model, first, end,
+    return judge(model, lambda name: per_second(requests, name, horizon, still_open),
                  tolerance=tolerance, hold=hold)
-        for w in model.workloads
-    ]
+
+
+def verdicts_online(
+    model: Model, online: Online, *, issued: int, tolerance: float = 0.95, hold: float = 10.0,
+) -> list[Verdict]:
+    """:func:`verdicts` read off the run's online aggregates instead of its requests."""
+    if not any(f.at < model.duration for f in model.faults):
+        return []
+    horizon = model.duration
+    agg = online.aggregates
+    still_open = open_counts(*agg.request_ids.open_requests(issued, horizon), horizon)
+    keys, sums = agg.issued_ok.result(math.ceil(horizon))  # (client, ok) per second
+    workload = online.workload_of(keys[:, 0]) if len(keys) else np.zeros(0, dtype=object)
+    ok = keys[:, 1].astype(bool) if len(keys) else np.zeros(0, dtype=bool)
+
+    def seconds(name: str) -> Seconds:
+        mine = workload == name
+        return Seconds(ok=sums[:, mine & ok, 0].sum(axis=1),
+                       finished=sums[:, mine, 0].sum(axis=1), open=still_open.astype(float))
+
+    return judge(model, seconds, tolerance=tolerance, hold=hold)
+
+
+def judge(
+    model: Model, seconds: Callable[[str], Seconds], *, tolerance: float, hold: float
+) -> list[Verdict]:
+    """One verdict per workload from its requests by second of issue."""
+    faults = [f for f in model.faults if f.at < model.duration]
+    first = min(f.at for f in faults)
+    end = max(f.end for f in faults)
+    return [_verdict(w.name, seconds(w.name), model, first, end, tolerance=tolerance, hold=hold)
+            for w in model.workloads]
 
 
 def _verdict(

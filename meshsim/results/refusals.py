@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from meshsim.model import Expectation, Workload
+from meshsim.results.online import Online
 from meshsim.results.stats import as_categorical, client_errors, denied, started_in
 
 REFUSAL_COLUMNS = ("kind", "name", "requests", "denied", "client_errors", "message")
@@ -55,13 +56,24 @@ def _refused(
 ) -> list[dict[str, object]]:
     """Counts per name by categorical code (no percentiles: this runs on every result)."""
     window = frame[started_in(frame, start, end)]
+    weights = np.ones(len(window))
+    return _refused_counts(kind, window, key, weights, skip, targets)
+
+
+def _refused_counts(
+    kind: str, window: pd.DataFrame, key: str, weights: np.ndarray, skip: set[str],
+    targets: dict[str, str] | None,
+) -> list[dict[str, object]]:
+    """Rows of a window (each standing for ``weights`` calls) refused per name of ``key``."""
     column = as_categorical(window[key])
     codes = column.cat.codes.to_numpy()
     valid = codes >= 0
     size = len(column.cat.categories)
-    totals = np.bincount(codes[valid], minlength=size)
-    errors = np.bincount(codes[valid & client_errors(window)], minlength=size)
-    denials = np.bincount(codes[valid & denied(window)], minlength=size)
+    w = np.asarray(weights, dtype=np.float64)
+    totals = np.bincount(codes[valid], weights=w[valid], minlength=size)
+    errors = np.bincount(codes[valid], weights=(w * client_errors(window))[valid],
+                         minlength=size)
+    denials = np.bincount(codes[valid], weights=(w * denied(window))[valid], minlength=size)
     out = []
     for i, label in enumerate(column.cat.categories):
         name, total = str(label), int(totals[i])
@@ -73,6 +85,29 @@ def _refused(
                         "client_errors": total,
                         "message": _message(kind, name, service, total, int(denials[i]))})
     return out
+
+
+def refusals_online(
+    online: Online, *, start: float, end: float, workloads: Sequence[Workload],
+    expectations: Iterable[Expectation] = (),
+) -> pd.DataFrame:
+    """:func:`refusals` read off the run's aggregates of ``[start, end)``."""
+    skip = waived(expectations, workloads)
+    targets = {w.name: w.target for w in workloads}
+    calls = online.window_calls(online.aggregates.window(start, end))
+    callers = online.aggregates.edges.table()[calls["edge"].to_numpy(), 0] if len(calls) \
+        else np.zeros(0, dtype=np.int64)
+    n = calls["n"].to_numpy(dtype=np.float64)
+    top = calls["top"].to_numpy(dtype=bool)
+    requests = calls[top].assign(workload=pd.Categorical(online.workload_of(callers[top])))
+    rows = [
+        *_refused_counts("workload", requests, "workload", n[top], skip, targets),
+        *_refused_counts("service", calls, "service", n, skip, None),
+    ]
+    return pd.DataFrame(rows, columns=list(REFUSAL_COLUMNS)).astype(
+        {"kind": str, "name": str, "requests": "int64", "denied": "int64",
+         "client_errors": "int64", "message": str}
+    )
 
 
 def _message(kind: str, name: str, service: str, total: int, denied: int) -> str:

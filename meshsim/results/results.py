@@ -12,16 +12,23 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
 from meshsim.metrics import Recording
+from meshsim.metrics.aggregates import Aggregates, windows_for
 from meshsim.model import Model
 from meshsim.results import backlog, frames, plots, recovery, refusals, rollout_plots, slo, store
 from meshsim.results import fault_windows as fault_timeline
 from meshsim.results import rollout as rollout_report
-from meshsim.results.summary import summarize, summarize_workloads
-from meshsim.results.timeseries import timeseries
+from meshsim.results.online import Online, online_requests
+from meshsim.results.online_series import timeseries_online
+from meshsim.results.online_summary import (
+    latency_sketches,
+    summarize_online,
+    summarize_workloads_online,
+)
 from meshsim.units import format_duration
 
 
@@ -81,26 +88,52 @@ class Results:
         return frames.events_frame(self.recording)
 
     @cached_property
+    def online(self) -> Online:
+        """What the summaries, time series, SLOs and verdicts read: the aggregates kept
+        during the run (built from the recorded rows for a recording that has none)."""
+        rec = self.recording
+        aggregates = rec.aggregates
+        if aggregates is None:
+            windows = windows_for(self.warmup, self.duration,
+                                  [exp.window for exp in self.model.expectations])
+            aggregates = Aggregates.of_columns(
+                rec.calls, rec.attempts, bucket=rec.bucket, windows=windows,
+                duration=self.duration,
+            )
+        client_workload = rec.client_workload or _client_workload(rec)
+        return Online(aggregates, rec.names, client_workload)
+
+    @cached_property
     def timeseries(self) -> pd.DataFrame:
         """Per second, per service and subset: load, outcomes, latency and levels."""
-        return timeseries(
-            self.calls, self.attempts, self.recording.levels, horizon=self.horizon,
+        return timeseries_online(
+            self.online, self.recording.levels, horizon=self.horizon,
             bucket=self.recording.bucket, services=self.model.topology.services,
         )
 
     @cached_property
     def summary(self) -> pd.DataFrame:
         """Per service and subset over calls that start after warm-up."""
-        return summarize(
-            self.calls, self.attempts, self.events, start=self.warmup, end=self.duration,
+        return summarize_online(
+            self.online, self.events, start=self.warmup, end=self.duration,
             services=self.model.topology.services,
         )
 
     @cached_property
     def workloads(self) -> pd.DataFrame:
         """Per workload over end-to-end requests that start after warm-up."""
-        return summarize_workloads(
-            self.requests, start=self.warmup, end=self.duration,
+        return summarize_workloads_online(
+            self.online, start=self.warmup, end=self.duration,
+            workloads=[w.name for w in self.model.workloads],
+        )
+
+    def latency_sketches(self) -> dict[str, Any]:
+        """The summary window's latency sketches per service/subset and per workload
+        (JSON-ready; what ``latency.json`` of a run directory holds): merge them over seeds
+        for quantiles of all runs together."""
+        return latency_sketches(
+            self.online, start=self.warmup, end=self.duration,
+            services=self.model.topology.services,
             workloads=[w.name for w in self.model.workloads],
         )
 
@@ -108,7 +141,7 @@ class Results:
     def recovery(self) -> pd.DataFrame:
         """Per workload: recovered after the faults (and how fast), collapsed, or cannot tell."""
         return recovery.frame(
-            recovery.verdicts(self.model, self.requests, issued=self.recording.issued)
+            recovery.verdicts_online(self.model, self.online, issued=self.recording.issued)
         )
 
     @cached_property
@@ -120,10 +153,8 @@ class Results:
     @property
     def attempt_count(self) -> int:
         """Attempts made: recorded rows, or the calls' attempt counts when not recorded."""
-        if len(self.recording.attempts.get("start", ())):
-            return len(self.recording.attempts["start"])
-        return int(self.recording.calls["attempts"].sum()) if "attempts" in \
-            self.recording.calls else 0
+        agg = self.online.aggregates
+        return agg.attempt_rows if agg.attempt_rows else agg.call_attempts
 
     # -- SLOs -----------------------------------------------------------------------------
     def slo(self) -> pd.DataFrame:
@@ -133,10 +164,10 @@ class Results:
     @cached_property
     def _slo(self) -> pd.DataFrame:
         run = slo.RunFrames(
-            requests=self.requests, calls=self.calls, attempts=self.attempts,
-            events=self.events, workloads=self.model.workloads, warmup=self.warmup,
-            duration=self.duration, still_open=recovery.open_requests(
-                self.requests, self.recording.issued, self.duration),
+            online=self.online, events=self.events, workloads=self.model.workloads,
+            warmup=self.warmup, duration=self.duration,
+            still_open=self.online.aggregates.request_ids.open_requests(
+                self.recording.issued, self.duration),
         )
         return slo.evaluate(run, self.model.expectations)
 
@@ -149,8 +180,8 @@ class Results:
     def refused(self) -> pd.DataFrame:
         """Workloads and services whose every call after warm-up was answered 4xx (denied):
         an implicit check that fails the run (``meshsim.results.refusals``)."""
-        return refusals.refusals(
-            self.requests, self.calls, start=self.warmup, end=self.duration,
+        return refusals.refusals_online(
+            self.online, start=self.warmup, end=self.duration,
             workloads=self.model.workloads, expectations=self.model.expectations,
         )
 
@@ -217,17 +248,26 @@ class Results:
         return store.run_info(self)
 
     def __repr__(self) -> str:
-        reqs = self.requests
-        window = reqs[(reqs["start"] >= self.warmup).to_numpy()]
-        ok = f"{window['ok'].mean():.2%} ok" if len(window) else "no requests after warm-up"
-        p99 = format_duration(float(window["latency"].quantile(0.99))) if len(window) else "-"
+        requests, after = online_requests(self.online, self.warmup, self.duration)
+        ok = f"{after['success_rate']:.2%} ok" if after["requests"] else \
+            "no requests after warm-up"
+        p99 = format_duration(float(after["p99"])) if after["requests"] else "-"
         checks = self._slo
         slo_text = (
             f"SLOs {int(checks['passed'].sum())}/{len(checks)} passed" if len(checks)
             else "no SLOs"
         )
         return (
-            f"<Results {self.name!r} seed={self.seed}: {len(reqs):,} requests over "
+            f"<Results {self.name!r} seed={self.seed}: {requests:,} requests over "
             f"{format_duration(self.duration)} (warm-up {format_duration(self.warmup)}), "
             f"{ok}, p99 {p99}; {slo_text}; wall {self.wall_time:.2f}s>"
         )
+
+
+def _client_workload(recording: Recording) -> dict[int, int]:
+    """Client code -> workload code as the requests recorded them (hand-built recordings)."""
+    requests = recording.requests
+    if not len(requests.get("client", ())):
+        return {}
+    pairs = np.unique(np.stack([requests["client"], requests["workload"]], axis=1), axis=0)
+    return {int(client): int(workload) for client, workload in pairs}

@@ -26,7 +26,9 @@ import numpy as np
 import pandas as pd
 
 from meshsim.model import Expectation, Workload
-from meshsim.results.stats import METRIC_COLUMNS, call_metrics, flag_mask, in_names, started_in
+from meshsim.results.online import Online
+from meshsim.results.online_slo import OnlineSelection, online_value
+from meshsim.results.stats import METRIC_COLUMNS
 from meshsim.units import format_duration
 
 SLO_COLUMNS = (
@@ -43,11 +45,9 @@ METRICS = frozenset({*METRIC_COLUMNS, "overflows", "ejections"}) - {"requests", 
 
 @dataclass(frozen=True)
 class RunFrames:
-    """The frames and bounds an SLO check reads."""
+    """The aggregates, events and bounds an SLO check reads."""
 
-    requests: pd.DataFrame
-    calls: pd.DataFrame
-    attempts: pd.DataFrame
+    online: Online  # the run's aggregates: every value is read off them
     events: pd.DataFrame
     workloads: Sequence[Workload]
     warmup: float
@@ -83,45 +83,6 @@ def _bounds(metric: str, low: float | None, high: float | None) -> str:
     return " and ".join(parts) or "any value"
 
 
-def _value(
-    frames: RunFrames, exp: Expectation, start: float, end: float
-) -> tuple[float, pd.DataFrame]:
-    """The metric's value and the calls (or requests) it was computed from."""
-    clients: set[str] | None = None
-    for workload in frames.workloads:
-        if workload.name == exp.service:
-            clients = set(workload.client_names())
-    if clients is not None:
-        rows = frames.requests
-        chosen = (rows["workload"] == exp.service).to_numpy() & started_in(rows, start, end)
-        tries, events = frames.attempts, frames.events
-        try_mask = in_names(tries["caller"], clients)
-        event_mask = in_names(events["proxy"], clients)
-    else:
-        rows = frames.calls
-        chosen = (rows["service"] == exp.service).to_numpy() & started_in(rows, start, end)
-        tries, events = frames.attempts, frames.events
-        try_mask = (tries["service"] == exp.service).to_numpy()
-        event_mask = (events["service"] == exp.service).to_numpy()
-        if exp.subset is not None:
-            chosen = chosen & (rows["subset"] == exp.subset).to_numpy()
-            try_mask = try_mask & (tries["subset"] == exp.subset).to_numpy()
-            event_mask = event_mask & (events["subset"] == exp.subset).to_numpy()
-        else:  # a mirror copy is the shadow's own load, not what the service's callers got
-            chosen = chosen & ~rows["mirror"].to_numpy(dtype=bool)
-            try_mask = try_mask & ~tries["mirror"].to_numpy(dtype=bool)
-    selected = rows[chosen]
-    if exp.metric == "overflows":
-        window = try_mask & started_in(tries, start, end)
-        return float(flag_mask(tries["flags"], "UO")[window].sum()), selected
-    if exp.metric == "ejections":
-        t = events["time"].to_numpy()
-        hits = event_mask & (events["kind"] == "eject").to_numpy() & (t >= start) & (t < end)
-        return float(hits.sum()), selected
-    metrics = call_metrics(selected, [], end - start)
-    return float(metrics[exp.metric].iloc[0]), selected
-
-
 def _within(exp: Expectation, value: float) -> bool:
     return (exp.min is None or value >= exp.min) and (exp.max is None or value <= exp.max)
 
@@ -138,7 +99,8 @@ def _judge(
     if exp.metric not in METRICS:
         return math.nan, FAIL, f"unknown metric {exp.metric!r}"
     seen_end = min(end, run_end)
-    value, selected = _value(frames, exp, start, seen_end)
+    value, selected = online_value(frames.online, frames.events, frames.workloads, exp, start,
+                                   seen_end)
     if selected.empty or math.isnan(value):
         return math.nan, CANNOT_TELL, "no requests in the window"
     if end <= run_end + 1e-9:
@@ -155,7 +117,7 @@ def _judge(
 
 
 def _never_answered(
-    frames: RunFrames, exp: Expectation, selected: pd.DataFrame, start: float, end: float
+    frames: RunFrames, exp: Expectation, selected: OnlineSelection, start: float, end: float
 ) -> np.ndarray:
     """Ages at the end of the open requests that may have been issued in [start, end), reached
     ``exp.service`` and are older than every call of the window that finished."""
@@ -164,20 +126,17 @@ def _never_answered(
     if not direct or exp.metric in COUNT_METRICS or not len(first):
         return np.zeros(0)
     ages = frames.duration - last[(last >= start) & (first < end)]
-    return ages[ages > selected["latency"].max()]
+    return ages[ages > selected.max_latency()]
 
 
 def _despite_open(
-    frames: RunFrames, exp: Expectation, selected: pd.DataFrame, start: float, end: float
+    frames: RunFrames, exp: Expectation, selected: OnlineSelection, start: float, end: float
 ) -> tuple[str, str]:
     """A pass, unless requests never answered could turn it into a failure."""
     ages = _never_answered(frames, exp, selected, start, end)
     if not len(ages):
         return PASS, ""
-    failed = pd.DataFrame({"ok": np.zeros(len(ages), dtype=bool), "latency": ages,
-                           "attempts": 1, "status": 0, "flags": ""})
-    worst = float(call_metrics(pd.concat([selected[list(failed.columns)], failed]), [],
-                               end - start)[exp.metric].iloc[0])
+    worst = selected.with_failed(ages, exp.metric)
     if _within(exp, worst):
         return PASS, ""
     return CANNOT_TELL, (

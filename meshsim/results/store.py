@@ -81,8 +81,8 @@ def run_info(results: Results) -> dict[str, Any]:
         "sim_seconds_per_wall_second": sim_time / wall if wall > 0 else None,
         "kernel_events": int(events),
         "events_per_second": events / wall if wall > 0 else None,
-        "requests": len(results.requests),
-        "calls": len(results.calls),
+        "requests": results.online.aggregates.request_rows,
+        "calls": results.online.aggregates.call_rows,
         "attempts": results.attempt_count,
         "issued": recording.issued,
         "in_flight_at_end": recording.in_flight_at_end,
@@ -135,6 +135,7 @@ def write_files(results: Results, out: Path, *, plots: bool = True) -> None:
     results.workloads.to_csv(out / "workloads.csv", index=False)
     results.slo().to_csv(out / "slo.csv", index=False)
     results.recovery.to_csv(out / "recovery.csv", index=False)
+    (out / "latency.json").write_text(json.dumps(results.latency_sketches()) + "\n")
     has_rollout = len(results.rollout) > 0
     if has_rollout:  # a canary ran: its outcome and the controller's decisions
         results.rollout.to_csv(out / "rollout.csv", index=False)

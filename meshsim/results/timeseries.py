@@ -207,25 +207,36 @@ def timeseries(
         success = goodput / completed
     pcts = bins.quantiles(finished, calls["latency"].to_numpy(dtype=np.float64))
 
+    counts = {"offered": offered, "completed": completed, "goodput": goodput,
+              "retries": retries, "overflows": overflows, "local_replies": local,
+              "denied": refused, "mirrored": mirrored}
+    return assemble(bins, levels, counts, success, pcts)
+
+
+def assemble(
+    bins: _Bins, levels: Mapping[tuple[str, str, str], np.ndarray],
+    counts: Mapping[str, np.ndarray], success: np.ndarray, pcts: Mapping[str, np.ndarray],
+) -> pd.DataFrame:
+    """The frame of :data:`TIMESERIES_COLUMNS` from per-cell counts (rates per second once
+    divided by the bucket), success rates and percentiles, and the levels."""
+    keys, multi, n, bucket = bins.keys, bins.multi, bins.n, bins.bucket
     key_services = [s for s, _ in keys]
     key_subsets = [u for _, u in keys]
     data: dict[str, object] = {
         "time": np.tile(np.arange(n, dtype=np.float64) * bucket, len(keys)),
         "service": pd.Categorical(np.repeat(np.asarray(key_services, dtype=object), n)),
         "subset": pd.Categorical(np.repeat(np.asarray(key_subsets, dtype=object), n)),
-        "offered": offered / bucket,
-        "completed": completed / bucket,
-        "goodput": goodput / bucket,
+        "offered": counts["offered"] / bucket,
+        "completed": counts["completed"] / bucket,
+        "goodput": counts["goodput"] / bucket,
         "success_rate": success,
         **pcts,
-        "retries": retries / bucket,
+        "retries": counts["retries"] / bucket,
     }
     for name in LEVEL_NAMES:
         data[name] = _levels(levels, bins, name)
-    data["overflows"] = overflows / bucket
-    data["local_replies"] = local / bucket
-    data["denied"] = refused / bucket
-    data["mirrored"] = mirrored / bucket
+    for name in ("overflows", "local_replies", "denied", "mirrored"):
+        data[name] = counts[name] / bucket
     data["aggregate"] = np.repeat(
         np.array([s in multi and u == "" for s, u in keys], dtype=bool), n
     )

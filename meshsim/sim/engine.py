@@ -10,6 +10,7 @@ from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING
 
 from meshsim.metrics import Recorder, Recording
+from meshsim.metrics.aggregates import Aggregates, windows_for
 from meshsim.model import Model
 from meshsim.rng import Streams
 from meshsim.sim.collector import paced_collector
@@ -27,6 +28,13 @@ if TYPE_CHECKING:
 Progress = Callable[[float, float], None]
 
 
+def aggregates_for(model: Model, bucket: float = 1.0) -> Aggregates:
+    """The online aggregates a run of ``model`` keeps: its summary's and expectations' windows."""
+    windows = windows_for(model.warmup, model.duration,
+                          [exp.window for exp in model.expectations])
+    return Aggregates(bucket=bucket, windows=windows, duration=model.duration)
+
+
 class Simulation:
     """One run of one model: ``Simulation(model).run()`` returns the :class:`Recording`."""
 
@@ -34,7 +42,9 @@ class Simulation:
         self.model = model
         self.env = Kernel()
         self.streams = Streams(model.seed)
-        self.recorder = recorder or Recorder(record_attempts=model.record_attempts)
+        self.recorder = recorder or Recorder(
+            record_attempts=model.record_attempts, sinks=[aggregates_for(model)]
+        )
         self.latency = model.topology.network_latency
         self.overhead = model.topology.proxy_overhead
         self.propagate_deadlines = model.cancellation == "deadline"

@@ -19,7 +19,8 @@ from meshsim.results.store import RunDirError, load_run, open_run
 FILES = [
     "requests.parquet", "attempts.parquet", "calls.parquet", "events.parquet",
     "timeseries.parquet", "summary.parquet", "summary.csv", "workloads.csv", "slo.csv",
-    "plots/overview.png", "plots/throughput.png", "plots/success_rate.png", "plots/latency.png",
+    "latency.json", "plots/overview.png", "plots/throughput.png", "plots/success_rate.png",
+    "plots/latency.png",
     "run.json",
 ]
 

@@ -15,13 +15,12 @@ from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from meshsim import api
 from meshsim.config import Scenario
 from meshsim.experiments.execute import Task, execute
 from meshsim.experiments.progress import Progress, progress_reporter
 from meshsim.results import Results
+from meshsim.results.online import online_requests, retries_after
 
 __all__ = ["Progress", "measure", "run_all", "slo_margin"]
 
@@ -32,11 +31,9 @@ def extra_attempts(results: Results) -> tuple[int, int]:
     A retry is an attempt beyond a call's first; mirrored copies are not retries. Their ratio is
     the extra load the retry policy puts on the mesh per user request.
     """
-    attempts = results.attempts
-    late = attempts["start"].to_numpy() >= results.warmup
-    retried = attempts["retry"].to_numpy(dtype=bool) & ~attempts["mirror"].to_numpy(dtype=bool)
-    requests = int((results.requests["start"].to_numpy() >= results.warmup).sum())
-    return int((late & retried).sum()), requests
+    _, late = online_requests(results.online, results.warmup, results.duration)
+    retries = retries_after(results.online, results.warmup, results.duration)
+    return retries, int(late["requests"])
 
 
 def slo_margin(slo: Any) -> float:
@@ -60,9 +57,8 @@ def slo_margin(slo: Any) -> float:
 def measure(results: Results) -> dict[str, Any]:
     """The what-if row of one run: recovery, end-to-end success, SLOs, retry load."""
     recovered, recovery_time, final_success, baseline = _recovery(results)
-    requests = results.requests
-    late = requests[requests["start"].to_numpy() >= results.warmup]
-    success = float(np.mean(late["ok"].to_numpy(dtype=bool))) if len(late) else math.nan
+    _, late = online_requests(results.online, results.warmup, results.duration)
+    success = float(late["success_rate"]) if late["requests"] else math.nan
     retries, issued = extra_attempts(results)
     slo = results.slo()
     return {
