@@ -1,0 +1,47 @@
+# C declarations for cluster.py (see meshsim/sim/kernel.pxd). Hosts stay ``object``: a
+# gateway pod stands in for a ``Pod``.
+from meshsim.sim.envoy.breakers cimport ResourceManager
+from meshsim.sim.envoy.upstream cimport Upstream
+
+
+cdef class Connection:
+    cdef public object host
+    cdef public long uses
+    cdef public bint ready
+
+
+cdef class Cluster:
+    cdef dict __dict__
+    cdef public object proxy
+    cdef public object env
+    cdef public object service
+    cdef public object subset
+    cdef public object service_code
+    cdef public object hosts
+    cdef public object policy
+    cdef public ResourceManager breaker
+    cdef public object balancer
+    cdef public bint uses_hash
+    cdef public dict active
+    cdef public object _active
+    cdef public dict idle
+    cdef public dict pending
+    cdef public dict connections
+    cdef public list healthy
+    cdef public bint panic
+    cdef public object max_rpc
+    cdef public set members
+    cdef public object _rand
+    cdef public object detector
+    cdef public object _ejected_level
+    cpdef report_status(self, object host, long status)
+    cpdef report_local(self, object host, object kind)
+    cpdef choose(self, Upstream up)
+    cpdef bint admit(self, Upstream up, object host)
+    cpdef _connect(self, object host)
+    cpdef _connected(self, Connection conn)
+    cpdef _attach(self, Upstream up, Connection conn)
+    cpdef _release_conn(self, Connection conn)
+    cpdef _close(self, Connection conn)
+    cpdef finished(self, Upstream up, bint reset, bint broken=*)
+    cpdef forget_pending(self, Upstream up, object host)

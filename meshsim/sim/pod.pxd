@@ -1,0 +1,57 @@
+# C declarations for pod.py (see kernel.pxd). Arguments stay ``object`` where a gateway pod
+# stands in for a ``Pod`` (duck typing); ``__dict__`` keeps tests free to add attributes.
+from meshsim.sim.kernel cimport Wake
+from meshsim.sim.messages cimport Attempt, Call
+from meshsim.metrics.levels cimport Level
+
+
+cdef class Pod:
+    cdef dict __dict__
+    cdef public object sim
+    cdef public object env
+    cdef public list _heap
+    cdef public object _ids
+    cdef public object deployment
+    cdef public object name
+    cdef public object service
+    cdef public object version
+    cdef public object labels
+    cdef public object code
+    cdef public object sim_service_code
+    cdef public object subset_code
+    cdef public long concurrency
+    cdef public double queue_limit
+    cdef public object calls
+    cdef public object service_time
+    cdef public object roll
+    cdef public object call_roll
+    cdef public double errors
+    cdef public bint processor_sharing
+    cdef public object sharing
+    cdef public double inflight_factor
+    cdef public double inbound_overhead
+    cdef public bint drop_abandoned
+    cdef public long busy
+    cdef public object queue
+    cdef public long waiting
+    cdef public dict active
+    cdef public bint down
+    cdef public double latency_factor
+    cdef public double latency_add
+    cdef public double fault_errors
+    cdef public Level in_flight
+    cdef public Level queue_depth
+    cdef public object proxy
+    cdef public object authorize
+    cpdef on_arrive(self, Wake ev)
+    cpdef arrive(self, Attempt att)
+    cpdef cancel(self, Attempt att)
+    cpdef _start(self, Attempt att, double now)
+    cpdef _on_work_done(self, Wake ev)
+    cpdef work_done(self, Attempt att)
+    cpdef finish(self, Attempt att, long status, object flags=*)
+    cpdef _dequeue(self, double now)
+    cpdef reply(self, Attempt att, long status, object flags)
+    cpdef _next_step(self, Attempt att)
+    cpdef _launch(self, Attempt att, object step, list sent)
+    cpdef _on_call_done(self, Call call)
