@@ -6,6 +6,12 @@
 >>> results.summary
 """
 
+# Must stay first: MESHSIM_PURE=1 makes every meshsim.* import below use the .py sources.
+from meshsim import _build
+
+_build.install()
+
+from meshsim._build import build
 from meshsim._version import __version__
 from meshsim.api import load, simulate
 from meshsim.config import Scenario
@@ -23,6 +29,6 @@ from meshsim.results.store import StoredRun, load_run
 __all__ = [
     "CanaryResult", "CheckReport", "Comparison", "ConfigWarning", "DaskUnavailable",
     "MeshsimError", "Recommendation", "ResilienceMap", "Results", "Scenario", "ScenarioError",
-    "StoredRun", "SweepResult", "Tolerance", "__version__", "canary", "check", "compare",
+    "StoredRun", "SweepResult", "Tolerance", "__version__", "build", "canary", "check", "compare",
     "junit_xml", "load", "load_run", "recommend", "resilience_map", "simulate", "sweep",
 ]

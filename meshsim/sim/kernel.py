@@ -39,7 +39,7 @@ from simpy.events import NORMAL, URGENT, Event, EventPriority
 
 Callback = Callable[[Any], None]
 
-__all__ = ["NORMAL", "Callback", "Kernel", "Timers", "Wake", "call_later"]
+__all__ = ["NORMAL", "Callback", "Kernel", "Timers", "Wake", "call_later", "drain"]
 
 
 class Kernel(simpy.Environment):
@@ -72,7 +72,7 @@ class Kernel(simpy.Environment):
             self.now, _, _, event = heappop(self.heap)
         except IndexError:
             raise EmptySchedule from None
-        if event.__class__ is Wake:
+        if type(event) is Wake:
             event.fn(event)
             return
         callbacks, event.callbacks = event.callbacks, None
@@ -114,28 +114,36 @@ class Kernel(simpy.Environment):
 
     def _loop(self) -> None:
         """:meth:`step` until the heap is empty (or a callback stops the simulation)."""
-        heap = self.heap
-        pop = heappop
-        while heap:
-            self.now, _, _, event = pop(heap)
-            if event.__class__ is Wake:  # the hot path: one callback, never fails
-                event.fn(event)
-                continue
-            callbacks, event.callbacks = event.callbacks, None
-            try:
-                for callback in callbacks:
-                    callback(event)
-            except StopSimulation:
-                self._resume_later(event, callbacks, callback)
-                raise
-            if not event._ok and not hasattr(event, "_defused"):
-                raise _failure(event)
+        drain(self, self.heap)
         raise EmptySchedule
 
     def _resume_later(self, event: Any, callbacks: list[Callback], stopped_at: Callback) -> None:
         """The simulation stopped inside ``event``'s callbacks: the rest run on resuming."""
         event.callbacks = callbacks[callbacks.index(stopped_at) + 1:]
         self.schedule(event, EventPriority(-1))
+
+
+def drain(env: Kernel, heap: list[tuple[float, EventPriority, int, Any]]) -> None:
+    """Run events until ``heap`` is empty or a callback raises (:class:`StopSimulation`).
+
+    :meth:`Kernel.run`'s loop, at module level so that the compiled build (``kernel.pxd``)
+    runs it in C with ``wake`` typed; the ordering is the heap's, (time, priority, id)."""
+    pop = heappop
+    while heap:
+        env.now, _, _, event = pop(heap)
+        if type(event) is Wake:  # the hot path: one callback, never fails
+            wake = event
+            wake.fn(wake)
+            continue
+        callbacks, event.callbacks = event.callbacks, None
+        try:
+            for callback in callbacks:
+                callback(event)
+        except StopSimulation:
+            env._resume_later(event, callbacks, callback)
+            raise
+        if not event._ok and not hasattr(event, "_defused"):
+            raise _failure(event)
 
 
 def _failure(event: Any) -> BaseException:

@@ -20,7 +20,7 @@ from meshsim.sim.processor_sharing import ProcessorSharing
 from meshsim.sim.sampling import Sampler
 
 if TYPE_CHECKING:
-    from meshsim.metrics import Level
+    from meshsim.metrics.levels import Level
     from meshsim.sim.kernel import Kernel
     from meshsim.sim.ports import Mesh
     from meshsim.sim.proxy import Proxy

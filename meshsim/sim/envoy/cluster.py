@@ -12,13 +12,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from meshsim.model.clusters import ClusterPolicy
-from meshsim.sim.envoy import (
-    Balancer,
-    OutlierDetector,
-    ResourceManager,
-    make_balancer,
-    priority_load,
-)
+from meshsim.sim.envoy import Balancer, OutlierDetector, make_balancer, priority_load
+from meshsim.sim.envoy.breakers import ResourceManager  # its defining module: kernel.pxd
 from meshsim.sim.kernel import call_later
 
 if TYPE_CHECKING:

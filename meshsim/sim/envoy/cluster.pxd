@@ -1,9 +1,14 @@
+# C declarations for cluster.py (see meshsim/sim/kernel.pxd). Hosts stay ``object``: a
+# gateway pod stands in for a ``Pod``.
 from meshsim.sim.envoy.breakers cimport ResourceManager
+from meshsim.sim.envoy.upstream cimport Upstream
+
 
 cdef class Connection:
     cdef public object host
     cdef public long uses
     cdef public bint ready
+
 
 cdef class Cluster:
     cdef dict __dict__
@@ -29,14 +34,14 @@ cdef class Cluster:
     cdef public object _rand
     cdef public object detector
     cdef public object _ejected_level
-    cpdef report_status(self, object host, object status)
+    cpdef report_status(self, object host, long status)
     cpdef report_local(self, object host, object kind)
-    cpdef choose(self, object up)
-    cpdef bint admit(self, object up, object host)
+    cpdef choose(self, Upstream up)
+    cpdef bint admit(self, Upstream up, object host)
     cpdef _connect(self, object host)
     cpdef _connected(self, Connection conn)
-    cpdef _attach(self, object up, Connection conn)
+    cpdef _attach(self, Upstream up, Connection conn)
     cpdef _release_conn(self, Connection conn)
     cpdef _close(self, Connection conn)
-    cpdef finished(self, object up, bint reset, bint broken=*)
-    cpdef forget_pending(self, object up, object host)
+    cpdef finished(self, Upstream up, bint reset, bint broken=*)
+    cpdef forget_pending(self, Upstream up, object host)

@@ -1,3 +1,5 @@
+# C declarations for breakers.py (see meshsim/sim/kernel.pxd).
+
 cdef class ResourceManager:
     cdef public object spec
     cdef public long connections
@@ -18,3 +20,4 @@ cdef class ResourceManager:
     cpdef dec_retries(self)
     cpdef bint try_pend(self)
     cpdef bint try_request(self)
+    cpdef bint try_connect(self)

@@ -1,13 +1,16 @@
+# C declarations for pod.py (see kernel.pxd). Arguments stay ``object`` where a gateway pod
+# stands in for a ``Pod`` (duck typing); ``__dict__`` keeps tests free to add attributes.
 from meshsim.sim.kernel cimport Wake
 from meshsim.sim.messages cimport Attempt, Call
 from meshsim.metrics.levels cimport Level
+
 
 cdef class Pod:
     cdef dict __dict__
     cdef public object sim
     cdef public object env
-    cdef public list _queue
-    cdef public object _eid
+    cdef public list _heap
+    cdef public object _ids
     cdef public object deployment
     cdef public object name
     cdef public object service
@@ -24,7 +27,7 @@ cdef class Pod:
     cdef public object call_roll
     cdef public double errors
     cdef public bint processor_sharing
-    cdef public object cores
+    cdef public object sharing
     cdef public double inflight_factor
     cdef public double inbound_overhead
     cdef public bint drop_abandoned
@@ -36,18 +39,15 @@ cdef class Pod:
     cdef public double latency_factor
     cdef public double latency_add
     cdef public double fault_errors
-    cdef public list _ps_jobs
-    cdef public double _ps_last
-    cdef public long _ps_token
     cdef public Level in_flight
     cdef public Level queue_depth
     cdef public object proxy
     cdef public object authorize
-    cpdef on_arrive(self, object ev)
+    cpdef on_arrive(self, Wake ev)
     cpdef arrive(self, Attempt att)
     cpdef cancel(self, Attempt att)
     cpdef _start(self, Attempt att, double now)
-    cpdef _on_work_done(self, object ev)
+    cpdef _on_work_done(self, Wake ev)
     cpdef work_done(self, Attempt att)
     cpdef finish(self, Attempt att, long status, object flags=*)
     cpdef _dequeue(self, double now)

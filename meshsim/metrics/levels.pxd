@@ -1,3 +1,5 @@
+# C declarations for levels.py (see meshsim/sim/kernel.pxd).
+
 cdef class Level:
     cdef public long value
     cdef public double _last

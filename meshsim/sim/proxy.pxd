@@ -1,5 +1,8 @@
+# C declarations for proxy.py (see kernel.pxd). ``__dict__`` keeps interpreted subclasses
+# (the Linkerd proxy) and tests free to add attributes.
 from meshsim.sim.kernel cimport Timers, Wake
 from meshsim.sim.messages cimport Attempt, Call
+
 
 cdef class Proxy:
     cdef dict __dict__
@@ -17,13 +20,14 @@ cdef class Proxy:
     cpdef send(self, Call call)
     cpdef forward(self, Call call, double now)
     cpdef transmit(self, Attempt att)
-    cpdef on_response(self, object ev)
+    cpdef on_response(self, Wake ev)
     cpdef response(self, Attempt att)
-    cpdef _on_deadline(self, object ev)
+    cpdef _on_deadline(self, Wake ev)
     cpdef give_up(self, Call call)
-    cpdef abandon(self, Attempt att, object status, object flags)
-    cpdef record_attempt(self, Attempt att, object status, object flags)
-    cpdef complete(self, Call call, object status, object flags, object subset, object service=*)
+    cpdef abandon(self, Attempt att, long status, object flags)
+    cpdef record_attempt(self, Attempt att, long status, object flags)
+    cpdef complete(self, Call call, long status, object flags, object subset, object service=*)
+
 
 cdef class PlainProxy(Proxy):
     cdef public dict _rr

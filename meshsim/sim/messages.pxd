@@ -1,4 +1,7 @@
+# C declarations for messages.py (see kernel.pxd): the per-request objects as C structs.
+
 cpdef bint is_ok(long status)
+
 
 cdef class Call:
     cdef public object attempt
@@ -23,6 +26,7 @@ cdef class Call:
     cdef public object state
     cdef public long status
     cdef public object subset
+
 
 cdef class Attempt:
     cdef public bint abandoned

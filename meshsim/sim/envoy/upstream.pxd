@@ -1,0 +1,23 @@
+# C declarations for upstream.py (see meshsim/sim/kernel.pxd).
+from meshsim.sim.messages cimport Attempt, Call
+
+
+cpdef join_flags(object flags, object more)
+
+
+cdef class Upstream:
+    cdef public Call call
+    cdef public object route
+    cdef public object cluster
+    cdef public object retry
+    cdef public object flags
+    cdef public object hash
+    cdef public object conn
+    cdef public object host
+    cdef public object attempt
+    cdef public object waiting
+    cdef public bint done
+
+
+cpdef bint upstream_done(Upstream up)
+cpdef bint attempt_over(Attempt att)

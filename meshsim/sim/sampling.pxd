@@ -1,0 +1,1 @@
+# Compiled as is (no C types): see meshsim/sim/kernel.pxd.
