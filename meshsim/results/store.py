@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from meshsim.errors import MeshsimError
+from meshsim.results import otlp
 from meshsim.results.atomic import PARTIAL, StagedDir
 
 if TYPE_CHECKING:
@@ -87,6 +88,7 @@ def run_info(results: Results) -> dict[str, Any]:
         "passed": results.passed,
         "slo": slo.to_dict(orient="records"),
         "stats": dict(recording.stats),
+        "wire": otlp.wire_of(model).as_json(),  # for exporting spans from the stored run
         "scenario_meta": dict(meta),
     })
 
@@ -192,6 +194,18 @@ class StoredRun:
 
     def slo(self) -> pd.DataFrame:
         return self.slo_frame.copy()
+
+    def table(self, name: str) -> pd.DataFrame:
+        """A stored frame read on demand (``requests``, ``calls``, ``attempts``, ...)."""
+        return _read(self.path, f"{name}.parquet")
+
+    def traces(self, *, sample: float = 1.0) -> dict[str, Any]:
+        """The stored run's requests as OTLP JSON spans, as :meth:`Results.traces` gives them
+        (the sidecar and network times come from ``run.json``'s ``wire``; none when absent)."""
+        return otlp.traces_data(otlp.SpanSource(
+            self.table("requests"), self.table("calls"), self.table("attempts"),
+            otlp.Wire.from_json(self.info.get("wire")), self.seed,
+        ), sample=sample)
 
 
 def _read(folder: Path, name: str) -> pd.DataFrame:
