@@ -204,7 +204,7 @@ def _plural(n: int, word: str) -> str:
 
 
 # Commands in their own modules register themselves on ``app`` when imported.
-from meshsim.cli import canary, check, compare, whatif  # noqa: E402, F401
+from meshsim.cli import canary, check, compare, export, imports, whatif  # noqa: E402, F401
 
 
 def main() -> None:

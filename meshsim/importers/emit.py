@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path as Path_
 from typing import Any
 
 import yaml
+
+from meshsim.errors import MeshsimError
 
 Path = tuple[str | int, ...]
 TODO = "TODO(meshsim import):"
@@ -94,3 +97,21 @@ def _sequence(items: Sequence[Any], path: Path, indent: int,
         else:
             lines.append(f"{pad}- {_scalar(item)}{_comment(notes, here)}")
     return lines
+
+
+def write(imported: Imported, out: Path_, *, force: bool = False) -> list[Path_]:
+    """Write the scenario and its sample files (relative to it); refuse to overwrite without
+    ``force``. Returns the files written."""
+    targets = [out, *(out.parent / name for name in imported.files)]
+    existing = [t for t in targets if t.exists()]
+    if existing and not force:
+        raise OutputExists(f"{existing[0]}: exists (use --force to replace it)")
+    for name, text in imported.files.items():
+        (out.parent / name).parent.mkdir(parents=True, exist_ok=True)
+        (out.parent / name).write_text(text, encoding="utf-8")
+    out.write_text(imported.text(), encoding="utf-8")
+    return targets
+
+
+class OutputExists(MeshsimError):
+    """An import would write over a file the user did not ask to replace."""

@@ -86,13 +86,14 @@ def _steps(invocations: list[Invocation]) -> list[list[StepCall]]:
         for index, step in enumerate(steps):
             for key, _ in step:
                 order[key].append(index)
-            for a in step:
-                for b in step:
-                    if a[0] < b[0]:
-                        together[frozenset((a[0], b[0]))] += 1
-        for i, a in enumerate(keys):
-            for b in keys[i + 1:]:
-                both[frozenset((a, b))] += 1
+            members = [key for key, _ in step]
+            for x in members:
+                for y in members:
+                    if x < y:
+                        together[frozenset((x, y))] += 1
+        for i, x in enumerate(keys):
+            for y in keys[i + 1:]:
+                both[frozenset((x, y))] += 1
     canonical: list[list[Key]] = []
     for key in sorted(order, key=lambda k: (float(np.mean(order[k])), k)):
         parallel = canonical and all(

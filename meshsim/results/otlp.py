@@ -128,7 +128,8 @@ def _spans(source: SpanSource, attempts: pd.DataFrame, state: str
     call_start = dict(zip(source.calls["call_id"].astype(int), source.calls["start"],
                           strict=True))
     wire, seed = source.wire, source.seed
-    for row in attempts.itertuples(index=False):
+    rows: Iterator[Any] = attempts.itertuples(index=False)
+    for row in rows:
         caller = str(row.caller)
         caller_service = service_of.get(caller, caller)
         trace = _trace_id(seed, int(row.request_id))
