@@ -13,6 +13,7 @@ from typing import Any
 
 from meshsim.importers.spans import (
     METHOD_KEYS,
+    ORIGIN_NS,
     PATH_KEYS,
     PEER_KEYS,
     RESEND_KEYS,
@@ -105,9 +106,11 @@ def _span(reader: _Reader, span: object, path: str,
     error = str(tags.get("error", "")).lower() == "true" or tags.get("otel.status_code") == \
         "ERROR" or (status is not None and status >= (500 if kind == "server" else 400))
     sample = _sample(process_tags, tags)
+    origin = ORIGIN_NS // 1000  # microseconds
     return Span(
         trace=trace, span_id=span_id, parent=_parent(reader, span, path), service=service,
-        kind=kind, start=start / 1e6, end=(start + duration) / 1e6, error=error, status=status,
+        kind=kind, start=(start - origin) / 1e6,
+        end=(start + duration - origin) / 1e6, error=error, status=status,
         method=_text(first(tags, METHOD_KEYS)), path=_text(first(tags, PATH_KEYS)),
         peer=_text(first(tags, PEER_KEYS)), resend=http_status(first(tags, RESEND_KEYS)) or 0,
         instance=_text(first(process_tags, ("service.instance.id", "k8s.pod.name",

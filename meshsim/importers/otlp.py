@@ -22,6 +22,7 @@ from opentelemetry.proto.trace.v1 import trace_pb2
 
 from meshsim.importers.spans import (
     METHOD_KEYS,
+    ORIGIN_NS,
     PATH_KEYS,
     PEER_KEYS,
     RESEND_KEYS,
@@ -156,7 +157,8 @@ def _span(span: trace_pb2.Span, service: str, who: dict[str, str | None]) -> Spa
     return Span(
         trace=span.trace_id.hex(), span_id=span.span_id.hex(),
         parent=span.parent_span_id.hex() or None, service=service, kind=kind,
-        start=span.start_time_unix_nano / 1e9, end=span.end_time_unix_nano / 1e9,
+        start=(span.start_time_unix_nano - ORIGIN_NS) / 1e9,
+        end=(span.end_time_unix_nano - ORIGIN_NS) / 1e9,
         error=error, status=status, method=_text(first(attributes, METHOD_KEYS)),
         path=_text(first(attributes, PATH_KEYS)), peer=_text(first(attributes, PEER_KEYS)),
         resend=int(http_status(first(attributes, RESEND_KEYS)) or 0),

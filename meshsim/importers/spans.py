@@ -20,6 +20,9 @@ STATUS_KEYS = ("http.response.status_code", "http.status_code")
 PEER_KEYS = ("server.address", "peer.service", "net.peer.name", "http.host")
 PATH_KEYS = ("url.path", "http.route", "http.target")
 RESEND_KEYS = ("http.request.resend_count", "http.resend_count")
+# Span times are read as seconds after this instant (2023-11-14), not after 1970: a float of
+# seconds since 1970 resolves only a quarter of a microsecond; this keeps nanoseconds.
+ORIGIN_NS = 1_700_000_000 * 10**9
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,76 @@
+"""A kubectl dump (a List with a Namespace, Services, Deployments, a StatefulSet, a ConfigMap
+and Istio objects) gives services, replicas, subsets, injection and pass-through manifests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import meshsim
+from meshsim.importers.emit import Imported
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def imported() -> Imported:
+    return meshsim.api.import_kubernetes([FIXTURES / "bookinfo-dump.yaml"], name="shop")
+
+
+def test_services_replicas_and_versions_from_subsets(imported: Imported) -> None:
+    services = imported.scenario["spec"]["services"]
+    assert sorted(services) == ["productpage", "ratings", "reviews"]
+    assert services["productpage"]["replicas"] == 3
+    assert services["ratings"]["replicas"] == 2  # a StatefulSet
+    # The DestinationRule's subsets name the versions and select them by label.
+    assert services["reviews"]["versions"] == {
+        "stable": {"replicas": 2, "labels": {"version": "v1"}},
+        "canary": {"replicas": 1, "labels": {"version": "v2"}},
+    }
+    assert {s["namespace"] for s in services.values()} == {"shop"}
+
+
+def test_injection_mesh_and_manifests(imported: Imported) -> None:
+    spec = imported.scenario["spec"]
+    assert spec["mesh"] == "istio"
+    assert spec["services"]["ratings"]["labels"] == {"sidecar.istio.io/inject": "false"}
+    kinds = [m["kind"] for m in imported.manifests]
+    assert kinds == ["Namespace", "DestinationRule", "VirtualService"]
+    namespace = imported.manifests[0]
+    assert namespace["metadata"]["labels"]["istio-injection"] == "enabled"
+    assert "status" not in namespace and "spec" not in namespace
+    assert "uid" not in namespace["metadata"]
+    assert "annotations" not in imported.manifests[1]["metadata"]  # last-applied dropped
+    assert imported.report == [{"kind": "v1/ConfigMap", "count": 1, "used": False}]
+
+
+def test_placeholders_are_marked_and_the_scenario_validates(imported: Imported,
+                                                             tmp_path: Path) -> None:
+    out = tmp_path / "shop.yaml"
+    meshsim.api.write_imported(imported, out)
+    text = out.read_text()
+    assert "latency: exponential(10ms)  # TODO(meshsim import): service time" in text
+    assert "concurrency: 16  # TODO(meshsim import)" in text
+    scenario = meshsim.load(out)
+    sidecars = {b.service: b.sidecar for b in scenario.bindings()}
+    assert sidecars == {"productpage": True, "ratings": False, "reviews": True}
+
+
+def test_a_stream_of_objects_and_a_workload_without_service(tmp_path: Path) -> None:
+    dump = tmp_path / "dump.yaml"
+    dump.write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: worker, namespace: jobs}\n"
+        "spec:\n  replicas: 4\n  template:\n    metadata:\n      labels: {app: worker}\n"
+        "      annotations: {linkerd.io/inject: enabled}\n"
+        "---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: jobs\n"
+        "  annotations: {linkerd.io/inject: enabled}\n")
+    imported = meshsim.api.import_kubernetes([dump])
+    spec = imported.scenario["spec"]
+    assert spec["mesh"] == "linkerd"
+    assert spec["services"]["worker"]["replicas"] == 4
+    assert spec["services"]["worker"]["labels"] == {"linkerd.io/inject": "enabled"}
+    out = tmp_path / "out.yaml"
+    meshsim.api.write_imported(imported, out)
+    assert "has no Service in the dump" in out.read_text()
+    meshsim.load(out)
