@@ -74,3 +74,35 @@ def test_a_stream_of_objects_and_a_workload_without_service(tmp_path: Path) -> N
     meshsim.api.write_imported(imported, out)
     assert "has no Service in the dump" in out.read_text()
     meshsim.load(out)
+
+
+def test_flagger_canary_gives_primary_and_canary_without_its_generated_objects(
+        tmp_path: Path) -> None:
+    imported = meshsim.api.import_kubernetes([FIXTURES / "flagger-dump.yaml"])
+    services = imported.scenario["spec"]["services"]
+    assert sorted(services) == ["frontend", "podinfo"]  # not podinfo-primary, podinfo-canary
+    assert services["podinfo"]["versions"] == {"primary": {"replicas": 3},
+                                               "canary": {"replicas": 3}}
+    assert [m["kind"] for m in imported.manifests] == ["Canary"]  # its VirtualService re-made
+    assert "status" not in imported.manifests[0]
+    out = tmp_path / "flagger.yaml"
+    meshsim.api.write_imported(imported, out)
+    assert meshsim.load(out).spec.mesh == "istio"
+
+
+def test_argo_rollout_gives_stable_and_canary(tmp_path: Path) -> None:
+    dump = tmp_path / "argo.yaml"
+    dump.write_text(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: reviews}\n"
+        "spec: {selector: {app: reviews}}\n---\n"
+        "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: reviews}\n"
+        "spec:\n  replicas: 10\n  selector: {matchLabels: {app: reviews}}\n"
+        "  template: {metadata: {labels: {app: reviews}}}\n"
+        "  strategy: {canary: {steps: [{setWeight: 20}, {pause: {duration: 30s}}]}}\n")
+    imported = meshsim.api.import_kubernetes([dump], mesh="istio")
+    assert imported.scenario["spec"]["services"]["reviews"]["versions"] == {
+        "stable": {"replicas": 10}, "canary": {"replicas": 10}}
+    assert [m["kind"] for m in imported.manifests] == ["Rollout"]
+    out = tmp_path / "out.yaml"
+    meshsim.api.write_imported(imported, out)
+    meshsim.load(out)
