@@ -48,7 +48,7 @@ class Imported:
 
 
 def _scalar(value: Any) -> str:
-    text: str = yaml.safe_dump(value, default_flow_style=True, width=10**6)
+    text: str = yaml.safe_dump(value, default_flow_style=True, width=10**6, sort_keys=False)
     return text.removesuffix("\n...\n").strip()
 
 

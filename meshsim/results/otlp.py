@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from meshsim.model import Model
+from meshsim.model import Call, CallStep, Model, Parallel
 
 EPOCH_NS = 1_767_225_600 * 10**9  # 2026-01-01T00:00:00Z: simulated time 0
 SCOPE = {"name": "meshsim", "version": ""}
@@ -39,28 +39,38 @@ _MAX_THRESHOLD = 1 << 56
 
 @dataclass(frozen=True)
 class Wire:
-    """Time on the wire around a pod: one-way network latency and each side's sidecar.
+    """What the frames do not record about a hop: time on the wire around a pod (one-way
+    network latency and each side's sidecar) and the request a caller sends a callee.
 
     ``overhead`` maps a service or workload name to its per-traversal sidecar overhead (absent:
     no sidecar). Outbound: caller's sidecar + network + callee's sidecar; the answer: network.
+    ``requests`` maps ``caller>callee`` to the method and path of the call (the workload's
+    heaviest request template; a service's first call to that callee).
     """
 
     latency: float = 0.0
     overhead: Mapping[str, float] = field(default_factory=dict)
+    requests: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
     def outbound(self, caller: str, callee: str) -> float:
         return self.overhead.get(caller, 0.0) + self.latency + self.overhead.get(callee, 0.0)
 
+    def request(self, caller: str, callee: str) -> tuple[str, str | None]:
+        return self.requests.get(f"{caller}>{callee}", ("GET", None))
+
     def as_json(self) -> dict[str, Any]:
-        return {"latency": self.latency, "overhead": dict(self.overhead)}
+        return {"latency": self.latency, "overhead": dict(self.overhead),
+                "requests": {k: list(v) for k, v in self.requests.items()}}
 
     @classmethod
     def from_json(cls, data: object) -> Wire:
         if not isinstance(data, Mapping):
             return cls()
         overhead = data.get("overhead") or {}
+        requests = data.get("requests") or {}
         return cls(float(data.get("latency") or 0.0),
-                   {str(k): float(v) for k, v in dict(overhead).items()})
+                   {str(k): float(v) for k, v in dict(overhead).items()},
+                   {str(k): (str(v[0]), str(v[1])) for k, v in dict(requests).items()})
 
 
 @dataclass(frozen=True)
@@ -140,18 +150,20 @@ def _spans(source: SpanSource, attempts: pd.DataFrame, state: str
         # with its attempt.
         began = call_start.get(int(row.call_id), row.start) if int(row.attempt) == 1 \
             else row.start
-        client = _span(trace, client_id, parent, state, "GET", SPAN_KIND_CLIENT,
-                       float(began), float(row.end), _client_attributes(row, flags),
+        service = str(row.service)
+        method, path = wire.request(caller_service, service)
+        client = _span(trace, client_id, parent, state, method, SPAN_KIND_CLIENT,
+                       float(began), float(row.end),
+                       _client_attributes(row, flags, method, path),
                        error=status == 0 or status >= 400)
         yield (caller_service, caller, subset_of.get(caller, "")), client
         if status == 0 or LOCAL_REPLIES.intersection(flags.split(",")):
             continue
-        service = str(row.service)
         start = float(row.start) + wire.outbound(caller_service, service)
         end = max(start, float(row.end) - wire.latency)
         server = _span(trace, _span_id(int(row.call_id), int(row.attempt), server=True),
-                       client_id, state, "GET", SPAN_KIND_SERVER, start, end,
-                       _server_attributes(service, status), error=status >= 500)
+                       client_id, state, method, SPAN_KIND_SERVER, start, end,
+                       _server_attributes(service, status, method, path), error=status >= 500)
         yield (service, str(row.pod), str(row.subset or "")), server
 
 
@@ -209,8 +221,12 @@ def _span(trace: str, span_id: str, parent: str | None, state: str, name: str, k
     return span
 
 
-def _client_attributes(row: Any, flags: str) -> list[dict[str, Any]]:
-    attributes = [_attr("http.request.method", "GET"), _attr("server.address", str(row.service))]
+def _client_attributes(row: Any, flags: str, method: str, path: str | None
+                       ) -> list[dict[str, Any]]:
+    attributes = [_attr("http.request.method", method),
+                  _attr("server.address", str(row.service))]
+    if path:
+        attributes.append(_attr("url.path", path))
     if int(row.status):
         attributes.append(_attr("http.response.status_code", int(row.status)))
     if int(row.attempt) > 1:
@@ -220,9 +236,13 @@ def _client_attributes(row: Any, flags: str) -> list[dict[str, Any]]:
     return attributes
 
 
-def _server_attributes(service: str, status: int) -> list[dict[str, Any]]:
-    return [_attr("http.request.method", "GET"), _attr("server.address", service),
-            _attr("http.response.status_code", status)]
+def _server_attributes(service: str, status: int, method: str, path: str | None
+                       ) -> list[dict[str, Any]]:
+    attributes = [_attr("http.request.method", method), _attr("server.address", service)]
+    if path:
+        attributes.append(_attr("url.path", path))
+    attributes.append(_attr("http.response.status_code", status))
+    return attributes
 
 
 def _resource(service: str, instance: str, version: str) -> list[dict[str, Any]]:
@@ -242,8 +262,9 @@ def wire_of(model: Model) -> Wire:
     """The wire of a run's model: sidecars where the mesh injects them (as the engine wires
     pods: a deployment's sidecar, none for external services or without a mesh)."""
     topology = model.topology
+    requests = _requests(model)
     if not model.mesh.has_sidecars:
-        return Wire(topology.network_latency)
+        return Wire(topology.network_latency, requests=requests)
     overhead = {name: topology.proxy_overhead for name, service in topology.services.items()
                 if not service.external and all(d.sidecar for d in service.deployments)}
     if model.policy is not None:
@@ -251,4 +272,26 @@ def wire_of(model: Model) -> Wire:
     for workload in model.workloads:
         if workload.target in topology.services:
             overhead[workload.name] = topology.proxy_overhead
-    return Wire(topology.network_latency, overhead)
+    return Wire(topology.network_latency, overhead, requests)
+
+
+def _requests(model: Model) -> dict[str, tuple[str, str]]:
+    """``caller>callee`` → (method, path): each service's first call to a callee, each
+    workload's heaviest request template."""
+    out: dict[str, tuple[str, str]] = {}
+    for workload in model.workloads:
+        template = max(workload.requests, key=lambda r: r.weight)
+        out[f"{workload.name}>{workload.target}"] = (template.method, template.path)
+    for name, service in model.topology.services.items():
+        for deployment in service.deployments:
+            for call in _flat(deployment.calls):
+                out.setdefault(f"{name}>{call.service}", (call.method, call.path))
+    return out
+
+
+def _flat(steps: tuple[CallStep, ...]) -> Iterator[Call]:
+    for step in steps:
+        if isinstance(step, Parallel):
+            yield from _flat(step.calls)
+        else:
+            yield step

@@ -23,9 +23,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def _calls(scenario: meshsim.Scenario) -> dict[str, list[str]]:
-    """Per service, its call steps: ``Call:x`` or ``Parallel:a,b,...``."""
+    """Per service, its call steps: ``Call:GET x/path`` or ``Parallel:GET a/,GET b/,...``."""
     return {name: [type(step).__name__ + ":" + ",".join(
-        sorted(c.service for c in getattr(step, "calls", (step,))))
+        sorted(f"{c.method} {c.service}{c.path}" for c in getattr(step, "calls", (step,))))
         for step in service.deployments[0].calls]
         for name, service in scenario.model.topology.services.items()}
 
@@ -60,6 +60,8 @@ def test_three_hop_istio_chain_round_trips(tmp_path: Path) -> None:
     a, b, imported = _round_trip(tmp_path, original, sample=0.5)
     assert _calls(imported) == _calls(original)
     _close(a, b, {"p50": 0.05, "p99": 0.08})
+    workload = imported.model.workloads[0]
+    assert (workload.target, workload.requests[0].path) == ("frontend", "/productpage")
 
 
 def test_parallel_fan_out_with_errors_round_trips(tmp_path: Path) -> None:
