@@ -82,6 +82,7 @@ def traces(
                       help="The traces' sampling probability (default: what the spans say, "
                       "else 1).", show_default=False)] = None,
     duration: Annotated[str, typer.Option("--duration", help="spec.duration to write.")] = "60s",
+    warmup: Annotated[str, typer.Option("--warmup", help="spec.warmup to write.")] = "5s",
     force: ForceOpt = False,
 ) -> None:
     """A scenario from traces: call graph, call probabilities, parallel calls, self-time
@@ -94,7 +95,7 @@ def traces(
         if sample is not None and sample <= 0:
             raise BadInput("--sample: expected a probability above 0")
         imported = import_traces(files, name=name, latency=latency,  # type: ignore[arg-type]
-                                 sample=sample, into=into, duration=duration,
+                                 sample=sample, into=into, duration=duration, warmup=warmup,
                                  samples_dir=f"{out.stem}-samples")
         _emit(imported, out, force, err)
     _report(stdout(), imported)

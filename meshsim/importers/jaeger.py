@@ -14,7 +14,6 @@ from typing import Any
 from meshsim.importers.spans import (
     METHOD_KEYS,
     ORIGIN_NS,
-    PATH_KEYS,
     PEER_KEYS,
     RESEND_KEYS,
     STATUS_KEYS,
@@ -24,6 +23,8 @@ from meshsim.importers.spans import (
     first,
     http_status,
     located,
+    path_of,
+    service_and_namespace,
 )
 
 _KINDS: dict[str, Kind] = {"server": "server", "client": "client", "producer": "producer",
@@ -100,6 +101,8 @@ def _span(reader: _Reader, span: object, path: str,
         raise reader.fail(f"{path}.processID", f"no process {process!r} in this trace's "
                           f"processes ({', '.join(sorted(services)) or 'none'})")
     service, process_tags = services[process]
+    service, namespace = service_and_namespace(service, _text(first(
+        process_tags, ("k8s.namespace.name", "service.namespace"))))
     tags = reader.tags(span, path)
     kind = _KINDS.get(str(tags.get("span.kind", "")).lower(), "unspecified")
     status = http_status(first(tags, STATUS_KEYS))
@@ -111,12 +114,12 @@ def _span(reader: _Reader, span: object, path: str,
         trace=trace, span_id=span_id, parent=_parent(reader, span, path), service=service,
         kind=kind, start=(start - origin) / 1e6,
         end=(start + duration - origin) / 1e6, error=error, status=status,
-        method=_text(first(tags, METHOD_KEYS)), path=_text(first(tags, PATH_KEYS)),
+        method=_text(first(tags, METHOD_KEYS)), path=path_of(tags),
         peer=_text(first(tags, PEER_KEYS)), resend=http_status(first(tags, RESEND_KEYS)) or 0,
         instance=_text(first(process_tags, ("service.instance.id", "k8s.pod.name",
                                             "hostname"))),
         version=_text(process_tags.get("service.version")),
-        namespace=_text(first(process_tags, ("k8s.namespace.name", "service.namespace"))),
+        namespace=namespace,
         sample=sample,
     )
 

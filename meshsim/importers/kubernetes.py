@@ -232,6 +232,10 @@ def _service(out: Imported, service: _Object, workloads: list[_Object],
     labels = _injection_labels(workloads)
     if labels:
         entry["labels"] = labels
+    spec = service.data.get("spec") or {}
+    if isinstance(spec, dict) and spec.get("type") == "ExternalName":
+        entry["external"] = True  # a DNS name outside the cluster: no pods, no sidecar
+        out.note((*path, "external"), f"ExternalName {spec.get('externalName', '')}")
     chosen = subsets.get(service.name, [])
     progressive = _progressive(workloads, canaries.get((service.namespace, service.name)))
     if progressive is not None:

@@ -23,7 +23,6 @@ from opentelemetry.proto.trace.v1 import trace_pb2
 from meshsim.importers.spans import (
     METHOD_KEYS,
     ORIGIN_NS,
-    PATH_KEYS,
     PEER_KEYS,
     RESEND_KEYS,
     STATUS_KEYS,
@@ -33,7 +32,9 @@ from meshsim.importers.spans import (
     first,
     http_status,
     located,
+    path_of,
     sample_of_tracestate,
+    service_and_namespace,
 )
 
 _KINDS: dict[int, Kind] = {0: "unspecified", 1: "internal", 2: "server", 3: "client",
@@ -60,12 +61,25 @@ def _parse(data: object, file: str, line: int | None) -> trace_pb2.TracesData:
         raise located(file, "", "expected an OTLP TracesData object with 'resourceSpans'",
                       line)
     assert isinstance(data, dict)
+    _scope_spans(data)
     _ids_to_base64(data, file, line)
     try:
         return json_format.ParseDict(data, trace_pb2.TracesData())
     except json_format.ParseError:
         pass
     raise _locate(data, file, line)
+
+
+def _scope_spans(data: dict[str, Any]) -> None:
+    """Collectors before OTLP 0.15 (2021) wrote ``instrumentationLibrarySpans`` and
+    ``instrumentationLibrary`` where the proto now has ``scopeSpans`` and ``scope``."""
+    for resource in _list(data, "resourceSpans"):
+        if isinstance(resource, dict) and "instrumentationLibrarySpans" in resource \
+                and "scopeSpans" not in resource:
+            resource["scopeSpans"] = resource.pop("instrumentationLibrarySpans")
+            for scope in _list(resource, "scopeSpans"):
+                if isinstance(scope, dict) and "instrumentationLibrary" in scope:
+                    scope["scope"] = scope.pop("instrumentationLibrary")
 
 
 def _ids_to_base64(data: dict[str, Any], file: str, line: int | None) -> None:
@@ -138,10 +152,12 @@ def _spans(message: trace_pb2.TracesData, file: str, line: int | None) -> Iterat
             raise located(file, f"resourceSpans[{i}].resource.attributes",
                           "no service.name: OTLP spans need the resource attribute "
                           "service.name to say which service they belong to", line)
+        service, namespace = service_and_namespace(service, _text(first(
+            resource, ("k8s.namespace.name", "service.namespace"))))
         who = {
             "instance": _text(first(resource, ("service.instance.id", "k8s.pod.name"))),
             "version": _text(resource.get("service.version")),
-            "namespace": _text(first(resource, ("k8s.namespace.name", "service.namespace"))),
+            "namespace": namespace,
         }
         for scope in resource_spans.scope_spans:
             for span in scope.spans:
@@ -160,7 +176,7 @@ def _span(span: trace_pb2.Span, service: str, who: dict[str, str | None]) -> Spa
         start=(span.start_time_unix_nano - ORIGIN_NS) / 1e9,
         end=(span.end_time_unix_nano - ORIGIN_NS) / 1e9,
         error=error, status=status, method=_text(first(attributes, METHOD_KEYS)),
-        path=_text(first(attributes, PATH_KEYS)), peer=_text(first(attributes, PEER_KEYS)),
+        path=path_of(attributes), peer=_text(first(attributes, PEER_KEYS)),
         resend=int(http_status(first(attributes, RESEND_KEYS)) or 0),
         sample=sample_of_tracestate(span.trace_state), **who,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import urlsplit
 
 from meshsim.errors import Location, ScenarioError
 
@@ -18,7 +19,7 @@ Kind = Literal["server", "client", "internal", "producer", "consumer", "unspecif
 METHOD_KEYS = ("http.request.method", "http.method")
 STATUS_KEYS = ("http.response.status_code", "http.status_code")
 PEER_KEYS = ("server.address", "peer.service", "net.peer.name", "http.host")
-PATH_KEYS = ("url.path", "http.route", "http.target")
+PATH_KEYS = ("url.path", "http.target", "url.full", "http.url", "http.route")
 RESEND_KEYS = ("http.request.resend_count", "http.resend_count")
 # Span times are read as seconds after this instant (2023-11-14), not after 1970: a float of
 # seconds since 1970 resolves only a quarter of a microsecond; this keeps nanoseconds.
@@ -66,6 +67,27 @@ def first(attributes: Mapping[str, object], keys: tuple[str, ...]) -> object | N
         if key in attributes:
             return attributes[key]
     return None
+
+
+def path_of(attributes: Mapping[str, object]) -> str | None:
+    """The request path: ``url.path`` (or the older ``http.target``), else the path of a full
+    URL (``url.full``, ``http.url`` as Envoy tags it), else the route template."""
+    value = first(attributes, PATH_KEYS)
+    if value is None:
+        return None
+    text = str(value)
+    if "://" in text:
+        text = urlsplit(text).path or "/"
+    return text.split("?")[0] or "/"
+
+
+def service_and_namespace(service: str, namespace: str | None) -> tuple[str, str | None]:
+    """Istio names a sidecar's spans ``<app>.<namespace>`` (its default service-name format):
+    split it when the span does not say its namespace otherwise."""
+    name, dot, rest = service.partition(".")
+    if namespace is None and dot and rest and "." not in rest:
+        return name, rest
+    return service, namespace
 
 
 def http_status(value: object) -> int | None:

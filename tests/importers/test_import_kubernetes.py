@@ -60,6 +60,8 @@ def test_placeholders_are_marked_and_the_scenario_validates(imported: Imported,
 def test_a_stream_of_objects_and_a_workload_without_service(tmp_path: Path) -> None:
     dump = tmp_path / "dump.yaml"
     dump.write_text(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: payments, namespace: jobs}\n"
+        "spec: {type: ExternalName, externalName: api.payments.example}\n---\n"
         "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: worker, namespace: jobs}\n"
         "spec:\n  replicas: 4\n  template:\n    metadata:\n      labels: {app: worker}\n"
         "      annotations: {linkerd.io/inject: enabled}\n"
@@ -70,6 +72,7 @@ def test_a_stream_of_objects_and_a_workload_without_service(tmp_path: Path) -> N
     assert spec["mesh"] == "linkerd"
     assert spec["services"]["worker"]["replicas"] == 4
     assert spec["services"]["worker"]["labels"] == {"linkerd.io/inject": "enabled"}
+    assert spec["services"]["payments"]["external"] is True
     out = tmp_path / "out.yaml"
     meshsim.api.write_imported(imported, out)
     assert "has no Service in the dump" in out.read_text()

@@ -3,6 +3,7 @@ replicas, versions, call graph, probabilities, errors and load they were written
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,31 @@ def test_merge_into_a_kubernetes_scenario_keeps_the_cluster(tmp_path: Path) -> N
     meshsim.api.write_imported(merged, out)
     assert "details:  # seen in the traces only" in out.read_text()
     assert meshsim.load(out).spec.mesh == "istio"
+
+
+def test_istio_service_names_full_urls_and_old_otlp_field_names(tmp_path: Path) -> None:
+    """Istio's sidecars name spans ``<app>.<namespace>`` and tag ``http.url``; collectors
+    before 2021 wrote ``instrumentationLibrarySpans``."""
+    data = json.loads((FIXTURES / "shop-otlp.json").read_text())
+    for resource in data["resourceSpans"]:
+        attributes = resource["resource"]["attributes"]
+        name = next(a for a in attributes if a["key"] == "service.name")
+        name["value"]["stringValue"] += ".shop"
+        resource["resource"]["attributes"] = [a for a in attributes
+                                              if a["key"] != "k8s.namespace.name"]
+        resource["instrumentationLibrarySpans"] = resource.pop("scopeSpans")
+        for scope in resource["instrumentationLibrarySpans"]:
+            scope["instrumentationLibrary"] = scope.pop("scope")
+            for span in scope["spans"]:
+                for attribute in span["attributes"]:
+                    if attribute["key"] == "url.path":
+                        attribute["key"] = "http.url"
+                        attribute["value"]["stringValue"] = (
+                            "http://x.shop:9080" + attribute["value"]["stringValue"] + "?q=1")
+    path = tmp_path / "istio.json"
+    path.write_text(json.dumps(data))
+    spec = meshsim.api.import_traces([path]).scenario["spec"]
+    assert sorted(spec["services"]) == ["details", "productpage", "ratings", "reviews"]
+    assert spec["services"]["details"]["namespace"] == "shop"
+    assert spec["workload"][0]["request"]["path"] == "/productpage"
+    assert spec["services"]["productpage"]["calls"][0]["parallel"][0]["path"] == "/details"
