@@ -11,9 +11,9 @@ invocation's duration minus the time covered by its calls.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from meshsim.importers.spans import Span
+from meshsim.importers.spans import Kind, Span
 
 
 @dataclass
@@ -61,6 +61,7 @@ class Graph:
 
 
 def build(spans: list[Span]) -> Graph:
+    spans = infer_kinds(spans)
     by_id = {(s.trace, s.span_id): s for s in spans}
     children: dict[tuple[str, str], list[Span]] = defaultdict(list)
     for span in spans:
@@ -73,6 +74,26 @@ def build(spans: list[Span]) -> Graph:
             if call.external:
                 external[call.callee].append(call)
     return Graph(invocations, _roots(spans, by_id, children), dict(external))
+
+
+def infer_kinds(spans: list[Span]) -> list[Span]:
+    """Spans that do not say their kind (Jaeger spans without ``span.kind``, Zipkin-style
+    instrumentation): a root span, or one whose parent is another service's, is a server span
+    (tracing starts at the first instrumented server); one under its own service's is
+    internal."""
+    if all(s.kind != "unspecified" for s in spans):
+        return spans
+    by_id = {(s.trace, s.span_id): s for s in spans}
+    out = []
+    for span in spans:
+        if span.kind != "unspecified":
+            out.append(span)
+            continue
+        parent = by_id.get((span.trace, span.parent)) if span.parent else None
+        kind: Kind = "internal" if parent is not None and parent.service == span.service \
+            else "server"
+        out.append(replace(span, kind=kind))
+    return out
 
 
 def _roots(spans: list[Span], by_id: dict[tuple[str, str], Span],

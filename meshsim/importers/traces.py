@@ -26,7 +26,7 @@ import numpy as np
 
 from meshsim.importers import fit as fitting
 from meshsim.importers.emit import Imported
-from meshsim.importers.graph import Graph, Invocation, build
+from meshsim.importers.graph import Graph, Invocation, build, infer_kinds
 from meshsim.importers.services import Behaviour, StepCall, behaviour
 from meshsim.importers.spans import Span, located
 from meshsim.importers.tracefiles import read_spans
@@ -47,7 +47,7 @@ class TraceOptions:
 
 def import_traces(paths: Iterable[Path], options: TraceOptions) -> Imported:
     files = list(paths)
-    spans = read_spans(files)
+    spans = infer_kinds(read_spans(files))
     servers = [s for s in spans if s.kind == "server"]
     if not servers:
         raise located(str(files[0]) if files else "<traces>", "",

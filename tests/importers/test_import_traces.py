@@ -124,3 +124,29 @@ def test_istio_service_names_full_urls_and_old_otlp_field_names(tmp_path: Path) 
     assert spec["services"]["details"]["namespace"] == "shop"
     assert spec["workload"][0]["request"]["path"] == "/productpage"
     assert spec["services"]["productpage"]["calls"][0]["parallel"][0]["path"] == "/details"
+
+
+def test_jaeger_spans_without_span_kind_give_the_same_graph(tmp_path: Path) -> None:
+    """Zipkin-style spans say no kind: a span under another service's is a server span."""
+    data = json.loads((FIXTURES / "shop-jaeger.json").read_text())
+    for trace in data["data"]:
+        # Keep only the server side: each service's span, parented to its caller's.
+        servers = {s["spanID"]: s for s in trace["spans"]
+                   if {"key": "span.kind", "type": "string", "value": "server"} in s["tags"]}
+        parent_of = {s["spanID"]: s["references"][0]["spanID"] for s in trace["spans"]
+                     if s["references"]}
+        for span in servers.values():
+            span["tags"] = [t for t in span["tags"] if t["key"] != "span.kind"]
+            up = parent_of.get(span["spanID"])
+            while up is not None and up not in servers:
+                up = parent_of.get(up)
+            span["references"] = [{"refType": "CHILD_OF", "traceID": span["traceID"],
+                                   "spanID": up}] if up else []
+        trace["spans"] = list(servers.values())
+    path = tmp_path / "zipkin-ish.json"
+    path.write_text(json.dumps(data))
+    spec = meshsim.api.import_traces([path]).scenario["spec"]
+    assert spec["services"]["productpage"]["calls"] == [{"parallel": ["details", "reviews"]}]
+    assert spec["services"]["reviews"]["calls"] == [
+        {"service": "ratings", "probability": 0.5, "optional": True}]
+    assert spec["workload"][0]["name"] == "productpage-callers"  # no client span at the root
