@@ -103,7 +103,7 @@ def import_kubernetes(paths: Iterable[Path], *, name: str = "imported",
                  _canaries(cluster))
     _canary_services(out, cluster)
     _orphans(out, cluster)
-    _workload(out)
+    _workload(out, files)
     out.manifests = [_clean(n, namespace=True) for n in cluster.namespaces]
     out.manifests += [_clean(m) for m in cluster.mesh]
     out.report = [{"kind": kind, "count": count, "used": False}
@@ -404,11 +404,12 @@ def _orphans(out: Imported, cluster: _Cluster) -> None:
         out.todo((*path, "concurrency"), "worker slots per pod: a dump does not say")
 
 
-def _workload(out: Imported) -> None:
+def _workload(out: Imported, files: list[Path]) -> None:
     services = out.scenario["spec"]["services"]
     if not services:
-        raise ScenarioError("no Service, Deployment or StatefulSet in the dump: nothing to "
-                            "build a scenario from", Location(file="<kubernetes dump>"))
+        raise ScenarioError("no Service, Deployment, StatefulSet or Rollout in the dump: "
+                            "nothing to build a scenario from",
+                            Location(file=", ".join(map(str, files)) or "<no dump>"))
     target = sorted(services)[0]
     out.scenario["spec"]["workload"] = [
         {"name": "users", "target": target, "rate": "100/s", "arrival": "poisson"}]

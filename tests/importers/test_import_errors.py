@@ -95,3 +95,12 @@ def test_export_of_a_path_that_is_not_a_run(tmp_path: Path) -> None:
     code, line = _run("export", "traces", tmp_path, "-o", tmp_path / "t.json")
     assert code == 2
     assert "not a run directory" in line
+
+
+def test_a_dump_without_workloads_or_services(tmp_path: Path) -> None:
+    dump = tmp_path / "cm.json"  # kubectl -o json is YAML too
+    dump.write_text('{"apiVersion": "v1", "kind": "List", "items": [{"apiVersion": "v1", '
+                    '"kind": "ConfigMap", "metadata": {"name": "a"}}]}')
+    code, line = _run("import", "kubernetes", dump)
+    assert code == 2
+    assert line.startswith(f"error: {dump}: no Service, Deployment")
