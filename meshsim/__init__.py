@@ -7,7 +7,7 @@
 """
 
 from meshsim._version import __version__
-from meshsim.api import load, simulate
+from meshsim.api import export_traces, import_kubernetes, import_traces, load, simulate
 from meshsim.config import Scenario
 from meshsim.errors import ConfigWarning, MeshsimError, ScenarioError
 from meshsim.experiments.check import check
@@ -24,5 +24,6 @@ __all__ = [
     "CanaryResult", "CheckReport", "Comparison", "ConfigWarning", "DaskUnavailable",
     "MeshsimError", "Recommendation", "ResilienceMap", "Results", "Scenario", "ScenarioError",
     "StoredRun", "SweepResult", "Tolerance", "__version__", "canary", "check", "compare",
-    "junit_xml", "load", "load_run", "recommend", "resilience_map", "simulate", "sweep",
+    "export_traces", "import_kubernetes", "import_traces", "junit_xml", "load", "load_run",
+    "recommend", "resilience_map", "simulate", "sweep",
 ]

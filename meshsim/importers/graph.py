@@ -131,7 +131,7 @@ def _calls(server: Span, children: dict[tuple[str, str], list[Span]]) -> list[Ca
         else:
             stack.extend(_below(span, children))  # the handler's own internal spans
     calls: list[Call] = []
-    for client in sorted(clients, key=lambda s: s.start):
+    for client in sorted(clients, key=lambda s: (s.start, s.resend)):
         answer = next((c for c in _below(client, children) if c.kind == "server"), None)
         _add_attempt(calls, client, answer)
     for span in direct:

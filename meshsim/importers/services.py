@@ -27,6 +27,7 @@ class StepCall:
     optional: bool
     method: str | None
     path: str | None
+    retried: float = 0.0  # share of the calls made that took more than one attempt
 
 
 @dataclass
@@ -110,7 +111,7 @@ def _steps(invocations: list[Invocation]) -> list[list[StepCall]]:
 def _step_call(key: Key, index: int, canonical: list[list[Key]],
                grouped: list[tuple[Invocation, list[list[tuple[Key, Call]]]]]) -> StepCall:
     earlier = {k for step in canonical[:index] for k in step}
-    reached = made = failed = survived = 0
+    reached = made = failed = survived = retried = 0
     methods: Counter[str] = Counter()
     paths: Counter[str] = Counter()
     for invocation, steps in grouped:
@@ -122,6 +123,7 @@ def _step_call(key: Key, index: int, canonical: list[list[Key]],
         if call is None:
             continue
         made += 1
+        retried += call.attempts > 1
         methods[call.method or "GET"] += 1
         paths[call.path or "/"] += 1
         if not call.ok:
@@ -129,7 +131,7 @@ def _step_call(key: Key, index: int, canonical: list[list[Key]],
             survived += not invocation.server.error
     return StepCall(callee=key[0], probability=made / reached if reached else 1.0,
                     optional=failed > 0 and survived * 2 > failed, method=_most(methods),
-                    path=_most(paths))
+                    path=_most(paths), retried=retried / made if made else 0.0)
 
 
 def _most(counter: Counter[str]) -> str | None:

@@ -112,6 +112,7 @@ def _service(out: Imported, service: str, invocations: list[Invocation],
                 out, (*path, "versions", name_of(version)), f"{service}/{version}",
                 behaviour(part), options, replicas=True)
         entry["calls"] = _calls(overall.steps)
+        _retry_notes(out, path, overall.steps)
         return entry
     entry["replicas"] = max(1, len(overall.instances))
     entry.update(_behaviour_fields(out, path, service, overall, options, replicas=False))
@@ -128,6 +129,7 @@ def _behaviour_fields(out: Imported, path: tuple[str | int, ...], label: str, se
         fields["errors"] = round(seen.errors, 6)
     if not replicas:
         fields["calls"] = _calls(seen.steps)
+        _retry_notes(out, path, seen.steps)
     return {k: v for k, v in fields.items() if v != []}
 
 
@@ -160,6 +162,17 @@ def _calls(steps: list[list[StepCall]]) -> list[Any]:
         entries = [_call(call) for call in step]
         out.append(entries[0] if len(entries) == 1 else {"parallel": entries})
     return out
+
+
+def _retry_notes(out: Imported, path: tuple[str | int, ...], steps: list[list[StepCall]]
+                 ) -> None:
+    """Retries are the mesh's policy, not the app's: say where the traces show them."""
+    for index, step in enumerate(steps):
+        retried = [c for c in step if c.retried > 0]
+        if retried:
+            which = ", ".join(f"{c.callee} {c.retried:.1%}" for c in retried)
+            out.note((*path, "calls", index), f"retried in the traces ({which} of calls): "
+                     "retries come from the mesh's manifests (--into), not from here")
 
 
 def _call(call: StepCall) -> Any:

@@ -150,3 +150,24 @@ def test_jaeger_spans_without_span_kind_give_the_same_graph(tmp_path: Path) -> N
     assert spec["services"]["reviews"]["calls"] == [
         {"service": "ratings", "probability": 0.5, "optional": True}]
     assert spec["workload"][0]["name"] == "productpage-callers"  # no client span at the root
+
+
+def test_a_resend_is_a_retry_of_the_same_call_not_a_new_one(tmp_path: Path) -> None:
+    data = json.loads((FIXTURES / "shop-otlp.json").read_text())
+    for resource in data["resourceSpans"]:
+        spans = resource["scopeSpans"][0]["spans"]
+        first = next((s for s in spans if s["spanId"] == "01000000000000c1"), None)
+        if first is not None:  # productpage's call to details in trace 1: failed, then again
+            again = json.loads(json.dumps(first))
+            again["spanId"] = "01000000000000f1"
+            again["attributes"].append({"key": "http.request.resend_count",
+                                        "value": {"intValue": "1"}})
+            first["status"] = {"code": 2}
+            spans.append(again)
+    path = tmp_path / "retried.json"
+    path.write_text(json.dumps(data))
+    imported = meshsim.api.import_traces([path])
+    calls = imported.scenario["spec"]["services"]["productpage"]["calls"]
+    assert calls == [{"parallel": [{"service": "details", "path": "/details"},
+                                   {"service": "reviews", "path": "/reviews"}]}]
+    assert "retried in the traces (details 25.0% of calls)" in imported.text()
