@@ -35,6 +35,9 @@ _CLUSTER_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",
                         "deployment.kubernetes.io/revision")
 _INJECTION = ("sidecar.istio.io/inject", "linkerd.io/inject")
 PLACEHOLDER_LATENCY = "exponential(10ms)"
+# Which meshes read each family of manifests (as config.manifests accepts them).
+_MESHES_OF = {"istio": ("istio",), "linkerd": ("linkerd",), "gateway-api": ("istio", "linkerd"),
+              "rollout": ("istio", "linkerd", "none"), "kubernetes": ("istio", "linkerd", "none")}
 
 
 @dataclass
@@ -105,7 +108,13 @@ def import_kubernetes(paths: Iterable[Path], *, name: str = "imported",
     _orphans(out, cluster)
     _workload(out, files)
     out.manifests = [_clean(n, namespace=True) for n in cluster.namespaces]
-    out.manifests += [_clean(m) for m in cluster.mesh]
+    chosen_mesh = out.scenario["spec"]["mesh"]
+    for obj in cluster.mesh:
+        if chosen_mesh in _MESHES_OF[KNOWN_KINDS[obj.group][0]]:
+            out.manifests.append(_clean(obj))
+        else:  # the other mesh's objects: a scenario rehearses one mesh
+            kind = f"{obj.data.get('apiVersion')}/{obj.kind}"
+            cluster.ignored[f"{kind} (not read under mesh {chosen_mesh})"] += 1
     out.report = [{"kind": kind, "count": count, "used": False}
                   for kind, count in sorted(cluster.ignored.items())]
     return out

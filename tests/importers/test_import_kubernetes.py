@@ -109,3 +109,22 @@ def test_argo_rollout_gives_stable_and_canary(tmp_path: Path) -> None:
     out = tmp_path / "out.yaml"
     meshsim.api.write_imported(imported, out)
     meshsim.load(out)
+
+
+def test_objects_meshsim_cannot_read_are_named_not_passed(tmp_path: Path) -> None:
+    """An EnvoyFilter (a kind meshsim does not read) or the other mesh's objects would stop
+    the scenario from loading: they are counted as not used."""
+    dump = tmp_path / "dump.yaml"
+    dump.write_text(
+        (FIXTURES / "bookinfo-dump.yaml").read_text() + "---\n"
+        "apiVersion: networking.istio.io/v1alpha3\nkind: EnvoyFilter\nmetadata: {name: f}\n"
+        "spec: {}\n---\napiVersion: linkerd.io/v1alpha2\nkind: ServiceProfile\n"
+        "metadata: {name: reviews.shop.svc.cluster.local, namespace: shop}\nspec: {routes: []}\n")
+    imported = meshsim.api.import_kubernetes([dump])
+    assert imported.scenario["spec"]["mesh"] == "istio"
+    assert {r["kind"] for r in imported.report} == {
+        "v1/ConfigMap", "networking.istio.io/v1alpha3/EnvoyFilter",
+        "linkerd.io/v1alpha2/ServiceProfile (not read under mesh istio)"}
+    out = tmp_path / "out.yaml"
+    meshsim.api.write_imported(imported, out)
+    meshsim.load(out)
