@@ -47,10 +47,27 @@ def merge(traces: Imported, into: Path) -> Imported:
         if name not in seen["services"]:
             out.todo(("spec", "services", name, "latency"), "no spans of this service in the "
                      "traces: still a placeholder")
-    spec["workload"] = seen["workload"]
+    spec["workload"] = _workloads(spec.get("workload") or [], seen["workload"])
     for key, note in traces.notes.items():
         if key[:2] == ("spec", "workload"):
             out.notes[key] = note
+    return out
+
+
+def _workloads(base: list[Any], seen: list[dict[str, Any]]) -> list[Any]:
+    """The traces' entry points and rates; a workload of the scenario with the same target
+    keeps its name and what traces cannot tell (timeout, headers, arrival, a request mix)."""
+    out = []
+    for workload in seen:
+        match = next((w for w in base if isinstance(w, dict)
+                      and w.get("target") == workload["target"]), None)
+        if match is None:
+            out.append(workload)
+            continue
+        merged = copy.deepcopy(match)
+        merged["rate"] = workload["rate"]
+        merged.setdefault("clients", workload["clients"])
+        out.append(merged)
     return out
 
 

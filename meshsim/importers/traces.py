@@ -205,7 +205,11 @@ def _external(out: Imported, callee: str, calls: list[Any], gap: float) -> dict[
 
 
 def _network(graph: Graph) -> float:
+    """Half the median gap of every client span answered by a server span: the services'
+    calls and the entry points' (a load generator's client span over its server span)."""
     gaps = [c.gap for inv in graph.invocations for c in inv.calls if c.gap is not None]
+    gaps += [root.duration - server.duration for root, server in graph.roots
+             if server is not None and root is not server and root.kind == "client"]
     return max(0.0, float(np.median(gaps)) / 2) if gaps else 0.0
 
 

@@ -90,6 +90,10 @@ def test_merge_into_a_kubernetes_scenario_keeps_the_cluster(tmp_path: Path) -> N
     assert reviews["canary"]["latency"] == "constant(12ms)"
     assert "latency" not in services["reviews"]
     assert services["details"]["replicas"] == 1  # in the traces only
+    # The scenario's workload to the same entry point keeps its name; the rate is measured.
+    assert merged.scenario["spec"]["workload"] == [{
+        "name": "users", "target": "productpage", "rate": "10/s", "arrival": "poisson",
+        "clients": 1}]
     assert [m["kind"] for m in merged.manifests] == [
         "Namespace", "DestinationRule", "VirtualService"]
     out = tmp_path / "merged.yaml"
