@@ -130,11 +130,13 @@ def write_imported(imported: Imported, out: str | Path, *, force: bool = False) 
     return write(imported, Path(out), force=force)
 
 
-def export_traces(run: Results | StoredRun | str | Path, *, sample: float = 1.0) -> dict[str, Any]:
-    """A run's requests as OTLP JSON (``TracesData``): a ``Results``, or a run directory."""
+def export_traces(run: Results | StoredRun | str | Path, *, sample: float = 1.0,
+                  seed: int | None = None) -> dict[str, Any]:
+    """A run's requests as OTLP JSON (``TracesData``): a ``Results``, or a run directory;
+    whole traces kept with probability ``sample``, drawn with ``seed`` (default: the run's)."""
     if isinstance(run, str | Path):
         run = load_run(run)
     try:
-        return run.traces(sample=sample)
+        return run.traces(sample=sample, seed=seed)
     except NoAttempts as exc:
         raise ScenarioError(str(exc), Location(file=str(getattr(run, "path", "<run>")))) from None

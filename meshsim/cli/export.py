@@ -38,6 +38,8 @@ def traces(
     sample: Annotated[float, typer.Option("--sample", metavar="P", min=0.0, max=1.0,
                       help="Keep each request's whole trace with this probability "
                       "(seeded by the run's seed).")] = 1.0,
+    seed: Annotated[int | None, typer.Option("--seed", metavar="N", min=0, help="Seed of the "
+                    "sample (default: the run's seed).", show_default=False)] = None,
     force: ForceOpt = False,
 ) -> None:
     """Write a run's requests as OTLP JSON spans: a client span per attempt, a server span
@@ -47,7 +49,7 @@ def traces(
         check_output("--out", out, force=force)
         if sample <= 0:
             raise typer.BadParameter("expected a probability above 0", param_hint="--sample")
-        data = export_traces(run, sample=sample)
+        data = export_traces(run, sample=sample, seed=seed)
         text = json.dumps(data, separators=(",", ":")) + "\n"
         write_output("--out", out, lambda path: path.write_text(text, encoding="utf-8"),
                      force=force)

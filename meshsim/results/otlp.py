@@ -107,8 +107,10 @@ def sampled_requests(ids: np.ndarray, sample: float, seed: int) -> np.ndarray:
     return draws < sample
 
 
-def traces_data(source: SpanSource, *, sample: float = 1.0) -> dict[str, Any]:
-    """One OTLP ``TracesData`` object (``{"resourceSpans": [...]}``) of the run's spans."""
+def traces_data(source: SpanSource, *, sample: float = 1.0, seed: int | None = None
+                ) -> dict[str, Any]:
+    """One OTLP ``TracesData`` object (``{"resourceSpans": [...]}``) of the run's spans; the
+    sample is drawn with ``seed`` (default: the run's)."""
     if not len(source.attempts):
         raise NoAttempts("the run recorded no attempts (record_attempts off), so it has no "
                          "spans to export")
@@ -116,7 +118,8 @@ def traces_data(source: SpanSource, *, sample: float = 1.0) -> dict[str, Any]:
         raise ValueError(f"the sample fraction must be in (0, 1], got {sample}")
     state = f"ot=th:{threshold(sample)}"
     keep = source.requests["id"].to_numpy()[
-        sampled_requests(source.requests["id"].to_numpy(), sample, source.seed)]
+        sampled_requests(source.requests["id"].to_numpy(), sample,
+                         source.seed if seed is None else seed)]
     attempts = source.attempts[source.attempts["request_id"].isin(keep)
                                & ~source.attempts["mirror"].astype(bool)]
     groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}

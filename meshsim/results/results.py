@@ -222,12 +222,12 @@ class Results:
         path; an existing run there is replaced only with ``force``."""
         return store.write_run(self, out_dir, plots=plots, force=force)
 
-    def traces(self, *, sample: float = 1.0) -> dict[str, Any]:
+    def traces(self, *, sample: float = 1.0, seed: int | None = None) -> dict[str, Any]:
         """The run's requests as OTLP JSON spans (``TracesData``), whole traces kept with
         probability ``sample`` by a draw seeded from the run's seed (:mod:`.otlp`)."""
         return otlp.traces_data(otlp.SpanSource(
             self.requests, self.calls, self.attempts, otlp.wire_of(self.model), self.seed,
-        ), sample=sample)
+        ), sample=sample, seed=seed)
 
     def run_info(self) -> dict[str, Any]:
         """What ``run.json`` holds: reproduction keys, performance and SLO outcomes."""

@@ -199,13 +199,13 @@ class StoredRun:
         """A stored frame read on demand (``requests``, ``calls``, ``attempts``, ...)."""
         return _read(self.path, f"{name}.parquet")
 
-    def traces(self, *, sample: float = 1.0) -> dict[str, Any]:
+    def traces(self, *, sample: float = 1.0, seed: int | None = None) -> dict[str, Any]:
         """The stored run's requests as OTLP JSON spans, as :meth:`Results.traces` gives them
         (the sidecar and network times come from ``run.json``'s ``wire``; none when absent)."""
         return otlp.traces_data(otlp.SpanSource(
             self.table("requests"), self.table("calls"), self.table("attempts"),
             otlp.Wire.from_json(self.info.get("wire")), self.seed,
-        ), sample=sample)
+        ), sample=sample, seed=seed)
 
 
 def _read(folder: Path, name: str) -> pd.DataFrame:

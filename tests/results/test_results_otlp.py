@@ -67,6 +67,8 @@ def test_sampling_keeps_whole_traces_deterministically(results: meshsim.Results)
     traces = {span["traceId"] for _, span in _spans(half)}
     assert 0.4 < len(traces) / len(results.requests) < 0.6
     assert half == results.traces(sample=0.5)
+    other = {span["traceId"] for _, span in _spans(results.traces(sample=0.5, seed=9))}
+    assert other != traces and 0.4 < len(other) / len(results.requests) < 0.6
     assert {span["traceState"] for _, span in _spans(half)} == {"ot=th:8"}
     per_trace = Counter(span["traceId"] for _, span in _spans(half))
     full = Counter(span["traceId"] for _, span in _spans(results.traces()))
