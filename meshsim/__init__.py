@@ -13,7 +13,7 @@ _build.install()
 
 from meshsim._build import build
 from meshsim._version import __version__
-from meshsim.api import load, simulate
+from meshsim.api import export_traces, import_kubernetes, import_traces, load, simulate
 from meshsim.config import Scenario
 from meshsim.errors import ConfigWarning, MeshsimError, ScenarioError
 from meshsim.experiments.check import check
@@ -30,5 +30,6 @@ __all__ = [
     "CanaryResult", "CheckReport", "Comparison", "ConfigWarning", "DaskUnavailable",
     "MeshsimError", "Recommendation", "ResilienceMap", "Results", "Scenario", "ScenarioError",
     "StoredRun", "SweepResult", "Tolerance", "__version__", "build", "canary", "check", "compare",
-    "junit_xml", "load", "load_run", "recommend", "resilience_map", "simulate", "sweep",
+    "export_traces", "import_kubernetes", "import_traces", "junit_xml", "load", "load_run",
+    "recommend", "resilience_map", "simulate", "sweep",
 ]

@@ -7,24 +7,32 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from meshsim.config import Scenario, load_scenario, owners
 from meshsim.config.estimate import LargeRunWarning, check_run_size, warn_run_size
 from meshsim.config.shorten import CODE as SHORTENED
 from meshsim.config.shorten import ShortenedRunWarning, shorten
 from meshsim.errors import ConfigWarning, Location, ScenarioError, UnitError
+from meshsim.importers import kubernetes, traces
+from meshsim.importers.emit import Imported, write
+from meshsim.importers.merge import merge
+from meshsim.importers.traces import LatencyMode, TraceOptions
 from meshsim.model import Model
 from meshsim.results import Results
+from meshsim.results.otlp import NoAttempts
+from meshsim.results.store import StoredRun, load_run
 from meshsim.sim import Simulation
 from meshsim.sim.config_dump import ConfigDump, View, dump, proxies
 from meshsim.units import parse_duration
 
 __all__ = [
-    "ConfigDump", "LargeRunWarning", "ShortenedRunWarning", "View", "check_run_size", "load",
-    "proxy_config", "simulate",
+    "ConfigDump", "Imported", "LargeRunWarning", "ShortenedRunWarning", "View",
+    "check_run_size", "export_traces", "import_kubernetes", "import_traces", "load",
+    "proxy_config", "simulate", "write_imported",
 ]
 
 
@@ -134,3 +142,42 @@ def _instant(at: str | float, duration: float) -> float:
     if not 0 <= seconds <= duration:
         raise ScenarioError(f"{at} is not within the run (0 to {duration:g}s)", origin)
     return seconds
+
+
+# -- import and export ----------------------------------------------------------------------------
+def import_kubernetes(
+    dumps: Sequence[str | Path], *, name: str = "imported", mesh: str | None = None
+) -> Imported:
+    """A scenario from ``kubectl get ... -o yaml`` dumps (:mod:`meshsim.importers.kubernetes`);
+    ``.text()`` is its YAML, placeholders marked ``TODO(meshsim import)``."""
+    return kubernetes.import_kubernetes([Path(d) for d in dumps], name=name, mesh=mesh)
+
+
+def import_traces(
+    files: Sequence[str | Path], *, name: str = "imported", latency: LatencyMode = "auto",
+    sample: float | None = None, into: str | Path | None = None, duration: str = "60s",
+    warmup: str = "5s", samples_dir: str = "samples",
+) -> Imported:
+    """A scenario from OTLP or Jaeger JSON traces (:mod:`meshsim.importers.traces`), merged
+    into the scenario ``into`` (one imported from Kubernetes) when given."""
+    options = TraceOptions(name=name, latency=latency, sample=sample, samples_dir=samples_dir,
+                           duration=duration, warmup=warmup)
+    imported = traces.import_traces([Path(f) for f in files], options)
+    return merge(imported, Path(into)) if into is not None else imported
+
+
+def write_imported(imported: Imported, out: str | Path, *, force: bool = False) -> list[Path]:
+    """Write an imported scenario and its sample files; refuses to overwrite without force."""
+    return write(imported, Path(out), force=force)
+
+
+def export_traces(run: Results | StoredRun | str | Path, *, sample: float = 1.0,
+                  seed: int | None = None) -> dict[str, Any]:
+    """A run's requests as OTLP JSON (``TracesData``): a ``Results``, or a run directory;
+    whole traces kept with probability ``sample``, drawn with ``seed`` (default: the run's)."""
+    if isinstance(run, str | Path):
+        run = load_run(run)
+    try:
+        return run.traces(sample=sample, seed=seed)
+    except NoAttempts as exc:
+        raise ScenarioError(str(exc), Location(file=str(getattr(run, "path", "<run>")))) from None

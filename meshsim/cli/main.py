@@ -210,6 +210,7 @@ from meshsim.cli import (  # noqa: E402, F401
     check,
     compare,
     export,
+    imports,
     proxy_config,
     viz,
     whatif,

@@ -19,7 +19,17 @@ from matplotlib.figure import Figure
 from meshsim.metrics import Recording
 from meshsim.metrics.aggregates import Aggregates, windows_for
 from meshsim.model import Model
-from meshsim.results import backlog, frames, plots, recovery, refusals, rollout_plots, slo, store
+from meshsim.results import (
+    backlog,
+    frames,
+    otlp,
+    plots,
+    recovery,
+    refusals,
+    rollout_plots,
+    slo,
+    store,
+)
 from meshsim.results import fault_windows as fault_timeline
 from meshsim.results import rollout as rollout_report
 from meshsim.results.online import Online, online_requests
@@ -242,6 +252,13 @@ class Results:
         """Write the run directory (Parquet, CSV, PNG, run.json) atomically and return its
         path; an existing run there is replaced only with ``force``."""
         return store.write_run(self, out_dir, plots=plots, force=force)
+
+    def traces(self, *, sample: float = 1.0, seed: int | None = None) -> dict[str, Any]:
+        """The run's requests as OTLP JSON spans (``TracesData``), whole traces kept with
+        probability ``sample`` by a draw seeded from the run's seed (:mod:`.otlp`)."""
+        return otlp.traces_data(otlp.SpanSource(
+            self.requests, self.calls, self.attempts, otlp.wire_of(self.model), self.seed,
+        ), sample=sample, seed=seed)
 
     def run_info(self) -> dict[str, Any]:
         """What ``run.json`` holds: reproduction keys, performance and SLO outcomes."""

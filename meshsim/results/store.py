@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from meshsim.errors import MeshsimError
+from meshsim.results import otlp
 from meshsim.results.atomic import PARTIAL, StagedDir
 from meshsim.results.viz.mesh import mesh_info
 
@@ -89,6 +90,7 @@ def run_info(results: Results) -> dict[str, Any]:
         "passed": results.passed,
         "slo": slo.to_dict(orient="records"),
         "stats": dict(recording.stats),
+        "wire": otlp.wire_of(model).as_json(),  # for exporting spans from the stored run
         "scenario_meta": dict(meta),
         "mesh_info": mesh_info(model).to_json(),
     })
@@ -209,6 +211,18 @@ class StoredRun:
     @cached_property
     def attempts(self) -> pd.DataFrame:
         return _read(self.path, "attempts.parquet")
+
+    def table(self, name: str) -> pd.DataFrame:
+        """A stored frame read on demand (``requests``, ``calls``, ``attempts``, ...)."""
+        return _read(self.path, f"{name}.parquet")
+
+    def traces(self, *, sample: float = 1.0, seed: int | None = None) -> dict[str, Any]:
+        """The stored run's requests as OTLP JSON spans, as :meth:`Results.traces` gives them
+        (the sidecar and network times come from ``run.json``'s ``wire``; none when absent)."""
+        return otlp.traces_data(otlp.SpanSource(
+            self.table("requests"), self.table("calls"), self.table("attempts"),
+            otlp.Wire.from_json(self.info.get("wire")), self.seed,
+        ), sample=sample, seed=seed)
 
 
 def _read(folder: Path, name: str) -> pd.DataFrame:
