@@ -2,16 +2,22 @@
 
 The engine passes interned codes and floats; nothing here knows pandas. ``finish`` hands the
 columns to :mod:`meshsim.results` as numpy arrays (:class:`Recording`).
+
+A streaming run (:meth:`Recorder.stream`) hands every flushed block of attempts and calls to
+chunk sinks (:mod:`meshsim.metrics.sinks`) and keeps no rows, only a bounded window of the
+watched services' rows for live queries; the recording then holds the row counts only.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from meshsim.metrics.columns import Interner, Table
 from meshsim.metrics.levels import Level
+from meshsim.metrics.sinks import ChunkSink
 
 # typecodes: q int64, i int32, h int16, b int8, d float64
 ATTEMPTS = {
@@ -48,27 +54,66 @@ class Recording:
     # Workers still held at the end for downstream calls already answered (leaked), one line
     # each, for the invariant that every answered call frees its worker.
     held_workers: list[str] = field(default_factory=list)
+    # Rows recorded per table (requests, calls, attempts), held here or streamed to sinks.
+    counts: dict[str, int] = field(default_factory=dict)
+    streamed: bool = False  # the rows went to sinks; the arrays above are empty
+
+    def count(self, table: str) -> int:
+        """Rows of ``table`` the run recorded, whether held here or streamed."""
+        if table in self.counts:
+            return self.counts[table]
+        rows: dict[str, np.ndarray] = getattr(self, table)
+        return len(rows.get("start", ()))
 
 
 class Recorder:
     """Collects attempts, calls, requests, events and levels during one run."""
 
-    def __init__(self, *, bucket: float = 1.0, record_attempts: bool = True) -> None:
+    def __init__(
+        self, *, bucket: float = 1.0, record_attempts: bool = True,
+        sinks: Sequence[ChunkSink] = (), keep_rows: bool = True,
+    ) -> None:
         self.intern = Interner()
         self.bucket = bucket
         self.record_attempts = record_attempts
-        self.attempts = Table(ATTEMPTS)
-        self.calls = Table(CALLS)
+        self.attempts = Table(ATTEMPTS, "attempts")
+        self.calls = Table(CALLS, "calls")
         self.events: list[tuple[float, str, str, str, str, str, str]] = []
         self._levels: dict[tuple[str, str, str], Level] = {}
         # Attempts of watched services are kept for live queries (rollout checks) even when
         # the run does not record attempts; they never reach the attempts frame.
         self._watched: set[int] = set()
-        self._watch = Table(ATTEMPTS)
+        self._watch = Table(ATTEMPTS, "watched")
         self._call_pending = self.calls.pending
         self._call_pack = self.calls.pack
         self._call_chunk = self.calls.chunk_bytes
         self.issued = 0
+        self.sinks: list[ChunkSink] = []
+        self.streaming = False
+        self._hold_attempts = record_attempts  # attempts reach the frames
+        if sinks or not keep_rows:
+            self.stream(sinks, keep_rows=keep_rows)
+        self.finished_requests = 0  # depth-0 calls counted per flushed block
+
+    def stream(self, sinks: Sequence[ChunkSink], *, keep_rows: bool = False) -> None:
+        """Hand every flushed block of attempts and calls to ``sinks`` (call before the run).
+
+        Without ``keep_rows`` no row stays in memory: :meth:`finish` returns the counts only,
+        and live queries (:meth:`watched_attempts`, ``calls``) see a bounded window set by
+        :meth:`watch`. Every attempt reaches the sinks; ``record_attempts`` then only says
+        whether attempts are held for the frames.
+        """
+        self.sinks = list(sinks)
+        self.streaming = not keep_rows
+        folds = [sink.fold for sink in self.sinks]
+        self.calls.stream([self._count_requests, *folds], keep=keep_rows)
+        self._hold_attempts = keep_rows and self.record_attempts
+        self.attempts.stream(folds, keep=self._hold_attempts)
+        self.record_attempts = True  # the hot path sends every attempt to the table
+
+    def _count_requests(self, table: str, block: dict[str, np.ndarray]) -> None:
+        top = (block["depth"] == 0) & (block["mirror"] == 0)
+        self.finished_requests += int(np.count_nonzero(top))
 
     # -- hot path -------------------------------------------------------------------------
     def attempt(  # noqa: PLR0913 - one positional per column: the cheapest call per attempt
@@ -108,9 +153,15 @@ class Recorder:
         return lvl
 
     # -- cold path ------------------------------------------------------------------------
-    def watch(self, service: int) -> None:
-        """Keep ``service``'s attempts readable during the run (see :meth:`watched_attempts`)."""
+    def watch(self, service: int, horizon: float = float("inf")) -> None:
+        """Keep ``service``'s attempts readable during the run (see :meth:`watched_attempts`);
+        a streaming run holds only the last ``horizon`` seconds of them, and of the calls."""
         self._watched.add(service)
+        if self.attempts.folds and not self._hold_attempts:  # attempts pass through to sinks
+            self.attempts.keep_window(horizon if self.streaming else float("inf"),
+                                      sorted(self._watched))
+        if self.streaming:
+            self.calls.keep_window(horizon)
 
     def code_of(self, name: str) -> int | None:
         """The code of an interned string, without interning it (None: never recorded)."""
@@ -128,18 +179,27 @@ class Recorder:
         self.events.append((time, kind, proxy, service, subset, pod, detail))
 
     def nbytes(self) -> int:
+        """Bytes of the rows held in memory (a streaming run holds only its window)."""
         return self.attempts.nbytes() + self.calls.nbytes()
 
     def finish(
         self, end_time: float, stats: dict[str, float] | None = None,
         client_workload: dict[int, int] | None = None,
     ) -> Recording:
-        """Freeze the run; ``client_workload`` maps a client proxy code to its workload code."""
+        """Freeze the run; ``client_workload`` maps a client proxy code to its workload code.
+        A streaming run flushes its last rows to the sinks and closes them."""
+        if self.streaming:
+            return self._finish_streamed(end_time, stats)
         calls = self.calls.to_numpy()
         requests = _requests(calls, client_workload or {})
+        attempts = self.attempts.to_numpy()
+        if not self._hold_attempts:  # only the watched services' window was held
+            attempts = {name: values[:0] for name, values in attempts.items()}
+        for sink in self.sinks:
+            sink.close()
         return Recording(
             names=list(self.intern.names),
-            attempts=self.attempts.to_numpy(),
+            attempts=attempts,
             calls=calls,
             requests=requests,
             events=sorted(self.events, key=lambda e: e[0]),
@@ -149,6 +209,28 @@ class Recorder:
             stats=dict(stats or {}),
             in_flight_at_end=self.issued - len(requests["id"]),
             issued=self.issued,
+            counts={"requests": len(requests["id"]), "calls": len(calls["start"]),
+                    "attempts": self.attempts.total},  # rows the attempts table saw
+        )
+
+    def _finish_streamed(self, end_time: float, stats: dict[str, float] | None) -> Recording:
+        self.calls.flush()
+        self.attempts.flush()
+        for sink in self.sinks:
+            sink.close()
+        empty = {"calls": CALLS, "attempts": ATTEMPTS}
+        rows = {name: {col: np.zeros(0, dtype=code) for col, code in schema.items()}
+                for name, schema in empty.items()}
+        requests = _requests(rows["calls"], {})
+        return Recording(
+            names=list(self.intern.names), attempts=rows["attempts"], calls=rows["calls"],
+            requests=requests, events=sorted(self.events, key=lambda e: e[0]),
+            levels={key: lvl.means(end_time) for key, lvl in self._levels.items()},
+            end_time=end_time, bucket=self.bucket, stats=dict(stats or {}),
+            in_flight_at_end=self.issued - self.finished_requests, issued=self.issued,
+            counts={"requests": self.finished_requests, "calls": self.calls.total,
+                    "attempts": self.attempts.total},
+            streamed=True,
         )
 
 
