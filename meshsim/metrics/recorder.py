@@ -10,7 +10,7 @@ watched services' rows for live queries; the recording then holds the row counts
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -94,6 +94,7 @@ class Recorder:
         if sinks or not keep_rows:
             self.stream(sinks, keep_rows=keep_rows)
         self.finished_requests = 0  # depth-0 calls counted per flushed block
+        self.client_workload: dict[int, int] = {}  # client proxy code -> workload code
 
     def stream(self, sinks: Sequence[ChunkSink], *, keep_rows: bool = False) -> None:
         """Hand every flushed block of attempts and calls to ``sinks`` (call before the run).
@@ -191,7 +192,7 @@ class Recorder:
         if self.streaming:
             return self._finish_streamed(end_time, stats)
         calls = self.calls.to_numpy()
-        requests = _requests(calls, client_workload or {})
+        requests = derive_requests(calls, client_workload or {})
         attempts = self.attempts.to_numpy()
         if not self._hold_attempts:  # only the watched services' window was held
             attempts = {name: values[:0] for name, values in attempts.items()}
@@ -221,7 +222,7 @@ class Recorder:
         empty = {"calls": CALLS, "attempts": ATTEMPTS}
         rows = {name: {col: np.zeros(0, dtype=code) for col, code in schema.items()}
                 for name, schema in empty.items()}
-        requests = _requests(rows["calls"], {})
+        requests = derive_requests(rows["calls"], {})
         return Recording(
             names=list(self.intern.names), attempts=rows["attempts"], calls=rows["calls"],
             requests=requests, events=sorted(self.events, key=lambda e: e[0]),
@@ -234,8 +235,8 @@ class Recorder:
         )
 
 
-def _requests(
-    calls: dict[str, np.ndarray], client_workload: dict[int, int]
+def derive_requests(
+    calls: dict[str, np.ndarray], client_workload: Mapping[int, int]
 ) -> dict[str, np.ndarray]:
     """End-to-end requests: the calls made by workload clients (depth 0)."""
     top = (calls["depth"] == 0) & (calls["mirror"] == 0)
