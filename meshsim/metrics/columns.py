@@ -95,9 +95,10 @@ class Table:
         block = np.frombuffer(self.pending, dtype=self._dtype)
         self.total += len(block)
         if self.folds:
-            columns = {name: np.ascontiguousarray(block[name]) for name in self.schema}
+            columns = {name: np.array(block[name]) for name in self.schema}  # own copies
             for fold in self.folds:
                 fold(self.name, columns)
+            del columns
         if self.keep:
             self._append(block)
         elif self.horizon > 0:
