@@ -61,7 +61,10 @@ class RowStore:
         if not parts:
             return _from_arrow(table, arrow_schema(table).empty_table().to_pandas())
         data = pq.ParquetDataset(parts).read(use_threads=False)
-        return _from_arrow(table, data.to_pandas())
+        # Arrow buffers are freed column by column as pandas takes them: no second copy.
+        frame = data.to_pandas(self_destruct=True, split_blocks=True, use_threads=False)
+        del data
+        return _from_arrow(table, frame)
 
     def sql(self, query: str) -> pd.DataFrame:
         """Run ``query`` (DuckDB SQL) with each stored table a view of its name."""
