@@ -44,7 +44,7 @@ class RowStore:
 
     def has(self, table: str) -> bool:
         if table in ROW_TABLES:
-            return any((self.folder / table).glob("*.parquet"))
+            return bool(self._parts(table))
         return (self.folder / f"{table}.parquet").is_file()
 
     def count(self, table: str) -> int:
@@ -52,7 +52,9 @@ class RowStore:
         return sum(pq.ParquetFile(part).metadata.num_rows for part in self._parts(table))
 
     def _parts(self, table: str) -> list[Path]:
-        return sorted((self.folder / table).glob("*.parquet"))
+        parts = sorted((self.folder / table).glob("*.parquet"))
+        single = self.folder / f"{table}.parquet"  # a run directory from before datasets
+        return parts or ([single] if single.is_file() else [])
 
     def frame(self, table: str) -> pd.DataFrame:
         """``requests``, ``calls`` or ``attempts`` as the frame an in-memory run gives
@@ -72,14 +74,12 @@ class RowStore:
 
         con = duckdb.connect()
         try:
-            for table in ROW_TABLES:
-                if self.has(table):
-                    glob = str(self.folder / table / "*.parquet").replace("'", "''")
-                    con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{glob}')")
-            for table in FILE_TABLES:
-                if self.has(table):
-                    path = str(self.folder / f"{table}.parquet").replace("'", "''")
-                    con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{path}')")
+            for table in (*ROW_TABLES, *FILE_TABLES):
+                files = self._parts(table) if table in ROW_TABLES else [
+                    self.folder / f"{table}.parquet"]
+                if all(f.is_file() for f in files) and files:
+                    paths = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+                    con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet([{paths}])")
             return con.execute(query).df()
         except duckdb.Error as exc:
             raise QueryError(f"{self.folder}: {_first_line(exc)}") from None

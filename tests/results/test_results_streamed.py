@@ -137,3 +137,20 @@ def test_a_streamed_rollout_decides_as_the_in_memory_one(tmp_path: Path) -> None
     streamed = meshsim.simulate(scenario, record_dir=tmp_path / "r")
     pd.testing.assert_frame_equal(streamed.rollout_decisions(), in_ram.rollout_decisions())
     pd.testing.assert_frame_equal(streamed.events, in_ram.events)
+
+
+def test_a_run_directory_from_before_datasets_still_reads(
+    in_memory: meshsim.Results, tmp_path: Path,
+) -> None:
+    """Older run directories hold ``requests.parquet`` files, not folders: still read and
+    queried."""
+    out = in_memory.save(tmp_path / "old", plots=False)
+    for table in ROWS:
+        for part in (out / table).iterdir():
+            part.unlink()
+        (out / table).rmdir()
+        getattr(in_memory, table).to_parquet(out / f"{table}.parquet", index=False)
+    old = meshsim.load_run(out)
+    pd.testing.assert_frame_equal(old.attempts, in_memory.attempts)
+    answer = old.sql("SELECT count(*) AS n FROM requests")
+    assert int(answer["n"].iloc[0]) == len(in_memory.requests)
