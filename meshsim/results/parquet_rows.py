@@ -84,7 +84,7 @@ class _Dataset:
         size = len(block["start"])
         if size == 0:
             return
-        self.blocks.append({name: values.copy() for name, values in block.items()})
+        self.blocks.append(dict(block))  # the recorder's fresh arrays: kept, not copied
         self.buffered += size
         if self.buffered >= ROW_GROUP:
             self.write(names)

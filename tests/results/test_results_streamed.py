@@ -154,3 +154,14 @@ def test_a_run_directory_from_before_datasets_still_reads(
     pd.testing.assert_frame_equal(old.attempts, in_memory.attempts)
     answer = old.sql("SELECT count(*) AS n FROM requests")
     assert int(answer["n"].iloc[0]) == len(in_memory.requests)
+
+
+def test_a_streamed_run_saved_elsewhere_copies_its_rows(
+    in_memory: meshsim.Results, tmp_path: Path,
+) -> None:
+    streamed = meshsim.simulate(meshsim.load(SMALL), record_dir=tmp_path / "a")
+    copy = streamed.save(tmp_path / "b", plots=False)
+    for table in ROWS:
+        assert _rows_on_disk(copy, table) == _rows_on_disk(tmp_path / "a", table) > 0
+        pd.testing.assert_frame_equal(getattr(meshsim.load_run(copy), table),
+                                      getattr(in_memory, table))
