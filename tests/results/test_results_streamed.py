@@ -44,6 +44,7 @@ def test_streamed_frames_equal_the_in_memory_ones(
     streamed = meshsim.simulate(meshsim.load(SMALL), record_dir=tmp_path / "run")
     assert streamed.rows is not None and streamed.rows.folder == tmp_path / "run"
     assert streamed.recording.streamed and len(streamed.recording.calls["start"]) == 0
+    assert streamed.recording.stats["recorded_bytes"] == 0  # no row held during the run
     assert len(list((tmp_path / "run" / "attempts").glob("part-*.parquet"))) > 1  # rotated
     for table in (*ROWS, "summary", "timeseries", "workloads", "events"):
         pd.testing.assert_frame_equal(getattr(streamed, table), getattr(in_memory, table))
