@@ -91,10 +91,10 @@ class Recorder:
         self.sinks: list[ChunkSink] = []
         self.streaming = False
         self._hold_attempts = record_attempts  # attempts reach the frames
-        if sinks or not keep_rows:
-            self.stream(sinks, keep_rows=keep_rows)
         self.finished_requests = 0  # depth-0 calls counted per flushed block
         self.client_workload: dict[int, int] = {}  # client proxy code -> workload code
+        if sinks or not keep_rows:
+            self.stream(sinks, keep_rows=keep_rows)
 
     def stream(self, sinks: Sequence[ChunkSink], *, keep_rows: bool = False) -> None:
         """Hand every flushed block of attempts and calls to ``sinks`` (call before the run).
