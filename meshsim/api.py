@@ -21,12 +21,25 @@ from meshsim.importers import kubernetes, traces
 from meshsim.importers.emit import Imported, write
 from meshsim.importers.merge import merge
 from meshsim.importers.traces import LatencyMode, TraceOptions
+from meshsim.metrics import Recorder
+from meshsim.metrics.sinks import ChunkSink
 from meshsim.model import Model
 from meshsim.results import Results
+from meshsim.results.atomic import StagedDir
 from meshsim.results.otlp import NoAttempts
-from meshsim.results.store import StoredRun, load_run
+from meshsim.results.parquet_rows import ParquetRows
+from meshsim.results.record import (
+    RecordLevel,
+    keeps_attempts,
+    keeps_rows,
+    record_level,
+    stored_tables,
+)
+from meshsim.results.rows import RowStore
+from meshsim.results.store import StoredRun, load_run, open_run, write_run
 from meshsim.sim import Simulation
 from meshsim.sim.config_dump import ConfigDump, View, dump, proxies
+from meshsim.sim.engine import aggregates_for
 from meshsim.units import parse_duration
 
 __all__ = [
@@ -50,8 +63,19 @@ def simulate(
     *,
     progress: Callable[[float, float], None] | None = None,
     allow_large: bool = False,
+    record: RecordLevel | str = "all",
+    record_dir: str | Path | StagedDir | None = None,
+    force: bool = False,
 ) -> Results:
     """Run one simulation. ``progress(now, duration)`` is called as simulated time advances.
+
+    ``record`` (``all``, ``requests``, ``summary``: :mod:`meshsim.results.record`) says which
+    row tables are kept. Without ``record_dir`` they stay in memory as frames. With one, the
+    run writes a run directory there (under a temporary name, renamed when complete; an
+    existing run is replaced only with ``force``; no plots: ``Results.save`` writes them):
+    the stored rows stream to its Parquet datasets during the run and leave memory, and the
+    frames are read back from them lazily. A :class:`StagedDir` (``meshsim run``) is filled
+    but not committed: its opener saves and commits it.
 
     ``duration`` (``"30s"`` or seconds) overrides ``spec.duration`` exactly like ``--duration``
     and ``--set spec.duration=``: a longer run is validated like the file, a shorter one is cut
@@ -72,12 +96,48 @@ def simulate(
     if duration is not None and not isinstance(scenario, Scenario):
         model = _model_duration(model, duration)
     file = str(scenario.path) if isinstance(scenario, Scenario) else "<model>"
+    level = _level(record)
     warn_run_size(model, allow_large=allow_large, file=file)  # refuses a run too large to finish
-    started = time.perf_counter()
-    recording = Simulation(model).run(progress=progress)
-    wall = time.perf_counter() - started
     meta = scenario.metadata() if isinstance(scenario, Scenario) else {"name": model.name}
-    return Results(model, recording, wall_time=wall, scenario_meta=meta)
+    if record_dir is None or isinstance(record_dir, StagedDir):
+        return _run(model, meta, level, record_dir, progress)
+    with open_run(record_dir, force=force) as staged:  # discarded if the run fails
+        results = _run(model, meta, level, staged, progress)
+        write_run(results, staged, plots=False)
+    return results
+
+
+def _level(record: str) -> RecordLevel:
+    try:
+        return record_level(record)
+    except ValueError as exc:
+        raise ScenarioError(str(exc), Location(file="record=")) from None
+
+
+def _run(
+    model: Model, meta: Mapping[str, object], level: RecordLevel, staged: StagedDir | None,
+    progress: Callable[[float, float], None] | None,
+) -> Results:
+    """One run: rows the level stores stream to ``staged`` if given, else stay in memory.
+
+    The online aggregates (what summaries, time series, SLOs and plots read) are always a
+    sink; the Parquet writer is one when there is a run directory and the level stores rows.
+    """
+    recorder = Recorder(record_attempts=model.record_attempts)
+    sinks: list[ChunkSink] = [aggregates_for(model)]
+    tables = stored_tables(level)
+    rows = None
+    if staged is not None and tables:
+        sinks.append(ParquetRows(staged.path, recorder.intern.names, tables,
+                                 workloads=lambda: recorder.client_workload))
+        rows = RowStore(staged.path)
+    keep = rows is None and keeps_rows(level, has_rollout=bool(model.rollouts))
+    recorder.stream(sinks, keep_rows=keep, hold_attempts=keeps_attempts(level))
+    started = time.perf_counter()
+    recording = Simulation(model, recorder=recorder).run(progress=progress)
+    wall = time.perf_counter() - started
+    return Results(model, recording, wall_time=wall, scenario_meta=dict(meta), rows=rows,
+                   record=level)
 
 
 def _model_duration(model: Model, duration: str | float) -> Model:

@@ -6,6 +6,7 @@ Each command lives in its own module and registers itself on :data:`app` when im
 
 from __future__ import annotations
 
+import enum
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -31,6 +32,15 @@ from meshsim.results.store import open_run, write_run
 from meshsim.units import format_duration, parse_duration
 
 EXIT_OK, EXIT_SLO_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class RecordLevelOpt(enum.StrEnum):
+    """``--record``: the record levels of ``meshsim.simulate(record=...)``."""
+
+    all = "all"
+    requests = "requests"
+    summary = "summary"
+
 
 class OneLineErrors(typer.core.TyperGroup):
     """Usage errors (an unknown option, ``--seed abc``, a missing argument) as one line on

@@ -30,6 +30,7 @@ from meshsim.cli.common import (
     EXIT_SLO_FAILED,
     BadInput,
     ForceOpt,
+    RecordLevelOpt,
     ScenarioArg,
     SetOpt,
     StrictOpt,
@@ -46,6 +47,7 @@ from meshsim.cli.common import (
 from meshsim.cli.render import records
 from meshsim.cli.report import print_quiet, print_refusals, print_report
 from meshsim.errors import ScenarioError
+from meshsim.results.atomic import StagedDir
 
 
 # -- commands -----------------------------------------------------------------------------------
@@ -97,6 +99,12 @@ def run(
         bool, typer.Option("--allow-large", help="Run even a scenario estimated too large to "
                            "finish in reasonable time or memory.")
     ] = False,
+    record: Annotated[
+        RecordLevelOpt, typer.Option(
+            "--record", help="Row tables to store, streamed to the run directory as the run "
+            "goes: all (requests, calls, attempts), requests (no attempts), summary (none).",
+            case_sensitive=False),
+    ] = RecordLevelOpt.all,
 ) -> None:
     """Simulate a scenario, print golden metrics and SLO verdicts, and write a run directory."""
     out_console, err = stdout(), stderr()
@@ -108,7 +116,8 @@ def run(
         if not quiet:
             print_warnings(err, scenario)
         with open_out(out, scenario.name, force=force) as staged:  # checked before the run
-            results = _simulate(scenario, seed, err, show=not quiet)
+            results = _simulate(scenario, seed, err, show=not quiet, record=record.value,
+                                staged=staged)
             interactive = not quiet and err.is_terminal
             with err.status("writing the run directory") if interactive else nullcontext():
                 run_dir = save(results, staged, plots=not no_plots)
@@ -169,7 +178,7 @@ def _print_bindings(console: Console, scenario: Scenario) -> None:
 
 # ``meshsim --help`` lists the commands in the order they register on ``app``: sweep, which
 # registers itself when imported, comes between validate and version.
-from meshsim.cli import sweep  # noqa: E402, F401
+from meshsim.cli import query, sweep  # noqa: E402, F401
 
 
 @app.command()
@@ -192,11 +201,17 @@ def _load_run(path: Path, sets: list[str], duration: str | None, strict: bool) -
         raise
 
 
-def _simulate(scenario: Scenario, seed: int | None, err: Console, *, show: bool) -> Results:
+def _simulate(
+    scenario: Scenario, seed: int | None, err: Console, *, show: bool, record: str,
+    staged: StagedDir,
+) -> Results:
+    """The run streams the rows ``record`` stores into the opened run directory."""
     if not (show and err.is_terminal):  # run checked the size already: allow_large
-        return meshsim.simulate(scenario, seed=seed, allow_large=True)
+        return meshsim.simulate(scenario, seed=seed, allow_large=True, record=record,
+                                record_dir=staged)
     with progress_bar(err, scenario.model.duration) as progress:
-        return meshsim.simulate(scenario, seed=seed, progress=progress, allow_large=True)
+        return meshsim.simulate(scenario, seed=seed, progress=progress, allow_large=True,
+                                record=record, record_dir=staged)
 
 
 def _plural(n: int, word: str) -> str:

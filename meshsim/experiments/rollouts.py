@@ -54,7 +54,7 @@ def run_rollout(path: str, overrides: dict[str, object], seed: int) -> list[dict
     """One seeded run's rollout rows; a rollout the run ended before gets a ``not started``
     row, so every run counts in the denominators. Top level: the pool pickles it by name."""
     scenario = api.load(path, overrides or None)
-    results = api.simulate(scenario, seed=seed)
+    results = api.simulate(scenario, seed=seed, record="summary")
     rows = [{"seed": seed, **{str(k): v for k, v in row.items()}}
             for row in results.rollout.to_dict("records")]
     if not rows:

@@ -94,7 +94,7 @@ def run_point(
     model: Model, seed: int, service: str, workload: bool, metrics: tuple[str, ...],
 ) -> dict[str, Any]:
     """One grid point at one seed: the reported row's metrics and the run's verdicts."""
-    results = api.simulate(model, seed=seed)
+    results = api.simulate(model, seed=seed, record="summary")
     rows = _reported_rows(results, service, workload)
     row: dict[str, Any] = {}
     for metric in metrics:

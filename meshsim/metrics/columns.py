@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import struct
 from array import array
-from collections.abc import Callable
+from bisect import bisect_left
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-
-from meshsim.metrics.sinks import ChunkSink
 
 CHUNK = 4096  # rows held packed before they move into the typed columns
 
@@ -36,6 +35,9 @@ class Interner:
         return self._codes.get(name)
 
 
+Fold = Callable[[str, dict[str, np.ndarray]], None]  # (table name, block of columns)
+
+
 class Table:
     """A set of named typed columns filled row by row.
 
@@ -43,12 +45,21 @@ class Table:
     cell) and appends them to :attr:`pending`; every :data:`CHUNK` rows the packed block
     moves into the typed columns through one numpy view. Readers see every row:
     :attr:`columns` flushes first.
+
+    A streaming run hands each flushed block to :attr:`folds` (the chunk sinks) and keeps
+    only what :meth:`keep_window` asks for, so memory does not grow with the run: ``len``
+    and :attr:`total` still count every row.
     """
 
     def __init__(self, schema: dict[str, str], name: str = "") -> None:
         self.schema = schema
         self.name = name  # the table name chunk sinks receive
-        self.sinks: list[ChunkSink] = []  # each flushed block is folded into these
+        self.folds: list[Fold] = []
+        self.keep = True  # hold every row (False: only the window below)
+        self.horizon = 0.0  # the window: rows ending within this of the latest end
+        self.only: np.ndarray | None = None  # the window's rows: these ``service`` codes only
+        self.total = 0  # rows flushed so far
+        self.dropped = 0  # rows let go from the front: a held row's index + this is stable
         self._columns: dict[str, array[int]] = {name: array(code) for name, code in schema.items()}
         row = struct.Struct("=" + "".join(schema.values()))  # standard sizes, no padding
         sizes = [struct.calcsize("=" + code) for code in schema.values()]
@@ -66,20 +77,55 @@ class Table:
         if len(self.pending) >= self.chunk_bytes:
             self.flush()
 
+    def stream(self, folds: Sequence[Fold], *, keep: bool) -> None:
+        """Hand every flushed block to ``folds``; hold the rows too only if ``keep``."""
+        self.folds = list(folds)
+        self.keep = keep
+
+    def keep_window(self, horizon: float, services: Sequence[int] | None = None) -> None:
+        """When rows are not kept, still hold those ending within ``horizon`` seconds of the
+        latest one (of ``services`` only, if given): what live queries read."""
+        self.horizon = max(self.horizon, horizon)
+        self.only = None if services is None else np.asarray(sorted(services), dtype=np.int64)
+
     def flush(self) -> None:
-        """Move the pending rows into the typed columns."""
-        if self.pending:
-            # A copy: the block's arrays (which sinks and, through their frames, samplers
-            # such as Dask's profiler may still hold) never pin the growing buffer.
-            data = bytes(self.pending)
-            self.pending.clear()
-            block = np.frombuffer(data, dtype=self._dtype)
-            for name, col in self._columns.items():
-                col.frombytes(block[name].tobytes())
-            if self.sinks:
-                columns = {name: block[name] for name in self.schema}
-                for sink in self.sinks:
-                    sink.fold(self.name, columns)
+        """Move the pending rows to the sinks and into the typed columns (or the window)."""
+        if not self.pending:
+            return
+        # A copy first: no view of the growing buffer (which sinks, or samplers such as
+        # Dask's profiler holding their frames, might keep) ever pins it (BufferError).
+        data = bytes(self.pending)
+        self.pending.clear()
+        block = np.frombuffer(data, dtype=self._dtype)
+        self.total += len(block)
+        if self.folds:
+            columns = {name: np.array(block[name]) for name in self.schema}  # own copies
+            for fold in self.folds:
+                fold(self.name, columns)
+            del columns
+        if self.keep:
+            self._append(block)
+        elif self.horizon > 0:
+            self._append_window(block)
+        else:
+            self.dropped += len(block)
+
+    def _append(self, block: np.ndarray) -> None:
+        for name, col in self._columns.items():
+            col.frombytes(block[name].tobytes())
+
+    def _append_window(self, block: np.ndarray) -> None:
+        if self.only is not None:
+            block = block[np.isin(block["service"], self.only)]
+        self._append(block)
+        end = self._columns["end"]
+        if not len(end):
+            return
+        cut = bisect_left(end, end[-1] - self.horizon)  # rows arrive in end-time order
+        if cut:
+            for col in self._columns.values():
+                del col[:cut]
+            self.dropped += cut
 
     @property
     def columns(self) -> dict[str, array[int]]:
@@ -87,8 +133,8 @@ class Table:
         return self._columns
 
     def __len__(self) -> int:
-        first = next(iter(self._columns.values()))
-        return len(first) + len(self.pending) // self.row_size
+        """Rows recorded so far, held or not."""
+        return self.total + len(self.pending) // self.row_size
 
     def nbytes(self) -> int:
         return sum(col.itemsize * len(col) for col in self.columns.values())

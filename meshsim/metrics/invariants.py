@@ -18,9 +18,10 @@ class InvariantError(AssertionError):
 def check(recording: Recording) -> None:
     """Raise :class:`InvariantError` naming the first invariant that does not hold."""
     req, calls, att = recording.requests, recording.calls, recording.attempts
+    finished = recording.count("requests")  # a streamed recording holds the counts only
     _require(
-        recording.issued == len(req["id"]) + recording.in_flight_at_end,
-        f"conservation: issued {recording.issued} != finished {len(req['id'])} + in flight "
+        recording.issued == finished + recording.in_flight_at_end,
+        f"conservation: issued {recording.issued} != finished {finished} + in flight "
         f"{recording.in_flight_at_end}",
     )
     _require(recording.in_flight_at_end >= 0, "more requests finished than were issued")

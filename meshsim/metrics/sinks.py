@@ -22,8 +22,9 @@ class ChunkSink(Protocol):
 
     def fold(self, table: str, block: dict[str, np.ndarray]) -> None:
         """Take one block of ``table`` (``"attempts"`` or ``"calls"``): column name → array
-        in the recorder's schema (codes index the recorder's interned names). The arrays may
-        be reused after the call returns: copy what must be kept."""
+        in the recorder's schema (codes index the recorder's interned names). The arrays
+        are fresh copies (never views of the recorder's buffer) shared by every sink of the
+        block: keep them if useful, never write into them."""
         ...
 
     def close(self) -> None:

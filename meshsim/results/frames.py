@@ -40,12 +40,12 @@ ATTEMPT_SCHEMA = ATTEMPTS
 CALL_SCHEMA = CALLS
 
 # Which recorded columns hold interned string codes, per table.
-_STRING_CODES = {
+STRING_CODES = {
     "requests": ("workload", "client", "flags"),
     "attempts": ("caller", "service", "subset", "pod", "flags"),
     "calls": ("caller", "service", "subset", "flags"),
 }
-_BOOL_CODES = ("retry", "mirror")
+BOOL_CODES = ("retry", "mirror")
 
 
 def is_ok(status: np.ndarray | pd.Series) -> np.ndarray:
@@ -76,7 +76,9 @@ def empty_categorical() -> pd.Categorical:
     return pd.Categorical.from_codes(np.zeros(0, dtype=np.int8), categories=pd.Index([], dtype=str))
 
 
-def _columns(raw: Mapping[str, np.ndarray], schema: Mapping[str, str]) -> dict[str, np.ndarray]:
+def recorded_columns(
+    raw: Mapping[str, np.ndarray], schema: Mapping[str, str]
+) -> dict[str, np.ndarray]:
     """Recorded columns in the schema's types; a column the recording lacks is all zeros."""
     rows = max((len(values) for values in raw.values()), default=0)
     return {
@@ -90,12 +92,12 @@ def _table(
     raw: Mapping[str, np.ndarray], schema: Mapping[str, str], table: str, names: Sequence[str],
     order: Sequence[str],
 ) -> pd.DataFrame:
-    cols = _columns(raw, schema)
+    cols = recorded_columns(raw, schema)
     data: dict[str, object] = {}
     for name, values in cols.items():
-        if name in _STRING_CODES[table]:
+        if name in STRING_CODES[table]:
             data[name] = decode_codes(values.astype(np.int64, copy=False), names)
-        elif name in _BOOL_CODES:
+        elif name in BOOL_CODES:
             data[name] = values.astype(bool)
         else:
             data[name] = values

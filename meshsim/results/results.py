@@ -2,7 +2,9 @@
 
 Nothing is decoded until asked for: a sweep that only reads the summary never builds the
 attempts frame. Each frame is computed once and cached; treat them as read-only (they share
-memory with the recording).
+memory with the recording). A run that streamed its rows to a run directory (``rows``) reads
+the row frames from its Parquet datasets on first use; :meth:`Results.sql` queries them with
+DuckDB without loading them.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ from meshsim.results.online_summary import (
     summarize_online,
     summarize_workloads_online,
 )
+from meshsim.results.record import RecordLevel, stored_tables
+from meshsim.results.rows import RowStore, sql_over_frames
 from meshsim.units import format_duration
 
 
@@ -47,10 +51,13 @@ class Results:
 
     def __init__(
         self, model: Model, recording: Recording, *, wall_time: float = 0.0,
-        scenario_meta: Mapping[str, Any] | None = None,
+        scenario_meta: Mapping[str, Any] | None = None, rows: RowStore | None = None,
+        record: RecordLevel = "all",
     ) -> None:
         self.model = model
         self.recording = recording
+        self.rows = rows  # the run directory the rows streamed to (None: in memory)
+        self.record: RecordLevel = record
         self.wall_time = float(wall_time)
         self.scenario_meta: dict[str, Any] = dict(scenario_meta or {})
 
@@ -80,17 +87,37 @@ class Results:
     @cached_property
     def requests(self) -> pd.DataFrame:
         """One row per end-to-end workload request."""
+        if self.rows is not None:
+            return self.rows.frame("requests")
         return frames.requests_frame(self.recording)
 
     @cached_property
     def attempts(self) -> pd.DataFrame:
         """One row per attempt of one hop call (empty when attempts were not recorded)."""
+        if self.rows is not None:
+            return self.rows.frame("attempts")
         return frames.attempts_frame(self.recording)
 
     @cached_property
     def calls(self) -> pd.DataFrame:
         """One row per hop call with all its retries."""
+        if self.rows is not None:
+            return self.rows.frame("calls")
         return frames.calls_frame(self.recording)
+
+    def sql(self, query: str) -> pd.DataFrame:
+        """Run DuckDB SQL over the run's tables (``requests``, ``calls``, ``attempts``,
+        ``events``, ``timeseries``, ``summary``, each a view of its name). A run with a run
+        directory is queried on disk, without loading its rows into memory."""
+        if self.rows is not None:
+            return self.rows.sql(query)
+        named = [name for name in store.TABLES if name in query]
+        return sql_over_frames({name: getattr(self, name) for name in named}, query)
+
+    @property
+    def stored_tables(self) -> tuple[str, ...]:
+        """The row tables this run's record level stores (``record``)."""
+        return stored_tables(self.record)
 
     @cached_property
     def events(self) -> pd.DataFrame:
@@ -199,7 +226,12 @@ class Results:
     @cached_property
     def rollout(self) -> pd.DataFrame:
         """Per rollout: outcome, time to decision, weight reached, checks, canary load and
-        users hurt (``meshsim.results.rollout.SUMMARY_COLUMNS``); empty without a rollout."""
+        users hurt (``meshsim.results.rollout.SUMMARY_COLUMNS``); empty without a rollout.
+        Canary exposure follows call trees, so it reads the ``requests`` and ``calls`` rows: a
+        run without a rollout never touches them (nor its stored Parquet)."""
+        if not rollout_report.rollouts(self.events):
+            empty = pd.DataFrame()
+            return rollout_report.summarize(self.events, empty, empty, end=self.horizon)
         return rollout_report.summarize(self.events, self.requests, self.calls, end=self.horizon)
 
     def rollout_decisions(self) -> pd.DataFrame:

@@ -1,5 +1,10 @@
 """The run directory: every frame as Parquet, summaries as CSV, plots as PNG, and ``run.json``.
 
+The row tables (``requests``, ``calls``, ``attempts``: those the record level stores) are
+Parquet datasets, folders of ``part-NNNN.parquet`` (:mod:`meshsim.results.parquet_rows`),
+streamed there during the run when it had a run directory; ``events``, ``timeseries`` and
+``summary`` are one file each.
+
 ``run.json`` says how to reproduce the run (seed, scenario name and hash, meshsim version) and
 how it went (wall time, simulated time, simulated seconds and kernel events per wall second,
 SLO outcomes), so runs can be compared between commits without loading the tables.
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -26,6 +32,8 @@ import pandas as pd
 from meshsim.errors import MeshsimError
 from meshsim.results import otlp
 from meshsim.results.atomic import PARTIAL, StagedDir
+from meshsim.results.parquet_rows import write_recording
+from meshsim.results.rows import FILE_TABLES, RowStore
 from meshsim.results.viz.mesh import mesh_info
 
 if TYPE_CHECKING:
@@ -82,9 +90,12 @@ def run_info(results: Results) -> dict[str, Any]:
         "sim_seconds_per_wall_second": sim_time / wall if wall > 0 else None,
         "kernel_events": int(events),
         "events_per_second": events / wall if wall > 0 else None,
+        "record": results.record,
         "requests": results.online.aggregates.request_rows,
         "calls": results.online.aggregates.call_rows,
         "attempts": results.attempt_count,
+        # rows in the run directory's datasets: equal to the counts above for what is stored
+        "stored_rows": {table: recording.count(table) for table in results.stored_tables},
         "issued": recording.issued,
         "in_flight_at_end": recording.in_flight_at_end,
         "passed": results.passed,
@@ -125,12 +136,15 @@ def write_run(
     staged = out_dir if isinstance(out_dir, StagedDir) else open_run(out_dir, force=force)
     with staged:
         write_files(results, staged.path, plots=plots)
+    if results.rows is not None and results.rows.folder == staged.path:
+        results.rows.moved(staged.dest)  # the rows streamed into the staged directory
     return staged.dest
 
 
 def write_files(results: Results, out: Path, *, plots: bool = True) -> None:
     """Every file of a run into the existing directory ``out``; ``run.json`` last."""
-    for name in TABLES:
+    write_rows(results, out)
+    for name in FILE_TABLES:
         frame = getattr(results, name)
         frame.to_parquet(out / f"{name}.parquet", engine="pyarrow", index=False)
     results.summary.to_csv(out / "summary.csv", index=False)
@@ -154,6 +168,19 @@ def write_files(results: Results, out: Path, *, plots: bool = True) -> None:
     (out / "run.json").write_text(json.dumps(info, indent=2, allow_nan=False) + "\n")
 
 
+def write_rows(results: Results, out: Path) -> None:
+    """The row datasets the record level stores, unless the run streamed them there."""
+    rows = results.rows
+    if rows is not None and rows.folder.resolve() == out.resolve():
+        return
+    for table in results.stored_tables:
+        if rows is not None:  # stored elsewhere already: copy the files
+            shutil.copytree(rows.folder / table, out / table)
+        else:
+            rec = results.recording
+            write_recording(out, {table: getattr(rec, table)}, rec.names)
+
+
 # -- reading a run directory back ---------------------------------------------------------------
 class RunDirError(MeshsimError):
     """A path that is not a readable run directory written by ``meshsim run``."""
@@ -164,8 +191,9 @@ class StoredRun:
     """A run directory read back: the frames a comparison needs and ``run.json``.
 
     It answers the same questions as :class:`~meshsim.results.Results` for what was stored
-    (``summary``, ``workloads``, ``timeseries``, ``events``, ``slo()``, ``passed``); the large
-    ``requests``, ``calls`` and ``attempts`` tables are read on first use.
+    (``summary``, ``workloads``, ``timeseries``, ``events``, ``slo()``, ``passed``); the row
+    tables (``requests``, ``calls``, ``attempts``) stay on disk until first read, and
+    :meth:`sql` queries them there with DuckDB.
     """
 
     path: Path
@@ -199,18 +227,28 @@ class StoredRun:
     def slo(self) -> pd.DataFrame:
         return self.slo_frame.copy()
 
-    # The raw tables, read on first use (``meshsim viz`` and ``export`` need them).
+    @property
+    def rows(self) -> RowStore:
+        return RowStore(self.path)
+
     @cached_property
     def requests(self) -> pd.DataFrame:
-        return _read(self.path, "requests.parquet")
+        """One row per end-to-end request, read from ``requests/`` on first use."""
+        return self.rows.frame("requests")
 
     @cached_property
     def calls(self) -> pd.DataFrame:
-        return _read(self.path, "calls.parquet")
+        """One row per hop call, read from ``calls/`` on first use."""
+        return self.rows.frame("calls")
 
     @cached_property
     def attempts(self) -> pd.DataFrame:
-        return _read(self.path, "attempts.parquet")
+        """One row per attempt, read from ``attempts/`` on first use."""
+        return self.rows.frame("attempts")
+
+    def sql(self, query: str) -> pd.DataFrame:
+        """DuckDB SQL over the stored tables, each a view of its name, without loading them."""
+        return self.rows.sql(query)
 
     def table(self, name: str) -> pd.DataFrame:
         """A stored frame read on demand (``requests``, ``calls``, ``attempts``, ...)."""

@@ -93,6 +93,10 @@ class Simulation:
             self.env.process(controller.run())
         if progress is not None:
             self.env.process(self._ticker(progress, duration))
+        client_workload = {
+            client.code: source.code for source in self.sources for client in source.clients
+        }
+        self.recorder.client_workload = client_workload  # what a streaming sink needs
         started = time.perf_counter()
         with paced_collector():
             self.env.run(until=duration)
@@ -106,9 +110,6 @@ class Simulation:
             "wall_time": wall,
             "events_per_second": events / wall if wall > 0 else 0.0,
             "recorded_bytes": float(self.recorder.nbytes()),
-        }
-        client_workload = {
-            client.code: source.code for source in self.sources for client in source.clients
         }
         recording = self.recorder.finish(duration, stats, client_workload)
         recording.held_workers = [line for pod in self.pods

@@ -115,7 +115,7 @@ def test_run_with_out_seed_duration_and_no_plots(tmp_path: Path) -> None:
     assert not any(name.endswith(".png") for name in files), files
     info = json.loads((out_dir / "run.json").read_text())
     assert info["seed"] == 11
-    requests = pd.read_parquet(next(out_dir.rglob("requests.parquet")))
+    requests = pd.read_parquet(next(out_dir.rglob("requests/part-0000.parquet")))
     assert requests["start"].max() < 2.0  # --duration 2s, not the scenario's 4s
 
 

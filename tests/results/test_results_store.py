@@ -12,12 +12,13 @@ import pandas as pd
 import pytest
 
 import meshsim
-from meshsim.results import Results
+from meshsim.results import Results, parquet_rows
 from meshsim.results.atomic import OutputError
 from meshsim.results.store import RunDirError, load_run, open_run
 
 FILES = [
-    "requests.parquet", "attempts.parquet", "calls.parquet", "events.parquet",
+    "requests/part-0000.parquet", "attempts/part-0000.parquet", "calls/part-0000.parquet",
+    "events.parquet",
     "timeseries.parquet", "summary.parquet", "summary.csv", "workloads.csv", "slo.csv",
     "latency.json", "plots/overview.png", "plots/throughput.png", "plots/success_rate.png",
     "plots/latency.png",
@@ -68,12 +69,25 @@ def test_run_json(saved: tuple[Results, Path]) -> None:
     assert info == results.run_info()
 
 
-@pytest.mark.parametrize("name", ["requests", "attempts", "calls", "events", "timeseries",
-                                  "summary"])
+@pytest.mark.parametrize("name", ["events", "timeseries", "summary"])
 def test_parquet_round_trips(saved: tuple[Results, Path], name: str) -> None:
     results, out = saved
     back = pd.read_parquet(out / f"{name}.parquet")
     pd.testing.assert_frame_equal(back, getattr(results, name))
+
+
+@pytest.mark.parametrize("name", ["requests", "attempts", "calls"])
+def test_row_datasets_read_back_as_the_frames(saved: tuple[Results, Path], name: str) -> None:
+    """The row tables are Parquet datasets; a stored run reads them back lazily as exactly
+    the frames the in-memory run had, and plain Parquet readers see names, not codes."""
+    results, out = saved
+    stored = load_run(out)
+    assert name not in stored.__dict__  # nothing read before it is asked for
+    pd.testing.assert_frame_equal(getattr(stored, name), getattr(results, name))
+    plain = pd.read_parquet(out / name)
+    assert len(plain) == len(getattr(results, name))
+    if len(plain):
+        assert set(plain["flags"].astype(str)) == set(getattr(results, name)["flags"].astype(str))
 
 
 def test_csv_tables(saved: tuple[Results, Path]) -> None:
@@ -96,8 +110,9 @@ def test_empty_run_saves(empty_results: Results, tmp_path: Path) -> None:
     assert info["requests"] == 0 and info["passed"] is True
     assert info["events_per_second"] is None  # wall time 0
     assert info["sim_seconds_per_wall_second"] is None
-    back = pd.read_parquet(out / "attempts.parquet")
+    back = load_run(out).attempts
     assert back.empty and list(back.columns) == list(empty_results.attempts.columns)
+    pd.testing.assert_frame_equal(back, empty_results.attempts)
 
 
 def test_run_json_speed_of_a_real_run() -> None:
@@ -204,6 +219,8 @@ def _interrupt_at(monkeypatch: pytest.MonkeyPatch, at: int) -> _Interrupt:
     monkeypatch.setattr(Results, "figures", lambda self: {"a": _Figure(), "b": _Figure()})
     monkeypatch.setattr(_Figure, "savefig", stop.wrap(_Figure.savefig))
     monkeypatch.setattr(pd.DataFrame, "to_parquet", stop.wrap(pd.DataFrame.to_parquet))
+    monkeypatch.setattr(parquet_rows._Dataset, "close",  # the row datasets
+                        stop.wrap(parquet_rows._Dataset.close))
     monkeypatch.setattr(pd.DataFrame, "to_csv", stop.wrap(pd.DataFrame.to_csv))
     monkeypatch.setattr(Path, "write_text", stop.wrap(Path.write_text))
     monkeypatch.setattr(os, "rename", stop.wrap(os.rename))  # the commit itself

@@ -92,7 +92,7 @@ def _recovery(results: Results) -> tuple[bool | None, float, float, float]:
 
 def measure_run(path: str, overrides: dict[str, object], seed: int) -> dict[str, Any]:
     """One run (top level so the pool pickles it by name): load, simulate, measure."""
-    return measure(api.simulate(api.load(path, overrides or None), seed=seed))
+    return measure(api.simulate(api.load(path, overrides or None), seed=seed, record="summary"))
 
 
 def run_all(

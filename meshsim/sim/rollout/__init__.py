@@ -7,6 +7,7 @@ and records ``canary-*`` events (:mod:`.events` documents their detail keys).
 
 from __future__ import annotations
 
+from dataclasses import fields, is_dataclass
 from typing import TYPE_CHECKING
 
 from meshsim.model.rollout import ArgoRollout, FlaggerCanary, Rollout
@@ -38,10 +39,28 @@ def controllers(sim: ControlPlane, rollouts: tuple[Rollout, ...]) -> list[Contro
 
 
 def _watch(sim: ControlPlane, spec: Rollout) -> None:
+    horizon = 2.0 * _longest(spec) + 10.0  # a query's window back from a check, and a tick
     for version in (spec.target.primary, spec.target.canary):
         code = sim.recorder.code_of(version.service)
         if code is not None:
-            sim.recorder.watch(code)
+            sim.recorder.watch(code, horizon)
+
+
+def _longest(node: object) -> float:
+    """The longest ``window`` or ``interval`` anywhere in a rollout spec (seconds): how far
+    back a streaming run must keep rows for the controller's queries."""
+    if isinstance(node, tuple | list):
+        return max((_longest(item) for item in node), default=0.0)
+    if not is_dataclass(node):
+        return 0.0
+    longest = 0.0
+    for item in fields(node):
+        value = getattr(node, item.name)
+        if item.name in ("window", "interval") and isinstance(value, int | float):
+            longest = max(longest, float(value))
+        else:
+            longest = max(longest, _longest(value))
+    return longest
 
 
 __all__ = ["ArgoController", "Controller", "FlaggerScheduler", "Traffic", "controllers"]

@@ -78,13 +78,14 @@ class Traffic:
         key = (measure.reporter, measure.of.service, measure.of.subset)
         if key in self._exported:
             return True
-        end: array[float] = self._table(measure).columns["end"]  # type: ignore[assignment]
-        lo = self._scanned.get(key, 0)
+        table = self._table(measure)
+        end: array[float] = table.columns["end"]  # type: ignore[assignment]
+        lo = max(self._scanned.get(key, 0) - table.dropped, 0)  # rows a window let go
         hi = bisect_right(end, now, lo)
         if hi > lo and bool(self._keep(measure, lo, hi).any()):
             self._exported.add(key)
             return True
-        self._scanned[key] = max(lo, hi)
+        self._scanned[key] = max(lo, hi) + table.dropped
         return False
 
     def _table(self, measure: Measure) -> Table:
