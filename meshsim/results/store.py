@@ -251,14 +251,17 @@ class StoredRun:
         return self.rows.sql(query)
 
     def table(self, name: str) -> pd.DataFrame:
-        """A stored frame read on demand (``requests``, ``calls``, ``attempts``, ...)."""
+        """A stored frame read on demand: a row table (``requests``, ``calls``, ``attempts``)
+        from its dataset, any other from its one file."""
+        if name in ("requests", "calls", "attempts"):
+            return self.rows.frame(name)
         return _read(self.path, f"{name}.parquet")
 
     def traces(self, *, sample: float = 1.0, seed: int | None = None) -> dict[str, Any]:
         """The stored run's requests as OTLP JSON spans, as :meth:`Results.traces` gives them
         (the sidecar and network times come from ``run.json``'s ``wire``; none when absent)."""
         return otlp.traces_data(otlp.SpanSource(
-            self.table("requests"), self.table("calls"), self.table("attempts"),
+            self.requests, self.calls, self.attempts,
             otlp.Wire.from_json(self.info.get("wire")), self.seed,
         ), sample=sample, seed=seed)
 
