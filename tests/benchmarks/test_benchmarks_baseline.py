@@ -60,12 +60,19 @@ def test_without_repeats_the_stated_band_applies() -> None:
     assert bench.compare(run(1.5, [1.5]), baseline) == 1
 
 
-def test_the_stored_baseline_is_a_complete_run() -> None:
+def test_the_stored_baseline_is_a_complete_run_of_both_builds() -> None:
+    """.ci/run compares each build against the same build of the baseline: both must be there,
+    each with every gated figure and enough repeats to measure its noise band."""
     data = json.loads((BENCHMARKS / "baseline.json").read_text())
-    assert set(data["figures"]) >= {"mmc_ratio", "three_hop_ratio", "mesh24_ratio", "mesh30_ratio",
-                                    "mesh30_overloaded_ratio", "overload_ratio"}
-    assert len(data["mmc"]["ratios"]) >= 3  # so a comparison can measure the noise band
-    assert data["machine"]["cpu_count"] and data["created"]
+    runs = data.get("builds", {})
+    assert set(runs) == {"pure", "compiled"}
+    for build, run in runs.items():
+        assert set(run["figures"]) >= {"mmc_ratio", "three_hop_ratio", "mesh24_ratio",
+                                       "mesh30_ratio", "mesh30_overloaded_ratio",
+                                       "overload_ratio"}, build
+        assert len(run["mmc"]["ratios"]) >= 3  # so a comparison can measure the noise band
+        assert run["build"] == build
+        assert run["machine"]["cpu_count"] and run["created"]
 
 
 def mesh_run(mesh24: float, ratios: list[float], build: str = "pure") -> dict[str, Any]:
