@@ -45,7 +45,7 @@ from meshsim.units import parse_duration
 __all__ = [
     "ConfigDump", "Imported", "LargeRunWarning", "ShortenedRunWarning", "View",
     "check_run_size", "export_traces", "import_kubernetes", "import_traces", "load",
-    "proxy_config", "simulate", "write_imported",
+    "proxy_config", "rows_in_memory", "simulate", "write_imported",
 ]
 
 
@@ -97,7 +97,9 @@ def simulate(
         model = _model_duration(model, duration)
     file = str(scenario.path) if isinstance(scenario, Scenario) else "<model>"
     level = _level(record)
-    warn_run_size(model, allow_large=allow_large, file=file)  # refuses a run too large to finish
+    in_memory = rows_in_memory(model, level, streamed=record_dir is not None)
+    warn_run_size(model, allow_large=allow_large, file=file,  # refuses a run too large to finish
+                  rows_in_memory=in_memory)
     meta = scenario.metadata() if isinstance(scenario, Scenario) else {"name": model.name}
     if record_dir is None or isinstance(record_dir, StagedDir):
         return _run(model, meta, level, record_dir, progress)
@@ -105,6 +107,15 @@ def simulate(
         results = _run(model, meta, level, staged, progress)
         write_run(results, staged, plots=False)
     return results
+
+
+def rows_in_memory(model: Model, record: RecordLevel | str, *, streamed: bool) -> bool:
+    """Whether a run of ``model`` at ``record`` holds its row tables in memory (what its size
+    estimate counts): not when they stream to a run directory, nor at ``summary``."""
+    level = _level(record)
+    if streamed and stored_tables(level):
+        return False
+    return keeps_rows(level, has_rollout=bool(model.rollouts))
 
 
 def _level(record: str) -> RecordLevel:

@@ -24,7 +24,7 @@ from rich.console import Console
 
 import meshsim
 from meshsim import Results, Scenario
-from meshsim.api import check_run_size
+from meshsim.api import check_run_size, rows_in_memory
 from meshsim.cli.common import (
     EXIT_OK,
     EXIT_SLO_FAILED,
@@ -110,7 +110,9 @@ def run(
     out_console, err = stdout(), stderr()
     with user_errors(err):
         scenario = _load_run(scenario_file, sets or [], duration, strict)
-        size = check_run_size(scenario.model, allow_large=allow_large, file=str(scenario.path))
+        size = check_run_size(
+            scenario.model, allow_large=allow_large, file=str(scenario.path),
+            rows_in_memory=rows_in_memory(scenario.model, record.value, streamed=True))
         if size is not None and not quiet:
             err.print(f"{scenario.path}: warning: {size}", markup=False)
         if not quiet:

@@ -9,6 +9,10 @@ clients and the periodic timers of outlier detectors. ``simulate`` refuses a run
 ``allow_large``, and warns above the lower thresholds. The coefficients were measured on the
 bundled scenarios (retry-storm: 5.0 kernel events and about 800 bytes of peak memory per hop
 attempt; single-queue without sidecars: 2.0 events per hop).
+
+Rows cost memory only where they stay in memory: a run that streams them to a run directory,
+or records at ``summary``, holds a fixed set of buffers instead (issue 13: ten million
+three-hop requests streamed at ``all`` peaked at 282 MB), plus its per-second series.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ BYTES_PER_HOP = 800.0  # recorded row, columnar frames and pandas copies at the 
 BYTES_PER_PROXY = 10_000.0  # a pod or client sidecar: streams, balancers, counters
 BYTES_PER_PEER = 300.0  # per (client proxy, upstream endpoint): balancer and detector state
 BASE_BYTES = 250 * 2**20  # the interpreter, numpy, pandas, matplotlib
+STREAM_BYTES = 40 * 2**20  # streamed rows: the recorder's blocks, one Parquet row group per table
+SERIES_BYTES = 64.0  # per proxy per simulated second: its time-weighted levels and counters
 EVENTS_PER_SECOND = 80_000.0  # a loaded mesh on the 2-core development machine
 
 
@@ -66,8 +72,9 @@ class RunSize:
         )
 
 
-def estimate(model: Model) -> RunSize:
-    """The size of ``model``'s run, without building any of it."""
+def estimate(model: Model, *, rows_in_memory: bool = True) -> RunSize:
+    """The size of ``model``'s run, without building any of it. ``rows_in_memory`` is False
+    for a run whose rows stream to a run directory or are not kept (``summary``)."""
     services = model.topology.services
     hops_of = _hops_per_request(services)
     deepest = max(hops_of.values(), default=1.0)
@@ -82,18 +89,23 @@ def estimate(model: Model) -> RunSize:
     peers = _peers(model, services)
     timers = _timer_events(model, proxies)
     events = hops * EVENTS_PER_HOP + requests * EVENTS_PER_REQUEST + timers
-    memory = (
-        BASE_BYTES + hops * BYTES_PER_HOP + proxies * BYTES_PER_PROXY + peers * BYTES_PER_PEER
-    )
+    rows = hops * BYTES_PER_HOP
+    if not rows_in_memory:  # blocks leave as they fill: never more than the buffers
+        rows = min(rows, STREAM_BYTES)
+    series = proxies * model.duration * SERIES_BYTES
+    memory = BASE_BYTES + rows + series + proxies * BYTES_PER_PROXY + peers * BYTES_PER_PEER
     return RunSize(requests, hops, timers, proxies, peers, events, memory)
 
 
-def check_run_size(model: Model, *, allow_large: bool = False, file: str = "<model>") -> str | None:
+def check_run_size(
+    model: Model, *, allow_large: bool = False, file: str = "<model>",
+    rows_in_memory: bool = True,
+) -> str | None:
     """Refuse (ScenarioError) a run over the refusal thresholds unless ``allow_large``; return
     a warning for one over the warning thresholds (None when small or allowed)."""
     if allow_large:
         return None
-    size = estimate(model)
+    size = estimate(model, rows_in_memory=rows_in_memory)
     if size.events > limits.EVENTS_REFUSE or size.memory > limits.MEMORY_REFUSE:
         raise ScenarioError(
             f"this run is too large: {size.describe()}; meshsim refuses more than "
@@ -108,9 +120,13 @@ def check_run_size(model: Model, *, allow_large: bool = False, file: str = "<mod
     return None
 
 
-def warn_run_size(model: Model, *, allow_large: bool = False, file: str = "<model>") -> None:
+def warn_run_size(
+    model: Model, *, allow_large: bool = False, file: str = "<model>",
+    rows_in_memory: bool = True,
+) -> None:
     """:func:`check_run_size` for the Python API: a warning is a :class:`LargeRunWarning`."""
-    note = check_run_size(model, allow_large=allow_large, file=file)
+    note = check_run_size(model, allow_large=allow_large, file=file,
+                          rows_in_memory=rows_in_memory)
     if note is not None:
         warnings.warn(note, LargeRunWarning, stacklevel=3)
 

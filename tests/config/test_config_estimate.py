@@ -12,7 +12,8 @@ import pytest
 import meshsim
 from meshsim.api import LargeRunWarning, check_run_size
 from meshsim.config import Scenario, limits
-from meshsim.config.estimate import estimate
+from meshsim.config import estimate as estimate_module
+from meshsim.config.estimate import SERIES_BYTES, STREAM_BYTES, estimate
 from meshsim.errors import ScenarioError
 
 Loader = Callable[..., Scenario]  # the `load` fixture of conftest.py
@@ -101,4 +102,31 @@ def test_many_clients_and_pods_count_in_memory(load: Loader, base: str) -> None:
                                 "spec.services.ratings.replicas": 1000}).model)
     # each client balances over frontend's pod; frontend's pod over 1000 ratings pods
     assert many.peers == 10_000 * 1 + 1 * 1000
-    assert many.memory - few.memory == pytest.approx((11_000 - 3) * 300 + (11_001 - 4) * 10_000)
+    series = (11_001 - 4) * load(base).model.duration * SERIES_BYTES
+    assert many.memory - few.memory == pytest.approx(
+        (11_000 - 3) * 300 + (11_001 - 4) * 10_000 + series)
+
+
+def test_streamed_rows_cost_buffers_not_bytes_per_hop(load: Loader, base: str) -> None:
+    """Issue 13: rows streamed to a run directory (or not kept) leave memory as blocks fill,
+    so a long run's estimate does not grow with its requests."""
+    slow = load(base, {"spec.workload[0].rate": "20/s", "spec.duration": "1000s"}).model
+    fast = load(base, {"spec.workload[0].rate": "20000/s", "spec.duration": "1000s"}).model
+    in_memory = estimate(fast)
+    streamed = estimate(fast, rows_in_memory=False)
+    assert in_memory.memory > limits.MEMORY_REFUSE
+    assert streamed.memory < limits.MEMORY_WARN
+    # a hundred times the requests adds at most the buffers, never bytes per hop
+    assert streamed.memory - estimate(slow, rows_in_memory=False).memory <= STREAM_BYTES
+    assert streamed.events == in_memory.events  # wall time is the same either way
+
+
+def test_simulate_counts_rows_only_where_they_stay(
+    load: Loader, base: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(estimate_module, "BYTES_PER_HOP", 1e9)  # every kept row is huge
+    scenario = load(base, {"spec.duration": "1s", "spec.workload[0].rate": "10/s"})
+    with pytest.raises(ScenarioError, match="too large"):
+        meshsim.simulate(scenario)  # rows kept in memory as frames
+    results = meshsim.simulate(scenario, record="summary")  # no rows kept: not refused
+    assert results.summary["requests"].sum() > 0
