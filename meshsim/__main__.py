@@ -1,6 +1,6 @@
 """``python -m meshsim``: the same command line as the ``meshsim`` console script."""
 
-from meshsim.cli.main import main
+from meshsim.cli.entry import main
 
 if __name__ == "__main__":
     main()
