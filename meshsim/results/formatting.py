@@ -207,3 +207,17 @@ def workload_cells(workloads: pd.DataFrame) -> tuple[tuple[str, ...], list[list[
             count_share(_cell(row, "retries"), _cell(row, "retry_ratio")),
         ])
     return headers, rows
+
+
+def rollout_line(row: Any) -> str:
+    """``podinfo (flagger): rolled back at 100s, 80s after it started, canary weight ≤ 10%; ...``"""
+    decided = " when the run ended: no decision yet;" if row.decided_at != row.decided_at else (
+        f" at {format_duration(row.decided_at)}, {format_duration(row.time_to_decision)} after "
+        "it started,"
+    )
+    return (
+        f"{row.rollout} ({row.controller}): {row.outcome}{decided} canary weight reached "
+        f"{row.max_weight:g}%; {row.failed_checks} of {row.checks} checks failed; "
+        f"{row.canary_failed} of {row.canary_requests} canary requests failed, "
+        f"{row.users_hurt} users hurt"
+    )
