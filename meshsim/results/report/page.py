@@ -1,9 +1,11 @@
 """The report page: one HTML file with inline CSS, SVG and a small script, its data embedded as
 JSON. Nothing is fetched (no CDN, font or image), so it opens offline from a ticket.
 
-The script only reads the embedded JSON: hover readouts on the RED charts. Errors it (or the
-browser) reports are written into the page (``#js-errors``), and when it has run it marks the
-document ``data-rendered="ok"``, which the browser test reads.
+The script only reads the embedded JSON: hover readouts on the RED charts. The page's content
+security policy (``default-src 'none'``) forbids any fetch; a script error, a
+``console.error`` or a blocked fetch is written into the page (``#js-errors``), and when the
+script has run it marks the document ``data-rendered="ok"`` (or ``errors``), which the browser
+test reads.
 """
 
 from __future__ import annotations
@@ -69,6 +71,8 @@ window.__reportErrors=[];
 function __reportError(m){window.__reportErrors.push(String(m));
 var e=document.getElementById('js-errors');if(e){e.textContent=window.__reportErrors.join('\\n');}}
 window.onerror=function(m,s,l){__reportError(m+' at '+s+':'+l);};
+document.addEventListener('securitypolicyviolation',function(e){
+__reportError('blocked by the page policy (nothing is fetched): '+e.blockedURI);});
 (function(){var c=console.error;console.error=function(){__reportError(
 Array.prototype.join.call(arguments,' '));return c.apply(console,arguments);};})();
 """

@@ -79,15 +79,18 @@ def ejection_svg(found: list[Ejection], horizon: float) -> str:
 
 
 def canary_svg(decisions: pd.DataFrame, rollout: str, horizon: float) -> str:
-    """One rollout's strip: weight (0–100 %) over time, checks as marks, phase changes."""
+    """One rollout's strip: weight over time (the axis up to the highest weight it reached,
+    at least 10 %), checks as marks (green passed, red failed), phase changes as lines."""
     rows = decisions[decisions["rollout"].astype(str) == rollout].sort_values("time",
                                                                             kind="stable")
     xs = Scale(0.0, horizon, LEFT, WIDTH - RIGHT)
     height, top, bottom = 120.0, 10.0, 90.0
-    ys = Scale(0.0, 100.0, bottom, top)
+    weights = rows["weight"].to_numpy(dtype=float)
+    most = float(max(10.0, min(100.0, max((w for w in weights if w == w), default=0.0))))
+    ys = Scale(0.0, most, bottom, top)
     body = [element("text", esc(rollout), x=LEFT - 6.0, y=54.0, text_anchor="end",
                     class_="row-label")]
-    for w in (0.0, 50.0, 100.0):
+    for w in (0.0, most / 2, most):
         body.append(element("line", x1=LEFT, x2=WIDTH - RIGHT, y1=ys(w), y2=ys(w),
                             class_="grid"))
         body.append(element("text", f"{w:g}%", x=LEFT + 2.0, y=ys(w) - 2.0, class_="tick"))
