@@ -28,9 +28,12 @@ class SavedRun:
     path: Path
 
 
-def saved_run(scenario: Path, folder: Path, duration: str, record: str = "all") -> SavedRun:
-    """``meshsim run`` of the scenario for ``duration`` into ``folder/run``."""
-    results = meshsim.simulate(meshsim.load(scenario), duration=duration, record=record)
+def saved_run(scenario: Path, folder: Path, duration: str, record: str = "all",
+              **overrides: str) -> SavedRun:
+    """``meshsim run`` of the scenario for ``duration`` into ``folder/run``; ``overrides``
+    as ``--set`` (``spec.warmup``)."""
+    loaded = meshsim.load(scenario, overrides=overrides or None)
+    results = meshsim.simulate(loaded, duration=duration, record=record)
     return SavedRun(results, results.save(folder / "run", plots=False))
 
 

@@ -125,7 +125,7 @@ def from_stored(run: StoredRun, findings: Findings = Findings()) -> ReportData:
     bucket = _bucket(run.timeseries)
     return ReportData(
         header=_header(run.info), summary=run.summary, workloads=run.workloads,
-        timeseries=run.timeseries, events=run.events, slo=run.slo(),
+        timeseries=run.timeseries, events=run.events, slo=_slo(run.slo()),
         recovery=_or_empty(run.file_frame("recovery.csv")), edges=edges, info=info,
         faults=fault_windows(run.events, run.duration),
         rollout=_or_empty(run.file_frame("rollout.csv")),
@@ -148,6 +148,13 @@ def from_results(results: Results, findings: Findings = Findings()) -> ReportDat
         rollout=results.rollout, decisions=results.rollout_decisions(),
         p95=_p95(results, kept, bucket, notes), bucket=bucket, findings=findings, notes=notes,
     )
+
+
+def _slo(slo: pd.DataFrame) -> pd.DataFrame:
+    """slo.csv reads an empty note as NaN: back to the run's own ``""``."""
+    if "note" in slo.columns:
+        slo["note"] = slo["note"].astype(object).where(slo["note"].notna(), "")
+    return slo
 
 
 def _or_empty(frame: pd.DataFrame | None) -> pd.DataFrame:
