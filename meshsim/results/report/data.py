@@ -82,7 +82,7 @@ P95_SQL = (
 
 
 def _bucket(timeseries: pd.DataFrame) -> float:
-    times = np.unique(timeseries["time"].to_numpy(dtype=np.float64)) if len(timeseries) else []
+    times = np.unique(timeseries["time"].to_numpy(dtype=np.float64))
     return float(np.min(np.diff(times))) if len(times) > 1 else 1.0
 
 

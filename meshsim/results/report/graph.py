@@ -11,7 +11,9 @@ rate counts it. Kiali's lock marks an edge with any mTLS traffic.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -127,15 +129,14 @@ def build_graph(info: MeshInfo, summary: pd.DataFrame, edges: pd.DataFrame | Non
     return Graph(nodes, sorted(out, key=lambda e: (e.source, e.destination, e.mirror)))
 
 
-def _edge(info: MeshInfo, row: dict[str, object]) -> Edge:
-    requests = int(row["requests"])  # type: ignore[call-overload]
-    errors = float(row["errors"])  # type: ignore[arg-type]
+def _edge(info: MeshInfo, row: Mapping[Hashable, Any]) -> Edge:
+    requests = int(row["requests"])
     return Edge(
         source=str(row["source"]), destination=str(row["destination"]),
-        mirror=bool(row["mirror"]), requests=requests, rps=float(row["rps"]),  # type: ignore[arg-type]
-        error_rate=float(row["error_rate"]), p95=float(row["p95"]),  # type: ignore[arg-type]
+        mirror=bool(row["mirror"]), requests=requests, rps=float(row["rps"]),
+        error_rate=float(row["error_rate"]), p95=float(row["p95"]),
         mtls=mtls(info, str(row["source"]), str(row["destination"])),
-        health=health(requests, errors, float(row.get("client_errors") or 0)),  # type: ignore[arg-type]
+        health=health(requests, float(row["errors"]), float(row.get("client_errors") or 0)),
     )
 
 

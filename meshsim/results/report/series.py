@@ -133,7 +133,8 @@ def chart(panel: Panel, times: np.ndarray, *, horizon: float, warmup: float,
 def red_section(timeseries: pd.DataFrame, p95: pd.DataFrame | None, *, horizon: float,
                 warmup: float, faults: Sequence[FaultWindow]) -> tuple[str, dict[str, object]]:
     """The RED charts of every service, and their data for the page's readouts (JSON)."""
-    html, data = [], {}
+    html: list[str] = []
+    data: dict[str, object] = {}
     for service, rows in service_series(timeseries).items():
         mine = None if p95 is None else p95[p95["service"].astype(str) == service][
             ["time", "p95"]]
