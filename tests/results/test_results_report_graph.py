@@ -4,6 +4,7 @@ the layered layout (meshsim.results.report.graph, graph_svg)."""
 from __future__ import annotations
 
 import math
+import re
 
 import pandas as pd
 import pytest
@@ -163,3 +164,35 @@ def test_without_edge_figures_the_call_graph_is_drawn_idle() -> None:
     assert [(e.source, e.destination, e.health) for e in graph.edges] == [
         ("api", "db", IDLE), ("users", "api", IDLE)]
     assert [graph.nodes[n].layer for n in ("users", "api", "db")] == [0, 1, 2]
+
+
+def test_a_gateway_is_the_node_its_callers_reach_and_sits_past_them() -> None:
+    gateway = Workload(name="my-gateway", kind="gateway", service="", version="",
+                       namespace="istio-system", meshed=True, identity="gw.id", mtls="",
+                       pods=("my-gateway-0",))
+    info = _info(_workload("internet", "client"), gateway,
+                 _workload("api", "deployment", "api"))
+    row = {"mirror": False, "requests": 10, "rps": 1.0, "errors": 0, "error_rate": 0.0,
+           "client_errors": 0, "p95": 0.01}
+    edges = pd.DataFrame([
+        {**row, "source": "internet", "destination": "istio-ingressgateway"},
+        {**row, "source": "my-gateway", "destination": "api"},
+    ])
+    graph = build_graph(info, pd.DataFrame(columns=["service", "subset"]), edges)
+    assert "istio-ingressgateway" not in graph.nodes
+    assert [(e.source, e.destination) for e in graph.edges] == [
+        ("internet", "my-gateway"), ("my-gateway", "api")]
+    assert [graph.nodes[n].layer for n in ("internet", "my-gateway", "api")] == [0, 1, 2]
+
+
+def test_a_mirror_edge_is_drawn_apart_from_the_edge_it_copies() -> None:
+    info = _info(_workload("users", "client"), _workload("api", "deployment", "api"))
+    row = {"source": "users", "destination": "api", "requests": 10, "rps": 1.0, "errors": 0,
+           "error_rate": 0.0, "client_errors": 0, "p95": 0.01}
+    edges = pd.DataFrame([{**row, "mirror": False}, {**row, "mirror": True}])
+    svg = graph_svg(build_graph(info, pd.DataFrame(columns=["service", "subset"]), edges))
+    paths = [p for p in svg.split("<path ") if 'marker-end="url(#arrow)"' in p]
+    assert len(paths) == 2 and sum('stroke-dasharray="6 4"' in p for p in paths) == 1
+    labels_y = sorted(float(y) for y in re.findall(
+        r'<text x="[^"]*" y="([^"]*)" text-anchor="middle" class="edge-label"', svg))
+    assert labels_y[1] - labels_y[0] > 20  # the two labels do not overlap

@@ -22,6 +22,7 @@ from meshsim.results.viz.edges import OK, secured
 from meshsim.results.viz.mesh import MeshInfo
 
 HEALTHY, DEGRADED, FAILURE, IDLE = "healthy", "degraded", "failure", "idle"
+GATEWAY_SERVICE = "istio-ingressgateway"  # the service an ingress gateway's pods serve
 _RANK = {IDLE: 0, HEALTHY: 1, DEGRADED: 2, FAILURE: 3}
 
 
@@ -102,6 +103,7 @@ def mtls(info: MeshInfo, source: str, destination: str) -> bool:
 def build_graph(info: MeshInfo, summary: pd.DataFrame, edges: pd.DataFrame | None) -> Graph:
     """Nodes: every service of the run, the workloads' clients and the gateways; edges: the
     run's traffic (``edges`` frame), or the call graph without numbers when it is absent."""
+    alias = _gateway_alias(info)
     nodes: dict[str, Node] = {}
     for w in sorted(info.workloads.values(), key=lambda w: w.name):
         name, kind = (w.service, "service") if w.kind == "deployment" else (w.name, w.kind)
@@ -109,7 +111,8 @@ def build_graph(info: MeshInfo, summary: pd.DataFrame, edges: pd.DataFrame | Non
     for row in summary.to_dict("records"):
         if str(row.get("subset") or ""):
             continue  # a subset row: the service's own row (subset "") carries its health
-        node = nodes.setdefault(str(row["service"]), Node(str(row["service"]), "service"))
+        name = alias.get(str(row["service"]), str(row["service"]))
+        node = nodes.setdefault(name, Node(name, "service"))
         requests = 0 if missing(row.get("requests")) else int(row["requests"])
         node.requests = requests
         if requests:
@@ -119,9 +122,10 @@ def build_graph(info: MeshInfo, summary: pd.DataFrame, edges: pd.DataFrame | Non
                              float(row.get("client_errors") or 0))
     for row in summary.to_dict("records"):
         if str(row.get("subset") or ""):
-            nodes[str(row["service"])].detail.append(str(row["subset"]))
-    out = [_edge(info, row) for row in edges.to_dict("records")] if edges is not None else \
-        _call_graph(info)
+            nodes[alias.get(str(row["service"]), str(row["service"]))].detail.append(
+                str(row["subset"]))
+    out = [_edge(info, row, alias) for row in edges.to_dict("records")] \
+        if edges is not None else _call_graph(info)
     for edge in out:
         for name in (edge.source, edge.destination):
             nodes.setdefault(name, Node(name, "unknown"))
@@ -129,13 +133,22 @@ def build_graph(info: MeshInfo, summary: pd.DataFrame, edges: pd.DataFrame | Non
     return Graph(nodes, sorted(out, key=lambda e: (e.source, e.destination, e.mirror)))
 
 
-def _edge(info: MeshInfo, row: Mapping[Hashable, Any]) -> Edge:
+def _gateway_alias(info: MeshInfo) -> dict[str, str]:
+    """Calls into an ingress gateway name the service its pods serve
+    (``istio-ingressgateway``); with one gateway in the run that service is its node."""
+    gateways = [w.name for w in info.workloads.values() if w.kind == "gateway"]
+    return {GATEWAY_SERVICE: gateways[0]} if len(gateways) == 1 else {}
+
+
+def _edge(info: MeshInfo, row: Mapping[Hashable, Any], alias: Mapping[str, str]) -> Edge:
     requests = int(row["requests"])
+    source = alias.get(str(row["source"]), str(row["source"]))
+    destination = alias.get(str(row["destination"]), str(row["destination"]))
     return Edge(
-        source=str(row["source"]), destination=str(row["destination"]),
+        source=source, destination=destination,
         mirror=bool(row["mirror"]), requests=requests, rps=float(row["rps"]),
         error_rate=float(row["error_rate"]), p95=float(row["p95"]),
-        mtls=mtls(info, str(row["source"]), str(row["destination"])),
+        mtls=mtls(info, source, destination),
         health=health(requests, float(row["errors"]), float(row.get("client_errors") or 0)),
     )
 
@@ -154,16 +167,16 @@ def _call_graph(info: MeshInfo) -> list[Edge]:
 
 
 def layout(nodes: dict[str, Node], edges: list[Edge]) -> None:
-    """Layers by call depth: clients and gateways (and nodes nobody calls) first, each other
-    node one layer past its nearest caller (breadth first, so a cycle cannot loop); within a
-    layer, nodes ordered by their callers' mean position, then by name."""
+    """Layers by call depth: the workloads' clients (and nodes nobody calls) first, each other
+    node (a gateway too) one layer past its nearest caller (breadth first, so a cycle cannot
+    loop); within a layer, nodes ordered by their callers' mean position, then by name."""
     callers: dict[str, set[str]] = defaultdict(set)
     callees: dict[str, set[str]] = defaultdict(set)
     for e in edges:
         if e.source != e.destination:
             callers[e.destination].add(e.source)
             callees[e.source].add(e.destination)
-    roots = sorted(n for n in nodes if nodes[n].kind in ("client", "gateway") or not callers[n])
+    roots = sorted(n for n in nodes if nodes[n].kind == "client" or not callers[n])
     depth = {n: 0 for n in roots}
     frontier = roots
     while frontier:

@@ -12,6 +12,7 @@ from meshsim.results.report.graph import IDLE, Edge, Graph, Node
 from meshsim.results.report.svg import COLOURS, element, esc, title
 
 LAYER_GAP, ROW_GAP, MARGIN, RADIUS = 260.0, 110.0, 70.0, 22.0
+TOP = 100.0  # room above the first row for an arc back to an earlier layer
 
 
 def lock(x: float, y: float) -> str:
@@ -39,7 +40,7 @@ def edge_label(edge: Edge) -> str:
 
 
 def _xy(node: Node) -> tuple[float, float]:
-    return MARGIN + node.layer * LAYER_GAP, MARGIN + node.order * ROW_GAP
+    return MARGIN + node.layer * LAYER_GAP, TOP + node.order * ROW_GAP
 
 
 def _node(node: Node) -> str:
@@ -70,7 +71,11 @@ def _edge(edge: Edge, nodes: dict[str, Node]) -> str:
     (x1, y1), (x2, y2) = _xy(nodes[edge.source]), _xy(nodes[edge.destination])
     colour = COLOURS[edge.health] if edge.health != IDLE else COLOURS[IDLE]
     forward = x2 > x1
-    if forward:
+    if forward and edge.mirror:  # beside the edge it copies: a curve below
+        sx, sy, ex, ey = x1 + RADIUS, y1 + 6.0, x2 - RADIUS - 4.0, y2 + 6.0
+        cx, cy = (sx + ex) / 2, max(sy, ey) + 42.0
+        path = f"M{sx:.1f},{sy:.1f} Q{cx:.1f},{cy + 24.0:.1f} {ex:.1f},{ey:.1f}"
+    elif forward:
         sx, sy, ex, ey = x1 + RADIUS, y1, x2 - RADIUS - 4.0, y2
         cx, cy = (sx + ex) / 2, (sy + ey) / 2
         path = f"M{sx:.1f},{sy:.1f} L{ex:.1f},{ey:.1f}"
@@ -86,7 +91,8 @@ def _edge(edge: Edge, nodes: dict[str, Node]) -> str:
         "g", title(tip)
         + element("path", d=path, fill="none", stroke=colour, stroke_width=2.0,
                   stroke_dasharray="6 4" if edge.mirror else None, marker_end="url(#arrow)")
-        + element("text", esc(label), x=cx, y=cy - 6.0, text_anchor="middle",
+        + element("text", esc(label), x=cx, y=cy + (18.0 if edge.mirror else -6.0),
+                  text_anchor="middle",
                   class_="edge-label", data_rps=rate_label(edge.rps))
         + (lock(cx - 5.0, cy + 2.0) if edge.mtls else ""),
         class_=f"edge {edge.health}", data_source=edge.source, data_destination=edge.destination,
@@ -97,7 +103,7 @@ def graph_svg(graph: Graph) -> str:
     if not graph.nodes:
         return "<p>No services in this run.</p>"
     width = MARGIN * 2 + LAYER_GAP * max(n.layer for n in graph.nodes.values()) + 120.0
-    height = MARGIN * 2 + ROW_GAP * max(n.order for n in graph.nodes.values()) + 20.0
+    height = TOP + MARGIN + ROW_GAP * max(n.order for n in graph.nodes.values()) + 20.0
     defs = ('<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
             'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
             'fill="#6a6e73"/></marker></defs>')
