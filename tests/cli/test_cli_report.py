@@ -31,6 +31,17 @@ def test_run_html_writes_the_report_and_prints_its_path(html_run: tuple[Path, st
     assert (run / "report.html").stat().st_size > 10_000
 
 
+def test_slo_lines_are_those_meshsim_run_printed(html_run: tuple[Path, str]) -> None:
+    run, stdout = html_run
+    printed = stdout.split("\nSLOs\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert printed and all(line[:2] in ("✔ ", "✘ ", "? ") for line in printed)
+    assert any("cannot tell: the run ends at 3s" in line for line in printed)
+    page = parse((run / "report.html").read_text(encoding="utf-8"))
+    shown = [f"{mark} {line}" for mark, line in zip(page.text(".mark"), page.text(".verdict"),
+                                                   strict=True)]
+    assert shown == printed
+
+
 def test_the_findings_are_meshsim_analyzes(html_run: tuple[Path, str], tmp_path: Path) -> None:
     run, _ = html_run
     analyzed = meshsim("analyze", RETRY_STORM, "--set", "spec.duration=3s", "--set",
