@@ -25,7 +25,8 @@ from meshsim.metrics import Recorder
 from meshsim.metrics.sinks import ChunkSink
 from meshsim.model import Model
 from meshsim.results import Results
-from meshsim.results.atomic import StagedDir
+from meshsim.results import report as html_report
+from meshsim.results.atomic import StagedDir, write_file
 from meshsim.results.otlp import NoAttempts
 from meshsim.results.parquet_rows import ParquetRows
 from meshsim.results.record import (
@@ -43,10 +44,14 @@ from meshsim.sim.engine import aggregates_for
 from meshsim.units import parse_duration
 
 __all__ = [
-    "ConfigDump", "Imported", "LargeRunWarning", "ShortenedRunWarning", "View",
-    "check_run_size", "export_traces", "import_kubernetes", "import_traces", "load",
-    "proxy_config", "rows_in_memory", "simulate", "write_imported",
+    "ConfigDump", "Imported", "LargeRunWarning", "ReportFinding", "ReportFindings",
+    "ShortenedRunWarning", "View", "check_run_size", "export_traces", "import_kubernetes",
+    "import_traces", "load", "proxy_config", "report_html", "rows_in_memory", "simulate",
+    "write_imported", "write_report",
 ]
+
+ReportFinding = html_report.ReportFinding
+ReportFindings = html_report.Findings
 
 
 def load(
@@ -252,3 +257,26 @@ def export_traces(run: Results | StoredRun | str | Path, *, sample: float = 1.0,
         return run.traces(sample=sample, seed=seed)
     except NoAttempts as exc:
         raise ScenarioError(str(exc), Location(file=str(getattr(run, "path", "<run>")))) from None
+
+
+# -- the shareable report -----------------------------------------------------------------------
+def report_html(run: Results | StoredRun | str | Path, *,
+                findings: html_report.Findings | None = None) -> str:
+    """One self-contained HTML page for a run (a ``Results`` or a run directory): service
+    graph, RED series, ejections, canary strip, golden metrics, SLO verdicts, and the analyze
+    ``findings`` given (``meshsim report`` computes them from the run's scenario file;
+    :mod:`meshsim.results.report`)."""
+    if isinstance(run, str | Path):
+        run = load_run(run)
+    given = findings if findings is not None else html_report.Findings(
+        note="Analyze findings were not computed for this report.")
+    data = (html_report.from_results(run, given) if isinstance(run, Results)
+            else html_report.from_stored(run, given))
+    return html_report.render(data)
+
+
+def write_report(run: Results | StoredRun | str | Path, out: str | Path, *,
+                 findings: html_report.Findings | None = None, force: bool = False) -> Path:
+    """Write :func:`report_html` to ``out`` (never over a file without ``force``)."""
+    text = report_html(run, findings=findings)
+    return write_file(out, lambda path: path.write_text(text, encoding="utf-8"), force=force)

@@ -99,6 +99,10 @@ def run(
         bool, typer.Option("--allow-large", help="Run even a scenario estimated too large to "
                            "finish in reasonable time or memory.")
     ] = False,
+    html: Annotated[
+        bool, typer.Option("--html", help="Also write the run's HTML report (meshsim report) "
+                           "into the run directory and print its path.")
+    ] = False,
     record: Annotated[
         RecordLevelOpt, typer.Option(
             "--record", help="Row tables to store, streamed to the run directory as the run "
@@ -123,6 +127,7 @@ def run(
             interactive = not quiet and err.is_terminal
             with err.status("writing the run directory") if interactive else nullcontext():
                 run_dir = save(results, staged, plots=not no_plots)
+        report_file = html_report.write_run_report(run_dir) if html else None
     slo, passed = results.slo(), results.passed
     rolled_back = bool((results.rollout["outcome"] == "rolled back").any())
     print_refusals(err, results.refused)
@@ -131,6 +136,7 @@ def run(
         payload = {
             "run": results.run_info(),
             "run_dir": str(run_dir),
+            "report": str(report_file) if report_file is not None else None,
             "passed": passed,
             "rolled_back": rolled_back,
             "warnings": [warning.format() for warning in scenario.warnings],
@@ -147,6 +153,8 @@ def run(
         print_quiet(out_console, results, slo)
     else:
         print_report(out_console, results, slo, run_dir)
+    if report_file is not None and not as_json:
+        out_console.print(f"report: {report_file}", markup=False)
     raise typer.Exit(EXIT_OK if passed and not rolled_back else EXIT_SLO_FAILED)
 
 
@@ -227,6 +235,7 @@ from meshsim.cli import (  # noqa: E402, F401
     check,
     compare,
     export,
+    html_report,
     imports,
     proxy_config,
     viz,

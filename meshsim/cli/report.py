@@ -9,7 +9,6 @@ options and runs the scenario. ``--json`` prints no report.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from pandas import DataFrame
 from rich.console import Console
@@ -17,7 +16,7 @@ from rich.console import Console
 from meshsim import Results
 from meshsim.cli.common import unicode_ok
 from meshsim.cli.render import backlog_table, golden_table, outcome_text, slo_lines, workloads_table
-from meshsim.units import format_duration
+from meshsim.results.formatting import rollout_line
 
 
 def print_report(console: Console, results: Results, slo: DataFrame, run_dir: Path) -> None:
@@ -42,7 +41,7 @@ def print_report(console: Console, results: Results, slo: DataFrame, run_dir: Pa
         console.print()
         console.print("rollout", style="bold")
         for row in rollout.itertuples():
-            console.print(_rollout_line(row), style=_ROLLOUT_STYLE.get(str(row.outcome)),
+            console.print(rollout_line(row), style=_ROLLOUT_STYLE.get(str(row.outcome)),
                           markup=False)
     _print_events(console, results.events)
     if len(slo):
@@ -55,20 +54,6 @@ def print_report(console: Console, results: Results, slo: DataFrame, run_dir: Pa
 
 _ROLLOUT_STYLE = {"promoted": "green", "rolled back": "red", "paused": "yellow"}
 _RECOVERY_STYLE = {"recovered": "green", "collapsed": "red", "cannot tell": "yellow"}
-
-
-def _rollout_line(row: Any) -> str:
-    """``podinfo (flagger): rolled back at 100s, 80s after it started, canary weight ≤ 10%; ...``"""
-    decided = " when the run ended: no decision yet;" if row.decided_at != row.decided_at else (
-        f" at {format_duration(row.decided_at)}, {format_duration(row.time_to_decision)} after "
-        "it started,"
-    )
-    return (
-        f"{row.rollout} ({row.controller}): {row.outcome}{decided} canary weight reached "
-        f"{row.max_weight:g}%; {row.failed_checks} of {row.checks} checks failed; "
-        f"{row.canary_failed} of {row.canary_requests} canary requests failed, "
-        f"{row.users_hurt} users hurt"
-    )
 
 
 def _print_events(console: Console, events: DataFrame) -> None:
@@ -124,7 +109,7 @@ def print_quiet(console: Console, results: Results, slo: DataFrame) -> None:
                           markup=False)
     for row in results.rollout.itertuples():
         if row.outcome != "promoted":
-            console.print(_rollout_line(row), style=_ROLLOUT_STYLE.get(str(row.outcome)),
+            console.print(rollout_line(row), style=_ROLLOUT_STYLE.get(str(row.outcome)),
                           markup=False)
     _print_open(console, results, always=False)
     _print_slo(console, slo, only_failures=True)

@@ -35,6 +35,7 @@ from meshsim.results import (
 from meshsim.results import fault_windows as fault_timeline
 from meshsim.results import rollout as rollout_report
 from meshsim.results.online import Online, online_requests
+from meshsim.results.online_edges import edge_summary
 from meshsim.results.online_series import timeseries_online
 from meshsim.results.online_summary import (
     latency_sketches,
@@ -43,6 +44,7 @@ from meshsim.results.online_summary import (
 )
 from meshsim.results.record import RecordLevel, stored_tables
 from meshsim.results.rows import RowStore, sql_over_frames
+from meshsim.results.viz.mesh import mesh_info
 from meshsim.units import format_duration
 
 
@@ -163,6 +165,13 @@ class Results:
             self.online, start=self.warmup, end=self.duration,
             workloads=[w.name for w in self.model.workloads],
         )
+
+    @cached_property
+    def edges(self) -> pd.DataFrame:
+        """Per edge of the service graph (caller's service or workload → service) over calls
+        that start after warm-up: requests, errors, p50/p95/p99 (:mod:`.online_edges`)."""
+        return edge_summary(self.online, mesh_info(self.model), start=self.warmup,
+                            end=self.duration)
 
     def latency_sketches(self) -> dict[str, Any]:
         """The summary window's latency sketches per service/subset and per workload

@@ -68,6 +68,7 @@ def _scenario_hash(meta: Mapping[str, Any]) -> str | None:
 
 def run_info(results: Results) -> dict[str, Any]:
     """What ``run.json`` holds, as plain JSON types."""
+    from meshsim._build import build
     from meshsim._version import __version__
 
     model, recording, meta = results.model, results.recording, results.scenario_meta
@@ -83,6 +84,7 @@ def run_info(results: Results) -> dict[str, Any]:
         "mesh": model.mesh.name,
         "mesh_version": model.mesh.version,
         "meshsim_version": __version__,
+        "build": build(),  # compiled or pure hot path
         "duration": model.duration,
         "warmup": model.warmup,
         "wall_time": wall,
@@ -147,6 +149,7 @@ def write_files(results: Results, out: Path, *, plots: bool = True) -> None:
     for name in FILE_TABLES:
         frame = getattr(results, name)
         frame.to_parquet(out / f"{name}.parquet", engine="pyarrow", index=False)
+    results.edges.to_parquet(out / "edges.parquet", engine="pyarrow", index=False)
     results.summary.to_csv(out / "summary.csv", index=False)
     results.workloads.to_csv(out / "workloads.csv", index=False)
     results.slo().to_csv(out / "slo.csv", index=False)
@@ -256,6 +259,11 @@ class StoredRun:
         if name in ("requests", "calls", "attempts"):
             return self.rows.frame(name)
         return _read(self.path, f"{name}.parquet")
+
+    def file_frame(self, name: str) -> pd.DataFrame | None:
+        """A file of the run directory as a frame (``edges.parquet``, ``rollout.csv``, ...),
+        or None when this run has none (no rollout, or written by an older meshsim)."""
+        return _read(self.path, name) if (self.path / name).is_file() else None
 
     def traces(self, *, sample: float = 1.0, seed: int | None = None) -> dict[str, Any]:
         """The stored run's requests as OTLP JSON spans, as :meth:`Results.traces` gives them
