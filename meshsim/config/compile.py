@@ -23,7 +23,6 @@ from meshsim.config.distributions import EmpiricalRef, LatencySpec, SamplesError
 from meshsim.config.failures import error_model
 from meshsim.config.fields import did_you_mean
 from meshsim.config.locator import Locator
-from meshsim.config.schema_failures import ErrorsSpec
 from meshsim.config.schema import (
     LATENCY_METRICS,
     CallSpec,
@@ -35,6 +34,7 @@ from meshsim.config.schema import (
     VersionSpec,
     WorkloadSpec,
 )
+from meshsim.config.schema_failures import ErrorsSpec
 from meshsim.config.yamlsrc import PathKey, YamlPath
 from meshsim.errors import Location, ScenarioError
 from meshsim.model import (

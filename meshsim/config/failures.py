@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import cast
 
 from meshsim.config.distributions import LatencySpec
 from meshsim.config.schema_failures import ErrorsSpec
@@ -34,12 +35,13 @@ def _outcomes(spec: ErrorsSpec) -> tuple[tuple[Outcome, float], ...]:
     if spec.status is None:
         return ((500, 1.0),)
     total = sum(spec.status.values())
-    return tuple((key, weight / total) for key, weight in spec.status.items() if weight > 0)
+    return tuple((cast(Outcome, key), weight / total)
+                 for key, weight in spec.status.items() if weight > 0)
 
 
 def _latency(spec: ErrorsSpec, path: YamlPath, latency_of: LatencyOf) -> ErrorLatency:
     if spec.latency in ("normal", "immediate"):
-        return spec.latency  # type: ignore[no-any-return]
+        return cast(ErrorLatency, spec.latency)
     return latency_of(spec.latency, (*path, "latency"))
 
 

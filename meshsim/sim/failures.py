@@ -16,7 +16,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from meshsim.model.failures import ErrorModel, Outcome
-from meshsim.sim.linkerd.proxy import LinkerdProxy
 from meshsim.sim.sampling import Sampler, sampler, uniform
 
 if TYPE_CHECKING:
@@ -133,7 +132,9 @@ def sidecar_status(pod: Pod) -> int:
     """What a pod's inbound sidecar answers when the app resets or refuses: 0 without one."""
     if not pod.proxy.sidecar:
         return 0
-    return 502 if isinstance(pod.proxy, LinkerdProxy) else _UNAVAILABLE
+    # By the proxy's wing, not its class: the mesh-neutral root of sim/ imports no wing.
+    linkerd = type(pod.proxy).__module__.startswith("meshsim.sim.linkerd")
+    return 502 if linkerd else _UNAVAILABLE
 
 
 def process_for(streams: Streams, model: ErrorModel, name: str) -> ErrorProcess:

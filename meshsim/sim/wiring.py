@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, NamedTuple
 from meshsim.model.authz import identity_of, spiffe_principal
 from meshsim.model.policy import gateway_for
 from meshsim.rng import Batched
-from meshsim.sim.chaos import Chaos
 from meshsim.sim import failures
+from meshsim.sim.chaos import Chaos
 from meshsim.sim.envoy import rbac
 from meshsim.sim.envoy.gateway import GatewayPod, share_live_routes
 from meshsim.sim.envoy.proxy import EnvoyProxy
