@@ -86,12 +86,15 @@ class BurstSpec(Strict):
     off: PositiveDuration
 
 
+ErrorLatency = Annotated[Any, PlainValidator(_error_latency)]
+
+
 class ErrorsSpec(Strict):
     rate: Probability = 0.0
     status: Annotated[
         dict[int | str, float], PlainValidator(_status_mix), sized(limits.ENTRIES)
     ] | None = None
-    latency: Annotated[Any, PlainValidator(_error_latency)] = "normal"
+    latency: ErrorLatency = "normal"
     pods: Annotated[
         list[Annotated[int, within(limits.REPLICAS, ge=0), whole(limits.REPLICAS)]],
         sized_within(limits.REPLICAS), sized(limits.REPLICAS),
