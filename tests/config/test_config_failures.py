@@ -104,7 +104,7 @@ def test_bad_input_is_one_located_line(load: Loader, errors: str) -> None:
     err = info.value
     assert err.location is not None
     assert err.location.path == path
-    assert err.location.line == 12  # noqa: PLR2004 - the line of `errors:` in TEXT
+    assert err.location.line == 12
     assert words in str(err)
 
 
@@ -115,5 +115,5 @@ def test_a_fault_cannot_pick_bad_pods(load: Loader) -> None:
         load(text)
     assert info.value.location is not None
     assert info.value.location.path == "spec.faults[0].errors.badPods"
-    assert info.value.location.line == 16  # noqa: PLR2004
+    assert info.value.location.line == 16
     assert "a fault's target already names its pods" in str(info.value)

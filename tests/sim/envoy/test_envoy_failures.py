@@ -68,7 +68,7 @@ def assert_attempts_follow(res: Results, q: float, retries: int = N) -> None:
     per_request = res.attempts.groupby("request_id", observed=True).size()
     mean, var = retry_attempts(q, retries)
     n = len(per_request)
-    assert n > 5000  # noqa: PLR2004 - enough requests for the stated tolerance
+    assert n > 5000
     tolerance = Z * math.sqrt(var / n) if var > 0 else 1e-9
     assert abs(per_request.mean() - mean) <= tolerance, (per_request.mean(), mean, tolerance)
 

@@ -64,5 +64,5 @@ def test_response_classes_decide_what_is_retried(
     q = RATE * share
     mean, var = 1.0 / (1.0 - q), q / (1.0 - q) ** 2
     n = len(per_request)
-    assert n > 5000  # noqa: PLR2004
+    assert n > 5000
     assert abs(per_request.mean() - mean) <= Z * math.sqrt(var / n), (per_request.mean(), mean)
