@@ -26,7 +26,7 @@ def error_model(
         outcomes=_outcomes(spec),
         latency=_latency(spec, path, latency_of),
         pods=_pods(spec, path, replicas, error_at),
-        burst=None if spec.burst is None else Burst(spec.burst.on, spec.burst.off),
+        burst=None if spec.burst is None else Burst(spec.burst.onFor, spec.burst.offFor),
         per_queued=spec.perQueued,
     )
 

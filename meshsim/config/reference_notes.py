@@ -101,8 +101,8 @@ NOTES: dict[tuple[type[BaseModel], str], str] = {
     (F.ErrorsSpec, "burst"): "Errors come in bursts (an on/off process shared by the pods).",
     (F.ErrorsSpec, "perQueued"): "The rate rises with the queue: `min(1, rate + perQueued x "
     "waiting)` when the request arrives.",
-    (F.BurstSpec, "on"): "Mean length of a burst (exponential); `rate` applies during it.",
-    (F.BurstSpec, "off"): "Mean time between bursts (exponential); no errors then.",
+    (F.BurstSpec, "onFor"): "Mean length of a burst (exponential); `rate` applies during it.",
+    (F.BurstSpec, "offFor"): "Mean time between bursts (exponential); no errors then.",
     (S.FaultSpec, "down"): "The target's pods stop answering.",
     (S.ExpectSpec, "metric"): "What is measured, as in the summary frame.",
     (S.ExpectSpec, "service"): "The service, or a workload for its end-to-end requests.",

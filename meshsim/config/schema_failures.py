@@ -80,10 +80,11 @@ def _status_mix(value: Any) -> dict[int | str, float]:
 
 
 class BurstSpec(Strict):
-    """Errors come in bursts: on for ``on`` seconds on average, then off for ``off``."""
+    """Errors come in bursts: on for ``onFor`` on average, then off for ``offFor``
+    (not ``on``/``off``: YAML reads those words as booleans)."""
 
-    on: PositiveDuration
-    off: PositiveDuration
+    onFor: PositiveDuration
+    offFor: PositiveDuration
 
 
 ErrorLatency = Annotated[Any, PlainValidator(_error_latency)]

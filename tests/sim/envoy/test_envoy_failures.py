@@ -172,3 +172,35 @@ def test_a_bad_pod_is_ejected_only_for_what_the_counter_counts(
     res = run(tmp_path, errors, retry_on="", duration="3s",
               extra=DR.format(counter=counter, other=other))
     assert (ejections(res) > 0) is ejected
+
+
+SPLIT_DR = """\
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: api}
+spec:
+  host: api
+  trafficPolicy:
+    outlierDetection:
+      splitExternalLocalOriginErrors: true
+      consecutiveLocalOriginFailures: 5
+      consecutive5xxErrors: 0
+      consecutiveGatewayErrors: 0
+      interval: 1s
+      baseEjectionTime: 30s
+      maxEjectionPercent: 100
+"""
+
+
+@pytest.mark.parametrize(("outcome", "ejected"), [
+    ("connect-failure", True), ("reset", True), ("503", False),
+])
+def test_split_mode_ejects_on_local_origin_failures_only(
+    tmp_path: Path, outcome: str, ejected: bool
+) -> None:
+    """A refused connection or a reset (no inbound sidecar answering for the app) is a
+    local-origin failure; a 503 the app sent is external and only feeds the 5xx counters."""
+    errors = f"{{rate: 1, status: {{{outcome}: 1}}, pods: [0]}}"
+    res = run(tmp_path, errors, retry_on="", duration="3s", labels=NO_SIDECAR, extra=SPLIT_DR)
+    assert (ejections(res) > 0) is ejected
