@@ -117,3 +117,13 @@ def test_a_fault_cannot_pick_bad_pods(load: Loader) -> None:
     assert info.value.location.path == "spec.faults[0].errors.badPods"
     assert info.value.location.line == 16
     assert "a fault's target already names its pods" in str(info.value)
+
+
+def test_overrides_reach_both_forms(load: Loader) -> None:
+    """``--set ...errors=0.2`` replaces a model by the short form; ``errors.rate`` edits it."""
+    text = TEXT.format(errors="{rate: 1%, status: {503: 1}}")
+    short = _api(load(text, {"spec.services.api.errors": 0.2}))
+    assert (short.errors, short.failure) == (0.2, None)
+    edited = _api(load(text, {"spec.services.api.errors.rate": "20%"}))
+    assert edited.failure is not None and edited.failure.rate == pytest.approx(0.2)
+    assert edited.failure.outcomes == ((503, 1.0),)
