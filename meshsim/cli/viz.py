@@ -1,4 +1,5 @@
-"""``meshsim viz stat|routes|edges|top|tap|authz RUN``: linkerd viz's views over a run directory.
+"""``meshsim viz stat|routes|edges|top|tap|authz|statuses RUN``: linkerd viz's views over a
+run directory, and the response codes and flags per destination.
 
 Tables print in ``linkerd viz``'s layout and columns (left-aligned names, right-aligned
 numbers, ``-`` where a resource had no traffic); ``-o json`` prints the same rows as JSON
@@ -26,7 +27,8 @@ from meshsim.units import parse_duration
 
 viz_app = typer.Typer(
     name="viz", no_args_is_help=True, add_completion=False,
-    help="Linkerd viz's views (stat, routes, edges, top, tap, authz) over a run directory.",
+    help="Linkerd viz's views (stat, routes, edges, top, tap, authz) and response codes and "
+    "flags per destination (statuses) over a run directory.",
 )
 app.add_typer(viz_app, name="viz")
 
@@ -132,6 +134,10 @@ def cell(name: str, value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
     if name in ("success", "effective_success", "actual_success", "success_rate"):
+        return f"{value * 100:.2f}%"
+    if name == "flags" and not value:
+        return "-"
+    if name == "share":
         return f"{value * 100:.2f}%"
     if name in ("rps", "effective_rps", "actual_rps"):
         return f"{value:.1f}rps"
@@ -277,5 +283,26 @@ def authz(
         columns = [("server", "SERVER"), ("client", "CLIENT"), ("unauthorized", "UNAUTHORIZED"),
                    *GOLDEN]
         return frame, output, _with_namespace(frame, columns)
+
+    _view(make)
+
+
+@viz_app.command()
+def statuses(
+    run_dir: RunArg, resource: ResourceArg = "deploy", from_: FromOpt = None, to: ToOpt = None,
+    since: SinceOpt = None, until: UntilOpt = None, last: WindowOpt = None,
+    output: OutputOpt = "table",
+) -> None:
+    """Attempts per destination, HTTP status and response flag (istio_requests_total's
+    response_code and response_flags)."""
+
+    def make() -> tuple[pd.DataFrame, str, list[tuple[str, str]]]:
+        run, window = _open(run_dir, since, until, last, output)
+        frame = viz.statuses(run, window,
+                             _resource("RESOURCE", resource) or viz.Resource("deploy"),
+                             from_=_resource("--from", from_), to=_resource("--to", to))
+        columns = [("name", "NAME"), ("status", "STATUS"), ("flags", "FLAGS"),
+                   ("class", "CLASS"), ("attempts", "ATTEMPTS"), ("share", "SHARE")]
+        return frame, output, columns
 
     _view(make)

@@ -20,6 +20,7 @@ from meshsim.config.checks import (
     target_names,
 )
 from meshsim.config.distributions import EmpiricalRef, LatencySpec, SamplesError, read_samples
+from meshsim.config.failures import error_model
 from meshsim.config.fields import did_you_mean
 from meshsim.config.locator import Locator
 from meshsim.config.schema import (
@@ -33,6 +34,7 @@ from meshsim.config.schema import (
     VersionSpec,
     WorkloadSpec,
 )
+from meshsim.config.schema_failures import ErrorsSpec
 from meshsim.config.yamlsrc import PathKey, YamlPath
 from meshsim.errors import Location, ScenarioError
 from meshsim.model import (
@@ -53,6 +55,7 @@ from meshsim.model import (
     Topology,
     Workload,
 )
+from meshsim.model.failures import ErrorModel
 from meshsim.model.slo import Metric
 from meshsim.units import format_duration
 
@@ -122,19 +125,34 @@ class _Compiler:
         labels = {"app": name, **spec.labels}
         if version is not None:
             labels.update({"version": version, **(over.labels or {})})
+        replicas = over.replicas if version is not None else spec.replicas or 1
+        errors, errors_path = (spec.errors, service_path)
+        if over.errors is not None:
+            errors, errors_path = over.errors, path
+        failure = self.error_model(errors, (*errors_path, "errors"), replicas)
         return Deployment(
             service=name,
             version=version,
-            replicas=over.replicas if version is not None else spec.replicas or 1,
+            replicas=replicas,
             concurrency=over.concurrency or spec.concurrency,
             queue=over.queue if "queue" in over.model_fields_set else spec.queue,
             latency=self.latency(latency, (*latency_path, "latency")),
-            errors=spec.errors if over.errors is None else over.errors,
+            errors=errors.rate,
             contention=_contention(over.contention or spec.contention),
             calls=self.calls(name, calls, (*calls_path, "calls")),
             labels=labels,
             sidecar=not spec.external,
+            failure=failure,
         )
+
+    def error_model(
+        self, spec: ErrorsSpec, path: YamlPath, replicas: int | None = None
+    ) -> ErrorModel | None:
+        """The mapping form of ``errors`` (None for the short form: plain 500s). ``replicas``
+        bounds bad-pod indexes; a fault (None) picks its pods by its target instead."""
+        if spec.short:
+            return None
+        return error_model(spec, path, replicas, self.latency, self.error)
 
     def latency(self, spec: LatencySpec, path: YamlPath) -> Distribution:
         if not isinstance(spec, EmpiricalRef):
@@ -276,7 +294,9 @@ class _Compiler:
                 (*path, "target"),
             )
         factor, added = spec.latency or (1.0, 0.0)
-        return Fault(spec.at, spec.for_, target, factor, added, spec.errors, spec.down)
+        errors = None if spec.errors is None else spec.errors.rate
+        failure = None if spec.errors is None else self.error_model(spec.errors, (*path, "errors"))
+        return Fault(spec.at, spec.for_, target, factor, added, errors, spec.down, failure)
 
     def expectations(self, services: dict[str, Service]) -> tuple[Expectation, ...]:
         return tuple(

@@ -18,7 +18,7 @@ import annotated_types
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from meshsim.config import fields, schema
+from meshsim.config import fields, schema, schema_failures
 from meshsim.units import format_duration
 
 # Field types that carry a unit, recognised by the validator objects their Annotated holds.
@@ -29,6 +29,7 @@ _KINDS: tuple[tuple[Any, str], ...] = (
     (fields.Probability, "probability"),
     (fields.LatencyChange, "latency change"),
     (schema.Latency, "latency distribution"),
+    (schema_failures.ErrorLatency, "normal, immediate or a latency distribution"),
     (schema.Name, "name"),
 )
 _UNITS = {"duration > 0": "s", "duration": "s", "rate": "/s"}

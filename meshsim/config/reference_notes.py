@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from meshsim.config import schema
+from meshsim.config import schema, schema_failures
 
 S = schema
+F = schema_failures
 NOTES: dict[tuple[type[BaseModel], str], str] = {
     (S.ScenarioDocument, "apiVersion"): "The version of this format.",
     (S.ScenarioDocument, "kind"): "Marks the scenario document of the YAML stream.",
@@ -40,7 +41,8 @@ NOTES: dict[tuple[type[BaseModel], str], str] = {
     "file.",
     (S.ScenarioSpec, "expect"): "SLOs: `meshsim run` exits 1 when one fails.",
     (S.ScenarioSpec, "rollout"): "When a Flagger or Argo rollout's new revision lands.",
-    (S.ServiceSpec, "errors"): "Share of requests the handler fails (500).",
+    (S.ServiceSpec, "errors"): "Share of requests the handler fails: a probability (plain 500s "
+    "after the normal latency), or an error model (docs/failures.md).",
     (S.ServiceSpec, "calls"): "Downstream calls each request makes, in order; a failed "
     "required call makes the handler answer 500.",
     (S.ServiceSpec, "versions"): "Subsets (releases) by name, each a deployment of its own; "
@@ -86,7 +88,21 @@ NOTES: dict[tuple[type[BaseModel], str], str] = {
     (S.FaultSpec, "for"): "How long it lasts.",
     (S.FaultSpec, "target"): "A service, `service/version` or a pod (`ratings-0`).",
     (S.FaultSpec, "latency"): "Slower service: `x10` or `+50ms`.",
-    (S.FaultSpec, "errors"): "Share of requests failed while it lasts.",
+    (S.FaultSpec, "errors"): "Share of requests failed while it lasts: a probability (500s), "
+    "or an error model (docs/failures.md; no `pods`/`badPods`, the target names the pods).",
+    (F.ErrorsSpec, "rate"): "Share of requests that fail (`2%` or `0.02`).",
+    (F.ErrorsSpec, "status"): "What a failure is, by weight: HTTP statuses (`503: 0.7`), "
+    "`reset` (the stream is reset: 503 UR) or `connect-failure` (the connection is refused: "
+    "503 UF); through an inbound sidecar both become its 503 (Envoy) or 502 (Linkerd).",
+    (F.ErrorsSpec, "latency"): "How long a failure takes: `normal` (the service's latency), "
+    "`immediate`, or a distribution of its own.",
+    (F.ErrorsSpec, "pods"): "Only these pods fail (indexes from 0, in the version's pods).",
+    (F.ErrorsSpec, "badPods"): "Only the first N pods fail.",
+    (F.ErrorsSpec, "burst"): "Errors come in bursts (an on/off process shared by the pods).",
+    (F.ErrorsSpec, "perQueued"): "The rate rises with the queue: `min(1, rate + perQueued x "
+    "waiting)` when the request arrives.",
+    (F.BurstSpec, "onFor"): "Mean length of a burst (exponential); `rate` applies during it.",
+    (F.BurstSpec, "offFor"): "Mean time between bursts (exponential); no errors then.",
     (S.FaultSpec, "down"): "The target's pods stop answering.",
     (S.ExpectSpec, "metric"): "What is measured, as in the summary frame.",
     (S.ExpectSpec, "service"): "The service, or a workload for its end-to-end requests.",

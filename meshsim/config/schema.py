@@ -26,7 +26,6 @@ from meshsim.config.fields import (
     Duration,
     LatencyChange,
     PositiveDuration,
-    Probability,
     choice,
     problem,
     sized,
@@ -34,6 +33,7 @@ from meshsim.config.fields import (
     whole,
 )
 from meshsim.config.schema_expect import LATENCY_METRICS, METRICS, SHARE_METRICS, ExpectSpec
+from meshsim.config.schema_failures import ErrorsField
 from meshsim.config.schema_services import (
     CallEntry,
     CallSpec,
@@ -99,7 +99,7 @@ class FaultSpec(Strict):
     for_: PositiveDuration = Field(alias="for")
     target: str
     latency: LatencyChange | None = None
-    errors: Probability | None = None
+    errors: ErrorsField | None = None
     down: StrictBool = False
 
     @model_validator(mode="after")

@@ -27,6 +27,7 @@ from meshsim.config.fields import (
     within,
 )
 from meshsim.config.limits import Limit
+from meshsim.config.schema_failures import ErrorsField, ErrorsSpec
 from meshsim.config.schema_types import Concurrency, Labels, Latency, Name, Queue, Replicas, Strict
 
 
@@ -113,7 +114,7 @@ class VersionSpec(Strict):
     concurrency: Concurrency | None = None
     queue: Queue | None = None
     latency: Latency | None = None
-    errors: Probability | None = None
+    errors: ErrorsField | None = None
     labels: Labels | None = None
     calls: Annotated[list[CallEntry] | None, *_calls_of(limits.CALLS)] = None
     contention: Contention | None = None
@@ -130,7 +131,7 @@ class ServiceSpec(Strict):
     concurrency: Concurrency = 16  # worker slots per pod
     queue: Queue | None = None  # waiting requests per pod; None = unbounded
     latency: Latency | None = None  # required unless every version sets one
-    errors: Probability = 0.0
+    errors: ErrorsField = ErrorsSpec()
     calls: Annotated[list[CallEntry], *_calls_of(limits.CALLS)] = []
     versions: Annotated[
         dict[Name, VersionSpec], sized_within(limits.VERSIONS), BeforeValidator(_versions_shape),

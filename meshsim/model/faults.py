@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from meshsim.model.failures import ErrorModel
+
 
 @dataclass(frozen=True)
 class FaultTarget:
@@ -28,6 +30,7 @@ class Fault:
     latency_add: float = 0.0
     errors: float | None = None  # extra failure probability while active
     down: bool = False  # pods refuse connections; in-flight work is lost
+    failure: ErrorModel | None = None  # how the extra failures fail (None: plain 500s)
 
     @property
     def end(self) -> float:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from meshsim.model.distributions import Distribution
+from meshsim.model.failures import ErrorModel
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class Deployment:
     calls: tuple[CallStep, ...]
     labels: Mapping[str, str] = field(default_factory=dict)
     sidecar: bool = True
+    failure: ErrorModel | None = None  # the mapping form of ``errors``; None = plain 500s
 
     def pod_names(self) -> list[str]:
         stem = self.service if self.version is None else f"{self.service}-{self.version}"

@@ -32,7 +32,7 @@ LEVEL_NAMES = ("in_flight", "queue_depth", "ejected")
 # Response flags of an answer the caller's proxy made itself instead of the upstream's
 # (Envoy's local replies): pool overflow, no healthy host, connect failure or reset, timeout,
 # no route, no cluster, injected abort.
-LOCAL_REPLY_FLAGS = ("UO", "UH", "UF", "UC", "UT", "NR", "NC", "FI")
+LOCAL_REPLY_FLAGS = ("UO", "UH", "UF", "UC", "UR", "UT", "NR", "NC", "FI")
 
 
 class _Bins:

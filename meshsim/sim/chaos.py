@@ -10,6 +10,7 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING
 
 from meshsim.model import Fault
+from meshsim.sim.failures import ErrorProcess, process_for, set_fault_process
 
 if TYPE_CHECKING:
     import simpy
@@ -23,6 +24,11 @@ class Chaos:
         self.sim = sim
         self.faults = faults
         self._active: dict[str, list[Fault]] = {}
+        # A fault with an error model fails its pods its way (one process, shared by them).
+        self._processes: dict[int, ErrorProcess] = {
+            i: process_for(sim.streams, f.failure, f"fault-{i}")
+            for i, f in enumerate(faults) if f.failure is not None
+        }
 
     def targets(self, fault: Fault) -> list[Pod]:
         t = fault.target
@@ -66,16 +72,20 @@ class Chaos:
                 active.remove(fault)
             self._refresh(pod, active)
 
-    @staticmethod
-    def _refresh(pod: Pod, active: list[Fault]) -> None:
+    def _refresh(self, pod: Pod, active: list[Fault]) -> None:
         factor, add, ok = 1.0, 0.0, 1.0
         down = False
+        process: ErrorProcess | None = None
         for f in active:
             factor *= f.latency_factor
             add += f.latency_add
-            if f.errors is not None:
+            if f.failure is not None:
+                process = self._processes[self.faults.index(f)]  # the latest one wins
+            elif f.errors is not None:
                 ok *= 1.0 - f.errors
             down = down or f.down
+        if process is not None or pod.failures is not None:
+            set_fault_process(pod, process)
         pod.latency_factor = factor
         pod.latency_add = add
         pod.fault_errors = 1.0 - ok
@@ -91,7 +101,9 @@ def describe(fault: Fault) -> str:
         parts.append(f"latency=x{fault.latency_factor:g}")
     if fault.latency_add:
         parts.append(f"latency=+{fault.latency_add * 1e3:g}ms")
-    if fault.errors is not None:
+    if fault.failure is not None:
+        parts.append(f"errors=({fault.failure.describe()})")
+    elif fault.errors is not None:
         parts.append(f"errors={fault.errors:g}")
     if fault.down:
         parts.append("down")

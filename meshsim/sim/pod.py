@@ -21,6 +21,7 @@ from meshsim.sim.sampling import Sampler
 
 if TYPE_CHECKING:
     from meshsim.metrics.levels import Level
+    from meshsim.sim.failures import PodFailures
     from meshsim.sim.kernel import Kernel
     from meshsim.sim.ports import Mesh
     from meshsim.sim.proxy import Proxy
@@ -53,7 +54,9 @@ class Pod:
         self.service_time = service_time
         self.roll = roll
         self.call_roll = call_roll
-        self.errors = deployment.errors
+        # The mapping form of ``errors`` (an error model) replaces the plain rate: ``failures``.
+        self.errors = deployment.errors if deployment.failure is None else 0.0
+        self.failures: PodFailures | None = None  # set by the wiring for a bad pod
         contention = deployment.contention
         self.processor_sharing = contention.model == "processor-sharing"
         self.sharing = ProcessorSharing(sim.env, contention.cores, self.work_done)
@@ -93,6 +96,8 @@ class Pod:
             if status != 200:
                 self.reply(att, status, "")
                 return
+        if self.failures is not None and self.failures.arrive(self, att, now):
+            return  # the app refused the connection
         if self.busy < self.concurrency:
             self.in_flight.change(now, 1)
             self._start(att, now)
@@ -123,10 +128,13 @@ class Pod:
         work = self.service_time() * self.latency_factor + self.latency_add
         if self.inflight_factor:
             work *= 1.0 + self.inflight_factor * (self.busy - 1)
-        errors = self.errors
-        if self.fault_errors:
-            errors = 1.0 - (1.0 - errors) * (1.0 - self.fault_errors)
-        att.failed = errors > 0.0 and self.roll() < errors
+        if self.failures is None:
+            errors = self.errors
+            if self.fault_errors:
+                errors = 1.0 - (1.0 - errors) * (1.0 - self.fault_errors)
+            att.failed = errors > 0.0 and self.roll() < errors
+        else:
+            work = self.failures.start(self, att, work)
         if self.processor_sharing:
             self.sharing.add(att, work, now)
         else:
@@ -138,7 +146,7 @@ class Pod:
         if att.dead:
             return
         if att.failed:
-            self.finish(att, 500)
+            self.finish(att, att.status or 500, att.flags)  # an error model's status, or 500
         elif att.calls:
             att.step = 0
             self._next_step(att)
@@ -149,7 +157,7 @@ class Pod:
         if att.dead:
             return
         if att.failed:
-            self.finish(att, 500)
+            self.finish(att, att.status or 500, att.flags)  # an error model's status, or 500
         elif att.calls:
             att.step = 0
             self._next_step(att)
@@ -275,7 +283,7 @@ class Pod:
         its latency, errors, calls and contention; requests already started keep their work
         and their call steps. Processor-shared work done so far is counted at the old rate."""
         self.service_time = service_time
-        self.errors = spec.errors
+        self.errors = spec.errors if spec.failure is None else 0.0
         self.calls = spec.calls
         contention = spec.contention
         self.sharing.resize(contention.cores, self.env.now)

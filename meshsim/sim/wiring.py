@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from meshsim.model.authz import identity_of, spiffe_principal
 from meshsim.model.policy import gateway_for
 from meshsim.rng import Batched
+from meshsim.sim import failures
 from meshsim.sim.chaos import Chaos
 from meshsim.sim.envoy import rbac
 from meshsim.sim.envoy.gateway import GatewayPod, share_live_routes
@@ -77,6 +78,7 @@ class Wiring:
             roll = uniform(streams.get(f"errors/{stem}"))
             call_roll = uniform(streams.get(f"calls/{stem}"))
             sidecar = self.has_sidecar(service.name, dep.sidecar and not service.external)
+            first = len(pods)
             for name in dep.pod_names():
                 pod = Pod(sim, dep, name, service_time, roll, call_roll,
                           mesh_sidecars=self.mesh_sidecars, drop_abandoned=self.drop_abandoned)
@@ -85,6 +87,8 @@ class Wiring:
                 if sidecar:
                     self.secure(pod, service)
                 pods.append(pod)
+            if dep.failure is not None:
+                failures.attach(pods[first:], dep, streams, stem)
         sim.endpoints[service.name] = pods
         sim.pods.extend(pods)
 

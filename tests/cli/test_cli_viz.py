@@ -87,3 +87,15 @@ def test_export_writes_a_file_ending_with_eof(saved: SavedRun, tmp_path: Path) -
     assert min(stamps) == 1700000000.0 and max(stamps) == 1700000012.0
     again = meshsim("export", "openmetrics", saved.path, "-o", out, cwd=tmp_path)
     assert_one_error_line(again, "exists")
+
+
+def test_statuses_prints_codes_and_flags(saved: SavedRun, tmp_path: Path) -> None:
+    proc = meshsim("viz", "statuses", saved.path, "svc", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].split() == ["NAME", "STATUS", "FLAGS", "CLASS", "ATTEMPTS", "SHARE"]
+    rows = [line.split() for line in lines[1:]]
+    assert all(row[5].endswith("%") for row in rows)
+    run = viz.from_run_dir(saved.path)
+    table = viz.statuses(run, run.default_window, viz.Resource("svc"))
+    assert sum(int(row[4]) for row in rows) == int(table["attempts"].sum())

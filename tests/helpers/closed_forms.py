@@ -45,3 +45,13 @@ def md1_mean_response(lam: float, d: float) -> float:
 
 def ps_mean_response(lam: float, mean_service: float) -> float:
     return mean_service / (1.0 - lam * mean_service)
+
+
+def retry_attempts(q: float, retries: int) -> tuple[float, float]:
+    """Mean and variance of attempts per request when each attempt independently fails in a
+    retriable way with probability ``q`` and up to ``retries`` retries follow: the mean is
+    (1 - q^(N+1)) / (1 - q), a geometric law cut at N + 1."""
+    probs = [q ** (k - 1) * (1.0 - q) for k in range(1, retries + 1)] + [q**retries]
+    mean = sum(k * p for k, p in enumerate(probs, start=1))
+    var = sum((k - mean) ** 2 * p for k, p in enumerate(probs, start=1))
+    return mean, var

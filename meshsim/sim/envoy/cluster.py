@@ -157,6 +157,8 @@ class Cluster:
 
     def report_status(self, host: Pod, status: int) -> None:
         if self.detector is not None:
+            if host.failures is not None:  # an answer: this connection was not refused
+                self.detector.report_local(host, "connect_success", self.env.now)
             self.detector.report_status(host, status, self.env.now)
 
     def report_local(self, host: Pod, kind: str) -> None:
@@ -230,8 +232,9 @@ class Cluster:
 
     def _connected(self, conn: Connection) -> None:
         conn.ready = True
-        if not conn.host.down:
-            # LocalOriginConnectSuccess: resets the local-origin counter in split mode.
+        if not conn.host.down and getattr(conn.host, "failures", None) is None:
+            # LocalOriginConnectSuccess: resets the local-origin counter in split mode. An app
+            # that refuses some connections (an error model) shows it in its answers instead.
             self.report_local(conn.host, "connect_success")
         self._release_conn(conn)
 

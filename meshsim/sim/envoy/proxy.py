@@ -232,7 +232,7 @@ class EnvoyProxy(Proxy):
         if flags == "UF":
             cluster.report_local(att.pod, "connect_failed")
             outcome: Outcome = "connect_failure"
-        elif flags == "UC":
+        elif flags in ("UC", "UR"):  # connection terminated, or the stream reset (§1: 503)
             cluster.report_local(att.pod, "connect_failed")
             outcome = "remote_reset"
         else:

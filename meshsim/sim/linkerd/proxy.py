@@ -228,7 +228,7 @@ class LinkerdProxy(Proxy):
         flight: Flight = att.call.state  # type: ignore[assignment]
         now = self.env.now
         flight.attempt = None
-        status = BAD_GATEWAY if att.flags in ("UF", "UC") else att.status
+        status = BAD_GATEWAY if att.flags in ("UF", "UC", "UR") else att.status
         endpoint = flight.endpoint
         if endpoint is not None:
             endpoint.ewma.finish(now, now - flight.started)

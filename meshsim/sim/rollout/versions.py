@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from meshsim.model import Deployment
 from meshsim.model.rollout import Version
+from meshsim.sim import failures
 from meshsim.sim.sampling import sampler
 
 if TYPE_CHECKING:
@@ -46,3 +47,5 @@ def promote(sim: ControlPlane, primary: Version, canary: Version) -> None:
         service_time = sampler(spec.latency, sim.streams.get(f"service/{stem}"))
         for pod in pods:
             pod.adopt(spec, service_time)
+        if spec.failure is not None or any(pod.failures is not None for pod in pods):
+            failures.attach(pods, spec, sim.streams, f"{stem}/promoted")
