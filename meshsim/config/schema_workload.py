@@ -29,7 +29,7 @@ from meshsim.config.fields import (
 from meshsim.config.schema_clients import ClientSpec
 from meshsim.config.schema_types import Labels, Latency, Name, Strict
 
-Count = Annotated[int, within(limits.CLIENTS, ge=1), whole(limits.CLIENTS)]
+Count = Annotated[int, within(limits.USERS, ge=1), whole(limits.USERS)]
 Executor = Literal["constant-vus", "constant-arrival-rate"]
 
 
