@@ -17,6 +17,7 @@ from meshsim.api import export_traces, import_kubernetes, import_traces, load, s
 from meshsim.config import Scenario
 from meshsim.errors import ConfigWarning, MeshsimError, ScenarioError
 from meshsim.experiments.check import check
+from meshsim.experiments.closed_loop import closed_loop_curve
 from meshsim.experiments.execute import DaskUnavailable
 from meshsim.experiments.rollouts import CanaryResult, canary
 from meshsim.experiments.sweep import SweepResult, sweep
@@ -29,7 +30,8 @@ from meshsim.results.store import StoredRun, load_run
 __all__ = [
     "CanaryResult", "CheckReport", "Comparison", "ConfigWarning", "DaskUnavailable",
     "MeshsimError", "Recommendation", "ResilienceMap", "Results", "Scenario", "ScenarioError",
-    "StoredRun", "SweepResult", "Tolerance", "__version__", "build", "canary", "check", "compare",
+    "StoredRun", "SweepResult", "Tolerance", "__version__", "build", "canary", "check",
+    "closed_loop_curve", "compare",
     "export_traces", "import_kubernetes", "import_traces", "junit_xml", "load", "load_run",
     "recommend", "resilience_map", "simulate", "sweep",
 ]

@@ -224,6 +224,7 @@ from meshsim.cli import (  # noqa: E402, F401
     canary,
     check,
     compare,
+    curve,
     export,
     imports,
     proxy_config,
