@@ -46,7 +46,7 @@ def _table(curve: pd.DataFrame) -> Table:
         table.add_column(header, justify="right", no_wrap=True)
     means = curve.groupby("users", sort=True).mean(numeric_only=True)
     for users, row in zip(means.index, means.to_dict("records"), strict=True):
-        table.add_row(f"{users}", f"{row['throughput']:.1f}/s", f"{row['goodput']:.1f}/s",
+        table.add_row(f"{users:g}", f"{row['throughput']:.1f}/s", f"{row['goodput']:.1f}/s",
                       format_duration(row["mean_latency"]), format_duration(row["p99"]),
                       format_duration(row["law_latency"]))
     return table
