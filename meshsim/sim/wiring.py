@@ -127,11 +127,12 @@ class Wiring:
         streams, so that adding one leaves every other draw of the run as it was."""
         sim = self.sim
         host = workload.host or workload.target
-        app = None
-        if workload.client is not None:
+        apps = {}
+        if workload.client is not None:  # one per client pod: each SDK has its own quota
             app_roll = uniform(sim.streams.get(f"app-client/{workload.name}"))
-            app = AppClient(sim, workload.client, host, workload.timeout, app_roll)
-        sender = Sender(sim, workload, roll, app)
+            apps = {client.name: AppClient(sim, workload.client, host, workload.timeout, app_roll)
+                    for client in clients}
+        sender = Sender(sim, workload, roll, apps)
         if workload.closed is None:
             return OpenSource(sim, workload, clients, unit_gap, roll, sender)
         think = sampler(workload.closed.think, sim.streams.get(f"think/{workload.name}"))

@@ -55,7 +55,8 @@ class UserRequest:
 
 
 class AppClient:
-    """One workload's client library: its retry quota and breaker are shared by its users."""
+    """One client pod's client library: its retry quota and breaker are shared by the users
+    on that pod (each of a workload's ``clients`` has its own, as each pod has its own SDK)."""
 
     def __init__(self, sim: Mesh, policy: ClientPolicy, host: str, fallback_timeout: float,
                  roll: Sampler) -> None:

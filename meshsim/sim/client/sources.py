@@ -29,12 +29,13 @@ DROPPED = "dropped-iteration"  # k6's dropped_iterations, one event per arrival 
 
 
 class Sender:
-    """Picks a request template and sends it, through the app client when there is one."""
+    """Picks a request template and sends it, through the client pod's app client if any."""
 
-    def __init__(self, sim: Mesh, workload: Workload, roll: Sampler, app: AppClient | None):
+    def __init__(self, sim: Mesh, workload: Workload, roll: Sampler,
+                 apps: dict[str, AppClient]) -> None:
         self.sim = sim
         self.roll = roll
-        self.app = app
+        self.apps = apps  # per client proxy name: each client pod's own app client
         self.host = workload.host or workload.target
         self.timeout = workload.timeout
         self.templates = workload.requests
@@ -55,8 +56,8 @@ class Sender:
 
     def send(self, proxy: Proxy, answer: Callable[[int], None]) -> None:
         template = self.template()
-        if self.app is not None:
-            self.app.send(proxy, template, answer)
+        if self.apps:
+            self.apps[proxy.name].send(proxy, template, answer)
             return
         sim = self.sim
         now = sim.env.now
