@@ -201,6 +201,10 @@ class Results:
         return clients.amplification(self.requests, self.calls, start=self.warmup,
                                      end=self.duration)
 
+    def amplification_between(self, start: float, end: float) -> pd.DataFrame:
+        """:attr:`amplification` over user requests starting in [start, end) (a fault's)."""
+        return clients.amplification(self.requests, self.calls, start=start, end=end)
+
     def offered_load(self, bucket: float = 1.0) -> pd.DataFrame:
         """Per workload and ``bucket`` of seconds: offered, sent, admitted and goodput rates."""
         proxies = {client: w.name for w in self.model.workloads for client in w.client_names()}
