@@ -142,15 +142,15 @@ class AppClient:
         """The back-off before the next try, or None when this request is over."""
         if not retryable(status) or request.tries >= self.policy.attempts:
             return None
+        delay = sleep(self.policy.backoff, request.tries, request.previous_sleep, self.roll())
+        request.previous_sleep = delay
+        if request.deadline is not None and now + delay >= request.deadline:
+            return None  # no time left: no retry, and no tokens spent on one
         if self.tokens is not None:
             cost = self.tokens.acquire(timeout=status == 0)
             if cost == 0.0:
                 return None
             request.last_cost = cost
-        delay = sleep(self.policy.backoff, request.tries, request.previous_sleep, self.roll())
-        request.previous_sleep = delay
-        if request.deadline is not None and now + delay >= request.deadline:
-            return None
         return delay
 
     def _retry(self, ev: Wake) -> None:
