@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from meshsim.config import Scenario
     from meshsim.errors import ConfigWarning, MeshsimError, ScenarioError
     from meshsim.experiments.check import check
+    from meshsim.experiments.closed_loop import closed_loop_curve
     from meshsim.experiments.execute import DaskUnavailable
     from meshsim.experiments.rollouts import CanaryResult, canary
     from meshsim.experiments.sweep import SweepResult, sweep
@@ -45,6 +46,7 @@ _PUBLIC = {  # name -> the module it lives in
     "ConfigWarning": "meshsim.errors", "MeshsimError": "meshsim.errors",
     "ScenarioError": "meshsim.errors",
     "check": "meshsim.experiments.check",
+    "closed_loop_curve": "meshsim.experiments.closed_loop",
     "DaskUnavailable": "meshsim.experiments.execute",
     "CanaryResult": "meshsim.experiments.rollouts", "canary": "meshsim.experiments.rollouts",
     "SweepResult": "meshsim.experiments.sweep", "sweep": "meshsim.experiments.sweep",
@@ -61,7 +63,8 @@ _PUBLIC = {  # name -> the module it lives in
 __all__ = [
     "CanaryResult", "CheckReport", "Comparison", "ConfigWarning", "DaskUnavailable",
     "MeshsimError", "Recommendation", "ResilienceMap", "Results", "Scenario", "ScenarioError",
-    "StoredRun", "SweepResult", "Tolerance", "__version__", "build", "canary", "check", "compare",
+    "StoredRun", "SweepResult", "Tolerance", "__version__", "build", "canary", "check",
+    "closed_loop_curve", "compare",
     "export_traces", "import_kubernetes", "import_traces", "junit_xml", "load", "load_run",
     "recommend", "resilience_map", "simulate", "sweep",
 ]

@@ -234,6 +234,7 @@ from meshsim.cli import (  # noqa: E402, F401
     canary,
     check,
     compare,
+    curve,
     export,
     html_report,
     imports,

@@ -16,6 +16,7 @@ from rich.console import Console
 from meshsim import Results
 from meshsim.cli.common import unicode_ok
 from meshsim.cli.render import backlog_table, golden_table, outcome_text, slo_lines, workloads_table
+from meshsim.cli.render_clients import amplification_table, load_table
 from meshsim.results.formatting import rollout_line
 
 
@@ -27,6 +28,7 @@ def print_report(console: Console, results: Results, slo: DataFrame, run_dir: Pa
         console.print()
         console.print("workloads (end to end)", style="bold")
         console.print(workloads_table(workloads))
+    _print_clients(console, results)
     _print_open(console, results, always=True)
     recovery = results.recovery
     if len(recovery):
@@ -50,6 +52,21 @@ def print_report(console: Console, results: Results, slo: DataFrame, run_dir: Pa
         _print_slo(console, slo, only_failures=False)
     console.print()
     console.print(f"run directory: {run_dir}", markup=False)
+
+
+def _print_clients(console: Console, results: Results) -> None:
+    """Amplification per layer and offered vs admitted vs goodput, for workloads whose
+    clients are more than an open-loop rate (docs/clients.md)."""
+    special = any(w.closed is not None or w.client is not None or w.max_vus or w.ramps
+                  for w in results.model.workloads)
+    if not special or not len(results.requests):
+        return
+    console.print()
+    console.print("clients: attempts per layer (user requests after warm-up)", style="bold")
+    console.print(amplification_table(results.amplification))
+    console.print()
+    console.print("clients: offered vs admitted vs goodput (mean after warm-up)", style="bold")
+    console.print(load_table(results.offered_load(1.0), results.user_requests, results.warmup))
 
 
 _ROLLOUT_STYLE = {"promoted": "green", "rolled back": "red", "paused": "yellow"}

@@ -19,6 +19,7 @@ from meshsim.config.checks import (
     resolve_target,
     target_names,
 )
+from meshsim.config.compile_clients import client_policy
 from meshsim.config.distributions import EmpiricalRef, LatencySpec, SamplesError, read_samples
 from meshsim.config.failures import error_model
 from meshsim.config.fields import did_you_mean
@@ -40,6 +41,8 @@ from meshsim.errors import Location, ScenarioError
 from meshsim.model import (
     Call,
     CallStep,
+    ClosedLoop,
+    Constant,
     Contention,
     Deployment,
     Distribution,
@@ -227,7 +230,7 @@ class _Compiler:
             path = (*_SPEC, "workload", index)
             self.check_workload(spec, path, services, pods, seen)
             seen.add(spec.name)
-            out.append(self.workload(spec))
+            out.append(self.workload(spec, path))
         return tuple(out)
 
     def _maybe_gateway_host(self, target: str) -> bool:
@@ -254,18 +257,26 @@ class _Compiler:
                 (*path, "name"),
             )
 
-    @staticmethod
-    def workload(spec: WorkloadSpec) -> Workload:
+    def workload(self, spec: WorkloadSpec, path: YamlPath) -> Workload:
+        users = spec.users or spec.connections
+        closed = None
+        if users is not None:
+            think = (Constant(0.0) if spec.thinkTime is None
+                     else self.latency(spec.thinkTime, (*path, "thinkTime")))
+            closed = ClosedLoop(users, think, spec.qps, spec.requests, spec.duration)
         return Workload(
             name=spec.name,
             target=spec.target,
-            schedule=tuple(RateStep(step.at, step.rate) for step in spec.rate),
+            schedule=tuple(RateStep(step.at, step.rate, step.ramp) for step in spec.rate or ()),
             arrival=spec.arrival,
             clients=spec.clients,
             timeout=spec.timeout,
             requests=tuple(
                 RequestTemplate(r.method, r.path, dict(r.headers), r.weight) for r in spec.request
             ),
+            closed=closed,
+            max_vus=spec.maxVUs or 0,
+            client=client_policy(spec.client) if spec.client is not None else None,
         )
 
     def faults(self, services: dict[str, Service]) -> tuple[Fault, ...]:

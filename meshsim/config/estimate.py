@@ -132,12 +132,27 @@ def warn_run_size(
 
 
 def _requests(workload: Workload, duration: float) -> float:
-    """∫ rate dt over the run: the schedule is a step function from each step's ``at``."""
+    """∫ rate dt over the run: the schedule is a step function from each step's ``at`` (a
+    ramp step climbs linearly from the previous one). Closed-loop users: their total
+    (``requests``) or one request per user per think time (1 ms at least) as a bound."""
+    loop = workload.closed
+    if loop is not None:
+        per_user = max(loop.think.mean, 1e-3)
+        bound = loop.users * (loop.duration or duration) / per_user
+        return min(bound, loop.requests) if loop.requests else bound
     total = 0.0
     steps = sorted(workload.schedule, key=lambda step: step.at)
     for index, step in enumerate(steps):
         end = steps[index + 1].at if index + 1 < len(steps) else duration
-        total += step.rate * max(0.0, min(end, duration) - step.at)
+        following = steps[index + 1] if index + 1 < len(steps) else None
+        span = max(0.0, min(end, duration) - step.at)
+        if following is not None and following.ramp and end > step.at:
+            reached = step.rate + (following.rate - step.rate) * span / (end - step.at)
+            total += (step.rate + reached) / 2 * span
+        else:
+            total += step.rate * span
+    if steps and steps[0].ramp:
+        total += steps[0].rate / 2 * min(steps[0].at, duration)
     return total
 
 

@@ -64,6 +64,10 @@ CLIENTS = Limit(
     "each client is a sidecar with its own retry, balancer and outlier state; a few hundred "
     "already behave like many",
 )
+USERS = Limit(
+    "closed-loop users of one workload", 100_000,
+    "each user is one request in flight or one timer; a sweep over users shows the curve",
+)
 RATE = Limit(
     "per workload", 1_000_000,
     "each simulated request costs tens of microseconds of CPU; lower the rate with the "

@@ -11,10 +11,43 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from meshsim.config import schema, schema_failures
+from meshsim.config import schema_clients as C
 
 S = schema
 F = schema_failures
 NOTES: dict[tuple[type[BaseModel], str], str] = {
+    (C.ClientSpec, "maxAttempts"): "Tries per user request, the first included (AWS SDK "
+    "`max_attempts`, gRPC `maxAttempts`); 1 = no retries.",
+    (C.ClientSpec, "perTryTimeout"): "How long the app waits for one try; 0 = up to the "
+    "overall timeout.",
+    (C.ClientSpec, "timeout"): "How long the app waits over all tries and back-off; 0 = the "
+    "workload's `timeout`.",
+    (C.ClientSpec, "backoff"): "The sleep before each retry.",
+    (C.ClientSpec, "retryQuota"): "`standard` or a mapping: the AWS SDKs' standard-mode token "
+    "bucket; a retry that finds too few tokens is not made.",
+    (C.ClientSpec, "circuitBreaker"): "resilience4j's count-based circuit breaker; a call it "
+    "refuses is a row with flag `CB` and no proxy attempt.",
+    (C.ClientSpec, "hedging"): "gRPC hedging: another try while none has answered.",
+    (C.BackoffSpec, "base"): "The first retry's ceiling; doubles per retry.",
+    (C.BackoffSpec, "max"): "The cap of the ceiling.",
+    (C.BackoffSpec, "jitter"): "`full` U(0, ceiling), `equal` ceiling/2 + U(0, ceiling/2), "
+    "`decorrelated` min(max, U(base, 3·previous)), or `none` (AWS architecture blog).",
+    (C.RetryQuotaSpec, "initialTokens"): "Tokens at the start, and at most.",
+    (C.RetryQuotaSpec, "retryCost"): "Tokens a retry takes.",
+    (C.RetryQuotaSpec, "timeoutRetryCost"): "Tokens a retry after a timeout takes.",
+    (C.RetryQuotaSpec, "noRetryIncrement"): "Tokens a success without retries gives back (one "
+    "after retries gives back its last retry's cost).",
+    (C.CircuitBreakerSpec, "failureRateThreshold"): "Failure rate (per cent) at or above which "
+    "the breaker opens.",
+    (C.CircuitBreakerSpec, "slidingWindowSize"): "Outcomes of the last this-many calls count.",
+    (C.CircuitBreakerSpec, "minimumNumberOfCalls"): "Calls needed in the window before the "
+    "rate is judged (at most the window).",
+    (C.CircuitBreakerSpec, "waitDurationInOpenState"): "How long it stays open before letting "
+    "trial calls through.",
+    (C.CircuitBreakerSpec, "permittedNumberOfCallsInHalfOpenState"): "Trial calls in "
+    "half-open; their failure rate closes or reopens it.",
+    (C.HedgingSpec, "hedgingDelay"): "Wait before each further try.",
+    (C.HedgingSpec, "maxAttempts"): "Tries in all, the first included.",
     (S.ScenarioDocument, "apiVersion"): "The version of this format.",
     (S.ScenarioDocument, "kind"): "Marks the scenario document of the YAML stream.",
     (S.ScenarioDocument, "metadata"): "Name and description of the scenario.",
@@ -73,7 +106,24 @@ NOTES: dict[tuple[type[BaseModel], str], str] = {
     (S.WorkloadSpec, "name"): "Names the workload and its client proxies (`<name>-<i>`).",
     (S.WorkloadSpec, "target"): "The service the requests go to.",
     (S.WorkloadSpec, "rate"): "A rate, or a schedule of steps `[{at: 0s, rate: 100/s}, ...]` "
-    "in increasing `at`.",
+    "in increasing `at` (an open loop). Required unless `users` or `connections` is given.",
+    (S.WorkloadSpec, "users"): "A closed loop: this many users (k6 VUs), each sending, "
+    "waiting for the answer, thinking, and sending again (docs/clients.md).",
+    (S.WorkloadSpec, "connections"): "The same as `users`, in fortio/hey/wrk's word (`-c`).",
+    (S.WorkloadSpec, "thinkTime"): "A distribution: a user's pause between an answer and its "
+    "next request (0s for a load generator).",
+    (S.WorkloadSpec, "qps"): "Pacing (fortio `-qps`): the total rate over all users, each "
+    "user at most `qps/users`; 0 = as fast as the answers come.",
+    (S.WorkloadSpec, "requests"): "Total requests (fortio `-n`), split evenly over the users.",
+    (S.WorkloadSpec, "duration"): "Users start no request after this (fortio `-t`).",
+    (S.WorkloadSpec, "executor"): "k6's executor name, checked against the fields: "
+    "`constant-vus` (users) or `constant-arrival-rate` (rate and maxVUs).",
+    (S.WorkloadSpec, "maxVUs"): "With `rate` (k6 constant-arrival-rate): an arrival needs a free "
+    "VU, else it is dropped (a `dropped-iteration` event).",
+    (S.WorkloadSpec, "client"): "The calling app's own policies: timeouts, retries with "
+    "back-off, retry quota, circuit breaker, hedging (docs/clients.md).",
+    (S.RateStepSpec, "ramp"): "Reach this rate linearly from the previous step's (a ramp) "
+    "instead of jumping to it at `at`.",
     (S.WorkloadSpec, "arrival"): "Poisson arrivals or evenly spaced ones.",
     (S.WorkloadSpec, "clients"): "Client sidecars the load comes from, each with its own "
     "proxy state.",

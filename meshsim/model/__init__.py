@@ -1,5 +1,13 @@
 """Frozen, mesh-agnostic description of a scenario: what the engine simulates."""
 
+from meshsim.model.clients import (
+    Backoff,
+    ClientBreaker,
+    ClientPolicy,
+    ClosedLoop,
+    Hedging,
+    RetryQuota,
+)
 from meshsim.model.distributions import (
     Constant,
     Distribution,
@@ -23,8 +31,9 @@ from meshsim.model.topology import (
 from meshsim.model.workload import RateStep, RequestTemplate, Workload
 
 __all__ = [
-    "Call", "CallStep", "Cancellation", "Constant", "Contention", "Deployment", "Distribution",
-    "Empirical", "Expectation", "Exponential", "Fault", "FaultTarget", "Gamma", "LogNormal",
-    "MeshName", "MeshProfile", "Model", "Parallel", "RateStep", "RequestTemplate", "Service",
+    "Backoff", "Call", "CallStep", "Cancellation", "ClientBreaker", "ClientPolicy", "ClosedLoop",
+    "Constant", "Contention", "Deployment", "Distribution", "Empirical", "Expectation",
+    "Exponential", "Fault", "FaultTarget", "Gamma", "Hedging", "LogNormal", "MeshName",
+    "MeshProfile", "Model", "Parallel", "RateStep", "RequestTemplate", "RetryQuota", "Service",
     "Topology", "Workload",
 ]

@@ -1,10 +1,13 @@
-"""Open-loop load: who sends what, how often, and when the calling app gives up."""
+"""Load: who sends what, how often (open loop) or how many users (closed loop), and how the
+calling app gives up and retries (its client policy, :mod:`.clients`)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
+
+from meshsim.model.clients import ClientPolicy, ClosedLoop
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,9 @@ class RateStep:
 
     at: float
     rate: float
+    # True: the rate climbs linearly from the previous step's rate to ``rate``, reached at
+    # ``at`` (a ramp); False: it jumps at ``at`` (a step).
+    ramp: bool = False
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,14 @@ class Workload:
     # The host the requests name when it is not ``target``: a Service that selects some of
     # ``target``'s pods (Flagger's ``<apex>-canary``), routed by ``TrafficPolicy.routes[host]``.
     host: str | None = None
+    closed: ClosedLoop | None = None  # users who wait and think instead of a rate
+    # k6 ``constant-arrival-rate``: the open-loop arrivals need a free VU; 0 = no cap
+    max_vus: int = 0
+    client: ClientPolicy | None = None  # the calling app's own timeouts, retries, breaker
+
+    @property
+    def ramps(self) -> bool:
+        return any(step.ramp for step in self.schedule)
 
     def client_names(self) -> list[str]:
         return [f"{self.name}-{i}" for i in range(self.clients)]

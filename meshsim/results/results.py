@@ -23,6 +23,7 @@ from meshsim.metrics.aggregates import Aggregates, windows_for
 from meshsim.model import Model
 from meshsim.results import (
     backlog,
+    clients,
     frames,
     otlp,
     plots,
@@ -195,6 +196,29 @@ class Results:
         """Per service: requests queued and in flight at the end and at peak (where a
         metastable state sits), largest backlog at the end first."""
         return backlog.backlog(self.timeseries, self.model.topology.services)
+
+    # -- clients ---------------------------------------------------------------------------
+    @cached_property
+    def user_requests(self) -> pd.DataFrame:
+        """One row per user request over all its client tries (docs/clients.md)."""
+        return clients.user_requests(self.requests)
+
+    @cached_property
+    def amplification(self) -> pd.DataFrame:
+        """Per workload and layer (client, proxy, each hop below): attempts per unit entering
+        the layer and per user request, over user requests starting after warm-up."""
+        return clients.amplification(self.requests, self.calls, start=self.warmup,
+                                     end=self.duration)
+
+    def amplification_between(self, start: float, end: float) -> pd.DataFrame:
+        """:attr:`amplification` over user requests starting in [start, end) (a fault's)."""
+        return clients.amplification(self.requests, self.calls, start=start, end=end)
+
+    def offered_load(self, bucket: float = 1.0) -> pd.DataFrame:
+        """Per workload and ``bucket`` of seconds: offered, sent, admitted and goodput rates."""
+        proxies = {client: w.name for w in self.model.workloads for client in w.client_names()}
+        return clients.load_over_time(self.requests, self.events, proxies, bucket=bucket,
+                                      horizon=self.duration)
 
     @property
     def attempt_count(self) -> int:

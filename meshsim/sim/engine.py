@@ -114,6 +114,7 @@ class Simulation:
         recording = self.recorder.finish(duration, stats, client_workload)
         recording.held_workers = [line for pod in self.pods
                                   for line in pod.held_by_finished_calls()]
+        recording.client_tries = any(w.client is not None for w in self.model.workloads)
         return recording
 
     def _ticker(self, progress: Progress, duration: float) -> Generator[simpy.Event, None, None]:

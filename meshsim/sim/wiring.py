@@ -17,6 +17,8 @@ from meshsim.model.policy import gateway_for
 from meshsim.rng import Batched
 from meshsim.sim import failures
 from meshsim.sim.chaos import Chaos
+from meshsim.sim.client.app import AppClient
+from meshsim.sim.client.sources import OpenSource, Sender, Users
 from meshsim.sim.envoy import rbac
 from meshsim.sim.envoy.gateway import GatewayPod, share_live_routes
 from meshsim.sim.envoy.proxy import EnvoyProxy
@@ -25,7 +27,7 @@ from meshsim.sim.linkerd.proxy import LinkerdProxy
 from meshsim.sim.pod import Pod
 from meshsim.sim.proxy import PlainProxy, Proxy
 from meshsim.sim.rollout import Controller, controllers
-from meshsim.sim.sampling import random64, sampler, uniform
+from meshsim.sim.sampling import Sampler, random64, sampler, uniform
 from meshsim.sim.workload import Source
 
 if TYPE_CHECKING:
@@ -36,7 +38,7 @@ if TYPE_CHECKING:
 class Actors(NamedTuple):
     """What the engine starts when the run begins."""
 
-    sources: list[Source]
+    sources: list[Source | Users]
     chaos: Chaos
     rollouts: list[Controller]
 
@@ -102,7 +104,7 @@ class Wiring:
         if policy is not None and policy.security is not None:
             pod.authorize = rbac.authorizer(self.sim, policy.security, pod, namespace)
 
-    def source(self, workload: Workload) -> Source:
+    def source(self, workload: Workload) -> Source | Users:
         """A workload's load source and its client proxies (behind a gateway if the target is
         not a service of the mesh)."""
         sim = self.sim
@@ -116,7 +118,29 @@ class Wiring:
         rng = sim.streams.get(f"arrivals/{workload.name}")
         unit_gap = Batched(lambda n, rng=rng: rng.exponential(1.0, n))
         roll = uniform(sim.streams.get(f"clients/{workload.name}"))
-        return Source(sim, workload, clients, unit_gap, roll)
+        plain = (workload.closed is None and workload.client is None and not workload.max_vus
+                 and not workload.ramps)
+        if plain:
+            return Source(sim, workload, clients, unit_gap, roll)
+        return self.client_source(workload, clients, unit_gap, roll)
+
+    def client_source(
+        self, workload: Workload, clients: list[Proxy], unit_gap: Sampler, roll: Sampler,
+    ) -> OpenSource | Users:
+        """A source with closed-loop users, ramps, a VU cap or an app client; its own random
+        streams, so that adding one leaves every other draw of the run as it was."""
+        sim = self.sim
+        host = workload.host or workload.target
+        apps = {}
+        if workload.client is not None:  # one per client pod: each SDK has its own quota
+            app_roll = uniform(sim.streams.get(f"app-client/{workload.name}"))
+            apps = {client.name: AppClient(sim, workload.client, host, workload.timeout, app_roll)
+                    for client in clients}
+        sender = Sender(sim, workload, roll, apps)
+        if workload.closed is None:
+            return OpenSource(sim, workload, clients, unit_gap, roll, sender)
+        think = sampler(workload.closed.think, sim.streams.get(f"think/{workload.name}"))
+        return Users(sim, workload, clients, think, sender)
 
     def has_sidecar(self, service: str, deployment_sidecar: bool) -> bool:
         policy = self.sim.policy

@@ -55,3 +55,28 @@ def retry_attempts(q: float, retries: int) -> tuple[float, float]:
     mean = sum(k * p for k, p in enumerate(probs, start=1))
     var = sum((k - mean) ** 2 * p for k, p in enumerate(probs, start=1))
     return mean, var
+
+
+def repairman(users: int, c: int, think: float, service: float) -> tuple[float, float]:
+    """Machine repairman (M/M/c//N, finite source): throughput X and mean response time R of
+    ``users`` who think Exp(``think``) and are served by ``c`` servers at Exp(``service``),
+    from the birth-death chain of the number at the station; R = N/X - Z (response-time law)."""
+    weights = [1.0]
+    for k in range(users):
+        weights.append(weights[-1] * (users - k) / think * service / min(k + 1, c))
+    total = sum(weights)
+    throughput = sum(w * min(k, c) / service for k, w in enumerate(weights)) / total
+    return throughput, users / throughput - think
+
+
+def mva(users: int, think: float, demands: list[float]) -> tuple[float, float]:
+    """Exact Mean Value Analysis of a closed product-form network of single-server FCFS
+    stations (``demands`` = service time per visit) with a delay (think) station ``think``."""
+    queue = [0.0] * len(demands)
+    throughput, response = 0.0, 0.0
+    for n in range(1, users + 1):
+        times = [d * (1.0 + q) for d, q in zip(demands, queue, strict=True)]
+        response = sum(times)
+        throughput = n / (response + think)
+        queue = [throughput * t for t in times]
+    return throughput, response

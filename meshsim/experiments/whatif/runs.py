@@ -26,14 +26,21 @@ __all__ = ["Progress", "measure", "run_all", "slo_margin"]
 
 
 def extra_attempts(results: Results) -> tuple[int, int]:
-    """(retries sent after warm-up on every hop, end-to-end requests issued after warm-up).
+    """(retries sent after warm-up on every hop and by app clients, user requests issued after
+    warm-up).
 
     A retry is an attempt beyond a call's first; mirrored copies are not retries. Their ratio is
     the extra load the retry policy puts on the mesh per user request.
     """
     _, late = online_requests(results.online, results.warmup, results.duration)
     retries = retries_after(results.online, results.warmup, results.duration)
-    return retries, int(late["requests"])
+    if not any(w.client is not None for w in results.model.workloads):
+        return retries, int(late["requests"])
+    # An app client's tries are request rows of their own: its retries and hedges are extra
+    # attempts too, and the user requests (distinct ids) are the denominator.
+    users = results.user_requests
+    late_users = users[(users["start"] >= results.warmup) & (users["start"] < results.duration)]
+    return retries + int(late_users["tries"].sum() - len(late_users)), len(late_users)
 
 
 def slo_margin(slo: Any) -> float:
@@ -92,7 +99,10 @@ def _recovery(results: Results) -> tuple[bool | None, float, float, float]:
 
 def measure_run(path: str, overrides: dict[str, object], seed: int) -> dict[str, Any]:
     """One run (top level so the pool pickles it by name): load, simulate, measure."""
-    return measure(api.simulate(api.load(path, overrides or None), seed=seed, record="summary"))
+    scenario = api.load(path, overrides or None)
+    # An app client's cost is read per user request, from the request rows (kept only then).
+    clients = any(w.client is not None for w in scenario.model.workloads)
+    return measure(api.simulate(scenario, seed=seed, record="requests" if clients else "summary"))
 
 
 def run_all(

@@ -1,0 +1,140 @@
+"""Views of clients as they really are: amplification per layer, offered vs admitted vs
+goodput load over time, and per-user-request outcomes.
+
+The requests table holds one row per client try (an app client's tries share the user
+request's id; without a client policy a row is a user request). So, per workload:
+
+- user requests: distinct ids; a user request is good when any of its tries answered < 500;
+- client tries per user request: rows (without the client breaker's refusals, flag ``CB``)
+  per distinct id;
+- proxy attempts per client try: the depth-0 calls' ``attempts``;
+- per hop below: calls and their attempts per parent, from the calls table.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+REFUSED = "CB"  # the app client's own breaker refused the call (sim/client/app.py)
+DROPPED = "dropped-iteration"  # an arrival with no free VU (k6 constant-arrival-rate)
+_AMPLIFICATION = ["workload", "layer", "service", "units", "attempts", "per_unit",
+                  "per_user_request"]
+
+
+def user_requests(requests: pd.DataFrame) -> pd.DataFrame:
+    """One row per user request: workload, first start, last end, tries, refused, ok."""
+    if not len(requests):
+        return pd.DataFrame(columns=["id", "workload", "start", "end", "latency", "tries",
+                                     "refused", "ok"])
+    flags = requests["flags"].astype(str)
+    frame = requests.assign(refused=flags == REFUSED, tried=flags != REFUSED)
+    grouped = frame.groupby("id", sort=True, observed=True)
+    out = pd.DataFrame({
+        "workload": grouped["workload"].first(),
+        "start": grouped["start"].min(),
+        "end": grouped["end"].max(),
+        "tries": grouped["tried"].sum().astype(int),
+        "refused": grouped["refused"].sum().astype(int),
+        "ok": grouped["ok"].any(),
+    })
+    ok_end = frame[frame["ok"]].groupby("id", observed=True)["end"].min()
+    out.loc[ok_end.index, "end"] = ok_end  # a good request ends with its first good answer
+    out["latency"] = out["end"] - out["start"]
+    return out.reset_index()
+
+
+def amplification(requests: pd.DataFrame, calls: pd.DataFrame, *, start: float = 0.0,
+                  end: float = float("inf")) -> pd.DataFrame:
+    """Per workload and layer: units entering the layer, attempts leaving it, attempts per
+    unit, and attempts per user request (user requests starting in [start, end))."""
+    users = user_requests(requests)
+    users = users[(users["start"] >= start) & (users["start"] < end)]
+    rows: list[dict[str, object]] = []
+    for workload, mine in users.groupby("workload", observed=True, sort=True):
+        ids = mine["id"].to_numpy()
+        n_users = len(ids)
+        tries = requests[np.isin(requests["id"].to_numpy(), ids)
+                         & (requests["flags"].astype(str) != REFUSED)]
+        rows.append(_row(workload, "client", "", n_users, len(tries), n_users))
+        top = calls[np.isin(calls["request_id"].to_numpy(), ids) & ~calls["mirror"]
+                    & (calls["flags"].astype(str) != REFUSED)]
+        for (depth, service), hop in top.groupby(["depth", "service"], observed=True,
+                                                 sort=True):
+            layer = "proxy" if depth == 0 else f"hop {depth}"
+            rows.append(_row(workload, layer, str(service), len(hop),
+                             int(hop["attempts"].sum()), n_users))
+    return pd.DataFrame(rows, columns=_AMPLIFICATION)
+
+
+def _row(workload: object, layer: str, service: str, units: int, attempts: int,
+         users: int) -> dict[str, object]:
+    return {
+        "workload": str(workload), "layer": layer, "service": service, "units": units,
+        "attempts": attempts, "per_unit": attempts / units if units else np.nan,
+        "per_user_request": attempts / users if users else np.nan,
+    }
+
+
+def load_over_time(requests: pd.DataFrame, events: pd.DataFrame, proxies: dict[str, str],
+                   *, bucket: float = 1.0, horizon: float | None = None) -> pd.DataFrame:
+    """Per workload and time bucket, in requests per second:
+
+    - ``offered``: user requests arriving, plus arrivals dropped for want of a VU;
+    - ``sent``: client tries sent to the mesh (not refused by the client's breaker);
+    - ``admitted``: tries that got an answer (not given up on, not refused by a proxy's
+      circuit breaker, flag ``UO``);
+    - ``goodput``: user requests answered below 500, by the time of that answer.
+
+    ``proxies`` maps a client proxy's name to its workload (for the dropped arrivals).
+    """
+    users = user_requests(requests)
+    last = float(requests["end"].max()) if len(requests) else 0.0
+    end = horizon if horizon is not None else last
+    edges = np.arange(0.0, end + bucket, bucket)
+    flags = requests["flags"].astype(str)
+    sent = requests[flags != REFUSED]
+    admitted = sent[(sent["status"] > 0) & ~sent["flags"].astype(str).str.contains("UO")]
+    dropped = events[events["kind"] == DROPPED] if len(events) else events
+    frames = []
+    for workload in sorted(set(users["workload"].astype(str))):
+        drops = dropped[dropped["proxy"].astype(str).map(proxies) == workload]["time"]
+        mine_users = users[users["workload"].astype(str) == workload]
+        series = {
+            "offered": _rate(np.concatenate([mine_users["start"].to_numpy(),
+                                             drops.to_numpy()]), edges, bucket),
+            "sent": _rate(_of(sent, workload, "start"), edges, bucket),
+            "admitted": _rate(_of(admitted, workload, "end"), edges, bucket),
+            "goodput": _rate(mine_users[mine_users["ok"]]["end"].to_numpy(), edges, bucket),
+        }
+        frames.append(pd.DataFrame({"workload": workload, "time": edges[:-1], **series}))
+    if not frames:
+        return pd.DataFrame(columns=["workload", "time", "offered", "sent", "admitted",
+                                     "goodput"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def _of(frame: pd.DataFrame, workload: str, column: str) -> np.ndarray:
+    return frame[frame["workload"].astype(str) == workload][column].to_numpy()
+
+
+def _rate(times: np.ndarray, edges: np.ndarray, bucket: float) -> np.ndarray:
+    counts, _ = np.histogram(times, bins=edges)
+    return counts / bucket
+
+
+def closed_loop_point(requests: pd.DataFrame, users: int, think: float, *, start: float,
+                      end: float) -> dict[str, float]:
+    """One point of the closed-loop curve: throughput X (good or not) and mean response R of
+    the user requests starting in [start, end), and the response-time law's N/X − Z."""
+    table = user_requests(requests)
+    window = table[(table["start"] >= start) & (table["start"] < end)]
+    x = len(window) / (end - start) if end > start else np.nan
+    return {
+        "users": float(users),
+        "throughput": x,
+        "goodput": float(window["ok"].sum()) / (end - start) if end > start else np.nan,
+        "mean_latency": float(window["latency"].mean()) if len(window) else np.nan,
+        "p99": float(window["latency"].quantile(0.99)) if len(window) else np.nan,
+        "law_latency": users / x - think if x else np.nan,
+    }

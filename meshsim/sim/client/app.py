@@ -1,0 +1,161 @@
+"""The calling app's HTTP/gRPC client: tries, timeouts, back-off, retry quota, breaker, hedging.
+
+Each try is a depth-0 call of its own (same request id), so the requests table holds one row
+per client try and amplification shows at every layer: client tries per user request, proxy
+attempts per client try. A call the client's breaker refuses is recorded as a row with status
+0 and flag ``CB`` that reached no proxy (attempts 0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING
+
+from meshsim.model import RequestTemplate
+from meshsim.model.clients import ClientPolicy
+from meshsim.sim.client.backoff import sleep
+from meshsim.sim.client.breaker import CountBreaker
+from meshsim.sim.client.quota import RetryTokens
+from meshsim.sim.kernel import Wake, call_later
+from meshsim.sim.messages import Call, is_ok
+
+if TYPE_CHECKING:
+    from meshsim.sim.ports import Mesh
+    from meshsim.sim.proxy import Proxy
+    from meshsim.sim.sampling import Sampler
+
+Answer = Callable[[int], None]  # told the user request's final status (0: no answer)
+REJECTED = "CB"  # the client's own breaker refused the call
+
+
+def retryable(status: int) -> bool:
+    """What the AWS SDKs, gRPC and resilience4j defaults retry: no answer, 429 and 5xx."""
+    return status == 0 or status == 429 or status >= 500
+
+
+class UserRequest:
+    """One request as the user sees it, over all its tries."""
+
+    __slots__ = ("answer", "deadline", "done", "last_cost", "live", "previous_sleep", "proxy",
+                 "request_id", "template", "tries")
+
+    def __init__(self, request_id: int, proxy: Proxy, template: RequestTemplate,
+                 deadline: float | None, answer: Answer) -> None:
+        self.request_id = request_id
+        self.proxy = proxy
+        self.template = template
+        self.deadline = deadline
+        self.answer = answer
+        self.tries = 0
+        self.live: list[Call] = []  # tries still waiting (more than one when hedging)
+        self.done = False
+        self.last_cost = 0.0
+        self.previous_sleep = 0.0
+
+
+class AppClient:
+    """One client pod's client library: its retry quota and breaker are shared by the users
+    on that pod (each of a workload's ``clients`` has its own, as each pod has its own SDK)."""
+
+    def __init__(self, sim: Mesh, policy: ClientPolicy, host: str, fallback_timeout: float,
+                 roll: Sampler) -> None:
+        self.sim = sim
+        self.env = sim.env
+        self.policy = policy
+        self.host = host
+        self.timeout = policy.timeout or fallback_timeout
+        self.roll = roll
+        self.tokens = RetryTokens(policy.quota) if policy.quota is not None else None
+        self.breaker = CountBreaker(policy.breaker) if policy.breaker is not None else None
+
+    def send(self, proxy: Proxy, template: RequestTemplate, answer: Answer) -> None:
+        now = self.env.now
+        deadline = now + self.timeout if self.timeout > 0 else None
+        request = UserRequest(self.sim.next_request_id(), proxy, template, deadline, answer)
+        self._try(request)
+
+    # -- tries --------------------------------------------------------------------------------
+    def _try(self, request: UserRequest) -> None:
+        now = self.env.now
+        if self.breaker is not None and not self.breaker.permit(now):
+            self._refused(request, now)
+            return
+        request.tries += 1
+        per_try = self.policy.per_try_timeout
+        deadline = request.deadline
+        if per_try > 0 and (deadline is None or now + per_try < deadline):
+            deadline = now + per_try
+        tpl = request.template
+        call = Call(self.sim.next_call_id(), request.request_id, request.proxy, self.host,
+                    tpl.method, tpl.path, tpl.headers, 0, deadline,
+                    partial(self._answered, request))
+        request.live.append(call)
+        self.sim.recorder.issued += 1
+        hedging = self.policy.hedging
+        if hedging is not None and request.tries < hedging.max_attempts:
+            call_later(self.env, hedging.delay, self._hedge, request)
+        request.proxy.send(call)
+
+    def _hedge(self, ev: Wake) -> None:
+        request: UserRequest = ev.value
+        hedging = self.policy.hedging
+        if request.done or not request.live or hedging is None:
+            return  # answered, or between a failed try and its retry
+        if request.tries < hedging.max_attempts:
+            self._try(request)
+
+    def _refused(self, request: UserRequest, now: float) -> None:
+        rec = self.sim.recorder
+        proxy = request.proxy
+        rec.issued += 1
+        rec.call(self.sim.next_call_id(), request.request_id, proxy.code,
+                 self.sim.service_code(self.host), 0, now, now, 0, rec.intern(REJECTED), 0, 0)
+        if not request.live:
+            self._finish(request, 0)
+
+    # -- outcomes -----------------------------------------------------------------------------
+    def _answered(self, request: UserRequest, call: Call) -> None:
+        request.live.remove(call)
+        if request.done:
+            return  # a hedge that lost, cancelled below
+        now = self.env.now
+        ok = is_ok(call.status)
+        if self.breaker is not None:
+            self.breaker.record(not ok, now)
+        if ok:
+            if self.tokens is not None:
+                self.tokens.release(request.last_cost)
+            for other in list(request.live):  # hedges still out: the app cancels them
+                other.proxy.give_up(other)
+            self._finish(request, call.status)
+            return
+        if request.live:
+            return  # a hedge is still out: it may answer yet
+        delay = self._retry_delay(request, call.status, now)
+        if delay is None:
+            self._finish(request, call.status)
+        else:
+            call_later(self.env, delay, self._retry, request)
+
+    def _retry_delay(self, request: UserRequest, status: int, now: float) -> float | None:
+        """The back-off before the next try, or None when this request is over."""
+        if not retryable(status) or request.tries >= self.policy.attempts:
+            return None
+        delay = sleep(self.policy.backoff, request.tries, request.previous_sleep, self.roll())
+        request.previous_sleep = delay
+        if request.deadline is not None and now + delay >= request.deadline:
+            return None  # no time left: no retry, and no tokens spent on one
+        if self.tokens is not None:
+            cost = self.tokens.acquire(timeout=status == 0)
+            if cost == 0.0:
+                return None
+            request.last_cost = cost
+        return delay
+
+    def _retry(self, ev: Wake) -> None:
+        self._try(ev.value)
+
+    def _finish(self, request: UserRequest, status: int) -> None:
+        request.done = True
+        request.answer(status)
