@@ -19,6 +19,7 @@ from meshsim.config.checks import (
     resolve_target,
     target_names,
 )
+from meshsim.config.cost import compile_cost
 from meshsim.config.distributions import EmpiricalRef, LatencySpec, SamplesError, read_samples
 from meshsim.config.fields import did_you_mean
 from meshsim.config.locator import Locator
@@ -94,6 +95,7 @@ class _Compiler:
             expectations=self.expectations(services),
             cancellation=self.spec.cancellation,
             description=self.document.metadata.description,
+            cost=compile_cost(self.spec),
         )
 
     # -- services -----------------------------------------------------------------------------

@@ -56,6 +56,8 @@ class Recording:
     # Workers still held at the end for downstream calls already answered (leaked), one line
     # each, for the invariant that every answered call frees its worker.
     held_workers: list[str] = field(default_factory=list)
+    # One row per proxy instance when the run models proxy cost (``spec.proxy.cost``).
+    proxy_cost: list[dict[str, object]] | None = None
     # Rows recorded per table (requests, calls, attempts), held here or streamed to sinks.
     counts: dict[str, int] = field(default_factory=dict)
     streamed: bool = False  # the rows went to sinks; the arrays above are empty
