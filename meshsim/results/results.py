@@ -128,6 +128,11 @@ class Results:
         return cost.proxy_cost_frame(self.recording.proxy_cost)
 
     @property
+    def proxy_cost_by_service(self) -> pd.DataFrame:
+        """``proxy_cost`` summed per service and role (sidecar, ztunnel, waypoint)."""
+        return cost.by_service(self.proxy_cost)
+
+    @property
     def data_plane_cost(self) -> dict[str, float]:
         """The run's total data-plane cost: proxies, CPU seconds and cores, memory (MB)."""
         return cost.totals(self.proxy_cost, self.duration)
