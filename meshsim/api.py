@@ -14,8 +14,10 @@ from typing import Any
 
 from meshsim.config import Scenario, load_scenario, owners
 from meshsim.config.estimate import LargeRunWarning, check_run_size, warn_run_size
+from meshsim.config.scenario import load_scenario_text
 from meshsim.config.shorten import CODE as SHORTENED
 from meshsim.config.shorten import ShortenedRunWarning, shorten
+from meshsim.config.translate import Translation, translate_scenario
 from meshsim.errors import ConfigWarning, Location, ScenarioError, UnitError
 from meshsim.importers import kubernetes, traces
 from meshsim.importers.emit import Imported, write
@@ -43,9 +45,21 @@ from meshsim.sim.engine import aggregates_for
 from meshsim.units import parse_duration
 
 __all__ = [
-    "ConfigDump", "Imported", "LargeRunWarning", "ShortenedRunWarning", "View",
-    "check_run_size", "export_traces", "import_kubernetes", "import_traces", "load",
-    "proxy_config", "simulate", "write_imported",
+    "ConfigDump",
+    "Imported",
+    "LargeRunWarning",
+    "ShortenedRunWarning",
+    "Translation",
+    "View",
+    "check_run_size",
+    "export_traces",
+    "import_kubernetes",
+    "import_traces",
+    "load",
+    "proxy_config",
+    "simulate",
+    "translate",
+    "write_imported",
 ]
 
 
@@ -241,3 +255,19 @@ def export_traces(run: Results | StoredRun | str | Path, *, sample: float = 1.0,
         return run.traces(sample=sample, seed=seed)
     except NoAttempts as exc:
         raise ScenarioError(str(exc), Location(file=str(getattr(run, "path", "<run>")))) from None
+
+
+# -- translation between meshes -------------------------------------------------------------------
+def translate(scenario: Scenario | str | Path, to: str) -> Translation:
+    """``scenario`` with its manifests translated to mesh ``to`` (``istio`` or ``linkerd``),
+    with a note per source field that has no equivalent or was approximated
+    (:mod:`meshsim.config.translate`). ``Translation.text()`` is the new scenario file."""
+    if isinstance(scenario, str | Path):
+        scenario = load(scenario)
+    return translate_scenario(scenario, to)
+
+
+def load_translation(translation: Translation, path: Path) -> Scenario:
+    """The translated scenario loaded from its text as if it were the file ``path`` (for
+    runs that do not write it)."""
+    return load_scenario_text(translation.text(), path.parent, path.name)

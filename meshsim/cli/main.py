@@ -230,6 +230,7 @@ from meshsim.cli import (  # noqa: E402, F401
     export,
     imports,
     proxy_config,
+    translate,
     viz,
     whatif,
 )
