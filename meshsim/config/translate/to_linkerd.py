@@ -81,15 +81,26 @@ class ToLinkerd:
                 self.notes.lost(manifest, (), f"{manifest.kind} has no Linkerd equivalent")
             else:
                 handler(manifest, namespaces)
-        for (name, namespace), annotations in sorted(self.service_annotations.items()):
-            self.out.append({"apiVersion": "v1", "kind": "Service",
-                             "metadata": meta(name, namespace, annotations)})
+        for (name, namespace), added in sorted(self.service_annotations.items()):
+            self._annotate_service(name, namespace, added)
         for namespace, policy in sorted(self.namespace_policy.items()):
             self.out.append({"apiVersion": "v1", "kind": "Namespace",
                              "metadata": {"name": namespace, "annotations": {
                                  "linkerd.io/inject": "enabled",
                                  "config.linkerd.io/default-inbound-policy": policy}}})
         return self.out
+
+    def _annotate_service(self, name: str, namespace: str, added: dict[str, str]) -> None:
+        """Failure accrual goes on the Service: the scenario's own manifest if it has one."""
+        for doc in self.out:
+            md = doc.get("metadata", {})
+            if doc.get("kind") == "Service" and md.get("name") == name and \
+                    md.get("namespace", "default") == namespace:
+                doc["metadata"] = {**md, "annotations": {**dict(md.get("annotations") or {}),
+                                                         **added}}
+                return
+        self.out.append({"apiVersion": "v1", "kind": "Service",
+                         "metadata": meta(name, namespace, added)})
 
     # -- VirtualService ----------------------------------------------------------------------
     def _VirtualService(self, manifest: Manifest, namespaces: set[str]) -> None:
