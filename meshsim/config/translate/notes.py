@@ -32,18 +32,19 @@ def path_text(path: YamlPath) -> str:
     out = ""
     for key in path:
         out += f"[{key}]" if isinstance(key, int) else (f".{key}" if out else str(key))
-    return out
+    return out or "(the whole manifest)"
 
 
 @dataclass
 class Notes:
     """Collects notes as a translator walks the manifests."""
 
+    file: str = "scenario"  # where scenario-level notes point
     items: list[Note] = field(default_factory=list)
 
     def add(self, kind: Kind, manifest: Manifest | None, path: YamlPath, message: str) -> None:
         if manifest is None:
-            self.items.append(Note(kind, "Scenario", path_text(path), "scenario", message))
+            self.items.append(Note(kind, "Scenario", path_text(path), self.file, message))
             return
         location = manifest.location(path)
         where = f"{location.file}:{location.line}" if location.line else str(location.file)

@@ -34,7 +34,7 @@ def translate_scenario(scenario: Scenario, to: str) -> Translation:
     if source_mesh == "none":
         raise ScenarioError("spec.mesh is none: there is no mesh intent to translate", origin)
     doc = _scenario_doc(scenario)
-    notes = Notes()
+    notes = Notes(str(scenario.path))
     spec = doc["spec"]
     if source_mesh == to:
         manifests = [dict(m.data) for m in scenario.manifests]
