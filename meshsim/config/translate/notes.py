@@ -66,6 +66,8 @@ class Translation:
     scenario: dict[str, Any]
     manifests: list[dict[str, Any]]
     notes: tuple[Note, ...]
+    # services that were versions of another (Linkerd has no subsets): new name -> (host, version)
+    renamed: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def lost(self) -> tuple[Note, ...]:

@@ -36,6 +36,7 @@ def translate_scenario(scenario: Scenario, to: str) -> Translation:
     doc = _scenario_doc(scenario)
     notes = Notes(str(scenario.path))
     spec = doc["spec"]
+    renamed: dict[str, tuple[str, str]] = {}
     if source_mesh == to:
         manifests = [dict(m.data) for m in scenario.manifests]
     else:
@@ -44,7 +45,7 @@ def translate_scenario(scenario: Scenario, to: str) -> Translation:
         if to == "linkerd":
             linkerd = ToLinkerd(scenario.manifests, notes)
             manifests = linkerd.translate(namespaces)
-            _split_versions(spec, linkerd.splits, notes)
+            renamed = _split_versions(spec, linkerd.splits, notes)
             for workload in spec.get("workload", []):
                 if workload.get("target") in linkerd.ingress:
                     workload["target"] = linkerd.ingress[workload["target"]]
@@ -59,7 +60,7 @@ def translate_scenario(scenario: Scenario, to: str) -> Translation:
     doc.setdefault("metadata", {})
     doc["metadata"]["name"] = f"{scenario.name}-{to}"[:100]
     spec.pop("manifests", None)
-    return Translation(str(scenario.path), to, doc, manifests, tuple(notes.items))
+    return Translation(str(scenario.path), to, doc, manifests, tuple(notes.items), renamed)
 
 
 def _scenario_doc(scenario: Scenario) -> Doc:
@@ -95,10 +96,12 @@ def _switch_mesh(spec: Doc, source: str, to: str, notes: Notes) -> None:
                              f"→ {new_key}: {new_value}")
 
 
-def _split_versions(spec: Doc, splits: dict[str, set[str]], notes: Notes) -> None:
+def _split_versions(spec: Doc, splits: dict[str, set[str]],
+                    notes: Notes) -> dict[str, tuple[str, str]]:
     """Each split host's versions become Services ``<host>-<version>``; the host stays as the
     name callers use (one pod, which the HTTPRoute's backends bypass)."""
     services: dict[str, Any] = spec["services"]
+    renamed: dict[str, tuple[str, str]] = {}
     for host in sorted(splits):
         service = services.get(host)
         if not isinstance(service, dict) or not service.get("versions"):
@@ -109,11 +112,13 @@ def _split_versions(spec: Doc, splits: dict[str, set[str]], notes: Notes) -> Non
             new = {**copy.deepcopy(base), **dict(over or {})}
             new.pop("labels", None)
             services[subset_service(host, version)] = new
+            renamed[subset_service(host, version)] = (host, version)
         service["replicas"] = 1
         notes.approx(None, ("spec", "services", host, "versions"), "Linkerd has no subsets: "
                      f"each version is a Service {host}-<version>; {host} keeps one pod as "
                      "the apex the routes split")
         _retarget(spec, host, set(versions))
+    return renamed
 
 
 def _retarget(spec: Doc, host: str, versions: set[str]) -> None:
