@@ -114,9 +114,13 @@ def divergences(table: pd.DataFrame, meshes: Sequence[str],
                 ) -> Iterator[str]:
     """One line per service row where the two runs differ beyond the thresholds above."""
     mesh_a, mesh_b = meshes
+    totals = {str(r["name"]): (_f(r, "rps_a"), _f(r, "rps_b"))
+              for r in table.to_dict("records") if r["kind"] == "service" and not r["subset"]}
     for row in table.to_dict("records"):
         if row["kind"] != "service":
             continue
+        if row["subset"] and str(row["name"]) in totals:
+            yield from _share(row, totals[str(row["name"])], meshes)
         name = str(row["name"]) + (f"/{row['subset']}" if row["subset"] else "")
         sa, sb = _f(row, "success_rate_a"), _f(row, "success_rate_b")
         pa, pb = _f(row, "p99_a"), _f(row, "p99_b")
@@ -139,6 +143,22 @@ def divergences(table: pd.DataFrame, meshes: Sequence[str],
             yield (f"{name}: ejections {ea:.0f} ({mesh_a}) vs {eb:.0f} ({mesh_b}): Envoy ejects "
                    "on an interval sweep under maxEjectionPercent; Linkerd's failure accrual "
                    "ejects at once, with no cap")
+
+
+def _share(row: Mapping[Any, Any], total: tuple[float, float],
+           meshes: Sequence[str]) -> Iterator[str]:
+    """A subset's share of its service's requests: the balancers' choice made visible."""
+    ta, tb = total
+    if not ta or not tb or math.isnan(ta) or math.isnan(tb):
+        return
+    sa, sb = _f(row, "rps_a") / ta, _f(row, "rps_b") / tb
+    if _differs(sa, sb, RETRY_RATIO, 0.05):
+        lower = meshes[0] if sa < sb else meshes[1]
+        why = ("linkerd2-proxy's P2C weighs each endpoint's peak-EWMA latency, so a slow pod "
+               "loses traffic at once" if lower == "linkerd" else
+               "Envoy's least request weighs active requests only; here it sends less")
+        yield (f"{row['name']}/{row['subset']}: share of requests {sa:.1%} ({meshes[0]}) vs "
+               f"{sb:.1%} ({meshes[1]}): {why}")
 
 
 def _differs(a: float, b: float, ratio: float, floor: float) -> bool:
