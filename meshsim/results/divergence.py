@@ -55,6 +55,9 @@ class RenamedRun:
         if not self.renames or "service" not in frame:
             return frame
         frame = frame.copy()
+        for column in ("service", "subset"):  # categories: new values need plain strings
+            if column in frame:
+                frame[column] = frame[column].astype(object)
         for new, (host, version) in self.renames.items():
             rows = frame["service"] == new
             frame.loc[rows, "subset"] = version
@@ -63,7 +66,28 @@ class RenamedRun:
 
     @property
     def summary(self) -> pd.DataFrame:
-        return self._frame(self.run.summary)
+        """Subset rows renamed; the apex Service's own row (no traffic of its own: the route
+        sends everything to the versions' Services) becomes their sum (counts and rates
+        added, success rate weighted; percentiles cannot be added, so they are NaN)."""
+        frame = self._frame(self.run.summary)
+        for host in {host for host, _ in self.renames.values()}:
+            parts = frame[(frame["service"] == host) & (frame["subset"].fillna("") != "")]
+            apex = (frame["service"] == host) & (frame["subset"].fillna("") == "")
+            if not len(parts) or not apex.any():
+                continue
+            requests = float(parts["requests"].sum())
+            for column in ("requests", "rps", "retries", "timeouts", "overflows", "ejections",
+                           "attempts", "denied", "client_errors"):
+                if column in frame:
+                    frame.loc[apex, column] = parts[column].sum()
+            if requests:
+                frame.loc[apex, "success_rate"] = float(
+                    (parts["success_rate"] * parts["requests"]).sum() / requests)
+                frame.loc[apex, "retry_ratio"] = float(parts["retries"].sum() / requests)
+            for column in ("p50", "p90", "p99", "mean_latency"):
+                if column in frame:
+                    frame.loc[apex, column] = math.nan
+        return frame
 
     @property
     def workloads(self) -> pd.DataFrame:

@@ -85,3 +85,14 @@ def test_cli_compare_needs_two_runs_without_meshes() -> None:
     result = CliRunner().invoke(app, ["compare", str(ROOT / "scenarios/meshes/slow-pod.yaml")])
     assert result.exit_code == 2
     assert "--meshes" in result.output and "Traceback" not in result.output
+
+
+def test_a_canary_split_lines_up_as_subsets_under_both_meshes() -> None:
+    """Linkerd runs the canary as Services my-service-stable/-canary; the comparison reports
+    them as Istio's subsets, with the same 90/10 split and the same SLO rows."""
+    result = _compare("istio/canary-split.yaml", 1, duration=20.0)
+    canary, total = _row(result, "my-service", "canary"), _row(result, "my-service")
+    for side in ("a", "b"):
+        assert 0.05 < canary[f"rps_{side}"] / total[f"rps_{side}"] < 0.15
+    slo = result.comparison.slo
+    assert len(slo) == 3 and slo["passed_b"].notna().all()
