@@ -123,6 +123,9 @@ def compare(
     """
     out, err = stdout(), stderr()
     if meshes is not None:
+        if set_a or set_b:
+            with user_errors(err):
+                raise BadInput("--set-a/--set-b compare two runs; with --meshes edit the scenario")
         compare_meshes_command(run_a, run_b, meshes, seed, duration, plot, strict, force)
         return
     with user_errors(err):
