@@ -179,3 +179,14 @@ def test_every_profile_is_a_named_release() -> None:
     for name, (cost, source) in SIDECARS.items():
         assert name.split("-")[0] in ("istio", "linkerd")
         assert cost.cpu_per_request > 0 and cost.memory > 0 and "[S" in source
+
+
+def test_the_run_directory_keeps_the_cost_table(tmp_path: Path) -> None:
+    results = bench(tmp_path, proxy="{cost: {}}", rate=100, duration="3s")
+    stored = meshsim.load_run(results.save(tmp_path / "run", plots=False))
+    assert list(stored.proxy_cost["proxy"]) == list(results.proxy_cost["proxy"])
+    assert stored.proxy_cost["cpu_seconds"].sum() == pytest.approx(
+        results.data_plane_cost["cpu_seconds"])
+    plain = meshsim.load_run(bench(tmp_path, rate=100, duration="3s").save(tmp_path / "plain",
+                                                                           plots=False))
+    assert plain.proxy_cost.empty
