@@ -24,12 +24,21 @@ from meshsim._build import build
 from meshsim._version import __version__
 
 if TYPE_CHECKING:
-    from meshsim.api import export_traces, import_kubernetes, import_traces, load, simulate
+    from meshsim.api import (
+        Translation,
+        export_traces,
+        import_kubernetes,
+        import_traces,
+        load,
+        simulate,
+        translate,
+    )
     from meshsim.config import Scenario
     from meshsim.errors import ConfigWarning, MeshsimError, ScenarioError
     from meshsim.experiments.check import check
     from meshsim.experiments.closed_loop import closed_loop_curve
     from meshsim.experiments.execute import DaskUnavailable
+    from meshsim.experiments.meshes import MeshComparison, compare_meshes
     from meshsim.experiments.rollouts import CanaryResult, canary
     from meshsim.experiments.sweep import SweepResult, sweep
     from meshsim.experiments.whatif import Recommendation, ResilienceMap, resilience_map
@@ -42,6 +51,8 @@ if TYPE_CHECKING:
 _PUBLIC = {  # name -> the module it lives in
     "export_traces": "meshsim.api", "import_kubernetes": "meshsim.api",
     "import_traces": "meshsim.api", "load": "meshsim.api", "simulate": "meshsim.api",
+    "Translation": "meshsim.api", "translate": "meshsim.api",
+    "MeshComparison": "meshsim.experiments.meshes", "compare_meshes": "meshsim.experiments.meshes",
     "Scenario": "meshsim.config",
     "ConfigWarning": "meshsim.errors", "MeshsimError": "meshsim.errors",
     "ScenarioError": "meshsim.errors",
@@ -62,11 +73,11 @@ _PUBLIC = {  # name -> the module it lives in
 
 __all__ = [
     "CanaryResult", "CheckReport", "Comparison", "ConfigWarning", "DaskUnavailable",
-    "MeshsimError", "Recommendation", "ResilienceMap", "Results", "Scenario", "ScenarioError",
-    "StoredRun", "SweepResult", "Tolerance", "__version__", "build", "canary", "check",
-    "closed_loop_curve", "compare",
-    "export_traces", "import_kubernetes", "import_traces", "junit_xml", "load", "load_run",
-    "recommend", "resilience_map", "simulate", "sweep",
+    "MeshComparison", "MeshsimError", "Recommendation", "ResilienceMap", "Results", "Scenario",
+    "ScenarioError", "StoredRun", "SweepResult", "Tolerance", "Translation", "__version__",
+    "build", "canary", "check", "closed_loop_curve", "compare", "compare_meshes", "export_traces",
+    "import_kubernetes", "import_traces", "junit_xml", "load", "load_run", "recommend",
+    "resilience_map", "simulate", "sweep", "translate",
 ]
 
 

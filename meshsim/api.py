@@ -14,8 +14,10 @@ from typing import Any
 
 from meshsim.config import Scenario, load_scenario, owners
 from meshsim.config.estimate import LargeRunWarning, check_run_size, warn_run_size
+from meshsim.config.scenario import load_scenario_text
 from meshsim.config.shorten import CODE as SHORTENED
 from meshsim.config.shorten import ShortenedRunWarning, shorten
+from meshsim.config.translate import Translation, translate_scenario
 from meshsim.errors import ConfigWarning, Location, ScenarioError, UnitError
 from meshsim.importers import kubernetes, traces
 from meshsim.importers.emit import Imported, write
@@ -45,9 +47,9 @@ from meshsim.units import parse_duration
 
 __all__ = [
     "ConfigDump", "Imported", "LargeRunWarning", "ReportFinding", "ReportFindings",
-    "ShortenedRunWarning", "View", "check_run_size", "export_traces", "import_kubernetes",
-    "import_traces", "load", "proxy_config", "report_html", "rows_in_memory", "simulate",
-    "write_imported", "write_report",
+    "ShortenedRunWarning", "Translation", "View", "check_run_size", "export_traces",
+    "import_kubernetes", "import_traces", "load", "proxy_config", "report_html",
+    "rows_in_memory", "simulate", "translate", "write_imported", "write_report",
 ]
 
 ReportFinding = html_report.ReportFinding
@@ -280,3 +282,19 @@ def write_report(run: Results | StoredRun | str | Path, out: str | Path, *,
     """Write :func:`report_html` to ``out`` (never over a file without ``force``)."""
     text = report_html(run, findings=findings)
     return write_file(out, lambda path: path.write_text(text, encoding="utf-8"), force=force)
+
+
+# -- translation between meshes -------------------------------------------------------------------
+def translate(scenario: Scenario | str | Path, to: str) -> Translation:
+    """``scenario`` with its manifests translated to mesh ``to`` (``istio`` or ``linkerd``),
+    with a note per source field that has no equivalent or was approximated
+    (:mod:`meshsim.config.translate`). ``Translation.text()`` is the new scenario file."""
+    if isinstance(scenario, str | Path):
+        scenario = load(scenario)
+    return translate_scenario(scenario, to)
+
+
+def load_translation(translation: Translation, path: Path) -> Scenario:
+    """The translated scenario loaded from its text as if it were the file ``path`` (for
+    runs that do not write it)."""
+    return load_scenario_text(translation.text(), path.parent, path.name)

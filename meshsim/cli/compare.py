@@ -62,10 +62,24 @@ SetBOpt = Annotated[
 ]
 
 
+RunBArg = Annotated[
+    Path | None,
+    typer.Argument(
+        help="A run directory or scenario file (not with --meshes).", show_default=False,
+    ),
+]
+MeshesOpt = Annotated[
+    str | None,
+    typer.Option("--meshes", metavar="istio,linkerd", show_default=False,
+                 help="Run scenario A under both meshes (translating it as needed) on one "
+                 "seed and compare them: proxy CPU and memory, divergences, SLO verdicts."),
+]
+
+
 @app.command()
 def compare(
     run_a: RunArg,
-    run_b: RunArg,
+    run_b: RunBArg = None,
     seed: Annotated[
         int | None,
         typer.Option(
@@ -97,6 +111,7 @@ def compare(
         float, typer.Option("--latency-tolerance", min=0.0, metavar="PCT",
                             help="Allowed rise in p50 or p99, in percent.")
     ] = 10.0,
+    meshes: MeshesOpt = None,
     strict: StrictOpt = False,
     force: ForceOpt = False,
 ) -> None:
@@ -104,9 +119,18 @@ def compare(
 
     B regresses when its success rate is lower by more than --success-tolerance points, its
     p50 or p99 higher by more than --latency-tolerance percent, or an SLO that held in A fails.
+    With --meshes istio,linkerd, A is one scenario run under both meshes.
     """
     out, err = stdout(), stderr()
+    if meshes is not None:
+        if set_a or set_b:
+            with user_errors(err):
+                raise BadInput("--set-a/--set-b compare two runs; with --meshes edit the scenario")
+        compare_meshes_command(run_a, run_b, meshes, seed, duration, plot, strict, force)
+        return
     with user_errors(err):
+        if run_b is None:
+            raise BadInput("compare needs two runs (A and B), or one scenario with --meshes")
         sim_duration = duration_option(duration)
         check_output("--plot", plot, force=force)
         stored = {p: meshsim.load_run(p) for p in (run_a, run_b) if p.is_dir()}
@@ -223,4 +247,74 @@ def _report(out: Console, result: meshsim.Comparison, plot: Path) -> None:
         tol = result.tolerance
         out.print(f"no regression beyond the tolerances ({tol.success * 100:.2g}pp success rate, "
                   f"+{tol.latency:.0%} p50/p99)", style="green", markup=False)
+    out.print(f"plots written to {plot}", markup=False)
+
+
+# -- --meshes ----------------------------------------------------------------------------------
+def compare_meshes_command(
+    scenario_file: Path, extra: Path | None, meshes: str, seed: int | None,
+    duration: str | None, plot: Path, strict: bool, force: bool,
+) -> None:
+    """``compare --meshes istio,linkerd SCENARIO``: both meshes, one seed, side by side."""
+    out, err = stdout(), stderr()
+    with user_errors(err):
+        if extra is not None:
+            raise BadInput("--meshes compares one scenario under two meshes: give one file")
+        if scenario_file.is_dir():
+            raise BadInput(f"{scenario_file}: --meshes needs a scenario file, not a run")
+        sim_duration = duration_option(duration)
+        check_output("--plot", plot, force=force)
+        scenario = load_scenario(scenario_file, [], strict)
+        print_warnings(err, scenario)
+        if sim_duration is not None and sim_duration <= scenario.model.warmup:
+            raise BadInput(f"--duration {format_duration(sim_duration)} leaves nothing after "
+                           f"the warm-up of {scenario_file}")
+        result = meshsim.compare_meshes(scenario, tuple(m.strip() for m in meshes.split(",")),
+                                seed=seed, duration=sim_duration)
+        try:
+            write_output("--plot", plot, result.save_plot, force=force)
+        except ValueError as exc:
+            raise BadInput(f"--plot {plot}: cannot write ({exc})") from None
+    _report_meshes(out, result, plot)
+    raise typer.Exit(EXIT_OK)
+
+
+def _report_meshes(out: Console, result: meshsim.MeshComparison, plot: Path) -> None:
+    for label in result.comparison.labels:
+        out.print(label, style="bold", markup=False)
+    for mesh, translation in result.translations.items():
+        out.print(f"{mesh}: translated ({len(translation.lost)} fields lost, "
+                  f"{len(translation.approximated)} approximated; see meshsim translate)",
+                  markup=False)
+    out.print()
+    out.print(side_by_side_table(result.comparison))
+    if len(result.cost):
+        out.print()
+        out.print("proxy cost (whole run)", style="bold")
+        table = Table(box=None, header_style="bold", pad_edge=False)
+        a, b = result.meshes
+        for header in ("SERVICE", f"CPU-S {a}", f"CPU-S {b}", f"MEMORY {a}", f"MEMORY {b}"):
+            table.add_column(header, justify="left" if header == "SERVICE" else "right")
+        for row in result.cost.fillna(0).to_dict("records"):
+            table.add_row(str(row["service"]), f"{row['cpu_seconds_a']:,.2f}",
+                          f"{row['cpu_seconds_b']:,.2f}", f"{row['memory_mb_a']:,.0f}MB",
+                          f"{row['memory_mb_b']:,.0f}MB")
+        out.print(table)
+        totals = [run.data_plane_cost for run in result.runs]
+        out.print(f"data plane: {a} {totals[0]['cpu_seconds']:,.2f} CPU-s, "
+                  f"{totals[0]['memory_mb']:,.0f} MB; {b} {totals[1]['cpu_seconds']:,.2f} "
+                  f"CPU-s, {totals[1]['memory_mb']:,.0f} MB", markup=False)
+    out.print()
+    if result.divergences:
+        out.print("where the meshes diverge", style="bold")
+        for line in result.divergences:
+            out.print(f"  {line}", markup=False)
+    else:
+        out.print("no divergence beyond the thresholds (success 1pp, p99 25%, retries 2x)",
+                  markup=False)
+    if result.verdicts:
+        out.print()
+        out.print("SLO verdicts", style="bold")
+        for line in result.verdicts:
+            out.print(f"  {line}", markup=False)
     out.print(f"plots written to {plot}", markup=False)

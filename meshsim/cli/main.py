@@ -148,6 +148,9 @@ def run(
             "slo": records(slo),
             "refused": records(results.refused),
         }
+        if not results.proxy_cost.empty:  # only when the scenario models proxy cost
+            payload["proxy_cost"] = records(results.proxy_cost)
+            payload["data_plane_cost"] = results.data_plane_cost
         sys.stdout.write(json.dumps(payload, default=str, allow_nan=False) + "\n")
     elif quiet:
         print_quiet(out_console, results, slo)
@@ -239,6 +242,7 @@ from meshsim.cli import (  # noqa: E402, F401
     html_report,
     imports,
     proxy_config,
+    translate,
     viz,
     whatif,
 )

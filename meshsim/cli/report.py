@@ -12,12 +12,14 @@ from pathlib import Path
 
 from pandas import DataFrame
 from rich.console import Console
+from rich.table import Table
 
 from meshsim import Results
 from meshsim.cli.common import unicode_ok
 from meshsim.cli.render import backlog_table, golden_table, outcome_text, slo_lines, workloads_table
 from meshsim.cli.render_clients import amplification_table, load_table
 from meshsim.results.formatting import rollout_line
+from meshsim.units import format_duration
 
 
 def print_report(console: Console, results: Results, slo: DataFrame, run_dir: Path) -> None:
@@ -46,6 +48,7 @@ def print_report(console: Console, results: Results, slo: DataFrame, run_dir: Pa
             console.print(rollout_line(row), style=_ROLLOUT_STYLE.get(str(row.outcome)),
                           markup=False)
     _print_events(console, results.events)
+    print_cost(console, results)
     if len(slo):
         console.print()
         console.print("SLOs", style="bold")
@@ -152,3 +155,26 @@ def _print_open(console: Console, results: Results, *, always: bool) -> None:
     if news:
         text += f" (the answered requests' latency explains about {explained:,.0f} in flight)"
     console.print(text, style="yellow" if news else "dim", markup=False)
+
+
+def print_cost(console: Console, results: Results) -> None:
+    """The data-plane cost table, when the scenario models proxy cost (``proxy.cost``)."""
+    frame = results.proxy_cost_by_service
+    if frame.empty:
+        return
+    profile = results.model.cost.profile if results.model.cost is not None else ""
+    console.print()
+    console.print(f"data-plane cost ({profile}, whole run)", style="bold", markup=False)
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for header in ("SERVICE", "ROLE", "PROXIES", "REQUESTS", "CPU-S", "CORES", "MEMORY",
+                   "MAX WAIT"):
+        table.add_column(header, justify="left" if header in ("SERVICE", "ROLE") else "right")
+    for row in frame.to_dict("records"):
+        table.add_row(str(row["service"]) or "-", str(row["role"]), f"{row['proxies']:,}",
+                      f"{row['requests']:,}", f"{row['cpu_seconds']:,.2f}",
+                      f"{row['cpu_cores']:.3f}", f"{row['memory_mb']:,.0f}MB",
+                      format_duration(float(row["wait_max"])))
+    console.print(table)
+    total = results.data_plane_cost
+    console.print(f"total: {total['proxies']:.0f} proxies, {total['cpu_seconds']:,.2f} CPU-s "
+                  f"({total['cpu_cores']:.3f} cores), {total['memory_mb']:,.0f} MB", markup=False)

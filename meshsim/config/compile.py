@@ -20,6 +20,7 @@ from meshsim.config.checks import (
     target_names,
 )
 from meshsim.config.compile_clients import client_policy
+from meshsim.config.cost import compile_cost
 from meshsim.config.distributions import EmpiricalRef, LatencySpec, SamplesError, read_samples
 from meshsim.config.failures import error_model
 from meshsim.config.fields import did_you_mean
@@ -100,6 +101,7 @@ class _Compiler:
             expectations=self.expectations(services),
             cancellation=self.spec.cancellation,
             description=self.document.metadata.description,
+            cost=compile_cost(self.spec),
         )
 
     # -- services -----------------------------------------------------------------------------

@@ -63,6 +63,8 @@ NOTES: dict[tuple[type[BaseModel], str], str] = {
     "(`--seed` overrides it).",
     (S.ScenarioSpec, "network"): "The network between pods.",
     (S.ScenarioSpec, "proxy"): "The sidecar proxies.",
+    (S.CostSpec, "mode"): "`sidecar` (a proxy per pod and client) or Istio's `ambient` (a "
+    "ztunnel per node, plus a waypoint per destination service with `waypoint: true`).",
     (S.ScenarioSpec, "cancellation"): "What a pod does with a request whose caller gave up: "
     "`none` works on (as real servers do), `queued` drops it if not started yet, `deadline` "
     "propagates the caller's deadline (gRPC style).",

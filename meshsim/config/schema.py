@@ -32,6 +32,7 @@ from meshsim.config.fields import (
     sized_within,
     whole,
 )
+from meshsim.config.schema_cost import CostSpec
 from meshsim.config.schema_expect import LATENCY_METRICS, METRICS, SHARE_METRICS, ExpectSpec
 from meshsim.config.schema_failures import ErrorsField
 from meshsim.config.schema_services import (
@@ -59,8 +60,8 @@ from meshsim.units import format_duration
 
 __all__ = [
     "API_VERSION", "LATENCY_METRICS", "MESH_OVERHEAD", "METRICS", "SHARE_METRICS", "CallEntry",
-    "CallSpec", "Concurrency", "Contention", "ContentionSpec", "ExpectSpec", "FaultSpec",
-    "Labels", "Latency", "Metadata", "Name", "NetworkSpec", "ProxySpec", "Queue",
+    "CallSpec", "Concurrency", "Contention", "ContentionSpec", "CostSpec", "ExpectSpec",
+    "FaultSpec", "Labels", "Latency", "Metadata", "Name", "NetworkSpec", "ProxySpec", "Queue",
     "RateStepSpec", "Replicas", "RequestSpec", "RolloutSpec", "ScenarioDocument",
     "ScenarioSpec", "ServiceSpec", "Strict", "VersionSpec", "WorkloadSpec", "describe_text",
 ]
@@ -92,6 +93,7 @@ class NetworkSpec(Strict):
 
 class ProxySpec(Strict):
     overhead: Duration | None = None  # per sidecar traversal; None = the mesh's default
+    cost: CostSpec | None = None  # data-plane cost model (CPU, memory, queueing); None = off
 
 
 class FaultSpec(Strict):
@@ -152,6 +154,21 @@ class ScenarioSpec(Strict):
     def proxy_overhead(self) -> float:
         overhead = self.proxy.overhead
         return MESH_OVERHEAD[self.mesh] if overhead is None else overhead
+
+    @model_validator(mode="after")
+    def _cost_has_a_mesh(self) -> ScenarioSpec:
+        cost = self.proxy.cost
+        if cost is None:
+            return self
+        if self.mesh == "none":
+            raise problem("a cost model needs a mesh (istio or linkerd): without sidecars "
+                          "there is no proxy to cost", ["proxy", "cost"])
+        if cost.profile is not None and not cost.profile.startswith(self.mesh):
+            raise problem(f"profile {cost.profile!r} is not a {self.mesh} release",
+                          ["proxy", "cost", "profile"])
+        if cost.mode == "ambient" and self.mesh != "istio":
+            raise problem("ambient mode is Istio's", ["proxy", "cost", "mode"])
+        return self
 
     @model_validator(mode="after")
     def _pods_bounded(self) -> ScenarioSpec:

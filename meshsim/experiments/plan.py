@@ -67,11 +67,28 @@ def plan_sweep(
     seed_values = seed_list(seeds)
     metric_list = known_metrics(metrics)
     service, use_workload = reported_target(base.model, service)
-    models = [base.with_overrides(point).model for point in points]
+    models = [point_model(base, point) for point in points]
     cache = open_cache(cache_dir)
     plan = SweepPlan(paths, points, seed_values, metric_list, service, use_workload, [], {}, {})
     _split_cached(plan, base, models, cache)
     return plan
+
+
+MESH = "mesh"  # a grid path of its own: the scenario translated to each mesh (meshsim translate)
+
+
+def point_model(base: Scenario, point: Point) -> Model:
+    """The model of one grid point; a ``mesh`` value runs the scenario's translation to that
+    mesh (the other ``--set`` values applied to it), so ``--grid mesh=istio,linkerd`` compares
+    one intent under both meshes."""
+    overrides = dict(point)
+    mesh = overrides.pop(MESH, None)
+    scenario = base
+    if mesh is not None and str(mesh) != base.spec.mesh:
+        translation = api.translate(base, str(mesh))
+        scenario = api.load_translation(
+            translation, base.path.with_name(f"{base.path.stem}-{mesh}.yaml"))
+    return scenario.with_overrides(overrides).model if overrides else scenario.model
 
 
 def grid_points(grid: Mapping[str, Sequence[object]]) -> tuple[tuple[str, ...], list[Point]]:

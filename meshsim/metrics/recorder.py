@@ -58,6 +58,8 @@ class Recording:
     held_workers: list[str] = field(default_factory=list)
     # An app client's tries are requests rows of their own sharing the user request's id.
     client_tries: bool = False
+    # One row per proxy instance when the run models proxy cost (``spec.proxy.cost``).
+    proxy_cost: list[dict[str, object]] | None = None
     # Rows recorded per table (requests, calls, attempts), held here or streamed to sinks.
     counts: dict[str, int] = field(default_factory=dict)
     streamed: bool = False  # the rows went to sinks; the arrays above are empty

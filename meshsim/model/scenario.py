@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from meshsim.model.cost import CostModel
 from meshsim.model.faults import Fault
 from meshsim.model.policy import TrafficPolicy
 from meshsim.model.rollout import Rollout
@@ -46,3 +47,4 @@ class Model:
     record_attempts: bool = True
     policy: TrafficPolicy | None = None  # translated mesh policy; None = no policy applied
     rollouts: tuple[Rollout, ...] = ()  # progressive-delivery controllers (Flagger, Argo)
+    cost: CostModel | None = None  # data-plane cost model; None = proxies cost nothing

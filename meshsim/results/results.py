@@ -24,6 +24,7 @@ from meshsim.model import Model
 from meshsim.results import (
     backlog,
     clients,
+    cost,
     frames,
     otlp,
     plots,
@@ -121,6 +122,23 @@ class Results:
     def stored_tables(self) -> tuple[str, ...]:
         """The row tables this run's record level stores (``record``)."""
         return stored_tables(self.record)
+
+    @cached_property
+    def proxy_cost(self) -> pd.DataFrame:
+        """One row per proxy instance when the scenario models proxy cost (``spec.proxy.cost``):
+        requests, CPU seconds and cores, utilization, memory, connections, queueing wait
+        (:mod:`meshsim.results.cost`). Empty without a cost model."""
+        return cost.proxy_cost_frame(self.recording.proxy_cost)
+
+    @property
+    def proxy_cost_by_service(self) -> pd.DataFrame:
+        """``proxy_cost`` summed per service and role (sidecar, ztunnel, waypoint)."""
+        return cost.by_service(self.proxy_cost)
+
+    @property
+    def data_plane_cost(self) -> dict[str, float]:
+        """The run's total data-plane cost: proxies, CPU seconds and cores, memory (MB)."""
+        return cost.totals(self.proxy_cost, self.duration)
 
     @cached_property
     def events(self) -> pd.DataFrame:

@@ -155,6 +155,8 @@ def write_files(results: Results, out: Path, *, plots: bool = True) -> None:
     results.slo().to_csv(out / "slo.csv", index=False)
     results.recovery.to_csv(out / "recovery.csv", index=False)
     (out / "latency.json").write_text(json.dumps(results.latency_sketches()) + "\n")
+    if not results.proxy_cost.empty:  # the scenario modelled proxy cost (spec.proxy.cost)
+        results.proxy_cost.to_csv(out / "proxy_cost.csv", index=False)
     has_rollout = len(results.rollout) > 0
     if has_rollout:  # a canary ran: its outcome and the controller's decisions
         results.rollout.to_csv(out / "rollout.csv", index=False)
@@ -233,6 +235,14 @@ class StoredRun:
     @property
     def rows(self) -> RowStore:
         return RowStore(self.path)
+
+    @cached_property
+    def proxy_cost(self) -> pd.DataFrame:
+        """Per proxy instance CPU and memory (``proxy_cost.csv``; empty when the run did not
+        model proxy cost)."""
+        if not (self.path / "proxy_cost.csv").is_file():
+            return pd.DataFrame()
+        return _read(self.path, "proxy_cost.csv")
 
     @cached_property
     def requests(self) -> pd.DataFrame:

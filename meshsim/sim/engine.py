@@ -15,6 +15,7 @@ from meshsim.model import Model
 from meshsim.rng import Streams
 from meshsim.sim.collector import paced_collector
 from meshsim.sim.kernel import Kernel
+from meshsim.sim.proxy_cpu import DataPlane
 from meshsim.sim.wiring import build
 
 if TYPE_CHECKING:
@@ -48,6 +49,8 @@ class Simulation:
         self.latency = model.topology.network_latency
         self.overhead = model.topology.proxy_overhead
         self.propagate_deadlines = model.cancellation == "deadline"
+        self.data_plane: DataPlane | None = (
+            None if model.cost is None else DataPlane(self.env, model.cost, self.latency))
         self.policy: TrafficPolicy | None = (
             model.policy if model.mesh.name in ("istio", "linkerd") else None)
         self._request_ids = 0
@@ -115,6 +118,8 @@ class Simulation:
         recording.held_workers = [line for pod in self.pods
                                   for line in pod.held_by_finished_calls()]
         recording.client_tries = any(w.client is not None for w in self.model.workloads)
+        if self.data_plane is not None:
+            recording.proxy_cost = self.data_plane.rows(duration)
         return recording
 
     def _ticker(self, progress: Progress, duration: float) -> Generator[simpy.Event, None, None]:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from meshsim.sim.kernel import Kernel
     from meshsim.sim.live_routes import LiveTable
     from meshsim.sim.pod import Pod
+    from meshsim.sim.proxy_cpu import DataPlane
 
 
 class Mesh(Protocol):
@@ -47,6 +48,10 @@ class Mesh(Protocol):
     @property
     def overhead(self) -> float:
         """Per sidecar traversal."""
+
+    @property
+    def data_plane(self) -> DataPlane | None:
+        """The proxies' CPU queues when the run models proxy cost (else None)."""
 
     @property
     def propagate_deadlines(self) -> bool:

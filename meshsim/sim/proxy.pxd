@@ -16,6 +16,7 @@ cdef class Proxy:
     cdef public double outbound_overhead
     cdef public object _roll
     cdef public object identity
+    cdef public object cpu
     cdef public Timers _deadlines
     cpdef send(self, Call call)
     cpdef forward(self, Call call, double now)

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from meshsim.sim.kernel import Kernel, Wake
     from meshsim.sim.pod import Pod
     from meshsim.sim.ports import Mesh
+    from meshsim.sim.proxy_cpu import ProxyCpu
 
 
 class Proxy:
@@ -39,6 +40,7 @@ class Proxy:
         self.outbound_overhead = sim.overhead if sidecar else 0.0
         self._roll = pick_roll
         self.identity: str | None = None  # mTLS identity (its ServiceAccount), set by the engine
+        self.cpu: ProxyCpu | None = None  # set only when the run models proxy cost
         self._deadlines = Timers(self.env, 0.0, self._on_deadline, _call_done)
 
     # -- a call --------------------------------------------------------------------------------
@@ -61,6 +63,9 @@ class Proxy:
 
     def transmit(self, att: Attempt) -> None:
         """Put an attempt on the wire to its pod (sidecars and network on the way)."""
+        if self.cpu is not None:  # proxy cost modelled: CPU queues on the way
+            self.sim.data_plane.transmit(self, att)  # type: ignore[union-attr]
+            return
         pod = att.pod
         delay = self.outbound_overhead + self.sim.latency + pod.inbound_overhead
         if delay:
@@ -164,6 +169,9 @@ class PlainProxy(Proxy):
         call.attempts += 1
         att = Attempt(call, pod, call.attempts, now)
         call.attempt = att
+        if self.cpu is not None:
+            self.transmit(att)
+            return
         delay = self.outbound_overhead + self.sim.latency + pod.inbound_overhead  # transmit
         if delay:
             call_later(self.env, delay, pod.on_arrive, att)

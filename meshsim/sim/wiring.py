@@ -26,6 +26,7 @@ from meshsim.sim.linkerd import inbound
 from meshsim.sim.linkerd.proxy import LinkerdProxy
 from meshsim.sim.pod import Pod
 from meshsim.sim.proxy import PlainProxy, Proxy
+from meshsim.sim.proxy_cpu import UNMESHED
 from meshsim.sim.rollout import Controller, controllers
 from meshsim.sim.sampling import Sampler, random64, sampler, uniform
 from meshsim.sim.workload import Source
@@ -86,6 +87,7 @@ class Wiring:
                           mesh_sidecars=self.mesh_sidecars, drop_abandoned=self.drop_abandoned)
                 pod.inbound_overhead = sim.overhead if sidecar else 0.0
                 pod.proxy = self.proxy(name, sidecar, dep.labels, service.namespace)
+                self.cost(pod.proxy, service.name, sidecar, pod)
                 if sidecar:
                     self.secure(pod, service)
                 pods.append(pod)
@@ -114,6 +116,7 @@ class Wiring:
         sidecar = self.mesh_sidecars and not outside  # users outside come in via a gateway
         clients = [self.proxy(n, sidecar) for n in workload.client_names()]
         for client in clients:
+            self.cost(client, workload.name, sidecar)
             client.identity = self.identity(workload.name, "default") if sidecar else None
         rng = sim.streams.get(f"arrivals/{workload.name}")
         unit_gap = Batched(lambda n, rng=rng: rng.exponential(1.0, n))
@@ -141,6 +144,17 @@ class Wiring:
             return OpenSource(sim, workload, clients, unit_gap, roll, sender)
         think = sampler(workload.closed.think, sim.streams.get(f"think/{workload.name}"))
         return Users(sim, workload, clients, think, sender)
+
+    def cost(self, proxy: Proxy, service: str, sidecar: bool, pod: Pod | None = None) -> None:
+        """With proxy cost modelled, a meshed caller (and pod) gets its CPU queues, and an
+        unmeshed caller goes through the data plane too (the callee's sidecar still queues)."""
+        plane = self.sim.data_plane
+        if plane is None:
+            return
+        if sidecar:
+            plane.attach(proxy, service, pod)
+        else:
+            proxy.cpu = UNMESHED
 
     def has_sidecar(self, service: str, deployment_sidecar: bool) -> bool:
         policy = self.sim.policy
@@ -193,6 +207,8 @@ class Wiring:
                 proxy.identity = spiffe_principal("istio-ingressgateway-service-account",
                                                   "istio-system")
                 sim.proxies[name] = proxy
+                if sim.data_plane is not None:  # gateways are not costed; callees still are
+                    proxy.cpu = UNMESHED
                 pods.append(GatewayPod(sim, name, "istio-ingressgateway", proxy))
             self.gateways[gateway.name] = pods
         sim.endpoints[host] = pods  # type: ignore[assignment]

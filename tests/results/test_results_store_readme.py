@@ -15,6 +15,7 @@ RUNS = {
     "no faults": ROOT / "tests" / "fixtures" / "cli" / "small.yaml",
     "rollout": ROOT / "scenarios" / "canary" / "flagger-errors-rolled-back.yaml",
     "local replies": ROOT / "scenarios" / "istio" / "circuit-breaker.yaml",
+    "proxy cost": ROOT / "scenarios" / "meshes" / "istio-perf-bench.yaml",
 }
 
 

@@ -1,0 +1,153 @@
+"""``meshsim translate``: shipped scenarios both ways, round trips, and the notes that name
+every field a mesh cannot carry (mesh-cost.md §4)."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import meshsim
+from meshsim.api import load_translation, translate
+from meshsim.config.translate import Translation
+from meshsim.errors import ScenarioError
+
+ROOT = Path(__file__).parents[3]
+MESHED = sorted(p for d in ("istio", "linkerd", "canary") for p in (ROOT / "scenarios" / d)
+                .glob("*.yaml"))
+
+
+def other(mesh: str) -> str:
+    return "linkerd" if mesh == "istio" else "istio"
+
+
+def kinds(t: Translation, kind: str) -> list[dict[str, Any]]:
+    return [m for m in t.manifests if m["kind"] == kind]
+
+
+def paths(t: Translation, kind: str = "") -> set[str]:
+    return {f"{n.source} {n.path}" for n in t.notes if not kind or n.kind == kind}
+
+
+@pytest.mark.parametrize("path", MESHED, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_every_shipped_scenario_translates_both_ways_and_loads(
+        path: Path, tmp_path: Path) -> None:
+    scenario = meshsim.load(path)
+    for to in ("istio", "linkerd"):
+        t = translate(scenario, to)
+        loaded = load_translation(t, tmp_path / f"{path.stem}-{to}.yaml")
+        assert loaded.spec.mesh == to
+        for note in t.notes:  # every note says where the field was written
+            assert note.location and note.path, note
+            if note.source != "Scenario":
+                assert ":" in note.location
+
+
+@pytest.mark.parametrize("name", ["istio/retry-timeout", "istio/canary-split",
+                                  "linkerd/retry-storm", "linkerd/authorization"])
+def test_translated_scenarios_run(name: str, tmp_path: Path) -> None:
+    scenario = meshsim.load(ROOT / "scenarios" / f"{name}.yaml")
+    t = translate(scenario, other(scenario.spec.mesh))
+    loaded = load_translation(t, tmp_path / "t.yaml")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = meshsim.simulate(loaded, duration=loaded.model.warmup + 3)
+    assert results.workloads["requests"].sum() > 0
+
+
+def round_trip(name: str, tmp_path: Path) -> tuple[Translation, Translation]:
+    scenario = meshsim.load(ROOT / "scenarios" / f"{name}.yaml")
+    there = translate(scenario, other(scenario.spec.mesh))
+    back = translate(load_translation(there, tmp_path / "there.yaml"), scenario.spec.mesh)
+    load_translation(back, tmp_path / "back.yaml")
+    return there, back
+
+
+def test_istio_retries_and_timeouts_survive_a_round_trip(tmp_path: Path) -> None:
+    there, back = round_trip("istio/retry-timeout", tmp_path)
+    route = kinds(there, "HTTPRoute")[0]
+    notes = route["metadata"]["annotations"]
+    assert notes["retry.linkerd.io/limit"] == "3"
+    assert notes["retry.linkerd.io/timeout"] == "3s"
+    assert route["spec"]["rules"][0]["timeouts"] == {"request": "10s"}
+    http = kinds(back, "VirtualService")[0]["spec"]["http"][0]
+    assert http["timeout"] == "10s"
+    assert http["retries"]["attempts"] == 3
+    assert http["retries"]["perTryTimeout"] == "3s"
+    assert "503" in http["retries"]["retryOn"]
+    # what Linkerd cannot carry is named on the way there
+    assert "VirtualService/ratings-retry spec.http[0].retries.retryRemoteLocalities" in paths(
+        there, "lost")
+
+
+def test_a_subset_split_keeps_its_weights_both_ways(tmp_path: Path) -> None:
+    there, back = round_trip("istio/canary-split", tmp_path)
+    assert {"my-service-stable", "my-service-canary"} <= set(there.scenario["spec"]["services"])
+    refs = kinds(there, "HTTPRoute")[0]["spec"]["rules"][0]["backendRefs"]
+    assert [(r["name"], r["weight"]) for r in refs] == [("my-service-stable", 90),
+                                                       ("my-service-canary", 10)]
+    expect = there.scenario["spec"]["expect"][0]
+    assert expect["service"] == "my-service-canary" and "subset" not in expect
+    route = kinds(back, "VirtualService")[0]["spec"]["http"][0]["route"]
+    assert [(d["destination"]["host"], d["weight"]) for d in route] == [
+        ("my-service-stable", 90), ("my-service-canary", 10)]
+    assert any("connectionPool" in p for p in paths(there, "lost"))
+
+
+def test_outlier_detection_becomes_failure_accrual_and_back(tmp_path: Path) -> None:
+    there, back = round_trip("istio/circuit-breaker", tmp_path)
+    service = next(s for s in kinds(there, "Service"))
+    annotations = service["metadata"]["annotations"]
+    assert annotations["balancer.linkerd.io/failure-accrual"] == "consecutive"
+    source = yaml.safe_load_all((ROOT / "scenarios/istio/circuit-breaker.yaml").read_text())
+    outlier = next(d for d in source if d and d.get("kind") == "DestinationRule")[
+        "spec"]["trafficPolicy"]["outlierDetection"]
+    assert annotations["balancer.linkerd.io/failure-accrual-consecutive-max-failures"] == str(
+        outlier.get("consecutive5xxErrors", outlier.get("consecutiveGatewayErrors", 5)))
+    rule = next(d for d in kinds(back, "DestinationRule"))["spec"]["trafficPolicy"]
+    assert rule["outlierDetection"]["consecutive5xxErrors"] == int(
+        annotations["balancer.linkerd.io/failure-accrual-consecutive-max-failures"])
+    assert rule["outlierDetection"]["baseEjectionTime"] == str(outlier["baseEjectionTime"])
+    assert any("maxEjectionPercent" in p or "interval" in p for p in paths(there, "lost"))
+
+
+def test_a_linkerd_budget_becomes_an_envoy_budget_and_is_named_on_the_way_back(
+        tmp_path: Path) -> None:
+    there, back = round_trip("linkerd/retry-storm", tmp_path)
+    rules = {d["spec"]["host"]: d["spec"]["trafficPolicy"] for d in kinds(there,
+                                                                         "DestinationRule")}
+    assert rules["ratings"]["retryBudget"]["percent"] == 20
+    assert any(p.endswith("retryBudget.ttl") for p in paths(there, "lost"))
+    assert any(p.endswith("trafficPolicy.retryBudget") for p in paths(back, "lost"))
+    limits = {r["spec"]["parentRefs"][0]["name"]: r["metadata"]["annotations"]
+              for r in kinds(back, "HTTPRoute") if r["metadata"].get("annotations")}
+    assert limits["ratings"]["retry.linkerd.io/http"] == "5xx"
+
+
+def test_authorization_carries_identities_and_names_what_linkerd_cannot(tmp_path: Path) -> None:
+    there, back = round_trip("istio/authorization", tmp_path)
+    identities = [i for m in kinds(there, "MeshTLSAuthentication")
+                  for i in m["spec"]["identityRefs"]]
+    assert {"kind": "ServiceAccount", "name": "frontend", "namespace": "default"} in identities
+    assert "AuthorizationPolicy/reviews-viewer spec.rules[0].to" in paths(there, "lost")
+    principals = {p for m in kinds(back, "AuthorizationPolicy")
+                  for r in m["spec"].get("rules", []) for f in r.get("from", [])
+                  for p in f["source"].get("principals", [])}
+    assert "cluster.local/ns/default/sa/frontend" in principals
+
+
+@pytest.mark.parametrize(("name", "lost"), [
+    ("istio/mirroring", "spec.http[0].mirror"),
+    ("istio/fault-injection", "spec.http[0].fault"),
+])
+def test_fields_linkerd_lacks_are_named(name: str, lost: str) -> None:
+    t = translate(ROOT / "scenarios" / f"{name}.yaml", "linkerd")
+    assert any(p.endswith(lost) for p in paths(t, "lost"))
+
+
+def test_a_scenario_without_a_mesh_is_refused() -> None:
+    with pytest.raises(ScenarioError, match="no mesh intent"):
+        translate(ROOT / "scenarios/single-queue.yaml", "linkerd")
