@@ -8,6 +8,7 @@ line that names the missing thing.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import cast
 
@@ -19,6 +20,7 @@ from meshsim.config.checks import (
     resolve_target,
     target_names,
 )
+from meshsim.config.compile_topology import geography, place, places
 from meshsim.config.distributions import EmpiricalRef, LatencySpec, SamplesError, read_samples
 from meshsim.config.fields import did_you_mean
 from meshsim.config.locator import Locator
@@ -33,6 +35,7 @@ from meshsim.config.schema import (
     VersionSpec,
     WorkloadSpec,
 )
+from meshsim.config.schema_topology import PlacementSpec
 from meshsim.config.yamlsrc import PathKey, YamlPath
 from meshsim.errors import Location, ScenarioError
 from meshsim.model import (
@@ -74,6 +77,7 @@ class _Compiler:
         self.base_dir = base_dir
         self.edges: dict[str, list[tuple[str, YamlPath]]] = {}
         self.samples: dict[Path, Distribution] = {}
+        self.geo = geography(document.spec.topology)
 
     def error(self, message: str, path: Sequence[PathKey]) -> ScenarioError:
         return ScenarioError(message, self.locator.locate(path))
@@ -81,7 +85,8 @@ class _Compiler:
     def model(self, default_name: str) -> Model:
         services = {name: self.service(name, spec) for name, spec in self.spec.services.items()}
         self.check_graph(services)
-        topology = Topology(services, self.spec.network.latency, self.spec.proxy_overhead)
+        topology = Topology(services, self.spec.network.latency, self.spec.proxy_overhead,
+                            geography=self.geo)
         return Model(
             name=self.document.metadata.name or default_name,
             mesh=MeshProfile(self.spec.mesh, self.spec.meshVersion),
@@ -107,7 +112,8 @@ class _Compiler:
             )
         else:
             deployments = (self.deployment(name, spec, None, VersionSpec(), path),)
-        return Service(name, spec.namespace, deployments, external=spec.external)
+        return Service(name, spec.namespace, deployments, external=spec.external,
+                       traffic_distribution=spec.trafficDistribution)
 
     def deployment(
         self, name: str, spec: ServiceSpec, version: str | None, over: VersionSpec, path: YamlPath
@@ -122,10 +128,17 @@ class _Compiler:
         labels = {"app": name, **spec.labels}
         if version is not None:
             labels.update({"version": version, **(over.labels or {})})
+        replicas = over.replicas if version is not None else spec.replicas or 1
+        placement, placement_path = spec.placement, (*service_path, "placement")
+        if version is not None and over.placement is not None:
+            placement, placement_path = over.placement, (*path, "placement")
+        elif version is not None and spec.placement is not None:
+            raise self.error("a service with versions places each version: move placement "
+                             "into the versions", placement_path)
         return Deployment(
             service=name,
             version=version,
-            replicas=over.replicas if version is not None else spec.replicas or 1,
+            replicas=replicas,
             concurrency=over.concurrency or spec.concurrency,
             queue=over.queue if "queue" in over.model_fields_set else spec.queue,
             latency=self.latency(latency, (*latency_path, "latency")),
@@ -134,6 +147,7 @@ class _Compiler:
             calls=self.calls(name, calls, (*calls_path, "calls")),
             labels=labels,
             sidecar=not spec.external,
+            places=places(self.geo, placement, replicas, placement_path, self.error),
         )
 
     def latency(self, spec: LatencySpec, path: YamlPath) -> Distribution:
@@ -209,7 +223,12 @@ class _Compiler:
             path = (*_SPEC, "workload", index)
             self.check_workload(spec, path, services, pods, seen)
             seen.add(spec.name)
-            out.append(self.workload(spec))
+            where = None
+            if spec.placement is not None:
+                where = place(self.geo, spec.placement, (*path, "placement"), self.error)
+            elif self.geo is not None:
+                where = places(self.geo, None, 1, path, self.error)[0]
+            out.append(replace(self.workload(spec), place=where))
         return tuple(out)
 
     def _maybe_gateway_host(self, target: str) -> bool:
@@ -261,6 +280,10 @@ class _Compiler:
         self, spec: FaultSpec, path: YamlPath, services: dict[str, Service],
         pods: Mapping[str, FaultTarget],
     ) -> Fault:
+        self.check_fault_place(spec, path)
+        if spec.target is None:
+            return Fault(spec.at, spec.for_, FaultTarget(""), *(spec.latency or (1.0, 0.0)),
+                         spec.errors, spec.down, spec.blackhole, spec.zone, spec.cluster)
         pod = "/" not in spec.target and spec.target not in services
         target = pods.get(spec.target) if pod else resolve_target(spec.target, services)
         name, slash, version = spec.target.partition("/")
@@ -276,7 +299,25 @@ class _Compiler:
                 (*path, "target"),
             )
         factor, added = spec.latency or (1.0, 0.0)
-        return Fault(spec.at, spec.for_, target, factor, added, spec.errors, spec.down)
+        return Fault(spec.at, spec.for_, target, factor, added, spec.errors, spec.down,
+                     spec.blackhole, spec.zone, spec.cluster)
+
+    def check_fault_place(self, spec: FaultSpec, path: YamlPath) -> None:
+        """A fault's ``zone`` and ``cluster`` name places of ``spec.topology``."""
+        geo = self.geo
+        for key, value in (("cluster", spec.cluster), ("zone", spec.zone)):
+            if value is None:
+                continue
+            if geo is None:
+                raise self.error(f"a fault's {key} needs spec.topology", (*path, key))
+            known = (list(geo.clusters) if key == "cluster"
+                     else sorted(({p.zone for s in self.spec.services.values()
+                                   for p in _placements(s)} | {
+                                      z for site in geo.clusters.values() for z in site.zones})
+                                 - {""}))
+            if value not in known:
+                raise self.error(f"{key} {value!r} is not in the topology "
+                                 f"({', '.join(known) or 'none placed'})", (*path, key))
 
     def expectations(self, services: dict[str, Service]) -> tuple[Expectation, ...]:
         return tuple(
@@ -361,3 +402,10 @@ def _label(spec: ExpectSpec) -> str:
     if spec.max is not None:
         bounds.append(f"<= {show(spec.max)}")
     return f"{spec.metric} {who} {' and '.join(bounds)}"
+
+
+def _placements(spec: ServiceSpec) -> list[PlacementSpec]:
+    entries = list(spec.placement or [])
+    for version in (spec.versions or {}).values():
+        entries.extend(version.placement or [])
+    return entries

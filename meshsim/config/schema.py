@@ -43,6 +43,7 @@ from meshsim.config.schema_services import (
     VersionSpec,
     pods_of,
 )
+from meshsim.config.schema_topology import TopologySpec
 from meshsim.config.schema_types import (
     Concurrency,
     Labels,
@@ -97,15 +98,22 @@ class ProxySpec(Strict):
 class FaultSpec(Strict):
     at: Duration
     for_: PositiveDuration = Field(alias="for")
-    target: str
+    target: str | None = None  # a service, service/version or pod; may be left out with a place
+    zone: str | None = None  # only pods in this zone (spec.topology)
+    cluster: str | None = None  # only pods in this cluster (spec.topology)
     latency: LatencyChange | None = None
     errors: Probability | None = None
     down: StrictBool = False
+    blackhole: StrictBool = False  # connects time out (the caller's connectTimeout)
 
     @model_validator(mode="after")
     def _does_something(self) -> FaultSpec:
-        if self.latency is None and self.errors is None and not self.down:
-            raise problem("a fault needs latency (x10 or +50ms), errors, or down: true")
+        if self.latency is None and self.errors is None and not self.down and not self.blackhole:
+            raise problem(
+                "a fault needs latency (x10 or +50ms), errors, down: true or blackhole: true"
+            )
+        if self.target is None and self.zone is None and self.cluster is None:
+            raise problem("a fault needs a target, a zone or a cluster")
         return self
 
 
@@ -147,6 +155,7 @@ class ScenarioSpec(Strict):
     ] = []
     expect: Annotated[list[ExpectSpec], sized_within(limits.EXPECT), sized(limits.EXPECT)] = []
     rollout: RolloutSpec = RolloutSpec()
+    topology: TopologySpec | None = None  # clusters, zones, latency matrix (multi-cluster)
 
     @property
     def proxy_overhead(self) -> float:

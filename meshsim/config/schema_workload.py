@@ -26,6 +26,7 @@ from meshsim.config.fields import (
     whole,
     within,
 )
+from meshsim.config.schema_topology import WherePlacement
 from meshsim.config.schema_types import Labels, Name, Strict
 
 
@@ -64,6 +65,7 @@ class WorkloadSpec(Strict):
         list[RequestSpec], Field(min_length=1), sized_within(limits.REQUESTS),
         sized(limits.REQUESTS), BeforeValidator(_requests_shape),
     ] = [RequestSpec()]
+    placement: WherePlacement | None = None  # where the clients run (spec.topology)
 
     @field_validator("rate")
     @classmethod

@@ -14,6 +14,8 @@ class FaultTarget:
     pod: str | None = None
 
     def __str__(self) -> str:
+        if not self.service:
+            return "*"
         if self.pod is not None:
             return self.pod
         return self.service if self.version is None else f"{self.service}/{self.version}"
@@ -28,6 +30,9 @@ class Fault:
     latency_add: float = 0.0
     errors: float | None = None  # extra failure probability while active
     down: bool = False  # pods refuse connections; in-flight work is lost
+    blackhole: bool = False  # like down, but connects time out (connectTimeout) instead
+    zone: str | None = None  # only the target's pods in this zone (or every pod there)
+    cluster: str | None = None  # only the target's pods in this cluster (or every pod there)
 
     @property
     def end(self) -> float:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from meshsim.model.distributions import Distribution
+from meshsim.model.geography import Geography, Place
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class Deployment:
     calls: tuple[CallStep, ...]
     labels: Mapping[str, str] = field(default_factory=dict)
     sidecar: bool = True
+    places: tuple[Place, ...] = ()  # one per replica when the scenario has a topology
 
     def pod_names(self) -> list[str]:
         stem = self.service if self.version is None else f"{self.service}-{self.version}"
@@ -76,6 +78,8 @@ class Service:
     namespace: str
     deployments: tuple[Deployment, ...]
     external: bool = False
+    # Kubernetes Service ``trafficDistribution`` (PreferClose, PreferSameZone, PreferSameNode)
+    traffic_distribution: str | None = None
 
     @property
     def fqdn(self) -> str:
@@ -93,3 +97,4 @@ class Topology:
     services: Mapping[str, Service]
     network_latency: float  # one way, pod to pod, seconds
     proxy_overhead: float  # per sidecar traversal, seconds
+    geography: Geography | None = None  # clusters, zones, latency matrix; None = one place

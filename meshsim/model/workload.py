@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from meshsim.model.geography import Place
+
 
 @dataclass(frozen=True)
 class RequestTemplate:
@@ -37,6 +39,7 @@ class Workload:
     # The host the requests name when it is not ``target``: a Service that selects some of
     # ``target``'s pods (Flagger's ``<apex>-canary``), routed by ``TrafficPolicy.routes[host]``.
     host: str | None = None
+    place: Place | None = None  # where the clients run (multi-cluster scenarios)
 
     def client_names(self) -> list[str]:
         return [f"{self.name}-{i}" for i in range(self.clients)]

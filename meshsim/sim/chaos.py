@@ -27,11 +27,16 @@ class Chaos:
     def targets(self, fault: Fault) -> list[Pod]:
         t = fault.target
         if t.pod is not None:
-            return [pod for pod in self.sim.pods if pod.name == t.pod]
-        return [
-            pod for pod in self.sim.pods
-            if pod.service == t.service and (t.version is None or pod.version == t.version)
-        ]
+            pods = [pod for pod in self.sim.pods if pod.name == t.pod]
+        else:
+            pods = [
+                pod for pod in self.sim.pods
+                if (not t.service or pod.service == t.service)
+                and (t.version is None or pod.version == t.version)
+            ]
+        if fault.zone is not None or fault.cluster is not None:
+            pods = [pod for pod in pods if in_place(pod, fault)]
+        return pods
 
     def start(self) -> None:
         timeline: list[tuple[float, int, Fault, bool]] = []
@@ -55,7 +60,7 @@ class Chaos:
         now = self.sim.env.now
         kind = "fault-start" if begins else "fault-end"
         self.sim.recorder.event(
-            now, kind, service=fault.target.service, subset=fault.target.version or "",
+            now, kind, service=fault.target.service or "*", subset=fault.target.version or "",
             pod=fault.target.pod or "", detail=describe(fault),
         )
         for pod in self.targets(fault):
@@ -69,30 +74,48 @@ class Chaos:
     @staticmethod
     def _refresh(pod: Pod, active: list[Fault]) -> None:
         factor, add, ok = 1.0, 0.0, 1.0
-        down = False
+        down = blackhole = False
         for f in active:
             factor *= f.latency_factor
             add += f.latency_add
             if f.errors is not None:
                 ok *= 1.0 - f.errors
-            down = down or f.down
+            down = down or f.down or f.blackhole
+            blackhole = blackhole or f.blackhole
         pod.latency_factor = factor
         pod.latency_add = add
         pod.fault_errors = 1.0 - ok
+        if blackhole or pod.blackholed:
+            pod.blackholed = blackhole
         if down and not pod.down:
             pod.crash()
         elif not down and pod.down:
             pod.restart()
 
 
+def in_place(pod: Pod, fault: Fault) -> bool:
+    """The pod runs in the fault's zone and cluster (multi-cluster scenarios)."""
+    place = getattr(pod, "place", None)
+    if place is None:
+        return False
+    return ((fault.zone is None or place.zone == fault.zone)
+            and (fault.cluster is None or place.cluster == fault.cluster))
+
+
 def describe(fault: Fault) -> str:
     parts = [f"target={fault.target}", f"for={fault.duration:g}s"]
+    if fault.cluster is not None:
+        parts.append(f"cluster={fault.cluster}")
+    if fault.zone is not None:
+        parts.append(f"zone={fault.zone}")
     if fault.latency_factor != 1.0:
         parts.append(f"latency=x{fault.latency_factor:g}")
     if fault.latency_add:
         parts.append(f"latency=+{fault.latency_add * 1e3:g}ms")
     if fault.errors is not None:
         parts.append(f"errors={fault.errors:g}")
-    if fault.down:
+    if fault.blackhole:
+        parts.append("blackhole")
+    elif fault.down:
         parts.append("down")
     return " ".join(parts)

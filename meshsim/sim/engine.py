@@ -46,6 +46,7 @@ class Simulation:
             record_attempts=model.record_attempts, sinks=[aggregates_for(model)]
         )
         self.latency = model.topology.network_latency
+        self.topology = model.topology
         self.overhead = model.topology.proxy_overhead
         self.propagate_deadlines = model.cancellation == "deadline"
         self.policy: TrafficPolicy | None = (

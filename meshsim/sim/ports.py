@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from meshsim.metrics import Recorder
     from meshsim.model.policy import TrafficPolicy
+    from meshsim.model.topology import Topology
     from meshsim.rng import Streams
     from meshsim.sim.kernel import Kernel
     from meshsim.sim.live_routes import LiveTable
@@ -47,6 +48,10 @@ class Mesh(Protocol):
     @property
     def overhead(self) -> float:
         """Per sidecar traversal."""
+
+    @property
+    def topology(self) -> Topology:
+        """The services, and where pods run (``geography``, None for one place)."""
 
     @property
     def propagate_deadlines(self) -> bool:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from meshsim.sim.kernel import Kernel, Wake
     from meshsim.sim.pod import Pod
     from meshsim.sim.ports import Mesh
+    from meshsim.sim.wire import Wire
 
 
 class Proxy:
@@ -40,6 +41,7 @@ class Proxy:
         self._roll = pick_roll
         self.identity: str | None = None  # mTLS identity (its ServiceAccount), set by the engine
         self._deadlines = Timers(self.env, 0.0, self._on_deadline, _call_done)
+        self.wire: Wire | None = None  # the latency matrix from here (multi-cluster only)
 
     # -- a call --------------------------------------------------------------------------------
     def send(self, call: Call) -> None:
@@ -63,10 +65,19 @@ class Proxy:
         """Put an attempt on the wire to its pod (sidecars and network on the way)."""
         pod = att.pod
         delay = self.outbound_overhead + self.sim.latency + pod.inbound_overhead
+        wire = self.wire
+        if wire is not None:
+            extra = att.wire = wire.extra(pod)
+            delay += extra
         if delay:
             call_later(self.env, delay, pod.on_arrive, att)
         else:
             pod.arrive(att)
+
+    def connect_timeout(self, att: Attempt) -> float:
+        """How long a connect to a blackholed pod waits before failing (the kernel's default
+        SYN retries take longer; 10 s is Istio's and a common client's)."""
+        return 10.0
 
     # -- outcomes ------------------------------------------------------------------------------
     def on_response(self, ev: Wake) -> None:

@@ -25,10 +25,12 @@ from meshsim.sim.pod import Pod
 from meshsim.sim.proxy import PlainProxy, Proxy
 from meshsim.sim.rollout import Controller, controllers
 from meshsim.sim.sampling import random64, sampler, uniform
+from meshsim.sim.wire import Wire
 from meshsim.sim.workload import Source
 
 if TYPE_CHECKING:
     from meshsim.model import Service, Workload
+    from meshsim.model.geography import Place
     from meshsim.sim.engine import Simulation
 
 
@@ -77,16 +79,28 @@ class Wiring:
             roll = uniform(streams.get(f"errors/{stem}"))
             call_roll = uniform(streams.get(f"calls/{stem}"))
             sidecar = self.has_sidecar(service.name, dep.sidecar and not service.external)
-            for name in dep.pod_names():
+            for index, name in enumerate(dep.pod_names()):
                 pod = Pod(sim, dep, name, service_time, roll, call_roll,
                           mesh_sidecars=self.mesh_sidecars, drop_abandoned=self.drop_abandoned)
                 pod.inbound_overhead = sim.overhead if sidecar else 0.0
                 pod.proxy = self.proxy(name, sidecar, dep.labels, service.namespace)
+                if dep.places:
+                    self.place(pod, dep.places[index])
                 if sidecar:
                     self.secure(pod, service)
                 pods.append(pod)
         sim.endpoints[service.name] = pods
         sim.pods.extend(pods)
+
+    def place(self, where: Pod | Proxy, place: Place) -> None:
+        """A pod (and its sidecar) or a client in its cluster and zone, with the latency matrix
+        from there (multi-cluster scenarios only: nothing else reads ``place``)."""
+        geo = self.sim.model.topology.geography
+        assert geo is not None  # places exist only with a topology
+        where.place = place  # type: ignore[union-attr]
+        proxy = where.proxy if isinstance(where, Pod) else where
+        proxy.place = place  # type: ignore[attr-defined]
+        proxy.wire = Wire(place, geo.latency, self.sim.latency)
 
     def secure(self, pod: Pod, service: Service) -> None:
         """A meshed pod's mTLS identity and inbound policy (Linkerd's, or Istio's RBAC)."""
@@ -109,6 +123,8 @@ class Wiring:
         clients = [self.proxy(n, sidecar) for n in workload.client_names()]
         for client in clients:
             client.identity = self.identity(workload.name, "default") if sidecar else None
+            if workload.place is not None:
+                self.place(client, workload.place)
         rng = sim.streams.get(f"arrivals/{workload.name}")
         unit_gap = Batched(lambda n, rng=rng: rng.exponential(1.0, n))
         roll = uniform(sim.streams.get(f"clients/{workload.name}"))

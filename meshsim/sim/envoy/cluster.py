@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from meshsim.model.clusters import ClusterPolicy
 from meshsim.sim.envoy import Balancer, OutlierDetector, make_balancer, priority_load
 from meshsim.sim.envoy.breakers import ResourceManager  # its defining module: kernel.pxd
+from meshsim.sim.envoy.locality import Tiers, tiers_for
 from meshsim.sim.kernel import call_later
 
 if TYPE_CHECKING:
@@ -82,7 +83,21 @@ class Cluster:
             self._start_detector()
         recorder = proxy.sim.recorder
         self._ejected_level = recorder.level("ejected", service, self.subset)
+        self.tiers: Tiers[Pod] | None = None  # priorities and localities (multi-cluster)
+        self._placed = proxy.sim.topology.geography is not None
+        if self._placed:
+            self.tiers = self._tiers()
         self._refresh_health()
+
+    def _tiers(self) -> Tiers[Pod] | None:
+        """What pilot pushes this caller for these hosts (only with a topology)."""
+        policy = self.policy
+        spec = self.proxy.sim.topology.services.get(self.service)
+        return tiers_for(
+            self.proxy, self.hosts, setting=policy.locality, outlier=policy.outlier is not None,
+            panic_threshold=policy.panic_threshold,
+            traffic_distribution=spec.traffic_distribution if spec is not None else None,
+        )
 
     def _start_detector(self) -> None:
         outlier = self.policy.outlier
@@ -122,6 +137,9 @@ class Cluster:
             self.detector.set_hosts(hosts)
         elif self.policy.outlier is not None and hosts:
             self._start_detector()
+        if self._placed:
+            self.tiers = self._tiers()
+            self.balancer.refresh()
         self._refresh_health()
 
     # -- health --------------------------------------------------------------------------------
@@ -133,6 +151,21 @@ class Cluster:
         )
         self.panic = bool(self.hosts) and plan.panic[0]
         self.balancer.observe(self.hosts, self.healthy)
+        if self.tiers is not None:
+            self._refresh_tiers(self.tiers, ejected)
+
+    def _refresh_tiers(self, tiers: Tiers[Pod], ejected: object) -> None:
+        """Envoy recomputes the priority spill on every health change; a new split is an
+        event (``priority-load``), as ``istioctl proxy-config`` would show it."""
+        before = tiers.plan.load
+        tiers.refresh(ejected)  # type: ignore[arg-type]
+        self.balancer.refresh()
+        after = tiers.plan.load
+        if before and after != before:
+            self.proxy.sim.recorder.event(
+                self.env.now, "priority-load", proxy=self.proxy.name, service=self.service,
+                subset=self.subset, detail=" ".join(f"P{i}={x}" for i, x in enumerate(after)),
+            )
 
     def _tick(self, ev: Wake) -> None:
         assert self.detector is not None
@@ -166,6 +199,8 @@ class Cluster:
     # -- host selection ------------------------------------------------------------------------
     def choose(self, up: Upstream) -> Pod | None:
         """Panic routing, the balancer, and the retry host predicate (§2, §4.4, §5)."""
+        if self.tiers is not None:
+            return self._choose_tiered(up, self.tiers)
         source = self.hosts if self.panic else self.healthy
         if not source:
             return None
@@ -184,6 +219,16 @@ class Cluster:
             if host is None or retry is None or retry.accept(host):
                 return host
         return host
+
+    def _choose_tiered(self, up: Upstream, tiers: Tiers[Pod]) -> Pod | None:
+        """Priorities and localities first (one draw for the priority), then the balancer."""
+        retry = up.retry
+        tries = retry.host_selection_attempts + 1 if retry is not None and up.call.attempts else 1
+        hash_ = up.hash if self.uses_hash else None
+        if self.uses_hash and hash_ is None:
+            hash_ = up.hash = self.balancer.random_hash()
+        return tiers.choose(self.balancer, self._rand, active=self._active, tries=tries,
+                            accept=retry.accept if retry is not None else None, hash=hash_)
 
     # -- connection pool (HTTP/1.1 unless http2) -----------------------------------------------
     def admit(self, up: Upstream, host: Pod) -> bool:
@@ -220,6 +265,8 @@ class Cluster:
         self.connections[host] += 1
         conn = Connection(host)
         setup = 2 * self.proxy.sim.latency  # TCP (and mTLS) handshake: one round trip
+        if self._placed and self.proxy.wire is not None:
+            setup += 2 * self.proxy.wire.extra(host)  # the latency matrix's path to the host
         if setup:
             call_later(self.env, setup, self._on_connected, conn)
         else:

@@ -221,6 +221,10 @@ class LinkerdProxy(Proxy):
         live = [t for t in timers if t[0] > 0]
         return min(live) if live else (0.0, "")
 
+    def connect_timeout(self, att: Attempt) -> float:
+        """The chart's ``outboundConnectTimeout``, 1 s (linkerd.md §0)."""
+        return 1.0
+
     # -- outcomes -------------------------------------------------------------------------------
     def response(self, att: Attempt) -> None:
         if att.abandoned:
