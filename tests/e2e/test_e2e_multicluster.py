@@ -1,0 +1,67 @@
+"""Locality failover through the whole engine (scenarios/multicluster/zone-outage.yaml):
+outlier detection turns failover on, maxEjectionPercent counts every zone's hosts (E8), and a
+blackholed zone costs each attempt the connect timeout."""
+
+from __future__ import annotations
+
+import pytest
+from paths import ROOT
+
+import meshsim
+from meshsim.results import Results
+
+SCENARIO = ROOT / "scenarios" / "multicluster" / "zone-outage.yaml"
+OD = "DestinationRule/reviews.spec.trafficPolicy.outlierDetection"
+
+
+def run(overrides: dict[str, object] | None = None) -> Results:
+    scenario = meshsim.load(SCENARIO, overrides={"spec.duration": "30s", **(overrides or {})})
+    return meshsim.simulate(scenario)
+
+
+def zone_b_share(results: Results, start: float = 15.0, end: float = 30.0) -> float:
+    """Share of reviews attempts served in us-east1-b while the zone-a fault is on."""
+    att = results.attempts
+    att = att[(att.service == "reviews") & (att.start >= start) & (att.start < end)]
+    zone_b = att.pod.astype(str).isin([f"reviews-{i}" for i in range(5, 10)])
+    return float(zone_b.mean())
+
+
+@pytest.fixture(scope="module")
+def with_od() -> Results:
+    return run()
+
+
+def test_outlier_detection_fails_the_zone_over(with_od: Results) -> None:
+    assert zone_b_share(with_od) > 0.99
+    before = with_od.attempts[(with_od.attempts.service == "reviews")
+                              & (with_od.attempts.start < 10)]
+    # Before the fault everything stays in the caller's zone (priority 0).
+    assert before.pod.astype(str).isin([f"reviews-{i}" for i in range(5)]).all()
+    kinds = set(with_od.events.kind.astype(str))
+    assert "priority-load" in kinds
+
+
+def test_without_outlier_detection_there_is_no_locality_preference() -> None:
+    results = run({OD: None})
+    assert zone_b_share(results) == pytest.approx(0.5, abs=0.05)
+    assert zone_b_share(results, 2.0, 10.0) == pytest.approx(0.5, abs=0.05)
+
+
+@pytest.mark.parametrize(("percent", "low", "high"), [(10, 0.0, 0.05), (50, 0.99, 1.0)])
+def test_max_ejection_percent_counts_both_zones(percent: int, low: float, high: float) -> None:
+    """E8: 10 % of 10 hosts lets one zone-a host go; zone a still looks 4/5 healthy."""
+    results = run({f"{OD}.maxEjectionPercent": percent})
+    assert low <= zone_b_share(results) <= high
+
+
+def test_blackholed_zone_costs_the_connect_timeout_without_outlier_detection() -> None:
+    results = run({OD: None, "spec.faults[0]": {"at": "10s", "for": "30s", "target": "reviews",
+                                                "zone": "us-east1-a", "blackhole": True}})
+    att = results.attempts
+    att = att[(att.service == "reviews") & (att.start >= 12) & (att.start < 18)]
+    in_a = att.pod.astype(str).isin([f"reviews-{i}" for i in range(5)])
+    lost = att[in_a]
+    assert len(lost) > 0
+    assert (lost.latency >= 10.0).all()  # Istio's default connectTimeout, 10 s
+    assert set(lost["flags"].astype(str)) == {"UF"}
