@@ -87,8 +87,9 @@ def _place_checks(model: Model, manifests: Sequence[Manifest], service: str,
         same = [p for p in local if p.locality == place.locality]
         remote = [p for p in pods if p.network != place.network]
         hosts = len(local) + len({(p.network, p.locality) for p in remote})
-        enabled = policy.locality is None or policy.locality.enabled
-        if enabled and same and len(same) < hosts and not (policy.locality and policy.locality.distribute):
+        setting = policy.locality
+        failover = setting is None or (setting.enabled and not setting.distribute)
+        if failover and same and len(same) < hosts:
             cap = min(100.0, outlier.max_ejection_percent)
             most = math.floor(cap * hosts / 100 + 1e-9)
             k = len(same)
