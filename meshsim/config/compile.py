@@ -283,7 +283,8 @@ class _Compiler:
         self.check_fault_place(spec, path)
         if spec.target is None:
             return Fault(spec.at, spec.for_, FaultTarget(""), *(spec.latency or (1.0, 0.0)),
-                         spec.errors, spec.down, spec.blackhole, spec.zone, spec.cluster)
+                         spec.errors, spec.down, spec.blackhole, spec.zone, spec.cluster,
+                         spec.gateway)
         pod = "/" not in spec.target and spec.target not in services
         target = pods.get(spec.target) if pod else resolve_target(spec.target, services)
         name, slash, version = spec.target.partition("/")
@@ -302,9 +303,25 @@ class _Compiler:
         return Fault(spec.at, spec.for_, target, factor, added, spec.errors, spec.down,
                      spec.blackhole, spec.zone, spec.cluster)
 
+    def check_gateway(self, cluster: str, path: YamlPath) -> None:
+        """An east-west gateway exists per network (its first cluster's) when there are two
+        networks or more."""
+        geo = self.geo
+        networks: dict[str, str] = {}
+        for site in (geo.clusters.values() if geo is not None else ()):
+            networks.setdefault(site.network, site.name)
+        if len(networks) < 2:
+            raise self.error("an east-west gateway fault needs spec.topology with two "
+                             "networks or more", path)
+        if cluster not in networks.values():
+            raise self.error(f"cluster {cluster!r} has no east-west gateway (gateways: "
+                             f"{', '.join(networks.values())}, one per network)", path)
+
     def check_fault_place(self, spec: FaultSpec, path: YamlPath) -> None:
         """A fault's ``zone`` and ``cluster`` name places of ``spec.topology``."""
         geo = self.geo
+        if spec.gateway is not None:
+            self.check_gateway(spec.gateway, (*path, "gateway"))
         for key, value in (("cluster", spec.cluster), ("zone", spec.zone)):
             if value is None:
                 continue

@@ -101,6 +101,7 @@ class FaultSpec(Strict):
     target: str | None = None  # a service, service/version or pod; may be left out with a place
     zone: str | None = None  # only pods in this zone (spec.topology)
     cluster: str | None = None  # only pods in this cluster (spec.topology)
+    gateway: str | None = None  # a cluster's east-west gateway (several networks)
     latency: LatencyChange | None = None
     errors: Probability | None = None
     down: StrictBool = False
@@ -112,8 +113,13 @@ class FaultSpec(Strict):
             raise problem(
                 "a fault needs latency (x10 or +50ms), errors, down: true or blackhole: true"
             )
-        if self.target is None and self.zone is None and self.cluster is None:
-            raise problem("a fault needs a target, a zone or a cluster")
+        if self.target is None and self.zone is None and self.cluster is None and (
+                self.gateway is None):
+            raise problem("a fault needs a target, a zone, a cluster or a gateway")
+        if self.gateway is not None and (self.target or self.zone or self.cluster or
+                                         self.latency or self.errors is not None):
+            raise problem("a gateway fault takes only down: true or blackhole: true",
+                          ["gateway"])
         return self
 
 

@@ -33,6 +33,7 @@ class Fault:
     blackhole: bool = False  # like down, but connects time out (connectTimeout) instead
     zone: str | None = None  # only the target's pods in this zone (or every pod there)
     cluster: str | None = None  # only the target's pods in this cluster (or every pod there)
+    gateway: str | None = None  # the east-west gateway of this cluster (down or blackhole)
 
     @property
     def end(self) -> float:

@@ -63,6 +63,9 @@ class Chaos:
             now, kind, service=fault.target.service or "*", subset=fault.target.version or "",
             pod=fault.target.pod or "", detail=describe(fault),
         )
+        if fault.gateway is not None:
+            self._gateway(fault, begins)
+            return
         for pod in self.targets(fault):
             active = self._active.setdefault(pod.name, [])
             if begins:
@@ -70,6 +73,15 @@ class Chaos:
             else:
                 active.remove(fault)
             self._refresh(pod, active)
+
+    def _gateway(self, fault: Fault, begins: bool) -> None:
+        """An east-west gateway goes down (refuses) or is blackholed (connects time out)."""
+        eastwest = self.sim.eastwest
+        gateway = eastwest.by_cluster(fault.gateway or "") if eastwest is not None else None
+        if gateway is None:
+            return
+        gateway.down = begins
+        gateway.blackholed = begins and fault.blackhole
 
     @staticmethod
     def _refresh(pod: Pod, active: list[Fault]) -> None:
@@ -106,6 +118,8 @@ def describe(fault: Fault) -> str:
     parts = [f"target={fault.target}", f"for={fault.duration:g}s"]
     if fault.cluster is not None:
         parts.append(f"cluster={fault.cluster}")
+    if fault.gateway is not None:
+        parts.append(f"gateway={fault.gateway}")
     if fault.zone is not None:
         parts.append(f"zone={fault.zone}")
     if fault.latency_factor != 1.0:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import simpy
 
     from meshsim.model.policy import TrafficPolicy
+    from meshsim.sim.eastwest import EastWest
     from meshsim.sim.live_routes import LiveTable
     from meshsim.sim.pod import Pod
     from meshsim.sim.proxy import Proxy
@@ -58,6 +59,7 @@ class Simulation:
         self.service_codes: dict[str, int] = {}
         self.proxies: dict[str, Proxy] = {}
         self.live_routes: LiveTable = {}  # routes whose weights a rollout controller sets
+        self.eastwest: EastWest | None = None  # multi-network gateways (set by the wiring)
         self.sources, self.chaos, self.rollouts = build(self)
 
     # -- ids ------------------------------------------------------------------------------------

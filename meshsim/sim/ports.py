@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from meshsim.model.policy import TrafficPolicy
     from meshsim.model.topology import Topology
     from meshsim.rng import Streams
+    from meshsim.sim.eastwest import EastWest
     from meshsim.sim.kernel import Kernel
     from meshsim.sim.live_routes import LiveTable
     from meshsim.sim.pod import Pod
@@ -52,6 +53,10 @@ class Mesh(Protocol):
     @property
     def topology(self) -> Topology:
         """The services, and where pods run (``geography``, None for one place)."""
+
+    @property
+    def eastwest(self) -> EastWest | None:
+        """East-west gateways and split-horizon EDS (several networks only)."""
 
     @property
     def propagate_deadlines(self) -> bool:

@@ -16,6 +16,7 @@ from meshsim.model.authz import identity_of, spiffe_principal
 from meshsim.model.policy import gateway_for
 from meshsim.rng import Batched
 from meshsim.sim.chaos import Chaos
+from meshsim.sim.eastwest import EastWest
 from meshsim.sim.envoy import rbac
 from meshsim.sim.envoy.gateway import GatewayPod, share_live_routes
 from meshsim.sim.envoy.proxy import EnvoyProxy
@@ -59,6 +60,9 @@ class Wiring:
 
     def build(self) -> Actors:
         sim = self.sim
+        geo = sim.model.topology.geography
+        if geo is not None and len({site.network for site in geo.clusters.values()}) > 1:
+            sim.eastwest = EastWest(sim, geo)
         for service in sim.model.topology.services.values():
             self.service_pods(service)
         sources = [self.source(workload) for workload in sim.model.workloads]

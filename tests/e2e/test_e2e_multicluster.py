@@ -65,3 +65,35 @@ def test_blackholed_zone_costs_the_connect_timeout_without_outlier_detection() -
     assert len(lost) > 0
     assert (lost.latency >= 10.0).all()  # Istio's default connectTimeout, 10 s
     assert set(lost["flags"].astype(str)) == {"UF"}
+
+
+EASTWEST = ROOT / "scenarios" / "multicluster" / "eastwest-blackhole.yaml"
+GATEWAY = "istio-eastwestgateway-west:15443/reviews/us-west1/us-west1-a"
+
+
+def eastwest(overrides: dict[str, object] | None = None) -> Results:
+    scenario = meshsim.load(EASTWEST, overrides={"spec.duration": "30s", **(overrides or {})})
+    return meshsim.simulate(scenario)
+
+
+def test_e9_gateway_host_weighs_the_remote_pods_and_a_blackhole_costs_10s() -> None:
+    results = eastwest()
+    att = results.attempts
+    before = att[(att.service == "reviews") & (att.start < 10)]
+    share = (before.pod.astype(str) == GATEWAY).mean()
+    assert share == pytest.approx(0.4, abs=0.01)  # weights 1, 1, 1 and 2
+    req = results.requests
+    during = req[(req.start >= 12) & (req.start < 18)]
+    slow = during.latency >= 10.0
+    assert slow.mean() == pytest.approx(0.4, abs=0.05)
+    assert during.ok.all()  # the default retry (connect-failure, previous_hosts) lands locally
+    retried = att[(att.service == "reviews") & (att.start >= 22) & (att.attempt == 2)]
+    assert not (retried.pod.astype(str) == GATEWAY).any()
+
+
+def test_e10_with_outlier_detection_the_remote_region_waits_as_priority_1() -> None:
+    od = {"consecutive5xxErrors": 5, "interval": "1s"}
+    results = eastwest({OD: od})
+    att = results.attempts
+    assert not (att[att.service == "reviews"].pod.astype(str) == GATEWAY).any()
+    assert results.requests.latency.max() < 1.0

@@ -27,6 +27,11 @@ if TYPE_CHECKING:
 IntRoll = Callable[[], int]
 
 
+def _endpoint_weight(host: object) -> float:
+    """An EDS endpoint's weight: 1 per pod, the remote pods' sum for an east-west gateway."""
+    return float(getattr(host, "weight", 1.0))
+
+
 def subset_hosts(
     policy: TrafficPolicy, service: str, subset: str | None, pods: list[Pod]
 ) -> list[Pod] | None:
@@ -60,12 +65,16 @@ class Cluster:
         self.env: Kernel = proxy.env
         self.service = service
         self.subset = subset or ""
+        self._placed = proxy.sim.topology.geography is not None
+        if self._placed:
+            hosts = self._split_horizon(hosts)
         self.service_code: int | None = None  # the recorder's code, cached on first use
         self.hosts = hosts
         self.policy = policy
         self.breaker = ResourceManager(policy.circuit_breakers)
         self.balancer: Balancer[Pod] = make_balancer(
-            policy.load_balancer, rand=rand, key=lambda p: p.name
+            policy.load_balancer, rand=rand, key=lambda p: p.name,
+            weights=_endpoint_weight if self._placed else None,
         )
         self.uses_hash = self.balancer.uses_hash
         self.active: dict[Pod, int] = dict.fromkeys(hosts, 0)
@@ -84,10 +93,17 @@ class Cluster:
         recorder = proxy.sim.recorder
         self._ejected_level = recorder.level("ejected", service, self.subset)
         self.tiers: Tiers[Pod] | None = None  # priorities and localities (multi-cluster)
-        self._placed = proxy.sim.topology.geography is not None
         if self._placed:
             self.tiers = self._tiers()
         self._refresh_health()
+
+    def _split_horizon(self, hosts: list[Pod]) -> list[Pod]:
+        """Multi-network EDS: remote networks' pods behind east-west gateway hosts."""
+        eastwest = self.proxy.sim.eastwest
+        where = getattr(self.proxy, "place", None)
+        if eastwest is None or where is None:
+            return hosts
+        return eastwest.view(where, self.service, self.subset, hosts)  # type: ignore[return-value]
 
     def _tiers(self) -> Tiers[Pod] | None:
         """What pilot pushes this caller for these hosts (only with a topology)."""
@@ -117,6 +133,8 @@ class Cluster:
         monitor; a removed one leaves the balancer and the detector at once, its idle
         connections close and its busy ones close as their streams end (Envoy drains the
         removed host's pool). No random draw is made: other streams stay aligned."""
+        if self._placed:
+            hosts = self._split_horizon(hosts)
         removed = self.members - set(hosts)
         for host in hosts:
             if host not in self.active:

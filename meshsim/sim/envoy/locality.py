@@ -152,7 +152,8 @@ def tiers_for(caller: object, hosts: Sequence[H], *, setting: LocalityLbSetting 
     caller_labels = {**(getattr(caller, "labels", None) or {}), **where.labels()}
     plan = assign(setting, outlier=outlier, caller=where, endpoints=placed,
                   caller_labels=caller_labels, endpoint_labels=labels,
-                  traffic_distribution=traffic_distribution)
+                  traffic_distribution=traffic_distribution,
+                  weights=[float(getattr(h, "weight", 1.0)) for h in hosts])
     if plan is None:
         return None
     return Tiers(hosts, plan.priority, [p.locality for p in placed], plan.locality_weight,

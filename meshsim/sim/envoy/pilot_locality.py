@@ -122,7 +122,8 @@ def _locality_match(place: Place, pattern: str) -> bool:
 
 
 def distribute_weights(
-    caller: Place, endpoints: Sequence[Place], rules: Sequence[Distribute]
+    caller: Place, endpoints: Sequence[Place], rules: Sequence[Distribute],
+    weights: Sequence[float] | None = None,
 ) -> tuple[int, ...] | None:
     """``applyLocalityWeights``: the first rule whose ``from`` matches the caller; each ``to``
     weight is split over the localities it matches by their pod counts (ceil); a locality no
@@ -130,10 +131,7 @@ def distribute_weights(
     rule = next((r for r in rules if _locality_match(caller, r.source)), None)
     if rule is None:
         return None
-    groups: dict[Place, int] = {}
-    for place in endpoints:
-        key = _group(place)
-        groups[key] = groups.get(key, 0) + 1
+    groups = _group_weights(endpoints, weights)
     weight: dict[Place, int] = dict.fromkeys(groups, 0)
     unmatched = set(groups)
     for pattern, share in rule.to:
@@ -156,6 +154,7 @@ def assign(
     setting: LocalityLbSetting | None, *, outlier: bool, caller: Place | None,
     endpoints: Sequence[Place], caller_labels: Mapping[str, str] | None = None,
     endpoint_labels: Sequence[Mapping[str, str]] = (), traffic_distribution: str | None = None,
+    weights: Sequence[float] | None = None,
 ) -> Assignment | None:
     """The caller's view of the endpoints; None when pilot applies no locality LB at all."""
     forced = FORCED_PRIORITY.get(traffic_distribution or "")
@@ -165,10 +164,10 @@ def assign(
         return None
     setting = setting or LocalityLbSetting()
     if setting.distribute:
-        weights = distribute_weights(caller, endpoints, setting.distribute)
-        if weights is None:
+        shares = distribute_weights(caller, endpoints, setting.distribute, weights)
+        if shares is None:
             return None
-        return Assignment(tuple(0 if w > 0 else -1 for w in weights), weights)
+        return Assignment(tuple(0 if w > 0 else -1 for w in shares), shares)
     if not (forced is not None or outlier) or not setting.enabled:
         return None
     weighted = bool(setting.failover or setting.failover_priority)
@@ -180,12 +179,21 @@ def assign(
         )
     else:
         priority = failover_priorities(caller, endpoints, setting.failover)
-    return Assignment(priority, _pod_counts(endpoints) if weighted else None)
+    return Assignment(priority, _pod_counts(endpoints, weights) if weighted else None)
 
 
-def _pod_counts(endpoints: Sequence[Place]) -> tuple[int, ...]:
-    """A locality's weight in EDS: the sum of its endpoints' weights (1 per pod)."""
-    counts: dict[Place, int] = {}
-    for place in endpoints:
-        counts[_group(place)] = counts.get(_group(place), 0) + 1
-    return tuple(counts[_group(p)] for p in endpoints)
+def _group_weights(endpoints: Sequence[Place],
+                   weights: Sequence[float] | None) -> dict[Place, int]:
+    """A locality's weight in EDS: the sum of its endpoints' weights (1 per pod; an east-west
+    gateway endpoint carries its remote pods')."""
+    groups: dict[Place, int] = {}
+    for i, place in enumerate(endpoints):
+        key = _group(place)
+        groups[key] = groups.get(key, 0) + (int(weights[i]) if weights is not None else 1)
+    return groups
+
+
+def _pod_counts(endpoints: Sequence[Place],
+                weights: Sequence[float] | None = None) -> tuple[int, ...]:
+    groups = _group_weights(endpoints, weights)
+    return tuple(groups[_group(p)] for p in endpoints)
