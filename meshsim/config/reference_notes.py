@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from meshsim.config import schema
+from meshsim.config import schema, schema_topology
 
 S = schema
+T = schema_topology
 NOTES: dict[tuple[type[BaseModel], str], str] = {
     (S.ScenarioDocument, "apiVersion"): "The version of this format.",
     (S.ScenarioDocument, "kind"): "Marks the scenario document of the YAML stream.",
@@ -84,7 +85,8 @@ NOTES: dict[tuple[type[BaseModel], str], str] = {
     (S.RateStepSpec, "rate"): "Requests per second from then on.",
     (S.FaultSpec, "at"): "When the fault starts; before the end of the run.",
     (S.FaultSpec, "for"): "How long it lasts.",
-    (S.FaultSpec, "target"): "A service, `service/version` or a pod (`ratings-0`).",
+    (S.FaultSpec, "target"): "A service, `service/version` or a pod (`ratings-0`); may be "
+    "left out when `zone`, `cluster` or `gateway` says where.",
     (S.FaultSpec, "latency"): "Slower service: `x10` or `+50ms`.",
     (S.FaultSpec, "errors"): "Share of requests failed while it lasts.",
     (S.FaultSpec, "down"): "The target's pods stop answering.",
@@ -98,4 +100,18 @@ NOTES: dict[tuple[type[BaseModel], str], str] = {
     (S.ExpectSpec, "max"): "Highest value that passes, in the metric's unit (as `min`).",
     (S.RolloutSpec, "start"): "Simulated time the new revision lands (default: the end of "
     "warm-up).",
+    (T.TopologySpec, "clusters"): "The mesh's Kubernetes clusters by name "
+    "(docs/multicluster.md).",
+    (T.TopologySpec, "latency"): "One-way latency between places; the same zone is "
+    "`network.latency`.",
+    (T.ClusterSpec, "region"): "`topology.kubernetes.io/region` of the cluster's nodes.",
+    (T.ClusterSpec, "zones"): "`topology.kubernetes.io/zone` values placements may use.",
+    (T.LatencyMatrixSpec, "crossZone"): "One way between zones of a region.",
+    (T.LatencyMatrixSpec, "crossRegion"): "One way between regions.",
+    (T.PlacementSpec, "zone"): "`topology.kubernetes.io/zone` (empty: none).",
+    (T.PlacementSpec, "subzone"): "`topology.istio.io/subzone` (empty: none).",
+    (T.PlacementSpec, "replicas"): "Pods in this place; the service's replicas are the sum.",
+    (T.WherePlacement, "cluster"): "Default: the only cluster.",
+    (T.WherePlacement, "zone"): "`topology.kubernetes.io/zone` (empty: none).",
+    (T.WherePlacement, "subzone"): "`topology.istio.io/subzone` (empty: none).",
 }
