@@ -41,6 +41,19 @@ class Place:
         return "/".join(p for p in (self.region, self.zone, self.subzone) if p)
 
 
+GATEWAY_PORT = 15443
+
+
+def gateway_name(cluster: str) -> str:
+    """The east-west gateway of a network, named after its (first) cluster."""
+    return f"istio-eastwestgateway-{cluster}"
+
+
+def gateway_host(cluster: str, service: str, locality: str) -> str:
+    """How attempt rows name the endpoint ``gwIP:15443`` for one service's remote locality."""
+    return f"{gateway_name(cluster)}:{GATEWAY_PORT}/{service}/{locality or '-'}"
+
+
 @dataclass(frozen=True)
 class LatencyMatrix:
     """One-way latency by path; the same zone uses ``network.latency``.
@@ -80,3 +93,10 @@ class Site:
 class Geography:
     clusters: Mapping[str, Site]
     latency: LatencyMatrix = LatencyMatrix()
+
+    def gateways(self) -> dict[str, Site]:
+        """Network → the cluster whose east-west gateway serves it; empty with one network."""
+        first: dict[str, Site] = {}
+        for site in self.clusters.values():
+            first.setdefault(site.network, site)
+        return first if len(first) > 1 else {}

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from meshsim.model.geography import Geography, Place
+from meshsim.model.geography import Geography, Place, gateway_host, gateway_name
 from meshsim.sim.kernel import call_later
 
 if TYPE_CHECKING:
@@ -25,9 +25,6 @@ if TYPE_CHECKING:
     from meshsim.sim.messages import Attempt
     from meshsim.sim.pod import Pod
     from meshsim.sim.ports import Mesh
-
-GATEWAY_PORT = 15443
-
 
 class Gateway:
     """``istio-eastwestgateway`` of one network: its state under chaos."""
@@ -54,7 +51,7 @@ class GatewayHost:
         self.version = ""
         self.labels: dict[str, str] = {}
         self.place = place
-        self.name = f"{gateway.name}:{GATEWAY_PORT}/{service}/{place.locality or '-'}"
+        self.name = gateway_host(gateway.cluster, service, place.locality)
         self.code = sim.recorder.intern(self.name)
         self.sim_service_code = sim.recorder.intern(service)
         self.subset_code = sim.recorder.intern("")
@@ -111,11 +108,8 @@ class EastWest:
 
     def __init__(self, sim: Mesh, geo: Geography) -> None:
         self.sim = sim
-        self.gateways: dict[str, Gateway] = {}
-        for site in geo.clusters.values():
-            if site.network not in self.gateways:
-                self.gateways[site.network] = Gateway(
-                    f"istio-eastwestgateway-{site.name}", site.name, site.network)
+        self.gateways = {network: Gateway(gateway_name(site.name), site.name, network)
+                         for network, site in geo.gateways().items()}
         self.hosts: dict[tuple[str, str, str, str], GatewayHost] = {}
 
     def by_cluster(self, cluster: str) -> Gateway | None:

@@ -1,0 +1,77 @@
+"""Where each attempt was served: the serving pod's cluster and zone, and each zone's share
+of a service's attempts over time (multi-cluster scenarios).
+
+Read off the model's placement after the run, so the frames themselves (and their golden
+hashes) do not change. An attempt through an east-west gateway is placed at the gateway's
+cluster and the remote locality it stands for.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from meshsim.model import Model
+from meshsim.model.geography import gateway_host
+
+PLACE_COLUMNS = ["pod", "cluster", "network", "region", "zone", "subzone"]
+
+
+def pod_places(model: Model) -> pd.DataFrame:
+    """One row per pod (and east-west gateway host) with its place; empty without topology."""
+    geo = model.topology.geography
+    rows: list[tuple[str, str, str, str, str, str]] = []
+    if geo is None:
+        return pd.DataFrame(columns=PLACE_COLUMNS)
+    gateways = geo.gateways()
+    for service in model.topology.services.values():
+        remote: set[tuple[str, str, str, str]] = set()
+        for dep in service.deployments:
+            for pod, place in zip(dep.pod_names(), dep.places, strict=True):
+                rows.append((pod, place.cluster, place.network, place.region, place.zone,
+                             place.subzone))
+                remote.add((place.network, place.region, place.zone, place.subzone))
+        for network, region, zone, subzone in sorted(remote):
+            site = gateways.get(network)
+            if site is not None:
+                locality = "/".join(p for p in (region, zone, subzone) if p)
+                rows.append((gateway_host(site.name, service.name, locality), site.name,
+                             network, region, zone, subzone))
+    return pd.DataFrame(rows, columns=PLACE_COLUMNS)
+
+
+def with_places(attempts: pd.DataFrame, places: pd.DataFrame) -> pd.DataFrame:
+    """``attempts`` with the serving pod's ``cluster`` and ``zone`` columns."""
+    table = places.set_index("pod")
+    pods = attempts["pod"].astype(str)
+    out = attempts.copy()
+    out["cluster"] = pods.map(table["cluster"]).fillna("")
+    out["zone"] = pods.map(table["zone"]).fillna("")
+    return out
+
+
+def zone_shares(attempts: pd.DataFrame, places: pd.DataFrame, service: str,
+                bucket: float = 1.0) -> pd.DataFrame:
+    """Each ``cluster/zone``'s share of ``service``'s attempts per time bucket (rows sum to 1)."""
+    att = with_places(attempts[attempts["service"].astype(str) == service], places)
+    if att.empty:
+        return pd.DataFrame()
+    where = att["cluster"] + "/" + att["zone"]
+    time = (att["start"] // bucket) * bucket
+    counts = pd.crosstab(time, where)
+    return counts.div(counts.sum(axis=1), axis=0)
+
+
+def plot_zone_shares(shares: pd.DataFrame, service: str, title: str = "") -> Figure:
+    """Stacked per-zone traffic share through the run (a fault shows as the shift)."""
+    fig = Figure(figsize=(9, 3.5))
+    ax = fig.add_subplot()
+    if not shares.empty:
+        ax.stackplot(shares.index.to_numpy(), shares.to_numpy().T * 100,
+                     labels=[str(c) for c in shares.columns])
+        ax.legend(loc="upper right", fontsize="small")
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel(f"{service} attempts (%)")
+    ax.set_ylim(0, 100)
+    ax.set_title(title or f"{service}: share of attempts per cluster/zone")
+    return fig
