@@ -20,7 +20,14 @@ from meshsim.config.checks import (
     resolve_target,
     target_names,
 )
-from meshsim.config.compile_topology import geography, place, places
+from meshsim.config.compile_topology import (
+    EXPORTED,
+    FEDERATED,
+    geography,
+    mirrors,
+    place,
+    places,
+)
 from meshsim.config.distributions import EmpiricalRef, LatencySpec, SamplesError, read_samples
 from meshsim.config.fields import did_you_mean
 from meshsim.config.locator import Locator
@@ -78,12 +85,16 @@ class _Compiler:
         self.edges: dict[str, list[tuple[str, YamlPath]]] = {}
         self.samples: dict[Path, Distribution] = {}
         self.geo = geography(document.spec.topology)
+        self.mirror_names = self._mirror_names()
 
     def error(self, message: str, path: Sequence[PathKey]) -> ScenarioError:
         return ScenarioError(message, self.locator.locate(path))
 
     def model(self, default_name: str) -> Model:
         services = {name: self.service(name, spec) for name, spec in self.spec.services.items()}
+        if self.geo is not None and self.spec.mesh == "linkerd":
+            labels = {name: dict(spec.labels) for name, spec in self.spec.services.items()}
+            services.update(mirrors(services, labels, self.error))
         self.check_graph(services)
         topology = Topology(services, self.spec.network.latency, self.spec.proxy_overhead,
                             geography=self.geo)
@@ -179,7 +190,7 @@ class _Compiler:
         if entry.parallel is not None:
             return Parallel(self.calls(caller, entry.parallel, (*path, "parallel")))
         assert entry.service is not None  # the schema requires service or parallel
-        if entry.service not in self.spec.services:
+        if entry.service not in self.spec.services and entry.service not in self.mirror_names:
             raise self.error(
                 f"call to unknown service {entry.service!r}"
                 f"{did_you_mean(entry.service, self.spec.services)}",
@@ -303,10 +314,28 @@ class _Compiler:
         return Fault(spec.at, spec.for_, target, factor, added, spec.errors, spec.down,
                      spec.blackhole, spec.zone, spec.cluster)
 
+    def _mirror_names(self) -> set[str]:
+        """Linkerd mirror Services the exported services will have (calls may name them)."""
+        if self.geo is None or self.spec.mesh != "linkerd":
+            return set()
+        names: set[str] = set()
+        only = next(iter(self.geo.clusters)) if len(self.geo.clusters) == 1 else None
+        for name, spec in self.spec.services.items():
+            labels = spec.labels
+            if labels.get(EXPORTED) in ("true", "remote-discovery"):
+                names |= {f"{name}-{p.cluster or only}" for p in _placements(spec)}
+            if labels.get(FEDERATED) == "member":
+                names.add(f"{name}-federated")
+        return names
+
     def check_gateway(self, cluster: str, path: YamlPath) -> None:
         """An east-west gateway exists per network (its first cluster's) when there are two
         networks or more."""
         geo = self.geo
+        if geo is not None and self.spec.mesh == "linkerd":
+            if cluster not in geo.clusters:
+                raise self.error(f"cluster {cluster!r} is not in spec.topology.clusters", path)
+            return
         networks: dict[str, str] = {}
         for site in (geo.clusters.values() if geo is not None else ()):
             networks.setdefault(site.network, site.name)

@@ -12,7 +12,8 @@ from collections.abc import Callable, Sequence
 from meshsim.config.schema_topology import PlacementSpec, TopologySpec, WherePlacement
 from meshsim.config.yamlsrc import YamlPath
 from meshsim.errors import ScenarioError
-from meshsim.model.geography import Geography, LatencyMatrix, Place, Site
+from meshsim.model.geography import Geography, LatencyMatrix, Place, ProbeSpec, Site
+from meshsim.model.topology import Mirror, MirrorMode, Service
 
 DEFAULT_NETWORK = "network1"
 Fail = Callable[[str, YamlPath], ScenarioError]
@@ -22,7 +23,8 @@ def geography(spec: TopologySpec | None) -> Geography | None:
     if spec is None:
         return None
     sites = {
-        name: Site(name, c.network or DEFAULT_NETWORK, c.region, tuple(c.zones))
+        name: Site(name, c.network or DEFAULT_NETWORK, c.region, tuple(c.zones),
+                   ProbeSpec(c.probe.period, c.probe.timeout, c.probe.failureThreshold))
         for name, c in spec.clusters.items()
     }
     m = spec.latency
@@ -74,3 +76,33 @@ def places(
         where = place(geo, entry, (*path, index), fail)
         out.extend([where] * entry.replicas)
     return tuple(out)
+
+
+EXPORTED = "mirror.linkerd.io/exported"
+FEDERATED = "mirror.linkerd.io/federated"
+
+
+def mirrors(services: dict[str, Service], labels: dict[str, dict[str, str]],
+            fail: Fail) -> dict[str, Service]:
+    """Linkerd's mirrors of exported services: ``<svc>-<cluster>`` for every cluster with
+    pods of a Service labelled ``mirror.linkerd.io/exported: "true"`` (through the gateway) or
+    ``remote-discovery`` (pod IPs), and ``<svc>-federated`` for ``federated: member``."""
+    out: dict[str, Service] = {}
+    for name, service in services.items():
+        own = labels.get(name, {})
+        exported, federated = own.get(EXPORTED), own.get(FEDERATED)
+        clusters = list(dict.fromkeys(p.cluster for d in service.deployments for p in d.places))
+        made: list[Service] = []
+        if exported in ("true", "remote-discovery"):
+            mode: MirrorMode = "gateway" if exported == "true" else "remote-discovery"
+            made += [Service(f"{name}-{c}", service.namespace, (),
+                             mirror=Mirror(name, c, mode)) for c in clusters]
+        if federated == "member":
+            made.append(Service(f"{name}-federated", service.namespace, (),
+                                mirror=Mirror(name, None, "federated")))
+        for mirror in made:
+            if mirror.name in services or mirror.name in out:
+                raise fail(f"service {mirror.name!r} clashes with the Linkerd mirror of "
+                           f"{name!r}: rename one", ("spec", "services", mirror.name))
+            out[mirror.name] = mirror
+    return out

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from meshsim.config.fields import Duration, choice
+from meshsim.config.fields import Duration, PositiveDuration, choice
 from meshsim.config.schema_types import Name, Replicas, Strict
 
 TRAFFIC_DISTRIBUTIONS = ("PreferClose", "PreferSameZone", "PreferSameNode")
@@ -27,10 +27,19 @@ class LatencyMatrixSpec(Strict):
     gateway: Duration = 0.5e-3  # added between networks (the east-west gateway's hop)
 
 
+class ProbeSpecSpec(Strict):
+    """The ``probeSpec`` of the Linkerd ``Link`` other clusters hold for this cluster."""
+
+    period: PositiveDuration = 3.0
+    timeout: PositiveDuration = 30.0
+    failureThreshold: Annotated[int, Field(ge=1, le=100)] = 3
+
+
 class ClusterSpec(Strict):
     region: str = Field(min_length=1)
     network: str | None = None  # default: one network for every cluster (flat)
     zones: list[str] = []  # optional: when given, placements must name one of these
+    probe: ProbeSpecSpec = ProbeSpecSpec()  # Linkerd: how its gateway is probed
 
 
 class TopologySpec(Strict):

@@ -80,6 +80,16 @@ class LatencyMatrix:
 
 
 @dataclass(frozen=True)
+class ProbeSpec:
+    """A Linkerd ``Link``'s gateway probe (``probeSpec``; CRD defaults, linkerd-multicluster
+    chart ``mirror.linkerd.io/probe-period: "3"``)."""
+
+    period: float = 3.0
+    timeout: float = 30.0
+    failure_threshold: int = 3
+
+
+@dataclass(frozen=True)
 class Site:
     """One Kubernetes cluster of the mesh."""
 
@@ -87,6 +97,7 @@ class Site:
     network: str
     region: str
     zones: tuple[str, ...] = ()
+    probe: ProbeSpec = ProbeSpec()  # how other clusters' service mirrors probe its gateway
 
 
 @dataclass(frozen=True)

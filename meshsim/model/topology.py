@@ -70,6 +70,20 @@ class Deployment:
         return [f"{stem}-{i}" for i in range(self.replicas)]
 
 
+MirrorMode = Literal["gateway", "remote-discovery", "federated"]
+
+
+@dataclass(frozen=True)
+class Mirror:
+    """A Linkerd multicluster Service: ``<service>-<cluster>`` mirrored by the service mirror
+    (through ``cluster``'s gateway, or its pod IPs with remote-discovery), or
+    ``<service>-federated`` (every cluster's pods). It has no pods of its own."""
+
+    service: str
+    cluster: str | None
+    mode: MirrorMode
+
+
 @dataclass(frozen=True)
 class Service:
     """A Kubernetes Service: a name, a namespace, and the deployments behind it."""
@@ -80,6 +94,7 @@ class Service:
     external: bool = False
     # Kubernetes Service ``trafficDistribution`` (PreferClose, PreferSameZone, PreferSameNode)
     traffic_distribution: str | None = None
+    mirror: Mirror | None = None  # a Linkerd mirror or federated Service (no deployments)
 
     @property
     def fqdn(self) -> str:

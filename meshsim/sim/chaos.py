@@ -76,8 +76,8 @@ class Chaos:
 
     def _gateway(self, fault: Fault, begins: bool) -> None:
         """An east-west gateway goes down (refuses) or is blackholed (connects time out)."""
-        eastwest = self.sim.eastwest
-        gateway = eastwest.by_cluster(fault.gateway or "") if eastwest is not None else None
+        registry = self.sim.eastwest or self.sim.links
+        gateway = registry.by_cluster(fault.gateway or "") if registry is not None else None
         if gateway is None:
             return
         gateway.down = begins

@@ -43,7 +43,8 @@ class GatewayHost:
 
     inbound_overhead = 0.0  # the gateway's hop is in the latency matrix (``gateway``)
 
-    def __init__(self, sim: Mesh, gateway: Gateway, service: str, place: Place) -> None:
+    def __init__(self, sim: Mesh, gateway: Gateway, service: str, place: Place,
+                 name: str | None = None) -> None:
         self.sim = sim
         self.env: Kernel = sim.env
         self.gateway = gateway
@@ -51,7 +52,7 @@ class GatewayHost:
         self.version = ""
         self.labels: dict[str, str] = {}
         self.place = place
-        self.name = gateway_host(gateway.cluster, service, place.locality)
+        self.name = name or gateway_host(gateway.cluster, service, place.locality)
         self.code = sim.recorder.intern(self.name)
         self.sim_service_code = sim.recorder.intern(service)
         self.subset_code = sim.recorder.intern("")

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from meshsim.model.policy import TrafficPolicy
     from meshsim.sim.eastwest import EastWest
+    from meshsim.sim.linkerd.multicluster import Links
     from meshsim.sim.live_routes import LiveTable
     from meshsim.sim.pod import Pod
     from meshsim.sim.proxy import Proxy
@@ -60,6 +61,7 @@ class Simulation:
         self.proxies: dict[str, Proxy] = {}
         self.live_routes: LiveTable = {}  # routes whose weights a rollout controller sets
         self.eastwest: EastWest | None = None  # multi-network gateways (set by the wiring)
+        self.links: Links | None = None  # Linkerd multicluster gateways and probes
         self.sources, self.chaos, self.rollouts = build(self)
 
     # -- ids ------------------------------------------------------------------------------------
@@ -92,6 +94,8 @@ class Simulation:
         for source in self.sources:
             source.start()
         self.chaos.start()
+        if self.links is not None:
+            self.links.start()
         for controller in self.rollouts:
             self.env.process(controller.run())
         if progress is not None:

@@ -21,6 +21,7 @@ from meshsim.sim.sampling import Sampler
 
 if TYPE_CHECKING:
     from meshsim.metrics.levels import Level
+    from meshsim.model.geography import Place
     from meshsim.sim.kernel import Kernel
     from meshsim.sim.ports import Mesh
     from meshsim.sim.proxy import Proxy
@@ -72,6 +73,7 @@ class Pod:
         self.latency_add = 0.0
         self.fault_errors = 0.0
         self.blackholed = False  # down, and connects time out instead of being refused
+        self.place: Place | None = None  # cluster and zone (multi-cluster scenarios)
         self.in_flight: Level = sim.recorder.level("in_flight", self.service, self.version)
         self.queue_depth: Level = sim.recorder.level("queue_depth", self.service, self.version)
         self.proxy: Proxy  # outbound side, set by the engine

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from meshsim.rng import Streams
     from meshsim.sim.eastwest import EastWest
     from meshsim.sim.kernel import Kernel
+    from meshsim.sim.linkerd.multicluster import Links
     from meshsim.sim.live_routes import LiveTable
     from meshsim.sim.pod import Pod
 
@@ -57,6 +58,10 @@ class Mesh(Protocol):
     @property
     def eastwest(self) -> EastWest | None:
         """East-west gateways and split-horizon EDS (several networks only)."""
+
+    @property
+    def links(self) -> Links | None:
+        """Linkerd multicluster gateways and their probes (Linkerd with a topology only)."""
 
     @property
     def propagate_deadlines(self) -> bool:

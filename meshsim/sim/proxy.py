@@ -17,6 +17,7 @@ from meshsim.sim.messages import Attempt, Call
 from meshsim.sim.sampling import Sampler
 
 if TYPE_CHECKING:
+    from meshsim.model.geography import Place
     from meshsim.sim.kernel import Kernel, Wake
     from meshsim.sim.pod import Pod
     from meshsim.sim.ports import Mesh
@@ -42,6 +43,7 @@ class Proxy:
         self.identity: str | None = None  # mTLS identity (its ServiceAccount), set by the engine
         self._deadlines = Timers(self.env, 0.0, self._on_deadline, _call_done)
         self.wire: Wire | None = None  # the latency matrix from here (multi-cluster only)
+        self.place: Place | None = None  # where the caller runs (multi-cluster only)
 
     # -- a call --------------------------------------------------------------------------------
     def send(self, call: Call) -> None:

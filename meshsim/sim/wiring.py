@@ -21,6 +21,7 @@ from meshsim.sim.envoy import rbac
 from meshsim.sim.envoy.gateway import GatewayPod, share_live_routes
 from meshsim.sim.envoy.proxy import EnvoyProxy
 from meshsim.sim.linkerd import inbound
+from meshsim.sim.linkerd.multicluster import Links
 from meshsim.sim.linkerd.proxy import LinkerdProxy
 from meshsim.sim.pod import Pod
 from meshsim.sim.proxy import PlainProxy, Proxy
@@ -31,7 +32,7 @@ from meshsim.sim.workload import Source
 
 if TYPE_CHECKING:
     from meshsim.model import Service, Workload
-    from meshsim.model.geography import Place
+    from meshsim.model.geography import Geography, Place
     from meshsim.sim.engine import Simulation
 
 
@@ -65,6 +66,8 @@ class Wiring:
             sim.eastwest = EastWest(sim, geo)
         for service in sim.model.topology.services.values():
             self.service_pods(service)
+        if geo is not None and sim.model.mesh.name == "linkerd":
+            self.mirrors(geo)
         sources = [self.source(workload) for workload in sim.model.workloads]
         chaos = Chaos(sim, sim.model.faults)
         rollouts = controllers(sim, sim.model.rollouts)
@@ -96,14 +99,23 @@ class Wiring:
         sim.endpoints[service.name] = pods
         sim.pods.extend(pods)
 
+    def mirrors(self, geo: Geography) -> None:
+        """Linkerd's mirror and federated Services' endpoints (after every pod exists)."""
+        sim = self.sim
+        sim.links = links = Links(sim, geo)
+        for service in sim.model.topology.services.values():
+            if service.mirror is not None:
+                source = sim.endpoints.get(service.mirror.service, [])
+                sim.endpoints[service.name] = links.wire(service, source)
+
     def place(self, where: Pod | Proxy, place: Place) -> None:
         """A pod (and its sidecar) or a client in its cluster and zone, with the latency matrix
         from there (multi-cluster scenarios only: nothing else reads ``place``)."""
         geo = self.sim.model.topology.geography
         assert geo is not None  # places exist only with a topology
-        where.place = place  # type: ignore[union-attr]
+        where.place = place
         proxy = where.proxy if isinstance(where, Pod) else where
-        proxy.place = place  # type: ignore[attr-defined]
+        proxy.place = place
         proxy.wire = Wire(place, geo.latency, self.sim.latency)
 
     def secure(self, pod: Pod, service: Service) -> None:

@@ -1,0 +1,89 @@
+"""Linkerd multicluster (scenarios/multicluster/linkerd-gateway.yaml): mirrors, the gateway
+probe and what clients see; detection times pinned to E16 of reference/multicluster.md §3
+(within a probe period)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from paths import ROOT
+
+import meshsim
+from meshsim.results import Results
+
+SCENARIO = ROOT / "scenarios" / "multicluster" / "linkerd-gateway.yaml"
+GATEWAY = "linkerd-gateway-west:4143/reviews-west"
+
+
+def run(overrides: dict[str, object] | None = None) -> Results:
+    return meshsim.simulate(meshsim.load(SCENARIO, overrides=overrides or {}))
+
+
+def liveness(results: Results) -> pd.DataFrame:
+    events = results.events
+    return events[events.kind.astype(str).isin(["gateway-dead", "gateway-alive"])]
+
+
+def test_mirror_names_and_endpoints() -> None:
+    scenario = meshsim.load(SCENARIO)
+    services = scenario.model.topology.services
+    assert services["reviews-west"].mirror is not None
+    assert services["reviews-east"].mirror is not None
+    results = meshsim.simulate(scenario.with_duration("9s"))
+    att = results.attempts
+    # frontend's calls to reviews-west all go to west's gateway, one endpoint
+    assert set(att[att.service == "reviews-west"].pod.astype(str)) == {GATEWAY}
+
+
+def test_e16_refused_gateway_is_dead_after_three_probes_and_alive_after_one() -> None:
+    results = run()
+    changes = liveness(results)
+    assert list(changes.kind.astype(str)) == ["gateway-dead", "gateway-alive"]
+    dead, alive = changes.time.tolist()
+    # fault at 10 s: three failed probes, ticks 3 s + U[0, 0.3 s) apart
+    assert 10 + 2 * 3.0 <= dead <= 10 + 3 * 3.3 + 0.1
+    assert 30 <= alive <= 30 + 3.3 + 0.1  # the first good probe
+    req = results.requests
+    before = req[(req.start >= 11) & (req.start < dead - 0.5)]
+    assert not before.ok.any()  # connects refused until detection
+    after = req[req.start >= alive + 0.5]
+    assert after.ok.mean() > 0.99
+
+
+def test_e16_blackholed_gateway_takes_about_100_seconds() -> None:
+    results = run({"spec.duration": "130s",
+                   "spec.faults[0]": {"at": "10s", "for": "115s", "gateway": "west",
+                                      "blackhole": True}})
+    changes = liveness(results)
+    dead = float(changes[changes.kind.astype(str) == "gateway-dead"].time.iloc[0])
+    assert 10 + 3 * 30 <= dead <= 10 + 3 * (30 + 3.3) + 0.1
+
+
+def test_probe_spec_sets_period_and_threshold() -> None:
+    results = run({"spec.topology.clusters.west.probe": {"period": "1s",
+                                                         "failureThreshold": 2}})
+    dead = float(liveness(results).time.iloc[0])
+    assert 10 + 1.0 <= dead <= 10 + 2 * 1.1 + 0.1
+
+
+def test_own_cluster_service_stays_in_its_cluster() -> None:
+    results = run({"spec.services.frontend.calls": ["reviews"], "spec.duration": "5s"})
+    att = results.attempts
+    pods = set(att[att.service == "reviews"].pod.astype(str))
+    assert pods == {"reviews-0", "reviews-1"}  # east's pods; west's only via the mirror
+
+
+def test_federated_service_unions_every_cluster() -> None:
+    results = run({"spec.services.reviews.labels": {"mirror.linkerd.io/federated": "member"},
+                   "spec.services.frontend.calls": ["reviews-federated"],
+                   "spec.faults": [], "spec.duration": "5s"})
+    att = results.attempts
+    # pod IPs of every member cluster (rows name the serving pod's own service)
+    pods = set(att[att.caller.astype(str).str.startswith("frontend")].pod.astype(str))
+    assert pods == {"reviews-0", "reviews-1", "reviews-2", "reviews-3"}
+
+
+def test_unknown_gateway_cluster_is_a_located_error() -> None:
+    with pytest.raises(meshsim.ScenarioError) as info:
+        meshsim.load(SCENARIO, overrides={"spec.faults[0].gateway": "north"})
+    assert info.value.location.path == "spec.faults[0].gateway"
