@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from meshsim.model.policy import TrafficPolicy
     from meshsim.sim.eastwest import EastWest
+    from meshsim.sim.linkerd.failover import Failover
     from meshsim.sim.linkerd.multicluster import Links
     from meshsim.sim.live_routes import LiveTable
     from meshsim.sim.pod import Pod
@@ -62,6 +63,7 @@ class Simulation:
         self.live_routes: LiveTable = {}  # routes whose weights a rollout controller sets
         self.eastwest: EastWest | None = None  # multi-network gateways (set by the wiring)
         self.links: Links | None = None  # Linkerd multicluster gateways and probes
+        self.failovers: list[Failover] = []  # linkerd-failover's TrafficSplits
         self.sources, self.chaos, self.rollouts = build(self)
 
     # -- ids ------------------------------------------------------------------------------------
@@ -87,6 +89,9 @@ class Simulation:
         self.endpoints[service] = list(pods)
         for proxy in self.proxies.values():
             proxy.on_endpoints(service, self.endpoints[service])
+        for failover in self.failovers:
+            if failover.watches(service):
+                failover.update()
 
     # -- running --------------------------------------------------------------------------------
     def run(self, progress: Progress | None = None) -> Recording:

@@ -21,6 +21,7 @@ from meshsim.sim.envoy import rbac
 from meshsim.sim.envoy.gateway import GatewayPod, share_live_routes
 from meshsim.sim.envoy.proxy import EnvoyProxy
 from meshsim.sim.linkerd import inbound
+from meshsim.sim.linkerd.failover import failovers
 from meshsim.sim.linkerd.multicluster import Links
 from meshsim.sim.linkerd.proxy import LinkerdProxy
 from meshsim.sim.pod import Pod
@@ -71,6 +72,8 @@ class Wiring:
         sources = [self.source(workload) for workload in sim.model.workloads]
         chaos = Chaos(sim, sim.model.faults)
         rollouts = controllers(sim, sim.model.rollouts)
+        if sim.policy is not None and sim.policy.failovers:
+            sim.failovers = failovers(sim)
         share_live_routes(sim)  # Flagger's routes on ingress gateways follow its weights
         return Actors(sources, chaos, rollouts)
 

@@ -87,3 +87,32 @@ def test_unknown_gateway_cluster_is_a_located_error() -> None:
     with pytest.raises(meshsim.ScenarioError) as info:
         meshsim.load(SCENARIO, overrides={"spec.faults[0].gateway": "north"})
     assert info.value.location.path == "spec.faults[0].gateway"
+
+
+FAILOVER = ROOT / "scenarios" / "multicluster" / "linkerd-failover.yaml"
+
+
+def test_linkerd_failover_switches_when_the_mirror_goes_not_ready() -> None:
+    results = meshsim.simulate(meshsim.load(FAILOVER))
+    events = results.events
+    kinds = events.kind.astype(str)
+    dead = float(events[kinds == "gateway-dead"].time.iloc[0])
+    switches = events[kinds == "failover"]
+    assert switches.time.tolist()[0] == pytest.approx(dead)
+    assert "failing over to fallbacks" in str(switches.detail.iloc[0])
+    assert "switching traffic to primary" in str(switches.detail.iloc[1])
+    req = results.requests
+    assert not req[(req.start >= 11) & (req.start < dead - 0.5)].ok.any()
+    assert req[(req.start >= dead + 0.5) & (req.start < 30)].ok.mean() > 0.99
+    after = results.attempts[results.attempts.start > dead + 0.5]
+    served = set(after[after.caller.astype(str).str.startswith("frontend")].pod.astype(str))
+    assert served <= {"reviews-0", "reviews-1", GATEWAY}
+
+
+def test_without_the_controller_label_nothing_fails_over() -> None:
+    scenario = meshsim.load(FAILOVER, overrides={"TrafficSplit/reviews.metadata.labels": None})
+    assert any("does not select it" in w.message for w in scenario.warnings)
+    results = meshsim.simulate(scenario)
+    assert "failover" not in set(results.events.kind.astype(str))
+    req = results.requests
+    assert not req[(req.start >= 11) & (req.start < 30)].ok.any()
