@@ -112,6 +112,9 @@ NOTES: dict[tuple[type[BaseModel], str], str] = {
     (T.PlacementSpec, "subzone"): "`topology.istio.io/subzone` (empty: none).",
     (T.PlacementSpec, "replicas"): "Pods in this place; the service's replicas are the sum.",
     (T.WherePlacement, "cluster"): "Default: the only cluster.",
+    (T.ProbeSpecSpec, "period"): "Between probes (plus up to a tenth of it, at random).",
+    (T.ProbeSpecSpec, "timeout"): "A probe with no answer by then fails (a blackholed gateway).",
+    (T.ProbeSpecSpec, "failureThreshold"): "Failed probes in a row that make the gateway dead.",
     (T.WherePlacement, "zone"): "`topology.kubernetes.io/zone` (empty: none).",
     (T.WherePlacement, "subzone"): "`topology.istio.io/subzone` (empty: none).",
 }
