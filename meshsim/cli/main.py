@@ -226,6 +226,7 @@ from meshsim.cli import (  # noqa: E402, F401
     compare,
     export,
     imports,
+    multicluster,
     proxy_config,
     viz,
     whatif,

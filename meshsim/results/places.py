@@ -75,3 +75,37 @@ def plot_zone_shares(shares: pd.DataFrame, service: str, title: str = "") -> Fig
     ax.set_ylim(0, 100)
     ax.set_title(title or f"{service}: share of attempts per cluster/zone")
     return fig
+
+
+_GATEWAY_HOST = (r"^(?P<gateway>(?:linkerd-gateway|istio-eastwestgateway)-(?P<cluster>[^:]+))"
+                 r":\d+/(?P<service>[^/]+)")
+GATEWAY_COLUMNS = ["gateway", "cluster", "alive", "num_svc", "latency_p50", "attempts",
+                   "dead_at", "alive_at"]
+
+
+def gateways(attempts: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
+    """``linkerd multicluster gateways`` for a run: each gateway's cluster, liveness at the end
+    (Linkerd's probe; Istio's east-west gateways have none: "-"), the services reached through
+    it, the median latency of the attempts through it, and when it went dead or alive."""
+    pods = attempts["pod"].astype(str)
+    found = pods.str.extract(_GATEWAY_HOST)
+    through = attempts.assign(gateway=found["gateway"], cluster=found["cluster"],
+                              via=found["service"]).dropna(subset=["gateway"])
+    kinds = events["kind"].astype(str)
+    changes = events[kinds.isin(["gateway-dead", "gateway-alive"])]
+    names = sorted(set(through["gateway"]) | set(changes["pod"].astype(str)))
+    rows = []
+    for name in names:
+        mine = through[through["gateway"] == name]
+        own = changes[changes["pod"].astype(str) == name]
+        dead = own[own["kind"].astype(str) == "gateway-dead"]["time"].round(2).tolist()
+        alive_at = own[own["kind"].astype(str) == "gateway-alive"]["time"].round(2).tolist()
+        linkerd = name.startswith("linkerd-gateway")
+        alive = (str(own["kind"].iloc[-1]) != "gateway-dead" if len(own) else True) \
+            if linkerd else "-"
+        cluster = name.split("-gateway-", 1)[-1] if linkerd else name.split(
+            "eastwestgateway-", 1)[-1]
+        rows.append((name, cluster, alive, int(mine["via"].nunique()),
+                     float(mine["latency"].median()) if len(mine) else float("nan"),
+                     len(mine), dead, alive_at))
+    return pd.DataFrame(rows, columns=GATEWAY_COLUMNS)

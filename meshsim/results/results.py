@@ -275,6 +275,10 @@ class Results:
         """Each cluster/zone's share of ``service``'s attempts per time bucket."""
         return place_views.zone_shares(self.attempts, self.places, service, bucket)
 
+    def gateways(self) -> pd.DataFrame:
+        """Multi-cluster gateways: cluster, liveness, services, latency through them."""
+        return place_views.gateways(self.attempts, self.events)
+
     def plot_zone_shares(self, service: str, bucket: float = 1.0) -> Figure:
         """Per-zone traffic share of ``service`` through the run (multi-cluster)."""
         return place_views.plot_zone_shares(self.zone_shares(service, bucket), service)

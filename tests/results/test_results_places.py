@@ -47,3 +47,13 @@ def test_zone_shift_through_a_zone_outage() -> None:
 def test_a_run_without_topology_has_no_places() -> None:
     results = meshsim.simulate(meshsim.load(ROOT / "scenarios" / "single-queue.yaml"))
     assert results.places.empty
+
+
+def test_gateways_table_for_an_east_west_gateway(eastwest: meshsim.Results) -> None:
+    table = eastwest.gateways()
+    row = table.iloc[0]
+    assert row.gateway == "istio-eastwestgateway-west"
+    assert row.cluster == "west"
+    assert row.alive == "-"  # Istio probes no gateway
+    assert row.num_svc == 1
+    assert 0.030 < row.latency_p50 < 0.05  # 15 ms each way across regions
