@@ -293,9 +293,10 @@ class _Compiler:
     ) -> Fault:
         self.check_fault_place(spec, path)
         if spec.target is None:
+            link = (spec.link[0], spec.link[1]) if spec.link is not None else None
             return Fault(spec.at, spec.for_, FaultTarget(""), *(spec.latency or (1.0, 0.0)),
                          spec.errors, spec.down, spec.blackhole, spec.zone, spec.cluster,
-                         spec.gateway)
+                         spec.gateway, link)
         pod = "/" not in spec.target and spec.target not in services
         target = pods.get(spec.target) if pod else resolve_target(spec.target, services)
         name, slash, version = spec.target.partition("/")
@@ -347,10 +348,15 @@ class _Compiler:
                              f"{', '.join(networks.values())}, one per network)", path)
 
     def check_fault_place(self, spec: FaultSpec, path: YamlPath) -> None:
-        """A fault's ``zone`` and ``cluster`` name places of ``spec.topology``."""
+        """A fault's ``zone``, ``cluster``, ``gateway`` and ``link`` name places of
+        ``spec.topology``."""
         geo = self.geo
         if spec.gateway is not None:
             self.check_gateway(spec.gateway, (*path, "gateway"))
+        for i, name in enumerate(spec.link or ()):
+            if geo is None or name not in geo.clusters:
+                raise self.error(f"link: {name!r} is not a cluster of spec.topology",
+                                 (*path, "link", i))
         for key, value in (("cluster", spec.cluster), ("zone", spec.zone)):
             if value is None:
                 continue

@@ -102,6 +102,7 @@ class FaultSpec(Strict):
     zone: str | None = None  # only pods in this zone (spec.topology)
     cluster: str | None = None  # only pods in this cluster (spec.topology)
     gateway: str | None = None  # a cluster's east-west gateway (several networks)
+    link: list[str] | None = None  # two clusters: traffic between them is cut (topology)
     latency: LatencyChange | None = None
     errors: Probability | None = None
     down: StrictBool = False
@@ -114,8 +115,13 @@ class FaultSpec(Strict):
                 "a fault needs latency (x10 or +50ms), errors, down: true or blackhole: true"
             )
         if self.target is None and self.zone is None and self.cluster is None and (
-                self.gateway is None):
-            raise problem("a fault needs a target, a zone, a cluster or a gateway")
+                self.gateway is None and self.link is None):
+            raise problem("a fault needs a target, a zone, a cluster, a gateway or a link")
+        if self.link is not None and (len(self.link) != 2 or self.link[0] == self.link[1]):
+            raise problem("a link names two different clusters: [east, west]", ["link"])
+        if self.link is not None and (self.target or self.zone or self.cluster or self.gateway
+                                      or self.latency or self.errors is not None):
+            raise problem("a link fault takes only down: true or blackhole: true", ["link"])
         if self.gateway is not None and (self.target or self.zone or self.cluster or
                                          self.latency or self.errors is not None):
             raise problem("a gateway fault takes only down: true or blackhole: true",

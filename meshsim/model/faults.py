@@ -34,6 +34,7 @@ class Fault:
     zone: str | None = None  # only the target's pods in this zone (or every pod there)
     cluster: str | None = None  # only the target's pods in this cluster (or every pod there)
     gateway: str | None = None  # the east-west gateway of this cluster (down or blackhole)
+    link: tuple[str, str] | None = None  # the network path between two clusters
 
     @property
     def end(self) -> float:

@@ -66,6 +66,13 @@ class Chaos:
         if fault.gateway is not None:
             self._gateway(fault, begins)
             return
+        if fault.link is not None:
+            pair = frozenset(fault.link)
+            if begins:
+                self.sim.cuts[pair] = fault.blackhole
+            else:
+                self.sim.cuts.pop(pair, None)
+            return
         for pod in self.targets(fault):
             active = self._active.setdefault(pod.name, [])
             if begins:
@@ -120,6 +127,8 @@ def describe(fault: Fault) -> str:
         parts.append(f"cluster={fault.cluster}")
     if fault.gateway is not None:
         parts.append(f"gateway={fault.gateway}")
+    if fault.link is not None:
+        parts.append(f"link={fault.link[0]}<->{fault.link[1]}")
     if fault.zone is not None:
         parts.append(f"zone={fault.zone}")
     if fault.latency_factor != 1.0:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from meshsim.sim.live_routes import LiveTable
     from meshsim.sim.pod import Pod
     from meshsim.sim.proxy import Proxy
+    from meshsim.sim.wire import Cuts
 
 Progress = Callable[[float, float], None]
 
@@ -64,6 +65,7 @@ class Simulation:
         self.eastwest: EastWest | None = None  # multi-network gateways (set by the wiring)
         self.links: Links | None = None  # Linkerd multicluster gateways and probes
         self.failovers: list[Failover] = []  # linkerd-failover's TrafficSplits
+        self.cuts: Cuts = {}  # link faults between clusters, shared by every Wire
         self.sources, self.chaos, self.rollouts = build(self)
 
     # -- ids ------------------------------------------------------------------------------------

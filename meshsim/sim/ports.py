@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from meshsim.sim.linkerd.multicluster import Links
     from meshsim.sim.live_routes import LiveTable
     from meshsim.sim.pod import Pod
+    from meshsim.sim.wire import Cuts
 
 
 class Mesh(Protocol):
@@ -62,6 +63,10 @@ class Mesh(Protocol):
     @property
     def links(self) -> Links | None:
         """Linkerd multicluster gateways and their probes (Linkerd with a topology only)."""
+
+    @property
+    def cuts(self) -> Cuts:
+        """Link faults between clusters now: cluster pair → blackholed (else refused)."""
 
     @property
     def propagate_deadlines(self) -> bool:

@@ -71,6 +71,8 @@ class Proxy:
         if wire is not None:
             extra = att.wire = wire.extra(pod)
             delay += extra
+            if wire.cuts and wire.cut(att, delay):
+                return  # a link fault between the two clusters
         if delay:
             call_later(self.env, delay, pod.on_arrive, att)
         else:

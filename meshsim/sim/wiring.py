@@ -119,7 +119,7 @@ class Wiring:
         where.place = place
         proxy = where.proxy if isinstance(where, Pod) else where
         proxy.place = place
-        proxy.wire = Wire(place, geo.latency, self.sim.latency)
+        proxy.wire = Wire(place, geo.latency, self.sim.latency, self.sim.cuts)
 
     def secure(self, pod: Pod, service: Service) -> None:
         """A meshed pod's mTLS identity and inbound policy (Linkerd's, or Istio's RBAC)."""

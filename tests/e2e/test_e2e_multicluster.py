@@ -97,3 +97,32 @@ def test_e10_with_outlier_detection_the_remote_region_waits_as_priority_1() -> N
     att = results.attempts
     assert not (att[att.service == "reviews"].pod.astype(str) == GATEWAY).any()
     assert results.requests.latency.max() < 1.0
+
+
+def test_a_refused_link_between_clusters_fails_fast_and_retries_locally() -> None:
+    results = eastwest({"spec.faults[0]": {"at": "10s", "for": "20s",
+                                           "link": ["east", "west"], "down": True}})
+    att = results.attempts
+    crossing = att[(att.service == "reviews") & (att.start >= 11) & (att.start < 29)
+                   & (att.pod.astype(str) == GATEWAY)]
+    assert len(crossing) > 0
+    assert set(crossing["flags"].astype(str)) == {"UF"}
+    assert (crossing.latency < 0.1).all()  # refused one round trip away, no 10 s wait
+    req = results.requests
+    assert req[(req.start >= 11) & (req.start < 29)].ok.all()  # the retry lands in east
+
+
+def test_a_blackholed_link_costs_the_connect_timeout() -> None:
+    results = eastwest({"spec.faults[0]": {"at": "10s", "for": "20s",
+                                           "link": ["west", "east"], "blackhole": True}})
+    att = results.attempts
+    crossing = att[(att.service == "reviews") & (att.start >= 11) & (att.start < 18)
+                   & (att.pod.astype(str) == GATEWAY)]
+    assert len(crossing) > 0 and (crossing.latency >= 10.0 - 1e-9).all()
+
+
+def test_link_names_two_clusters_of_the_topology() -> None:
+    with pytest.raises(meshsim.ScenarioError) as info:
+        meshsim.load(EASTWEST, overrides={"spec.faults[0]": {
+            "at": "1s", "for": "1s", "link": ["east", "north"], "down": True}})
+    assert info.value.location.path == "spec.faults[0].link[1]"

@@ -43,6 +43,7 @@ class Link:
                            else "")
         self.probe: ProbeSpec = site.probe
         self.rtt = 2 * sim.latency  # the probe's round trip (set by the wiring)
+        self.source = cluster  # the cluster whose service mirror probes (set by the wiring)
         self.mirrors: dict[str, list[Pod]] = {}  # gateway-mode mirror → its endpoints
         self.alive = True  # gatewayAlive starts true (linkerd/linkerd2#8590)
         self.failures = 0
@@ -66,12 +67,13 @@ class Link:
         while True:
             if tick > env.now:
                 yield env.timeout(tick - env.now)
-            if self.gateway.blackholed:
+            cut = self.sim.cuts.get(frozenset((self.source, self.cluster)))
+            if self.gateway.blackholed or cut:
                 yield env.timeout(self.probe.timeout)
                 ok = False
             else:
                 yield env.timeout(self.rtt)
-                ok = not self.gateway.down
+                ok = not self.gateway.down and cut is None
             self._observe(ok)
             tick += self._interval()
             while tick < env.now:
@@ -127,6 +129,7 @@ class Links:
             others = [s for s in self.geo.clusters.values() if s.name != spec.cluster]
             if others:
                 src = Place(others[0].name, others[0].network, others[0].region)
+                link.source = others[0].name
                 link.rtt = 2 * self.geo.latency.one_way(self.sim.latency, src, link.place)
         return [link.host(mirror, source)]  # type: ignore[list-item]
 

@@ -116,3 +116,12 @@ def test_without_the_controller_label_nothing_fails_over() -> None:
     assert "failover" not in set(results.events.kind.astype(str))
     req = results.requests
     assert not req[(req.start >= 11) & (req.start < 30)].ok.any()
+
+
+def test_a_cut_link_fails_the_probes_like_a_blackholed_gateway() -> None:
+    results = run({"spec.duration": "130s",
+                   "spec.faults[0]": {"at": "10s", "for": "115s", "link": ["east", "west"],
+                                      "blackhole": True}})
+    changes = liveness(results)
+    dead = float(changes[changes.kind.astype(str) == "gateway-dead"].time.iloc[0])
+    assert 10 + 3 * 30 <= dead <= 10 + 3 * (30 + 3.3) + 0.1
