@@ -296,7 +296,7 @@ class _Compiler:
             link = (spec.link[0], spec.link[1]) if spec.link is not None else None
             return Fault(spec.at, spec.for_, FaultTarget(""), *(spec.latency or (1.0, 0.0)),
                          spec.errors, spec.down, spec.blackhole, spec.zone, spec.cluster,
-                         spec.gateway, link)
+                         spec.gateway, link, spec.freeze)
         pod = "/" not in spec.target and spec.target not in services
         target = pods.get(spec.target) if pod else resolve_target(spec.target, services)
         name, slash, version = spec.target.partition("/")
@@ -353,6 +353,9 @@ class _Compiler:
         geo = self.geo
         if spec.gateway is not None:
             self.check_gateway(spec.gateway, (*path, "gateway"))
+        if spec.freeze is not None and (geo is None or spec.freeze not in geo.clusters):
+            raise self.error(f"freeze: {spec.freeze!r} is not a cluster of spec.topology",
+                             (*path, "freeze"))
         for i, name in enumerate(spec.link or ()):
             if geo is None or name not in geo.clusters:
                 raise self.error(f"link: {name!r} is not a cluster of spec.topology",

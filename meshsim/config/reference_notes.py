@@ -90,6 +90,9 @@ NOTES: dict[tuple[type[BaseModel], str], str] = {
     (S.FaultSpec, "latency"): "Slower service: `x10` or `+50ms`.",
     (S.FaultSpec, "errors"): "Share of requests failed while it lasts.",
     (S.FaultSpec, "down"): "The target's pods stop answering.",
+    (S.FaultSpec, "link"): "Two clusters: attempts between them fail (down: refused; "
+    "blackhole: connect timeout).",
+    (S.FaultSpec, "freeze"): "A cluster whose proxies get no endpoint updates while it lasts.",
     (S.ExpectSpec, "metric"): "What is measured, as in the summary frame.",
     (S.ExpectSpec, "service"): "The service, or a workload for its end-to-end requests.",
     (S.ExpectSpec, "subset"): "One version (subset) of the service only.",

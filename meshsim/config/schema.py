@@ -103,6 +103,7 @@ class FaultSpec(Strict):
     cluster: str | None = None  # only pods in this cluster (spec.topology)
     gateway: str | None = None  # a cluster's east-west gateway (several networks)
     link: list[str] | None = None  # two clusters: traffic between them is cut (topology)
+    freeze: str | None = None  # a cluster whose proxies get no endpoint updates meanwhile
     latency: LatencyChange | None = None
     errors: Probability | None = None
     down: StrictBool = False
@@ -110,9 +111,16 @@ class FaultSpec(Strict):
 
     @model_validator(mode="after")
     def _does_something(self) -> FaultSpec:
+        if self.freeze is not None:
+            if any(v is not None for v in (self.target, self.zone, self.cluster, self.gateway,
+                                           self.link, self.latency, self.errors)) or (
+                    self.down or self.blackhole):
+                raise problem("a freeze fault takes only at, for and freeze", ["freeze"])
+            return self
         if self.latency is None and self.errors is None and not self.down and not self.blackhole:
             raise problem(
-                "a fault needs latency (x10 or +50ms), errors, down: true or blackhole: true"
+                "a fault needs latency (x10 or +50ms), errors, down: true, blackhole: true or "
+                "freeze: <cluster>"
             )
         if self.target is None and self.zone is None and self.cluster is None and (
                 self.gateway is None and self.link is None):

@@ -35,6 +35,7 @@ class Fault:
     cluster: str | None = None  # only the target's pods in this cluster (or every pod there)
     gateway: str | None = None  # the east-west gateway of this cluster (down or blackhole)
     link: tuple[str, str] | None = None  # the network path between two clusters
+    freeze: str | None = None  # this cluster's control plane keeps its endpoint view
 
     @property
     def end(self) -> float:

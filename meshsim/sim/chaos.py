@@ -66,6 +66,9 @@ class Chaos:
         if fault.gateway is not None:
             self._gateway(fault, begins)
             return
+        if fault.freeze is not None:
+            self.sim.freeze(fault.freeze, begins)
+            return
         if fault.link is not None:
             pair = frozenset(fault.link)
             if begins:
@@ -129,6 +132,8 @@ def describe(fault: Fault) -> str:
         parts.append(f"gateway={fault.gateway}")
     if fault.link is not None:
         parts.append(f"link={fault.link[0]}<->{fault.link[1]}")
+    if fault.freeze is not None:
+        parts.append(f"freeze={fault.freeze}")
     if fault.zone is not None:
         parts.append(f"zone={fault.zone}")
     if fault.latency_factor != 1.0:

@@ -66,6 +66,7 @@ class Simulation:
         self.links: Links | None = None  # Linkerd multicluster gateways and probes
         self.failovers: list[Failover] = []  # linkerd-failover's TrafficSplits
         self.cuts: Cuts = {}  # link faults between clusters, shared by every Wire
+        self.frozen: set[str] = set()  # clusters whose control plane keeps its endpoint view
         self.sources, self.chaos, self.rollouts = build(self)
 
     # -- ids ------------------------------------------------------------------------------------
@@ -89,11 +90,26 @@ class Simulation:
         proxy's balancers for it take the new host set at once (an EDS push); callers without
         a proxy read ``endpoints`` on each request."""
         self.endpoints[service] = list(pods)
+        frozen = self.frozen
         for proxy in self.proxies.values():
+            if frozen and proxy.place is not None and proxy.place.cluster in frozen:
+                continue  # its istiod / destination controller still sends the old view
             proxy.on_endpoints(service, self.endpoints[service])
         for failover in self.failovers:
             if failover.watches(service):
                 failover.update()
+
+    def freeze(self, cluster: str, frozen: bool) -> None:
+        """A cluster's control plane loses (or regains) the API servers: its proxies keep
+        the endpoints they had, then catch up at once (istio/istio PR #31771)."""
+        if frozen:
+            self.frozen.add(cluster)
+            return
+        self.frozen.discard(cluster)
+        for proxy in self.proxies.values():
+            if proxy.place is not None and proxy.place.cluster == cluster:
+                for service, pods in self.endpoints.items():
+                    proxy.on_endpoints(service, pods)
 
     # -- running --------------------------------------------------------------------------------
     def run(self, progress: Progress | None = None) -> Recording:

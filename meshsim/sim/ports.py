@@ -64,6 +64,9 @@ class Mesh(Protocol):
     def links(self) -> Links | None:
         """Linkerd multicluster gateways and their probes (Linkerd with a topology only)."""
 
+    def freeze(self, cluster: str, frozen: bool) -> None:
+        """Stop (or resume) endpoint updates to the proxies of ``cluster``."""
+
     @property
     def cuts(self) -> Cuts:
         """Link faults between clusters now: cluster pair → blackholed (else refused)."""

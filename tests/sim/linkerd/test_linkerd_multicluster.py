@@ -125,3 +125,17 @@ def test_a_cut_link_fails_the_probes_like_a_blackholed_gateway() -> None:
     changes = liveness(results)
     dead = float(changes[changes.kind.astype(str) == "gateway-dead"].time.iloc[0])
     assert 10 + 3 * 30 <= dead <= 10 + 3 * (30 + 3.3) + 0.1
+
+
+def test_a_frozen_control_plane_keeps_the_dead_gateway_endpoint() -> None:
+    def to_gateway(results: Results, start: float, end: float) -> int:
+        att = results.attempts
+        return int(((att.pod.astype(str) == GATEWAY) & (att.start >= start)
+                    & (att.start < end)).sum())
+
+    plain = run()
+    frozen = run({"spec.faults": [{"at": "10s", "for": "20s", "gateway": "west", "down": True},
+                                  {"at": "5s", "for": "20s", "freeze": "east"}]})
+    assert to_gateway(plain, 20, 25) == 0  # the mirror is empty after detection (18.9 s)
+    assert to_gateway(frozen, 20, 25) > 100  # east's proxies still send to the gateway
+    assert to_gateway(frozen, 25.5, 30) == 0  # caught up when the freeze ends
