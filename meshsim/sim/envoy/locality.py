@@ -69,8 +69,10 @@ class Tiers(Generic[H]):
         self.groups: list[list[list[H]]] = [[] for _ in range(count)]
         self.group_weight: list[list[int]] = [[] for _ in range(count)]
         index: list[dict[Hashable, int]] = [{} for _ in range(count)]
+        self.priority_of: dict[H, int] = {}  # for proxy-config's PRIORITY column
         for i, host in enumerate(hosts):
             p = priority[i]
+            self.priority_of[host] = p
             if p < 0:
                 continue  # not sent to this caller (distribute left its locality out)
             self.hosts[p].append(host)
