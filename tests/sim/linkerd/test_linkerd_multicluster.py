@@ -139,3 +139,19 @@ def test_a_frozen_control_plane_keeps_the_dead_gateway_endpoint() -> None:
     assert to_gateway(plain, 20, 25) == 0  # the mirror is empty after detection (18.9 s)
     assert to_gateway(frozen, 20, 25) > 100  # east's proxies still send to the gateway
     assert to_gateway(frozen, 25.5, 30) == 0  # caught up when the freeze ends
+
+
+FEDERATED = ROOT / "scenarios" / "multicluster" / "linkerd-federated.yaml"
+
+
+@pytest.mark.parametrize(("overrides", "low", "high"), [
+    ({}, 0.0, 0.05),  # failure accrual takes the refusing west pods out
+    ({"Service/reviews-federated.metadata.annotations": None}, 0.2, 0.4),  # fast failures
+])
+def test_federated_service_losing_a_cluster(overrides: dict[str, object], low: float,
+                                            high: float) -> None:
+    results = meshsim.simulate(meshsim.load(FEDERATED, overrides=overrides))
+    att = results.attempts
+    during = att[(att.service == "reviews") & (att.start >= 12) & (att.start < 30)]
+    west = during.pod.astype(str).isin(["reviews-3", "reviews-4", "reviews-5"]).mean()
+    assert low <= west <= high
