@@ -109,3 +109,25 @@ def gateways(attempts: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
                      float(mine["latency"].median()) if len(mine) else float("nan"),
                      len(mine), dead, alive_at))
     return pd.DataFrame(rows, columns=GATEWAY_COLUMNS)
+
+
+BY_PLACE_COLUMNS = ["service", "cluster", "zone", "attempts", "rps", "success_rate", "p50", "p99"]
+
+
+def by_place(attempts: pd.DataFrame, places: pd.DataFrame, start: float,
+             end: float) -> pd.DataFrame:
+    """The golden metrics of attempts (after ``start``) grouped by the serving pod's service,
+    cluster and zone; empty without a topology."""
+    if places.empty:
+        return pd.DataFrame(columns=BY_PLACE_COLUMNS)
+    att = with_places(attempts[attempts["start"] >= start], places)
+    att = att[att["cluster"] != ""]
+    span = max(end - start, 1e-9)
+    rows = []
+    for (service, cluster, zone), group in att.groupby(
+            [att["service"].astype(str), "cluster", "zone"], sort=True):
+        latency = group["latency"]
+        rows.append((service, cluster, zone, len(group), len(group) / span,
+                     float(group["ok"].mean()), float(latency.quantile(0.5)),
+                     float(latency.quantile(0.99))))
+    return pd.DataFrame(rows, columns=BY_PLACE_COLUMNS)

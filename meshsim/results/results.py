@@ -275,6 +275,10 @@ class Results:
         """Each cluster/zone's share of ``service``'s attempts per time bucket."""
         return place_views.zone_shares(self.attempts, self.places, service, bucket)
 
+    def by_place(self) -> pd.DataFrame:
+        """Golden metrics of the attempts after warm-up per service, cluster and zone."""
+        return place_views.by_place(self.attempts, self.places, self.warmup, self.horizon)
+
     def gateways(self) -> pd.DataFrame:
         """Multi-cluster gateways: cluster, liveness, services, latency through them."""
         return place_views.gateways(self.attempts, self.events)

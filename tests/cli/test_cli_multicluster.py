@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from paths import SCENARIOS
 from typer.testing import CliRunner
 
@@ -37,3 +39,24 @@ def test_a_bad_scenario_is_one_located_line() -> None:
                          "--set", "spec.faults[0].gateway=north")
     assert code == 2
     assert "spec.faults[0].gateway" in out
+
+
+def test_run_prints_golden_metrics_by_cluster_and_zone(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, [
+        "run", str(SCENARIOS / "multicluster" / "zone-outage.yaml"), "--duration", "20s",
+        "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    start = lines.index("golden metrics by cluster and zone (attempts, after warm-up)")
+    assert lines[start + 1].split() == ["SERVICE", "CLUSTER", "ZONE", "ATTEMPTS", "RPS",
+                                       "SUCCESS", "P50", "P99"]
+    rows = [line.split() for line in lines[start + 2:start + 5]]
+    assert [r[:3] for r in rows] == [["frontend", "east", "us-east1-a"],
+                                     ["reviews", "east", "us-east1-a"],
+                                     ["reviews", "east", "us-east1-b"]]
+
+
+def test_a_single_cluster_run_has_no_place_table(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, [
+        "run", str(SCENARIOS / "single-queue.yaml"), "--out", str(tmp_path / "run")])
+    assert "by cluster and zone" not in result.output
