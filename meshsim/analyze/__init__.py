@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from meshsim.analyze import istio, resilience
+from meshsim.analyze import istio, locality, resilience
 from meshsim.analyze import messages as msg
 from meshsim.analyze.confirm import confirm as confirm_findings
 from meshsim.analyze.messages import ALL, Finding, Level, MessageType, Resource, finding
@@ -42,6 +42,7 @@ def analyze(path: str | Path, overrides: Mapping[str, object] | None = None, *,
     if scenario is not None:
         found += istio.check(scenario.model, scenario.manifests, scenario.warnings)
         found += resilience.check(scenario.model, scenario.manifests)
+        found += locality.check(scenario.model, scenario.manifests)
     found.sort(key=lambda f: (f.resource.file, f.resource.line or 0, f.type.code))
     if confirm and scenario is not None:
         found = confirm_findings(scenario.model, found, seed)

@@ -198,6 +198,24 @@ LinkerdRetriesWithoutBudget = MessageType(
     "MSH0107", "LinkerdRetriesWithoutBudget", Level.WARNING,
     "Route %s to %s retries up to %v times with no retry budget (%s): when %s fails, every "
     "request is sent %v times.")
+LocalityFailoverWithoutOutlierDetection = MessageType(
+    "MSH0108", "LocalityFailoverWithoutOutlierDetection", Level.WARNING,
+    "localityLbSetting for %s sets %s but the DestinationRule has no outlierDetection: pilot "
+    "sends every endpoint in one priority, so traffic never fails over (Istio: outlier "
+    "detection \"is required in order for failover to function properly\").")
+MaxEjectionTooLowForFailover = MessageType(
+    "MSH0109", "MaxEjectionTooLowForFailover", Level.WARNING,
+    "maxEjectionPercent %v%% for %s counts hosts in every locality: of its %v hosts at most %v "
+    "can be ejected, but %s's own locality %s has %v (its traffic spills only after %v are "
+    "ejected, and moves away entirely after %v): set maxEjectionPercent to at least %v.")
+RemoteNetworkBehindOneGatewayHost = MessageType(
+    "MSH0110", "RemoteNetworkBehindOneGatewayHost", Level.WARNING,
+    "%s reaches %v pods of %s on network %s (locality %s) through one east-west gateway host: "
+    "outlier detection charges every remote pod's 5xx to that host and can eject the whole "
+    "remote locality at once (istio/istio#52435).")
+DistributeWeightsNotHundred = MessageType(
+    "MSH0111", "DistributeWeightsNotHundred", Level.WARNING,
+    "localityLbSetting.distribute[%v] for %s from %q gives weights summing to %v, not 100.")
 
 ALL: tuple[MessageType, ...] = (
     ReferencedResourceNotFound, NoMatchingWorkloadsFound,
@@ -207,4 +225,6 @@ ALL: tuple[MessageType, ...] = (
     UnknownDestinationRuleHost, RetryAmplification, PerTryTimeoutsExceedRouteTimeout,
     InnerTimeoutLongerThanCaller, RetryOnNonIdempotent, DeepRetryChainUnprotected,
     MirrorIntoProduction, LinkerdRetriesWithoutBudget,
+    LocalityFailoverWithoutOutlierDetection, MaxEjectionTooLowForFailover,
+    RemoteNetworkBehindOneGatewayHost, DistributeWeightsNotHundred,
 )

@@ -241,6 +241,7 @@ from meshsim.cli import (  # noqa: E402, F401
     export,
     html_report,
     imports,
+    multicluster,
     proxy_config,
     translate,
     viz,

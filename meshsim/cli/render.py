@@ -45,6 +45,19 @@ def golden_table(summary: pd.DataFrame) -> Table:
     return table
 
 
+def place_table(frame: pd.DataFrame) -> Table:
+    """Multi-cluster runs: the attempts' golden metrics per service, cluster and zone."""
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for header in ("SERVICE", "CLUSTER", "ZONE", "ATTEMPTS", "RPS", "SUCCESS", "P50", "P99"):
+        table.add_column(header)
+    for row in frame.to_dict("records"):
+        table.add_row(str(row["service"]), str(row["cluster"]), str(row["zone"]) or "-",
+                      f"{int(row['attempts']):,}", f"{float(row['rps']):,.1f}",
+                      format_metric("success_rate", row["success_rate"]),
+                      format_metric("p50", row["p50"]), format_metric("p99", row["p99"]))
+    return table
+
+
 def workloads_table(workloads: pd.DataFrame) -> Table:
     """One row per workload; DENIED (and 4XX when some 4xx is no denial) as in the golden table."""
     table = Table(box=None, header_style="bold", pad_edge=False)

@@ -16,7 +16,14 @@ from rich.table import Table
 
 from meshsim import Results
 from meshsim.cli.common import unicode_ok
-from meshsim.cli.render import backlog_table, golden_table, outcome_text, slo_lines, workloads_table
+from meshsim.cli.render import (
+    backlog_table,
+    golden_table,
+    outcome_text,
+    place_table,
+    slo_lines,
+    workloads_table,
+)
 from meshsim.cli.render_clients import amplification_table, load_table
 from meshsim.results.formatting import rollout_line
 from meshsim.units import format_duration
@@ -25,6 +32,11 @@ from meshsim.units import format_duration
 def print_report(console: Console, results: Results, slo: DataFrame, run_dir: Path) -> None:
     console.print("golden metrics (after warm-up)", style="bold")
     console.print(golden_table(results.summary))
+    if results.model.topology.geography is not None and "attempts" in results.stored_tables:
+        console.print()
+        console.print("golden metrics by cluster and zone (attempts, after warm-up)",
+                      style="bold")
+        console.print(place_table(results.by_place()))
     workloads = results.workloads
     if len(workloads):
         console.print()

@@ -8,6 +8,7 @@ line that names the missing thing.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import cast
 
@@ -20,6 +21,14 @@ from meshsim.config.checks import (
     target_names,
 )
 from meshsim.config.compile_clients import client_policy
+from meshsim.config.compile_topology import (
+    EXPORTED,
+    FEDERATED,
+    geography,
+    mirrors,
+    place,
+    places,
+)
 from meshsim.config.cost import compile_cost
 from meshsim.config.distributions import EmpiricalRef, LatencySpec, SamplesError, read_samples
 from meshsim.config.failures import error_model
@@ -37,6 +46,7 @@ from meshsim.config.schema import (
     WorkloadSpec,
 )
 from meshsim.config.schema_failures import ErrorsSpec
+from meshsim.config.schema_topology import PlacementSpec
 from meshsim.config.yamlsrc import PathKey, YamlPath
 from meshsim.errors import Location, ScenarioError
 from meshsim.model import (
@@ -81,14 +91,20 @@ class _Compiler:
         self.base_dir = base_dir
         self.edges: dict[str, list[tuple[str, YamlPath]]] = {}
         self.samples: dict[Path, Distribution] = {}
+        self.geo = geography(document.spec.topology)
+        self.mirror_names = self._mirror_names()
 
     def error(self, message: str, path: Sequence[PathKey]) -> ScenarioError:
         return ScenarioError(message, self.locator.locate(path))
 
     def model(self, default_name: str) -> Model:
         services = {name: self.service(name, spec) for name, spec in self.spec.services.items()}
+        if self.geo is not None and self.spec.mesh == "linkerd":
+            labels = {name: dict(spec.labels) for name, spec in self.spec.services.items()}
+            services.update(mirrors(services, labels, self.error))
         self.check_graph(services)
-        topology = Topology(services, self.spec.network.latency, self.spec.proxy_overhead)
+        topology = Topology(services, self.spec.network.latency, self.spec.proxy_overhead,
+                            geography=self.geo)
         return Model(
             name=self.document.metadata.name or default_name,
             mesh=MeshProfile(self.spec.mesh, self.spec.meshVersion),
@@ -115,7 +131,8 @@ class _Compiler:
             )
         else:
             deployments = (self.deployment(name, spec, None, VersionSpec(), path),)
-        return Service(name, spec.namespace, deployments, external=spec.external)
+        return Service(name, spec.namespace, deployments, external=spec.external,
+                       traffic_distribution=spec.trafficDistribution)
 
     def deployment(
         self, name: str, spec: ServiceSpec, version: str | None, over: VersionSpec, path: YamlPath
@@ -135,6 +152,12 @@ class _Compiler:
         if over.errors is not None:
             errors, errors_path = over.errors, path
         failure = self.error_model(errors, (*errors_path, "errors"), replicas)
+        placement, placement_path = spec.placement, (*service_path, "placement")
+        if version is not None and over.placement is not None:
+            placement, placement_path = over.placement, (*path, "placement")
+        elif version is not None and spec.placement is not None:
+            raise self.error("a service with versions places each version: move placement "
+                             "into the versions", placement_path)
         return Deployment(
             service=name,
             version=version,
@@ -148,6 +171,7 @@ class _Compiler:
             labels=labels,
             sidecar=not spec.external,
             failure=failure,
+            places=places(self.geo, placement, replicas, placement_path, self.error),
         )
 
     def error_model(
@@ -188,7 +212,7 @@ class _Compiler:
         if entry.parallel is not None:
             return Parallel(self.calls(caller, entry.parallel, (*path, "parallel")))
         assert entry.service is not None  # the schema requires service or parallel
-        if entry.service not in self.spec.services:
+        if entry.service not in self.spec.services and entry.service not in self.mirror_names:
             raise self.error(
                 f"call to unknown service {entry.service!r}"
                 f"{did_you_mean(entry.service, self.spec.services)}",
@@ -232,7 +256,12 @@ class _Compiler:
             path = (*_SPEC, "workload", index)
             self.check_workload(spec, path, services, pods, seen)
             seen.add(spec.name)
-            out.append(self.workload(spec, path))
+            where = None
+            if spec.placement is not None:
+                where = place(self.geo, spec.placement, (*path, "placement"), self.error)
+            elif self.geo is not None:
+                where = places(self.geo, None, 1, path, self.error)[0]
+            out.append(replace(self.workload(spec, path), place=where))
         return tuple(out)
 
     def _maybe_gateway_host(self, target: str) -> bool:
@@ -292,6 +321,14 @@ class _Compiler:
         self, spec: FaultSpec, path: YamlPath, services: dict[str, Service],
         pods: Mapping[str, FaultTarget],
     ) -> Fault:
+        self.check_fault_place(spec, path)
+        if spec.target is None:
+            link = (spec.link[0], spec.link[1]) if spec.link is not None else None
+            factor, added = spec.latency or (1.0, 0.0)
+            errors = None if spec.errors is None else spec.errors.rate
+            return Fault(spec.at, spec.for_, FaultTarget(""), factor, added, errors, spec.down,
+                         blackhole=spec.blackhole, zone=spec.zone, cluster=spec.cluster,
+                         gateway=spec.gateway, link=link, freeze=spec.freeze)
         pod = "/" not in spec.target and spec.target not in services
         target = pods.get(spec.target) if pod else resolve_target(spec.target, services)
         name, slash, version = spec.target.partition("/")
@@ -309,7 +346,67 @@ class _Compiler:
         factor, added = spec.latency or (1.0, 0.0)
         errors = None if spec.errors is None else spec.errors.rate
         failure = None if spec.errors is None else self.error_model(spec.errors, (*path, "errors"))
-        return Fault(spec.at, spec.for_, target, factor, added, errors, spec.down, failure)
+        return Fault(spec.at, spec.for_, target, factor, added, errors, spec.down, failure,
+                     blackhole=spec.blackhole, zone=spec.zone, cluster=spec.cluster)
+
+    def _mirror_names(self) -> set[str]:
+        """Linkerd mirror Services the exported services will have (calls may name them)."""
+        if self.geo is None or self.spec.mesh != "linkerd":
+            return set()
+        names: set[str] = set()
+        only = next(iter(self.geo.clusters)) if len(self.geo.clusters) == 1 else None
+        for name, spec in self.spec.services.items():
+            labels = spec.labels
+            if labels.get(EXPORTED) in ("true", "remote-discovery"):
+                names |= {f"{name}-{p.cluster or only}" for p in _placements(spec)}
+            if labels.get(FEDERATED) == "member":
+                names.add(f"{name}-federated")
+        return names
+
+    def check_gateway(self, cluster: str, path: YamlPath) -> None:
+        """An east-west gateway exists per network (its first cluster's) when there are two
+        networks or more."""
+        geo = self.geo
+        if geo is not None and self.spec.mesh == "linkerd":
+            if cluster not in geo.clusters:
+                raise self.error(f"cluster {cluster!r} is not in spec.topology.clusters", path)
+            return
+        networks: dict[str, str] = {}
+        for site in (geo.clusters.values() if geo is not None else ()):
+            networks.setdefault(site.network, site.name)
+        if len(networks) < 2:
+            raise self.error("an east-west gateway fault needs spec.topology with two "
+                             "networks or more", path)
+        if cluster not in networks.values():
+            raise self.error(f"cluster {cluster!r} has no east-west gateway (gateways: "
+                             f"{', '.join(networks.values())}, one per network)", path)
+
+    def check_fault_place(self, spec: FaultSpec, path: YamlPath) -> None:
+        """A fault's ``zone``, ``cluster``, ``gateway`` and ``link`` name places of
+        ``spec.topology``."""
+        geo = self.geo
+        if spec.gateway is not None:
+            self.check_gateway(spec.gateway, (*path, "gateway"))
+        if spec.freeze is not None and (geo is None or spec.freeze not in geo.clusters):
+            raise self.error(f"freeze: {spec.freeze!r} is not a cluster of spec.topology",
+                             (*path, "freeze"))
+        for i, name in enumerate(spec.link or ()):
+            if geo is None or name not in geo.clusters:
+                raise self.error(f"link: {name!r} is not a cluster of spec.topology",
+                                 (*path, "link", i))
+        for key, value in (("cluster", spec.cluster), ("zone", spec.zone)):
+            if value is None:
+                continue
+            if geo is None:
+                raise self.error(f"a fault's {key} needs spec.topology", (*path, key))
+            known = (list(geo.clusters) if key == "cluster"
+                     else sorted(({p.zone for s in self.spec.services.values()
+                                   for p in _placements(s)} | {
+                                      z for site in geo.clusters.values() for z in site.zones})
+                                 - {""}))
+            if value not in known:
+                raise self.error(f"{key} {value!r} is not in the topology "
+                                 f"({', '.join(known) or 'none placed'})", (*path, key))
 
     def expectations(self, services: dict[str, Service]) -> tuple[Expectation, ...]:
         return tuple(
@@ -394,3 +491,10 @@ def _label(spec: ExpectSpec) -> str:
     if spec.max is not None:
         bounds.append(f"<= {show(spec.max)}")
     return f"{spec.metric} {who} {' and '.join(bounds)}"
+
+
+def _placements(spec: ServiceSpec) -> list[PlacementSpec]:
+    entries = list(spec.placement or [])
+    for version in (spec.versions or {}).values():
+        entries.extend(version.placement or [])
+    return entries

@@ -33,6 +33,8 @@ def per_service(
         if service.external:
             out[name] = Injection(False, "external service: outside the mesh")
             continue
+        if not service.deployments:  # a Linkerd mirror: no pods of its own
+            continue
         decisions = [decide(name, service, d) for d in service.deployments]
         if len({d.injected for d in decisions}) > 1:
             which = ", ".join(f"{d.version}: {'yes' if i.injected else 'no'}"

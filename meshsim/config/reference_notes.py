@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from meshsim.config import schema, schema_failures
+from meshsim.config import schema, schema_failures, schema_topology
 from meshsim.config import schema_clients as C
 
 S = schema
 F = schema_failures
+T = schema_topology
 NOTES: dict[tuple[type[BaseModel], str], str] = {
     (C.ClientSpec, "maxAttempts"): "Tries per user request, the first included (AWS SDK "
     "`max_attempts`, gRPC `maxAttempts`); 1 = no retries.",
@@ -138,7 +139,8 @@ NOTES: dict[tuple[type[BaseModel], str], str] = {
     (S.RateStepSpec, "rate"): "Requests per second from then on.",
     (S.FaultSpec, "at"): "When the fault starts; before the end of the run.",
     (S.FaultSpec, "for"): "How long it lasts.",
-    (S.FaultSpec, "target"): "A service, `service/version` or a pod (`ratings-0`).",
+    (S.FaultSpec, "target"): "A service, `service/version` or a pod (`ratings-0`); may be "
+    "left out when `zone`, `cluster` or `gateway` says where.",
     (S.FaultSpec, "latency"): "Slower service: `x10` or `+50ms`.",
     (S.FaultSpec, "errors"): "Share of requests failed while it lasts: a probability (500s), "
     "or an error model (docs/failures.md; no `pods`/`badPods`, the target names the pods).",
@@ -156,6 +158,9 @@ NOTES: dict[tuple[type[BaseModel], str], str] = {
     (F.BurstSpec, "onFor"): "Mean length of a burst (exponential); `rate` applies during it.",
     (F.BurstSpec, "offFor"): "Mean time between bursts (exponential); no errors then.",
     (S.FaultSpec, "down"): "The target's pods stop answering.",
+    (S.FaultSpec, "link"): "Two clusters: attempts between them fail (down: refused; "
+    "blackhole: connect timeout).",
+    (S.FaultSpec, "freeze"): "A cluster whose proxies get no endpoint updates while it lasts.",
     (S.ExpectSpec, "metric"): "What is measured, as in the summary frame.",
     (S.ExpectSpec, "service"): "The service, or a workload for its end-to-end requests.",
     (S.ExpectSpec, "subset"): "One version (subset) of the service only.",
@@ -166,4 +171,21 @@ NOTES: dict[tuple[type[BaseModel], str], str] = {
     (S.ExpectSpec, "max"): "Highest value that passes, in the metric's unit (as `min`).",
     (S.RolloutSpec, "start"): "Simulated time the new revision lands (default: the end of "
     "warm-up).",
+    (T.TopologySpec, "clusters"): "The mesh's Kubernetes clusters by name "
+    "(docs/multicluster.md).",
+    (T.TopologySpec, "latency"): "One-way latency between places; the same zone is "
+    "`network.latency`.",
+    (T.ClusterSpec, "region"): "`topology.kubernetes.io/region` of the cluster's nodes.",
+    (T.ClusterSpec, "zones"): "`topology.kubernetes.io/zone` values placements may use.",
+    (T.LatencyMatrixSpec, "crossZone"): "One way between zones of a region.",
+    (T.LatencyMatrixSpec, "crossRegion"): "One way between regions.",
+    (T.PlacementSpec, "zone"): "`topology.kubernetes.io/zone` (empty: none).",
+    (T.PlacementSpec, "subzone"): "`topology.istio.io/subzone` (empty: none).",
+    (T.PlacementSpec, "replicas"): "Pods in this place; the service's replicas are the sum.",
+    (T.WherePlacement, "cluster"): "Default: the only cluster.",
+    (T.ProbeSpecSpec, "period"): "Between probes (plus up to a tenth of it, at random).",
+    (T.ProbeSpecSpec, "timeout"): "A probe with no answer by then fails (a blackholed gateway).",
+    (T.ProbeSpecSpec, "failureThreshold"): "Failed probes in a row that make the gateway dead.",
+    (T.WherePlacement, "zone"): "`topology.kubernetes.io/zone` (empty: none).",
+    (T.WherePlacement, "subzone"): "`topology.istio.io/subzone` (empty: none).",
 }

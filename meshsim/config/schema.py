@@ -44,6 +44,7 @@ from meshsim.config.schema_services import (
     VersionSpec,
     pods_of,
 )
+from meshsim.config.schema_topology import TopologySpec
 from meshsim.config.schema_types import (
     Concurrency,
     Labels,
@@ -99,15 +100,42 @@ class ProxySpec(Strict):
 class FaultSpec(Strict):
     at: Duration
     for_: PositiveDuration = Field(alias="for")
-    target: str
+    target: str | None = None  # a service, service/version or pod; may be left out with a place
+    zone: str | None = None  # only pods in this zone (spec.topology)
+    cluster: str | None = None  # only pods in this cluster (spec.topology)
+    gateway: str | None = None  # a cluster's east-west gateway (several networks)
+    link: list[str] | None = None  # two clusters: traffic between them is cut (topology)
+    freeze: str | None = None  # a cluster whose proxies get no endpoint updates meanwhile
     latency: LatencyChange | None = None
     errors: ErrorsField | None = None
     down: StrictBool = False
+    blackhole: StrictBool = False  # connects time out (the caller's connectTimeout)
 
     @model_validator(mode="after")
     def _does_something(self) -> FaultSpec:
-        if self.latency is None and self.errors is None and not self.down:
-            raise problem("a fault needs latency (x10 or +50ms), errors, or down: true")
+        if self.freeze is not None:
+            if any(v is not None for v in (self.target, self.zone, self.cluster, self.gateway,
+                                           self.link, self.latency, self.errors)) or (
+                    self.down or self.blackhole):
+                raise problem("a freeze fault takes only at, for and freeze", ["freeze"])
+            return self
+        if self.latency is None and self.errors is None and not self.down and not self.blackhole:
+            raise problem(
+                "a fault needs latency (x10 or +50ms), errors, down: true, blackhole: true or "
+                "freeze: <cluster>"
+            )
+        if self.target is None and self.zone is None and self.cluster is None and (
+                self.gateway is None and self.link is None):
+            raise problem("a fault needs a target, a zone, a cluster, a gateway or a link")
+        if self.link is not None and (len(self.link) != 2 or self.link[0] == self.link[1]):
+            raise problem("a link names two different clusters: [east, west]", ["link"])
+        if self.link is not None and (self.target or self.zone or self.cluster or self.gateway
+                                      or self.latency or self.errors is not None):
+            raise problem("a link fault takes only down: true or blackhole: true", ["link"])
+        if self.gateway is not None and (self.target or self.zone or self.cluster or
+                                         self.latency or self.errors is not None):
+            raise problem("a gateway fault takes only down: true or blackhole: true",
+                          ["gateway"])
         return self
 
 
@@ -149,6 +177,7 @@ class ScenarioSpec(Strict):
     ] = []
     expect: Annotated[list[ExpectSpec], sized_within(limits.EXPECT), sized(limits.EXPECT)] = []
     rollout: RolloutSpec = RolloutSpec()
+    topology: TopologySpec | None = None  # clusters, zones, latency matrix (multi-cluster)
 
     @property
     def proxy_overhead(self) -> float:

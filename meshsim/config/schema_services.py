@@ -28,7 +28,26 @@ from meshsim.config.fields import (
 )
 from meshsim.config.limits import Limit
 from meshsim.config.schema_failures import ErrorsField, ErrorsSpec
+from meshsim.config.schema_topology import PlacementSpec, TrafficDistribution
 from meshsim.config.schema_types import Concurrency, Labels, Latency, Name, Queue, Replicas, Strict
+
+
+def _replicas_from_placement(data: Any) -> Any:
+    """``placement`` gives the pods: unset ``replicas`` is their sum; a set one must match."""
+    if not isinstance(data, dict) or not isinstance(data.get("placement"), list):
+        return data
+    counts = [p.get("replicas", 1) if isinstance(p, dict) else None for p in data["placement"]]
+    if not all(isinstance(c, int) and not isinstance(c, bool) for c in counts):
+        return data  # the entries' own validation says what is wrong
+    total = sum(c for c in counts if isinstance(c, int))
+    if "replicas" not in data:
+        return {**data, "replicas": total}
+    if data["replicas"] != total:
+        raise problem(
+            f"replicas {data['replicas']} does not match the placement's replicas ({total}); "
+            "drop replicas or make them agree", ["replicas"],
+        )
+    return data
 
 
 def _call_depth(value: Any) -> Any:
@@ -118,6 +137,9 @@ class VersionSpec(Strict):
     labels: Labels | None = None
     calls: Annotated[list[CallEntry] | None, *_calls_of(limits.CALLS)] = None
     contention: Contention | None = None
+    placement: list[PlacementSpec] | None = None  # clusters and zones of the pods (topology)
+
+    _from_placement = model_validator(mode="before")(_replicas_from_placement)
 
 
 def _versions_shape(value: Any) -> Any:
@@ -141,6 +163,10 @@ class ServiceSpec(Strict):
     external: StrictBool = False  # outside the mesh: no sidecar
     contention: Contention = ContentionSpec()
     labels: Labels = {}
+    placement: list[PlacementSpec] | None = None  # clusters and zones of the pods (topology)
+    trafficDistribution: TrafficDistribution | None = None  # Kubernetes Service field
+
+    _from_placement = model_validator(mode="before")(_replicas_from_placement)
 
     @model_validator(mode="after")
     def _consistent(self) -> ServiceSpec:

@@ -27,6 +27,7 @@ from meshsim.config.fields import (
     within,
 )
 from meshsim.config.schema_clients import ClientSpec
+from meshsim.config.schema_topology import WherePlacement
 from meshsim.config.schema_types import Labels, Latency, Name, Strict
 
 Count = Annotated[int, within(limits.USERS, ge=1), whole(limits.USERS)]
@@ -69,6 +70,7 @@ class WorkloadSpec(Strict):
         list[RequestSpec], Field(min_length=1), sized_within(limits.REQUESTS),
         sized(limits.REQUESTS), BeforeValidator(_requests_shape),
     ] = [RequestSpec()]
+    placement: WherePlacement | None = None  # where the clients run (spec.topology)
     # -- closed loop (fortio -c/-qps/-n/-t, k6 VUs) and k6's executors ---------------------------
     users: Count | None = None
     connections: Count | None = None  # fortio/hey/wrk's word for users

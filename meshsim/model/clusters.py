@@ -80,6 +80,33 @@ class OutlierDetection:
 
 
 @dataclass(frozen=True)
+class Failover:
+    """``localityLbSetting.failover``: callers in region ``source`` fail over to ``target``."""
+
+    source: str
+    target: str
+
+
+@dataclass(frozen=True)
+class Distribute:
+    """``localityLbSetting.distribute``: callers matching ``source`` send ``to`` percentages
+    to the localities (``region/zone/subzone``, ``*`` wildcards) each key matches."""
+
+    source: str
+    to: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
+class LocalityLbSetting:
+    """A DestinationRule's ``loadBalancer.localityLbSetting`` (istio/api destination_rule.proto)."""
+
+    enabled: bool = True
+    failover: tuple[Failover, ...] = ()
+    failover_priority: tuple[str, ...] = ()
+    distribute: tuple[Distribute, ...] = ()
+
+
+@dataclass(frozen=True)
 class ClusterPolicy:
     """Everything an Envoy cluster (a service, or one subset of it) carries."""
 
@@ -89,6 +116,7 @@ class ClusterPolicy:
     panic_threshold: float = 50.0  # percent; 0 disables panic routing
     connect_timeout: float = 10.0
     http2: bool = False  # Istio h2UpgradePolicy UPGRADE: one multiplexed connection per host
+    locality: LocalityLbSetting | None = None  # None: the mesh default (enabled, no rules)
 
 
 @dataclass(frozen=True)

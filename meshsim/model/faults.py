@@ -16,6 +16,8 @@ class FaultTarget:
     pod: str | None = None
 
     def __str__(self) -> str:
+        if not self.service:
+            return "*"
         if self.pod is not None:
             return self.pod
         return self.service if self.version is None else f"{self.service}/{self.version}"
@@ -31,6 +33,12 @@ class Fault:
     errors: float | None = None  # extra failure probability while active
     down: bool = False  # pods refuse connections; in-flight work is lost
     failure: ErrorModel | None = None  # how the extra failures fail (None: plain 500s)
+    blackhole: bool = False  # like down, but connects time out (connectTimeout) instead
+    zone: str | None = None  # only the target's pods in this zone (or every pod there)
+    cluster: str | None = None  # only the target's pods in this cluster (or every pod there)
+    gateway: str | None = None  # the east-west gateway of this cluster (down or blackhole)
+    link: tuple[str, str] | None = None  # the network path between two clusters
+    freeze: str | None = None  # this cluster's control plane keeps its endpoint view
 
     @property
     def end(self) -> float:

@@ -124,3 +124,14 @@ class LinkerdBackend:
     peak_ewma: PeakEwmaSpec = PeakEwmaSpec()
     queue: QueueSpec = QueueSpec()
     failure_accrual: FailureAccrual | None = None
+
+
+@dataclass(frozen=True)
+class FailoverSplit:
+    """A TrafficSplit the linkerd-failover controller manages: ``primary`` takes the apex's
+    traffic while it has ready endpoints, else ``fallback`` (``failover.linkerd.io/...``)."""
+
+    name: str
+    apex: str
+    primary: str
+    fallback: str

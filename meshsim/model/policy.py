@@ -16,7 +16,7 @@ from typing import Literal
 
 from meshsim.model.authz import InboundPolicy, IstioSecurity
 from meshsim.model.clusters import ClusterPolicy, Subset
-from meshsim.model.linkerd import LinkerdBackend, TpsBudgetSpec
+from meshsim.model.linkerd import FailoverSplit, LinkerdBackend, TpsBudgetSpec
 from meshsim.model.routes import RetryPolicy, Route, host_matches
 
 
@@ -50,6 +50,8 @@ class TrafficPolicy:
     # Istio: AuthorizationPolicy and PeerAuthentication, enforced by the destination's sidecar.
     # None = no security policy: every request is allowed, mTLS permissive.
     security: IstioSecurity | None = None
+    # Linkerd: TrafficSplits the linkerd-failover controller switches (multicluster).
+    failovers: tuple[FailoverSplit, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from typing import Literal
 
 from meshsim.model.distributions import Distribution
 from meshsim.model.failures import ErrorModel
+from meshsim.model.geography import Geography, Place
 
 
 @dataclass(frozen=True)
@@ -64,10 +65,25 @@ class Deployment:
     labels: Mapping[str, str] = field(default_factory=dict)
     sidecar: bool = True
     failure: ErrorModel | None = None  # the mapping form of ``errors``; None = plain 500s
+    places: tuple[Place, ...] = ()  # one per replica when the scenario has a topology
 
     def pod_names(self) -> list[str]:
         stem = self.service if self.version is None else f"{self.service}-{self.version}"
         return [f"{stem}-{i}" for i in range(self.replicas)]
+
+
+MirrorMode = Literal["gateway", "remote-discovery", "federated"]
+
+
+@dataclass(frozen=True)
+class Mirror:
+    """A Linkerd multicluster Service: ``<service>-<cluster>`` mirrored by the service mirror
+    (through ``cluster``'s gateway, or its pod IPs with remote-discovery), or
+    ``<service>-federated`` (every cluster's pods). It has no pods of its own."""
+
+    service: str
+    cluster: str | None
+    mode: MirrorMode
 
 
 @dataclass(frozen=True)
@@ -78,6 +94,9 @@ class Service:
     namespace: str
     deployments: tuple[Deployment, ...]
     external: bool = False
+    # Kubernetes Service ``trafficDistribution`` (PreferClose, PreferSameZone, PreferSameNode)
+    traffic_distribution: str | None = None
+    mirror: Mirror | None = None  # a Linkerd mirror or federated Service (no deployments)
 
     @property
     def fqdn(self) -> str:
@@ -95,3 +114,4 @@ class Topology:
     services: Mapping[str, Service]
     network_latency: float  # one way, pod to pod, seconds
     proxy_overhead: float  # per sidecar traversal, seconds
+    geography: Geography | None = None  # clusters, zones, latency matrix; None = one place

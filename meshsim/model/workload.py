@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from meshsim.model.clients import ClientPolicy, ClosedLoop
+from meshsim.model.geography import Place
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class Workload:
     @property
     def ramps(self) -> bool:
         return any(step.ramp for step in self.schedule)
+    place: Place | None = None  # where the clients run (multi-cluster scenarios)
 
     def client_names(self) -> list[str]:
         return [f"{self.name}-{i}" for i in range(self.clients)]

@@ -35,6 +35,7 @@ from meshsim.results import (
     store,
 )
 from meshsim.results import fault_windows as fault_timeline
+from meshsim.results import places as place_views
 from meshsim.results import rollout as rollout_report
 from meshsim.results.online import Online, online_requests
 from meshsim.results.online_edges import edge_summary
@@ -315,6 +316,27 @@ class Results:
     # -- plots and storage ----------------------------------------------------------------
     def fault_windows(self) -> list[fault_timeline.FaultWindow]:
         return fault_timeline.fault_windows(self.events, self.horizon, self.model.faults)
+
+    @cached_property
+    def places(self) -> pd.DataFrame:
+        """Each pod's (and east-west gateway host's) cluster, network, region and zone."""
+        return place_views.pod_places(self.model)
+
+    def zone_shares(self, service: str, bucket: float = 1.0) -> pd.DataFrame:
+        """Each cluster/zone's share of ``service``'s attempts per time bucket."""
+        return place_views.zone_shares(self.attempts, self.places, service, bucket)
+
+    def by_place(self) -> pd.DataFrame:
+        """Golden metrics of the attempts after warm-up per service, cluster and zone."""
+        return place_views.by_place(self.attempts, self.places, self.warmup, self.horizon)
+
+    def gateways(self) -> pd.DataFrame:
+        """Multi-cluster gateways: cluster, liveness, services, latency through them."""
+        return place_views.gateways(self.attempts, self.events)
+
+    def plot_zone_shares(self, service: str, bucket: float = 1.0) -> Figure:
+        """Per-zone traffic share of ``service`` through the run (multi-cluster)."""
+        return place_views.plot_zone_shares(self.zone_shares(service, bucket), service)
 
     def plot(self) -> Figure:
         """Throughput, success rate (per subset too) and latency of every service over time,

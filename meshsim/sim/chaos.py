@@ -33,11 +33,16 @@ class Chaos:
     def targets(self, fault: Fault) -> list[Pod]:
         t = fault.target
         if t.pod is not None:
-            return [pod for pod in self.sim.pods if pod.name == t.pod]
-        return [
-            pod for pod in self.sim.pods
-            if pod.service == t.service and (t.version is None or pod.version == t.version)
-        ]
+            pods = [pod for pod in self.sim.pods if pod.name == t.pod]
+        else:
+            pods = [
+                pod for pod in self.sim.pods
+                if (not t.service or pod.service == t.service)
+                and (t.version is None or pod.version == t.version)
+            ]
+        if fault.zone is not None or fault.cluster is not None:
+            pods = [pod for pod in pods if in_place(pod, fault)]
+        return pods
 
     def start(self) -> None:
         timeline: list[tuple[float, int, Fault, bool]] = []
@@ -61,9 +66,22 @@ class Chaos:
         now = self.sim.env.now
         kind = "fault-start" if begins else "fault-end"
         self.sim.recorder.event(
-            now, kind, service=fault.target.service, subset=fault.target.version or "",
+            now, kind, service=fault.target.service or "*", subset=fault.target.version or "",
             pod=fault.target.pod or "", detail=describe(fault),
         )
+        if fault.gateway is not None:
+            self._gateway(fault, begins)
+            return
+        if fault.freeze is not None:
+            self.sim.freeze(fault.freeze, begins)
+            return
+        if fault.link is not None:
+            pair = frozenset(fault.link)
+            if begins:
+                self.sim.cuts[pair] = fault.blackhole
+            else:
+                self.sim.cuts.pop(pair, None)
+            return
         for pod in self.targets(fault):
             active = self._active.setdefault(pod.name, [])
             if begins:
@@ -72,9 +90,18 @@ class Chaos:
                 active.remove(fault)
             self._refresh(pod, active)
 
+    def _gateway(self, fault: Fault, begins: bool) -> None:
+        """An east-west gateway goes down (refuses) or is blackholed (connects time out)."""
+        registry = self.sim.eastwest or self.sim.links
+        gateway = registry.by_cluster(fault.gateway or "") if registry is not None else None
+        if gateway is None:
+            return
+        gateway.down = begins
+        gateway.blackholed = begins and fault.blackhole
+
     def _refresh(self, pod: Pod, active: list[Fault]) -> None:
         factor, add, ok = 1.0, 0.0, 1.0
-        down = False
+        down = blackhole = False
         process: ErrorProcess | None = None
         for f in active:
             factor *= f.latency_factor
@@ -83,20 +110,42 @@ class Chaos:
                 process = self._processes[self.faults.index(f)]  # the latest one wins
             elif f.errors is not None:
                 ok *= 1.0 - f.errors
-            down = down or f.down
+            down = down or f.down or f.blackhole
+            blackhole = blackhole or f.blackhole
         if process is not None or pod.failures is not None:
             set_fault_process(pod, process)
         pod.latency_factor = factor
         pod.latency_add = add
         pod.fault_errors = 1.0 - ok
+        if blackhole or pod.blackholed:
+            pod.blackholed = blackhole
         if down and not pod.down:
             pod.crash()
         elif not down and pod.down:
             pod.restart()
 
 
+def in_place(pod: Pod, fault: Fault) -> bool:
+    """The pod runs in the fault's zone and cluster (multi-cluster scenarios)."""
+    place = getattr(pod, "place", None)
+    if place is None:
+        return False
+    return ((fault.zone is None or place.zone == fault.zone)
+            and (fault.cluster is None or place.cluster == fault.cluster))
+
+
 def describe(fault: Fault) -> str:
     parts = [f"target={fault.target}", f"for={fault.duration:g}s"]
+    if fault.cluster is not None:
+        parts.append(f"cluster={fault.cluster}")
+    if fault.gateway is not None:
+        parts.append(f"gateway={fault.gateway}")
+    if fault.link is not None:
+        parts.append(f"link={fault.link[0]}<->{fault.link[1]}")
+    if fault.freeze is not None:
+        parts.append(f"freeze={fault.freeze}")
+    if fault.zone is not None:
+        parts.append(f"zone={fault.zone}")
     if fault.latency_factor != 1.0:
         parts.append(f"latency=x{fault.latency_factor:g}")
     if fault.latency_add:
@@ -105,6 +154,8 @@ def describe(fault: Fault) -> str:
         parts.append(f"errors=({fault.failure.describe()})")
     elif fault.errors is not None:
         parts.append(f"errors={fault.errors:g}")
-    if fault.down:
+    if fault.blackhole:
+        parts.append("blackhole")
+    elif fault.down:
         parts.append("down")
     return " ".join(parts)

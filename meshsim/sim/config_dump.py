@@ -215,10 +215,14 @@ def _host_row(host: Pod, cluster: Cluster | None) -> Row:
     detector = cluster.detector if cluster is not None else None
     ejected = detector is not None and detector.is_ejected(host)
     ejections, since = detector.ejections(host) if detector is not None else (0, None)
+    tiers = cluster.tiers if cluster is not None else None
+    place = getattr(host, "place", None)
     return {
         "ENDPOINT": f"{host.name}:{PORT}", "STATUS": "HEALTHY",
-        "OUTLIER CHECK": "FAILED" if ejected else "OK", "POD": host.name, "PRIORITY": 0,
-        "WEIGHT": 1, "LOCALITY": "",
+        "OUTLIER CHECK": "FAILED" if ejected else "OK", "POD": host.name,
+        "PRIORITY": tiers.priority_of.get(host, 0) if tiers is not None else 0,
+        "WEIGHT": int(getattr(host, "weight", 1)),
+        "LOCALITY": place.locality if place is not None else "",
         "ACTIVE REQUESTS": cluster.active.get(host, 0) if cluster is not None else 0,
         "EJECTIONS": ejections,
         "EJECTED SINCE": since if ejected else None,

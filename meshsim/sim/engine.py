@@ -22,9 +22,13 @@ if TYPE_CHECKING:
     import simpy
 
     from meshsim.model.policy import TrafficPolicy
+    from meshsim.sim.eastwest import EastWest
+    from meshsim.sim.linkerd.failover import Failover
+    from meshsim.sim.linkerd.multicluster import Links
     from meshsim.sim.live_routes import LiveTable
     from meshsim.sim.pod import Pod
     from meshsim.sim.proxy import Proxy
+    from meshsim.sim.wire import Cuts
 
 Progress = Callable[[float, float], None]
 
@@ -47,6 +51,7 @@ class Simulation:
             record_attempts=model.record_attempts, sinks=[aggregates_for(model)]
         )
         self.latency = model.topology.network_latency
+        self.topology = model.topology
         self.overhead = model.topology.proxy_overhead
         self.propagate_deadlines = model.cancellation == "deadline"
         self.data_plane: DataPlane | None = (
@@ -60,6 +65,11 @@ class Simulation:
         self.service_codes: dict[str, int] = {}
         self.proxies: dict[str, Proxy] = {}
         self.live_routes: LiveTable = {}  # routes whose weights a rollout controller sets
+        self.eastwest: EastWest | None = None  # multi-network gateways (set by the wiring)
+        self.links: Links | None = None  # Linkerd multicluster gateways and probes
+        self.failovers: list[Failover] = []  # linkerd-failover's TrafficSplits
+        self.cuts: Cuts = {}  # link faults between clusters, shared by every Wire
+        self.frozen: set[str] = set()  # clusters whose control plane keeps its endpoint view
         self.sources, self.chaos, self.rollouts = build(self)
 
     # -- ids ------------------------------------------------------------------------------------
@@ -83,8 +93,26 @@ class Simulation:
         proxy's balancers for it take the new host set at once (an EDS push); callers without
         a proxy read ``endpoints`` on each request."""
         self.endpoints[service] = list(pods)
+        frozen = self.frozen
         for proxy in self.proxies.values():
+            if frozen and proxy.place is not None and proxy.place.cluster in frozen:
+                continue  # its istiod / destination controller still sends the old view
             proxy.on_endpoints(service, self.endpoints[service])
+        for failover in self.failovers:
+            if failover.watches(service):
+                failover.update()
+
+    def freeze(self, cluster: str, frozen: bool) -> None:
+        """A cluster's control plane loses (or regains) the API servers: its proxies keep
+        the endpoints they had, then catch up at once (istio/istio PR #31771)."""
+        if frozen:
+            self.frozen.add(cluster)
+            return
+        self.frozen.discard(cluster)
+        for proxy in self.proxies.values():
+            if proxy.place is not None and proxy.place.cluster == cluster:
+                for service, pods in self.endpoints.items():
+                    proxy.on_endpoints(service, pods)
 
     # -- running --------------------------------------------------------------------------------
     def run(self, progress: Progress | None = None) -> Recording:
@@ -92,6 +120,8 @@ class Simulation:
         for source in self.sources:
             source.start()
         self.chaos.start()
+        if self.links is not None:
+            self.links.start()
         for controller in self.rollouts:
             self.env.process(controller.run())
         if progress is not None:

@@ -44,3 +44,4 @@ cdef class Attempt:
     cdef public double start
     cdef public long status
     cdef public long step
+    cdef public double wire

@@ -83,6 +83,7 @@ class Attempt:
         "start",
         "status",
         "step",
+        "wire",
     )
 
     def __init__(self, call: Call, pod: Pod, number: int, start: float) -> None:
@@ -101,4 +102,5 @@ class Attempt:
         self.pending = 0  # downstream calls of the current step not yet answered
         self.downstream: Sequence[Call] = ()  # the current step's calls
         self.remaining = 0.0  # processor-sharing work left
+        self.wire = 0.0  # one way beyond network.latency (the latency matrix), both ways
 

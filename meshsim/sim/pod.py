@@ -21,6 +21,7 @@ from meshsim.sim.sampling import Sampler
 
 if TYPE_CHECKING:
     from meshsim.metrics.levels import Level
+    from meshsim.model.geography import Place
     from meshsim.sim.failures import PodFailures
     from meshsim.sim.kernel import Kernel
     from meshsim.sim.ports import Mesh
@@ -74,6 +75,8 @@ class Pod:
         self.latency_factor = 1.0
         self.latency_add = 0.0
         self.fault_errors = 0.0
+        self.blackholed = False  # down, and connects time out instead of being refused
+        self.place: Place | None = None  # cluster and zone (multi-cluster scenarios)
         self.in_flight: Level = sim.recorder.level("in_flight", self.service, self.version)
         self.queue_depth: Level = sim.recorder.level("queue_depth", self.service, self.version)
         self.proxy: Proxy  # outbound side, set by the engine
@@ -86,7 +89,7 @@ class Pod:
     def arrive(self, att: Attempt) -> None:
         now = self.env.now
         if self.down:
-            self.reply(att, 503, "UF")
+            self.refuse(att)
             return
         if att.abandoned and self.drop_abandoned:
             att.dead = True
@@ -108,6 +111,19 @@ class Pod:
             self.waiting += 1
         else:
             self.reply(att, 503, "")
+
+    def refuse(self, att: Attempt) -> None:
+        """A down pod refuses the connection (503 UF); a blackholed one never answers, so the
+        caller's connect timeout fires first (Istio's ``connectTimeout``, 10 s by default)."""
+        if self.blackholed:
+            call_later(self.env, att.call.proxy.connect_timeout(att), self._on_timed_out, att)
+        else:
+            self.reply(att, 503, "UF")
+
+    def _on_timed_out(self, ev: Wake) -> None:
+        att: Attempt = ev.value
+        att.status, att.flags = 503, "UF"
+        att.call.proxy.response(att)  # the caller's own timer: no wire back
 
     def cancel(self, att: Attempt) -> None:
         """The caller gave up: drop the request if it has not started (``cancellation``)."""
@@ -173,7 +189,7 @@ class Pod:
         att.status = status  # reply, inlined
         att.flags = flags
         proxy = att.call.proxy
-        delay = self.sim.latency
+        delay = self.sim.latency + att.wire
         if delay:
             heappush(self._heap, (now + delay, NORMAL, next(self._ids),
                                    Wake(proxy.on_response, att)))
@@ -200,7 +216,7 @@ class Pod:
         att.status = status
         att.flags = flags
         proxy = att.call.proxy
-        delay = self.sim.latency
+        delay = self.sim.latency + att.wire
         if delay:
             call_later(self.env, delay, proxy.on_response, att)
         else:

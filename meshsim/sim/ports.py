@@ -16,11 +16,15 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from meshsim.metrics import Recorder
     from meshsim.model.policy import TrafficPolicy
+    from meshsim.model.topology import Topology
     from meshsim.rng import Streams
+    from meshsim.sim.eastwest import EastWest
     from meshsim.sim.kernel import Kernel
+    from meshsim.sim.linkerd.multicluster import Links
     from meshsim.sim.live_routes import LiveTable
     from meshsim.sim.pod import Pod
     from meshsim.sim.proxy_cpu import DataPlane
+    from meshsim.sim.wire import Cuts
 
 
 class Mesh(Protocol):
@@ -52,6 +56,25 @@ class Mesh(Protocol):
     @property
     def data_plane(self) -> DataPlane | None:
         """The proxies' CPU queues when the run models proxy cost (else None)."""
+
+    @property
+    def topology(self) -> Topology:
+        """The services, and where pods run (``geography``, None for one place)."""
+
+    @property
+    def eastwest(self) -> EastWest | None:
+        """East-west gateways and split-horizon EDS (several networks only)."""
+
+    @property
+    def links(self) -> Links | None:
+        """Linkerd multicluster gateways and their probes (Linkerd with a topology only)."""
+
+    def freeze(self, cluster: str, frozen: bool) -> None:
+        """Stop (or resume) endpoint updates to the proxies of ``cluster``."""
+
+    @property
+    def cuts(self) -> Cuts:
+        """Link faults between clusters now: cluster pair → blackholed (else refused)."""
 
     @property
     def propagate_deadlines(self) -> bool:

@@ -18,6 +18,7 @@ cdef class Proxy:
     cdef public object identity
     cdef public object cpu
     cdef public Timers _deadlines
+    cdef public object wire
     cpdef send(self, Call call)
     cpdef forward(self, Call call, double now)
     cpdef transmit(self, Attempt att)

@@ -17,10 +17,12 @@ from meshsim.sim.messages import Attempt, Call
 from meshsim.sim.sampling import Sampler
 
 if TYPE_CHECKING:
+    from meshsim.model.geography import Place
     from meshsim.sim.kernel import Kernel, Wake
     from meshsim.sim.pod import Pod
     from meshsim.sim.ports import Mesh
     from meshsim.sim.proxy_cpu import ProxyCpu
+    from meshsim.sim.wire import Wire
 
 
 class Proxy:
@@ -42,6 +44,8 @@ class Proxy:
         self.identity: str | None = None  # mTLS identity (its ServiceAccount), set by the engine
         self.cpu: ProxyCpu | None = None  # set only when the run models proxy cost
         self._deadlines = Timers(self.env, 0.0, self._on_deadline, _call_done)
+        self.wire: Wire | None = None  # the latency matrix from here (multi-cluster only)
+        self.place: Place | None = None  # where the caller runs (multi-cluster only)
 
     # -- a call --------------------------------------------------------------------------------
     def send(self, call: Call) -> None:
@@ -68,10 +72,21 @@ class Proxy:
             return
         pod = att.pod
         delay = self.outbound_overhead + self.sim.latency + pod.inbound_overhead
+        wire = self.wire
+        if wire is not None:
+            extra = att.wire = wire.extra(pod)
+            delay += extra
+            if wire.cuts and wire.cut(att, delay):
+                return  # a link fault between the two clusters
         if delay:
             call_later(self.env, delay, pod.on_arrive, att)
         else:
             pod.arrive(att)
+
+    def connect_timeout(self, att: Attempt) -> float:
+        """How long a connect to a blackholed pod waits before failing (the kernel's default
+        SYN retries take longer; 10 s is Istio's and a common client's)."""
+        return 10.0
 
     # -- outcomes ------------------------------------------------------------------------------
     def on_response(self, ev: Wake) -> None:

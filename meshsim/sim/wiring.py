@@ -19,20 +19,25 @@ from meshsim.sim import failures
 from meshsim.sim.chaos import Chaos
 from meshsim.sim.client.app import AppClient
 from meshsim.sim.client.sources import OpenSource, Sender, Users
+from meshsim.sim.eastwest import EastWest
 from meshsim.sim.envoy import rbac
 from meshsim.sim.envoy.gateway import GatewayPod, share_live_routes
 from meshsim.sim.envoy.proxy import EnvoyProxy
 from meshsim.sim.linkerd import inbound
+from meshsim.sim.linkerd.failover import failovers
+from meshsim.sim.linkerd.multicluster import Links
 from meshsim.sim.linkerd.proxy import LinkerdProxy
 from meshsim.sim.pod import Pod
 from meshsim.sim.proxy import PlainProxy, Proxy
 from meshsim.sim.proxy_cpu import UNMESHED
 from meshsim.sim.rollout import Controller, controllers
 from meshsim.sim.sampling import Sampler, random64, sampler, uniform
+from meshsim.sim.wire import Wire
 from meshsim.sim.workload import Source
 
 if TYPE_CHECKING:
     from meshsim.model import Service, Workload
+    from meshsim.model.geography import Geography, Place
     from meshsim.sim.engine import Simulation
 
 
@@ -61,11 +66,18 @@ class Wiring:
 
     def build(self) -> Actors:
         sim = self.sim
+        geo = sim.model.topology.geography
+        if geo is not None and len({site.network for site in geo.clusters.values()}) > 1:
+            sim.eastwest = EastWest(sim, geo)
         for service in sim.model.topology.services.values():
             self.service_pods(service)
+        if geo is not None and sim.model.mesh.name == "linkerd":
+            self.mirrors(geo)
         sources = [self.source(workload) for workload in sim.model.workloads]
         chaos = Chaos(sim, sim.model.faults)
         rollouts = controllers(sim, sim.model.rollouts)
+        if sim.policy is not None and sim.policy.failovers:
+            sim.failovers = failovers(sim)
         share_live_routes(sim)  # Flagger's routes on ingress gateways follow its weights
         return Actors(sources, chaos, rollouts)
 
@@ -82,12 +94,14 @@ class Wiring:
             call_roll = uniform(streams.get(f"calls/{stem}"))
             sidecar = self.has_sidecar(service.name, dep.sidecar and not service.external)
             first = len(pods)
-            for name in dep.pod_names():
+            for index, name in enumerate(dep.pod_names()):
                 pod = Pod(sim, dep, name, service_time, roll, call_roll,
                           mesh_sidecars=self.mesh_sidecars, drop_abandoned=self.drop_abandoned)
                 pod.inbound_overhead = sim.overhead if sidecar else 0.0
                 pod.proxy = self.proxy(name, sidecar, dep.labels, service.namespace)
                 self.cost(pod.proxy, service.name, sidecar, pod)
+                if dep.places:
+                    self.place(pod, dep.places[index])
                 if sidecar:
                     self.secure(pod, service)
                 pods.append(pod)
@@ -95,6 +109,25 @@ class Wiring:
                 failures.attach(pods[first:], dep, streams, stem)
         sim.endpoints[service.name] = pods
         sim.pods.extend(pods)
+
+    def mirrors(self, geo: Geography) -> None:
+        """Linkerd's mirror and federated Services' endpoints (after every pod exists)."""
+        sim = self.sim
+        sim.links = links = Links(sim, geo)
+        for service in sim.model.topology.services.values():
+            if service.mirror is not None:
+                source = sim.endpoints.get(service.mirror.service, [])
+                sim.endpoints[service.name] = links.wire(service, source)
+
+    def place(self, where: Pod | Proxy, place: Place) -> None:
+        """A pod (and its sidecar) or a client in its cluster and zone, with the latency matrix
+        from there (multi-cluster scenarios only: nothing else reads ``place``)."""
+        geo = self.sim.model.topology.geography
+        assert geo is not None  # places exist only with a topology
+        where.place = place
+        proxy = where.proxy if isinstance(where, Pod) else where
+        proxy.place = place
+        proxy.wire = Wire(place, geo.latency, self.sim.latency, self.sim.cuts)
 
     def secure(self, pod: Pod, service: Service) -> None:
         """A meshed pod's mTLS identity and inbound policy (Linkerd's, or Istio's RBAC)."""
@@ -118,6 +151,8 @@ class Wiring:
         for client in clients:
             self.cost(client, workload.name, sidecar)
             client.identity = self.identity(workload.name, "default") if sidecar else None
+            if workload.place is not None:
+                self.place(client, workload.place)
         rng = sim.streams.get(f"arrivals/{workload.name}")
         unit_gap = Batched(lambda n, rng=rng: rng.exponential(1.0, n))
         roll = uniform(sim.streams.get(f"clients/{workload.name}"))

@@ -122,3 +122,15 @@ def test_unknown_proxy_and_time_outside_the_run_are_errors() -> None:
         proxy_config(scenario, "nope")
     with pytest.raises(ScenarioError, match="not within the run"):
         proxy_config(scenario, "users-0", at="2m")
+
+
+def test_endpoints_show_priority_weight_and_locality_in_a_multicluster_run() -> None:
+    od = "DestinationRule/reviews.spec.trafficPolicy.outlierDetection"
+    scenario = meshsim.load(SCENARIOS / "multicluster" / "eastwest-blackhole.yaml",
+                            overrides={od: {"consecutive5xxErrors": 5}})
+    rows = {r["POD"]: r for r in proxy_config(scenario, "frontend-0", at=2.0).endpoints.rows
+            if "reviews" in r["CLUSTER"]}
+    gateway = rows["istio-eastwestgateway-west:15443/reviews/us-west1/us-west1-a"]
+    assert (gateway["PRIORITY"], gateway["WEIGHT"], gateway["LOCALITY"]) == (
+        1, 2, "us-west1/us-west1-a")
+    assert (rows["reviews-0"]["PRIORITY"], rows["reviews-0"]["WEIGHT"]) == (0, 1)

@@ -15,7 +15,10 @@ from meshsim.config.manifest.nodes import Diagnostics, Node
 from meshsim.model.clusters import (
     CircuitBreakers,
     ClusterPolicy,
+    Distribute,
+    Failover,
     LoadBalancer,
+    LocalityLbSetting,
     OutlierDetection,
     RetryBudget,
 )
@@ -55,7 +58,41 @@ def cluster_policy(
         outlier=outlier,
         panic_threshold=panic,
         connect_timeout=connect_timeout,
+        locality=locality_setting(parts.load_balancer),
     )
+
+
+def locality_setting(node: Node | None) -> LocalityLbSetting | None:
+    """``localityLbSetting`` as written (pilot decides per caller what it means); None = the
+    mesh default (enabled, no rules). ``failover`` and ``distribute`` are exclusive, and
+    ``distribute`` weights are percentages (istio/api destination_rule.proto)."""
+    if node is None or not node.has("localityLbSetting"):
+        return None
+    lb = node["localityLbSetting"]
+    failover = tuple(
+        Failover(_required(item, "from"), _required(item, "to")) for item in lb["failover"].items()
+    )
+    distribute = tuple(
+        Distribute(_required(item, "from"), tuple(
+            (key, value.integer(minimum=0, maximum=100)) for key, value in item["to"].entries()
+        ))
+        for item in lb["distribute"].items()
+    )
+    if failover and distribute:
+        raise lb.error("localityLbSetting takes failover or distribute, not both")
+    return LocalityLbSetting(
+        enabled=lb["enabled"].boolean(True),
+        failover=failover,
+        failover_priority=tuple(lb["failoverPriority"].strings()),
+        distribute=distribute,
+    )
+
+
+def _required(node: Node, key: str) -> str:
+    value = node[key].string()
+    if not value:
+        raise node.error(f"{node.name}: '{key}' is required")
+    return value
 
 
 def connection_pool(node: Node | None) -> tuple[CircuitBreakers, float]:

@@ -87,7 +87,10 @@ CONSISTENT_HASH = msg(
 )
 LOAD_BALANCER = msg(
     simple=S, consistentHash=one(CONSISTENT_HASH),
-    localityLbSetting=skip("localities are not modelled: every endpoint is in one locality"),
+    localityLbSetting=one(msg(
+        enabled=S, failover=many(msg(**{"from": S, "to": S})), failoverPriority=S,
+        distribute=many(msg(**{"from": S, "to": S})),
+    )),
     warmup=skip("slow start (warmup) is not modelled yet: new endpoints get full weight"),
     warmupDurationSecs=skip("slow start (warmup) is not modelled yet: new endpoints get full "
                             "weight"),

@@ -35,6 +35,7 @@ from meshsim.model.topology import Topology
 
 from .annotations import ACCRUAL, RETRY_KEYS, TIMEOUT_KEYS, annotations_of
 from .authz import ServerState, authorization_policies, finish, parse_servers, server_authorizations
+from .failover import failover_splits
 from .httproute import RankedRoute, ServiceDefaults, controller_order, parents, rule_routes
 from .injection import default_policies, namespace_annotations, sidecars
 from .profiles import Profile, apply_splits, on_profile_path, profiles_by_service
@@ -99,6 +100,7 @@ def translate(
             defaults=default_policies(topology, namespaces),
             servers=finish(servers),
         ),
+        failovers=failover_splits(kinds.get("TrafficSplit", []), index, diagnostics),
     )
     return LinkerdTranslation(policy, diagnostics.warnings, version)
 

@@ -34,6 +34,8 @@ cdef class Cluster:
     cdef public object _rand
     cdef public object detector
     cdef public object _ejected_level
+    cdef public object tiers
+    cdef public bint _placed
     cpdef report_status(self, object host, long status)
     cpdef report_local(self, object host, object kind)
     cpdef choose(self, Upstream up)

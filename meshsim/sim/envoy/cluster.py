@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from meshsim.model.clusters import ClusterPolicy
 from meshsim.sim.envoy import Balancer, OutlierDetector, make_balancer, priority_load
 from meshsim.sim.envoy.breakers import ResourceManager  # its defining module: kernel.pxd
+from meshsim.sim.envoy.locality import Tiers, tiers_for
 from meshsim.sim.kernel import call_later
 
 if TYPE_CHECKING:
@@ -24,6 +25,11 @@ if TYPE_CHECKING:
     from meshsim.sim.pod import Pod
 
 IntRoll = Callable[[], int]
+
+
+def _endpoint_weight(host: object) -> float:
+    """An EDS endpoint's weight: 1 per pod, the remote pods' sum for an east-west gateway."""
+    return float(getattr(host, "weight", 1.0))
 
 
 def subset_hosts(
@@ -59,12 +65,16 @@ class Cluster:
         self.env: Kernel = proxy.env
         self.service = service
         self.subset = subset or ""
+        self._placed = proxy.sim.topology.geography is not None
+        if self._placed:
+            hosts = self._split_horizon(hosts)
         self.service_code: int | None = None  # the recorder's code, cached on first use
         self.hosts = hosts
         self.policy = policy
         self.breaker = ResourceManager(policy.circuit_breakers)
         self.balancer: Balancer[Pod] = make_balancer(
-            policy.load_balancer, rand=rand, key=lambda p: p.name
+            policy.load_balancer, rand=rand, key=lambda p: p.name,
+            weights=_endpoint_weight if self._placed else None,
         )
         self.uses_hash = self.balancer.uses_hash
         self.active: dict[Pod, int] = dict.fromkeys(hosts, 0)
@@ -82,7 +92,28 @@ class Cluster:
             self._start_detector()
         recorder = proxy.sim.recorder
         self._ejected_level = recorder.level("ejected", service, self.subset)
+        self.tiers: Tiers[Pod] | None = None  # priorities and localities (multi-cluster)
+        if self._placed:
+            self.tiers = self._tiers()
         self._refresh_health()
+
+    def _split_horizon(self, hosts: list[Pod]) -> list[Pod]:
+        """Multi-network EDS: remote networks' pods behind east-west gateway hosts."""
+        eastwest = self.proxy.sim.eastwest
+        where = getattr(self.proxy, "place", None)
+        if eastwest is None or where is None:
+            return hosts
+        return eastwest.view(where, self.service, self.subset, hosts)  # type: ignore[return-value]
+
+    def _tiers(self) -> Tiers[Pod] | None:
+        """What pilot pushes this caller for these hosts (only with a topology)."""
+        policy = self.policy
+        spec = self.proxy.sim.topology.services.get(self.service)
+        return tiers_for(
+            self.proxy, self.hosts, setting=policy.locality, outlier=policy.outlier is not None,
+            panic_threshold=policy.panic_threshold,
+            traffic_distribution=spec.traffic_distribution if spec is not None else None,
+        )
 
     def _start_detector(self) -> None:
         outlier = self.policy.outlier
@@ -102,6 +133,8 @@ class Cluster:
         monitor; a removed one leaves the balancer and the detector at once, its idle
         connections close and its busy ones close as their streams end (Envoy drains the
         removed host's pool). No random draw is made: other streams stay aligned."""
+        if self._placed:
+            hosts = self._split_horizon(hosts)
         removed = self.members - set(hosts)
         for host in hosts:
             if host not in self.active:
@@ -122,6 +155,9 @@ class Cluster:
             self.detector.set_hosts(hosts)
         elif self.policy.outlier is not None and hosts:
             self._start_detector()
+        if self._placed:
+            self.tiers = self._tiers()
+            self.balancer.refresh()
         self._refresh_health()
 
     # -- health --------------------------------------------------------------------------------
@@ -133,6 +169,21 @@ class Cluster:
         )
         self.panic = bool(self.hosts) and plan.panic[0]
         self.balancer.observe(self.hosts, self.healthy)
+        if self.tiers is not None:
+            self._refresh_tiers(self.tiers, ejected)
+
+    def _refresh_tiers(self, tiers: Tiers[Pod], ejected: object) -> None:
+        """Envoy recomputes the priority spill on every health change; a new split is an
+        event (``priority-load``), as ``istioctl proxy-config`` would show it."""
+        before = tiers.plan.load
+        tiers.refresh(ejected)  # type: ignore[arg-type]
+        self.balancer.refresh()
+        after = tiers.plan.load
+        if before and after != before:
+            self.proxy.sim.recorder.event(
+                self.env.now, "priority-load", proxy=self.proxy.name, service=self.service,
+                subset=self.subset, detail=" ".join(f"P{i}={x}" for i, x in enumerate(after)),
+            )
 
     def _tick(self, ev: Wake) -> None:
         assert self.detector is not None
@@ -168,6 +219,8 @@ class Cluster:
     # -- host selection ------------------------------------------------------------------------
     def choose(self, up: Upstream) -> Pod | None:
         """Panic routing, the balancer, and the retry host predicate (§2, §4.4, §5)."""
+        if self.tiers is not None:
+            return self._choose_tiered(up, self.tiers)
         source = self.hosts if self.panic else self.healthy
         if not source:
             return None
@@ -186,6 +239,16 @@ class Cluster:
             if host is None or retry is None or retry.accept(host):
                 return host
         return host
+
+    def _choose_tiered(self, up: Upstream, tiers: Tiers[Pod]) -> Pod | None:
+        """Priorities and localities first (one draw for the priority), then the balancer."""
+        retry = up.retry
+        tries = retry.host_selection_attempts + 1 if retry is not None and up.call.attempts else 1
+        hash_ = up.hash if self.uses_hash else None
+        if self.uses_hash and hash_ is None:
+            hash_ = up.hash = self.balancer.random_hash()
+        return tiers.choose(self.balancer, self._rand, active=self._active, tries=tries,
+                            accept=retry.accept if retry is not None else None, hash=hash_)
 
     # -- connection pool (HTTP/1.1 unless http2) -----------------------------------------------
     def admit(self, up: Upstream, host: Pod) -> bool:
@@ -222,6 +285,8 @@ class Cluster:
         self.connections[host] += 1
         conn = Connection(host)
         setup = 2 * self.proxy.sim.latency  # TCP (and mTLS) handshake: one round trip
+        if self._placed and self.proxy.wire is not None:
+            setup += 2 * self.proxy.wire.extra(host)  # the latency matrix's path to the host
         if setup:
             call_later(self.env, setup, self._on_connected, conn)
         else:

@@ -216,6 +216,12 @@ class EnvoyProxy(Proxy):
             timers.start(att)
         self.transmit(att)
 
+    def connect_timeout(self, att: Attempt) -> float:
+        """The cluster's ``connectTimeout`` (DestinationRule ``tcp.connectTimeout``, 10 s)."""
+        up = att.call.state
+        cluster = getattr(up, "cluster", None)
+        return cluster.policy.connect_timeout if cluster is not None else 10.0
+
     # -- outcomes ------------------------------------------------------------------------------
     def response(self, att: Attempt) -> None:
         if att.abandoned:

@@ -97,8 +97,17 @@ class LinkerdProxy(Proxy):
                 return None
             policy = self.policy.backends.get(service) or self.policy.default_backend
             bal = self._balancers[service] = BackendPool(
-                self, service, list(pods), policy, self._roll)
+                self, service, self._own_cluster(service, list(pods)), policy, self._roll)
         return bal
+
+    def _own_cluster(self, service: str, pods: list[Pod]) -> list[Pod]:
+        """Multicluster: a Service's endpoints are its own cluster's pods; other clusters'
+        are reached through their mirrors (``<svc>-<cluster>``)."""
+        place = self.place
+        spec = self.sim.topology.services.get(service)
+        if place is None or spec is None or spec.mirror is not None:
+            return pods
+        return [p for p in pods if p.place is None or p.place.cluster == place.cluster]
 
     def budget(self, service: str, route: Route) -> TpsBudget | None:
         """One budget per profile per client proxy, shared by all its retryable routes."""
@@ -121,7 +130,8 @@ class LinkerdProxy(Proxy):
         """The destination controller pushed ``service``'s new endpoints."""
         bal = self._balancers.get(service)
         if bal is not None:
-            bal.update(pods)
+            bal.update(self._own_cluster(service, pods) if self.sim.topology.geography
+                       else pods)
 
     # -- the request path -----------------------------------------------------------------------
     def forward(self, call: Call, now: float) -> None:
@@ -220,6 +230,10 @@ class LinkerdProxy(Proxy):
                            "response_headers_timeout"))
         live = [t for t in timers if t[0] > 0]
         return min(live) if live else (0.0, "")
+
+    def connect_timeout(self, att: Attempt) -> float:
+        """The chart's ``outboundConnectTimeout``, 1 s (linkerd.md §0)."""
+        return 1.0
 
     # -- outcomes -------------------------------------------------------------------------------
     def response(self, att: Attempt) -> None:

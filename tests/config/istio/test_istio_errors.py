@@ -140,7 +140,7 @@ spec:
   trafficPolicy:
     tls: {mode: ISTIO_MUTUAL}
     loadBalancer:
-      localityLbSetting: {enabled: true}
+      warmupDurationSecs: 10
     connectionPool:
       http: {idleTimeout: 30s, maxConcurrentStreams: 10}
     outlierDetection: {consecutiveErrors: 3}
@@ -158,7 +158,7 @@ def test_every_unmodelled_field_is_one_warning_naming_its_path() -> None:
         "VirtualService/vs spec.http[0].fault.delay.exponentialDelay",
         "DestinationRule/dr spec.workloadSelector",
         "DestinationRule/dr spec.trafficPolicy.tls",
-        "DestinationRule/dr spec.trafficPolicy.loadBalancer.localityLbSetting",
+        "DestinationRule/dr spec.trafficPolicy.loadBalancer.warmupDurationSecs",
         "DestinationRule/dr spec.trafficPolicy.connectionPool.http.idleTimeout",
         "DestinationRule/dr spec.trafficPolicy.connectionPool.http.maxConcurrentStreams",
         "DestinationRule/dr spec.trafficPolicy.outlierDetection.consecutiveErrors",
