@@ -130,6 +130,10 @@ class _Compiler:
         if over.errors is not None:
             errors, errors_path = over.errors, path
         failure = self.error_model(errors, (*errors_path, "errors"), replicas)
+        if errors.grpcStatus is not None and spec.protocol != "grpc":
+            raise self.error("grpcStatus needs 'protocol: grpc' on the service (an HTTP service "
+                             "answers HTTP statuses: use 'status')",
+                             (*errors_path, "errors", "grpcStatus"))
         return Deployment(
             service=name,
             version=version,
@@ -143,6 +147,7 @@ class _Compiler:
             labels=labels,
             sidecar=not spec.external,
             failure=failure,
+            grpc=spec.protocol == "grpc",
         )
 
     def error_model(
@@ -296,6 +301,14 @@ class _Compiler:
         factor, added = spec.latency or (1.0, 0.0)
         errors = None if spec.errors is None else spec.errors.rate
         failure = None if spec.errors is None else self.error_model(spec.errors, (*path, "errors"))
+        target_service = services.get(name) if not pod else next(
+            (s for s in services.values()
+             if any(spec.target in d.pod_names() for d in s.deployments)), None)
+        if (spec.errors is not None and spec.errors.grpcStatus is not None
+                and target_service is not None
+                and not all(d.grpc for d in target_service.deployments)):
+            raise self.error("grpcStatus needs 'protocol: grpc' on the targeted service",
+                             (*path, "errors", "grpcStatus"))
         return Fault(spec.at, spec.for_, target, factor, added, errors, spec.down, failure)
 
     def expectations(self, services: dict[str, Service]) -> tuple[Expectation, ...]:

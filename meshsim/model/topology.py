@@ -64,6 +64,7 @@ class Deployment:
     labels: Mapping[str, str] = field(default_factory=dict)
     sidecar: bool = True
     failure: ErrorModel | None = None  # the mapping form of ``errors``; None = plain 500s
+    grpc: bool = False  # ``protocol: grpc``: errors answer 200 with a grpc-status (model/grpc)
 
     def pod_names(self) -> list[str]:
         stem = self.service if self.version is None else f"{self.service}-{self.version}"

@@ -48,6 +48,9 @@ class Simulation:
         self.latency = model.topology.network_latency
         self.overhead = model.topology.proxy_overhead
         self.propagate_deadlines = model.cancellation == "deadline"
+        self.grpc_services = frozenset(
+            name for name, service in model.topology.services.items()
+            if any(d.grpc for d in service.deployments))
         self.policy: TrafficPolicy | None = (
             model.policy if model.mesh.name in ("istio", "linkerd") else None)
         self._request_ids = 0

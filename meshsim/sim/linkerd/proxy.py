@@ -22,7 +22,7 @@ from meshsim.sim.kernel import Timers, call_later
 from meshsim.sim.linkerd.backoff import ExponentialBackoff
 from meshsim.sim.linkerd.budget import TpsBudget, budget_from_profile
 from meshsim.sim.linkerd.distribute import pick_backend
-from meshsim.sim.linkerd.errors import http_status
+from meshsim.sim.linkerd.errors import grpc_reply, http_status
 from meshsim.sim.linkerd.flight import Flight, attempt_over, flight_done
 from meshsim.sim.linkerd.pool import BackendPool, Endpoint
 from meshsim.sim.linkerd.retry import PolicyRetry, PolicyRetryConfig, ProfileRetry
@@ -311,4 +311,7 @@ class LinkerdProxy(Proxy):
         service = None
         if flight.balancer is not None:
             service = self.sim.service_code(flight.balancer.service)
+        grpc = self.sim.grpc_services
+        if grpc and flight.call.service in grpc:
+            status = grpc_reply(status)
         self.complete(flight.call, status, flags, subset, service)
