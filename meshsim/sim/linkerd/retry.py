@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from meshsim.model.grpc import grpc_code
+from meshsim.model.grpc import grpc_code, http_status
 from meshsim.model.linkerd import ResponseClass
 from meshsim.sim.linkerd.accrual import GRPC_FAILURE_CODES
 from meshsim.sim.linkerd.backoff import RETRY_BACKOFF, BackoffStream, ExponentialBackoff
@@ -37,7 +37,7 @@ def classify(
     if grpc_status is None:
         grpc_status = grpc_code(status)
     for cls in response_classes:
-        if cls.matches(status):
+        if cls.matches(http_status(status)):  # classes read ``:status``: 200 for gRPC
             return cls.is_failure
     if grpc_status is not None:
         return grpc_status in GRPC_FAILURE_CODES
