@@ -140,7 +140,8 @@ class LinkerdProxy(Proxy):
         elif route.policy_retry is not None:
             spec = route.policy_retry
             flight.policy_retry = PolicyRetry(PolicyRetryConfig(
-                statuses=spec.codes, limit=spec.limit, timeout=spec.timeout or None,
+                statuses=spec.codes, grpc_codes=spec.grpc_codes, limit=spec.limit,
+                timeout=spec.timeout or None,
                 backoff=ExponentialBackoff(spec.backoff_min, spec.backoff_max, spec.jitter),
             ), self._roll)
         if route.timeout > 0:
