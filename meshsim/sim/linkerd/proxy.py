@@ -127,7 +127,9 @@ class LinkerdProxy(Proxy):
     def forward(self, call: Call, now: float) -> None:
         route = self.route_for(call)
         if route is None:
-            self.complete(call, NO_ROUTE, "NR", 0)
+            grpc = self.sim.grpc_services
+            status = grpc_reply(NO_ROUTE) if grpc and call.service in grpc else NO_ROUTE
+            self.complete(call, status, "NR", 0)
             return
         if route.redirect is not None and self._redirect(call, route):
             return

@@ -118,3 +118,13 @@ def test_a_grpc_route_timeout_answers_deadline_exceeded(tmp_path: Path) -> None:
     res = grpc_run(tmp_path, "{timeout.linkerd.io/request: 1ms}", duration="2s")
     got = set(zip(res.calls["status"], res.calls["flags"].astype(str), strict=True))
     assert got == {(grpc_answer(GRPC_CODES["DEADLINE_EXCEEDED"]), "UT")}
+
+
+def test_no_route_answers_a_grpc_caller_not_found(tmp_path: Path) -> None:
+    """The GRPCRoute matches shop.Inventory only: another service's method has no route."""
+    text = SCENARIO.format(duration="2s", annotations="{}").replace(
+        "path: /shop.Inventory/List", "path: /shop.Cart/Add")
+    res = simulate(load_scenario_text(text, tmp_path, "scenario.yaml"))
+    missed = res.calls[res.calls["flags"].astype(str) == "NR"]
+    assert len(missed) > 0
+    assert set(missed["status"]) == {grpc_answer(GRPC_CODES["NOT_FOUND"])}
