@@ -158,6 +158,10 @@ class _Compiler:
         elif version is not None and spec.placement is not None:
             raise self.error("a service with versions places each version: move placement "
                              "into the versions", placement_path)
+        if errors.grpcStatus is not None and spec.protocol != "grpc":
+            raise self.error("grpcStatus needs 'protocol: grpc' on the service (an HTTP service "
+                             "answers HTTP statuses: use 'status')",
+                             (*errors_path, "errors", "grpcStatus"))
         return Deployment(
             service=name,
             version=version,
@@ -172,6 +176,7 @@ class _Compiler:
             sidecar=not spec.external,
             failure=failure,
             places=places(self.geo, placement, replicas, placement_path, self.error),
+            grpc=spec.protocol == "grpc",
         )
 
     def error_model(
@@ -346,6 +351,14 @@ class _Compiler:
         factor, added = spec.latency or (1.0, 0.0)
         errors = None if spec.errors is None else spec.errors.rate
         failure = None if spec.errors is None else self.error_model(spec.errors, (*path, "errors"))
+        target_service = services.get(name) if not pod else next(
+            (s for s in services.values()
+             if any(spec.target in d.pod_names() for d in s.deployments)), None)
+        if (spec.errors is not None and spec.errors.grpcStatus is not None
+                and target_service is not None
+                and not all(d.grpc for d in target_service.deployments)):
+            raise self.error("grpcStatus needs 'protocol: grpc' on the targeted service",
+                             (*path, "errors", "grpcStatus"))
         return Fault(spec.at, spec.for_, target, factor, added, errors, spec.down, failure,
                      blackhole=spec.blackhole, zone=spec.zone, cluster=spec.cluster)
 

@@ -11,6 +11,7 @@ from meshsim.config.yamlsrc import PathKey, YamlPath
 from meshsim.errors import ScenarioError
 from meshsim.model.distributions import Distribution
 from meshsim.model.failures import Burst, ErrorLatency, ErrorModel, Outcome
+from meshsim.model.grpc import grpc_answer
 
 LatencyOf = Callable[[LatencySpec, YamlPath], Distribution]
 ErrorAt = Callable[[str, Sequence[PathKey]], ScenarioError]
@@ -32,11 +33,17 @@ def error_model(
 
 
 def _outcomes(spec: ErrorsSpec) -> tuple[tuple[Outcome, float], ...]:
-    if spec.status is None:
+    """``status`` and ``grpcStatus`` weigh together; a gRPC status is carried as
+    ``grpc_answer(code)`` (HTTP 200 with that grpc-status, model/grpc.py)."""
+    mix: dict[Outcome, float] = {}
+    if spec.status is not None:
+        mix.update((cast(Outcome, key), weight) for key, weight in spec.status.items())
+    if spec.grpcStatus is not None:
+        mix.update((grpc_answer(code), weight) for code, weight in spec.grpcStatus.items())
+    if not mix:
         return ((500, 1.0),)
-    total = sum(spec.status.values())
-    return tuple((cast(Outcome, key), weight / total)
-                 for key, weight in spec.status.items() if weight > 0)
+    total = sum(mix.values())
+    return tuple((key, weight / total) for key, weight in mix.items() if weight > 0)
 
 
 def _latency(spec: ErrorsSpec, path: YamlPath, latency_of: LatencyOf) -> ErrorLatency:

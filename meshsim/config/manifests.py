@@ -38,7 +38,7 @@ _ISTIO_NETWORKING = ("VirtualService", "DestinationRule", "Gateway", "ServiceEnt
 _ISTIO_SECURITY = ("AuthorizationPolicy", "PeerAuthentication", "RequestAuthentication")
 _LINKERD_POLICY = (
     "Server", "ServerAuthorization", "AuthorizationPolicy", "MeshTLSAuthentication",
-    "NetworkAuthentication", "HTTPRoute",
+    "NetworkAuthentication", "HTTPRoute", "GRPCRoute",
 )
 KNOWN_KINDS: dict[str, tuple[Family, tuple[str, ...]]] = {
     "networking.istio.io": ("istio", _ISTIO_NETWORKING),

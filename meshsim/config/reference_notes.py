@@ -87,6 +87,9 @@ NOTES: dict[tuple[type[BaseModel], str], str] = {
     "Kubernetes resolves them (`reviews`, `reviews.prod`, `reviews.prod.svc.cluster.local`).",
     (S.ServiceSpec, "contention"): "How requests in a pod share it (a string is the model).",
     (S.ServiceSpec, "labels"): "Pod labels, matched by manifests' selectors.",
+    (S.ServiceSpec, "protocol"): "`http` or `grpc`: a gRPC service's failures, and the "
+    "proxies' own errors to its callers, answer HTTP 200 with a grpc-status "
+    "(docs/failures.md#grpc-services).",
     (S.VersionSpec, "replicas"): "Pods of this version.",
     (S.VersionSpec, "concurrency"): "Replaces the service's `concurrency`.",
     (S.VersionSpec, "queue"): "Replaces the service's `queue`.",
@@ -148,6 +151,9 @@ NOTES: dict[tuple[type[BaseModel], str], str] = {
     (F.ErrorsSpec, "status"): "What a failure is, by weight: HTTP statuses (`503: 0.7`), "
     "`reset` (the stream is reset: 503 UR) or `connect-failure` (the connection is refused: "
     "503 UF); through an inbound sidecar both become its 503 (Envoy) or 502 (Linkerd).",
+    (F.ErrorsSpec, "grpcStatus"): "gRPC statuses by weight (`protocol: grpc` services only), "
+    "named as grpc names them (`UNAVAILABLE: 0.7`) or by code (`14`); weighed together with "
+    "`status`. Each answers HTTP 200 with that grpc-status.",
     (F.ErrorsSpec, "latency"): "How long a failure takes: `normal` (the service's latency), "
     "`immediate`, or a distribution of its own.",
     (F.ErrorsSpec, "pods"): "Only these pods fail (indexes from 0, in the version's pods).",

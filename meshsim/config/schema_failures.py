@@ -27,6 +27,7 @@ from meshsim.config.fields import (
 )
 from meshsim.config.schema_types import Strict
 from meshsim.model.failures import TRANSPORT_OUTCOMES
+from meshsim.model.grpc import GRPC_CODES, GRPC_NAMES
 
 LATENCY_WORDS = ("normal", "immediate")
 
@@ -79,6 +80,38 @@ def _status_mix(value: Any) -> dict[int | str, float]:
     return mix
 
 
+def _grpc_key(key: Any) -> int:
+    """A non-OK gRPC status: its name as grpc spells it (``UNAVAILABLE``) or its number."""
+    if isinstance(key, str) and key.isdigit():
+        key = int(key)
+    if isinstance(key, int) and not isinstance(key, bool):
+        if key not in GRPC_NAMES or key == 0:
+            raise problem(f"{key} is not a non-OK gRPC status code (1-16)", [key])
+        return key
+    names = tuple(name for name in GRPC_CODES if name != "OK")
+    if isinstance(key, str) and key in names:
+        return GRPC_CODES[key]
+    raise problem(f"expected a gRPC status name like UNAVAILABLE or a code 1-16, got {key!r}"
+                  f"{did_you_mean(str(key), names)}", [key])
+
+
+def _grpc_mix(value: Any) -> dict[int, float]:
+    if not isinstance(value, dict):
+        raise problem("expected a mapping of gRPC status to weight, like "
+                      "{UNAVAILABLE: 0.7, INTERNAL: 0.3}")
+    if not value:
+        raise problem("needs at least one gRPC status")
+    mix: dict[int, float] = {}
+    for key, weight in value.items():
+        code = _grpc_key(key)
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or weight < 0:
+            raise problem(f"a weight is a number at least 0, got {weight!r}", [key])
+        mix[code] = float(weight)
+    if sum(mix.values()) <= 0:
+        raise problem("the weights add up to 0: give at least one a positive weight")
+    return mix
+
+
 class BurstSpec(Strict):
     """Errors come in bursts: on for ``onFor`` on average, then off for ``offFor``
     (not ``on``/``off``: YAML reads those words as booleans)."""
@@ -94,6 +127,9 @@ class ErrorsSpec(Strict):
     rate: Probability = 0.0
     status: Annotated[
         dict[int | str, float], PlainValidator(_status_mix), sized(limits.ENTRIES)
+    ] | None = None
+    grpcStatus: Annotated[
+        dict[int, float], PlainValidator(_grpc_mix), sized(limits.ENTRIES)
     ] | None = None
     latency: ErrorLatency = "normal"
     pods: Annotated[

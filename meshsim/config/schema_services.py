@@ -161,6 +161,8 @@ class ServiceSpec(Strict):
     ] | None = None
     namespace: Name = "default"
     external: StrictBool = False  # outside the mesh: no sidecar
+    # gRPC over HTTP/2: failures answer 200 with a grpc-status (docs/failures.md#grpc)
+    protocol: Annotated[Literal["http", "grpc"], choice("http", "grpc")] = "http"
     contention: Contention = ContentionSpec()
     labels: Labels = {}
     placement: list[PlacementSpec] | None = None  # clusters and zones of the pods (topology)

@@ -72,6 +72,7 @@ class PolicyRetrySpec:
     """
 
     codes: tuple[tuple[int, int], ...] = ()
+    grpc_codes: frozenset[int] | None = None  # ``retry.linkerd.io/grpc``: GRPCRoutes only
     limit: int = 1
     timeout: float = 0.0  # 0 = none
     backoff_min: float = 0.025

@@ -66,6 +66,7 @@ class Deployment:
     sidecar: bool = True
     failure: ErrorModel | None = None  # the mapping form of ``errors``; None = plain 500s
     places: tuple[Place, ...] = ()  # one per replica when the scenario has a topology
+    grpc: bool = False  # ``protocol: grpc``: errors answer 200 with a grpc-status (model/grpc)
 
     def pod_names(self) -> list[str]:
         stem = self.service if self.version is None else f"{self.service}-{self.version}"

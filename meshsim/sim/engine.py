@@ -56,6 +56,9 @@ class Simulation:
         self.propagate_deadlines = model.cancellation == "deadline"
         self.data_plane: DataPlane | None = (
             None if model.cost is None else DataPlane(self.env, model.cost, self.latency))
+        self.grpc_services = frozenset(
+            name for name, service in model.topology.services.items()
+            if any(d.grpc for d in service.deployments))
         self.policy: TrafficPolicy | None = (
             model.policy if model.mesh.name in ("istio", "linkerd") else None)
         self._request_ids = 0

@@ -27,6 +27,7 @@ cdef class Pod:
     cdef public object call_roll
     cdef public double errors
     cdef public object failures
+    cdef public bint grpc
     cdef public bint processor_sharing
     cdef public object sharing
     cdef public double inflight_factor

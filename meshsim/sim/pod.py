@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from meshsim.model import Call as CallSpec
 from meshsim.model import CallStep, Deployment
 from meshsim.model import Parallel as ParallelSpec
+from meshsim.model.grpc import as_grpc
 from meshsim.sim.kernel import NORMAL, Wake, call_later
 from meshsim.sim.messages import Attempt, Call
 from meshsim.sim.processor_sharing import ProcessorSharing
@@ -58,6 +59,8 @@ class Pod:
         # The mapping form of ``errors`` (an error model) replaces the plain rate: ``failures``.
         self.errors = deployment.errors if deployment.failure is None else 0.0
         self.failures: PodFailures | None = None  # set by the wiring for a bad pod
+        # A gRPC server (and its sidecar) answers an error as HTTP 200 with a grpc-status.
+        self.grpc = deployment.grpc
         contention = deployment.contention
         self.processor_sharing = contention.model == "processor-sharing"
         self.sharing = ProcessorSharing(sim.env, contention.cores, self.work_done)
@@ -186,6 +189,8 @@ class Pod:
         self.busy -= 1
         self.active.pop(att, None)
         self.in_flight.change(now, -1)
+        if self.grpc and not flags:
+            status = as_grpc(status)
         att.status = status  # reply, inlined
         att.flags = flags
         proxy = att.call.proxy
@@ -213,6 +218,8 @@ class Pod:
 
     def reply(self, att: Attempt, status: int, flags: str) -> None:
         """Send the answer back over the network to the caller's proxy."""
+        if self.grpc and not flags:
+            status = as_grpc(status)
         att.status = status
         att.flags = flags
         proxy = att.call.proxy

@@ -80,6 +80,10 @@ class Mesh(Protocol):
     def propagate_deadlines(self) -> bool:
         """Downstream calls inherit the caller's deadline (``cancellation: deadline``)."""
 
+    @property
+    def grpc_services(self) -> frozenset[str]:
+        """Services with ``protocol: grpc``: proxies answer them 200 with a grpc-status."""
+
     def next_call_id(self) -> int: ...
 
     def next_request_id(self) -> int: ...

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from meshsim.config.manifest.nodes import Diagnostics, Node
 from meshsim.errors import UnitError
+from meshsim.model.grpc import GRPC_CODES as GRPC_STATUS
 from meshsim.model.linkerd import FailureAccrual, PolicyRetrySpec
 
 from .values import parse_annotation_duration
@@ -106,24 +107,31 @@ def parse_codes(node: Node) -> tuple[tuple[int, int], ...]:
     return tuple(out)
 
 
-def parse_retry(meta: Node, diagnostics: Diagnostics, *, route: bool) -> PolicyRetrySpec | None:
-    """The retry group, or None when absent. Raises :class:`Dropped` for an invalid value."""
+def parse_retry(meta: Node, diagnostics: Diagnostics, *, route: bool,
+                grpc_route: bool = False) -> PolicyRetrySpec | None:
+    """The retry group, or None when absent. Raises :class:`Dropped` for an invalid value.
+
+    ``retry.linkerd.io/grpc`` is read on a GRPCRoute and on a Service (inherited by its
+    GRPCRoutes); ``retry.linkerd.io/http`` on an HTTPRoute and a Service (``parse_grpc_retry``
+    and ``parse_http_retry`` of the policy controller)."""
     present = [k for k in RETRY_KEYS if meta.has(k)]
     if not present:
         return None
+    grpc_codes = None
     if meta.has(RETRY_GRPC):
         node = meta[RETRY_GRPC]
-        if route:
+        if route and not grpc_route:
             diagnostics.warn(node, f"{RETRY_GRPC} has no effect on an HTTPRoute (Linkerd reads it "
                              "on GRPCRoutes only)", code="no-effect")
         else:
-            for code in (c.strip() for c in _text(node).split(",")):
-                if code not in GRPC_CODES:
-                    raise Dropped(node, f"unknown gRPC code {code!r} (expected "
-                                  f"{', '.join(GRPC_CODES)})")
-            diagnostics.warn(node, f"{RETRY_GRPC} is not modelled: meshsim simulates HTTP, not "
-                             "gRPC status codes")
-    codes = parse_codes(meta[RETRY_HTTP]) if meta.has(RETRY_HTTP) else ()
+            grpc_codes = parse_grpc_codes(node)
+    codes: tuple[tuple[int, int], ...] = ()
+    if meta.has(RETRY_HTTP):
+        if grpc_route:
+            diagnostics.warn(meta[RETRY_HTTP], f"{RETRY_HTTP} has no effect on a GRPCRoute "
+                             f"(Linkerd reads {RETRY_GRPC} there)", code="no-effect")
+        else:
+            codes = parse_codes(meta[RETRY_HTTP])
     limit = 1
     if meta.has(RETRY_LIMIT):
         text = _text(meta[RETRY_LIMIT])
@@ -131,7 +139,19 @@ def parse_retry(meta: Node, diagnostics: Diagnostics, *, route: bool) -> PolicyR
             raise Dropped(meta[RETRY_LIMIT], f"{text!r} is not a whole number of retries")
         limit = int(text) or 1  # 0 counts as unset
     timeout = _duration(meta[RETRY_TIMEOUT]) if meta.has(RETRY_TIMEOUT) else 0.0
-    return PolicyRetrySpec(codes=codes, limit=limit, timeout=timeout)
+    return PolicyRetrySpec(codes=codes, grpc_codes=grpc_codes, limit=limit, timeout=timeout)
+
+
+def parse_grpc_codes(node: Node) -> frozenset[int]:
+    """``retry.linkerd.io/grpc``: a list of cancelled, deadline-exceeded, internal,
+    resource-exhausted, unavailable."""
+    out = set()
+    for code in (c.strip() for c in _text(node).split(",")):
+        if code not in GRPC_CODES:
+            raise Dropped(node, f"unknown gRPC code {code!r} (expected "
+                          f"{', '.join(GRPC_CODES)})")
+        out.add(GRPC_STATUS[code.upper().replace("-", "_")])
+    return frozenset(out)
 
 
 def parse_timeouts(meta: Node, diagnostics: Diagnostics) -> Timeouts:

@@ -13,8 +13,9 @@ order. A route from another namespace than its parent Service is a consumer rout
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from meshsim.config.manifest.hosts import HostIndex
@@ -155,8 +156,9 @@ def rule_routes(manifest: Manifest, index: HostIndex, defaults: ServiceDefaults 
     """The flattened routes of an HTTPRoute; None when Linkerd would skip the route."""
     root = Node.root(manifest)
     meta = annotations_of(root)
+    grpc = manifest.kind == "GRPCRoute"
     try:
-        route_retry = parse_retry(meta, diagnostics, route=True)
+        route_retry = parse_retry(meta, diagnostics, route=True, grpc_route=grpc)
         route_timeouts = parse_timeouts(meta, diagnostics)
     except Dropped as exc:
         drop(diagnostics, exc, f"the whole route {manifest.key}")
@@ -179,7 +181,7 @@ def rule_routes(manifest: Manifest, index: HostIndex, defaults: ServiceDefaults 
         retry = route_retry
         if defaults is not None:
             if not has_retry:
-                retry = defaults.retry
+                retry = inherited_retry(defaults.retry, grpc=grpc)
             if timeouts.empty:
                 timeouts = defaults.timeouts
         backends = _backends(rule, manifest, index, parent_service, diagnostics)
@@ -188,7 +190,7 @@ def rule_routes(manifest: Manifest, index: HostIndex, defaults: ServiceDefaults 
         if not matches:
             matched: list[tuple[RouteMatch | None, tuple[int, ...]]] = [(None, (0,))]
         else:
-            matched = [_match(m) for m in matches]
+            matched = [_grpc_match(m) if grpc else _match(m) for m in matches]
         set_headers, remove, redirect = _filters(rule, matched, diagnostics)
         for m, (match, rank) in enumerate(matched):
             route = Route(
@@ -207,6 +209,41 @@ def rule_routes(manifest: Manifest, index: HostIndex, defaults: ServiceDefaults 
             )
             out.append(RankedRoute(rank, (route_order(manifest), r, m), route))
     return out
+
+
+def inherited_retry(retry: PolicyRetrySpec | None, *, grpc: bool) -> PolicyRetrySpec | None:
+    """A Service's retry group as a route of this kind inherits it: a GRPCRoute its gRPC codes
+    (not its HTTP statuses), an HTTPRoute or the default route its HTTP statuses."""
+    if retry is None:
+        return None
+    return replace(retry, codes=()) if grpc else replace(retry, grpc_codes=None)
+
+
+def _grpc_match(node: Node) -> tuple[RouteMatch, tuple[int, ...]]:
+    """A GRPCRouteMatch as the path of a gRPC request, ``/<service>/<method>`` (always POST):
+    service and method exact is an exact path, a service alone a prefix, else a regex."""
+    method = node["method"]
+    kind = method["type"].choice(VALUE_TYPES, "Exact") if method.present else "Exact"
+    service = method["service"].string("") if method.present else ""
+    name = method["method"].string("") if method.present else ""
+    if method.present and not service and not name:
+        raise method.error("a gRPC method match needs a service, a method or both")
+    if kind == "RegularExpression":
+        for part in ("service", "method"):
+            if method.has(part):
+                check_regex(method[part])
+        uri: StringMatch | None = StringMatch("regex", f"/{service or '[^/]+'}/{name or '[^/]+'}")
+    elif service and name:
+        uri = StringMatch("exact", f"/{service}/{name}")
+    elif service:
+        uri = StringMatch("path_prefix", f"/{service}")
+    elif name:
+        uri = StringMatch("regex", f"/[^/]+/{re.escape(name)}")
+    else:
+        uri = None
+    headers = tuple(_value_match(h, lower=True) for h in node["headers"].items())
+    match = RouteMatch(uri=uri, headers=headers)
+    return match, match_rank(match)
 
 
 def _rule_timeouts(manifest: Manifest, node: Node, diagnostics: Diagnostics) -> float:

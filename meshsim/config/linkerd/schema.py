@@ -2,9 +2,9 @@
 
 Mirrors the CRDs of linkerd2 (``charts/linkerd-crds``: ServiceProfile ``linkerd.io/v1alpha2``,
 ``policy.linkerd.io`` Server, ServerAuthorization, AuthorizationPolicy, MeshTLSAuthentication,
-NetworkAuthentication, HTTPRoute), Gateway API HTTPRoute and linkerd-smi TrafficSplit. A field
-the CRD lacks is an error (the API server would reject it); a field meshsim does not model is
-one warning naming its path.
+NetworkAuthentication, HTTPRoute, GRPCRoute), Gateway API HTTPRoute and GRPCRoute, and
+linkerd-smi TrafficSplit. A field the CRD lacks is an error (the API server would reject it);
+a field meshsim does not model is one warning naming its path.
 """
 
 from __future__ import annotations
@@ -88,6 +88,26 @@ HTTP_ROUTE = {
     }),
 }
 
+# -- GRPCRoute (policy.linkerd.io/v1alpha1 and gateway.networking.k8s.io) ---------------------
+
+GRPC_MATCH = {"method": one({"type": S, "service": S, "method": S}), "headers": many(HEADER_MATCH)}
+GRPC_FILTER = {
+    "type": S,
+    "requestHeaderModifier": one(HEADER_MODIFIER),
+    "responseHeaderModifier": FILTER["responseHeaderModifier"],
+    "requestMirror": FILTER["requestMirror"],
+    "extensionRef": FILTER["extensionRef"],
+}
+GRPC_ROUTE = {
+    "parentRefs": many(PARENT_REF),
+    "hostnames": HTTP_ROUTE["hostnames"],
+    "rules": many({
+        "name": S, "matches": many(GRPC_MATCH), "filters": many(GRPC_FILTER),
+        "backendRefs": many(BACKEND_REF),
+        "sessionPersistence": skip("session persistence is not supported by Linkerd"),
+    }),
+}
+
 # -- authorization -----------------------------------------------------------------------------
 
 SELECTOR = {"matchLabels": S, "matchExpressions": many({"key": S, "operator": S, "values": S})}
@@ -116,6 +136,7 @@ SPECS: dict[str, Mapping[str, Field]] = {
     "ServiceProfile": SERVICE_PROFILE,
     "TrafficSplit": TRAFFIC_SPLIT,
     "HTTPRoute": HTTP_ROUTE,
+    "GRPCRoute": GRPC_ROUTE,
     "Server": SERVER,
     "ServerAuthorization": SERVER_AUTHORIZATION,
     "AuthorizationPolicy": AUTHORIZATION_POLICY,

@@ -29,7 +29,7 @@ from .annotations import (
     parse_timeouts,
     warn_other,
 )
-from .httproute import ServiceDefaults
+from .httproute import ServiceDefaults, inherited_retry
 
 
 @dataclass
@@ -78,9 +78,11 @@ def parse_services(manifests: list[Manifest], index: HostIndex,
 
 
 def default_route(service: str, defaults: ServiceDefaults) -> Route:
-    """The parent's default route: all traffic to the Service, its annotation groups."""
+    """The parent's default route: all traffic to the Service, its annotation groups. It is
+    an HTTP route: ``retry.linkerd.io/grpc`` applies to the Service's GRPCRoutes only."""
     return Route("default", backends=(Backend(service),), timeout=defaults.timeouts.request,
-                 response_timeout=defaults.timeouts.response, policy_retry=defaults.retry)
+                 response_timeout=defaults.timeouts.response,
+                 policy_retry=inherited_retry(defaults.retry, grpc=False))
 
 
 def warn_overridden(meta: Node, service: str, diagnostics: Diagnostics) -> None:

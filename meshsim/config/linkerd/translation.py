@@ -43,7 +43,6 @@ from .schema import SPECS, check
 from .services import ServiceInfo, default_route, parse_services, warn_overridden
 
 UNMODELLED_KINDS = {
-    "GRPCRoute": "gRPC is not modelled: meshsim simulates HTTP requests",
     "Gateway": "Linkerd has no ingress gateway; a Gateway changes nothing in the mesh",
 }
 
@@ -85,6 +84,9 @@ def translate(
     servers = parse_servers(kinds.get("Server", []), topology, diagnostics)
     outbound = attach_http_routes(kinds.get("HTTPRoute", []), index, servers, services,
                                   profile_path, diagnostics)
+    grpc = attach_http_routes(kinds.get("GRPCRoute", []), index, servers, services,
+                              profile_path, diagnostics)
+    outbound = grpc_routes_win(outbound, grpc, kinds, index, diagnostics)
     authorize(kinds, servers, topology, diagnostics)
     routes, backends = route_tables(profiles, profile_path, outbound, services, diagnostics)
     policy = TrafficPolicy(
@@ -160,6 +162,24 @@ def attach_http_routes(
                 if ranked is not None:
                     outbound.setdefault(parent.name, []).extend(ranked)
     return outbound
+
+
+def grpc_routes_win(
+    http: dict[str, list[RankedRoute]], grpc: dict[str, list[RankedRoute]], kinds: Kinds,
+    index: HostIndex, diagnostics: Diagnostics,
+) -> dict[str, list[RankedRoute]]:
+    """A parent with GRPCRoutes gets a gRPC protocol policy of those routes only: its
+    HTTPRoutes are not sent (the policy controller's outbound ``to_proto``)."""
+    both = set(http) & set(grpc)
+    for manifest in kinds.get("HTTPRoute", []):
+        for ref in Node.root(manifest)["spec"]["parentRefs"].items():
+            found = index.resolve(ref["name"].string(""),
+                                  ref["namespace"].string(manifest.namespace))
+            if found is not None and found.service in both:
+                diagnostics.warn(ref, f"{manifest.key} is ignored for {found.service}: "
+                                 "GRPCRoutes attach to it too, and Linkerd then sends the "
+                                 "GRPCRoutes only", code="overridden")
+    return {**http, **grpc}
 
 
 def _attach_inbound(manifest: Manifest, server: ServerState, index: HostIndex,

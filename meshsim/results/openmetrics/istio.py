@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from meshsim.model.grpc import grpc_code, http_status
 from meshsim.results.openmetrics.series import Labels, Series, group_series
 from meshsim.results.viz.edges import OK, secured
 from meshsim.results.viz.mesh import MeshInfo, Workload
@@ -53,6 +54,7 @@ def _labels(
     if reporting is None or not reporting.meshed:
         return None
     ns = info.service_namespace(service)
+    code = grpc_code(status)  # 200 with a grpc-status (model/grpc.py)
     security = "unknown"
     if reporter == "destination":
         mutual = secured(info, src.name if src else caller, dst.name if dst else pod) == OK
@@ -62,8 +64,10 @@ def _labels(
         **_side("destination", dst, "unknown"),
         "destination_service": f"{service}.{ns}.svc.cluster.local",
         "destination_service_name": service, "destination_service_namespace": ns,
-        "request_protocol": "http", "response_code": str(status),
-        "response_flags": _flags(status, flags), "grpc_response_status": "",
+        "request_protocol": "http" if code is None else "grpc",
+        "response_code": str(http_status(status)),
+        "response_flags": _flags(status, flags),
+        "grpc_response_status": "" if code is None else str(code),
         "connection_security_policy": security,
     }
     return tuple(sorted(labels.items()))

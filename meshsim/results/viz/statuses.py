@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from meshsim.model.grpc import GRPC_NAMES, grpc_code
 from meshsim.results.viz.resources import Resource, destination
 from meshsim.results.viz.run import VizRun, Window
 from meshsim.results.viz.stat import window_attempts
@@ -19,6 +20,11 @@ STATUS_COLUMNS = ("name", "status", "flags", "class", "attempts", "share")
 
 
 def status_class(status: int) -> str:
+    """``2xx``..``5xx``; ``0`` where the caller gave up; a gRPC answer (``1014`` = 200 with
+    grpc-status 14, model/grpc.py) is ``grpc <NAME>``."""
+    code = grpc_code(status)
+    if code is not None:
+        return f"grpc {GRPC_NAMES.get(code, code)}"
     return "0" if status <= 0 else f"{status // 100}xx"
 
 

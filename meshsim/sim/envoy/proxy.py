@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from meshsim.model.grpc import GRPC_BASE, as_grpc, grpc_to_http
 from meshsim.model.policy import TrafficPolicy
 from meshsim.model.routes import Route
 from meshsim.sim.envoy import RetryState, RetryStatus, wants_retry
@@ -242,7 +243,9 @@ class EnvoyProxy(Proxy):
             cluster.report_local(att.pod, "connect_failed")
             outcome = "remote_reset"
         else:
-            cluster.report_status(att.pod, status)
+            # A gRPC answer: the router tells the outlier detector grpcToHttpStatus(grpc-status).
+            cluster.report_status(
+                att.pod, status if status < GRPC_BASE else grpc_to_http(status - GRPC_BASE))
             outcome = status
         self._decide(up, outcome, status, join_flags(up.flags, flags) if up.flags else flags)
 
@@ -334,4 +337,7 @@ class EnvoyProxy(Proxy):
             service = cluster.service_code
             if service is None:  # the first request through this cluster
                 service = cluster.service_code = self.sim.service_code(cluster.service)
+        grpc = self.sim.grpc_services
+        if grpc and up.call.service in grpc:
+            status = as_grpc(status)  # a local reply to a gRPC caller: 200 with grpc-status
         self.complete(up.call, status, flags, subset, service)

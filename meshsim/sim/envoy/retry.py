@@ -15,6 +15,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Literal
 
+from meshsim.model.grpc import GRPC_BASE
 from meshsim.model.routes import RetryPolicy
 from meshsim.sim.envoy.breakers import ResourceManager
 
@@ -76,8 +77,11 @@ def _would_retry_reset(on: frozenset[str], outcome: str,
 
 
 def _would_retry_headers(policy: RetryPolicy, status: int, grpc_status: int | None) -> _Would:
-    """``RetryStateImpl::wouldRetryFromHeaders``: an upstream response's status."""
+    """``RetryStateImpl::wouldRetryFromHeaders``: an upstream response's status. A gRPC
+    answer (model/grpc) is HTTP 200 with its grpc-status in the headers (Trailers-Only)."""
     on = policy.retry_on
+    if status > GRPC_BASE:
+        grpc_status, status = status - GRPC_BASE, 200
     if "5xx" in on and 500 <= status <= 599:
         return _Would.BACKOFF
     if "gateway-error" in on and status in (502, 503, 504):

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal
 
+from meshsim.model.grpc import grpc_code
 from meshsim.sim.linkerd.backoff import ACCRUAL_BACKOFF, BackoffStream, ExponentialBackoff
 
 State = Literal["admitting", "ejected", "probation"]
@@ -32,6 +33,8 @@ def is_failure(
     """Endpoint classifier: HTTP 5xx, a gRPC failure code, or a stream error. 429 succeeds."""
     if stream_error or status is None:
         return True
+    if grpc_status is None:
+        grpc_status = grpc_code(status)
     if grpc_status is not None:
         return grpc_status in GRPC_FAILURE_CODES
     return 500 <= status <= 599

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from meshsim.model.grpc import GRPC_BASE
 from meshsim.model.linkerd import LinkerdBackend
 from meshsim.sim.kernel import call_later
-from meshsim.sim.linkerd.accrual import ConsecutiveFailures
+from meshsim.sim.linkerd.accrual import GRPC_FAILURE_CODES, ConsecutiveFailures
 from meshsim.sim.linkerd.backoff import ExponentialBackoff
 from meshsim.sim.linkerd.errors import http_status
 from meshsim.sim.linkerd.ewma import P2C, PeakEwma
@@ -161,7 +162,10 @@ class BackendPool:
             return
         self.advance(endpoint, now)
         before = accrual.state
-        accrual.on_response(now, status >= 500 and status != 429)
+        failed = status >= 500 and status != 429
+        if failed and status > GRPC_BASE:  # 200 with a grpc-status: Linkerd's gRPC failure set
+            failed = status - GRPC_BASE in GRPC_FAILURE_CODES
+        accrual.on_response(now, failed)
         if accrual.state == "ejected" and before != "ejected":
             self._accrual_event(endpoint, True, now)
         elif accrual.state == "admitting" and before != "admitting":

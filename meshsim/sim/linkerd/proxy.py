@@ -22,7 +22,7 @@ from meshsim.sim.kernel import Timers, call_later
 from meshsim.sim.linkerd.backoff import ExponentialBackoff
 from meshsim.sim.linkerd.budget import TpsBudget, budget_from_profile
 from meshsim.sim.linkerd.distribute import pick_backend
-from meshsim.sim.linkerd.errors import http_status
+from meshsim.sim.linkerd.errors import grpc_reply, http_status
 from meshsim.sim.linkerd.flight import Flight, attempt_over, flight_done
 from meshsim.sim.linkerd.pool import BackendPool, Endpoint
 from meshsim.sim.linkerd.retry import PolicyRetry, PolicyRetryConfig, ProfileRetry
@@ -137,7 +137,9 @@ class LinkerdProxy(Proxy):
     def forward(self, call: Call, now: float) -> None:
         route = self.route_for(call)
         if route is None:
-            self.complete(call, NO_ROUTE, "NR", 0)
+            grpc = self.sim.grpc_services
+            status = grpc_reply(NO_ROUTE) if grpc and call.service in grpc else NO_ROUTE
+            self.complete(call, status, "NR", 0)
             return
         if route.redirect is not None and self._redirect(call, route):
             return
@@ -150,7 +152,8 @@ class LinkerdProxy(Proxy):
         elif route.policy_retry is not None:
             spec = route.policy_retry
             flight.policy_retry = PolicyRetry(PolicyRetryConfig(
-                statuses=spec.codes, limit=spec.limit, timeout=spec.timeout or None,
+                statuses=spec.codes, grpc_codes=spec.grpc_codes, limit=spec.limit,
+                timeout=spec.timeout or None,
                 backoff=ExponentialBackoff(spec.backoff_min, spec.backoff_max, spec.jitter),
             ), self._roll)
         if route.timeout > 0:
@@ -325,4 +328,7 @@ class LinkerdProxy(Proxy):
         service = None
         if flight.balancer is not None:
             service = self.sim.service_code(flight.balancer.service)
+        grpc = self.sim.grpc_services
+        if grpc and flight.call.service in grpc:
+            status = grpc_reply(status)
         self.complete(flight.call, status, flags, subset, service)

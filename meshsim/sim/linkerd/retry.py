@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from meshsim.model.grpc import grpc_code, http_status
 from meshsim.model.linkerd import ResponseClass
 from meshsim.sim.linkerd.accrual import GRPC_FAILURE_CODES
 from meshsim.sim.linkerd.backoff import RETRY_BACKOFF, BackoffStream, ExponentialBackoff
@@ -31,9 +32,12 @@ def classify(
     status: int, response_classes: Sequence[ResponseClass] = (), *, grpc_status: int | None = None
 ) -> bool:
     """True = failure. First matching class (a ServiceProfile ``responseClasses`` entry)
-    decides; else the gRPC default set; else 5xx."""
+    decides; else the gRPC default set; else 5xx. A gRPC answer (model/grpc) carries its
+    grpc-status in ``status``."""
+    if grpc_status is None:
+        grpc_status = grpc_code(status)
     for cls in response_classes:
-        if cls.matches(status):
+        if cls.matches(http_status(status)):  # classes read ``:status``: 200 for gRPC
             return cls.is_failure
     if grpc_status is not None:
         return grpc_status in GRPC_FAILURE_CODES
@@ -120,6 +124,8 @@ def retryable(
     """``RetryPolicy::is_retryable``: an error kind, or an HTTP status (+ optional gRPC code)."""
     if isinstance(outcome, str):
         return outcome in RETRYABLE_ERRORS
+    if grpc_status is None:
+        grpc_status = grpc_code(outcome)
     if grpc_codes is not None and grpc_status is not None and grpc_status in grpc_codes:
         return True
     return any(lo <= outcome <= hi for lo, hi in statuses)

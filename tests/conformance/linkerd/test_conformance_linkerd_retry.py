@@ -274,6 +274,8 @@ def test_c8_http_retry_annotation() -> None:
         with pytest.raises(Dropped):
             codes(bad)
     grpc = service_annotations(RETRY_GRPC, "cancelled,deadline-exceeded,unavailable")
-    assert parse_retry(grpc, Diagnostics(), route=False) == PolicyRetrySpec()  # gRPC: not modelled
+    # CANCELLED 1, DEADLINE_EXCEEDED 4, UNAVAILABLE 14: inherited by the Service's GRPCRoutes.
+    assert parse_retry(grpc, Diagnostics(), route=False) == PolicyRetrySpec(
+        grpc_codes=frozenset({1, 4, 14}))
     with pytest.raises(Dropped):
         parse_retry(service_annotations(RETRY_GRPC, "not-found"), Diagnostics(), route=False)
