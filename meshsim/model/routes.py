@@ -97,6 +97,9 @@ class RetryPolicy:
     backoff_max: float | None = None  # None = 10 × base
     previous_hosts: bool = False
     host_selection_attempts: int = 1  # extra picks offered to the predicate
+    # previous_priorities retry priority's update frequency (Istio's retryRemoteLocalities
+    # emits 2); 0 = no retry priority plugin
+    previous_priorities: int = 0
 
 
 @dataclass(frozen=True)

@@ -111,7 +111,9 @@ def route_policy(route: Route) -> Row:
     retry = route.retry
     retries = "" if retry is None or retry.num_retries == 0 else (
         f"{retry.num_retries} on {','.join(sorted(retry.retry_on))}"
-        + (f" per-try {seconds(retry.per_try_timeout)}" if retry.per_try_timeout else ""))
+        + (f" per-try {seconds(retry.per_try_timeout)}" if retry.per_try_timeout else "")
+        + (f" previous_priorities/{retry.previous_priorities}"
+           if retry.previous_priorities else ""))
     fault = route.fault
     return {
         "BACKENDS": ", ".join(f"{b.service}{'/' + b.subset if b.subset else ''} {b.weight}"

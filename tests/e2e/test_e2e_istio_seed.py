@@ -25,7 +25,6 @@ Z = 4.0  # standard errors allowed around an expected share
 # Manifest fields each scenario may warn about as not modelled (ConfigWarning code "unmodelled").
 UNMODELLED = {
     "canary-split.yaml": {"h2UpgradePolicy"},
-    "retry-timeout.yaml": {"retryRemoteLocalities"},
     "gateway.yaml": {"tls"},
 }
 SCENARIOS = sorted(p.name for p in ISTIO.glob("*.yaml"))

@@ -126,3 +126,37 @@ def test_link_names_two_clusters_of_the_topology() -> None:
         meshsim.load(EASTWEST, overrides={"spec.faults[0]": {
             "at": "1s", "for": "1s", "link": ["east", "north"], "down": True}})
     assert info.value.location.path == "spec.faults[0].link[1]"
+
+
+# -- retryRemoteLocalities (previous_priorities) through a zone outage ------------------------
+
+RRL = ROOT / "scenarios" / "multicluster" / "retry-remote-localities.yaml"
+RETRIES = "VirtualService/reviews.spec.http[0].retries."
+
+
+def fault_success(overrides: dict[str, object]) -> tuple[float, float]:
+    """Users' success while zone a fails (requests started 12-30 s), and the share of reviews
+    attempts then served in zone b."""
+    results = meshsim.simulate(meshsim.load(RRL, overrides={"spec.duration": "30s",
+                                                             **overrides}))
+    req = results.requests
+    fault = req[(req.start >= 12) & (req.start < 30)]
+    return float(fault.ok.mean()), zone_b_share(results, 12.0, 30.0)
+
+
+def test_retry_remote_localities_sends_the_second_retry_to_the_other_zone() -> None:
+    """No outlier detection: nothing ejects zone a, so first attempts and the first retry stay
+    there (update frequency 2); the second retry leaves the tried priority for zone b."""
+    ok, zone_b = fault_success({})
+    assert ok > 0.99
+    # one attempt in three (first, retry 1, retry 2) goes to zone b
+    assert zone_b == pytest.approx(1 / 3, abs=0.03)
+
+
+@pytest.mark.parametrize("override", [{RETRIES + "retryRemoteLocalities": False},
+                                      {RETRIES + "attempts": 1}])
+def test_without_a_second_retry_priority_update_every_attempt_stays_in_zone_a(
+        override: dict[str, object]) -> None:
+    ok, zone_b = fault_success(override)
+    assert ok < 0.01
+    assert zone_b == 0.0

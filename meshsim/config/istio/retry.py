@@ -6,6 +6,8 @@ conditions and the status codes: each part that is an HTTP status Go knows
 (``http.StatusText``) becomes a retriable code, and ``retriable-status-codes`` is appended when
 any code was given (``parseRetryOn``). ``backoff`` only sets the base interval (max stays
 10 × base). ``host_selection_retry_max_attempts`` is 5 on every policy Istio builds.
+``retryRemoteLocalities: true`` adds the ``previous_priorities`` retry priority (update
+frequency 2).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ RETRY_ON = (
     "retriable-headers", "http3-post-connect-failure",
     "cancelled", "deadline-exceeded", "internal", "resource-exhausted", "unavailable",
 )
+# buildPreviousPrioritiesConfig: retryRemoteLocalities' previous_priorities update frequency.
+REMOTE_LOCALITIES_UPDATE_FREQUENCY = 2
 # Go net/http StatusText: the integers parseRetryOn accepts as status codes.
 GO_STATUS_CODES = frozenset(
     [100, 101, 102, 103, *range(200, 209), 226, *range(300, 306), 307, 308, *range(400, 419),
@@ -66,6 +70,9 @@ def convert_retries(
             policy = replace(policy, previous_hosts=node.boolean())
         else:
             diagnostics.warn(node, _too_new("retryIgnorePreviousHosts", profile), "version")
+    if retries.has("retryRemoteLocalities") and retries["retryRemoteLocalities"].boolean():
+        # pilot's previous_priorities retry priority, UpdateFrequency 2
+        policy = replace(policy, previous_priorities=REMOTE_LOCALITIES_UPDATE_FREQUENCY)
     if retries.has("backoff"):
         node = retries["backoff"]
         if profile.retry_backoff:

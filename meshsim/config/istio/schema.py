@@ -39,9 +39,7 @@ MATCH = msg(
 )
 RETRIES = msg(
     attempts=S, perTryTimeout=S, retryOn=S, backoff=S, retryIgnorePreviousHosts=S,
-    retryRemoteLocalities=skip(
-        "localities are not modelled, so retries cannot prefer other localities"
-    ),
+    retryRemoteLocalities=S,
 )
 FAULT = msg(
     delay=one(msg(

@@ -248,7 +248,8 @@ class Cluster:
         if self.uses_hash and hash_ is None:
             hash_ = up.hash = self.balancer.random_hash()
         return tiers.choose(self.balancer, self._rand, active=self._active, tries=tries,
-                            accept=retry.accept if retry is not None else None, hash=hash_)
+                            accept=retry.accept if retry is not None else None, hash=hash_,
+                            retry_priority=retry.priority if retry is not None else None)
 
     # -- connection pool (HTTP/1.1 unless http2) -----------------------------------------------
     def admit(self, up: Upstream, host: Pod) -> bool:

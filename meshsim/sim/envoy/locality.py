@@ -7,8 +7,9 @@ and ``edf_scheduler.h``; reference/multicluster.md §1.3. Built only for a calle
 has more than one locality under locality load balancing (:mod:`.pilot_locality`): other
 clusters keep the single-priority pick of :mod:`.cluster`, with no extra draw.
 
-Deviations: degraded hosts and ``retryRemoteLocalities`` (previous_priorities) are not modelled;
-the locality schedule starts without Envoy's random warm-up picks.
+A retry with ``retryRemoteLocalities`` picks its priority from the load that
+:mod:`.previous_priorities` adjusts. Deviations: degraded hosts are not modelled; the locality
+schedule starts without Envoy's random warm-up picks.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from meshsim.model.geography import Place
 from meshsim.sim.envoy.balancers import Active, Balancer, H
 from meshsim.sim.envoy.host_selection import PriorityLoad, choose_priority, priority_load
 from meshsim.sim.envoy.pilot_locality import assign
+from meshsim.sim.envoy.previous_priorities import PreviousPriorities
 
 
 def effective_locality_weight(weight: float, eligible: int, total: int,
@@ -104,12 +106,14 @@ class Tiers(Generic[H]):
                                                 self.groups, strict=True)
         ]
 
-    def source(self, rand: Callable[[], int]) -> tuple[Sequence[H], Hashable]:
-        """``chooseHostSet``: a priority by the spill (one draw), then its locality (EDF) if
-        weighted; the host list to pick from and its name for the balancer's state."""
+    def source(self, rand: Callable[[], int],
+               load: Sequence[int] | None = None) -> tuple[Sequence[H], Hashable]:
+        """``chooseHostSet``: a priority by the spill (one draw; ``load`` is a retry
+        priority's adjusted spill), then its locality (EDF) if weighted; the host list to pick
+        from and its name for the balancer's state."""
         if not self.hosts:
             return (), "none"
-        p = choose_priority(self.plan.load, rand())
+        p = choose_priority(self.plan.load if load is None else load, rand())
         panic = self.plan.panic[p]
         if self.weighted and not panic:
             g = self.schedules[p].pick()
@@ -122,11 +126,16 @@ class Tiers(Generic[H]):
 
     def choose(self, balancer: Balancer[H], rand: Callable[[], int], *, active: Active[H],
                tries: int = 1, accept: Callable[[H], bool] | None = None,
-               hash: int | None = None) -> H | None:
+               hash: int | None = None, retry_priority: PreviousPriorities | None = None,
+               ) -> H | None:
         """The router's host-selection loop: each try picks the priority and locality anew."""
         host: H | None = None
+        load = None
+        if retry_priority is not None:  # determinePriorityLoad, once per attempt
+            load = retry_priority.priority_load(self.plan.load, self.plan.health,
+                                                self.priority_of)
         for attempt in range(tries):
-            hosts, name = self.source(rand)
+            hosts, name = self.source(rand, load)
             if not hosts:
                 return None
             host = balancer.pick(hosts, active=active, hash=hash, attempt=attempt, source=name)

@@ -18,6 +18,7 @@ from typing import Literal
 from meshsim.model.grpc import GRPC_BASE
 from meshsim.model.routes import RetryPolicy
 from meshsim.sim.envoy.breakers import ResourceManager
+from meshsim.sim.envoy.previous_priorities import PreviousPriorities
 
 ResetKind = Literal[
     "connect_failure", "per_try_timeout", "remote_reset", "refused_stream", "overflow"
@@ -191,6 +192,10 @@ class RetryState:
         self.backoff = JitteredExponentialBackOff(base, cap, rand)
         self._holding = False
         self._attempted: list[Hashable] = []
+        # the retry priority plugin, only when configured (retryRemoteLocalities)
+        self.priority: PreviousPriorities | None = (
+            PreviousPriorities(policy.previous_priorities) if policy.previous_priorities else None
+        )
 
     @property
     def stats(self) -> dict[str, int]:
@@ -243,6 +248,8 @@ class RetryState:
     def host_attempted(self, host: Hashable) -> None:
         """``onHostAttempted``: remember every host an attempt of this request went to."""
         self._attempted.append(host)
+        if self.priority is not None:
+            self.priority.host_attempted(host)
 
     def accept(self, host: Hashable) -> bool:
         """Negation of ``shouldSelectAnotherHost``: previous_hosts rejects attempted hosts."""

@@ -3,7 +3,9 @@
 Evaluated by the server's proxy before the app sees the request: no Server selecting the pod
 → the default inbound policy; a Server with routes and no matching route → 404; otherwise the
 route's and the Server's authorizations are OR-ed, and none permitting → 403 (linkerd.md §9,
-§11.7). The caller's identity is its ServiceAccount's mTLS identity, or none without a sidecar.
+§11.7). The caller's identity is its ServiceAccount's mTLS identity, or none without a sidecar;
+an attempt a multicluster gateway forwards (:func:`deliver_as`) shows the gateway's identity
+instead, since the gateway's proxy opens its own mTLS connection to the server.
 """
 
 from __future__ import annotations
@@ -22,8 +24,26 @@ if TYPE_CHECKING:
 
 
 Authorizer = Callable[[Attempt], int]
+# (attempt, identity) for attempts being handed to a server by a forwarding proxy right now
+_forwarded: list[tuple[Attempt, str]] = []
 NO_ROUTE = http_status("inbound_no_route")
 UNAUTHORIZED = http_status("inbound_unauthorized")
+
+
+def deliver_as(identity: str, pod: Pod, att: Attempt) -> None:
+    """Hand ``att`` to ``pod`` as a proxy presenting ``identity`` (the gateway) sent it."""
+    _forwarded.append((att, identity))
+    try:
+        pod.arrive(att)
+    finally:
+        _forwarded.pop()
+
+
+def peer_identity(att: Attempt) -> str | None:
+    """The mTLS identity the server sees for ``att``."""
+    if _forwarded and _forwarded[-1][0] is att:
+        return _forwarded[-1][1]
+    return getattr(att.call.proxy, "identity", None)
 
 
 def authorizer(sim: Mesh, inbound: InboundPolicy, pod: Pod) -> Authorizer | None:
@@ -46,7 +66,7 @@ def authorizer(sim: Mesh, inbound: InboundPolicy, pod: Pod) -> Authorizer | None
 
     def check(att: Attempt) -> int:
         call = att.call
-        identity = getattr(call.proxy, "identity", None)
+        identity = peer_identity(att)
         auths = server_auths
         if routes:
             route = next((r for r in routes if not r.matches or any(
@@ -57,8 +77,9 @@ def authorizer(sim: Mesh, inbound: InboundPolicy, pod: Pod) -> Authorizer | None
         if any(a.permits(identity, POD_ADDRESS) for a in auths):
             return 200
         caller = call.proxy.name
-        if caller not in denied_edges:  # the first denial of each edge is an event
-            denied_edges.add(caller)
+        edge = f"{caller} as {identity}"
+        if edge not in denied_edges:  # the first denial of each edge is an event
+            denied_edges.add(edge)
             sim.recorder.event(
                 sim.env.now, "authz-deny", proxy=caller, service=pod.service,
                 subset=pod.version, pod=pod.name,

@@ -8,8 +8,10 @@ failures in a row mark it dead, one success alive. Dead empties the gateway-mode
 Endpoints (clients then fail fast), alive restores them (reference/multicluster.md §2.2-2.3).
 
 Simplifications: one probe worker per target cluster (not one per source cluster's Link);
-the gateway balances round robin instead of P2C/EWMA; the server does not see the gateway's
-identity; endpoint repair every minute and destination-controller propagation are instant.
+the gateway balances round robin instead of P2C/EWMA; endpoint repair every minute and
+destination-controller propagation are instant. The gateway's proxy opens its own mTLS
+connection, so the server's authorization sees the gateway's identity
+(``linkerd-gateway.linkerd-multicluster``), not the client's.
 """
 
 from __future__ import annotations
@@ -17,18 +19,45 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import TYPE_CHECKING
 
+from meshsim.model.authz import identity_of
 from meshsim.model.geography import Geography, Place, ProbeSpec
 from meshsim.sim.eastwest import Gateway, GatewayHost
+from meshsim.sim.kernel import call_later
+from meshsim.sim.linkerd.inbound import deliver_as
 from meshsim.sim.sampling import uniform
 
 if TYPE_CHECKING:
     import simpy
 
     from meshsim.model.topology import Service
+    from meshsim.sim.kernel import Wake
+    from meshsim.sim.messages import Attempt
     from meshsim.sim.pod import Pod
     from meshsim.sim.ports import ControlPlane
 
 GATEWAY_PORT = 4143
+GATEWAY_IDENTITY = identity_of("linkerd-gateway", "linkerd-multicluster")
+
+
+class LinkerdGatewayHost(GatewayHost):
+    """A gateway-mode mirror's endpoint: the gateway proxy terminates the client's mTLS and
+    forwards over its own, so the server sees :data:`GATEWAY_IDENTITY`."""
+
+    def arrive(self, att: Attempt) -> None:
+        if self.gateway.down:
+            self.refuse(att)
+            return
+        pod = self.members[self._next % len(self.members)]
+        self._next += 1
+        delay = self.sim.latency
+        if delay:
+            call_later(self.env, delay, self._on_forward, (pod, att))
+        else:
+            deliver_as(GATEWAY_IDENTITY, pod, att)
+
+    def _on_forward(self, ev: Wake) -> None:
+        pod, att = ev.value
+        deliver_as(GATEWAY_IDENTITY, pod, att)
 
 
 class Link:
@@ -52,7 +81,7 @@ class Link:
     def host(self, mirror: Service, pods: list[Pod]) -> GatewayHost:
         """The mirror's one endpoint: the gateway's address, forwarding to ``pods``."""
         name = f"{self.gateway.name}:{GATEWAY_PORT}/{mirror.name}"
-        host = GatewayHost(self.sim, self.gateway, mirror.name, self.place, name=name)
+        host = LinkerdGatewayHost(self.sim, self.gateway, mirror.name, self.place, name=name)
         host.inbound_overhead = self.sim.overhead  # the gateway's own proxy traversal
         host.set_members(pods)
         host.weight = 1.0

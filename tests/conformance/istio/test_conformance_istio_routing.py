@@ -170,7 +170,7 @@ def test_routing_go_catch_all_route_short_circuit_the_other_routes(tmp_path: Pat
 
 def test_routing_go_retry_conditions(tmp_path: Path) -> None:
     """routing.go virtualServiceCases "retry conditions": the config is accepted and calls
-    succeed (retryRemoteLocalities is an unmodelled-field warning, not an error)."""
+    succeed (retryRemoteLocalities adds the previous_priorities retry priority)."""
     http = """
 - route: [{destination: {host: b}}]
   retries:
