@@ -98,6 +98,8 @@ NOTES: dict[tuple[type[BaseModel], str], str] = {
     (S.CallSpec, "headers"): "Request headers, matched by routes.",
     (S.CallSpec, "probability"): "Share of requests that make this call.",
     (S.CallSpec, "optional"): "A failed optional call does not fail the handler.",
+    (S.CallSpec, "client"): "The app's own SDK client around this call, in each calling pod: "
+    "timeouts, retries with back-off, retry quota, circuit breaker, hedging (docs/clients.md).",
     (S.CallSpec, "parallel"): "Calls made at the same time (fan-out); takes no other field.",
     (S.ContentionSpec, "model"): "`fifo` worker slots, `processor-sharing` over `cores`, or "
     "`inflight`: service time grows with the requests in flight.",

@@ -45,9 +45,15 @@ def user_requests(requests: pd.DataFrame) -> pd.DataFrame:
 
 
 def amplification(requests: pd.DataFrame, calls: pd.DataFrame, *, start: float = 0.0,
-                  end: float = float("inf")) -> pd.DataFrame:
+                  end: float = float("inf"),
+                  dependency_tries: np.ndarray | None = None) -> pd.DataFrame:
     """Per workload and layer: units entering the layer, attempts leaving it, attempts per
-    unit, and attempts per user request (user requests starting in [start, end))."""
+    unit, and attempts per user request (user requests starting in [start, end)).
+
+    ``dependency_tries`` ((call id, dependency call id) rows, ``Recording.dependency_tries``)
+    names the tries of app clients inside pods: a hop they call gets a ``client hop N`` layer
+    (units: the handlers' dependency calls; attempts: their tries) above its ``hop N``."""
+    tried_as = _tried_as(dependency_tries)
     users = user_requests(requests)
     users = users[(users["start"] >= start) & (users["start"] < end)]
     rows: list[dict[str, object]] = []
@@ -57,14 +63,39 @@ def amplification(requests: pd.DataFrame, calls: pd.DataFrame, *, start: float =
         tries = requests[np.isin(requests["id"].to_numpy(), ids)
                          & (requests["flags"].astype(str) != REFUSED)]
         rows.append(_row(workload, "client", "", n_users, len(tries), n_users))
-        top = calls[np.isin(calls["request_id"].to_numpy(), ids) & ~calls["mirror"]
-                    & (calls["flags"].astype(str) != REFUSED)]
-        for (depth, service), hop in top.groupby(["depth", "service"], observed=True,
-                                                 sort=True):
+        mine_calls = calls[np.isin(calls["request_id"].to_numpy(), ids) & ~calls["mirror"]]
+        for (depth, service), group in mine_calls.groupby(["depth", "service"], observed=True,
+                                                          sort=True):
+            hop = group[group["flags"].astype(str) != REFUSED]
+            if depth > 0 and tried_as is not None:
+                app = _app_layer(group, len(hop), tried_as)
+                if app is not None:
+                    rows.append(_row(workload, f"client hop {depth}", str(service), app,
+                                     len(hop), n_users))
             layer = "proxy" if depth == 0 else f"hop {depth}"
             rows.append(_row(workload, layer, str(service), len(hop),
                              int(hop["attempts"].sum()), n_users))
     return pd.DataFrame(rows, columns=_AMPLIFICATION)
+
+
+def _tried_as(dependency_tries: np.ndarray | None) -> pd.Series | None:
+    """Call id -> the dependency call it tries, or None when no pod has an app client."""
+    if dependency_tries is None or not len(dependency_tries):
+        return None
+    return pd.Series(dependency_tries[:, 1], index=dependency_tries[:, 0])
+
+
+def _app_layer(group: pd.DataFrame, tries: int, tried_as: pd.Series) -> int | None:
+    """Dependency calls among a hop's rows (refusals included: a refused call is a unit
+    with no try); None when no row of the hop is an app client's."""
+    ids = group["call_id"].to_numpy()
+    mapped = np.isin(ids, tried_as.index.to_numpy())
+    if not mapped.any():
+        return None
+    calls = int(tried_as.loc[ids[mapped]].nunique())
+    unmapped = group[~mapped]
+    plain = int((unmapped["flags"].astype(str) != REFUSED).sum())  # a call without a client
+    return calls + plain
 
 
 def _row(workload: object, layer: str, service: str, units: int, attempts: int,

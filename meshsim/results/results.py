@@ -208,11 +208,13 @@ class Results:
         """Per workload and layer (client, proxy, each hop below): attempts per unit entering
         the layer and per user request, over user requests starting after warm-up."""
         return clients.amplification(self.requests, self.calls, start=self.warmup,
-                                     end=self.duration)
+                                     end=self.duration,
+                                     dependency_tries=self.recording.dependency_tries)
 
     def amplification_between(self, start: float, end: float) -> pd.DataFrame:
         """:attr:`amplification` over user requests starting in [start, end) (a fault's)."""
-        return clients.amplification(self.requests, self.calls, start=start, end=end)
+        return clients.amplification(self.requests, self.calls, start=start, end=end,
+                                     dependency_tries=self.recording.dependency_tries)
 
     def offered_load(self, bucket: float = 1.0) -> pd.DataFrame:
         """Per workload and ``bucket`` of seconds: offered, sent, admitted and goodput rates."""

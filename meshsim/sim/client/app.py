@@ -8,10 +8,11 @@ attempts per client try. A call the client's breaker refuses is recorded as a ro
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import TYPE_CHECKING
 
+from meshsim.model import Call as CallSpec
 from meshsim.model import RequestTemplate
 from meshsim.model.clients import ClientPolicy
 from meshsim.sim.client.backoff import sleep
@@ -21,6 +22,7 @@ from meshsim.sim.kernel import Wake, call_later
 from meshsim.sim.messages import Call, is_ok
 
 if TYPE_CHECKING:
+    from meshsim.sim.messages import Attempt
     from meshsim.sim.ports import Mesh
     from meshsim.sim.proxy import Proxy
     from meshsim.sim.sampling import Sampler
@@ -35,18 +37,26 @@ def retryable(status: int) -> bool:
 
 
 class UserRequest:
-    """One request as the user sees it, over all its tries."""
+    """One request as the calling app sees it, over all its tries: a user request (a
+    workload's, depth 0) or a handler's call to a dependency (inside a pod, depth > 0)."""
 
-    __slots__ = ("answer", "deadline", "done", "last_cost", "live", "previous_sleep", "proxy",
-                 "request_id", "template", "tries")
+    __slots__ = ("answer", "deadline", "depth", "done", "headers", "id", "last_cost", "live",
+                 "optional", "parent", "previous_sleep", "proxy", "request_id", "template",
+                 "tries")
 
-    def __init__(self, request_id: int, proxy: Proxy, template: RequestTemplate,
-                 deadline: float | None, answer: Answer) -> None:
+    def __init__(self, request_id: int, proxy: Proxy, template: RequestTemplate | CallSpec,
+                 deadline: float | None, answer: Answer, depth: int = 0,
+                 parent: Attempt | None = None) -> None:
         self.request_id = request_id
         self.proxy = proxy
         self.template = template
+        self.headers = template.headers
         self.deadline = deadline
         self.answer = answer
+        self.depth = depth
+        self.parent = parent  # the handler's attempt making a dependency call (else None)
+        self.optional = False
+        self.id = 0  # the first row's call id: names a dependency call over its tries
         self.tries = 0
         self.live: list[Call] = []  # tries still waiting (more than one when hedging)
         self.done = False
@@ -75,6 +85,21 @@ class AppClient:
         request = UserRequest(self.sim.next_request_id(), proxy, template, deadline, answer)
         self._try(request)
 
+    def call(self, att: Attempt, spec: CallSpec, headers: Mapping[str, str],
+             deadline: float | None, answer: Answer) -> UserRequest:
+        """A handler's call to a dependency through its pod's SDK client: tried from the
+        pod's sidecar, within the parent's propagated ``deadline`` (None: none)."""
+        now = self.env.now
+        if self.timeout > 0 and (deadline is None or now + self.timeout < deadline):
+            deadline = now + self.timeout
+        parent = att.call
+        request = UserRequest(parent.request_id, att.pod.proxy, spec, deadline, answer,
+                              parent.depth + 1, att)
+        request.headers = headers
+        request.optional = spec.optional
+        self._try(request)
+        return request
+
     # -- tries --------------------------------------------------------------------------------
     def _try(self, request: UserRequest) -> None:
         now = self.env.now
@@ -88,14 +113,25 @@ class AppClient:
             deadline = now + per_try
         tpl = request.template
         call = Call(self.sim.next_call_id(), request.request_id, request.proxy, self.host,
-                    tpl.method, tpl.path, tpl.headers, 0, deadline,
-                    partial(self._answered, request))
+                    tpl.method, tpl.path, request.headers, request.depth, deadline,
+                    partial(self._answered, request), request.parent, request.optional)
         request.live.append(call)
-        self.sim.recorder.issued += 1
+        self._row(request, call.id)
         hedging = self.policy.hedging
         if hedging is not None and request.tries < hedging.max_attempts:
             call_later(self.env, hedging.delay, self._hedge, request)
         request.proxy.send(call)
+
+    def _row(self, request: UserRequest, call_id: int) -> None:
+        """Count a row: a user request's try is an issued request (the conservation check);
+        a dependency call's rows are tied to the call they try (amplification per hop)."""
+        if not request.id:
+            request.id = call_id
+        rec = self.sim.recorder
+        if request.depth == 0:
+            rec.issued += 1
+        else:
+            rec.dependency_tries.append((call_id, request.id))
 
     def _hedge(self, ev: Wake) -> None:
         request: UserRequest = ev.value
@@ -108,9 +144,10 @@ class AppClient:
     def _refused(self, request: UserRequest, now: float) -> None:
         rec = self.sim.recorder
         proxy = request.proxy
-        rec.issued += 1
-        rec.call(self.sim.next_call_id(), request.request_id, proxy.code,
-                 self.sim.service_code(self.host), 0, now, now, 0, rec.intern(REJECTED), 0, 0)
+        call_id = self.sim.next_call_id()
+        self._row(request, call_id)
+        rec.call(call_id, request.request_id, proxy.code, self.sim.service_code(self.host), 0,
+                 now, now, 0, rec.intern(REJECTED), 0, request.depth)
         if not request.live:
             self._finish(request, 0)
 
@@ -154,7 +191,12 @@ class AppClient:
         return delay
 
     def _retry(self, ev: Wake) -> None:
-        self._try(ev.value)
+        request: UserRequest = ev.value
+        parent = request.parent
+        if parent is not None and parent.dead:  # the handler is gone: its app stops too
+            self._finish(request, 0)
+            return
+        self._try(request)
 
     def _finish(self, request: UserRequest, status: int) -> None:
         request.done = True
