@@ -68,6 +68,8 @@ class Recording:
     # (call id, dependency call id) per row of an app client inside a pod: its tries
     dependency_tries: np.ndarray = field(
         default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
+    # ids of the user requests a workload's app client finished (answered or gave up on)
+    users_done: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def count(self, table: str) -> int:
         """Rows of ``table`` the run recorded, whether held here or streamed."""
@@ -106,6 +108,7 @@ class Recorder:
         self.client_workload: dict[int, int] = {}  # client proxy code -> workload code
         # (call id, id of the dependency call it tries): rows of app clients inside pods
         self.dependency_tries: list[tuple[int, int]] = []
+        self.users_done: list[int] = []  # user requests an app client gave its last word on
         if sinks or not keep_rows or not hold_attempts:
             self.stream(sinks, keep_rows=keep_rows, hold_attempts=hold_attempts)
 
@@ -234,6 +237,7 @@ class Recorder:
             client_workload=workloads,
             aggregates=self.aggregates(),
             dependency_tries=np.array(self.dependency_tries, dtype=np.int64).reshape(-1, 2),
+            users_done=np.array(self.users_done, dtype=np.int64),
         )
 
     def aggregates(self) -> Aggregates | None:
@@ -261,6 +265,7 @@ class Recorder:
                     "attempts": self.attempts.total},
             streamed=True, client_workload=workloads, aggregates=self.aggregates(),
             dependency_tries=np.array(self.dependency_tries, dtype=np.int64).reshape(-1, 2),
+            users_done=np.array(self.users_done, dtype=np.int64),
         )
 
 

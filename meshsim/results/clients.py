@@ -13,8 +13,13 @@ request's id; without a client policy a row is a user request). So, per workload
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
+
+from meshsim.results.stats import call_metrics, started_in
+from meshsim.results.summary import summarize_workloads
 
 REFUSED = "CB"  # the app client's own breaker refused the call (sim/client/app.py)
 DROPPED = "dropped-iteration"  # an arrival with no free VU (k6 constant-arrival-rate)
@@ -23,10 +28,11 @@ _AMPLIFICATION = ["workload", "layer", "service", "units", "attempts", "per_unit
 
 
 def user_requests(requests: pd.DataFrame) -> pd.DataFrame:
-    """One row per user request: workload, first start, last end, tries, refused, ok."""
+    """One row per user request: workload, first start, end, tries, refused, ok, and the
+    answer the user got (``status``, ``flags``: its first good try's, else its last row's)."""
     if not len(requests):
         return pd.DataFrame(columns=["id", "workload", "start", "end", "latency", "tries",
-                                     "refused", "ok"])
+                                     "refused", "ok", "status", "flags"])
     flags = requests["flags"].astype(str)
     frame = requests.assign(refused=flags == REFUSED, tried=flags != REFUSED)
     grouped = frame.groupby("id", sort=True, observed=True)
@@ -38,10 +44,91 @@ def user_requests(requests: pd.DataFrame) -> pd.DataFrame:
         "refused": grouped["refused"].sum().astype(int),
         "ok": grouped["ok"].any(),
     })
-    ok_end = frame[frame["ok"]].groupby("id", observed=True)["end"].min()
-    out.loc[ok_end.index, "end"] = ok_end  # a good request ends with its first good answer
+    by_end = frame.sort_values(["id", "end"], kind="stable")
+    last = by_end.groupby("id", sort=True, observed=True).last()
+    out["status"] = last["status"]
+    out["flags"] = last["flags"].astype(str)
+    good = by_end[by_end["ok"]].groupby("id", observed=True).first()
+    out.loc[good.index, "end"] = good["end"]  # a good request ends with its first good answer
+    out.loc[good.index, "status"] = good["status"]
+    out.loc[good.index, "flags"] = good["flags"].astype(str)
     out["latency"] = out["end"] - out["start"]
     return out.reset_index()
+
+
+def user_request_rows(requests: pd.DataFrame, done: np.ndarray) -> pd.DataFrame:
+    """The user requests the app clients finished (ids ``done``; one still retrying when
+    the run ended is open, as an unanswered request), shaped as requests rows
+    (``attempts``: client tries), so the workloads table and SLOs count them as requests."""
+    users = user_requests(requests)
+    users = users[np.isin(users["id"].to_numpy(dtype=np.int64), done)]
+    return pd.DataFrame({
+        "id": users["id"].to_numpy(dtype=np.int64),
+        "workload": users["workload"].astype(str).astype("category"),
+        "start": users["start"].to_numpy(dtype=np.float64),
+        "end": users["end"].to_numpy(dtype=np.float64),
+        "latency": users["latency"].to_numpy(dtype=np.float64),
+        "status": users["status"].to_numpy(dtype=np.int64),
+        "flags": users["flags"].astype(str).astype("category"),
+        "attempts": users["tries"].to_numpy(dtype=np.int64),
+        "ok": users["ok"].to_numpy(dtype=bool),
+    })
+
+
+def per_user_workloads(frame: pd.DataFrame, rows: pd.DataFrame, names: set[str], *,
+                       start: float, end: float) -> pd.DataFrame:
+    """The workloads table with the rows of the workloads in ``names`` (those with an app
+    client) counting their user requests ``rows`` (:func:`user_request_rows`) instead of
+    their tries: what the users saw, the mesh-facing rows staying per try."""
+    mine = frame["workload"].astype(str).isin(names).to_numpy()
+    if not mine.any():
+        return frame
+    users = summarize_workloads(rows, start=start, end=end,
+                                workloads=sorted(frame.loc[mine, "workload"].astype(str)))
+    users = users.set_index("workload")
+    out = frame.copy()
+    for column in out.columns[1:]:
+        values = users.loc[out.loc[mine, "workload"].astype(str), column].to_numpy()
+        out[column] = out[column].astype(np.result_type(out[column].dtype, values.dtype))
+        out.loc[mine, column] = values
+    return out
+
+
+@dataclass(frozen=True)
+class UserSelection:
+    """The user requests an expectation on a workload with an app client looks at (the
+    same questions :class:`~meshsim.results.online_slo.OnlineSelection` answers)."""
+
+    rows: pd.DataFrame  # :func:`user_request_rows` starting in the window
+    span: float
+
+    @property
+    def empty(self) -> bool:
+        return not len(self.rows)
+
+    def max_latency(self) -> float:
+        return float(self.rows["latency"].max()) if len(self.rows) else float("nan")
+
+    def metric(self, name: str) -> float:
+        return float(call_metrics(self.rows, [], self.span)[name].iloc[0])
+
+    def with_failed(self, ages: np.ndarray, name: str) -> float:
+        """``name`` with the requests of ``ages`` counted as failed (status 0) and that slow."""
+        n = len(ages)
+        failed = pd.DataFrame({
+            "latency": np.asarray(ages, dtype=np.float64), "status": np.zeros(n, np.int64),
+            "flags": [""] * n, "attempts": np.ones(n, np.int64), "ok": np.zeros(n, bool),
+        })
+        rows = pd.concat([self.rows[list(failed.columns)].astype({"flags": str}), failed],
+                         ignore_index=True)
+        return float(call_metrics(rows, [], self.span)[name].iloc[0])
+
+
+def user_selection(rows: pd.DataFrame, workload: str, start: float,
+                   end: float) -> UserSelection:
+    """A workload's user requests starting in [start, end)."""
+    mine = (rows["workload"].astype(str) == workload).to_numpy() & started_in(rows, start, end)
+    return UserSelection(rows[mine].reset_index(drop=True), end - start)
 
 
 def amplification(requests: pd.DataFrame, calls: pd.DataFrame, *, start: float = 0.0,

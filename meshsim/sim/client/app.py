@@ -200,4 +200,6 @@ class AppClient:
 
     def _finish(self, request: UserRequest, status: int) -> None:
         request.done = True
+        if request.depth == 0:
+            self.sim.recorder.users_done.append(request.request_id)
         request.answer(status)
