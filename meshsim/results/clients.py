@@ -87,9 +87,11 @@ def per_user_workloads(frame: pd.DataFrame, rows: pd.DataFrame, names: set[str],
                                 workloads=sorted(frame.loc[mine, "workload"].astype(str)))
     users = users.set_index("workload")
     out = frame.copy()
+    chosen = out.loc[mine, "workload"].astype(str).tolist()
     for column in out.columns[1:]:
-        values = users.loc[out.loc[mine, "workload"].astype(str), column].to_numpy()
-        out[column] = out[column].astype(np.result_type(out[column].dtype, values.dtype))
+        values = users[column].reindex(chosen).to_numpy()
+        kind = np.result_type(out[column].to_numpy().dtype, values.dtype)
+        out[column] = out[column].astype(kind)
         out.loc[mine, column] = values
     return out
 
@@ -154,7 +156,7 @@ def amplification(requests: pd.DataFrame, calls: pd.DataFrame, *, start: float =
         for (depth, service), group in mine_calls.groupby(["depth", "service"], observed=True,
                                                           sort=True):
             hop = group[group["flags"].astype(str) != REFUSED]
-            if depth > 0 and tried_as is not None:
+            if depth != 0 and tried_as is not None:
                 app = _app_layer(group, len(hop), tried_as)
                 if app is not None:
                     rows.append(_row(workload, f"client hop {depth}", str(service), app,

@@ -10,7 +10,7 @@ try is a call row of its own, tied to the dependency call it tries
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from meshsim.model import Call as CallSpec
 from meshsim.model import CallStep
@@ -19,6 +19,9 @@ from meshsim.sim.client.app import AppClient
 from meshsim.sim.messages import Attempt, Call, is_ok
 from meshsim.sim.pod import Pod
 from meshsim.sim.sampling import uniform
+
+if TYPE_CHECKING:
+    from meshsim.sim.ports import ControlPlane
 
 
 class AppPod(Pod):
@@ -30,7 +33,7 @@ class AppPod(Pod):
 
     def _launch(self, att: Attempt, step: CallStep, sent: list[Call]) -> None:
         if not isinstance(step, CallSpec) or step.client is None:
-            Pod._launch(self, att, step, sent)  # fan-out recurses back here
+            super()._launch(att, step, sent)  # fan-out recurses back here
             return
         if step.probability < 1.0 and self.call_roll() >= step.probability:
             return
@@ -49,7 +52,8 @@ class AppPod(Pod):
         apps = self.apps
         app = apps.get((service, policy))
         if app is None:
-            roll = uniform(self.sim.streams.get(f"app-client/{self.name}/{service}"))
+            streams = cast("ControlPlane", self.sim).streams  # the engine's, as the wiring's
+            roll = uniform(streams.get(f"app-client/{self.name}/{service}"))
             app = apps[(service, policy)] = AppClient(self.sim, policy, service, 0.0, roll)
         return app
 
