@@ -28,6 +28,11 @@ NOTES: dict[tuple[type[BaseModel], str], str] = {
     (C.ClientSpec, "circuitBreaker"): "resilience4j's count-based circuit breaker; a call it "
     "refuses is a row with flag `CB` and no proxy attempt.",
     (C.ClientSpec, "hedging"): "gRPC hedging: another try while none has answered.",
+    (C.ClientSpec, "rateLimiter"): "`adaptive` or a mapping: the AWS SDKs' adaptive mode's "
+    "client-side rate limiter (CUBIC-cut token bucket, on after the first 429).",
+    (C.AdaptiveSpec, "beta"): "Share of the rate that throttled the limiter cuts to (CUBIC).",
+    (C.AdaptiveSpec, "scaleConstant"): "CUBIC's scale constant: how fast the rate grows back.",
+    (C.AdaptiveSpec, "minRate"): "Tries per second the limiter allows at the least.",
     (C.BackoffSpec, "base"): "The first retry's ceiling; doubles per retry.",
     (C.BackoffSpec, "max"): "The cap of the ceiling.",
     (C.BackoffSpec, "jitter"): "`full` U(0, ceiling), `equal` ceiling/2 + U(0, ceiling/2), "

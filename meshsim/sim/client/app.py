@@ -8,6 +8,7 @@ attempts per client try. A call the client's breaker refuses is recorded as a ro
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Mapping
 from functools import partial
 from typing import TYPE_CHECKING
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 from meshsim.model import Call as CallSpec
 from meshsim.model import RequestTemplate
 from meshsim.model.clients import ClientPolicy
+from meshsim.sim.client.adaptive import RateLimiter
 from meshsim.sim.client.backoff import sleep
 from meshsim.sim.client.breaker import CountBreaker
 from meshsim.sim.client.quota import RetryTokens
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
 
 Answer = Callable[[int], None]  # told the user request's final status (0: no answer)
 REJECTED = "CB"  # the client's own breaker refused the call
+THROTTLED = 429  # what the adaptive limiter reads as the server throttling (Too Many Requests)
 
 
 def retryable(status: int) -> bool:
@@ -42,7 +45,7 @@ class UserRequest:
 
     __slots__ = ("answer", "deadline", "depth", "done", "headers", "id", "last_cost", "live",
                  "optional", "parent", "previous_sleep", "proxy", "request_id", "template",
-                 "tries")
+                 "token", "tries")
 
     def __init__(self, request_id: int, proxy: Proxy, template: RequestTemplate | CallSpec,
                  deadline: float | None, answer: Answer, depth: int = 0,
@@ -62,6 +65,7 @@ class UserRequest:
         self.done = False
         self.last_cost = 0.0
         self.previous_sleep = 0.0
+        self.token = False  # the adaptive limiter's token is taken: the next try goes out
 
 
 class AppClient:
@@ -78,6 +82,10 @@ class AppClient:
         self.roll = roll
         self.tokens = RetryTokens(policy.quota) if policy.quota is not None else None
         self.breaker = CountBreaker(policy.breaker) if policy.breaker is not None else None
+        self.limiter = (RateLimiter(policy.rate_limiter, sim.env.now)
+                        if policy.rate_limiter is not None else None)
+        self.waiting: deque[UserRequest] = deque()  # tries blocked on the limiter, in turn
+        self.pump_turn = 0  # the one wake-up that counts (the rate may change meanwhile)
 
     def send(self, proxy: Proxy, template: RequestTemplate, answer: Answer) -> None:
         now = self.env.now
@@ -103,6 +111,12 @@ class AppClient:
     # -- tries --------------------------------------------------------------------------------
     def _try(self, request: UserRequest) -> None:
         now = self.env.now
+        if (self.limiter is not None and not request.token
+                and (self.waiting or not self.limiter.admit(now))):
+            self.waiting.append(request)  # blocked on the adaptive limiter's bucket
+            self._pump_later(now)
+            return
+        request.token = False
         if self.breaker is not None and not self.breaker.permit(now):
             self._refused(request, now)
             return
@@ -133,6 +147,32 @@ class AppClient:
         else:
             rec.dependency_tries.append((call_id, request.id))
 
+    def _pump_later(self, now: float) -> None:
+        assert self.limiter is not None
+        self.pump_turn += 1
+        call_later(self.env, self.limiter.bucket.wait(now), self._pump, self.pump_turn)
+
+    def _pump(self, ev: Wake) -> None:
+        """Let blocked tries out while tokens last; an overall deadline passed meanwhile
+        ends its request unanswered."""
+        if ev.value != self.pump_turn or self.limiter is None:
+            return
+        now = self.env.now
+        waiting = self.waiting
+        while waiting:
+            request = waiting[0]
+            if request.deadline is not None and now >= request.deadline:
+                waiting.popleft()
+                self._finish(request, 0)
+                continue
+            if not self.limiter.bucket.take(now):
+                break
+            waiting.popleft()
+            request.token = True
+            self._try(request)
+        if waiting:
+            self._pump_later(now)
+
     def _hedge(self, ev: Wake) -> None:
         request: UserRequest = ev.value
         hedging = self.policy.hedging
@@ -158,6 +198,10 @@ class AppClient:
             return  # a hedge that lost, cancelled below
         now = self.env.now
         ok = is_ok(call.status)
+        if self.limiter is not None:
+            self.limiter.answered(now, call.status == THROTTLED)
+            if self.waiting:
+                self._pump_later(now)  # the fill rate changed
         if self.breaker is not None:
             self.breaker.record(not ok, now)
         if ok:
