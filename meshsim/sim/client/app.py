@@ -197,7 +197,7 @@ class AppClient:
         if request.done:
             return  # a hedge that lost, cancelled below
         now = self.env.now
-        ok = is_ok(call.status)
+        ok = is_ok(call.status) and call.status != THROTTLED  # a 429 is retried, as documented
         if self.limiter is not None:
             self.limiter.answered(now, call.status == THROTTLED)
             if self.waiting:

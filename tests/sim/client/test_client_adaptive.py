@@ -75,3 +75,11 @@ def test_without_throttling_the_limiter_changes_nothing(tmp_path: Path) -> None:
     limited = run(tmp_path, "0.2", "{maxAttempts: 2, rateLimiter: adaptive}")
     assert plain.requests.equals(limited.requests)
     assert plain.calls.equals(limited.calls)
+
+
+def test_a_429_is_retried_as_the_sdks_do(tmp_path: Path) -> None:
+    """Half the answers are 429: 3 tries per user request as for a 5xx, 1 + q + q²."""
+    results = run(tmp_path, "{rate: 0.5, status: {429: 1.0}}",
+                  "{maxAttempts: 3, backoff: {base: 1ms, max: 1ms}}")
+    users = results.user_requests
+    assert users["tries"].mean() == pytest.approx(1.75, rel=0.03)
