@@ -116,3 +116,15 @@ def test_user_requests_still_being_tried_at_the_end_are_open(tmp_path: Path) -> 
     row = results.workloads.set_index("workload").loc["app"]
     assert row["requests"] == int(users[users["answered"] & (users["start"] >= 5.0)].shape[0])
     assert row["attempts"] == 3 * row["requests"]
+
+
+def test_a_summary_run_counts_user_requests_too(tmp_path: Path) -> None:
+    """Sweeps, checks and the recommender run at record="summary": the workload's row is
+    the same user-request row as a full run's."""
+    (tmp_path / "s.yaml").write_text(SCENARIO.format(mesh="none", errors=0.4, workload=(
+        "    - {name: app, target: front, rate: 100/s, arrival: constant,"
+        " client: {maxAttempts: 3, backoff: {base: 1ms, max: 1ms}}}")))
+    full = meshsim.simulate(tmp_path / "s.yaml", seed=1)
+    summary = meshsim.simulate(tmp_path / "s.yaml", seed=1, record="summary")
+    assert summary.per_user_workloads == {"app"}
+    assert summary.workloads.equals(full.workloads)
