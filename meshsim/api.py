@@ -122,7 +122,12 @@ def rows_in_memory(model: Model, record: RecordLevel | str, *, streamed: bool) -
     level = _level(record)
     if streamed and stored_tables(level):
         return False
-    return keeps_rows(level, has_rollout=bool(model.rollouts))
+    return keeps_rows(level, has_rollout=bool(model.rollouts), per_user=_per_user(model))
+
+
+def _per_user(model: Model) -> bool:
+    """A workload with an app client: its results count user requests over their tries."""
+    return any(w.client is not None for w in model.workloads)
 
 
 def _level(record: str) -> RecordLevel:
@@ -149,7 +154,8 @@ def _run(
         sinks.append(ParquetRows(staged.path, recorder.intern.names, tables,
                                  workloads=lambda: recorder.client_workload))
         rows = RowStore(staged.path)
-    keep = rows is None and keeps_rows(level, has_rollout=bool(model.rollouts))
+    keep = rows is None and keeps_rows(level, has_rollout=bool(model.rollouts),
+                                       per_user=_per_user(model))
     recorder.stream(sinks, keep_rows=keep, hold_attempts=keeps_attempts(level))
     started = time.perf_counter()
     recording = Simulation(model, recorder=recorder).run(progress=progress)

@@ -33,9 +33,11 @@ def amplification_table(frame: pd.DataFrame) -> Table:
 
 def load_table(load: pd.DataFrame, users: pd.DataFrame, start: float) -> Table:
     """Mean rates per workload over the buckets from ``start`` on, and the share of user
-    requests (starting from ``start``) that got a good answer."""
+    requests (starting from ``start``, answered by the end) that got a good answer."""
     table = _table(LOAD_HEADERS, 1)
     window = load[load["time"] >= start]
+    if "answered" in users:
+        users = users[users["answered"].to_numpy(dtype=bool)]
     for workload, rows in window.groupby("workload", sort=True):
         mine = users[(users["workload"].astype(str) == workload) & (users["start"] >= start)]
         share = f"{mine['ok'].mean():.2%}" if len(mine) else "-"

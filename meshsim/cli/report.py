@@ -42,6 +42,11 @@ def print_report(console: Console, results: Results, slo: DataFrame, run_dir: Pa
         console.print()
         console.print("workloads (end to end)", style="bold")
         console.print(workloads_table(workloads))
+        per_user = sorted(results.per_user_workloads)
+        if per_user:
+            console.print(f"{', '.join(per_user)}: user requests over their app client's tries "
+                          "(ATTEMPTS: tries, RETRIES: the client's retries); the golden metrics "
+                          "above count tries, as the mesh sees them", markup=False)
     _print_clients(console, results)
     _print_open(console, results, always=True)
     recovery = results.recovery

@@ -226,7 +226,7 @@ class _Compiler:
         self.edges.setdefault(caller, []).append((entry.service, (*path, "service")))
         return Call(
             entry.service, entry.path, entry.method, dict(entry.headers), entry.probability,
-            entry.optional,
+            entry.optional, client_policy(entry.client) if entry.client is not None else None,
         )
 
     def check_graph(self, services: dict[str, Service]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from meshsim.config.schema_clients import ClientSpec
-from meshsim.model import Backoff, ClientBreaker, ClientPolicy, Hedging, RetryQuota
+from meshsim.model import AdaptiveRate, Backoff, ClientBreaker, ClientPolicy, Hedging, RetryQuota
 
 
 def client_policy(spec: ClientSpec) -> ClientPolicy:
@@ -24,4 +24,7 @@ def client_policy(spec: ClientSpec) -> ClientPolicy:
             breaker.permittedNumberOfCallsInHalfOpenState,
         ),
         hedging=None if hedging is None else Hedging(hedging.hedgingDelay, hedging.maxAttempts),
+        rate_limiter=None if spec.rateLimiter is None else AdaptiveRate(
+            spec.rateLimiter.beta, spec.rateLimiter.scaleConstant, spec.rateLimiter.minRate,
+        ),
     )

@@ -29,6 +29,11 @@ NOTES: dict[tuple[type[BaseModel], str], str] = {
     (C.ClientSpec, "circuitBreaker"): "resilience4j's count-based circuit breaker; a call it "
     "refuses is a row with flag `CB` and no proxy attempt.",
     (C.ClientSpec, "hedging"): "gRPC hedging: another try while none has answered.",
+    (C.ClientSpec, "rateLimiter"): "`adaptive` or a mapping: the AWS SDKs' adaptive mode's "
+    "client-side rate limiter (CUBIC-cut token bucket, on after the first 429).",
+    (C.AdaptiveSpec, "beta"): "Share of the rate that throttled the limiter cuts to (CUBIC).",
+    (C.AdaptiveSpec, "scaleConstant"): "CUBIC's scale constant: how fast the rate grows back.",
+    (C.AdaptiveSpec, "minRate"): "Tries per second the limiter allows at the least.",
     (C.BackoffSpec, "base"): "The first retry's ceiling; doubles per retry.",
     (C.BackoffSpec, "max"): "The cap of the ceiling.",
     (C.BackoffSpec, "jitter"): "`full` U(0, ceiling), `equal` ceiling/2 + U(0, ceiling/2), "
@@ -104,6 +109,8 @@ NOTES: dict[tuple[type[BaseModel], str], str] = {
     (S.CallSpec, "headers"): "Request headers, matched by routes.",
     (S.CallSpec, "probability"): "Share of requests that make this call.",
     (S.CallSpec, "optional"): "A failed optional call does not fail the handler.",
+    (S.CallSpec, "client"): "The app's own SDK client around this call, in each calling pod: "
+    "timeouts, retries with back-off, retry quota, circuit breaker, hedging (docs/clients.md).",
     (S.CallSpec, "parallel"): "Calls made at the same time (fan-out); takes no other field.",
     (S.ContentionSpec, "model"): "`fifo` worker slots, `processor-sharing` over `cores`, or "
     "`inflight`: service time grows with the requests in flight.",

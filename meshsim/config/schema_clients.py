@@ -63,6 +63,23 @@ class HedgingSpec(Strict):
     maxAttempts: Attempts = 2
 
 
+def _limiter_shape(value: Any) -> Any:
+    """``rateLimiter: adaptive`` is the AWS SDKs' adaptive mode's limiter as shipped."""
+    if value == "adaptive":
+        return {}
+    if isinstance(value, str):
+        raise problem(f"expected 'adaptive' or a mapping, got {value!r}")
+    return value
+
+
+class AdaptiveSpec(Strict):
+    """The AWS SDKs' adaptive retry mode's client-side rate limiter (botocore's defaults)."""
+
+    beta: Annotated[float, Field(gt=0, lt=1), number()] = 0.7
+    scaleConstant: Annotated[float, Field(gt=0, le=1e6), number()] = 0.4
+    minRate: Annotated[float, Field(gt=0, le=1e9), number()] = 0.5
+
+
 class ClientSpec(Strict):
     maxAttempts: Attempts = 1  # tries per user request, the first included
     perTryTimeout: Duration = 0.0
@@ -71,6 +88,7 @@ class ClientSpec(Strict):
     retryQuota: Annotated[RetryQuotaSpec | None, BeforeValidator(_quota_shape)] = None
     circuitBreaker: CircuitBreakerSpec | None = None
     hedging: HedgingSpec | None = None
+    rateLimiter: Annotated[AdaptiveSpec | None, BeforeValidator(_limiter_shape)] = None
 
     @model_validator(mode="after")
     def _hedge_or_retry(self) -> ClientSpec:

@@ -27,6 +27,7 @@ from meshsim.config.fields import (
     within,
 )
 from meshsim.config.limits import Limit
+from meshsim.config.schema_clients import ClientSpec
 from meshsim.config.schema_failures import ErrorsField, ErrorsSpec
 from meshsim.config.schema_topology import PlacementSpec, TrafficDistribution
 from meshsim.config.schema_types import Concurrency, Labels, Latency, Name, Queue, Replicas, Strict
@@ -107,6 +108,7 @@ class CallSpec(Strict):
     headers: Labels = {}
     probability: Probability = 1.0
     optional: StrictBool = False
+    client: ClientSpec | None = None  # the app's own SDK around this call (docs/clients.md)
     parallel: Annotated[list[CallEntry] | None, *_calls_of(limits.CALLS)] = None
 
     @model_validator(mode="after")

@@ -67,6 +67,11 @@ class Recording:
     client_workload: dict[int, int] = field(default_factory=dict)
     # what the results read, kept online during the run (None: a recording built by hand)
     aggregates: Aggregates | None = None
+    # (call id, dependency call id) per row of an app client inside a pod: its tries
+    dependency_tries: np.ndarray = field(
+        default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
+    # ids of the user requests a workload's app client finished (answered or gave up on)
+    users_done: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def count(self, table: str) -> int:
         """Rows of ``table`` the run recorded, whether held here or streamed."""
@@ -103,6 +108,9 @@ class Recorder:
         self._hold_attempts = record_attempts  # attempts reach the frames
         self.finished_requests = 0  # depth-0 calls counted per flushed block
         self.client_workload: dict[int, int] = {}  # client proxy code -> workload code
+        # (call id, id of the dependency call it tries): rows of app clients inside pods
+        self.dependency_tries: list[tuple[int, int]] = []
+        self.users_done: list[int] = []  # user requests an app client gave its last word on
         if sinks or not keep_rows or not hold_attempts:
             self.stream(sinks, keep_rows=keep_rows, hold_attempts=hold_attempts)
 
@@ -230,6 +238,8 @@ class Recorder:
                     "attempts": self.attempts.total},  # rows the attempts table saw
             client_workload=workloads,
             aggregates=self.aggregates(),
+            dependency_tries=np.array(self.dependency_tries, dtype=np.int64).reshape(-1, 2),
+            users_done=np.array(self.users_done, dtype=np.int64),
         )
 
     def aggregates(self) -> Aggregates | None:
@@ -256,6 +266,8 @@ class Recorder:
             counts={"requests": self.finished_requests, "calls": self.calls.total,
                     "attempts": self.attempts.total},
             streamed=True, client_workload=workloads, aggregates=self.aggregates(),
+            dependency_tries=np.array(self.dependency_tries, dtype=np.int64).reshape(-1, 2),
+            users_done=np.array(self.users_done, dtype=np.int64),
         )
 
 

@@ -1,6 +1,7 @@
 """Frozen, mesh-agnostic description of a scenario: what the engine simulates."""
 
 from meshsim.model.clients import (
+    AdaptiveRate,
     Backoff,
     ClientBreaker,
     ClientPolicy,
@@ -31,7 +32,8 @@ from meshsim.model.topology import (
 from meshsim.model.workload import RateStep, RequestTemplate, Workload
 
 __all__ = [
-    "Backoff", "Call", "CallStep", "Cancellation", "ClientBreaker", "ClientPolicy", "ClosedLoop",
+    "AdaptiveRate", "Backoff", "Call", "CallStep", "Cancellation", "ClientBreaker",
+    "ClientPolicy", "ClosedLoop",
     "Constant", "Contention", "Deployment", "Distribution", "Empirical", "Expectation",
     "Exponential", "Fault", "FaultTarget", "Gamma", "Hedging", "LogNormal", "MeshName",
     "MeshProfile", "Model", "Parallel", "RateStep", "RequestTemplate", "RetryQuota", "Service",

@@ -68,6 +68,17 @@ class Hedging:
 
 
 @dataclass(frozen=True)
+class AdaptiveRate:
+    """The AWS SDKs' adaptive mode's client-side rate limiter (botocore's constants)."""
+
+    beta: float = 0.7  # CubicCalculator: the rate is cut to beta x the rate that throttled
+    scale: float = 0.4  # CubicCalculator's scale constant
+    min_rate: float = 0.5  # TokenBucket: tokens per second at the least
+    smoothing: float = 0.8  # RateClocker
+    bucket: float = 0.5  # RateClocker: seconds per measuring bucket
+
+
+@dataclass(frozen=True)
 class ClientPolicy:
     attempts: int = 1  # tries per user request, the first included
     per_try_timeout: float = 0.0  # 0 = a try waits as long as the overall timeout
@@ -76,3 +87,4 @@ class ClientPolicy:
     quota: RetryQuota | None = None
     breaker: ClientBreaker | None = None
     hedging: Hedging | None = None
+    rate_limiter: AdaptiveRate | None = None  # AWS adaptive mode: limits tries after a 429

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from meshsim.model.clients import ClientPolicy
 from meshsim.model.distributions import Distribution
 from meshsim.model.failures import ErrorModel
 from meshsim.model.geography import Geography, Place
@@ -21,6 +22,7 @@ class Call:
     headers: Mapping[str, str] = field(default_factory=dict)
     probability: float = 1.0
     optional: bool = False  # a failed optional call does not fail the handler
+    client: ClientPolicy | None = None  # the app's own retries etc. around this call
 
 
 @dataclass(frozen=True)

@@ -41,8 +41,10 @@ def keeps_attempts(level: RecordLevel) -> bool:
     return level == "all"
 
 
-def keeps_rows(level: RecordLevel, *, has_rollout: bool) -> bool:
+def keeps_rows(level: RecordLevel, *, has_rollout: bool, per_user: bool = False) -> bool:
     """Whether a run without a run directory holds its rows in memory as frames. ``summary``
     holds none, except in a scenario with a rollout: the rollout report's canary exposure
-    (users hurt) follows call trees through the ``requests`` and ``calls`` rows."""
-    return level != "summary" or has_rollout
+    (users hurt) follows call trees through the ``requests`` and ``calls`` rows; or with a
+    workload's app client (``per_user``): its row and SLOs count user requests over the
+    ``requests`` rows of their tries (docs/clients.md)."""
+    return level != "summary" or has_rollout or per_user

@@ -180,11 +180,30 @@ class Results:
 
     @cached_property
     def workloads(self) -> pd.DataFrame:
-        """Per workload over end-to-end requests that start after warm-up."""
-        return summarize_workloads_online(
+        """Per workload over end-to-end requests that start after warm-up: for a workload
+        with an app client, its user requests over their tries (``attempts``: tries)."""
+        frame = summarize_workloads_online(
             self.online, start=self.warmup, end=self.duration,
             workloads=[w.name for w in self.model.workloads],
         )
+        names = self.per_user_workloads
+        if not names:
+            return frame
+        return clients.per_user_workloads(frame, self.user_request_rows, names,
+                                          start=self.warmup, end=self.duration)
+
+    @property
+    def per_user_workloads(self) -> set[str]:
+        """Workloads whose table rows and SLOs count user requests, not the client's tries:
+        those with an app client, when the run's rows are at hand (docs/clients.md)."""
+        held = self.rows is not None or not self.recording.streamed
+        return {w.name for w in self.model.workloads if w.client is not None} if held else set()
+
+    @cached_property
+    def user_request_rows(self) -> pd.DataFrame:
+        """The user requests of workloads with an app client, as requests rows
+        (``attempts``: the client's tries), finished ones only."""
+        return clients.user_request_rows(self.requests, self.recording.users_done)
 
     @cached_property
     def edges(self) -> pd.DataFrame:
@@ -219,19 +238,26 @@ class Results:
     # -- clients ---------------------------------------------------------------------------
     @cached_property
     def user_requests(self) -> pd.DataFrame:
-        """One row per user request over all its client tries (docs/clients.md)."""
-        return clients.user_requests(self.requests)
+        """One row per user request over all its client tries (docs/clients.md);
+        ``answered``: false for one an app client was still trying when the run ended."""
+        users = clients.user_requests(self.requests)
+        with_client = [w.name for w in self.model.workloads if w.client is not None]
+        mine = users["workload"].astype(str).isin(with_client).to_numpy()
+        done = np.isin(users["id"].to_numpy(dtype=np.int64), self.recording.users_done)
+        return users.assign(answered=~mine | done)
 
     @cached_property
     def amplification(self) -> pd.DataFrame:
         """Per workload and layer (client, proxy, each hop below): attempts per unit entering
         the layer and per user request, over user requests starting after warm-up."""
         return clients.amplification(self.requests, self.calls, start=self.warmup,
-                                     end=self.duration)
+                                     end=self.duration,
+                                     dependency_tries=self.recording.dependency_tries)
 
     def amplification_between(self, start: float, end: float) -> pd.DataFrame:
         """:attr:`amplification` over user requests starting in [start, end) (a fault's)."""
-        return clients.amplification(self.requests, self.calls, start=start, end=end)
+        return clients.amplification(self.requests, self.calls, start=start, end=end,
+                                     dependency_tries=self.recording.dependency_tries)
 
     def offered_load(self, bucket: float = 1.0) -> pd.DataFrame:
         """Per workload and ``bucket`` of seconds: offered, sent, admitted and goodput rates."""
@@ -257,6 +283,8 @@ class Results:
             warmup=self.warmup, duration=self.duration,
             still_open=self.online.aggregates.request_ids.open_requests(
                 self.recording.issued, self.duration),
+            per_user=frozenset(self.per_user_workloads),
+            user_rows=self.user_request_rows if self.per_user_workloads else None,
         )
         return slo.evaluate(run, self.model.expectations)
 

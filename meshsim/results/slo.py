@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from meshsim.model import Expectation, Workload
+from meshsim.results.clients import UserSelection, user_selection
 from meshsim.results.online import Online
 from meshsim.results.online_slo import OnlineSelection, online_value
 from meshsim.results.stats import METRIC_COLUMNS
@@ -39,6 +40,9 @@ PASS, FAIL, CANNOT_TELL = "pass", "fail", "cannot tell"
 LATENCY_METRICS = frozenset({"p50", "p90", "p99", "mean_latency"})
 COUNT_METRICS = frozenset({"timeouts", "overflows", "ejections", "denied", "client_errors"})
 SHARE_METRICS = frozenset({"success_rate", "denied_rate", "client_error_rate"})
+# What a workload with an app client is judged on per user request (the others, overflows
+# and ejections, are the mesh's and stay per try).
+USER_METRICS = frozenset(METRIC_COLUMNS) - {"requests", "attempts", "retries"}
 METRICS = frozenset({*METRIC_COLUMNS, "overflows", "ejections"}) - {"requests", "attempts",
                                                                      "retries"}
 
@@ -57,6 +61,9 @@ class RunFrames:
     still_open: tuple[np.ndarray, np.ndarray] = field(
         default_factory=lambda: (np.zeros(0), np.zeros(0))
     )
+    # workloads with an app client, judged on their user requests (``user_rows``)
+    per_user: frozenset[str] = frozenset()
+    user_rows: pd.DataFrame | None = None
 
 
 def format_value(metric: str, value: float) -> str:
@@ -99,8 +106,14 @@ def _judge(
     if exp.metric not in METRICS:
         return math.nan, FAIL, f"unknown metric {exp.metric!r}"
     seen_end = min(end, run_end)
-    value, selected = online_value(frames.online, frames.events, frames.workloads, exp, start,
-                                   seen_end)
+    selected: OnlineSelection | UserSelection
+    if exp.service in frames.per_user and exp.metric in USER_METRICS \
+            and frames.user_rows is not None:
+        selected = user_selection(frames.user_rows, exp.service, start, seen_end)
+        value = math.nan if selected.empty else selected.metric(exp.metric)
+    else:
+        value, selected = online_value(frames.online, frames.events, frames.workloads, exp,
+                                       start, seen_end)
     if selected.empty or math.isnan(value):
         return math.nan, CANNOT_TELL, "no requests in the window"
     if end <= run_end + 1e-9:
@@ -117,7 +130,8 @@ def _judge(
 
 
 def _never_answered(
-    frames: RunFrames, exp: Expectation, selected: OnlineSelection, start: float, end: float
+    frames: RunFrames, exp: Expectation, selected: OnlineSelection | UserSelection,
+    start: float, end: float,
 ) -> np.ndarray:
     """Ages at the end of the open requests that may have been issued in [start, end), reached
     ``exp.service`` and are older than every call of the window that finished."""
@@ -130,7 +144,8 @@ def _never_answered(
 
 
 def _despite_open(
-    frames: RunFrames, exp: Expectation, selected: OnlineSelection, start: float, end: float
+    frames: RunFrames, exp: Expectation, selected: OnlineSelection | UserSelection,
+    start: float, end: float,
 ) -> tuple[str, str]:
     """A pass, unless requests never answered could turn it into a failure."""
     ages = _never_answered(frames, exp, selected, start, end)

@@ -18,6 +18,7 @@ from meshsim.rng import Batched
 from meshsim.sim import failures
 from meshsim.sim.chaos import Chaos
 from meshsim.sim.client.app import AppClient
+from meshsim.sim.client.pod_app import AppPod, has_app_client
 from meshsim.sim.client.sources import OpenSource, Sender, Users
 from meshsim.sim.eastwest import EastWest
 from meshsim.sim.envoy import rbac
@@ -87,6 +88,9 @@ class Wiring:
         streams = sim.streams
         sim.service_codes[service.name] = sim.recorder.intern(service.name)
         pods: list[Pod] = []
+        # A rollout may promote one version's code onto another's pods: any version's app
+        # client makes every pod of the service able to run it.
+        kind = AppPod if any(has_app_client(d.calls) for d in service.deployments) else Pod
         for dep in service.deployments:
             stem = dep.service if dep.version is None else f"{dep.service}/{dep.version}"
             service_time = sampler(dep.latency, streams.get(f"service/{stem}"))
@@ -95,8 +99,8 @@ class Wiring:
             sidecar = self.has_sidecar(service.name, dep.sidecar and not service.external)
             first = len(pods)
             for index, name in enumerate(dep.pod_names()):
-                pod = Pod(sim, dep, name, service_time, roll, call_roll,
-                          mesh_sidecars=self.mesh_sidecars, drop_abandoned=self.drop_abandoned)
+                pod = kind(sim, dep, name, service_time, roll, call_roll,
+                           mesh_sidecars=self.mesh_sidecars, drop_abandoned=self.drop_abandoned)
                 pod.inbound_overhead = sim.overhead if sidecar else 0.0
                 pod.proxy = self.proxy(name, sidecar, dep.labels, service.namespace)
                 self.cost(pod.proxy, service.name, sidecar, pod)

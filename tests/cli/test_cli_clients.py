@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from test_cli import assert_one_error_line, meshsim
@@ -75,3 +76,17 @@ def test_curve_refuses_bad_input_in_one_line(tmp_path: Path) -> None:
                                "{maxAttempts: 2, backoff: {base: 1ms}}", "rate: 50/s")
     assert_one_error_line(meshsim("curve", write(tmp_path, open_loop), "--users", "2",
                                   cwd=tmp_path), "not a closed-loop workload")
+
+
+def test_the_workloads_table_says_it_counts_user_requests(tmp_path: Path) -> None:
+    """The printed row, its note and --json agree: user requests over their tries."""
+    path = write(tmp_path)
+    proc = meshsim("run", path, "--no-plots", "-o", tmp_path / "run", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    rows = section(proc.stdout, "workloads (end to end)")
+    assert rows[2].startswith("users: user requests over their app client's tries")
+    printed = int(rows[1].split()[1].replace(",", ""))
+    out = meshsim("run", path, "--no-plots", "--json", "-o", tmp_path / "run2", cwd=tmp_path)
+    payload = json.loads(out.stdout)
+    row = payload["workloads"][0]
+    assert row["requests"] == printed and row["attempts"] > row["requests"]

@@ -93,3 +93,43 @@ def test_bad_client_fields(load: Loader, base: str, fields: str, path: str,
     assert info.value.location.line is not None
     for word in words:
         assert word in info.value.message
+
+
+CALL = "      calls: [ratings]\n"
+
+
+def with_call(base: str, call: str) -> str:
+    return base.replace(CALL, f"      calls: [{call}]\n")
+
+
+def test_a_client_on_a_call_reaches_the_model(load: Loader, base: str) -> None:
+    s = load(with_call(base, "{service: ratings, client: {maxAttempts: 3, retryQuota: standard,"
+                             " backoff: {base: 25ms, max: 1s, jitter: equal}}}"))
+    call = s.model.topology.services["frontend"].deployments[0].calls[0]
+    assert call.client is not None and call.client.attempts == 3  # type: ignore[union-attr]
+    assert call.client.quota == RetryQuota()  # type: ignore[union-attr]
+    assert call.client.backoff == Backoff(0.025, 1.0, "equal")  # type: ignore[union-attr]
+    plain = load(base).model.topology.services["frontend"].deployments[0].calls[0]
+    assert plain.client is None  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("call", "path", "words"),
+    [
+        ("{service: ratings, client: {maxAttempts: 0}}",
+         "spec.services.frontend.calls[0].client.maxAttempts", ()),
+        ("{service: ratings, client: {maxAttempts: 2, hedging: {hedgingDelay: 5ms}}}",
+         "spec.services.frontend.calls[0].client.hedging", ("exclude each other",)),
+        ("{parallel: [ratings], client: {maxAttempts: 2}}",
+         "spec.services.frontend.calls[0]", ("takes only 'parallel'",)),
+    ],
+)
+def test_bad_clients_on_calls(load: Loader, base: str, call: str, path: str,
+                              words: tuple[str, ...]) -> None:
+    with pytest.raises(ScenarioError) as info:
+        load(with_call(base, call))
+    assert "\n" not in str(info.value)
+    assert info.value.location.path == path
+    assert info.value.location.line is not None
+    for word in words:
+        assert word in info.value.message

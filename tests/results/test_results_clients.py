@@ -71,3 +71,60 @@ def test_breaker_refusals_are_offered_but_not_sent(tmp_path: Path) -> None:
     assert window["goodput"].sum() == 0.0
     amp = results.amplification.set_index("layer")
     assert amp.loc["client", "per_user_request"] < 0.05
+
+
+def test_a_workload_with_a_client_is_judged_per_user_request(tmp_path: Path) -> None:
+    """back fails 40 %, the client tries 3 times: the workload's row and SLOs count user
+    requests (success 1 − q³, attempts = tries), front's row counts tries (success 1 − q)."""
+    text = SCENARIO.format(mesh="none", errors=0.4, workload=(
+        "    - {name: app, target: front, rate: 200/s, arrival: constant,"
+        " client: {maxAttempts: 3, backoff: {base: 1ms, max: 1ms}}}")) + (
+        "  expect:\n"
+        "    - {service: app, metric: success_rate, min: 0.9}\n"
+        "    - {service: front, metric: success_rate, min: 0.9}\n"
+        "    - {service: app, metric: p99, max: 1s}\n")
+    (tmp_path / "s.yaml").write_text(text)
+    results = meshsim.simulate(tmp_path / "s.yaml", seed=1)
+    q = 0.4
+    row = results.workloads.set_index("workload").loc["app"]
+    users = results.user_requests
+    window = users[(users["start"] >= 5.0) & users["answered"]]
+    assert row["requests"] == len(window)
+    assert row["attempts"] == window["tries"].sum()
+    assert row["retries"] == row["attempts"] - row["requests"]
+    assert row["success_rate"] == pytest.approx(1 - q**3, abs=0.01)
+    assert row["success_rate"] == pytest.approx(window["ok"].mean())
+    front = results.summary.set_index("service").loc["front"]
+    assert front["success_rate"] == pytest.approx(1 - q, abs=0.02)
+    slo = results.slo().set_index("service")
+    assert slo.loc["front", "outcome"] == "fail"
+    app = slo[slo["metric"] == "success_rate"].loc["app"]
+    assert app["outcome"] == "pass" and app["value"] == pytest.approx(row["success_rate"])
+    p99 = slo[slo["metric"] == "p99"].loc["app"]
+    assert p99["value"] == pytest.approx(row["p99"])
+
+
+def test_user_requests_still_being_tried_at_the_end_are_open(tmp_path: Path) -> None:
+    """Every try fails and the client backs off 1 s: the user requests whose retry was
+    pending when the run ended are not answered, so not counted as failed yet."""
+    results = run(tmp_path, "    - {name: app, target: front, rate: 20/s, arrival: constant,"
+                  " client: {maxAttempts: 3, backoff: {base: 1s, max: 1s, jitter: none}}}",
+                  errors=1.0)
+    users = results.user_requests
+    open_ = users[~users["answered"]]
+    assert len(open_) and (open_["start"] > 40.0 - 2.1).all()  # the last two seconds' only
+    row = results.workloads.set_index("workload").loc["app"]
+    assert row["requests"] == int(users[users["answered"] & (users["start"] >= 5.0)].shape[0])
+    assert row["attempts"] == 3 * row["requests"]
+
+
+def test_a_summary_run_counts_user_requests_too(tmp_path: Path) -> None:
+    """Sweeps, checks and the recommender run at record="summary": the workload's row is
+    the same user-request row as a full run's."""
+    (tmp_path / "s.yaml").write_text(SCENARIO.format(mesh="none", errors=0.4, workload=(
+        "    - {name: app, target: front, rate: 100/s, arrival: constant,"
+        " client: {maxAttempts: 3, backoff: {base: 1ms, max: 1ms}}}")))
+    full = meshsim.simulate(tmp_path / "s.yaml", seed=1)
+    summary = meshsim.simulate(tmp_path / "s.yaml", seed=1, record="summary")
+    assert summary.per_user_workloads == {"app"}
+    assert summary.workloads.equals(full.workloads)
