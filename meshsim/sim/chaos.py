@@ -24,9 +24,10 @@ class Chaos:
         self.sim = sim
         self.faults = faults
         self._active: dict[str, list[Fault]] = {}
-        # A fault with an error model fails its pods its way (one process, shared by them).
+        # A fault with an error model fails its pods its way (one process, shared by them),
+        # keyed by the fault itself: two equal faults in the list still have a process each.
         self._processes: dict[int, ErrorProcess] = {
-            i: process_for(sim.streams, f.failure, f"fault-{i}")
+            id(f): process_for(sim.streams, f.failure, f"fault-{i}")
             for i, f in enumerate(faults) if f.failure is not None
         }
 
@@ -107,7 +108,7 @@ class Chaos:
             factor *= f.latency_factor
             add += f.latency_add
             if f.failure is not None:
-                process = self._processes[self.faults.index(f)]  # the latest one wins
+                process = self._processes[id(f)]  # the latest one wins
             elif f.errors is not None:
                 ok *= 1.0 - f.errors
             down = down or f.down or f.blackhole
