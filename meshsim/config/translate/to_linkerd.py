@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from meshsim.config.manifest.hosts import is_wildcard
 from meshsim.config.manifests import Manifest
 from meshsim.config.translate.common import (
     SERVICE_PORT,
@@ -23,6 +24,7 @@ from meshsim.config.translate.common import (
     subset_service,
 )
 from meshsim.config.translate.notes import Notes
+from meshsim.config.translate.rule_hosts import RuleHosts, RuleTarget
 
 HTTPROUTE_API = "policy.linkerd.io/v1beta3"
 POLICY_API = "policy.linkerd.io/v1alpha1"
@@ -60,9 +62,10 @@ class ToLinkerd:
     """One scenario's Istio manifests translated; ``splits`` names the subsets that became
     Services (host → subsets) so the scenario's services can follow."""
 
-    def __init__(self, manifests: list[Manifest], notes: Notes) -> None:
+    def __init__(self, manifests: list[Manifest], notes: Notes, rules: RuleHosts) -> None:
         self.manifests = manifests
         self.notes = notes
+        self.rules = rules
         self.out: list[Doc] = []
         self.splits: dict[str, set[str]] = {}
         self.ingress: dict[str, str] = {}  # gateway-bound host -> the service it routes to
@@ -257,8 +260,7 @@ class ToLinkerd:
     # -- DestinationRule ---------------------------------------------------------------------
     def _DestinationRule(self, manifest: Manifest, namespaces: set[str]) -> None:
         spec = spec_of(manifest)
-        host = short_host(spec.get("host", ""))
-        namespace = namespace_of(spec.get("host", ""), manifest.namespace)
+        targets = self._rule_targets(manifest, str(spec.get("host", "")))
         policy = dict(spec.get("trafficPolicy", {}))
         for key, why in DR_LOST.items():
             if key in policy:
@@ -274,7 +276,10 @@ class ToLinkerd:
                                 "Linkerd's balancer (P2C + peak EWMA) is not configurable")
         outlier = policy.get("outlierDetection")
         if isinstance(outlier, dict):
-            self._accrual(manifest, host, namespace, dict(outlier))
+            annotations = self._accrual(manifest, dict(outlier))
+            for target in targets:
+                self.service_annotations.setdefault(
+                    (target.service, target.namespace), {}).update(annotations)
         for i, subset in enumerate(spec.get("subsets", [])):
             if "trafficPolicy" in subset:
                 self.notes.lost(manifest, ("spec", "subsets", i, "trafficPolicy"),
@@ -283,8 +288,27 @@ class ToLinkerd:
             if key in spec:
                 self.notes.lost(manifest, ("spec", key), "not translated")
 
-    def _accrual(self, manifest: Manifest, host: str, namespace: str,
-                 outlier: dict[str, Any]) -> None:
+    def _rule_targets(self, manifest: Manifest, host: str) -> list[RuleTarget]:
+        """The Services the rule's policy lands on; a wildcard host is written out per Service
+        (Linkerd has no wildcard), and a rule another one shadows governs none."""
+        targets = self.rules.targets(manifest)
+        if not is_wildcard(host):
+            if not targets and "trafficPolicy" in spec_of(manifest):
+                self.notes.lost(manifest, ("spec", "trafficPolicy"), "another DestinationRule "
+                                "for this host sets the trafficPolicy first, and Istio keeps "
+                                "the first")
+            return targets
+        names = ", ".join(t.service for t in targets) or "none"
+        self.notes.approx(manifest, ("spec", "host"), f"Linkerd has no wildcard host: {host!r} "
+                          f"is written out for each service it governs ({names})")
+        overridden = self.rules.overridden(manifest)
+        if overridden:
+            self.notes.approx(manifest, ("spec", "host"), "not applied to "
+                              f"{', '.join(overridden)}: a more specific (or earlier) "
+                              "DestinationRule governs them, and Istio applies only that one")
+        return targets
+
+    def _accrual(self, manifest: Manifest, outlier: dict[str, Any]) -> dict[str, str]:
         path = ("spec", "trafficPolicy", "outlierDetection")
         failures = outlier.get("consecutive5xxErrors")
         if failures is None and "consecutiveGatewayErrors" in outlier:
@@ -306,7 +330,7 @@ class ToLinkerd:
             if key in outlier:
                 self.notes.lost(manifest, (*path, key), "Linkerd's failure accrual has no "
                                 "sweep interval and no ejection cap")
-        self.service_annotations.setdefault((host, namespace), {}).update(annotations)
+        return annotations
 
     # -- security ----------------------------------------------------------------------------
     def _PeerAuthentication(self, manifest: Manifest, namespaces: set[str]) -> None:

@@ -151,3 +151,75 @@ def test_fields_linkerd_lacks_are_named(name: str, lost: str) -> None:
 def test_a_scenario_without_a_mesh_is_refused() -> None:
     with pytest.raises(ScenarioError, match="no mesh intent"):
         translate(ROOT / "scenarios/single-queue.yaml", "linkerd")
+
+
+WILDCARD = """\
+apiVersion: meshsim/v1alpha1
+kind: Scenario
+metadata: {name: wildcard-rule}
+spec:
+  mesh: istio
+  duration: 2s
+  services:
+    front: {latency: 5ms, calls: [back, cache, ledger]}
+    back: {latency: 5ms}
+    cache: {latency: 1ms}
+    ledger: {latency: 5ms, namespace: shop}
+  workload:
+    - {name: users, target: front, rate: 50/s}
+---
+apiVersion: networking.istio.io/v1beta1
+kind: DestinationRule
+metadata: {name: every-service}
+spec:
+  host: "HOST"
+  trafficPolicy:
+    outlierDetection: {consecutive5xxErrors: 7, baseEjectionTime: 15s}
+---
+apiVersion: networking.istio.io/v1beta1
+kind: DestinationRule
+metadata: {name: back}
+spec:
+  host: back.default.svc.cluster.local
+  trafficPolicy:
+    outlierDetection: {consecutive5xxErrors: 3, baseEjectionTime: 30s}
+---
+apiVersion: networking.istio.io/v1beta1
+kind: DestinationRule
+metadata: {name: cache}
+spec:
+  host: cache
+  trafficPolicy:
+    connectionPool: {tcp: {maxConnections: 10}}
+"""
+
+
+@pytest.mark.parametrize(("host", "covered"), [
+    ("*.default.svc.cluster.local", {"front"}),
+    ("*.svc.cluster.local", {"front", "ledger"}),
+    ("*", {"front", "ledger"}),
+])
+def test_a_wildcard_rule_is_written_out_per_service_a_specific_rule_wins(
+        host: str, covered: set[str], tmp_path: Path) -> None:
+    source = tmp_path / "wildcard.yaml"
+    source.write_text(WILDCARD.replace("HOST", host))
+    t = translate(meshsim.load(source), "linkerd")
+    accrual = {
+        s["metadata"]["name"]: s["metadata"]["annotations"][
+            "balancer.linkerd.io/failure-accrual-consecutive-max-failures"]
+        for s in kinds(t, "Service")
+        if "balancer.linkerd.io/failure-accrual" in s["metadata"].get("annotations", {})}
+    # Linkerd has no wildcard: each covered Service gets the rule, none is named '*'
+    assert {s for s, n in accrual.items() if n == "7"} == covered
+    # the exact rules win whole: back keeps its own, cache (no outlierDetection) gets none
+    assert accrual["back"] == "3" and "cache" not in accrual
+    ledger = next(s for s in kinds(t, "Service") if s["metadata"]["name"] == "ledger") \
+        if "ledger" in covered else None
+    assert ledger is None or ledger["metadata"]["namespace"] == "shop"
+    host_notes = [n for n in t.notes if n.source == "DestinationRule/every-service"
+                  and n.path == "spec.host"]
+    line = WILDCARD.splitlines().index('  host: "HOST"') + 1
+    assert host_notes and all(n.location == f"{source}:{line}" for n in host_notes)
+    assert any("back" in n.message and "cache" in n.message for n in host_notes)
+    loaded = load_translation(t, tmp_path / "linkerd.yaml")
+    assert loaded.spec.mesh == "linkerd"

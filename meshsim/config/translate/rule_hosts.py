@@ -1,0 +1,68 @@
+"""Which services each DestinationRule's ``trafficPolicy`` governs, as the loader decides it.
+
+Linkerd has no wildcard hosts: a rule for ``*.default.svc.cluster.local`` (or ``*``) must be
+written out per Service. The services come from the Istio loader's own resolution
+(:func:`meshsim.config.istio.destinationrule.collect_rules`), so the translation follows the
+simulation: a rule for the exact host beats any wildcard rule (Istio takes only the most
+specific host's rules, so no field of the wildcard rule reaches that service), and of several
+rules for one service the first ``trafficPolicy`` wins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from meshsim.config.istio.destinationrule import collect_rules
+from meshsim.config.istio.profile import profile_for
+from meshsim.config.istio.serviceentry import parse_entries
+from meshsim.config.manifest.hosts import HostIndex, is_wildcard
+from meshsim.config.manifest.nodes import Diagnostics
+from meshsim.config.manifests import Manifest
+from meshsim.model.topology import Topology
+
+
+@dataclass(frozen=True)
+class RuleTarget:
+    """A service whose DestinationRule policy comes from one manifest."""
+
+    service: str
+    namespace: str
+
+
+@dataclass
+class RuleHosts:
+    """Per DestinationRule manifest (by identity): the services its ``trafficPolicy`` governs,
+    and the services its (wildcard) host covers that a more specific rule governs instead."""
+
+    owned: dict[int, list[RuleTarget]] = field(default_factory=dict)
+    shadowed: dict[int, list[str]] = field(default_factory=dict)
+
+    def targets(self, manifest: Manifest) -> list[RuleTarget]:
+        return self.owned.get(id(manifest), [])
+
+    def overridden(self, manifest: Manifest) -> list[str]:
+        return self.shadowed.get(id(manifest), [])
+
+
+def rule_hosts(manifests: Sequence[Manifest], topology: Topology) -> RuleHosts:
+    """Resolve every Istio DestinationRule of a loaded scenario the way the loader does."""
+    quiet = Diagnostics()  # the scenario loaded already: its warnings were shown then
+    entries = [m for m in manifests if m.family == "istio" and m.kind == "ServiceEntry"]
+    parsed = parse_entries(entries, topology, quiet)
+    index = HostIndex(topology, {h: e.service for e in parsed for h in e.hosts})
+    rules = [m for m in manifests if m.family == "istio" and m.kind == "DestinationRule"]
+    merged = collect_rules(rules, index, profile_for(None), quiet)
+    out = RuleHosts()
+    for service, rule in merged.items():
+        if rule.policy is not None:
+            target = RuleTarget(service, index.namespaces.get(service, "default"))
+            out.owned.setdefault(id(rule.policy.manifest), []).append(target)
+    for manifest in rules:
+        host = str(dict(manifest.data.get("spec") or {}).get("host", ""))
+        if not is_wildcard(host):
+            continue
+        mine = {t.service for t in out.targets(manifest)}
+        covered = [r.service for r in index.matching(host, manifest.namespace)]
+        out.shadowed[id(manifest)] = [s for s in covered if s not in mine]
+    return out
