@@ -16,8 +16,22 @@ from meshsim.config.translate import Translation
 from meshsim.errors import ScenarioError
 
 ROOT = Path(__file__).parents[3]
-MESHED = sorted(p for d in ("istio", "linkerd", "canary") for p in (ROOT / "scenarios" / d)
-                .glob("*.yaml"))
+
+
+def meshed(path: Path) -> bool:
+    """Does the scenario file ask for a mesh (there is something to translate)?"""
+    for doc in yaml.safe_load_all(path.read_text()):
+        if isinstance(doc, dict) and doc.get("kind") == "Scenario":
+            return str(doc.get("spec", {}).get("mesh", "none")) != "none"
+    return False
+
+
+MESHED = sorted(p for p in [*(ROOT / "scenarios").rglob("*.yaml"),
+                            *(ROOT / "benchmarks" / "scenarios").glob("*.yaml")] if meshed(p))
+# Linkerd multicluster names (mirrored ``<svc>-<cluster>`` and federated services, gateway
+# faults) have no Istio translation yet: Istio's multicluster keeps one service name.
+NOT_YET = {("linkerd-failover", "istio"), ("linkerd-federated", "istio"),
+           ("linkerd-gateway", "istio")}
 
 
 def other(mesh: str) -> str:
@@ -32,18 +46,22 @@ def paths(t: Translation, kind: str = "") -> set[str]:
     return {f"{n.source} {n.path}" for n in t.notes if not kind or n.kind == kind}
 
 
+@pytest.mark.parametrize("to", ["istio", "linkerd"])
 @pytest.mark.parametrize("path", MESHED, ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_every_shipped_scenario_translates_both_ways_and_loads(
-        path: Path, tmp_path: Path) -> None:
+        path: Path, to: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    if (path.stem, to) in NOT_YET:
+        request.applymarker(pytest.mark.xfail(
+            raises=ScenarioError, strict=True,
+            reason="Linkerd multicluster service names have no Istio translation yet"))
     scenario = meshsim.load(path)
-    for to in ("istio", "linkerd"):
-        t = translate(scenario, to)
-        loaded = load_translation(t, tmp_path / f"{path.stem}-{to}.yaml")
-        assert loaded.spec.mesh == to
-        for note in t.notes:  # every note says where the field was written
-            assert note.location and note.path, note
-            if note.source != "Scenario":
-                assert ":" in note.location
+    t = translate(scenario, to)
+    loaded = load_translation(t, tmp_path / f"{path.stem}-{to}.yaml")
+    assert loaded.spec.mesh == to
+    for note in t.notes:  # every note says where the field was written
+        assert note.location and note.path, note
+        if note.source != "Scenario":
+            assert ":" in note.location
 
 
 @pytest.mark.parametrize("name", ["istio/retry-timeout", "istio/canary-split",
