@@ -117,16 +117,27 @@ class ToLinkerd:
         for key in ("tcp", "tls", "exportTo"):
             if key in spec:
                 self.notes.lost(manifest, ("spec", key), "not translated (HTTP routes only)")
-        hosts = [short_host(h) for h in spec.get("hosts", [])]
+        hosts = [str(h) for h in spec.get("hosts", [])]
         if not hosts:
             return
         for extra, _ in enumerate(hosts[1:], start=1):
             self.notes.lost(manifest, ("spec", "hosts", extra), "an HTTPRoute has one parent "
                             "Service here; only the first host is translated")
-        parent = hosts[0]
-        namespace = namespace_of(spec["hosts"][0], manifest.namespace)
+        parents = self._parents(manifest, hosts[0])
         for index, http in enumerate(spec.get("http", [])):
-            self._http(manifest, parent, namespace, index, dict(http))
+            self._http(manifest, parents, index, dict(http))
+
+    def _parents(self, manifest: Manifest, host: str) -> list[RuleTarget]:
+        """The HTTPRoute's parent Services: the host's, or for a wildcard host every Service
+        whose sidecar routes the loader takes from this VirtualService."""
+        if not is_wildcard(host):
+            return [RuleTarget(short_host(host), namespace_of(host, manifest.namespace))]
+        targets = self.rules.routed(manifest)
+        names = ", ".join(t.service for t in targets) or "none"
+        self.notes.approx(manifest, ("spec", "hosts", 0), f"Linkerd has no wildcard host: "
+                          f"{host!r} becomes a parentRef per service it routes ({names}; a "
+                          "more specific VirtualService keeps its own services)")
+        return targets
 
     def _ingress(self, spec: dict[str, Any]) -> None:
         for http in spec.get("http", []):
@@ -135,7 +146,7 @@ class ToLinkerd:
                 for host in spec.get("hosts", []):
                     self.ingress.setdefault(str(host), dest)
 
-    def _http(self, manifest: Manifest, parent: str, namespace: str, index: int,
+    def _http(self, manifest: Manifest, parents: list[RuleTarget], index: int,
               http: dict[str, Any]) -> None:
         path = ("spec", "http", index)
         for key, why in VS_LOST.items():
@@ -152,7 +163,7 @@ class ToLinkerd:
         backends = []
         for r, route in enumerate(http.get("route", [])):
             dest = dict(route.get("destination", {}))
-            host = short_host(dest.get("host", parent))
+            host = short_host(dest.get("host", parents[0].service if parents else ""))
             subset = dest.get("subset")
             if subset:
                 self.splits.setdefault(host, set()).add(str(subset))
@@ -170,11 +181,14 @@ class ToLinkerd:
         annotations = self._retries(manifest, path, http.get("retries"))
         name = f"{manifest.name}-{index}" if len(manifest.data["spec"].get("http", [])) > 1 \
             else manifest.name
+        if not parents:  # a wildcard that routes no service: nothing for Linkerd to attach
+            return
         self.out.append({
             "apiVersion": HTTPROUTE_API, "kind": "HTTPRoute",
             "metadata": meta(name, manifest.namespace, annotations),
-            "spec": {"parentRefs": [{"name": parent, "namespace": namespace, "kind": "Service",
-                                     "group": "core", "port": SERVICE_PORT}],
+            "spec": {"parentRefs": [{"name": p.service, "namespace": p.namespace,
+                                     "kind": "Service", "group": "core", "port": SERVICE_PORT}
+                                    for p in parents],
                      "rules": [rule]},
         })
 

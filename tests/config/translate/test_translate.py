@@ -241,3 +241,42 @@ def test_a_wildcard_rule_is_written_out_per_service_a_specific_rule_wins(
     assert any("back" in n.message and "cache" in n.message for n in host_notes)
     loaded = load_translation(t, tmp_path / "linkerd.yaml")
     assert loaded.spec.mesh == "linkerd"
+
+
+WILDCARD_ROUTE = WILDCARD.split("---")[0] + """---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: every-service}
+spec:
+  hosts: ["*.default.svc.cluster.local"]
+  http:
+    - route: [{destination: {host: cache}}]
+      timeout: 2s
+---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: back}
+spec:
+  hosts: [back]
+  http:
+    - route: [{destination: {host: back}}]
+      timeout: 1s
+"""
+
+
+def test_a_wildcard_virtual_service_becomes_one_parent_per_service_and_back(
+        tmp_path: Path) -> None:
+    source = tmp_path / "wildcard-route.yaml"
+    source.write_text(WILDCARD_ROUTE)
+    there = translate(meshsim.load(source), "linkerd")
+    parents = {r["metadata"]["name"]: [p["name"] for p in r["spec"]["parentRefs"]]
+               for r in kinds(there, "HTTPRoute")}
+    # back has its own VirtualService (exact beats wildcard); ledger is in namespace shop
+    assert parents == {"every-service": ["front", "cache"], "back": ["back"]}
+    assert "VirtualService/every-service spec.hosts[0]" in paths(there, "approximated")
+    back = translate(load_translation(there, tmp_path / "there.yaml"), "istio")
+    load_translation(back, tmp_path / "back.yaml")
+    routes = {v["spec"]["hosts"][0]: v["spec"]["http"][0] for v in kinds(back, "VirtualService")}
+    assert set(routes) == {"front", "cache", "back"}
+    assert routes["front"]["route"][0]["destination"]["host"] == "cache"
+    assert routes["front"]["timeout"] == "2s" and routes["back"]["timeout"] == "1s"
