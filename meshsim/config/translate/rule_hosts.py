@@ -44,6 +44,7 @@ class RuleHosts:
     owned: dict[int, list[RuleTarget]] = field(default_factory=dict)
     shadowed: dict[int, list[str]] = field(default_factory=dict)
     routes: dict[int, list[RuleTarget]] = field(default_factory=dict)  # VirtualService → services
+    index: HostIndex | None = None
 
     def targets(self, manifest: Manifest) -> list[RuleTarget]:
         return self.owned.get(id(manifest), [])
@@ -51,9 +52,12 @@ class RuleHosts:
     def overridden(self, manifest: Manifest) -> list[str]:
         return self.shadowed.get(id(manifest), [])
 
-    def routed(self, manifest: Manifest) -> list[RuleTarget]:
-        """The services whose sidecar routes come from this (mesh) VirtualService."""
-        return self.routes.get(id(manifest), [])
+    def routed(self, manifest: Manifest, host: str) -> list[RuleTarget]:
+        """The services ``host`` covers whose sidecar routes come from this (mesh)
+        VirtualService."""
+        covered = {r.service for r in self.index.matching(host, manifest.namespace)} \
+            if self.index else set()
+        return [t for t in self.routes.get(id(manifest), []) if t.service in covered]
 
 
 def rule_hosts(manifests: Sequence[Manifest], topology: Topology) -> RuleHosts:
@@ -64,7 +68,7 @@ def rule_hosts(manifests: Sequence[Manifest], topology: Topology) -> RuleHosts:
     index = HostIndex(topology, {h: e.service for e in parsed for h in e.hosts})
     rules = [m for m in manifests if m.family == "istio" and m.kind == "DestinationRule"]
     merged = collect_rules(rules, index, profile_for(None), quiet)
-    out = RuleHosts()
+    out = RuleHosts(index=index)
     for service, rule in merged.items():
         if rule.policy is not None:
             target = RuleTarget(service, index.namespaces.get(service, "default"))

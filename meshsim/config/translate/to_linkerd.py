@@ -132,7 +132,7 @@ class ToLinkerd:
         whose sidecar routes the loader takes from this VirtualService."""
         if not is_wildcard(host):
             return [RuleTarget(short_host(host), namespace_of(host, manifest.namespace))]
-        targets = self.rules.routed(manifest)
+        targets = self.rules.routed(manifest, host)
         names = ", ".join(t.service for t in targets) or "none"
         self.notes.approx(manifest, ("spec", "hosts", 0), f"Linkerd has no wildcard host: "
                           f"{host!r} becomes a parentRef per service it routes ({names}; a "

@@ -248,7 +248,7 @@ apiVersion: networking.istio.io/v1beta1
 kind: VirtualService
 metadata: {name: every-service}
 spec:
-  hosts: ["*.default.svc.cluster.local"]
+  hosts: ["*.default.svc.cluster.local", ledger.shop.svc.cluster.local]
   http:
     - route: [{destination: {host: cache}}]
       timeout: 2s
@@ -271,9 +271,11 @@ def test_a_wildcard_virtual_service_becomes_one_parent_per_service_and_back(
     there = translate(meshsim.load(source), "linkerd")
     parents = {r["metadata"]["name"]: [p["name"] for p in r["spec"]["parentRefs"]]
                for r in kinds(there, "HTTPRoute")}
-    # back has its own VirtualService (exact beats wildcard); ledger is in namespace shop
+    # back has its own VirtualService (exact beats wildcard); ledger, in namespace shop, is
+    # a second host, which is named lost, not a parent
     assert parents == {"every-service": ["front", "cache"], "back": ["back"]}
     assert "VirtualService/every-service spec.hosts[0]" in paths(there, "approximated")
+    assert "VirtualService/every-service spec.hosts[1]" in paths(there, "lost")
     back = translate(load_translation(there, tmp_path / "there.yaml"), "istio")
     load_translation(back, tmp_path / "back.yaml")
     routes = {v["spec"]["hosts"][0]: v["spec"]["http"][0] for v in kinds(back, "VirtualService")}
