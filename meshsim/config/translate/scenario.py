@@ -16,6 +16,7 @@ import yaml
 from meshsim.config.scenario import Scenario
 from meshsim.config.translate.common import Doc, subset_service
 from meshsim.config.translate.notes import Notes, Translation
+from meshsim.config.translate.rule_hosts import rule_hosts
 from meshsim.config.translate.to_istio import ToIstio
 from meshsim.config.translate.to_linkerd import ToLinkerd
 from meshsim.errors import Location, ScenarioError
@@ -43,7 +44,8 @@ def translate_scenario(scenario: Scenario, to: str) -> Translation:
         namespaces = {str(s.get("namespace", "default")) for s in spec["services"].values()}
         namespaces.add("default")
         if to == "linkerd":
-            linkerd = ToLinkerd(scenario.manifests, notes)
+            rules = rule_hosts(scenario.manifests, scenario.model.topology)
+            linkerd = ToLinkerd(scenario.manifests, notes, rules)
             manifests = linkerd.translate(namespaces)
             renamed = _split_versions(spec, linkerd.splits, notes)
             for workload in spec.get("workload", []):

@@ -8,6 +8,7 @@ AuthorizationPolicy, ``all-authenticated`` STRICT PeerAuthentication.
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
@@ -141,12 +142,10 @@ class ToIstio:
         parents = list(spec.get("parentRefs", []))
         if not parents:
             return
-        parent = dict(parents[0])
-        if parent.get("kind", "Service") == "Server":
-            self.notes.lost(manifest, ("spec", "parentRefs", 0), "an inbound route on a Server "
-                            "(authorization by method/path) is not translated")
+        hosts = self._parent_hosts(manifest, parents)
+        if not hosts:
             return
-        host = short_host(parent.get("name", ""))
+        host = SELF  # a rule without backendRefs routes to each parent itself
         annotations = dict(dict(manifest.data.get("metadata", {})).get("annotations") or {})
         retries = self._retries(manifest, annotations)
         http: list[Doc] = []
@@ -173,7 +172,24 @@ class ToIstio:
                 self.notes.lost(manifest, (*path, "filters"), "header modifiers and redirects: "
                                 "not translated")
             http.append(entry)
-        self._virtual_service(manifest.name, manifest.namespace, host, http)
+        for parent in hosts:
+            name = manifest.name if len(hosts) == 1 else f"{manifest.name}-{short_host(parent)}"
+            self._virtual_service(name, manifest.namespace, parent, _to_self(http, parent))
+
+    def _parent_hosts(self, manifest: Manifest, parents: list[Any]) -> list[str]:
+        """The Istio host of each Service parent (one VirtualService each: Istio needs a
+        destination per route, and a Linkerd rule without backends goes to its parent)."""
+        hosts: list[str] = []
+        for i, ref in enumerate(dict(p) for p in parents):
+            if ref.get("kind", "Service") == "Server":
+                self.notes.lost(manifest, ("spec", "parentRefs", i), "an inbound route on a "
+                                "Server (authorization by method/path) is not translated")
+                continue
+            name = short_host(ref.get("name", ""))
+            namespace = str(ref.get("namespace", manifest.namespace))
+            hosts.append(name if namespace == manifest.namespace
+                         else f"{name}.{namespace}.svc.cluster.local")
+        return hosts
 
     def _match(self, manifest: Manifest, path: tuple[Any, ...], match: Doc) -> Doc:
         out: Doc = {}
@@ -368,3 +384,16 @@ def _quantity(value: Any) -> float:
     """SMI weights: ``900m`` = 0.9, ``1`` = 1."""
     text = str(value)
     return float(text[:-1]) / 1000 if text.endswith("m") else float(text)
+
+
+SELF = "\0self"  # stands for "the parent Service" until each parent's VirtualService is written
+
+
+def _to_self(http: list[Doc], host: str) -> list[Doc]:
+    """``http`` with the routes written to :data:`SELF` sent to ``host``."""
+    out = copy.deepcopy(http)
+    for entry in out:
+        for route in entry.get("route", []):
+            if route["destination"]["host"] == SELF:
+                route["destination"]["host"] = host
+    return out

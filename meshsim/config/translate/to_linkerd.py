@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from meshsim.config.manifest.hosts import is_wildcard
 from meshsim.config.manifests import Manifest
 from meshsim.config.translate.common import (
     SERVICE_PORT,
@@ -23,6 +24,7 @@ from meshsim.config.translate.common import (
     subset_service,
 )
 from meshsim.config.translate.notes import Notes
+from meshsim.config.translate.rule_hosts import RuleHosts, RuleTarget
 
 HTTPROUTE_API = "policy.linkerd.io/v1beta3"
 POLICY_API = "policy.linkerd.io/v1alpha1"
@@ -60,9 +62,10 @@ class ToLinkerd:
     """One scenario's Istio manifests translated; ``splits`` names the subsets that became
     Services (host → subsets) so the scenario's services can follow."""
 
-    def __init__(self, manifests: list[Manifest], notes: Notes) -> None:
+    def __init__(self, manifests: list[Manifest], notes: Notes, rules: RuleHosts) -> None:
         self.manifests = manifests
         self.notes = notes
+        self.rules = rules
         self.out: list[Doc] = []
         self.splits: dict[str, set[str]] = {}
         self.ingress: dict[str, str] = {}  # gateway-bound host -> the service it routes to
@@ -114,16 +117,27 @@ class ToLinkerd:
         for key in ("tcp", "tls", "exportTo"):
             if key in spec:
                 self.notes.lost(manifest, ("spec", key), "not translated (HTTP routes only)")
-        hosts = [short_host(h) for h in spec.get("hosts", [])]
+        hosts = [str(h) for h in spec.get("hosts", [])]
         if not hosts:
             return
         for extra, _ in enumerate(hosts[1:], start=1):
             self.notes.lost(manifest, ("spec", "hosts", extra), "an HTTPRoute has one parent "
                             "Service here; only the first host is translated")
-        parent = hosts[0]
-        namespace = namespace_of(spec["hosts"][0], manifest.namespace)
+        parents = self._parents(manifest, hosts[0])
         for index, http in enumerate(spec.get("http", [])):
-            self._http(manifest, parent, namespace, index, dict(http))
+            self._http(manifest, parents, index, dict(http))
+
+    def _parents(self, manifest: Manifest, host: str) -> list[RuleTarget]:
+        """The HTTPRoute's parent Services: the host's, or for a wildcard host every Service
+        whose sidecar routes the loader takes from this VirtualService."""
+        if not is_wildcard(host):
+            return [RuleTarget(short_host(host), namespace_of(host, manifest.namespace))]
+        targets = self.rules.routed(manifest, host)
+        names = ", ".join(t.service for t in targets) or "none"
+        self.notes.approx(manifest, ("spec", "hosts", 0), f"Linkerd has no wildcard host: "
+                          f"{host!r} becomes a parentRef per service it routes ({names}; a "
+                          "more specific VirtualService keeps its own services)")
+        return targets
 
     def _ingress(self, spec: dict[str, Any]) -> None:
         for http in spec.get("http", []):
@@ -132,7 +146,7 @@ class ToLinkerd:
                 for host in spec.get("hosts", []):
                     self.ingress.setdefault(str(host), dest)
 
-    def _http(self, manifest: Manifest, parent: str, namespace: str, index: int,
+    def _http(self, manifest: Manifest, parents: list[RuleTarget], index: int,
               http: dict[str, Any]) -> None:
         path = ("spec", "http", index)
         for key, why in VS_LOST.items():
@@ -149,7 +163,7 @@ class ToLinkerd:
         backends = []
         for r, route in enumerate(http.get("route", [])):
             dest = dict(route.get("destination", {}))
-            host = short_host(dest.get("host", parent))
+            host = short_host(dest.get("host", parents[0].service if parents else ""))
             subset = dest.get("subset")
             if subset:
                 self.splits.setdefault(host, set()).add(str(subset))
@@ -167,11 +181,14 @@ class ToLinkerd:
         annotations = self._retries(manifest, path, http.get("retries"))
         name = f"{manifest.name}-{index}" if len(manifest.data["spec"].get("http", [])) > 1 \
             else manifest.name
+        if not parents:  # a wildcard that routes no service: nothing for Linkerd to attach
+            return
         self.out.append({
             "apiVersion": HTTPROUTE_API, "kind": "HTTPRoute",
             "metadata": meta(name, manifest.namespace, annotations),
-            "spec": {"parentRefs": [{"name": parent, "namespace": namespace, "kind": "Service",
-                                     "group": "core", "port": SERVICE_PORT}],
+            "spec": {"parentRefs": [{"name": p.service, "namespace": p.namespace,
+                                     "kind": "Service", "group": "core", "port": SERVICE_PORT}
+                                    for p in parents],
                      "rules": [rule]},
         })
 
@@ -257,8 +274,7 @@ class ToLinkerd:
     # -- DestinationRule ---------------------------------------------------------------------
     def _DestinationRule(self, manifest: Manifest, namespaces: set[str]) -> None:
         spec = spec_of(manifest)
-        host = short_host(spec.get("host", ""))
-        namespace = namespace_of(spec.get("host", ""), manifest.namespace)
+        targets = self._rule_targets(manifest, str(spec.get("host", "")))
         policy = dict(spec.get("trafficPolicy", {}))
         for key, why in DR_LOST.items():
             if key in policy:
@@ -274,7 +290,10 @@ class ToLinkerd:
                                 "Linkerd's balancer (P2C + peak EWMA) is not configurable")
         outlier = policy.get("outlierDetection")
         if isinstance(outlier, dict):
-            self._accrual(manifest, host, namespace, dict(outlier))
+            annotations = self._accrual(manifest, dict(outlier))
+            for target in targets:
+                self.service_annotations.setdefault(
+                    (target.service, target.namespace), {}).update(annotations)
         for i, subset in enumerate(spec.get("subsets", [])):
             if "trafficPolicy" in subset:
                 self.notes.lost(manifest, ("spec", "subsets", i, "trafficPolicy"),
@@ -283,8 +302,27 @@ class ToLinkerd:
             if key in spec:
                 self.notes.lost(manifest, ("spec", key), "not translated")
 
-    def _accrual(self, manifest: Manifest, host: str, namespace: str,
-                 outlier: dict[str, Any]) -> None:
+    def _rule_targets(self, manifest: Manifest, host: str) -> list[RuleTarget]:
+        """The Services the rule's policy lands on; a wildcard host is written out per Service
+        (Linkerd has no wildcard), and a rule another one shadows governs none."""
+        targets = self.rules.targets(manifest)
+        if not is_wildcard(host):
+            if not targets and "trafficPolicy" in spec_of(manifest):
+                self.notes.lost(manifest, ("spec", "trafficPolicy"), "another DestinationRule "
+                                "for this host sets the trafficPolicy first, and Istio keeps "
+                                "the first")
+            return targets
+        names = ", ".join(t.service for t in targets) or "none"
+        self.notes.approx(manifest, ("spec", "host"), f"Linkerd has no wildcard host: {host!r} "
+                          f"is written out for each service it governs ({names})")
+        overridden = self.rules.overridden(manifest)
+        if overridden:
+            self.notes.approx(manifest, ("spec", "host"), "not applied to "
+                              f"{', '.join(overridden)}: a more specific (or earlier) "
+                              "DestinationRule governs them, and Istio applies only that one")
+        return targets
+
+    def _accrual(self, manifest: Manifest, outlier: dict[str, Any]) -> dict[str, str]:
         path = ("spec", "trafficPolicy", "outlierDetection")
         failures = outlier.get("consecutive5xxErrors")
         if failures is None and "consecutiveGatewayErrors" in outlier:
@@ -306,7 +344,7 @@ class ToLinkerd:
             if key in outlier:
                 self.notes.lost(manifest, (*path, key), "Linkerd's failure accrual has no "
                                 "sweep interval and no ejection cap")
-        self.service_annotations.setdefault((host, namespace), {}).update(annotations)
+        return annotations
 
     # -- security ----------------------------------------------------------------------------
     def _PeerAuthentication(self, manifest: Manifest, namespaces: set[str]) -> None:

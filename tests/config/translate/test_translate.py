@@ -16,8 +16,22 @@ from meshsim.config.translate import Translation
 from meshsim.errors import ScenarioError
 
 ROOT = Path(__file__).parents[3]
-MESHED = sorted(p for d in ("istio", "linkerd", "canary") for p in (ROOT / "scenarios" / d)
-                .glob("*.yaml"))
+
+
+def meshed(path: Path) -> bool:
+    """Does the scenario file ask for a mesh (there is something to translate)?"""
+    for doc in yaml.safe_load_all(path.read_text()):
+        if isinstance(doc, dict) and doc.get("kind") == "Scenario":
+            return str(doc.get("spec", {}).get("mesh", "none")) != "none"
+    return False
+
+
+MESHED = sorted(p for p in [*(ROOT / "scenarios").rglob("*.yaml"),
+                            *(ROOT / "benchmarks" / "scenarios").glob("*.yaml")] if meshed(p))
+# Linkerd multicluster names (mirrored ``<svc>-<cluster>`` and federated services, gateway
+# faults) have no Istio translation yet: Istio's multicluster keeps one service name.
+NOT_YET = {("linkerd-failover", "istio"), ("linkerd-federated", "istio"),
+           ("linkerd-gateway", "istio")}
 
 
 def other(mesh: str) -> str:
@@ -32,18 +46,22 @@ def paths(t: Translation, kind: str = "") -> set[str]:
     return {f"{n.source} {n.path}" for n in t.notes if not kind or n.kind == kind}
 
 
+@pytest.mark.parametrize("to", ["istio", "linkerd"])
 @pytest.mark.parametrize("path", MESHED, ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_every_shipped_scenario_translates_both_ways_and_loads(
-        path: Path, tmp_path: Path) -> None:
+        path: Path, to: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    if (path.stem, to) in NOT_YET:
+        request.applymarker(pytest.mark.xfail(
+            raises=ScenarioError, strict=True,
+            reason="Linkerd multicluster service names have no Istio translation yet"))
     scenario = meshsim.load(path)
-    for to in ("istio", "linkerd"):
-        t = translate(scenario, to)
-        loaded = load_translation(t, tmp_path / f"{path.stem}-{to}.yaml")
-        assert loaded.spec.mesh == to
-        for note in t.notes:  # every note says where the field was written
-            assert note.location and note.path, note
-            if note.source != "Scenario":
-                assert ":" in note.location
+    t = translate(scenario, to)
+    loaded = load_translation(t, tmp_path / f"{path.stem}-{to}.yaml")
+    assert loaded.spec.mesh == to
+    for note in t.notes:  # every note says where the field was written
+        assert note.location and note.path, note
+        if note.source != "Scenario":
+            assert ":" in note.location
 
 
 @pytest.mark.parametrize("name", ["istio/retry-timeout", "istio/canary-split",
@@ -151,3 +169,116 @@ def test_fields_linkerd_lacks_are_named(name: str, lost: str) -> None:
 def test_a_scenario_without_a_mesh_is_refused() -> None:
     with pytest.raises(ScenarioError, match="no mesh intent"):
         translate(ROOT / "scenarios/single-queue.yaml", "linkerd")
+
+
+WILDCARD = """\
+apiVersion: meshsim/v1alpha1
+kind: Scenario
+metadata: {name: wildcard-rule}
+spec:
+  mesh: istio
+  duration: 2s
+  services:
+    front: {latency: 5ms, calls: [back, cache, ledger]}
+    back: {latency: 5ms}
+    cache: {latency: 1ms}
+    ledger: {latency: 5ms, namespace: shop}
+  workload:
+    - {name: users, target: front, rate: 50/s}
+---
+apiVersion: networking.istio.io/v1beta1
+kind: DestinationRule
+metadata: {name: every-service}
+spec:
+  host: "HOST"
+  trafficPolicy:
+    outlierDetection: {consecutive5xxErrors: 7, baseEjectionTime: 15s}
+---
+apiVersion: networking.istio.io/v1beta1
+kind: DestinationRule
+metadata: {name: back}
+spec:
+  host: back.default.svc.cluster.local
+  trafficPolicy:
+    outlierDetection: {consecutive5xxErrors: 3, baseEjectionTime: 30s}
+---
+apiVersion: networking.istio.io/v1beta1
+kind: DestinationRule
+metadata: {name: cache}
+spec:
+  host: cache
+  trafficPolicy:
+    connectionPool: {tcp: {maxConnections: 10}}
+"""
+
+
+@pytest.mark.parametrize(("host", "covered"), [
+    ("*.default.svc.cluster.local", {"front"}),
+    ("*.svc.cluster.local", {"front", "ledger"}),
+    ("*", {"front", "ledger"}),
+])
+def test_a_wildcard_rule_is_written_out_per_service_a_specific_rule_wins(
+        host: str, covered: set[str], tmp_path: Path) -> None:
+    source = tmp_path / "wildcard.yaml"
+    source.write_text(WILDCARD.replace("HOST", host))
+    t = translate(meshsim.load(source), "linkerd")
+    accrual = {
+        s["metadata"]["name"]: s["metadata"]["annotations"][
+            "balancer.linkerd.io/failure-accrual-consecutive-max-failures"]
+        for s in kinds(t, "Service")
+        if "balancer.linkerd.io/failure-accrual" in s["metadata"].get("annotations", {})}
+    # Linkerd has no wildcard: each covered Service gets the rule, none is named '*'
+    assert {s for s, n in accrual.items() if n == "7"} == covered
+    # the exact rules win whole: back keeps its own, cache (no outlierDetection) gets none
+    assert accrual["back"] == "3" and "cache" not in accrual
+    ledger = next(s for s in kinds(t, "Service") if s["metadata"]["name"] == "ledger") \
+        if "ledger" in covered else None
+    assert ledger is None or ledger["metadata"]["namespace"] == "shop"
+    host_notes = [n for n in t.notes if n.source == "DestinationRule/every-service"
+                  and n.path == "spec.host"]
+    line = WILDCARD.splitlines().index('  host: "HOST"') + 1
+    assert host_notes and all(n.location == f"{source}:{line}" for n in host_notes)
+    assert any("back" in n.message and "cache" in n.message for n in host_notes)
+    loaded = load_translation(t, tmp_path / "linkerd.yaml")
+    assert loaded.spec.mesh == "linkerd"
+
+
+WILDCARD_ROUTE = WILDCARD.split("---")[0] + """---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: every-service}
+spec:
+  hosts: ["*.default.svc.cluster.local", ledger.shop.svc.cluster.local]
+  http:
+    - route: [{destination: {host: cache}}]
+      timeout: 2s
+---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: back}
+spec:
+  hosts: [back]
+  http:
+    - route: [{destination: {host: back}}]
+      timeout: 1s
+"""
+
+
+def test_a_wildcard_virtual_service_becomes_one_parent_per_service_and_back(
+        tmp_path: Path) -> None:
+    source = tmp_path / "wildcard-route.yaml"
+    source.write_text(WILDCARD_ROUTE)
+    there = translate(meshsim.load(source), "linkerd")
+    parents = {r["metadata"]["name"]: [p["name"] for p in r["spec"]["parentRefs"]]
+               for r in kinds(there, "HTTPRoute")}
+    # back has its own VirtualService (exact beats wildcard); ledger, in namespace shop, is
+    # a second host, which is named lost, not a parent
+    assert parents == {"every-service": ["front", "cache"], "back": ["back"]}
+    assert "VirtualService/every-service spec.hosts[0]" in paths(there, "approximated")
+    assert "VirtualService/every-service spec.hosts[1]" in paths(there, "lost")
+    back = translate(load_translation(there, tmp_path / "there.yaml"), "istio")
+    load_translation(back, tmp_path / "back.yaml")
+    routes = {v["spec"]["hosts"][0]: v["spec"]["http"][0] for v in kinds(back, "VirtualService")}
+    assert set(routes) == {"front", "cache", "back"}
+    assert routes["front"]["route"][0]["destination"]["host"] == "cache"
+    assert routes["front"]["timeout"] == "2s" and routes["back"]["timeout"] == "1s"
