@@ -1,6 +1,6 @@
 # C declarations for pod.py (see kernel.pxd). Arguments stay ``object`` where a gateway pod
 # stands in for a ``Pod`` (duck typing); ``__dict__`` keeps tests free to add attributes.
-from meshsim.sim.kernel cimport Wake
+from meshsim.sim.kernel cimport EventQueue, Wake
 from meshsim.sim.messages cimport Attempt, Call
 from meshsim.metrics.levels cimport Level
 
@@ -11,6 +11,7 @@ cdef class Pod:
     cdef public object env
     cdef public list _heap
     cdef public object _ids
+    cdef public EventQueue _queue
     cdef public object deployment
     cdef public object name
     cdef public object service

@@ -7,7 +7,7 @@ from heapq import heappush
 from typing import TYPE_CHECKING
 
 from meshsim.model import Workload
-from meshsim.sim.kernel import NORMAL, Wake
+from meshsim.sim.kernel import NORMAL, WAKE_HEAP, Wake
 from meshsim.sim.messages import Call
 from meshsim.sim.sampling import Sampler
 
@@ -77,8 +77,11 @@ class Source:
                 gap = self._unit_gap() / rate if self._poisson else 1.0 / rate
                 if t + gap < change:
                     env = self.env  # call_later, inlined
-                    heappush(env.heap, (env.now + (t + gap - env.now), NORMAL, next(env.ids),
-                                        Wake(self._arrive, None)))
+                    when = env.now + (t + gap - env.now)
+                    if WAKE_HEAP:
+                        env.queue.push(when, NORMAL, Wake(self._arrive, None))
+                    else:
+                        heappush(env.heap, (when, NORMAL, next(env.ids), Wake(self._arrive, None)))
                     return
             if change == INF:
                 return
