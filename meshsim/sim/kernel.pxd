@@ -51,6 +51,8 @@ cdef class Timers:
     cdef public object _entries
     cdef public bint _armed
     cpdef start(self, object value)
+    @cython.locals(last=Wake, wake=Wake)
     cpdef start_after(self, double delay, object value)
     cpdef _push(self, double when, long long eid, Wake wake)
+    @cython.locals(head=Wake)
     cpdef _fire(self, Wake wake)

@@ -343,6 +343,9 @@ class Timers:
     own key. The kernel therefore runs the same callbacks, in the same order and with the
     same ties, as with one event per timer, minus the callbacks that would have found their
     timer over and done nothing. ``over(value)`` must be monotone: once over, always over.
+
+    A timer is one :class:`Wake` from the start (its key in ``when`` and ``eid``), the very
+    object that goes on the heap when it reaches the head: no other allocation per timer.
     """
 
     __slots__ = ("_armed", "_entries", "_env", "_fn", "_heap", "_ids", "_over", "_queue", "delay")
@@ -357,7 +360,7 @@ class Timers:
         self.delay = delay
         self._fn = fn
         self._over = over
-        self._entries: deque[tuple[float, int, object]] = deque()
+        self._entries: deque[Wake] = deque()  # keyed, each wakes ``_fire``
         self._armed = False  # the head of ``_entries`` is on the kernel's heap
 
     def start(self, value: object) -> None:
@@ -370,13 +373,18 @@ class Timers:
         when = self._env.now + delay
         eid = self._queue.take_id() if WAKE_HEAP else next(self._ids)
         entries = self._entries
-        if entries and when < entries[-1][0]:
-            self._push(when, eid, Wake(self._fn, value))
-            return
-        entries.append((when, eid, value))
+        if entries:
+            last = entries[-1]
+            if when < last.when:
+                self._push(when, eid, Wake(self._fn, value))
+                return
+        wake = Wake(self._fire, value)
+        wake.when = when
+        wake.eid = eid
+        entries.append(wake)
         if not self._armed:
             self._armed = True
-            self._push(when, eid, Wake(self._fire, None))
+            self._push(when, eid, wake)
 
     def _push(self, when: float, eid: int, wake: Wake) -> None:
         if WAKE_HEAP:
@@ -386,14 +394,13 @@ class Timers:
 
     def _fire(self, wake: Wake) -> None:
         entries = self._entries
-        value = entries.popleft()[2]
+        entries.popleft()  # ``wake`` itself
         over = self._over
-        while entries and over(entries[0][2]):
+        while entries and over(entries[0].value):
             entries.popleft()
         if entries:
-            when, eid, _ = entries[0]
-            self._push(when, eid, Wake(self._fire, None))
+            head = entries[0]
+            self._push(head.when, head.eid, head)
         else:
             self._armed = False
-        wake.value = value
         self._fn(wake)
