@@ -50,6 +50,7 @@ cdef class Timers:
     cdef public object _over
     cdef public object _entries
     cdef public bint _armed
+    cdef public object _fire_fn
     cpdef start(self, object value)
     @cython.locals(last=Wake, wake=Wake)
     cpdef start_after(self, double delay, object value)

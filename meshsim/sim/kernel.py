@@ -348,7 +348,10 @@ class Timers:
     object that goes on the heap when it reaches the head: no other allocation per timer.
     """
 
-    __slots__ = ("_armed", "_entries", "_env", "_fn", "_heap", "_ids", "_over", "_queue", "delay")
+    __slots__ = (
+        "_armed", "_entries", "_env", "_fire_fn", "_fn", "_heap", "_ids", "_over", "_queue",
+        "delay",
+    )
 
     def __init__(
         self, env: Kernel, delay: float, fn: Callback, over: Callable[[Any], bool],
@@ -362,6 +365,7 @@ class Timers:
         self._over = over
         self._entries: deque[Wake] = deque()  # keyed, each wakes ``_fire``
         self._armed = False  # the head of ``_entries`` is on the kernel's heap
+        self._fire_fn = self._fire  # bound once: every timer's Wake carries it
 
     def start(self, value: object) -> None:
         """Arm a timer: ``fn(wake)`` after ``delay``, with ``wake.value`` = ``value``."""
@@ -378,7 +382,7 @@ class Timers:
             if when < last.when:
                 self._push(when, eid, Wake(self._fn, value))
                 return
-        wake = Wake(self._fire, value)
+        wake = Wake(self._fire_fn, value)
         wake.when = when
         wake.eid = eid
         entries.append(wake)

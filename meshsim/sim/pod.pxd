@@ -12,6 +12,7 @@ cdef class Pod:
     cdef public list _heap
     cdef public object _ids
     cdef public EventQueue _queue
+    cdef public object _work_done
     cdef public object deployment
     cdef public object name
     cdef public object service

@@ -43,6 +43,7 @@ class Pod:
         self._heap = sim.env.heap  # for the hot path (kernel.py: one of the two is used)
         self._ids = sim.env.ids
         self._queue = sim.env.queue
+        self._work_done = self._on_work_done  # bound once: a Wake per request carries it
         self.deployment = deployment
         self.name = name
         self.service = deployment.service
@@ -158,7 +159,7 @@ class Pod:
         if self.processor_sharing:
             self.sharing.add(att, work, now)
         else:
-            wake = Wake(self._on_work_done, att)
+            wake = Wake(self._work_done, att)
             if WAKE_HEAP:
                 self._queue.push(now + work, NORMAL, wake)
             else:

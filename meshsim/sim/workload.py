@@ -33,6 +33,8 @@ class Source:
     ) -> None:
         self.sim = sim
         self.env: Kernel = sim.env
+        self._queue = sim.env.queue  # the compiled build's event queue (kernel.WAKE_HEAP)
+        self._arrival = self._arrive  # bound once: a Wake per request carries it
         self.workload = workload
         self.code = sim.recorder.intern(workload.name)
         self.clients = clients
@@ -79,9 +81,9 @@ class Source:
                     env = self.env  # call_later, inlined
                     when = env.now + (t + gap - env.now)
                     if WAKE_HEAP:
-                        env.queue.push(when, NORMAL, Wake(self._arrive, None))
+                        self._queue.push(when, NORMAL, Wake(self._arrival, None))
                     else:
-                        heappush(env.heap, (when, NORMAL, next(env.ids), Wake(self._arrive, None)))
+                        heappush(env.heap, (when, NORMAL, next(env.ids), Wake(self._arrival, None)))
                     return
             if change == INF:
                 return
