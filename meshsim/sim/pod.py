@@ -202,10 +202,10 @@ class Pod:
         delay = self.sim.latency + att.wire
         if delay:
             if WAKE_HEAP:
-                self._queue.push(now + delay, NORMAL, Wake(proxy.on_response, att))
+                self._queue.push(now + delay, NORMAL, Wake(proxy.responder, att))
             else:
                 heappush(self._heap, (now + delay, NORMAL, next(self._ids),
-                                      Wake(proxy.on_response, att)))
+                                      Wake(proxy.responder, att)))
             self._dequeue(now)
         else:
             # The answer is handled inside this call: take the waiting requests first, or a
@@ -233,7 +233,7 @@ class Pod:
         proxy = att.call.proxy
         delay = self.sim.latency + att.wire
         if delay:
-            call_later(self.env, delay, proxy.on_response, att)
+            call_later(self.env, delay, proxy.responder, att)
         else:
             proxy.response(att)
 
