@@ -400,11 +400,12 @@ class Timers:
         entries = self._entries
         entries.popleft()  # ``wake`` itself
         over = self._over
-        while entries and over(entries[0].value):
-            entries.popleft()
-        if entries:
+        while entries:
             head = entries[0]
-            self._push(head.when, head.eid, head)
+            if not over(head.value):
+                self._push(head.when, head.eid, head)
+                break
+            entries.popleft()
         else:
             self._armed = False
         self._fn(wake)
