@@ -220,12 +220,13 @@ class Wake:
 
     __slots__ = ("eid", "fn", "priority", "value", "when")
 
+    when: float  # the key, set when the wake is queued (EventQueue.push_keyed, Timers)
+    priority: int
+    eid: int
+
     def __init__(self, fn: Callback | None, value: object) -> None:
         self.fn = fn
         self.value: Any = value  # whatever the scheduler passed; the callback knows its type
-        self.when = 0.0
-        self.priority = 0
-        self.eid = 0
 
 
 def _before(a: Wake, b: Wake) -> bool:
