@@ -15,6 +15,7 @@ from meshsim.model import Model
 from meshsim.rng import Streams
 from meshsim.sim.collector import paced_collector
 from meshsim.sim.kernel import Kernel
+from meshsim.sim.messages import Ids
 from meshsim.sim.proxy_cpu import DataPlane
 from meshsim.sim.wiring import build
 
@@ -61,8 +62,9 @@ class Simulation:
             if any(d.grpc for d in service.deployments))
         self.policy: TrafficPolicy | None = (
             model.policy if model.mesh.name in ("istio", "linkerd") else None)
-        self._request_ids = 0
-        self._call_ids = 0
+        ids = Ids()  # compiled counters: bound once, called per request and per hop
+        self.next_request_id: Callable[[], int] = ids.next_request
+        self.next_call_id: Callable[[], int] = ids.next_call
         self.pods: list[Pod] = []
         self.endpoints: dict[str, list[Pod]] = {}
         self.service_codes: dict[str, int] = {}
@@ -74,15 +76,6 @@ class Simulation:
         self.cuts: Cuts = {}  # link faults between clusters, shared by every Wire
         self.frozen: set[str] = set()  # clusters whose control plane keeps its endpoint view
         self.sources, self.chaos, self.rollouts = build(self)
-
-    # -- ids ------------------------------------------------------------------------------------
-    def next_request_id(self) -> int:
-        self._request_ids += 1
-        return self._request_ids - 1
-
-    def next_call_id(self) -> int:
-        self._call_ids += 1
-        return self._call_ids - 1
 
     def service_code(self, service: str) -> int:
         code = self.service_codes.get(service)

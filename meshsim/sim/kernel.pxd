@@ -7,6 +7,26 @@ cimport cython
 cdef class Wake:
     cdef public object fn
     cdef public object value
+    cdef public double when
+    cdef public long priority
+    cdef public long long eid
+
+
+cdef bint _before(Wake a, Wake b)
+
+
+@cython.final
+cdef class EventQueue:
+    cdef public list heap
+    cdef public long long next_id
+    cpdef long long take_id(self)
+    cpdef push(self, double when, long priority, Wake wake)
+    @cython.locals(pos=Py_ssize_t, up=Py_ssize_t, parent=Wake)
+    cpdef push_keyed(self, double when, long priority, long long eid, Wake wake)
+    @cython.locals(last=Wake, top=Wake, size=Py_ssize_t, pos=Py_ssize_t, child=Py_ssize_t,
+                   right=Py_ssize_t, up=Py_ssize_t, parent=Wake)
+    cpdef Wake pop(self)
+    cpdef double peek(self)
 
 
 cpdef call_later(object env, double delay, object fn, object value)
@@ -16,15 +36,24 @@ cpdef call_later(object env, double delay, object fn, object value)
 cpdef drain(object env, list heap)
 
 
+@cython.locals(wake=Wake, heap=list)
+cpdef drain_queue(object env, EventQueue queue)
+
+
 cdef class Timers:
     cdef public object _env
     cdef public list _heap
     cdef public object _ids
+    cdef public EventQueue _queue
     cdef public double delay
     cdef public object _fn
     cdef public object _over
     cdef public object _entries
     cdef public bint _armed
+    cdef public object _fire_fn
     cpdef start(self, object value)
+    @cython.locals(last=Wake, wake=Wake)
     cpdef start_after(self, double delay, object value)
+    cpdef _push(self, double when, long long eid, Wake wake)
+    @cython.locals(head=Wake)
     cpdef _fire(self, Wake wake)

@@ -23,14 +23,26 @@ under the same key, and the loop calls it directly: no callback list, no outcome
 (about 15 % less per wake-up than a callback on a SimPy event). Everything else in meshsim,
 including long-lived processes, uses SimPy's public API on the same kernel, so ordering
 between the two kinds of event is the kernel's own.
+
+Two queues, one order. The pure-Python build keeps SimPy's own heap of
+``(time, priority, id, event)`` tuples: ``heapq`` is C, and nothing written in Python beats
+it. The compiled build (``kernel.pxd``; :data:`WAKE_HEAP`) keeps every event, SimPy's
+included, in an :class:`EventQueue`: a binary heap of :class:`Wake` objects that carry their
+own key as C fields, so a push or a pop compares C doubles and integers instead of tuples
+(``tuplerichcompare`` on boxed floats), and allocates no tuple, float or counter object per
+event. A SimPy event rides in a ``Wake`` whose ``fn`` is None. The key is the same triple,
+the ids are taken in the same sequence, and a key is unique, so both queues run events in
+exactly the same order (``benchmarks/identical.py`` checks the frames of both builds).
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections import deque
 from collections.abc import Callable
 from heapq import heappop, heappush
+from types import FunctionType
 from typing import Any
 
 import simpy
@@ -39,14 +51,18 @@ from simpy.events import NORMAL, URGENT, Event, EventPriority
 
 Callback = Callable[[Any], None]
 
-__all__ = ["NORMAL", "Callback", "Kernel", "Timers", "Wake", "call_later", "drain"]
+__all__ = [
+    "NORMAL", "WAKE_HEAP", "Callback", "EventQueue", "Kernel", "Timers", "Wake", "call_later",
+    "drain",
+]
 
 
 class Kernel(simpy.Environment):
     """A SimPy environment whose clock ``now`` is a plain attribute (see the module docstring).
 
     ``heap`` is SimPy's event queue and ``ids`` its insertion-id counter (the same objects),
-    for actors that push :class:`Wake` events themselves.
+    for actors that push :class:`Wake` events themselves; with :data:`WAKE_HEAP` (the
+    compiled build) ``queue`` is the :class:`EventQueue` that holds every event instead.
     """
 
     now: float = 0.0  # a plain class attribute shadows SimPy's ``now`` property
@@ -57,24 +73,46 @@ class Kernel(simpy.Environment):
         del self._now  # one clock: a SimPy method we did not override fails, never reads stale
         self.heap: list[tuple[float, EventPriority, int, Any]] = self._queue
         self.ids = self._eid
+        self.queue = EventQueue()
 
     def schedule(self, event: Event, priority: EventPriority = NORMAL, delay: float = 0) -> None:
-        heappush(self.heap, (self.now + delay, priority, next(self.ids), event))
+        if WAKE_HEAP:
+            self.queue.push(self.now + delay, priority, Wake(None, event))
+        else:
+            heappush(self.heap, (self.now + delay, priority, next(self.ids), event))
+
+    def peek(self) -> float:
+        """The time of the next event (infinity when there is none), as SimPy's ``peek``."""
+        if WAKE_HEAP:
+            return self.queue.peek()
+        return self.heap[0][0] if self.heap else float("inf")
 
     def events_scheduled(self) -> int:
         """How many events were scheduled so far (the insertion-id counter's position)."""
+        if WAKE_HEAP:
+            return self.queue.next_id
         match = re.search(r"\d+", repr(self.ids))
         return int(match.group()) if match else 0
 
     def step(self) -> None:
         """Process the next event (SimPy's ``Environment.step``)."""
-        try:
-            self.now, _, _, event = heappop(self.heap)
-        except IndexError:
-            raise EmptySchedule from None
-        if type(event) is Wake:
-            event.fn(event)
-            return
+        if WAKE_HEAP:
+            if not self.queue.heap:
+                raise EmptySchedule
+            wake = self.queue.pop()
+            self.now = wake.when
+            if wake.fn is not None:
+                wake.fn(wake)
+                return
+            event = wake.value
+        else:
+            try:
+                self.now, _, _, event = heappop(self.heap)
+            except IndexError:
+                raise EmptySchedule from None
+            if type(event) is Wake:
+                event.fn(event)  # type: ignore[misc]  # only EventQueue holds a None fn
+                return
         callbacks, event.callbacks = event.callbacks, None
         try:
             for callback in callbacks:
@@ -113,8 +151,11 @@ class Kernel(simpy.Environment):
         return None
 
     def _loop(self) -> None:
-        """:meth:`step` until the heap is empty (or a callback stops the simulation)."""
-        drain(self, self.heap)
+        """:meth:`step` until the queue is empty (or a callback stops the simulation)."""
+        if WAKE_HEAP:
+            drain_queue(self, self.queue)
+        else:
+            drain(self, self.heap)
         raise EmptySchedule
 
     def _resume_later(self, event: Any, callbacks: list[Callback], stopped_at: Callback) -> None:
@@ -126,24 +167,42 @@ class Kernel(simpy.Environment):
 def drain(env: Kernel, heap: list[tuple[float, EventPriority, int, Any]]) -> None:
     """Run events until ``heap`` is empty or a callback raises (:class:`StopSimulation`).
 
-    :meth:`Kernel.run`'s loop, at module level so that the compiled build (``kernel.pxd``)
-    runs it in C with ``wake`` typed; the ordering is the heap's, (time, priority, id)."""
+    :meth:`Kernel.run`'s loop over SimPy's heap (the pure build); the ordering is the
+    heap's, (time, priority, id)."""
     pop = heappop
     while heap:
         env.now, _, _, event = pop(heap)
         if type(event) is Wake:  # the hot path: one callback, never fails
             wake = event
-            wake.fn(wake)
+            wake.fn(wake)  # type: ignore[misc]  # only EventQueue holds a None fn
             continue
-        callbacks, event.callbacks = event.callbacks, None
-        try:
-            for callback in callbacks:
-                callback(event)
-        except StopSimulation:
-            env._resume_later(event, callbacks, callback)
-            raise
-        if not event._ok and not hasattr(event, "_defused"):
-            raise _failure(event)
+        _run_callbacks(env, event)
+
+
+def drain_queue(env: Kernel, queue: EventQueue) -> None:
+    """:func:`drain` over an :class:`EventQueue` (the compiled build, :data:`WAKE_HEAP`)."""
+    heap = queue.heap
+    while heap:
+        wake = queue.pop()
+        env.now = wake.when
+        fn = wake.fn
+        if fn is not None:  # the hot path: one callback, never fails
+            fn(wake)
+            continue
+        _run_callbacks(env, wake.value)
+
+
+def _run_callbacks(env: Kernel, event: Any) -> None:
+    """A SimPy event's callbacks, with SimPy's failure and stop handling."""
+    callbacks, event.callbacks = event.callbacks, None
+    try:
+        for callback in callbacks:
+            callback(event)
+    except StopSimulation:
+        env._resume_later(event, callbacks, callback)
+        raise
+    if not event._ok and not hasattr(event, "_defused"):
+        raise _failure(event)
 
 
 def _failure(event: Any) -> BaseException:
@@ -155,18 +214,123 @@ def _failure(event: Any) -> BaseException:
 
 class Wake:
     """A scheduled callback ``fn(wake)``; ``value`` carries its argument. Lighter than a SimPy
-    event (no callback list, no outcome): only :class:`Kernel`'s loop runs it."""
+    event (no callback list, no outcome): only :class:`Kernel`'s loop runs it. In an
+    :class:`EventQueue` it also carries its key (``when``, ``priority``, ``eid``), and a SimPy
+    event rides in one with ``fn`` None."""
 
-    __slots__ = ("fn", "value")
+    __slots__ = ("eid", "fn", "priority", "value", "when")
 
-    def __init__(self, fn: Callback, value: object) -> None:
+    when: float  # the key, set when the wake is queued (EventQueue.push_keyed, Timers)
+    priority: int
+    eid: int
+
+    def __init__(self, fn: Callback | None, value: object) -> None:
         self.fn = fn
         self.value: Any = value  # whatever the scheduler passed; the callback knows its type
 
 
+def _before(a: Wake, b: Wake) -> bool:
+    """``a``'s key (time, priority, id) is smaller: the heap order of :class:`EventQueue`."""
+    if a.when != b.when:
+        return a.when < b.when
+    if a.priority != b.priority:
+        return a.priority < b.priority
+    return a.eid < b.eid
+
+
+class EventQueue:
+    """A binary min-heap of :class:`Wake` keyed by (``when``, ``priority``, ``eid``), with its
+    own id counter: SimPy's heap and ``_eid`` for the compiled build (module docstring).
+
+    ``heapq``'s algorithm (a new entry sifts up; a pop moves the last entry to the root's
+    place along the smaller children, then up), on typed fields. Ids are unique, so the pop
+    order is the key order whatever the heap's shape.
+    """
+
+    __slots__ = ("heap", "next_id")
+
+    def __init__(self) -> None:
+        self.heap: list[Wake] = []
+        self.next_id = 0
+
+    def take_id(self) -> int:
+        """The next insertion id, as ``next(ids)`` (for a key built before it is pushed)."""
+        eid = self.next_id
+        self.next_id = eid + 1
+        return eid
+
+    def push(self, when: float, priority: int, wake: Wake) -> None:
+        """Schedule ``wake`` at ``when`` under the next insertion id."""
+        eid = self.next_id
+        self.next_id = eid + 1
+        self.push_keyed(when, priority, eid, wake)
+
+    def push_keyed(self, when: float, priority: int, eid: int, wake: Wake) -> None:
+        """Schedule ``wake`` under an id taken earlier (:meth:`take_id`)."""
+        wake.when = when
+        wake.priority = priority
+        wake.eid = eid
+        heap = self.heap
+        pos = len(heap)
+        heap.append(wake)
+        while pos > 0:
+            up = (pos - 1) >> 1
+            parent = heap[up]
+            if not _before(wake, parent):
+                break
+            heap[pos] = parent
+            pos = up
+        heap[pos] = wake
+
+    def pop(self) -> Wake:
+        """Remove and return the earliest wake (the heap must not be empty)."""
+        heap = self.heap
+        last = heap.pop()
+        size = len(heap)
+        if not size:
+            return last
+        top = heap[0]
+        pos = 0
+        child = 1
+        while child < size:  # the hole goes down along the smaller children
+            right = child + 1
+            if right < size and not _before(heap[child], heap[right]):
+                child = right
+            heap[pos] = heap[child]
+            pos = child
+            child = 2 * pos + 1
+        while pos > 0:  # and ``last`` comes back up to its place
+            up = (pos - 1) >> 1
+            parent = heap[up]
+            if not _before(last, parent):
+                break
+            heap[pos] = parent
+            pos = up
+        heap[pos] = last
+        return top
+
+    def peek(self) -> float:
+        """The earliest time, or infinity when empty."""
+        return self.heap[0].when if self.heap else float("inf")
+
+
+def _compiled() -> bool:
+    """This module runs compiled: a Cython function is not a Python ``FunctionType``."""
+    return not isinstance(_compiled, FunctionType)
+
+
+# Every event in an EventQueue (the compiled build), or SimPy's tuple heap (the pure build).
+# ``MESHSIM_WAKE_HEAP=1`` runs the EventQueue in the pure build too (slower: it is written for
+# the compiler), which tests its order against the tuple heap without a compiler.
+WAKE_HEAP = _compiled() or os.environ.get("MESHSIM_WAKE_HEAP", "") == "1"
+
+
 def call_later(env: Kernel, delay: float, fn: Callback, value: object) -> None:
     """Run ``fn(wake)`` after ``delay`` simulated seconds; ``wake.value`` is ``value``."""
-    heappush(env.heap, (env.now + delay, NORMAL, next(env.ids), Wake(fn, value)))
+    if WAKE_HEAP:
+        env.queue.push(env.now + delay, NORMAL, Wake(fn, value))
+    else:
+        heappush(env.heap, (env.now + delay, NORMAL, next(env.ids), Wake(fn, value)))
 
 
 class Timers:
@@ -180,9 +344,15 @@ class Timers:
     own key. The kernel therefore runs the same callbacks, in the same order and with the
     same ties, as with one event per timer, minus the callbacks that would have found their
     timer over and done nothing. ``over(value)`` must be monotone: once over, always over.
+
+    A timer is one :class:`Wake` from the start (its key in ``when`` and ``eid``), the very
+    object that goes on the heap when it reaches the head: no other allocation per timer.
     """
 
-    __slots__ = ("_armed", "_entries", "_env", "_fn", "_heap", "_ids", "_over", "delay")
+    __slots__ = (
+        "_armed", "_entries", "_env", "_fire_fn", "_fn", "_heap", "_ids", "_over", "_queue",
+        "delay",
+    )
 
     def __init__(
         self, env: Kernel, delay: float, fn: Callback, over: Callable[[Any], bool],
@@ -190,11 +360,13 @@ class Timers:
         self._env = env
         self._heap = env.heap
         self._ids = env.ids
+        self._queue = env.queue
         self.delay = delay
         self._fn = fn
         self._over = over
-        self._entries: deque[tuple[float, int, object]] = deque()
+        self._entries: deque[Wake] = deque()  # keyed, each wakes ``_fire``
         self._armed = False  # the head of ``_entries`` is on the kernel's heap
+        self._fire_fn = self._fire  # bound once: every timer's Wake carries it
 
     def start(self, value: object) -> None:
         """Arm a timer: ``fn(wake)`` after ``delay``, with ``wake.value`` = ``value``."""
@@ -204,26 +376,37 @@ class Timers:
         """Arm a timer of another delay (a deadline): it joins the FIFO when that keeps it
         sorted, else it becomes an ordinary event under the same key."""
         when = self._env.now + delay
-        eid = next(self._ids)
+        eid = self._queue.take_id() if WAKE_HEAP else next(self._ids)
         entries = self._entries
-        if entries and when < entries[-1][0]:
-            heappush(self._heap, (when, NORMAL, eid, Wake(self._fn, value)))
-            return
-        entries.append((when, eid, value))
+        if entries:
+            last = entries[-1]
+            if when < last.when:
+                self._push(when, eid, Wake(self._fn, value))
+                return
+        wake = Wake(self._fire_fn, value)
+        wake.when = when
+        wake.eid = eid
+        entries.append(wake)
         if not self._armed:
             self._armed = True
-            heappush(self._heap, (when, NORMAL, eid, Wake(self._fire, None)))
+            self._push(when, eid, wake)
+
+    def _push(self, when: float, eid: int, wake: Wake) -> None:
+        if WAKE_HEAP:
+            self._queue.push_keyed(when, NORMAL, eid, wake)
+        else:
+            heappush(self._heap, (when, NORMAL, eid, wake))
 
     def _fire(self, wake: Wake) -> None:
         entries = self._entries
-        value = entries.popleft()[2]
+        entries.popleft()  # ``wake`` itself
         over = self._over
-        while entries and over(entries[0][2]):
+        while entries:
+            head = entries[0]
+            if not over(head.value):
+                self._push(head.when, head.eid, head)
+                break
             entries.popleft()
-        if entries:
-            when, eid, _ = entries[0]
-            heappush(self._heap, (when, NORMAL, eid, Wake(self._fire, None)))
         else:
             self._armed = False
-        wake.value = value
         self._fn(wake)

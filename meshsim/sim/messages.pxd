@@ -3,6 +3,13 @@
 cpdef bint is_ok(long status)
 
 
+cdef class Ids:
+    cdef public long long requests
+    cdef public long long calls
+    cpdef long long next_request(self)
+    cpdef long long next_call(self)
+
+
 cdef class Call:
     cdef public object attempt
     cdef public long attempts

@@ -22,6 +22,27 @@ def is_ok(status: int) -> bool:
     return 0 < status < 500
 
 
+class Ids:
+    """Request and call ids, each counting from 0 in the order they are taken.
+
+    Here, not on the interpreted engine, so that taking one (twice per request, once per
+    hop) is a call into compiled code in the compiled build."""
+
+    __slots__ = ("calls", "requests")
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.calls = 0
+
+    def next_request(self) -> int:
+        self.requests += 1
+        return self.requests - 1
+
+    def next_call(self) -> int:
+        self.calls += 1
+        return self.calls - 1
+
+
 class Call:
     """One hop: a caller's proxy asking a service for something, with all its attempts."""
 

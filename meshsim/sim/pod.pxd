@@ -1,8 +1,10 @@
 # C declarations for pod.py (see kernel.pxd). Arguments stay ``object`` where a gateway pod
 # stands in for a ``Pod`` (duck typing); ``__dict__`` keeps tests free to add attributes.
-from meshsim.sim.kernel cimport Wake
+cimport cython
+from meshsim.sim.kernel cimport EventQueue, Wake
 from meshsim.sim.messages cimport Attempt, Call
 from meshsim.metrics.levels cimport Level
+from meshsim.sim.proxy cimport Proxy
 
 
 cdef class Pod:
@@ -11,6 +13,8 @@ cdef class Pod:
     cdef public object env
     cdef public list _heap
     cdef public object _ids
+    cdef public EventQueue _queue
+    cdef public object _work_done
     cdef public object deployment
     cdef public object name
     cdef public object service
@@ -43,7 +47,7 @@ cdef class Pod:
     cdef public double fault_errors
     cdef public Level in_flight
     cdef public Level queue_depth
-    cdef public object proxy
+    cdef public Proxy proxy
     cdef public object authorize
     cpdef on_arrive(self, Wake ev)
     cpdef arrive(self, Attempt att)
@@ -51,8 +55,10 @@ cdef class Pod:
     cpdef _start(self, Attempt att, double now)
     cpdef _on_work_done(self, Wake ev)
     cpdef work_done(self, Attempt att)
+    @cython.locals(proxy=Proxy)
     cpdef finish(self, Attempt att, long status, object flags=*)
     cpdef _dequeue(self, double now)
+    @cython.locals(proxy=Proxy)
     cpdef reply(self, Attempt att, long status, object flags)
     cpdef _next_step(self, Attempt att)
     cpdef _launch(self, Attempt att, object step, list sent)

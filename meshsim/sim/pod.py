@@ -15,7 +15,7 @@ from meshsim.model import Call as CallSpec
 from meshsim.model import CallStep, Deployment
 from meshsim.model import Parallel as ParallelSpec
 from meshsim.model.grpc import as_grpc
-from meshsim.sim.kernel import NORMAL, Wake, call_later
+from meshsim.sim.kernel import NORMAL, WAKE_HEAP, Wake, call_later
 from meshsim.sim.messages import Attempt, Call
 from meshsim.sim.processor_sharing import ProcessorSharing
 from meshsim.sim.sampling import Sampler
@@ -40,8 +40,10 @@ class Pod:
     ) -> None:
         self.sim = sim
         self.env: Kernel = sim.env
-        self._heap = sim.env.heap  # for the hot path
+        self._heap = sim.env.heap  # for the hot path (kernel.py: one of the two is used)
         self._ids = sim.env.ids
+        self._queue = sim.env.queue
+        self._work_done = self._on_work_done  # bound once: a Wake per request carries it
         self.deployment = deployment
         self.name = name
         self.service = deployment.service
@@ -157,8 +159,11 @@ class Pod:
         if self.processor_sharing:
             self.sharing.add(att, work, now)
         else:
-            wake = Wake(self._on_work_done, att)
-            heappush(self._heap, (now + work, NORMAL, next(self._ids), wake))
+            wake = Wake(self._work_done, att)
+            if WAKE_HEAP:
+                self._queue.push(now + work, NORMAL, wake)
+            else:
+                heappush(self._heap, (now + work, NORMAL, next(self._ids), wake))
 
     def _on_work_done(self, ev: Wake) -> None:
         att: Attempt = ev.value  # work_done, inlined: this is every request's hot path
@@ -196,8 +201,11 @@ class Pod:
         proxy = att.call.proxy
         delay = self.sim.latency + att.wire
         if delay:
-            heappush(self._heap, (now + delay, NORMAL, next(self._ids),
-                                   Wake(proxy.on_response, att)))
+            if WAKE_HEAP:
+                self._queue.push(now + delay, NORMAL, Wake(proxy.responder, att))
+            else:
+                heappush(self._heap, (now + delay, NORMAL, next(self._ids),
+                                      Wake(proxy.responder, att)))
             self._dequeue(now)
         else:
             # The answer is handled inside this call: take the waiting requests first, or a
@@ -225,7 +233,7 @@ class Pod:
         proxy = att.call.proxy
         delay = self.sim.latency + att.wire
         if delay:
-            call_later(self.env, delay, proxy.on_response, att)
+            call_later(self.env, delay, proxy.responder, att)
         else:
             proxy.response(att)
 

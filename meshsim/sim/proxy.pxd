@@ -19,6 +19,7 @@ cdef class Proxy:
     cdef public object cpu
     cdef public Timers _deadlines
     cdef public object wire
+    cdef public object responder
     cpdef send(self, Call call)
     cpdef forward(self, Call call, double now)
     cpdef transmit(self, Attempt att)

@@ -44,6 +44,7 @@ class Proxy:
         self.identity: str | None = None  # mTLS identity (its ServiceAccount), set by the engine
         self.cpu: ProxyCpu | None = None  # set only when the run models proxy cost
         self._deadlines = Timers(self.env, 0.0, self._on_deadline, _call_done)
+        self.responder = self.on_response  # bound once: every answer's Wake carries it
         self.wire: Wire | None = None  # the latency matrix from here (multi-cluster only)
         self.place: Place | None = None  # where the caller runs (multi-cluster only)
 

@@ -1,1 +1,33 @@
-# Compiled as is (no C types): see meshsim/sim/kernel.pxd.
+# C declarations for workload.py (see kernel.pxd). ``__dict__`` keeps the interpreted
+# subclasses (client/sources.py's OpenSource) free to add attributes.
+cimport cython
+from meshsim.sim.kernel cimport EventQueue, Wake
+from meshsim.sim.proxy cimport Proxy
+
+
+cdef class Source:
+    cdef dict __dict__
+    cdef public object sim
+    cdef public object env
+    cdef public EventQueue _queue
+    cdef public object _arrival
+    cdef public object workload
+    cdef public object code
+    cdef public list clients
+    cdef public object _unit_gap
+    cdef public object _roll
+    cdef public bint _poisson
+    cdef public long _next_client
+    cdef public object _steps
+    cdef public double _rate_from
+    cdef public double _rate_until
+    cdef public double _current
+    cdef public double timeout
+    cdef public object host
+    cdef public object _templates
+    cdef public object _cumulative
+    cpdef start(self)
+    cpdef _schedule(self, double t)
+    cpdef _arrive(self, Wake ev)
+    @cython.locals(client=Proxy)
+    cpdef _issue(self, double now)

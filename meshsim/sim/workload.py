@@ -7,7 +7,7 @@ from heapq import heappush
 from typing import TYPE_CHECKING
 
 from meshsim.model import Workload
-from meshsim.sim.kernel import NORMAL, Wake
+from meshsim.sim.kernel import NORMAL, WAKE_HEAP, Wake
 from meshsim.sim.messages import Call
 from meshsim.sim.sampling import Sampler
 
@@ -33,6 +33,8 @@ class Source:
     ) -> None:
         self.sim = sim
         self.env: Kernel = sim.env
+        self._queue = sim.env.queue  # the compiled build's event queue (kernel.WAKE_HEAP)
+        self._arrival = self._arrive  # bound once: a Wake per request carries it
         self.workload = workload
         self.code = sim.recorder.intern(workload.name)
         self.clients = clients
@@ -77,8 +79,11 @@ class Source:
                 gap = self._unit_gap() / rate if self._poisson else 1.0 / rate
                 if t + gap < change:
                     env = self.env  # call_later, inlined
-                    heappush(env.heap, (env.now + (t + gap - env.now), NORMAL, next(env.ids),
-                                        Wake(self._arrive, None)))
+                    when = env.now + (t + gap - env.now)
+                    if WAKE_HEAP:
+                        self._queue.push(when, NORMAL, Wake(self._arrival, None))
+                    else:
+                        heappush(env.heap, (when, NORMAL, next(env.ids), Wake(self._arrival, None)))
                     return
             if change == INF:
                 return

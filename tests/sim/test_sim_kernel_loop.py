@@ -8,6 +8,7 @@ relies on (pyproject pins the tested range).
 
 from __future__ import annotations
 
+import heapq
 import itertools
 from collections.abc import Generator
 from typing import Any
@@ -18,7 +19,7 @@ import simpy.events
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from meshsim.sim.kernel import Kernel, call_later
+from meshsim.sim.kernel import EventQueue, Kernel, Wake, call_later
 
 Log = list[tuple[float, str]]
 
@@ -183,3 +184,47 @@ def test_events_scheduled_counts_every_event_id() -> None:
     env.timeout(1.0)
     call_later(env, 1.0, lambda ev: None, None)
     assert env.events_scheduled() == 2
+
+
+# -- the compiled build's event queue -----------------------------------------------------------
+keys_st = st.lists(st.tuples(st.sampled_from([0.0, 0.25, 1.0, 1.0 + 1e-12, 3.0]),
+                             st.sampled_from([-1, 0, 1])), max_size=60)
+ops_st = st.lists(st.booleans(), max_size=120)  # True: push the next key; False: pop one
+
+
+@settings(max_examples=300, deadline=None)
+@given(keys_st, ops_st)
+def test_the_event_queue_pops_in_heapq_tuple_order(
+    keys: list[tuple[float, int]], ops: list[bool]
+) -> None:
+    """EventQueue (every event of the compiled build) and SimPy's heap of (time, priority,
+    id) tuples give the same sequence for any interleaving of pushes and pops, ties
+    included: the two builds run events in one order."""
+    queue = EventQueue()
+    tuples: list[tuple[float, int, int, object]] = []
+    ids = itertools.count()
+    popped_queue: list[object] = []
+    popped_tuples: list[object] = []
+    pending = iter(keys)
+    for push in [*ops, *[False] * len(keys)]:
+        if push:
+            key = next(pending, None)
+            if key is None:
+                continue
+            value = object()
+            queue.push(key[0], key[1], Wake(None, value))
+            heapq.heappush(tuples, (key[0], key[1], next(ids), value))
+        elif tuples:
+            popped_queue.append(queue.pop().value)
+            popped_tuples.append(heapq.heappop(tuples)[3])
+    assert popped_queue == popped_tuples
+    assert queue.peek() == (tuples[0][0] if tuples else float("inf"))
+
+
+def test_the_event_queue_numbers_events_in_push_order() -> None:
+    queue = EventQueue()
+    first = queue.take_id()
+    queue.push(1.0, 1, Wake(None, "b"))
+    queue.push_keyed(1.0, 1, first, Wake(None, "a"))  # an id taken before, as Timers do
+    assert [queue.pop().value, queue.pop().value] == ["a", "b"]
+    assert queue.next_id == 2 and not queue.heap

@@ -15,8 +15,11 @@ cdef class EnvoyProxy(Proxy):
     cdef public dict _clusters
     cdef public dict _route_timers
     cdef public dict _per_try_timers
+    cpdef tuple routes(self, object service)
+    cpdef Cluster cluster(self, object service, object subset)
     cpdef forward(self, Call call, double now)
     cpdef _route(self, Upstream up)
+    cpdef _pick_backend(self, object route)
     cpdef start_attempt(self, Upstream up)
     cpdef overflow(self, Upstream up)
     cpdef dispatch(self, Upstream up, object host)

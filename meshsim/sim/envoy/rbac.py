@@ -11,7 +11,6 @@ caller, or any caller of a DISABLE workload, has none, so principals and namespa
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
@@ -20,6 +19,7 @@ from meshsim.model.authz import (
     RbacCondition,
     RbacPolicy,
     RbacRule,
+    in_network,
     principal_namespace,
 )
 from meshsim.sim.messages import POD_ADDRESS, Attempt, Call
@@ -105,7 +105,7 @@ def holds(condition: RbacCondition, call: Call, principal: str | None) -> bool:
 
 def value_matches(key: str, value: str, call: Call, principal: str | None) -> bool:
     if key in ("source.ip", "remote.ip"):
-        return ipaddress.ip_address(POD_ADDRESS) in ipaddress.ip_network(value, strict=False)
+        return in_network(POD_ADDRESS, value)
     if key == "destination.port":
         return True  # meshsim pods serve one unnumbered port: every port named is taken as it
     if key == "request.auth.principal":
