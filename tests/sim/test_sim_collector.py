@@ -47,10 +47,10 @@ def test_a_collector_the_user_disabled_stays_disabled() -> None:
 
 def test_a_slower_pace_the_user_chose_is_kept() -> None:
     before = gc.get_threshold()
-    gc.set_threshold(50_000, 100, 100)
+    gc.set_threshold(500_000, 100, 100)
     try:
         with paced_collector():
-            assert gc.get_threshold() == (50_000, 100, 100)
+            assert gc.get_threshold() == (500_000, 100, 100)
     finally:
         gc.set_threshold(*before)
 
