@@ -47,6 +47,7 @@ cdef class Attempt:
     cdef public long number
     cdef public long pending
     cdef public object pod
+    cdef public bint queued
     cdef public double remaining
     cdef public double start
     cdef public long status

@@ -100,6 +100,7 @@ class Attempt:
         "number",
         "pending",
         "pod",
+        "queued",
         "remaining",
         "start",
         "status",
@@ -114,6 +115,7 @@ class Attempt:
         self.start = start
         self.abandoned = False  # the caller stopped waiting for it
         self.dead = False  # the pod lost it (crash) or dropped it (cancellation)
+        self.queued = False  # waiting in its pod's queue (a cancel checks this, not the queue)
         self.failed = False  # the app's own error roll
         self.failed_call = False  # a required downstream call failed
         self.status = 0

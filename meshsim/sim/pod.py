@@ -112,6 +112,7 @@ class Pod:
         elif self.waiting < self.queue_limit:
             self.in_flight.change(now, 1)
             self.queue_depth.change(now, 1)
+            att.queued = True
             self.queue.append(att)
             self.waiting += 1
         else:
@@ -134,7 +135,7 @@ class Pod:
         """The caller gave up: drop the request if it has not started (``cancellation``)."""
         # Still queued (or still on the wire: ``arrive`` drops it then).
         if (self.drop_abandoned and att not in self.active and not att.dead
-                and att.pod is self and att in self.queue):
+                and att.pod is self and att.queued):
             att.dead = True
             self.waiting -= 1
             now = self.env.now
@@ -218,6 +219,7 @@ class Pod:
         queue = self.queue
         while queue and self.busy < self.concurrency:
             nxt = queue.popleft()
+            nxt.queued = False
             if nxt.dead:
                 continue
             self.waiting -= 1

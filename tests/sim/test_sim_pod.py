@@ -3,7 +3,7 @@ requests it starts from then on; the requests part-way through their steps keep 
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from dataclasses import replace
 
 import pytest
@@ -14,6 +14,7 @@ from meshsim.model import Call as CallSpec
 from meshsim.model import Constant, Contention, RateStep
 from meshsim.sim import Simulation
 from meshsim.sim.kernel import call_later
+from meshsim.sim.messages import Attempt, Call
 
 
 def _adopt_at(sim: Simulation, service: str, at: float, **changes: object) -> None:
@@ -63,3 +64,31 @@ def test_processor_shared_work_done_before_adopting_counts_at_the_old_rate() -> 
     ends = sorted(float(e) for e in recording.calls["end"])
     assert len(ends) == 2
     assert ends == pytest.approx([0.015, 0.016], abs=1e-6)
+
+
+class _NoScan(deque):  # type: ignore[type-arg]
+    """A pod queue that fails the test if anything looks an attempt up in it (O(queue))."""
+
+    def __contains__(self, item: object) -> bool:
+        raise AssertionError("a cancel scanned the queue")
+
+
+def test_a_cancel_drops_only_queued_work_without_scanning_the_queue() -> None:
+    """Cancellation (``queued``) drops an attempt still waiting in the queue, leaves one at
+    work or still on the wire alone, and finds out which it is in O(1): an overloaded pod's
+    queue holds thousands, and every caller that gives up cancels."""
+    deps = [deployment("api", latency=Constant(1.0), concurrency=1, queue=10_000)]
+    sim = Simulation(model(deps, rate=1, duration=1, cancellation="queued"))
+    pod = sim.pods[0]
+    pod.queue = _NoScan()
+    call = Call(0, 0, pod.proxy, "api", "GET", "/", {}, 0, None, lambda c: None)
+    working, *queued = [Attempt(call, pod, n, 0.0) for n in range(1, 2001)]
+    on_the_wire = Attempt(call, pod, 9999, 0.0)
+    for att in (working, *queued):
+        pod.arrive(att)
+    assert (pod.busy, pod.waiting) == (1, 1999)
+    for att in (working, on_the_wire, queued[-1], queued[0]):
+        pod.cancel(att)
+    assert not working.dead and not on_the_wire.dead
+    assert queued[-1].dead and queued[0].dead and not queued[1].dead
+    assert pod.waiting == 1997
