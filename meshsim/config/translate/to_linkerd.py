@@ -186,8 +186,10 @@ class ToLinkerd:
         self.out.append({
             "apiVersion": HTTPROUTE_API, "kind": "HTTPRoute",
             "metadata": meta(name, manifest.namespace, annotations),
+            # No parentRefs port: the route then covers every port of the Service, which is
+            # what meshsim's one-port services mean (a port would only be warned about).
             "spec": {"parentRefs": [{"name": p.service, "namespace": p.namespace,
-                                     "kind": "Service", "group": "core", "port": SERVICE_PORT}
+                                     "kind": "Service", "group": "core"}
                                     for p in parents],
                      "rules": [rule]},
         })
