@@ -18,7 +18,7 @@ MIN_BAND, NOISE_SIGMAS, MIN_REPEATS = 0.05, 2.0, 3
 MAD_TO_SIGMA = 1.4826  # a normal distribution's standard deviation per median absolute deviation
 GATED = (
     "mmc_ratio", "three_hop_ratio", "mesh24_ratio", "mesh30_ratio", "mesh30_overloaded_ratio",
-    "overload_ratio",
+    "mesh30_linkerd_ratio", "overload_ratio",
 )
 
 

@@ -23,9 +23,9 @@ def _harness() -> ModuleType:
 
 FIGURES = {
     "mmc_ratio", "three_hop_ratio", "mesh24_ratio", "mesh30_ratio", "mesh30_overloaded_ratio",
-    "overload_ratio", "hop_ratio", "bytes_per_attempt",
+    "mesh30_linkerd_ratio", "overload_ratio", "hop_ratio", "bytes_per_attempt",
 }
-HOP_ROWS = ("three_hop", "mesh_24", "mesh_30", "mesh_30_overloaded")
+HOP_ROWS = ("three_hop", "mesh_24", "mesh_30", "mesh_30_overloaded", "mesh_30_linkerd")
 
 
 def test_benchmarks_run_and_write_json(tmp_path: Path) -> None:
@@ -77,12 +77,13 @@ def test_the_mesh_scenarios_are_the_sizes_the_issue_names() -> None:
     import meshsim
 
     sizes = {}
-    for name in ("mesh-24", "mesh-30", "mesh-30-overloaded"):
+    for name in ("mesh-24", "mesh-30", "mesh-30-overloaded", "mesh-30-linkerd"):
         model = meshsim.load(BENCHMARKS / "scenarios" / f"{name}.yaml").model
         rate = sum(w.schedule[0].rate for w in model.workloads)
         sizes[name] = (len(model.topology.services), rate, model.mesh.name)
     assert sizes == {"mesh-24": (24, 450.0, "istio"), "mesh-30": (30, 700.0, "istio"),
-                     "mesh-30-overloaded": (30, 2000.0, "istio")}
+                     "mesh-30-overloaded": (30, 2000.0, "istio"),
+                     "mesh-30-linkerd": (30, 700.0, "linkerd")}
 
 
 def test_the_overloaded_mesh_is_overloaded_and_the_other_is_not() -> None:
