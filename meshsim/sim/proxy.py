@@ -100,14 +100,15 @@ class Proxy:
             return  # the caller already gave up; this is abandoned work arriving late
         call = att.call  # record_attempt, inlined: every plain request passes here
         pod = att.pod
+        service, subset = pod.sim_service_code, pod.subset_code  # read once: duck-typed pod
         status, flags = att.status, att.flags
         rec = self.recorder
         rec.attempt(
-            call.request_id, call.id, self.code, pod.sim_service_code, pod.subset_code, pod.code,
+            call.request_id, call.id, self.code, service, subset, pod.code,
             att.number, att.start, self.env.now, status, rec.intern(flags) if flags else 0,
             att.number > 1, call.mirror,
         )
-        self.complete(call, status, flags, pod.subset_code, pod.sim_service_code)
+        self.complete(call, status, flags, subset, service)
 
     def _on_deadline(self, ev: Wake) -> None:
         call: Call = ev.value
