@@ -277,7 +277,7 @@ def derive_requests(
     """End-to-end requests: the calls made by workload clients (depth 0)."""
     top = (calls["depth"] == 0) & (calls["mirror"] == 0)
     client = calls["caller"][top]
-    lookup = np.zeros(max([0, *client_workload.keys()]) + 1, dtype=np.int32)
+    lookup = np.zeros(max(0, max(client_workload, default=0)) + 1, dtype=np.int32)
     for code, workload in client_workload.items():
         lookup[code] = workload
     return {

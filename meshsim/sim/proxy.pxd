@@ -1,7 +1,9 @@
 # C declarations for proxy.py (see kernel.pxd). ``__dict__`` keeps interpreted subclasses
 # (the Linkerd proxy) and tests free to add attributes.
+cimport cython
 from meshsim.sim.kernel cimport Timers, Wake
 from meshsim.sim.messages cimport Attempt, Call
+from meshsim.metrics.recorder cimport Recorder
 
 
 cdef class Proxy:
@@ -20,15 +22,19 @@ cdef class Proxy:
     cdef public Timers _deadlines
     cdef public object wire
     cdef public object responder
+    cdef public Recorder recorder
     cpdef send(self, Call call)
     cpdef forward(self, Call call, double now)
     cpdef transmit(self, Attempt att)
     cpdef on_response(self, Wake ev)
+    @cython.locals(rec=Recorder)
     cpdef response(self, Attempt att)
     cpdef _on_deadline(self, Wake ev)
     cpdef give_up(self, Call call)
     cpdef abandon(self, Attempt att, long status, object flags)
+    @cython.locals(rec=Recorder)
     cpdef record_attempt(self, Attempt att, long status, object flags)
+    @cython.locals(rec=Recorder)
     cpdef complete(self, Call call, long status, object flags, object subset, object service=*)
 
 

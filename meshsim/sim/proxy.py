@@ -17,6 +17,7 @@ from meshsim.sim.messages import Attempt, Call
 from meshsim.sim.sampling import Sampler
 
 if TYPE_CHECKING:
+    from meshsim.metrics.recorder import Recorder
     from meshsim.model.geography import Place
     from meshsim.sim.kernel import Kernel, Wake
     from meshsim.sim.pod import Pod
@@ -35,7 +36,9 @@ class Proxy:
         self.sim = sim
         self.env: Kernel = sim.env
         self.name = name
-        self.code = sim.recorder.intern(name)
+        # held typed: the compiled build calls the recorder's hot methods in C
+        self.recorder: Recorder = sim.recorder
+        self.code = self.recorder.intern(name)
         self.sidecar = sidecar
         self.labels = dict(labels or {})
         self.namespace = namespace
@@ -98,14 +101,15 @@ class Proxy:
             return  # the caller already gave up; this is abandoned work arriving late
         call = att.call  # record_attempt, inlined: every plain request passes here
         pod = att.pod
+        service, subset = pod.sim_service_code, pod.subset_code  # read once: duck-typed pod
         status, flags = att.status, att.flags
-        rec = self.sim.recorder
+        rec = self.recorder
         rec.attempt(
-            call.request_id, call.id, self.code, pod.sim_service_code, pod.subset_code, pod.code,
+            call.request_id, call.id, self.code, service, subset, pod.code,
             att.number, att.start, self.env.now, status, rec.intern(flags) if flags else 0,
             att.number > 1, call.mirror,
         )
-        self.complete(call, status, flags, pod.subset_code, pod.sim_service_code)
+        self.complete(call, status, flags, subset, service)
 
     def _on_deadline(self, ev: Wake) -> None:
         call: Call = ev.value
@@ -129,7 +133,7 @@ class Proxy:
 
     def record_attempt(self, att: Attempt, status: int, flags: str) -> None:
         call = att.call
-        rec = self.sim.recorder
+        rec = self.recorder
         pod = att.pod
         rec.attempt(
             call.request_id, call.id, self.code, pod.sim_service_code, pod.subset_code, pod.code,
@@ -150,7 +154,7 @@ class Proxy:
         call.status = status
         call.flags = flags
         call.subset = subset
-        rec = self.sim.recorder
+        rec = self.recorder
         rec.call(
             call.id, call.request_id, self.code,
             self.sim.service_code(call.service) if service is None else service, subset,

@@ -1,0 +1,37 @@
+# C declarations for recorder.py (see meshsim/sim/kernel.pxd). The compiled proxies hold the
+# recorder typed and call ``attempt`` and ``call`` as C functions. Codes and ids stay
+# ``object``: they arrive as Python ints and only go on to ``struct.pack``, so typing them
+# would unbox and box each one again.
+cimport cython
+from meshsim.metrics.columns cimport Interner, Table
+
+
+cdef class Recorder:
+    cdef public Interner intern
+    cdef public object bucket
+    cdef public bint record_attempts
+    cdef public Table attempts
+    cdef public Table calls
+    cdef public list events
+    cdef public dict _levels
+    cdef public set _watched
+    cdef public Table _watch
+    cdef public bytearray _call_pending
+    cdef public object _call_pack
+    cdef public Py_ssize_t _call_chunk
+    cdef public object issued
+    cdef public list sinks
+    cdef public bint streaming
+    cdef public bint _hold_attempts
+    cdef public object finished_requests
+    cdef public object client_workload
+    cdef public list dependency_tries
+    cdef public list users_done
+    @cython.locals(table=Table, pending=bytearray)
+    cpdef attempt(self, object request_id, object call_id, object caller, object service,
+                  object subset, object pod, long attempt, double start, double end,
+                  long status, object flags, bint retry, bint mirror)
+    @cython.locals(pending=bytearray)
+    cpdef call(self, object call_id, object request_id, object caller, object service,
+               object subset, double start, double end, long status, object flags,
+               long attempts, long depth, bint mirror=*)
