@@ -99,17 +99,27 @@ class Ids:
 
 
 def unique_rows(columns: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct rows of non-negative integer columns and each row's index among them."""
-    stacked = np.column_stack([np.asarray(c, dtype=np.int64) for c in columns])
-    if not len(stacked):
-        return stacked, np.zeros(0, dtype=np.int64)
-    bases = stacked.max(axis=0) + 1
-    if stacked.min() >= 0 and math.prod(int(b) for b in bases) < 2**62:
-        weights = np.cumprod(np.r_[bases[1:], 1][::-1])[::-1]  # mixed radix, last digit 1
-        _, first, inverse = np.unique(stacked @ weights, return_index=True,
-                                      return_inverse=True)
-        return stacked[first], inverse.ravel()
-    rows, inverse = np.unique(stacked, axis=0, return_inverse=True)
+    """The distinct rows of non-negative integer columns (sorted) and each row's index among
+    them. Every flushed block of rows passes here once per table, so it works column by
+    column: one mixed-radix key (Horner's rule), one sort of the keys, and the distinct
+    rows decoded back from the distinct keys (no row gather, no axis-0 reductions)."""
+    cols = [np.asarray(c, dtype=np.int64) for c in columns]
+    if not len(cols[0]):
+        return np.zeros((0, len(cols)), dtype=np.int64), np.zeros(0, dtype=np.int64)
+    bases = [int(c.max()) + 1 for c in cols]
+    if min(int(c.min()) for c in cols) >= 0 and math.prod(bases) < 2**62:
+        key = cols[0].copy()  # sum of digit x product of the later bases: no overflow
+        for col, base in zip(cols[1:], bases[1:], strict=True):
+            key *= base
+            key += col
+        keys, inverse = np.unique(key, return_inverse=True)
+        digits = []
+        for base in reversed(bases[1:]):
+            keys, digit = np.divmod(keys, base)
+            digits.append(digit)
+        digits.append(keys)
+        return np.column_stack(digits[::-1]), inverse.ravel()
+    rows, inverse = np.unique(np.column_stack(cols), axis=0, return_inverse=True)
     return rows, inverse.ravel()
 
 

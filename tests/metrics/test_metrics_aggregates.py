@@ -24,7 +24,7 @@ from meshsim.results.recovery import open_requests
 def test_unique_rows_is_an_exact_group_by(rows: list[tuple[int, int, int]]) -> None:
     cols = [np.array(c) for c in zip(*rows, strict=True)]
     unique, inverse = unique_rows(cols)
-    assert sorted(set(rows)) == sorted(map(tuple, unique.tolist()))
+    assert list(map(tuple, unique.tolist())) == sorted(set(rows))  # distinct, in row order
     assert [tuple(unique[i]) for i in inverse] == rows
 
 
