@@ -98,26 +98,30 @@ class Table:
         self.pending.clear()
         block = np.frombuffer(data, dtype=self._dtype)
         self.total += len(block)
-        if self.folds:
-            columns = {name: np.array(block[name]) for name in self.schema}  # own copies
-            for fold in self.folds:
-                fold(self.name, columns)
-            del columns
+        if not (self.folds or self.keep or self.horizon > 0):
+            self.dropped += len(block)
+            return
+        # One contiguous copy per column, used for both: the typed columns copy from it,
+        # and every sink gets it as its own array (never a view of ``data``).
+        columns = {name: np.ascontiguousarray(block[name]) for name in self.schema}
         if self.keep:
-            self._append(block)
+            self._append(columns)
         elif self.horizon > 0:
-            self._append_window(block)
+            self._append_window(columns)
         else:
             self.dropped += len(block)
+        for fold in self.folds:
+            fold(self.name, columns)
 
-    def _append(self, block: np.ndarray) -> None:
+    def _append(self, columns: dict[str, np.ndarray]) -> None:
         for name, col in self._columns.items():
-            col.frombytes(block[name].tobytes())
+            col.frombytes(columns[name].data.cast("B"))  # its bytes, no copy
 
-    def _append_window(self, block: np.ndarray) -> None:
+    def _append_window(self, columns: dict[str, np.ndarray]) -> None:
         if self.only is not None:
-            block = block[np.isin(block["service"], self.only)]
-        self._append(block)
+            keep = np.isin(columns["service"], self.only)
+            columns = {name: values[keep] for name, values in columns.items()}
+        self._append(columns)
         end = self._columns["end"]
         if not len(end):
             return
