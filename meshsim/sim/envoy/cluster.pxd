@@ -1,6 +1,9 @@
 # C declarations for cluster.py (see meshsim/sim/kernel.pxd). Hosts stay ``object``: a
 # gateway pod stands in for a ``Pod``.
+cimport cython
+from meshsim.sim.envoy.balancers cimport Balancer
 from meshsim.sim.envoy.breakers cimport ResourceManager
+from meshsim.sim.envoy.outlier cimport OutlierDetector
 from meshsim.sim.envoy.upstream cimport Upstream
 
 
@@ -19,8 +22,9 @@ cdef class Cluster:
     cdef public object service_code
     cdef public object hosts
     cdef public object policy
+    cdef public bint http2
     cdef public ResourceManager breaker
-    cdef public object balancer
+    cdef public Balancer balancer
     cdef public bint uses_hash
     cdef public dict active
     cdef public object _active
@@ -32,10 +36,11 @@ cdef class Cluster:
     cdef public object max_rpc
     cdef public set members
     cdef public object _rand
-    cdef public object detector
+    cdef public OutlierDetector detector
     cdef public object _ejected_level
     cdef public object tiers
     cdef public bint _placed
+    @cython.locals(detector=OutlierDetector)
     cpdef report_status(self, object host, long status)
     cpdef report_local(self, object host, object kind)
     cpdef choose(self, Upstream up)

@@ -12,9 +12,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from meshsim.model.clusters import ClusterPolicy
-from meshsim.sim.envoy import Balancer, OutlierDetector, make_balancer, priority_load
-from meshsim.sim.envoy.breakers import ResourceManager  # its defining module: kernel.pxd
+
+# cluster.pxd cimports these C types: import them from the modules that define them.
+from meshsim.sim.envoy.balancers import Balancer
+from meshsim.sim.envoy.breakers import ResourceManager
+from meshsim.sim.envoy.host_selection import make_balancer, priority_load
 from meshsim.sim.envoy.locality import Tiers, tiers_for
+from meshsim.sim.envoy.outlier import OutlierDetector
 from meshsim.sim.kernel import call_later
 
 if TYPE_CHECKING:
@@ -71,6 +75,7 @@ class Cluster:
         self.service_code: int | None = None  # the recorder's code, cached on first use
         self.hosts = hosts
         self.policy = policy
+        self.http2 = policy.http2  # read per stream; the policy is frozen
         self.breaker = ResourceManager(policy.circuit_breakers)
         self.balancer: Balancer[Pod] = make_balancer(
             policy.load_balancer, rand=rand, key=lambda p: p.name,
@@ -207,10 +212,12 @@ class Cluster:
         self._refresh_health()
 
     def report_status(self, host: Pod, status: int) -> None:
-        if self.detector is not None:
+        detector = self.detector
+        if detector is not None:
+            now = self.env.now
             if host.failures is not None:  # an answer: this connection was not refused
-                self.detector.report_local(host, "connect_success", self.env.now)
-            self.detector.report_status(host, status, self.env.now)
+                detector.report_local(host, "connect_success", now)
+            detector.report_status(host, status, now)
 
     def report_local(self, host: Pod, kind: str) -> None:
         if self.detector is not None:
@@ -227,15 +234,14 @@ class Cluster:
         name = "all" if self.panic else "healthy"
         retry = up.retry
         if retry is None and not self.uses_hash:  # a first attempt: one plain pick
-            return self.balancer.pick(source, active=self._active, source=name)
+            return self.balancer.pick_from(source, self._active, None, 0, name)
         tries = retry.host_selection_attempts + 1 if retry is not None and up.call.attempts else 1
         hash_ = up.hash if self.uses_hash else None
         if self.uses_hash and hash_ is None:
             hash_ = up.hash = self.balancer.random_hash()
         host = None
         for attempt in range(tries):
-            host = self.balancer.pick(source, active=self._active, hash=hash_, attempt=attempt,
-                                      source=name)
+            host = self.balancer.pick_from(source, self._active, hash_, attempt, name)
             if host is None or retry is None or retry.accept(host):
                 return host
         return host
@@ -262,10 +268,10 @@ class Cluster:
             if not breaker.can_request():
                 breaker.stats["upstream_rq_pending_overflow"] += 1
                 return False
-            conn = idle[-1] if self.policy.http2 else idle.pop()
+            conn = idle[-1] if self.http2 else idle.pop()
             self._attach(up, conn)
             return True
-        if self.policy.http2 and self.connections[host]:
+        if self.http2 and self.connections[host]:
             # The one multiplexed connection is still being set up: wait for it.
             if not breaker.try_pend():
                 return False
@@ -327,7 +333,7 @@ class Cluster:
             up = queue.popleft()
             self.breaker.dec_pending()
             self._attach(up, conn)
-            if self.policy.http2:
+            if self.http2:
                 while queue:  # multiplexed: every waiting stream goes at once
                     nxt = queue.popleft()
                     self.breaker.dec_pending()
@@ -339,7 +345,7 @@ class Cluster:
             return
         if host not in self.members:
             self._close(conn)  # a removed host: its pool drains, nothing new goes there
-        elif self.policy.http2:
+        elif self.http2:
             if conn not in self.idle[host]:
                 self.idle[host].append(conn)
         else:
@@ -365,7 +371,7 @@ class Cluster:
         self.active[conn.host] -= 1
         if broken:
             self._close(conn)
-        elif self.policy.http2:
+        elif self.http2:
             self._release_conn(conn)
         elif reset or conn.host.down:
             self._close(conn)
