@@ -49,11 +49,25 @@ def subset_hosts(
     return [p for p in pods if all(p.labels.get(k) == v for k, v in spec.labels.items())]
 
 
-class Connection:
-    __slots__ = ("host", "ready", "uses")
+class HostPool:
+    """One host's connection pool inside a cluster: its idle connections, the streams waiting
+    for one, and how many connections are open (ready or being set up)."""
+
+    __slots__ = ("connections", "host", "idle", "pending")
 
     def __init__(self, host: Pod) -> None:
         self.host = host
+        self.idle: list[Connection] = []
+        self.pending: deque[Upstream] = deque()
+        self.connections = 0
+
+
+class Connection:
+    __slots__ = ("host", "pool", "ready", "uses")
+
+    def __init__(self, pool: HostPool) -> None:
+        self.host = pool.host
+        self.pool = pool  # its host's pool: no look-up per stream
         self.uses = 0
         self.ready = False
 
@@ -84,9 +98,7 @@ class Cluster:
         self.uses_hash = self.balancer.uses_hash
         self.active: dict[Pod, int] = dict.fromkeys(hosts, 0)
         self._active = self.active.__getitem__  # this proxy's open requests per host
-        self.idle: dict[Pod, list[Connection]] = {h: [] for h in hosts}
-        self.pending: dict[Pod, deque[Upstream]] = {h: deque() for h in hosts}
-        self.connections: dict[Pod, int] = dict.fromkeys(hosts, 0)
+        self.pools: dict[Pod, HostPool] = {h: HostPool(h) for h in hosts}
         self.healthy = list(hosts)
         self.panic = False
         self.max_rpc = policy.circuit_breakers.max_requests_per_connection
@@ -144,13 +156,11 @@ class Cluster:
         for host in hosts:
             if host not in self.active:
                 self.active[host] = 0
-                self.idle[host] = []
-                self.pending[host] = deque()
-                self.connections[host] = 0
+                self.pools[host] = HostPool(host)
         self.hosts = list(hosts)
         self.members = set(hosts)
         for host in removed:
-            for conn in list(self.idle[host]):
+            for conn in list(self.pools[host].idle):
                 self._close(conn)
         if self.detector is not None:
             now = self.env.now
@@ -261,7 +271,8 @@ class Cluster:
     def admit(self, up: Upstream, host: Pod) -> bool:
         """Attach the stream to a connection now, or leave it pending; False = overflow (UO)."""
         breaker = self.breaker
-        idle = self.idle[host]
+        pool = self.pools[host]
+        idle = pool.idle
         if idle:
             # max_requests is checked when a stream is attached to a ready connection; a
             # stream that must wait for one is limited by max_pending_requests only.
@@ -271,26 +282,27 @@ class Cluster:
             conn = idle[-1] if self.http2 else idle.pop()
             self._attach(up, conn)
             return True
-        if self.http2 and self.connections[host]:
+        if self.http2 and pool.connections:
             # The one multiplexed connection is still being set up: wait for it.
             if not breaker.try_pend():
                 return False
-            self.pending[host].append(up)
+            pool.pending.append(up)
             return True
         if not breaker.try_pend():
             return False
-        self.pending[host].append(up)
-        if self.connections[host] == 0 or breaker.can_connect():
+        pool.pending.append(up)
+        if pool.connections == 0 or breaker.can_connect():
             # Envoy's connection limit is soft: a host with no connection always gets one.
-            self._connect(host)
+            self._connect(pool)
         else:
             breaker.stats["upstream_cx_overflow"] += 1
         return True
 
-    def _connect(self, host: Pod) -> None:
+    def _connect(self, pool: HostPool) -> None:
         self.breaker.inc_connections()
-        self.connections[host] += 1
-        conn = Connection(host)
+        pool.connections += 1
+        host = pool.host
+        conn = Connection(pool)
         setup = 2 * self.proxy.sim.latency  # TCP (and mTLS) handshake: one round trip
         if self._placed and self.proxy.wire is not None:
             setup += 2 * self.proxy.wire.extra(host)  # the latency matrix's path to the host
@@ -323,7 +335,8 @@ class Cluster:
         if self.max_rpc and conn.uses >= self.max_rpc:
             self._close(conn)
             return
-        queue = self.pending[host]
+        pool = conn.pool
+        queue = pool.pending
         while queue and not self.breaker.can_request():
             # attachStreamToClient: the requests breaker fails the waiting stream (UO).
             self.breaker.dec_pending()
@@ -346,19 +359,19 @@ class Cluster:
         if host not in self.members:
             self._close(conn)  # a removed host: its pool drains, nothing new goes there
         elif self.http2:
-            if conn not in self.idle[host]:
-                self.idle[host].append(conn)
+            if conn not in pool.idle:
+                pool.idle.append(conn)
         else:
-            self.idle[host].append(conn)
+            pool.idle.append(conn)
 
     def _close(self, conn: Connection) -> None:
-        host = conn.host
+        pool = conn.pool
         self.breaker.dec_connections()
-        self.connections[host] -= 1
-        if conn in self.idle[host]:
-            self.idle[host].remove(conn)
-        if self.pending[host] and (self.connections[host] == 0 or self.breaker.can_connect()):
-            self._connect(host)
+        pool.connections -= 1
+        if conn in pool.idle:
+            pool.idle.remove(conn)
+        if pool.pending and (pool.connections == 0 or self.breaker.can_connect()):
+            self._connect(pool)
 
     def finished(self, up: Upstream, reset: bool, broken: bool = False) -> None:
         """The stream ended. A ``reset`` stream (timeout, caller gone) closes an HTTP/1.1
@@ -380,7 +393,7 @@ class Cluster:
 
     def forget_pending(self, up: Upstream, host: Pod) -> None:
         """A stream still waiting for a connection is abandoned (timeout or caller gone)."""
-        queue = self.pending[host]
+        queue = self.pools[host].pending
         if up in queue:
             queue.remove(up)
             self.breaker.dec_pending()
