@@ -8,13 +8,19 @@ are in :mod:`~meshsim.sim.envoy.hashing`; panic, priorities and the host-selecti
 :mod:`~meshsim.sim.envoy.host_selection`.
 
 Deviation, deliberate: slow start and preconnect peeking are not modelled.
+
+The classes are C types in the compiled build (balancers.pxd): they derive from
+:class:`~meshsim.sim.generic.GenericBase` and a ``Generic[H]`` that only type checkers see,
+and a compiled caller picks through :meth:`Balancer.pick_from` (positional: a C call).
 """
 
 from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from typing import ClassVar, Generic, TypeVar
+from typing import ClassVar, TypeVar
+
+from meshsim.sim.generic import Generic, GenericBase
 
 H = TypeVar("H", bound=Hashable)
 
@@ -39,7 +45,7 @@ def _no_active(_host: object) -> int:
 # -- EDF scheduler ------------------------------------------------------------------------------
 
 
-class _Edf(Generic[H]):
+class _Edf(GenericBase, Generic[H]):
     """``EdfScheduler``: earliest deadline first, deadline = now + 1/weight, FIFO on ties."""
 
     def __init__(self) -> None:
@@ -51,12 +57,18 @@ class _Edf(Generic[H]):
         heapq.heappush(self._heap, (self._time + 1.0 / weight, self._order, host))
         self._order += 1
 
-    def pick_and_add(self, weight: Callable[[H], float]) -> H | None:
+    def pop(self) -> H | None:
+        """Take the host with the earliest deadline; its deadline becomes the current time."""
         if not self._heap:
             return None
         deadline, _, host = heapq.heappop(self._heap)
         self._time = deadline
-        self.add(weight(host), host)
+        return host
+
+    def pick_and_add(self, weight: Callable[[H], float]) -> H | None:
+        host = self.pop()
+        if host is not None:
+            self.add(weight(host), host)
         return host
 
     @classmethod
@@ -97,7 +109,7 @@ class _Edf(Generic[H]):
 # -- balancers ----------------------------------------------------------------------------------
 
 
-class Balancer(Generic[H]):
+class Balancer(GenericBase, Generic[H]):
     """One interface for every policy: ``pick`` one host from the given host source.
 
     ``source`` names the host list (Envoy keeps separate round-robin indexes and EDF schedules
@@ -123,6 +135,17 @@ class Balancer(Generic[H]):
     ) -> H | None:
         raise NotImplementedError
 
+    def pick_from(
+        self, hosts: Sequence[H], active: Active[H] | None, hash: int | None, attempt: int,
+        source: Hashable,
+    ) -> H | None:
+        """:meth:`pick` with positional arguments, which a compiled caller calls in C.
+
+        The compiled balancers implement both; a balancer written in Python (the hashing ones)
+        implements :meth:`pick` only, and this default calls it.
+        """
+        return self.pick(hosts, active=active, hash=hash, attempt=attempt, source=source)
+
     def refresh(self) -> None:
         """The host set changed (membership or health): Envoy rebuilds per-source state."""
 
@@ -137,7 +160,7 @@ class Balancer(Generic[H]):
             self.refresh()
 
 
-class _EdfBalancer(Balancer[H]):
+class _EdfBalancer(Balancer, Generic[H]):
     """``EdfLoadBalancerBase``: EDF when weights differ, an unweighted pick when they are equal."""
 
     def __init__(self, weights: Weights[H] = None, *, rand: Callable[[], int]) -> None:
@@ -178,20 +201,29 @@ class _EdfBalancer(Balancer[H]):
         attempt: int = 0,
         source: Hashable = "healthy",
     ) -> H | None:
+        return self.pick_from(hosts, active, hash, attempt, source)
+
+    def pick_from(
+        self, hosts: Sequence[H], active: Active[H] | None, hash: int | None, attempt: int,
+        source: Hashable,
+    ) -> H | None:
         act = active or _no_active
         cached = self._sched.get(source)
         if cached is not None and cached[2] is hosts:
             edf = cached[1]  # _scheduler's first case, inlined: nearly every pick
         else:
             edf = self._scheduler(hosts, source, act)
-        if edf is not None:
-            return edf.pick_and_add(lambda h: self._host_weight(h, act))
+        if edf is not None:  # pick_and_add, without a closure per pick
+            host = edf.pop()
+            if host is not None:
+                edf.add(self._host_weight(host, act), host)
+            return host
         if not hosts:
             return None
         return self._unweighted(hosts, source, act)
 
 
-class RoundRobin(_EdfBalancer[H]):
+class RoundRobin(_EdfBalancer, Generic[H]):
     """ROUND_ROBIN: index rotation from ``seed`` when weights are equal, else EDF on weight."""
 
     def __init__(self, weights: Weights[H] = None, *, rand: Callable[[], int]) -> None:
@@ -207,7 +239,7 @@ class RoundRobin(_EdfBalancer[H]):
         return hosts[index % len(hosts)]
 
 
-class LeastRequest(_EdfBalancer[H]):
+class LeastRequest(_EdfBalancer, Generic[H]):
     """LEAST_REQUEST: N random choices (with replacement) when weights are equal, else EDF on
     ``weight / (active + 1) ** active_request_bias``."""
 
@@ -245,7 +277,7 @@ class LeastRequest(_EdfBalancer[H]):
         return candidate
 
 
-class Random(Balancer[H]):
+class Random(Balancer, Generic[H]):
     """RANDOM: one draw, ``hosts[r % n]`` (drawn even when the host list is empty)."""
 
     def pick(
@@ -256,6 +288,12 @@ class Random(Balancer[H]):
         hash: int | None = None,
         attempt: int = 0,
         source: Hashable = "healthy",
+    ) -> H | None:
+        return self.pick_from(hosts, active, hash, attempt, source)
+
+    def pick_from(
+        self, hosts: Sequence[H], active: Active[H] | None, hash: int | None, attempt: int,
+        source: Hashable,
     ) -> H | None:
         r = self._rand()
         if not hosts:

@@ -1,11 +1,22 @@
 # C declarations for cluster.py (see meshsim/sim/kernel.pxd). Hosts stay ``object``: a
 # gateway pod stands in for a ``Pod``.
+cimport cython
+from meshsim.sim.envoy.balancers cimport Balancer
 from meshsim.sim.envoy.breakers cimport ResourceManager
+from meshsim.sim.envoy.outlier cimport OutlierDetector
 from meshsim.sim.envoy.upstream cimport Upstream
+
+
+cdef class HostPool:
+    cdef public object host
+    cdef public list idle
+    cdef public object pending
+    cdef public long connections
 
 
 cdef class Connection:
     cdef public object host
+    cdef public HostPool pool
     cdef public long uses
     cdef public bint ready
 
@@ -19,31 +30,34 @@ cdef class Cluster:
     cdef public object service_code
     cdef public object hosts
     cdef public object policy
+    cdef public bint http2
     cdef public ResourceManager breaker
-    cdef public object balancer
+    cdef public Balancer balancer
     cdef public bint uses_hash
     cdef public dict active
     cdef public object _active
-    cdef public dict idle
-    cdef public dict pending
-    cdef public dict connections
+    cdef public dict pools
     cdef public list healthy
     cdef public bint panic
     cdef public object max_rpc
     cdef public set members
     cdef public object _rand
-    cdef public object detector
+    cdef public OutlierDetector detector
     cdef public object _ejected_level
     cdef public object tiers
     cdef public bint _placed
+    @cython.locals(detector=OutlierDetector)
     cpdef report_status(self, object host, long status)
     cpdef report_local(self, object host, object kind)
     cpdef choose(self, Upstream up)
+    @cython.locals(pool=HostPool, idle=list)
     cpdef bint admit(self, Upstream up, object host)
-    cpdef _connect(self, object host)
+    cpdef _connect(self, HostPool pool)
     cpdef _connected(self, Connection conn)
     cpdef _attach(self, Upstream up, Connection conn)
+    @cython.locals(pool=HostPool)
     cpdef _release_conn(self, Connection conn)
+    @cython.locals(pool=HostPool)
     cpdef _close(self, Connection conn)
     cpdef finished(self, Upstream up, bint reset, bint broken=*)
     cpdef forget_pending(self, Upstream up, object host)

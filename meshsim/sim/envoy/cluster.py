@@ -12,9 +12,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from meshsim.model.clusters import ClusterPolicy
-from meshsim.sim.envoy import Balancer, OutlierDetector, make_balancer, priority_load
-from meshsim.sim.envoy.breakers import ResourceManager  # its defining module: kernel.pxd
+
+# cluster.pxd cimports these C types: import them from the modules that define them.
+from meshsim.sim.envoy.balancers import Balancer
+from meshsim.sim.envoy.breakers import ResourceManager
+from meshsim.sim.envoy.host_selection import make_balancer, priority_load
 from meshsim.sim.envoy.locality import Tiers, tiers_for
+from meshsim.sim.envoy.outlier import OutlierDetector
 from meshsim.sim.kernel import call_later
 
 if TYPE_CHECKING:
@@ -45,11 +49,25 @@ def subset_hosts(
     return [p for p in pods if all(p.labels.get(k) == v for k, v in spec.labels.items())]
 
 
-class Connection:
-    __slots__ = ("host", "ready", "uses")
+class HostPool:
+    """One host's connection pool inside a cluster: its idle connections, the streams waiting
+    for one, and how many connections are open (ready or being set up)."""
+
+    __slots__ = ("connections", "host", "idle", "pending")
 
     def __init__(self, host: Pod) -> None:
         self.host = host
+        self.idle: list[Connection] = []
+        self.pending: deque[Upstream] = deque()
+        self.connections = 0
+
+
+class Connection:
+    __slots__ = ("host", "pool", "ready", "uses")
+
+    def __init__(self, pool: HostPool) -> None:
+        self.host = pool.host
+        self.pool = pool  # its host's pool: no look-up per stream
         self.uses = 0
         self.ready = False
 
@@ -71,6 +89,7 @@ class Cluster:
         self.service_code: int | None = None  # the recorder's code, cached on first use
         self.hosts = hosts
         self.policy = policy
+        self.http2 = policy.http2  # read per stream; the policy is frozen
         self.breaker = ResourceManager(policy.circuit_breakers)
         self.balancer: Balancer[Pod] = make_balancer(
             policy.load_balancer, rand=rand, key=lambda p: p.name,
@@ -79,9 +98,7 @@ class Cluster:
         self.uses_hash = self.balancer.uses_hash
         self.active: dict[Pod, int] = dict.fromkeys(hosts, 0)
         self._active = self.active.__getitem__  # this proxy's open requests per host
-        self.idle: dict[Pod, list[Connection]] = {h: [] for h in hosts}
-        self.pending: dict[Pod, deque[Upstream]] = {h: deque() for h in hosts}
-        self.connections: dict[Pod, int] = dict.fromkeys(hosts, 0)
+        self.pools: dict[Pod, HostPool] = {h: HostPool(h) for h in hosts}
         self.healthy = list(hosts)
         self.panic = False
         self.max_rpc = policy.circuit_breakers.max_requests_per_connection
@@ -139,13 +156,11 @@ class Cluster:
         for host in hosts:
             if host not in self.active:
                 self.active[host] = 0
-                self.idle[host] = []
-                self.pending[host] = deque()
-                self.connections[host] = 0
+                self.pools[host] = HostPool(host)
         self.hosts = list(hosts)
         self.members = set(hosts)
         for host in removed:
-            for conn in list(self.idle[host]):
+            for conn in list(self.pools[host].idle):
                 self._close(conn)
         if self.detector is not None:
             now = self.env.now
@@ -207,10 +222,12 @@ class Cluster:
         self._refresh_health()
 
     def report_status(self, host: Pod, status: int) -> None:
-        if self.detector is not None:
+        detector = self.detector
+        if detector is not None:
+            now = self.env.now
             if host.failures is not None:  # an answer: this connection was not refused
-                self.detector.report_local(host, "connect_success", self.env.now)
-            self.detector.report_status(host, status, self.env.now)
+                detector.report_local(host, "connect_success", now)
+            detector.report_status(host, status, now)
 
     def report_local(self, host: Pod, kind: str) -> None:
         if self.detector is not None:
@@ -227,15 +244,14 @@ class Cluster:
         name = "all" if self.panic else "healthy"
         retry = up.retry
         if retry is None and not self.uses_hash:  # a first attempt: one plain pick
-            return self.balancer.pick(source, active=self._active, source=name)
+            return self.balancer.pick_from(source, self._active, None, 0, name)
         tries = retry.host_selection_attempts + 1 if retry is not None and up.call.attempts else 1
         hash_ = up.hash if self.uses_hash else None
         if self.uses_hash and hash_ is None:
             hash_ = up.hash = self.balancer.random_hash()
         host = None
         for attempt in range(tries):
-            host = self.balancer.pick(source, active=self._active, hash=hash_, attempt=attempt,
-                                      source=name)
+            host = self.balancer.pick_from(source, self._active, hash_, attempt, name)
             if host is None or retry is None or retry.accept(host):
                 return host
         return host
@@ -255,36 +271,38 @@ class Cluster:
     def admit(self, up: Upstream, host: Pod) -> bool:
         """Attach the stream to a connection now, or leave it pending; False = overflow (UO)."""
         breaker = self.breaker
-        idle = self.idle[host]
+        pool = self.pools[host]
+        idle = pool.idle
         if idle:
             # max_requests is checked when a stream is attached to a ready connection; a
             # stream that must wait for one is limited by max_pending_requests only.
             if not breaker.can_request():
                 breaker.stats["upstream_rq_pending_overflow"] += 1
                 return False
-            conn = idle[-1] if self.policy.http2 else idle.pop()
+            conn = idle[-1] if self.http2 else idle.pop()
             self._attach(up, conn)
             return True
-        if self.policy.http2 and self.connections[host]:
+        if self.http2 and pool.connections:
             # The one multiplexed connection is still being set up: wait for it.
             if not breaker.try_pend():
                 return False
-            self.pending[host].append(up)
+            pool.pending.append(up)
             return True
         if not breaker.try_pend():
             return False
-        self.pending[host].append(up)
-        if self.connections[host] == 0 or breaker.can_connect():
+        pool.pending.append(up)
+        if pool.connections == 0 or breaker.can_connect():
             # Envoy's connection limit is soft: a host with no connection always gets one.
-            self._connect(host)
+            self._connect(pool)
         else:
             breaker.stats["upstream_cx_overflow"] += 1
         return True
 
-    def _connect(self, host: Pod) -> None:
+    def _connect(self, pool: HostPool) -> None:
         self.breaker.inc_connections()
-        self.connections[host] += 1
-        conn = Connection(host)
+        pool.connections += 1
+        host = pool.host
+        conn = Connection(pool)
         setup = 2 * self.proxy.sim.latency  # TCP (and mTLS) handshake: one round trip
         if self._placed and self.proxy.wire is not None:
             setup += 2 * self.proxy.wire.extra(host)  # the latency matrix's path to the host
@@ -317,7 +335,8 @@ class Cluster:
         if self.max_rpc and conn.uses >= self.max_rpc:
             self._close(conn)
             return
-        queue = self.pending[host]
+        pool = conn.pool
+        queue = pool.pending
         while queue and not self.breaker.can_request():
             # attachStreamToClient: the requests breaker fails the waiting stream (UO).
             self.breaker.dec_pending()
@@ -327,7 +346,7 @@ class Cluster:
             up = queue.popleft()
             self.breaker.dec_pending()
             self._attach(up, conn)
-            if self.policy.http2:
+            if self.http2:
                 while queue:  # multiplexed: every waiting stream goes at once
                     nxt = queue.popleft()
                     self.breaker.dec_pending()
@@ -339,20 +358,20 @@ class Cluster:
             return
         if host not in self.members:
             self._close(conn)  # a removed host: its pool drains, nothing new goes there
-        elif self.policy.http2:
-            if conn not in self.idle[host]:
-                self.idle[host].append(conn)
+        elif self.http2:
+            if conn not in pool.idle:
+                pool.idle.append(conn)
         else:
-            self.idle[host].append(conn)
+            pool.idle.append(conn)
 
     def _close(self, conn: Connection) -> None:
-        host = conn.host
+        pool = conn.pool
         self.breaker.dec_connections()
-        self.connections[host] -= 1
-        if conn in self.idle[host]:
-            self.idle[host].remove(conn)
-        if self.pending[host] and (self.connections[host] == 0 or self.breaker.can_connect()):
-            self._connect(host)
+        pool.connections -= 1
+        if conn in pool.idle:
+            pool.idle.remove(conn)
+        if pool.pending and (pool.connections == 0 or self.breaker.can_connect()):
+            self._connect(pool)
 
     def finished(self, up: Upstream, reset: bool, broken: bool = False) -> None:
         """The stream ended. A ``reset`` stream (timeout, caller gone) closes an HTTP/1.1
@@ -365,7 +384,7 @@ class Cluster:
         self.active[conn.host] -= 1
         if broken:
             self._close(conn)
-        elif self.policy.http2:
+        elif self.http2:
             self._release_conn(conn)
         elif reset or conn.host.down:
             self._close(conn)
@@ -374,7 +393,7 @@ class Cluster:
 
     def forget_pending(self, up: Upstream, host: Pod) -> None:
         """A stream still waiting for a connection is abandoned (timeout or caller gone)."""
-        queue = self.pending[host]
+        queue = self.pools[host].pending
         if up in queue:
             queue.remove(up)
             self.breaker.dec_pending()

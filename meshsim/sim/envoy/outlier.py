@@ -6,15 +6,19 @@ reference/envoy-istio.md §1. Consecutive detectors eject inline (Envoy posts to
 thread, which its tests and meshsim run immediately); statistical detectors, un-ejection and
 backoff decay happen only on :meth:`OutlierDetector.tick`, which the caller must invoke every
 ``spec.interval`` seconds (Envoy's own periodic timer, armed at creation).
+
+The detector and its per-host monitors are C types in the compiled build (outlier.pxd); the
+detector derives from :class:`~meshsim.sim.generic.GenericBase` and a ``Generic[H]`` that only
+type checkers see.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Generic, Literal, TypeVar
+from typing import Literal, TypeVar
 
 from meshsim.model.clusters import OutlierDetection
+from meshsim.sim.generic import Generic, GenericBase
 
 H = TypeVar("H", bound=Hashable)
 
@@ -48,19 +52,19 @@ def _ms(seconds: float) -> int:
     return round(seconds * 1000)
 
 
-@dataclass
 class _Bucket:
-    success: int = 0
-    total: int = 0
+    def __init__(self) -> None:
+        self.success = 0
+        self.total = 0
 
 
-@dataclass
 class _SuccessRateMonitor:
     """Two buckets swapped at every tick, so statistics cover exactly the previous interval."""
 
-    current: _Bucket = field(default_factory=_Bucket)
-    backup: _Bucket = field(default_factory=_Bucket)
-    success_rate: float = -1.0  # last computed per-host rate, -1 = none (admin /clusters)
+    def __init__(self) -> None:
+        self.current = _Bucket()
+        self.backup = _Bucket()
+        self.success_rate = -1.0  # last computed per-host rate, -1 = none (admin /clusters)
 
     def swap(self) -> None:
         self.backup.success = 0
@@ -73,21 +77,21 @@ class _SuccessRateMonitor:
         return self.backup.success * 100.0 / self.backup.total, self.backup.total
 
 
-@dataclass
 class _HostMonitor:
-    consecutive_5xx: int = 0
-    consecutive_gateway_failure: int = 0
-    consecutive_local_origin_failure: int = 0
-    external: _SuccessRateMonitor = field(default_factory=_SuccessRateMonitor)
-    local: _SuccessRateMonitor = field(default_factory=_SuccessRateMonitor)
-    backoff: int = 0  # Envoy's ejectTimeBackoff multiplier k
-    num_ejections: int = 0
-    last_ejection: float | None = None
-    last_unejection: float | None = None
-    jitter_ms: int = 0
+    def __init__(self) -> None:
+        self.consecutive_5xx = 0
+        self.consecutive_gateway_failure = 0
+        self.consecutive_local_origin_failure = 0
+        self.external = _SuccessRateMonitor()
+        self.local = _SuccessRateMonitor()
+        self.backoff = 0  # Envoy's ejectTimeBackoff multiplier k
+        self.num_ejections = 0
+        self.last_ejection: float | None = None
+        self.last_unejection: float | None = None
+        self.jitter_ms = 0
 
 
-class OutlierDetector(Generic[H]):
+class OutlierDetector(GenericBase, Generic[H]):
     """Envoy's ``DetectorImpl`` plus one ``DetectorHostMonitorImpl`` per host.
 
     ``rand`` stands for both Envoy generators involved: the runtime's (enforcement rolls
@@ -106,6 +110,8 @@ class OutlierDetector(Generic[H]):
         on_uneject: Callable[[H, float], None] | None = None,
     ) -> None:
         self.spec = spec
+        # Read on every locally originated event; the spec is frozen.
+        self._split = spec.split_external_local_origin_errors
         self._rand = rand
         self._on_eject = on_eject
         self._on_uneject = on_uneject
@@ -195,7 +201,7 @@ class OutlierDetector(Generic[H]):
         """
         if kind not in ("connect_failed", "timeout", "connect_success"):
             raise ValueError(f"unknown local-origin event {kind!r}")
-        if not self.spec.split_external_local_origin_errors:
+        if not self._split:
             if kind == "connect_failed":
                 self.report_status(host, 503, now)
             elif kind == "timeout":

@@ -1,0 +1,71 @@
+"""The balancers' two entry points: ``pick`` (keywords, the API and upstream's tests) and
+``pick_from`` (positional, what the compiled cluster calls in C) must be the same balancer.
+
+The algorithms themselves are certified against Envoy's tests in
+tests/conformance/envoy/test_conformance_balancers.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+
+import pytest
+from envoy_mocks import Pinned
+
+from meshsim.sim.envoy import Balancer, LeastRequest, Maglev, Random, RingHash, RoundRobin
+from meshsim.sim.envoy.balancers import Active
+
+HOSTS = ["a", "b", "c", "d", "e"]
+ACTIVE = {"a": 3, "b": 0, "c": 1, "d": 0, "e": 2}
+DRAWS = (7, 3, 11, 2, 19, 5, 8, 13, 1, 4, 17, 6) * 4
+
+Make = Callable[[Pinned], Balancer[str]]
+POLICIES: dict[str, Make] = {
+    "round_robin": lambda r: RoundRobin(rand=r),
+    "weighted_round_robin": lambda r: RoundRobin({"a": 1.0, "b": 3.0, "c": 2.0}, rand=r),
+    "least_request": lambda r: LeastRequest(rand=r),
+    "weighted_least_request": lambda r: LeastRequest({"a": 2.0, "b": 1.0}, rand=r),
+    "random": lambda r: Random(rand=r),
+    "ring_hash": lambda r: RingHash(rand=r, min_ring_size=64),
+    "maglev": lambda r: Maglev(rand=r, table_size=61),
+}
+
+
+def _picks(make: Make, positional: bool) -> tuple[list[str | None], int]:
+    rand = Pinned(*DRAWS, repeat=9)
+    lb = make(rand)
+    out: list[str | None] = []
+    for i in range(20):
+        hosts = HOSTS if i < 12 else HOSTS[:3]  # a host-set change half-way
+        source = "healthy" if i % 3 else "all"
+        hash_ = 1000 + 37 * i if lb.uses_hash else None
+        if positional:
+            out.append(lb.pick_from(hosts, ACTIVE.__getitem__, hash_, 0, source))
+        else:
+            out.append(lb.pick(hosts, active=ACTIVE.__getitem__, hash=hash_, source=source))
+    return out, rand.calls
+
+
+@pytest.mark.parametrize("policy", sorted(POLICIES))
+def test_pick_from_is_pick_with_positional_arguments(policy: str) -> None:
+    picks, draws = _picks(POLICIES[policy], positional=True)
+    assert (picks, draws) == _picks(POLICIES[policy], positional=False)
+    assert None not in picks and len(set(picks)) > 1  # the sequence says something
+
+
+def test_a_balancer_written_in_python_gets_pick_from() -> None:
+    """A subclass that implements only ``pick`` (as the hashing balancers do) is still
+    reachable through ``pick_from``, with every argument passed on."""
+    seen: list[tuple[int | None, int, Hashable]] = []
+
+    class First(Balancer[str]):
+        def pick(
+            self, hosts: Sequence[str], *, active: Active[str] | None = None,
+            hash: int | None = None, attempt: int = 0, source: Hashable = "healthy",
+        ) -> str | None:
+            seen.append((hash, attempt, source))
+            return hosts[0] if hosts else None
+
+    lb = First(rand=Pinned())
+    assert lb.pick_from(["x", "y"], None, 5, 2, "all") == "x"
+    assert seen == [(5, 2, "all")]
