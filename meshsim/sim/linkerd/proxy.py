@@ -249,8 +249,9 @@ class LinkerdProxy(Proxy):
         endpoint = flight.endpoint
         if endpoint is not None:
             endpoint.ewma.finish(now, now - flight.started)
-            assert flight.balancer is not None
-            flight.balancer.accrue(endpoint, status, now)
+            pool = flight.balancer
+            assert pool is not None
+            pool.accrue(endpoint, status, now)
         self.record_attempt(att, status, att.flags)
         self.outcome(flight, status, status)
 

@@ -1,1 +1,11 @@
-# Compiled as is (no C types): see meshsim/sim/kernel.pxd.
+# C declarations for retry.py (see meshsim/sim/kernel.pxd): the profile route's retry policy
+# holds its budget as a C type. The policy (annotation) engine is per request and compiled as is.
+from meshsim.sim.linkerd.budget cimport TpsBudget
+
+
+cdef class ProfileRetry:
+    cdef public TpsBudget budget
+    cdef public bint is_retryable
+    cdef public tuple response_classes
+    cdef public long retries
+    cdef public long skipped_no_budget
