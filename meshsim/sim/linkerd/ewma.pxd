@@ -22,4 +22,5 @@ cpdef tuple gen_pair(object rand, Py_ssize_t length)
 
 cdef class P2C:
     cdef public object _rand
+    cpdef tuple pair(self, Py_ssize_t length)
     cpdef pick(self, object ready, object load)

@@ -93,13 +93,17 @@ class P2C:
     def __init__(self, rand: Callable[[], float]) -> None:
         self._rand = rand
 
+    def pair(self, length: int) -> tuple[int, int]:
+        """The two distinct indices among ``length`` ready endpoints (:func:`gen_pair`)."""
+        return gen_pair(self._rand, length)
+
     def pick(self, ready: Sequence[H], load: Callable[[H], float]) -> H | None:
         """0 ready: ``None`` (wait); 1: it, no load read; else the lower load, ties to a."""
         if not ready:
             return None
         if len(ready) == 1:
             return ready[0]
-        aidx, bidx = gen_pair(self._rand, len(ready))
+        aidx, bidx = self.pair(len(ready))
         aload = load(ready[aidx])
         bload = load(ready[bidx])
         return ready[aidx] if aload <= bload else ready[bidx]

@@ -1,7 +1,7 @@
 # C declarations for flight.py (see meshsim/sim/kernel.pxd). The backend and endpoint stay
 # ``object`` here (pool.pxd cimports this file); the proxy reads them through typed locals.
 from meshsim.sim.messages cimport Attempt, Call
-from meshsim.sim.linkerd.retry cimport ProfileRetry
+from meshsim.sim.linkerd.retry cimport PolicyRetry, ProfileRetry
 cimport cython
 
 
@@ -9,7 +9,7 @@ cdef class Flight:
     cdef public Call call
     cdef public object route
     cdef public ProfileRetry profile_retry
-    cdef public object policy_retry
+    cdef public PolicyRetry policy_retry
     cdef public object balancer
     cdef public Attempt attempt
     cdef public object endpoint

@@ -2,7 +2,7 @@
 # stays ``object`` too (proxy.pxd cimports this file), so the pool calls it through Python.
 cimport cython
 from meshsim.sim.linkerd.accrual cimport ConsecutiveFailures
-from meshsim.sim.linkerd.ewma cimport P2C, PeakEwma, gen_pair
+from meshsim.sim.linkerd.ewma cimport P2C, PeakEwma
 from meshsim.sim.linkerd.flight cimport Flight
 from meshsim.sim.linkerd.queue cimport BalancerQueue
 

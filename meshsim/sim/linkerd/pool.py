@@ -17,7 +17,7 @@ from meshsim.sim.kernel import call_later
 from meshsim.sim.linkerd.accrual import GRPC_FAILURE_CODES, ConsecutiveFailures
 from meshsim.sim.linkerd.backoff import ExponentialBackoff
 from meshsim.sim.linkerd.errors import http_status
-from meshsim.sim.linkerd.ewma import P2C, PeakEwma, gen_pair
+from meshsim.sim.linkerd.ewma import P2C, PeakEwma
 from meshsim.sim.linkerd.flight import Flight
 from meshsim.sim.linkerd.queue import BalancerQueue
 from meshsim.sim.sampling import Sampler
@@ -111,7 +111,7 @@ class BackendPool:
         cost read in place (no closure per pick; the compiled build reads it in C)."""
         if len(ready) == 1:
             return ready[0]
-        aidx, bidx = gen_pair(self.p2c._rand, len(ready))
+        aidx, bidx = self.p2c.pair(len(ready))
         a = ready[aidx]
         b = ready[bidx]
         return a if a.ewma.cost(now) <= b.ewma.cost(now) else b

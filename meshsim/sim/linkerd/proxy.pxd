@@ -6,7 +6,7 @@ from meshsim.sim.messages cimport Attempt, Call
 from meshsim.sim.kernel cimport Timers, Wake
 from meshsim.sim.linkerd.flight cimport Flight
 from meshsim.sim.linkerd.pool cimport BackendPool, Endpoint
-from meshsim.sim.linkerd.retry cimport ProfileRetry
+from meshsim.sim.linkerd.retry cimport PolicyRetry, ProfileRetry
 
 
 cdef class LinkerdProxy(Proxy):
@@ -18,6 +18,7 @@ cdef class LinkerdProxy(Proxy):
     cdef public dict _balancers
     cdef public dict _budgets
     cdef public dict _profile_retries
+    cdef public dict _policy_configs
     @cython.locals(chosen=dict)
     cpdef route_for(self, Call call)
     @cython.locals(bal=BackendPool)
@@ -29,10 +30,11 @@ cdef class LinkerdProxy(Proxy):
     cpdef _try(self, Flight flight)
     @cython.locals(endpoint=Endpoint, call=Call, att=Attempt, timers=Timers)
     cpdef dispatch(self, Flight flight, BackendPool pool, list ready, double now)
+    @cython.locals(retry=PolicyRetry)
     cpdef tuple _attempt_timeout(self, Flight flight)
     @cython.locals(flight=Flight, endpoint=Endpoint, pool=BackendPool, status=long)
     cpdef response(self, Attempt att)
-    @cython.locals(profile=ProfileRetry)
+    @cython.locals(profile=ProfileRetry, retry=PolicyRetry)
     cpdef outcome(self, Flight flight, long status, object outcome)
     @cython.locals(att=Attempt, flight=Flight)
     cpdef _on_attempt_timeout(self, Wake ev)

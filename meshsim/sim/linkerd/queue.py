@@ -19,10 +19,10 @@ False when no endpoint is ready.
 
 from __future__ import annotations
 
+import typing
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-import typing
 from typing import Literal, TypeVar
 
 from meshsim.sim.generic import Generic, GenericBase

@@ -9,3 +9,12 @@ cdef class ProfileRetry:
     cdef public tuple response_classes
     cdef public long retries
     cdef public long skipped_no_budget
+
+
+cdef class PolicyRetry:
+    cdef public object config
+    cdef public object _stream
+    cdef public long attempt
+    cdef public object last_reason
+    cpdef header_timeout(self, object attempt=*)
+    cpdef long begin_retry(self) except? -1
