@@ -3,6 +3,9 @@
 cimport cython
 
 
+cpdef long long _ns(double seconds) except? -1
+
+
 cdef class PeakEwma:
     cdef public double decay_ns
     cdef public double rtt_ns

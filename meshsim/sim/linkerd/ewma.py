@@ -9,8 +9,8 @@ arithmetic (and C12's exact 400 ms / 200 ms) matches tower bit for bit.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Hashable, Sequence
+from math import exp
 from typing import TypeVar
 
 H = TypeVar("H", bound=Hashable)
@@ -46,7 +46,7 @@ class PeakEwma:
             self.rtt_ns = rtt_ns  # peak: jump to the worst case
         else:
             elapsed = float(max(0, now_ns - self.update_at_ns))
-            decay = math.exp(-elapsed / self.decay_ns)
+            decay = exp(-elapsed / self.decay_ns)
             recency = 1.0 - decay
             self.rtt_ns = (self.rtt_ns * decay) + (rtt_ns * recency)
         self.update_at_ns = now_ns

@@ -80,7 +80,9 @@ class LinkerdProxy(Proxy):
     def route_for(self, call: Call) -> Route | None:
         """The route of a request, remembered per distinct request: the choice depends only
         on the service, method, path and headers, and a scenario sends few distinct ones."""
-        key = (call.service, call.method, call.path, *call.headers.items())
+        headers = call.headers
+        key = ((call.service, call.method, call.path, *headers.items()) if headers
+               else (call.service, call.method, call.path))
         chosen = self._chosen
         if key in chosen:
             return chosen[key]
