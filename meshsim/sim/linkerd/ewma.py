@@ -9,8 +9,8 @@ arithmetic (and C12's exact 400 ms / 200 ms) matches tower bit for bit.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Hashable, Sequence
+from math import exp
 from typing import TypeVar
 
 H = TypeVar("H", bound=Hashable)
@@ -46,7 +46,7 @@ class PeakEwma:
             self.rtt_ns = rtt_ns  # peak: jump to the worst case
         else:
             elapsed = float(max(0, now_ns - self.update_at_ns))
-            decay = math.exp(-elapsed / self.decay_ns)
+            decay = exp(-elapsed / self.decay_ns)
             recency = 1.0 - decay
             self.rtt_ns = (self.rtt_ns * decay) + (rtt_ns * recency)
         self.update_at_ns = now_ns
@@ -93,13 +93,17 @@ class P2C:
     def __init__(self, rand: Callable[[], float]) -> None:
         self._rand = rand
 
+    def pair(self, length: int) -> tuple[int, int]:
+        """The two distinct indices among ``length`` ready endpoints (:func:`gen_pair`)."""
+        return gen_pair(self._rand, length)
+
     def pick(self, ready: Sequence[H], load: Callable[[H], float]) -> H | None:
         """0 ready: ``None`` (wait); 1: it, no load read; else the lower load, ties to a."""
         if not ready:
             return None
         if len(ready) == 1:
             return ready[0]
-        aidx, bidx = gen_pair(self._rand, len(ready))
+        aidx, bidx = self.pair(len(ready))
         aload = load(ready[aidx])
         bload = load(ready[bidx])
         return ready[aidx] if aload <= bload else ready[bidx]

@@ -63,6 +63,7 @@ class LinkerdProxy(Proxy):
         self._balancers: dict[str, BackendPool] = {}
         self._budgets: dict[str, TpsBudget | None] = {}
         self._profile_retries: dict[int, tuple[Route, ProfileRetry]] = {}  # by id(route)
+        self._policy_configs: dict[int, tuple[Route, PolicyRetryConfig]] = {}  # by id(route)
 
     # -- configuration --------------------------------------------------------------------------
     def routes(self, service: str) -> tuple[Route, ...]:
@@ -79,7 +80,9 @@ class LinkerdProxy(Proxy):
     def route_for(self, call: Call) -> Route | None:
         """The route of a request, remembered per distinct request: the choice depends only
         on the service, method, path and headers, and a scenario sends few distinct ones."""
-        key = (call.service, call.method, call.path, *call.headers.items())
+        headers = call.headers
+        key = ((call.service, call.method, call.path, *headers.items()) if headers
+               else (call.service, call.method, call.path))
         chosen = self._chosen
         if key in chosen:
             return chosen[key]
@@ -126,6 +129,21 @@ class LinkerdProxy(Proxy):
             entry = self._profile_retries[id(route)] = (route, retry)
         return entry[1]
 
+    def policy_config(self, route: Route) -> PolicyRetryConfig:
+        """A policy route's retry settings, built once per route (they are immutable; each
+        request gets its own :class:`PolicyRetry` state over them)."""
+        entry = self._policy_configs.get(id(route))
+        if entry is None or entry[0] is not route:  # the route is kept: its id stays its own
+            spec = route.policy_retry
+            assert spec is not None
+            config = PolicyRetryConfig(
+                statuses=spec.codes, grpc_codes=spec.grpc_codes, limit=spec.limit,
+                timeout=spec.timeout or None,
+                backoff=ExponentialBackoff(spec.backoff_min, spec.backoff_max, spec.jitter),
+            )
+            entry = self._policy_configs[id(route)] = (route, config)
+        return entry[1]
+
     def on_endpoints(self, service: str, pods: list[Pod]) -> None:
         """The destination controller pushed ``service``'s new endpoints."""
         bal = self._balancers.get(service)
@@ -150,12 +168,7 @@ class LinkerdProxy(Proxy):
         if route.is_retryable and route.retry_budget is not None:
             flight.profile_retry = self.profile_retry(call.service, route)
         elif route.policy_retry is not None:
-            spec = route.policy_retry
-            flight.policy_retry = PolicyRetry(PolicyRetryConfig(
-                statuses=spec.codes, grpc_codes=spec.grpc_codes, limit=spec.limit,
-                timeout=spec.timeout or None,
-                backoff=ExponentialBackoff(spec.backoff_min, spec.backoff_max, spec.jitter),
-            ), self._roll)
+            flight.policy_retry = PolicyRetry(self.policy_config(route), self._roll)
         if route.timeout > 0:
             timers = self._request_timers.get(route.timeout)
             if timers is None:
@@ -183,6 +196,8 @@ class LinkerdProxy(Proxy):
         route = flight.route
         if isinstance(route, LiveRoute):  # a rollout's live split: zero weights are out
             weighted = [(b, w) for b, w in route.weighted_backends() if w > 0]
+        elif len(route.backends) == 1:  # one backend takes everything, ready or not: no draw
+            return self.balancer(route.backends[0].service)
         else:
             weighted = [(b, float(b.weight)) for b in route.backends]
         balancers = [(w, bal) for b, w in weighted
@@ -227,10 +242,12 @@ class LinkerdProxy(Proxy):
     def _attempt_timeout(self, flight: Flight) -> tuple[float, str]:
         """The first per-attempt timer and what its expiry is: the retry (response-headers)
         timeout is a retryable error, the response timeout is not (``route/retry.rs``)."""
-        timers = [(flight.route.response_timeout, "other")]
-        if flight.policy_retry is not None:
-            timers.append((flight.policy_retry.header_timeout() or 0.0,
-                           "response_headers_timeout"))
+        response = flight.route.response_timeout
+        retry = flight.policy_retry
+        if retry is None:  # the response timeout alone
+            return (response, "other") if response > 0 else (0.0, "")
+        timers = [(response, "other"),
+                  (retry.header_timeout() or 0.0, "response_headers_timeout")]
         live = [t for t in timers if t[0] > 0]
         return min(live) if live else (0.0, "")
 
@@ -249,8 +266,9 @@ class LinkerdProxy(Proxy):
         endpoint = flight.endpoint
         if endpoint is not None:
             endpoint.ewma.finish(now, now - flight.started)
-            assert flight.balancer is not None
-            flight.balancer.accrue(endpoint, status, now)
+            pool = flight.balancer
+            assert pool is not None
+            pool.accrue(endpoint, status, now)
         self.record_attempt(att, status, att.flags)
         self.outcome(flight, status, status)
 

@@ -19,10 +19,13 @@ False when no endpoint is ready.
 
 from __future__ import annotations
 
+import typing
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Generic, Literal, TypeVar
+from typing import Literal, TypeVar
+
+from meshsim.sim.generic import Generic, GenericBase
 
 R = TypeVar("R")
 
@@ -41,7 +44,7 @@ EPS = 1e-9  # a step this close before the deadline counts as at it (callers wit
 
 
 @dataclass
-class Result(Generic[R]):
+class Result(typing.Generic[R]):
     """What happened to one queued request at ``time``."""
 
     request: R
@@ -49,7 +52,7 @@ class Result(Generic[R]):
     time: float
 
 
-class BalancerQueue(Generic[R]):
+class BalancerQueue(GenericBase, Generic[R]):
     """Gate + bounded FIFO + worker with failfast, for one backend (one balancer)."""
 
     def __init__(

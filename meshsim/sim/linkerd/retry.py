@@ -128,7 +128,10 @@ def retryable(
         grpc_status = grpc_code(outcome)
     if grpc_codes is not None and grpc_status is not None and grpc_status in grpc_codes:
         return True
-    return any(lo <= outcome <= hi for lo, hi in statuses)
+    for lo, hi in statuses:  # noqa: SIM110 (a loop, not any(): no generator per response)
+        if lo <= outcome <= hi:
+            return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -154,6 +157,12 @@ class Decision:
     retry: bool
     delay: float = 0.0
     reason: str = ""
+
+
+# The answers that are not a retry carry no delay: one instance each (a Decision is frozen).
+_NOT_RETRYABLE = Decision(False, reason="not_retryable")
+_BODY_CAPPED = Decision(False, reason="body_capped")
+_LIMIT_EXCEEDED = Decision(False, reason="limit_exceeded")
 
 
 class PolicyRetry:
@@ -187,11 +196,11 @@ class PolicyRetry:
             outcome, self.config.statuses, self.config.grpc_codes, grpc_status=grpc_status
         )
         if not ok:
-            return Decision(False, reason="not_retryable")
+            return _NOT_RETRYABLE
         if body_capped:
-            return Decision(False, reason="body_capped")
+            return _BODY_CAPPED
         if self.attempt > self.config.limit:
-            return Decision(False, reason="limit_exceeded")
+            return _LIMIT_EXCEEDED
         delay = self._stream.next_delay() if self._stream is not None else 0.0
         return Decision(True, delay=delay, reason="retry")
 
