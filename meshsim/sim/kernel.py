@@ -113,15 +113,7 @@ class Kernel(simpy.Environment):
             if type(event) is Wake:
                 event.fn(event)  # type: ignore[misc]  # only EventQueue holds a None fn
                 return
-        callbacks, event.callbacks = event.callbacks, None
-        try:
-            for callback in callbacks:
-                callback(event)
-        except StopSimulation:
-            self._resume_later(event, callbacks, callback)
-            raise
-        if not event._ok and not hasattr(event, "_defused"):
-            raise _failure(event)
+        _run_callbacks(self, event)
 
     def run(self, until: float | Event | None = None) -> Any:
         """SimPy's ``Environment.run``, stepping in an inlined loop."""
