@@ -253,9 +253,7 @@ class EventQueue:
 
     def push(self, when: float, priority: int, wake: Wake) -> None:
         """Schedule ``wake`` at ``when`` under the next insertion id."""
-        eid = self.next_id
-        self.next_id = eid + 1
-        self.push_keyed(when, priority, eid, wake)
+        self.push_keyed(when, priority, self.take_id(), wake)
 
     def push_keyed(self, when: float, priority: int, eid: int, wake: Wake) -> None:
         """Schedule ``wake`` under an id taken earlier (:meth:`take_id`)."""

@@ -29,5 +29,6 @@ cdef class Source:
     cpdef start(self)
     cpdef _schedule(self, double t)
     cpdef _arrive(self, Wake ev)
+    cpdef Proxy _client(self)
     @cython.locals(client=Proxy)
     cpdef _issue(self, double now)

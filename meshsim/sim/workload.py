@@ -94,16 +94,20 @@ class Source:
         self._issue(now)
         self._schedule(now)
 
-    def _issue(self, now: float) -> None:
-        sim = self.sim
+    def _client(self) -> Proxy:
+        """The client proxy of the next request: drawn at random (Poisson), else in turn."""
         clients = self.clients
         if len(clients) == 1:
-            client = clients[0]
-        elif self._poisson:
-            client = clients[int(self._roll() * len(clients))]
-        else:
-            client = clients[self._next_client % len(clients)]
-            self._next_client += 1
+            return clients[0]
+        if self._poisson:
+            return clients[int(self._roll() * len(clients))]
+        client = clients[self._next_client % len(clients)]
+        self._next_client += 1
+        return client
+
+    def _issue(self, now: float) -> None:
+        sim = self.sim
+        client = self._client()
         templates = self._templates
         template = templates[0]
         if len(templates) > 1:

@@ -90,14 +90,7 @@ class OpenSource(Source):
             call_later(self.env, at - self.env.now, self._arrive, None)
 
     def _issue(self, now: float) -> None:
-        clients = self.clients
-        if len(clients) == 1:
-            client = clients[0]
-        elif self._poisson:
-            client = clients[int(self._roll() * len(clients))]
-        else:
-            client = clients[self._next_client % len(clients)]
-            self._next_client += 1
+        client = self._client()
         if self.max_vus:
             if self.busy >= self.max_vus:
                 self.dropped += 1
