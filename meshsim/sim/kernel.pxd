@@ -19,6 +19,7 @@ cdef bint _before(Wake a, Wake b)
 cdef class EventQueue:
     cdef public list heap
     cdef public long long next_id
+    cdef public double now
     cpdef long long take_id(self)
     cpdef push(self, double when, long priority, Wake wake)
     @cython.locals(pos=Py_ssize_t, up=Py_ssize_t, parent=Wake)

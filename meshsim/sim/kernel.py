@@ -62,7 +62,8 @@ class Kernel(simpy.Environment):
 
     ``heap`` is SimPy's event queue and ``ids`` its insertion-id counter (the same objects),
     for actors that push :class:`Wake` events themselves; with :data:`WAKE_HEAP` (the
-    compiled build) ``queue`` is the :class:`EventQueue` that holds every event instead.
+    compiled build) ``queue`` is the :class:`EventQueue` that holds every event instead, and
+    ``clock`` (whose ``now`` is always this kernel's) is that queue, for C reads of the time.
     """
 
     now: float = 0.0  # a plain class attribute shadows SimPy's ``now`` property
@@ -73,7 +74,10 @@ class Kernel(simpy.Environment):
         del self._now  # one clock: a SimPy method we did not override fails, never reads stale
         self.heap: list[tuple[float, EventPriority, int, Any]] = self._queue
         self.ids = self._eid
-        self.queue = EventQueue()
+        self.queue = EventQueue(initial_time)
+        # What the actors read the time from: the queue's C field in the compiled build
+        # (a struct read, where ``env.now`` is an instance-dict look-up), this kernel otherwise.
+        self.clock: EventQueue | Kernel = self.queue if WAKE_HEAP else self
 
     def schedule(self, event: Event, priority: EventPriority = NORMAL, delay: float = 0) -> None:
         if WAKE_HEAP:
@@ -239,11 +243,12 @@ class EventQueue:
     order is the key order whatever the heap's shape.
     """
 
-    __slots__ = ("heap", "next_id")
+    __slots__ = ("heap", "next_id", "now")
 
-    def __init__(self) -> None:
+    def __init__(self, now: float = 0.0) -> None:
         self.heap: list[Wake] = []
         self.next_id = 0
+        self.now = now  # the time of the last wake popped: the compiled actors' clock
 
     def take_id(self) -> int:
         """The next insertion id, as ``next(ids)`` (for a key built before it is pushed)."""
@@ -273,13 +278,16 @@ class EventQueue:
         heap[pos] = wake
 
     def pop(self) -> Wake:
-        """Remove and return the earliest wake (the heap must not be empty)."""
+        """Remove and return the earliest wake (the heap must not be empty); the clock
+        ``now`` moves to its time."""
         heap = self.heap
         last = heap.pop()
         size = len(heap)
         if not size:
+            self.now = last.when
             return last
         top = heap[0]
+        self.now = top.when
         pos = 0
         child = 1
         while child < size:  # the hole goes down along the smaller children

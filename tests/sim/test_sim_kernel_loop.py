@@ -125,6 +125,29 @@ def test_events_at_the_until_time_run_on_the_next_run() -> None:
     assert seen == [1.0]
 
 
+def test_the_clock_actors_read_is_the_kernels_at_every_event() -> None:
+    env = Kernel(initial_time=2.0)
+    seen: list[tuple[float, float]] = []
+
+    def proc(env: Kernel) -> Generator[simpy.Event, None, None]:
+        for delay in (0.25, 1.5):
+            yield env.timeout(delay)
+            seen.append((env.now, env.clock.now))
+
+    assert env.clock.now == 2.0
+    env.process(proc(env))
+    for delay in (0.5, 3.0):
+        call_later(env, delay, lambda ev: seen.append((env.now, env.clock.now)), None)
+    env.run(until=10.0)
+    assert seen == [(t, t) for t in (2.25, 2.5, 3.75, 5.0)]
+    assert env.clock.now == env.now == 10.0
+    call_later(env, 1.0, lambda ev: None, None)
+    while env.peek() < float("inf"):  # single steps keep it too
+        env.step()
+        assert env.clock.now == env.now
+    assert env.now == 11.0
+
+
 def test_wakes_and_simpy_events_keep_insertion_order_at_one_time() -> None:
     env = Kernel()
     order: list[str] = []
