@@ -1,7 +1,7 @@
 # C declarations for proxy.py (see kernel.pxd). ``__dict__`` keeps interpreted subclasses
 # (the Linkerd proxy) and tests free to add attributes.
 cimport cython
-from meshsim.sim.kernel cimport Timers, Wake
+from meshsim.sim.kernel cimport EventQueue, Timers, Wake
 from meshsim.sim.messages cimport Attempt, Call
 from meshsim.metrics.recorder cimport Recorder
 
@@ -10,6 +10,7 @@ cdef class Proxy:
     cdef dict __dict__
     cdef public object sim
     cdef public object env
+    cdef public EventQueue clock
     cdef public object name
     cdef public object code
     cdef public bint sidecar

@@ -35,6 +35,7 @@ class Proxy:
     ) -> None:
         self.sim = sim
         self.env: Kernel = sim.env
+        self.clock = self.env.clock  # ``clock.now`` is the time (a C read when compiled)
         self.name = name
         # held typed: the compiled build calls the recorder's hot methods in C
         self.recorder: Recorder = sim.recorder
