@@ -19,23 +19,22 @@ from typing import TYPE_CHECKING
 from meshsim.model.grpc import GRPC_BASE, as_grpc, grpc_to_http
 from meshsim.model.policy import TrafficPolicy
 from meshsim.model.routes import Route
-from meshsim.sim.envoy import RetryState, RetryStatus, wants_retry
+from meshsim.sim.envoy import RetryStatus
 from meshsim.sim.envoy.cluster import Cluster, IntRoll, subset_hosts
 from meshsim.sim.envoy.hash_policy import request_hash
 from meshsim.sim.envoy.mirror import send_shadow
-from meshsim.sim.envoy.retry import Outcome
+from meshsim.sim.envoy.retry import Outcome, RetryState
+from meshsim.sim.envoy.route_plan import RoutePlan, edit_headers, select_plan
 from meshsim.sim.envoy.routes import host_table, route_table, routes_for_proxy
-from meshsim.sim.envoy.split import live_pick, static_pick
+from meshsim.sim.envoy.split import live_pick
 from meshsim.sim.envoy.upstream import Upstream, attempt_over, join_flags, upstream_done
 from meshsim.sim.kernel import Timers, call_later
 from meshsim.sim.live_routes import LiveRoute, with_live
 from meshsim.sim.messages import Attempt, Call
 from meshsim.sim.proxy import Proxy
-from meshsim.sim.routing import select_route
 from meshsim.sim.sampling import Sampler
 
 if TYPE_CHECKING:
-    from meshsim.model.routes import Backend
     from meshsim.sim.kernel import Wake
     from meshsim.sim.pod import Pod
     from meshsim.sim.ports import Mesh
@@ -55,6 +54,7 @@ class EnvoyProxy(Proxy):
         self.host_routes = host_routes  # a gateway's routes by host, instead of mesh routes
         self._int = int_roll
         self._routes: dict[str, tuple[Route, ...]] = {}
+        self._plans: dict[str, tuple[RoutePlan, ...]] = {}  # the same tables, compiled
         self._clusters: dict[tuple[str, str | None], Cluster | None] = {}
         self._route_timers: dict[float, Timers] = {}  # by timeout: most never fire
         self._per_try_timers: dict[float, Timers] = {}
@@ -70,6 +70,15 @@ class EnvoyProxy(Proxy):
                 routes = with_live(self.sim.live_routes, service, routes)
             self._routes[service] = routes
         return routes
+
+    def route_plans(self, service: str) -> tuple[RoutePlan, ...]:
+        """:meth:`routes` of ``service`` compiled for this proxy's router, built once."""
+        plans = self._plans.get(service)
+        if plans is None:
+            grpc = service in self.sim.grpc_services
+            plans = self._plans[service] = tuple(
+                [RoutePlan(route, grpc) for route in self.routes(service)])
+        return plans
 
     def cluster(self, service: str, subset: str | None) -> Cluster | None:
         key = (service, subset)
@@ -98,24 +107,23 @@ class EnvoyProxy(Proxy):
     def forward(self, call: Call, now: float) -> None:
         up = Upstream(call)
         call.state = up
-        route = select_route(self.routes(call.service), call)
-        if route is None:
+        plans = self._plans.get(call.service)
+        if plans is None:
+            plans = self.route_plans(call.service)
+        plan = select_plan(plans, call)
+        if plan is None:
             self.finish(up, 404, "NR")
             return
-        up.route = route
-        if route.direct_status is not None:
-            self.finish(up, route.direct_status, "")
+        up.route = plan.route
+        up.plan = plan
+        if plan.direct:
+            self.finish(up, plan.direct_status, "")
             return
-        if route.set_headers or route.remove_headers:
-            headers = {k: v for k, v in call.headers.items() if k not in route.remove_headers}
-            headers.update(route.set_headers)
-            call.headers = headers
-        fault = route.fault
-        if fault is not None and fault.delay_percent > 0 and (
-            self._roll() * 100.0 < fault.delay_percent
-        ):
+        if plan.edits_headers:
+            edit_headers(call, plan.set_headers, plan.remove_headers)
+        if plan.delay_percent > 0 and self._roll() * 100.0 < plan.delay_percent:
             up.flags = "DI"
-            call_later(self.env, fault.delay, self._after_delay, up)
+            call_later(self.env, plan.delay, self._after_delay, up)
             return
         self._route(up)
 
@@ -125,45 +133,48 @@ class EnvoyProxy(Proxy):
             self._route(up)
 
     def _route(self, up: Upstream) -> None:
-        route = up.route
-        assert route is not None
-        fault = route.fault
-        if fault is not None and fault.abort_percent > 0 and (
-            self._roll() * 100.0 < fault.abort_percent
-        ):
-            self.finish(up, fault.abort_status, join_flags(up.flags, "FI"))
+        plan = up.plan
+        assert plan is not None
+        if plan.abort_percent > 0 and self._roll() * 100.0 < plan.abort_percent:
+            self.finish(up, plan.abort_status, join_flags(up.flags, "FI"))
             return  # aborted requests are never mirrored nor sent upstream
-        live = route if isinstance(route, LiveRoute) else None
-        backend = self._pick_backend(route) if live is None else live_pick(live, self._roll)
-        if backend.set_headers or backend.remove_headers:
-            call = up.call
-            headers = {k: v for k, v in call.headers.items() if k not in backend.remove_headers}
-            headers.update(backend.set_headers)
-            call.headers = headers
-        cluster = self.cluster(backend.service, backend.subset)
+        live: LiveRoute | None = plan.live
+        if live is None:
+            target = plan.pick(self._roll)
+            if target.edits_headers:
+                edit_headers(up.call, target.set_headers, target.remove_headers)
+            if not target.resolved:  # the first request to this backend through this route
+                target.cluster = self.cluster(target.service, target.subset)
+                target.resolved = True
+            cluster: Cluster | None = target.cluster  # type: ignore[assignment]
+        else:
+            backend = live_pick(live, self._roll)  # the controller's weights of the moment
+            if backend.set_headers or backend.remove_headers:
+                edit_headers(up.call, backend.set_headers, backend.remove_headers)
+            cluster = self.cluster(backend.service, backend.subset)
         if cluster is None:
             self.finish(up, 503, join_flags(up.flags, "NC"))
             return
         up.cluster = cluster
         if cluster.uses_hash:
-            up.hash = request_hash(self.name, up.call, route, cluster)
+            up.hash = request_hash(self.name, up.call, plan.route, cluster)
         self.start_attempt(up)
         if up.done:
             return  # NC, UH or an overflowed first attempt: no shadow, no route timer
         # onRequestComplete: the route timer and the shadows start once the first attempt
         # is on its way (or waiting for a connection).
-        if route.timeout > 0:
-            self.route_timer(route.timeout).start(up)
-        for mirror in route.mirrors:
+        if plan.timeout > 0:
+            timers = plan.route_timers
+            if timers is None:
+                timers = plan.route_timers = self.route_timer(plan.timeout)
+            timers.start(up)
+        for mirror in plan.mirrors:
             if mirror.percent >= 100.0 or self._roll() * 100.0 < mirror.percent:
-                send_shadow(self, up.call, mirror, route.timeout)
+                send_shadow(self, up.call, mirror, plan.timeout)
         if live is not None and live.mirror_on:  # a controller's live mirror (Flagger)
             shadow = live.shadow
             if shadow.percent >= 100.0 or self._roll() * 100.0 < shadow.percent:
-                send_shadow(self, up.call, shadow, route.timeout)
-
-    def _pick_backend(self, route: Route) -> Backend:
-        return static_pick(route.backends, self._roll)
+                send_shadow(self, up.call, shadow, plan.timeout)
 
     def start_attempt(self, up: Upstream) -> None:
         if up.done:
@@ -188,7 +199,7 @@ class EnvoyProxy(Proxy):
         host = up.host
         assert host is not None
         call.attempts += 1
-        att = Attempt(call, host, call.attempts, self.env.now)
+        att = Attempt(call, host, call.attempts, self.clock.now)
         self.record_attempt(att, 503, "UO")
         self.finish(up, 503, join_flags(up.flags, "UO"))
 
@@ -201,21 +212,23 @@ class EnvoyProxy(Proxy):
             up.cluster.finished(up, reset=True)
             return
         call.attempts += 1
-        att = Attempt(call, host, call.attempts, self.env.now)
+        att = Attempt(call, host, call.attempts, self.clock.now)
         call.attempt = att
         up.attempt = att
-        route = up.route
-        assert route is not None
-        retry = route.retry
-        if retry is not None and retry.per_try_timeout > 0 and (
-            route.timeout == 0 or retry.per_try_timeout < route.timeout
-        ):
-            timers = self._per_try_timers.get(retry.per_try_timeout)
+        plan = up.plan  # None for a shadow: no retries, so no per-try timeout
+        if plan is not None and plan.per_try_timeout > 0:
+            timers = plan.per_try_timers
             if timers is None:
-                timers = self._per_try_timers[retry.per_try_timeout] = Timers(
-                    self.env, retry.per_try_timeout, self._on_per_try_timeout, attempt_over)
+                timers = plan.per_try_timers = self.per_try_timer(plan.per_try_timeout)
             timers.start(att)
         self.transmit(att)
+
+    def per_try_timer(self, timeout: float) -> Timers:
+        timers = self._per_try_timers.get(timeout)
+        if timers is None:
+            timers = self._per_try_timers[timeout] = Timers(
+                self.env, timeout, self._on_per_try_timeout, attempt_over)
+        return timers
 
     def connect_timeout(self, att: Attempt) -> float:
         """The cluster's ``connectTimeout`` (DestinationRule ``tcp.connectTimeout``, 10 s)."""
@@ -252,13 +265,14 @@ class EnvoyProxy(Proxy):
     def _decide(self, up: Upstream, outcome: Outcome, status: int, flags: str) -> None:
         retry = up.retry
         if retry is None:
-            policy = up.route.retry if up.route is not None else None
-            if policy is None or not wants_retry(policy, outcome):
+            plan = up.plan  # None for a shadow: never retried
+            if plan is None or plan.retry_on is None or not plan.retry_on.matches(outcome):
                 self.finish(up, status, flags)  # the common case: no retry state needed
                 return
             # First failure worth retrying: Envoy's retry state, as it would be by now.
-            assert up.cluster is not None and up.host is not None
-            retry = up.retry = RetryState(policy, up.cluster.breaker, self._int)
+            cluster = up.cluster
+            assert cluster is not None and up.host is not None
+            retry = up.retry = RetryState(plan.retry_on.policy, cluster.breaker, self._int)
             retry.host_attempted(up.host)
         decision = retry.should_retry(outcome)
         if decision.status is not RetryStatus.RETRY:
@@ -337,7 +351,7 @@ class EnvoyProxy(Proxy):
             service = cluster.service_code
             if service is None:  # the first request through this cluster
                 service = cluster.service_code = self.sim.service_code(cluster.service)
-        grpc = self.sim.grpc_services
-        if grpc and up.call.service in grpc:
+        plan = up.plan
+        if plan.grpc if plan is not None else up.call.service in self.sim.grpc_services:
             status = as_grpc(status)  # a local reply to a gRPC caller: 200 with grpc-status
         self.complete(up.call, status, flags, subset, service)

@@ -41,63 +41,86 @@ _GRPC_TOKENS = {
 _TOO_EARLY = 425
 
 
-class _Would(enum.Enum):
-    NO = 0
-    BACKOFF = 1  # RetryDecision::RetryWithBackoff
-    IMMEDIATELY = 2  # RetryDecision::RetryImmediately (425 Too Early): next loop, no backoff
+# What ``retry_on`` says of one outcome (Envoy's ``RetryDecision``), as plain ints: the router
+# asks on every attempt, and in the compiled build an int compares in C where an enum member
+# is a module and attribute look-up.
+_NO_RETRY = 0
+_BACKOFF = 1  # RetryDecision::RetryWithBackoff
+_IMMEDIATELY = 2  # RetryDecision::RetryImmediately (425 Too Early): next loop, no backoff
 
 
-def _would_retry(
-    policy: RetryPolicy,
-    outcome: Outcome,
-    grpc_status: int | None,
-    request_started: bool | None,
-) -> _Would:
-    if isinstance(outcome, str):
-        return _would_retry_reset(policy.retry_on, outcome, request_started)
-    return _would_retry_headers(policy, int(outcome), grpc_status)
+class RetryOn:
+    """A retry policy's ``retry_on`` tokens as flags, read once per policy: the router
+    classifies every attempt's outcome, and flags are C fields in the compiled build where
+    the token set is a hash look-up per token."""
 
+    __slots__ = (
+        "any_reset", "connect_failure", "gateway_error", "grpc_codes", "on_5xx", "policy",
+        "refused_stream", "reset_before_request", "retriable_4xx", "status_codes",
+    )
 
-def _would_retry_reset(on: frozenset[str], outcome: str,
-                       request_started: bool | None) -> _Would:
-    """``RetryStateImpl::wouldRetryFromReset``: a stream reset or connection failure."""
-    if outcome not in RESET_KINDS:
-        raise ValueError(f"unknown reset kind {outcome!r}")
-    if outcome == "overflow":
-        return _Would.NO
-    started = request_started if request_started is not None else outcome != "connect_failure"
-    if outcome == "connect_failure" and "connect-failure" in on:
-        return _Would.BACKOFF
-    if "reset-before-request" in on and not started:
-        return _Would.BACKOFF
-    if "reset" in on or "5xx" in on or "gateway-error" in on:
-        return _Would.BACKOFF
-    if outcome == "refused_stream" and "refused-stream" in on:
-        return _Would.BACKOFF
-    return _Would.NO
+    def __init__(self, policy: RetryPolicy) -> None:
+        self.policy = policy
+        on = policy.retry_on
+        self.on_5xx = "5xx" in on
+        self.gateway_error = "gateway-error" in on
+        self.retriable_4xx = "retriable-4xx" in on
+        self.status_codes: frozenset[int] = (
+            frozenset(policy.retriable_status_codes) if "retriable-status-codes" in on
+            else frozenset())
+        self.grpc_codes = frozenset(code for token, code in _GRPC_TOKENS.items() if token in on)
+        self.connect_failure = "connect-failure" in on
+        self.reset_before_request = "reset-before-request" in on
+        self.any_reset = "reset" in on or self.on_5xx or self.gateway_error
+        self.refused_stream = "refused-stream" in on
 
+    def matches(self, outcome: Outcome) -> bool:
+        """Does ``retry_on`` retry this outcome at all (:func:`wants_retry`)?"""
+        return self.would(outcome) != _NO_RETRY
 
-def _would_retry_headers(policy: RetryPolicy, status: int, grpc_status: int | None) -> _Would:
-    """``RetryStateImpl::wouldRetryFromHeaders``: an upstream response's status. A gRPC
-    answer (model/grpc) is HTTP 200 with its grpc-status in the headers (Trailers-Only)."""
-    on = policy.retry_on
-    if status > GRPC_BASE:
-        grpc_status, status = status - GRPC_BASE, 200
-    if "5xx" in on and 500 <= status <= 599:
-        return _Would.BACKOFF
-    if "gateway-error" in on and status in (502, 503, 504):
-        return _Would.BACKOFF
-    if "retriable-4xx" in on and status == 409:
-        return _Would.BACKOFF
-    if "retriable-status-codes" in on and status in policy.retriable_status_codes:
-        # Envoy retries 425 immediately (unless the downstream request was early data, which
-        # meshsim does not model).
-        return _Would.IMMEDIATELY if status == _TOO_EARLY else _Would.BACKOFF
-    if grpc_status is not None:
-        for token, code in _GRPC_TOKENS.items():
-            if token in on and grpc_status == code:
-                return _Would.BACKOFF
-    return _Would.NO
+    def would(self, outcome: Outcome, grpc_status: int | None = None,
+              request_started: bool | None = None) -> int:
+        """``_NO_RETRY``, ``_BACKOFF`` or ``_IMMEDIATELY`` for one attempt's outcome."""
+        if isinstance(outcome, str):
+            return self.from_reset(outcome, request_started)
+        return self.from_headers(int(outcome), grpc_status)
+
+    def from_reset(self, outcome: str, request_started: bool | None) -> int:
+        """``RetryStateImpl::wouldRetryFromReset``: a stream reset or connection failure."""
+        if outcome not in RESET_KINDS:
+            raise ValueError(f"unknown reset kind {outcome!r}")
+        if outcome == "overflow":
+            return _NO_RETRY
+        started = (request_started if request_started is not None
+                   else outcome != "connect_failure")
+        if outcome == "connect_failure" and self.connect_failure:
+            return _BACKOFF
+        if self.reset_before_request and not started:
+            return _BACKOFF
+        if self.any_reset:
+            return _BACKOFF
+        if outcome == "refused_stream" and self.refused_stream:
+            return _BACKOFF
+        return _NO_RETRY
+
+    def from_headers(self, status: int, grpc_status: int | None) -> int:
+        """``RetryStateImpl::wouldRetryFromHeaders``: an upstream response's status. A gRPC
+        answer (model/grpc) is HTTP 200 with its grpc-status in the headers (Trailers-Only)."""
+        if status > GRPC_BASE:
+            grpc_status, status = status - GRPC_BASE, 200
+        if self.on_5xx and 500 <= status <= 599:
+            return _BACKOFF
+        if self.gateway_error and (status == 502 or status == 503 or status == 504):
+            return _BACKOFF
+        if self.retriable_4xx and status == 409:
+            return _BACKOFF
+        if self.status_codes and status in self.status_codes:
+            # Envoy retries 425 immediately (unless the downstream request was early data,
+            # which meshsim does not model).
+            return _IMMEDIATELY if status == _TOO_EARLY else _BACKOFF
+        if grpc_status is not None and grpc_status in self.grpc_codes:
+            return _BACKOFF
+        return _NO_RETRY
 
 
 def wants_retry(
@@ -114,7 +137,7 @@ def wants_retry(
     retries. ``request_started`` (default: False only for ``connect_failure``) drives
     ``reset-before-request``. gRPC tokens match only a ``grpc_status`` from response headers.
     """
-    return _would_retry(policy, outcome, grpc_status, request_started) is not _Would.NO
+    return RetryOn(policy).would(outcome, grpc_status, request_started) != _NO_RETRY
 
 
 class JitteredExponentialBackOff:
@@ -185,6 +208,7 @@ class RetryState:
         self, policy: RetryPolicy, breaker: ResourceManager, rand: Callable[[], int]
     ) -> None:
         self.policy = policy
+        self.retry_on = RetryOn(policy)
         self.breaker = breaker
         self.retries_remaining = policy.num_retries
         base = _ms(policy.backoff_base)
@@ -223,11 +247,11 @@ class RetryState:
     ) -> Decision:
         """§4.2 in Envoy's order: not retriable → NO; none left → LIMIT_EXCEEDED; consume one;
         breaker/budget full → OVERFLOW; else RETRY after a jittered backoff."""
-        would = _would_retry(self.policy, outcome, grpc_status, request_started)
-        if self._holding and would is _Would.NO:
+        would = self.retry_on.would(outcome, grpc_status, request_started)
+        if self._holding and would == _NO_RETRY:
             self.stats["upstream_rq_retry_success"] += 1
         self.release()
-        if would is _Would.NO:
+        if would == _NO_RETRY:
             return _NO
         if self.retries_remaining == 0:
             self.stats["upstream_rq_retry_limit_exceeded"] += 1
@@ -239,7 +263,7 @@ class RetryState:
         self.breaker.inc_retries()
         self._holding = True
         self.stats["upstream_rq_retry"] += 1
-        if would is _Would.IMMEDIATELY:
+        if would == _IMMEDIATELY:
             return Decision(RetryStatus.RETRY, 0.0)
         return Decision(RetryStatus.RETRY, self.backoff.next_ms() / 1000.0)
 

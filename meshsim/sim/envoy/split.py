@@ -10,13 +10,24 @@ proxy's random stream stays aligned whichever weights apply.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol, TypeVar
 
 from meshsim.model.routes import Backend
 from meshsim.sim.live_routes import LiveRoute
 from meshsim.sim.sampling import Sampler
 
 
-def static_pick(backends: Sequence[Backend], roll: Sampler) -> Backend:
+class Weighted(Protocol):
+    """A weighted destination: a route's :class:`Backend`, or a route plan's target."""
+
+    @property
+    def weight(self) -> int: ...
+
+
+W = TypeVar("W", bound=Weighted)
+
+
+def static_pick(backends: Sequence[W], roll: Sampler) -> W:
     """Envoy's weighted-cluster pick over fixed weights (never a zero-weight backend)."""
     if len(backends) == 1:
         return backends[0]

@@ -1,5 +1,7 @@
 # C declarations for upstream.py (see meshsim/sim/kernel.pxd).
 from meshsim.sim.messages cimport Attempt, Call
+from meshsim.sim.envoy.retry cimport RetryState
+from meshsim.sim.envoy.route_plan cimport RoutePlan
 
 
 cpdef join_flags(object flags, object more)
@@ -8,8 +10,9 @@ cpdef join_flags(object flags, object more)
 cdef class Upstream:
     cdef public Call call
     cdef public object route
+    cdef public RoutePlan plan
     cdef public object cluster
-    cdef public object retry
+    cdef public RetryState retry
     cdef public object flags
     cdef public object hash
     cdef public object conn

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from meshsim.model.routes import Route
     from meshsim.sim.envoy.cluster import Cluster, Connection
     from meshsim.sim.envoy.retry import RetryState
+    from meshsim.sim.envoy.route_plan import RoutePlan
     from meshsim.sim.messages import Attempt, Call
     from meshsim.sim.pod import Pod
 
@@ -29,13 +30,14 @@ class Upstream:
     """The router's state for one downstream request inside one sidecar."""
 
     __slots__ = (
-        "attempt", "call", "cluster", "conn", "done", "flags", "hash", "host", "retry", "route",
-        "waiting",
+        "attempt", "call", "cluster", "conn", "done", "flags", "hash", "host", "plan", "retry",
+        "route", "waiting",
     )
 
     def __init__(self, call: Call) -> None:
         self.call = call
         self.route: Route | None = None
+        self.plan: RoutePlan | None = None  # the route as this proxy compiled it (not shadows)
         self.cluster: Cluster | None = None
         self.retry: RetryState | None = None
         self.flags = ""
