@@ -13,6 +13,12 @@ from meshsim.sim.envoy.upstream cimport Upstream, join_flags
 cdef long GRPC_BASE  # compared with every response's status: a C int, not a module look-up
 
 
+# final: nothing derives from the sidecar, so its own methods skip the "overridden in Python?"
+# check a cpdef pays on every call (the proxy's instance __dict__ makes that a real look-up).
+# Its overrides of the base's cpdef methods (forward, response, give_up) keep the base's
+# declarations: Cython refuses to redeclare them in a final class. forward's locals are
+# typed by inference (select_plan returns a RoutePlan); response hands over to _answered.
+@cython.final
 cdef class EnvoyProxy(Proxy):
     cdef public object policy
     cdef public object gateway
@@ -26,8 +32,6 @@ cdef class EnvoyProxy(Proxy):
     cpdef tuple routes(self, object service)
     cpdef tuple route_plans(self, object service)
     cpdef Cluster cluster(self, object service, object subset)
-    @cython.locals(plans=tuple, plan=RoutePlan)
-    cpdef forward(self, Call call, double now)
     @cython.locals(plan=RoutePlan, target=BackendPlan, cluster=Cluster, timers=Timers)
     cpdef _route(self, Upstream up)
     @cython.locals(cluster=Cluster)
@@ -36,8 +40,8 @@ cdef class EnvoyProxy(Proxy):
     @cython.locals(plan=RoutePlan, timers=Timers)
     cpdef dispatch(self, Upstream up, object host)
     cpdef Timers per_try_timer(self, double timeout)
-    @cython.locals(up=Upstream, cluster=Cluster)
-    cpdef response(self, Attempt att)
+    @cython.locals(cluster=Cluster)
+    cpdef _answered(self, Upstream up, Attempt att)
     @cython.locals(plan=RoutePlan, retry=RetryState, cluster=Cluster)
     cpdef _decide(self, Upstream up, object outcome, long status, object flags)
     cpdef _on_retry(self, Wake ev)
