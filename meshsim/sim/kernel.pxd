@@ -20,6 +20,7 @@ cdef class EventQueue:
     cdef public list heap
     cdef public long long next_id
     cdef public double now
+    @cython.locals(eid="long long")
     cpdef long long take_id(self)
     cpdef push(self, double when, long priority, Wake wake)
     @cython.locals(pos=Py_ssize_t, up=Py_ssize_t, parent=Wake)
@@ -30,6 +31,7 @@ cdef class EventQueue:
     cpdef double peek(self)
 
 
+@cython.locals(queue=EventQueue)
 cpdef call_later(object env, double delay, object fn, object value)
 
 
@@ -43,6 +45,7 @@ cpdef drain_queue(object env, EventQueue queue)
 
 cdef class Timers:
     cdef public object _env
+    cdef public EventQueue _clock
     cdef public list _heap
     cdef public object _ids
     cdef public EventQueue _queue

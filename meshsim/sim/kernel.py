@@ -326,7 +326,8 @@ WAKE_HEAP = _compiled() or os.environ.get("MESHSIM_WAKE_HEAP", "") == "1"
 def call_later(env: Kernel, delay: float, fn: Callback, value: object) -> None:
     """Run ``fn(wake)`` after ``delay`` simulated seconds; ``wake.value`` is ``value``."""
     if WAKE_HEAP:
-        env.queue.push(env.now + delay, NORMAL, Wake(fn, value))
+        queue = env.queue  # typed when compiled: its ``now`` is the kernel's, read in C
+        queue.push(queue.now + delay, NORMAL, Wake(fn, value))
     else:
         heappush(env.heap, (env.now + delay, NORMAL, next(env.ids), Wake(fn, value)))
 
@@ -348,14 +349,15 @@ class Timers:
     """
 
     __slots__ = (
-        "_armed", "_entries", "_env", "_fire_fn", "_fn", "_heap", "_ids", "_over", "_queue",
-        "delay",
+        "_armed", "_clock", "_entries", "_env", "_fire_fn", "_fn", "_heap", "_ids", "_over",
+        "_queue", "delay",
     )
 
     def __init__(
         self, env: Kernel, delay: float, fn: Callback, over: Callable[[Any], bool],
     ) -> None:
         self._env = env
+        self._clock = env.clock  # ``now`` read in C when compiled (Kernel.clock)
         self._heap = env.heap
         self._ids = env.ids
         self._queue = env.queue
@@ -373,7 +375,7 @@ class Timers:
     def start_after(self, delay: float, value: object) -> None:
         """Arm a timer of another delay (a deadline): it joins the FIFO when that keeps it
         sorted, else it becomes an ordinary event under the same key."""
-        when = self._env.now + delay
+        when = self._clock.now + delay
         eid = self._queue.take_id() if WAKE_HEAP else next(self._ids)
         entries = self._entries
         if entries:
