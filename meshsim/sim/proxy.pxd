@@ -1,7 +1,7 @@
 # C declarations for proxy.py (see kernel.pxd). ``__dict__`` keeps interpreted subclasses
 # (the Linkerd proxy) and tests free to add attributes.
 cimport cython
-from meshsim.sim.kernel cimport EventQueue, Timers, Wake
+from meshsim.sim.kernel cimport EventQueue, Timers, Wake, call_later
 from meshsim.sim.messages cimport Attempt, Call
 from meshsim.metrics.recorder cimport Recorder
 
@@ -17,6 +17,7 @@ cdef class Proxy:
     cdef public object labels
     cdef public object namespace
     cdef public double outbound_overhead
+    cdef public double _latency
     cdef public object _roll
     cdef public object identity
     cdef public object cpu
@@ -41,3 +42,4 @@ cdef class Proxy:
 
 cdef class PlainProxy(Proxy):
     cdef public dict _rr
+    cdef public dict _endpoints
