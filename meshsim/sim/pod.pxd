@@ -1,5 +1,8 @@
 # C declarations for pod.py (see kernel.pxd). Arguments stay ``object`` where a gateway pod
-# stands in for a ``Pod`` (duck typing); ``__dict__`` keeps tests free to add attributes.
+# stands in for a ``Pod`` (duck typing). No ``__dict__``: with one, every C call of a cpdef
+# method on another pod than the last one looks the method up (Cython's check for a Python
+# override caches one instance dict's version), binding a method object per call; a ``Pod``
+# without a dict skips the check (AppPod, a Python subclass, has a dict and keeps it).
 cimport cython
 from meshsim.sim.kernel cimport EventQueue, Wake, call_later
 from meshsim.sim.messages cimport Attempt, Call, is_ok
@@ -9,7 +12,6 @@ from meshsim.sim.steps cimport CallPlan
 
 
 cdef class Pod:
-    cdef dict __dict__
     cdef public object sim
     cdef public object env
     cdef public EventQueue clock
@@ -52,6 +54,8 @@ cdef class Pod:
     cdef public double latency_factor
     cdef public double latency_add
     cdef public double fault_errors
+    cdef public bint blackholed
+    cdef public object place
     cdef public Level in_flight
     cdef public Level queue_depth
     cdef public Proxy proxy

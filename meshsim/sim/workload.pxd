@@ -1,5 +1,5 @@
-# C declarations for workload.py (see kernel.pxd). ``__dict__`` keeps the interpreted
-# subclasses (client/sources.py's OpenSource) free to add attributes.
+# C declarations for workload.py (see kernel.pxd). No ``__dict__`` (see pod.pxd): the
+# interpreted subclass (client/sources.py's OpenSource) has its own.
 cimport cython
 from meshsim.sim.kernel cimport EventQueue, Wake
 from meshsim.sim.proxy cimport Proxy
@@ -7,7 +7,6 @@ from meshsim.metrics.recorder cimport Recorder
 
 
 cdef class Source:
-    cdef dict __dict__
     cdef public object sim
     cdef public object env
     cdef public EventQueue clock
