@@ -63,6 +63,7 @@ cdef class Pod:
     cpdef on_arrive(self, Wake ev)
     cpdef arrive(self, Attempt att)
     cpdef cancel(self, Attempt att)
+    @cython.locals(work=double, errors=double)
     cpdef _start(self, Attempt att, double now)
     @cython.locals(att=Attempt)
     cpdef _on_work_done(self, Wake ev)

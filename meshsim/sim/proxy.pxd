@@ -29,6 +29,7 @@ cdef class Proxy:
     cdef public Recorder recorder
     cpdef send(self, Call call)
     cpdef forward(self, Call call, double now)
+    @cython.locals(delay=double)
     cpdef transmit(self, Attempt att)
     cpdef on_response(self, Wake ev)
     @cython.locals(rec=Recorder)
