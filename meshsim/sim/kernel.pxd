@@ -23,6 +23,8 @@ cdef class EventQueue:
     @cython.locals(eid="long long")
     cpdef long long take_id(self)
     cpdef push(self, double when, long priority, Wake wake)
+    @cython.locals(wake=Wake)
+    cpdef wake_at(self, double when, object fn, object value)
     @cython.locals(pos=Py_ssize_t, up=Py_ssize_t, parent=Wake)
     cpdef push_keyed(self, double when, long priority, long long eid, Wake wake)
     @cython.locals(last=Wake, top=Wake, size=Py_ssize_t, pos=Py_ssize_t, child=Py_ssize_t,

@@ -260,6 +260,15 @@ class EventQueue:
         """Schedule ``wake`` at ``when`` under the next insertion id."""
         self.push_keyed(when, priority, self.take_id(), wake)
 
+    def wake_at(self, when: float, fn: Callback, value: object) -> None:
+        """``push(when, NORMAL, Wake(fn, value))``, the wake allocated directly when compiled
+        (``Wake(...)`` there is a Python-level call of the class: a tuple of arguments, the
+        type's call and ``__init__``); the actors' hot path schedules through this."""
+        wake = Wake.__new__(Wake)
+        wake.fn = fn
+        wake.value = value
+        self.push_keyed(when, NORMAL, self.take_id(), wake)
+
     def push_keyed(self, when: float, priority: int, eid: int, wake: Wake) -> None:
         """Schedule ``wake`` under an id taken earlier (:meth:`take_id`)."""
         wake.when = when
@@ -327,7 +336,7 @@ def call_later(env: Kernel, delay: float, fn: Callback, value: object) -> None:
     """Run ``fn(wake)`` after ``delay`` simulated seconds; ``wake.value`` is ``value``."""
     if WAKE_HEAP:
         queue = env.queue  # typed when compiled: its ``now`` is the kernel's, read in C
-        queue.push(queue.now + delay, NORMAL, Wake(fn, value))
+        queue.wake_at(queue.now + delay, fn, value)
     else:
         heappush(env.heap, (env.now + delay, NORMAL, next(env.ids), Wake(fn, value)))
 

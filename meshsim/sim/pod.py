@@ -167,12 +167,11 @@ class Pod:
             work = self.failures.start(self, att, work)
         if self.processor_sharing:
             self.sharing.add(att, work, now)
+        elif WAKE_HEAP:
+            self._queue.wake_at(now + work, self._work_done, att)
         else:
-            wake = Wake(self._work_done, att)
-            if WAKE_HEAP:
-                self._queue.push(now + work, NORMAL, wake)
-            else:
-                heappush(self._heap, (now + work, NORMAL, next(self._ids), wake))
+            heappush(self._heap, (now + work, NORMAL, next(self._ids),
+                                  Wake(self._work_done, att)))
 
     def _on_work_done(self, ev: Wake) -> None:
         att: Attempt = ev.value  # work_done, inlined: this is every request's hot path
@@ -211,7 +210,7 @@ class Pod:
         delay = self._latency + att.wire
         if delay:
             if WAKE_HEAP:
-                self._queue.push(now + delay, NORMAL, Wake(proxy.responder, att))
+                self._queue.wake_at(now + delay, proxy.responder, att)
             else:
                 heappush(self._heap, (now + delay, NORMAL, next(self._ids),
                                       Wake(proxy.responder, att)))

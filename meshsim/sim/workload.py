@@ -91,7 +91,7 @@ class Source:
                     now = self.clock.now  # call_later, inlined
                     when = now + (t + gap - now)
                     if WAKE_HEAP:
-                        self._queue.push(when, NORMAL, Wake(self._arrival, None))
+                        self._queue.wake_at(when, self._arrival, None)
                     else:
                         heappush(self._heap, (when, NORMAL, next(self._ids),
                                               Wake(self._arrival, None)))
