@@ -58,7 +58,7 @@ cdef class Timers:
     cdef public bint _armed
     cdef public object _fire_fn
     cpdef start(self, object value)
-    @cython.locals(last=Wake, wake=Wake, when=double, eid="long long")
+    @cython.locals(last=Wake, wake=Wake, when=double, eid="long long", in_order=bint)
     cpdef start_after(self, double delay, object value)
     cpdef _push(self, double when, long long eid, Wake wake)
     @cython.locals(head=Wake)

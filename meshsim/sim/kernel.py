@@ -387,12 +387,17 @@ class Timers:
         when = self._clock.now + delay
         eid = self._queue.take_id() if WAKE_HEAP else next(self._ids)
         entries = self._entries
+        in_order = True
         if entries:
             last = entries[-1]
-            if when < last.when:
-                self._push(when, eid, Wake(self._fn, value))
-                return
-        wake = Wake(self._fire_fn, value)
+            in_order = when >= last.when
+        wake = Wake.__new__(Wake)  # allocated directly when compiled (EventQueue.wake_at)
+        wake.value = value
+        if not in_order:
+            wake.fn = self._fn
+            self._push(when, eid, wake)
+            return
+        wake.fn = self._fire_fn
         wake.when = when
         wake.eid = eid
         entries.append(wake)
