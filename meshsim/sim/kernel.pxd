@@ -20,8 +20,11 @@ cdef class EventQueue:
     cdef public list heap
     cdef public long long next_id
     cdef public double now
+    @cython.locals(eid="long long")
     cpdef long long take_id(self)
     cpdef push(self, double when, long priority, Wake wake)
+    @cython.locals(wake=Wake)
+    cpdef wake_at(self, double when, object fn, object value)
     @cython.locals(pos=Py_ssize_t, up=Py_ssize_t, parent=Wake)
     cpdef push_keyed(self, double when, long priority, long long eid, Wake wake)
     @cython.locals(last=Wake, top=Wake, size=Py_ssize_t, pos=Py_ssize_t, child=Py_ssize_t,
@@ -30,6 +33,7 @@ cdef class EventQueue:
     cpdef double peek(self)
 
 
+@cython.locals(queue=EventQueue)
 cpdef call_later(object env, double delay, object fn, object value)
 
 
@@ -43,6 +47,7 @@ cpdef drain_queue(object env, EventQueue queue)
 
 cdef class Timers:
     cdef public object _env
+    cdef public EventQueue _clock
     cdef public list _heap
     cdef public object _ids
     cdef public EventQueue _queue
@@ -53,7 +58,7 @@ cdef class Timers:
     cdef public bint _armed
     cdef public object _fire_fn
     cpdef start(self, object value)
-    @cython.locals(last=Wake, wake=Wake)
+    @cython.locals(last=Wake, wake=Wake, when=double, eid="long long", in_order=bint)
     cpdef start_after(self, double delay, object value)
     cpdef _push(self, double when, long long eid, Wake wake)
     @cython.locals(head=Wake)

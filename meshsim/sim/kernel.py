@@ -260,6 +260,15 @@ class EventQueue:
         """Schedule ``wake`` at ``when`` under the next insertion id."""
         self.push_keyed(when, priority, self.take_id(), wake)
 
+    def wake_at(self, when: float, fn: Callback, value: object) -> None:
+        """``push(when, NORMAL, Wake(fn, value))``, the wake allocated directly when compiled
+        (``Wake(...)`` there is a Python-level call of the class: a tuple of arguments, the
+        type's call and ``__init__``); the actors' hot path schedules through this."""
+        wake = Wake.__new__(Wake)
+        wake.fn = fn
+        wake.value = value
+        self.push_keyed(when, NORMAL, self.take_id(), wake)
+
     def push_keyed(self, when: float, priority: int, eid: int, wake: Wake) -> None:
         """Schedule ``wake`` under an id taken earlier (:meth:`take_id`)."""
         wake.when = when
@@ -326,7 +335,8 @@ WAKE_HEAP = _compiled() or os.environ.get("MESHSIM_WAKE_HEAP", "") == "1"
 def call_later(env: Kernel, delay: float, fn: Callback, value: object) -> None:
     """Run ``fn(wake)`` after ``delay`` simulated seconds; ``wake.value`` is ``value``."""
     if WAKE_HEAP:
-        env.queue.push(env.now + delay, NORMAL, Wake(fn, value))
+        queue = env.queue  # typed when compiled: its ``now`` is the kernel's, read in C
+        queue.wake_at(queue.now + delay, fn, value)
     else:
         heappush(env.heap, (env.now + delay, NORMAL, next(env.ids), Wake(fn, value)))
 
@@ -348,14 +358,15 @@ class Timers:
     """
 
     __slots__ = (
-        "_armed", "_entries", "_env", "_fire_fn", "_fn", "_heap", "_ids", "_over", "_queue",
-        "delay",
+        "_armed", "_clock", "_entries", "_env", "_fire_fn", "_fn", "_heap", "_ids", "_over",
+        "_queue", "delay",
     )
 
     def __init__(
         self, env: Kernel, delay: float, fn: Callback, over: Callable[[Any], bool],
     ) -> None:
         self._env = env
+        self._clock = env.clock  # ``now`` read in C when compiled (Kernel.clock)
         self._heap = env.heap
         self._ids = env.ids
         self._queue = env.queue
@@ -373,15 +384,20 @@ class Timers:
     def start_after(self, delay: float, value: object) -> None:
         """Arm a timer of another delay (a deadline): it joins the FIFO when that keeps it
         sorted, else it becomes an ordinary event under the same key."""
-        when = self._env.now + delay
+        when = self._clock.now + delay
         eid = self._queue.take_id() if WAKE_HEAP else next(self._ids)
         entries = self._entries
+        in_order = True
         if entries:
             last = entries[-1]
-            if when < last.when:
-                self._push(when, eid, Wake(self._fn, value))
-                return
-        wake = Wake(self._fire_fn, value)
+            in_order = when >= last.when
+        wake = Wake.__new__(Wake)  # allocated directly when compiled (EventQueue.wake_at)
+        wake.value = value
+        if not in_order:
+            wake.fn = self._fn
+            self._push(when, eid, wake)
+            return
+        wake.fn = self._fire_fn
         wake.when = when
         wake.eid = eid
         entries.append(wake)

@@ -10,9 +10,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from meshsim.model import CallStep
     from meshsim.sim.pod import Pod
     from meshsim.sim.proxy import Proxy
+    from meshsim.sim.steps import CallPlan
 
 POD_ADDRESS = "10.244.0.10"  # a pod's IP: every in-cluster caller is inside the cluster networks
 
@@ -120,7 +120,7 @@ class Attempt:
         self.failed_call = False  # a required downstream call failed
         self.status = 0
         self.flags = ""
-        self.calls: Sequence[CallStep] = ()  # the handler's call steps, fixed when it starts
+        self.calls: Sequence[CallPlan] = ()  # the handler's call steps, fixed when it starts
         self.step = 0
         self.pending = 0  # downstream calls of the current step not yet answered
         self.downstream: Sequence[Call] = ()  # the current step's calls

@@ -16,9 +16,10 @@ from meshsim.model import CallStep, Deployment
 from meshsim.model import Parallel as ParallelSpec
 from meshsim.model.grpc import as_grpc
 from meshsim.sim.kernel import NORMAL, WAKE_HEAP, Wake, call_later
-from meshsim.sim.messages import Attempt, Call
+from meshsim.sim.messages import Attempt, Call, is_ok
 from meshsim.sim.processor_sharing import ProcessorSharing
 from meshsim.sim.sampling import Sampler
+from meshsim.sim.steps import CallPlan, plans
 
 if TYPE_CHECKING:
     from meshsim.metrics.levels import Level
@@ -40,10 +41,16 @@ class Pod:
     ) -> None:
         self.sim = sim
         self.env: Kernel = sim.env
+        self.clock = sim.env.clock  # ``clock.now`` is the time (a C read when compiled)
         self._heap = sim.env.heap  # for the hot path (kernel.py: one of the two is used)
         self._ids = sim.env.ids
         self._queue = sim.env.queue
         self._work_done = self._on_work_done  # bound once: a Wake per request carries it
+        self._call_done = self._on_call_done  # bound once: every downstream call carries it
+        # The run's constants, read per request: held here, not looked up on ``sim``.
+        self._latency: float = sim.latency
+        self._propagate_deadlines: bool = sim.propagate_deadlines
+        self._next_call_id = sim.next_call_id
         self.deployment = deployment
         self.name = name
         self.service = deployment.service
@@ -55,6 +62,7 @@ class Pod:
         self.concurrency = deployment.concurrency
         self.queue_limit = INF if deployment.queue is None else deployment.queue
         self.calls: tuple[CallStep, ...] = deployment.calls
+        self._plans = plans(self.calls)  # what a request's handler runs (steps.py)
         self.service_time = service_time
         self.roll = roll
         self.call_roll = call_roll
@@ -92,7 +100,7 @@ class Pod:
         self.arrive(ev.value)
 
     def arrive(self, att: Attempt) -> None:
-        now = self.env.now
+        now = self.clock.now
         if self.down:
             self.refuse(att)
             return
@@ -138,7 +146,7 @@ class Pod:
                 and att.pod is self and att.queued):
             att.dead = True
             self.waiting -= 1
-            now = self.env.now
+            now = self.clock.now
             self.queue_depth.change(now, -1)
             self.in_flight.change(now, -1)
 
@@ -146,7 +154,7 @@ class Pod:
     def _start(self, att: Attempt, now: float) -> None:
         self.busy += 1
         self.active[att] = None
-        att.calls = self.calls  # a promotion (adopt) mid-request must not change its steps
+        att.calls = self._plans  # a promotion (adopt) mid-request must not change its steps
         work = self.service_time() * self.latency_factor + self.latency_add
         if self.inflight_factor:
             work *= 1.0 + self.inflight_factor * (self.busy - 1)
@@ -159,12 +167,11 @@ class Pod:
             work = self.failures.start(self, att, work)
         if self.processor_sharing:
             self.sharing.add(att, work, now)
+        elif WAKE_HEAP:
+            self._queue.wake_at(now + work, self._work_done, att)
         else:
-            wake = Wake(self._work_done, att)
-            if WAKE_HEAP:
-                self._queue.push(now + work, NORMAL, wake)
-            else:
-                heappush(self._heap, (now + work, NORMAL, next(self._ids), wake))
+            heappush(self._heap, (now + work, NORMAL, next(self._ids),
+                                  Wake(self._work_done, att)))
 
     def _on_work_done(self, ev: Wake) -> None:
         att: Attempt = ev.value  # work_done, inlined: this is every request's hot path
@@ -191,7 +198,7 @@ class Pod:
 
     def finish(self, att: Attempt, status: int, flags: str = "") -> None:
         """The handler answers: free the slot, reply, start the next queued request."""
-        now = self.env.now
+        now = self.clock.now
         self.busy -= 1
         self.active.pop(att, None)
         self.in_flight.change(now, -1)
@@ -200,10 +207,10 @@ class Pod:
         att.status = status  # reply, inlined
         att.flags = flags
         proxy = att.call.proxy
-        delay = self.sim.latency + att.wire
+        delay = self._latency + att.wire
         if delay:
             if WAKE_HEAP:
-                self._queue.push(now + delay, NORMAL, Wake(proxy.responder, att))
+                self._queue.wake_at(now + delay, proxy.responder, att)
             else:
                 heappush(self._heap, (now + delay, NORMAL, next(self._ids),
                                       Wake(proxy.responder, att)))
@@ -233,7 +240,7 @@ class Pod:
         att.status = status
         att.flags = flags
         proxy = att.call.proxy
-        delay = self.sim.latency + att.wire
+        delay = self._latency + att.wire
         if delay:
             call_later(self.env, delay, proxy.responder, att)
         else:
@@ -253,7 +260,7 @@ class Pod:
             att.pending = 1
             sent: list[Call] = []
             att.downstream = sent
-            self._launch(att, step, sent)
+            self._launch_planned(att, step, sent)
             att.pending -= 1
             if att.pending:
                 return  # the last answer continues in _on_call_done
@@ -261,7 +268,35 @@ class Pod:
                 break
         self.finish(att, 500 if att.failed_call else 200)
 
+    def _launch_planned(self, att: Attempt, plan: CallPlan, sent: list[Call]) -> None:
+        """Send a step's calls (:meth:`_launch` from the step's plan, read in C when compiled);
+        a call the app's own client makes goes to :meth:`_launch`, which
+        :class:`~meshsim.sim.client.pod_app.AppPod` overrides for it."""
+        if plan.fan_out is not None:
+            for child in plan.fan_out:
+                self._launch_planned(att, child, sent)
+            return
+        if plan.app_client:
+            self._launch(att, plan.spec, sent)
+            return
+        if plan.probability < 1.0 and self.call_roll() >= plan.probability:
+            return
+        parent = att.call
+        headers = parent.headers
+        if plan.headers is not None:
+            headers = {**headers, **plan.headers}
+        deadline = parent.deadline if self._propagate_deadlines else None
+        call = Call(
+            self._next_call_id(), parent.request_id, self.proxy, plan.service, plan.method,
+            plan.path, headers, parent.depth + 1, deadline, self._call_done, att, plan.optional,
+        )
+        att.pending += 1  # before sending: the answer may come back inside send()
+        sent.append(call)
+        self.proxy.send(call)
+
     def _launch(self, att: Attempt, step: CallStep, sent: list[Call]) -> None:
+        """Send one step's calls from the model's spec (the hook a subclass overrides; the
+        request's own steps go through :meth:`_launch_planned`)."""
         if isinstance(step, ParallelSpec):
             for child in step.calls:
                 self._launch(att, child, sent)
@@ -273,10 +308,10 @@ class Pod:
         headers = parent.headers
         if spec.headers:
             headers = {**headers, **spec.headers}
-        deadline = parent.deadline if self.sim.propagate_deadlines else None
+        deadline = parent.deadline if self._propagate_deadlines else None
         call = Call(
-            self.sim.next_call_id(), parent.request_id, self.proxy, spec.service, spec.method,
-            spec.path, headers, parent.depth + 1, deadline, self._on_call_done, att,
+            self._next_call_id(), parent.request_id, self.proxy, spec.service, spec.method,
+            spec.path, headers, parent.depth + 1, deadline, self._call_done, att,
             spec.optional,
         )
         att.pending += 1  # before sending: the answer may come back inside send()
@@ -288,7 +323,7 @@ class Pod:
         assert att is not None
         if att.dead:
             return
-        if not call.ok and not call.optional:
+        if not is_ok(call.status) and not call.optional:
             att.failed_call = True
         att.pending -= 1
         if att.pending == 0:
@@ -318,15 +353,16 @@ class Pod:
         self.service_time = service_time
         self.errors = spec.errors if spec.failure is None else 0.0
         self.calls = spec.calls
+        self._plans = plans(self.calls)
         contention = spec.contention
-        self.sharing.resize(contention.cores, self.env.now)
+        self.sharing.resize(contention.cores, self.clock.now)
         self.processor_sharing = contention.model == "processor-sharing"
         self.inflight_factor = contention.factor if contention.model == "inflight" else 0.0
 
     # -- chaos ---------------------------------------------------------------------------------
     def crash(self) -> None:
         """The pod goes down: everything it holds is lost and callers see a reset (503 UC)."""
-        now = self.env.now
+        now = self.clock.now
         self.down = True
         lost = list(self.active) + [att for att in self.queue if not att.dead]
         for att in lost:

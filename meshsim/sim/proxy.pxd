@@ -1,13 +1,14 @@
-# C declarations for proxy.py (see kernel.pxd). ``__dict__`` keeps interpreted subclasses
-# (the Linkerd proxy) and tests free to add attributes.
+# C declarations for proxy.py (see kernel.pxd). No ``__dict__`` (see pod.pxd): with one,
+# each C call of a cpdef method (``self.forward``, ``self._route``, ...) on another proxy than
+# the last one looked the method up and bound it, in this class and its C subclasses; an
+# attribute a subclass sets must be declared in its .pxd.
 cimport cython
-from meshsim.sim.kernel cimport EventQueue, Timers, Wake
+from meshsim.sim.kernel cimport EventQueue, Timers, Wake, call_later
 from meshsim.sim.messages cimport Attempt, Call
 from meshsim.metrics.recorder cimport Recorder
 
 
 cdef class Proxy:
-    cdef dict __dict__
     cdef public object sim
     cdef public object env
     cdef public EventQueue clock
@@ -17,15 +18,18 @@ cdef class Proxy:
     cdef public object labels
     cdef public object namespace
     cdef public double outbound_overhead
+    cdef public double _latency
     cdef public object _roll
     cdef public object identity
     cdef public object cpu
     cdef public Timers _deadlines
     cdef public object wire
+    cdef public object place
     cdef public object responder
     cdef public Recorder recorder
     cpdef send(self, Call call)
     cpdef forward(self, Call call, double now)
+    @cython.locals(delay=double)
     cpdef transmit(self, Attempt att)
     cpdef on_response(self, Wake ev)
     @cython.locals(rec=Recorder)
@@ -41,3 +45,4 @@ cdef class Proxy:
 
 cdef class PlainProxy(Proxy):
     cdef public dict _rr
+    cdef public dict _endpoints

@@ -44,6 +44,7 @@ class Proxy:
         self.labels = dict(labels or {})
         self.namespace = namespace
         self.outbound_overhead = sim.overhead if sidecar else 0.0
+        self._latency: float = sim.latency  # one way, the run's constant (read per attempt)
         self._roll = pick_roll
         self.identity: str | None = None  # mTLS identity (its ServiceAccount), set by the engine
         self.cpu: ProxyCpu | None = None  # set only when the run models proxy cost
@@ -54,7 +55,7 @@ class Proxy:
 
     # -- a call --------------------------------------------------------------------------------
     def send(self, call: Call) -> None:
-        now = self.env.now
+        now = self.clock.now
         call.start = now
         if call.deadline is not None:
             if call.deadline <= now:
@@ -76,7 +77,7 @@ class Proxy:
             self.sim.data_plane.transmit(self, att)  # type: ignore[union-attr]
             return
         pod = att.pod
-        delay = self.outbound_overhead + self.sim.latency + pod.inbound_overhead
+        delay = self.outbound_overhead + self._latency + pod.inbound_overhead
         wire = self.wire
         if wire is not None:
             extra = att.wire = wire.extra(pod)
@@ -107,7 +108,7 @@ class Proxy:
         rec = self.recorder
         rec.attempt(
             call.request_id, call.id, self.code, service, subset, pod.code,
-            att.number, att.start, self.env.now, status, rec.intern(flags) if flags else 0,
+            att.number, att.start, self.clock.now, status, rec.intern(flags) if flags else 0,
             att.number > 1, call.mirror,
         )
         self.complete(call, status, flags, subset, service)
@@ -138,7 +139,7 @@ class Proxy:
         pod = att.pod
         rec.attempt(
             call.request_id, call.id, self.code, pod.sim_service_code, pod.subset_code, pod.code,
-            att.number, att.start, self.env.now, status, rec.intern(flags) if flags else 0,
+            att.number, att.start, self.clock.now, status, rec.intern(flags) if flags else 0,
             att.number > 1, call.mirror,
         )
 
@@ -149,7 +150,7 @@ class Proxy:
         (an Envoy route may send a host's traffic to another service), default the host's."""
         if call.done:
             return
-        now = self.env.now
+        now = self.clock.now
         call.done = True
         call.end = now
         call.status = status
@@ -183,9 +184,10 @@ class PlainProxy(Proxy):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self._rr: dict[str, int] = {}
+        self._endpoints = self.sim.endpoints  # the run's one table, updated in place
 
     def forward(self, call: Call, now: float) -> None:
-        pods = self.sim.endpoints[call.service]
+        pods = self._endpoints[call.service]
         pod = pods[0] if len(pods) == 1 else self.pick(call.service)
         call.attempts += 1
         att = Attempt(call, pod, call.attempts, now)
@@ -193,14 +195,14 @@ class PlainProxy(Proxy):
         if self.cpu is not None:
             self.transmit(att)
             return
-        delay = self.outbound_overhead + self.sim.latency + pod.inbound_overhead  # transmit
+        delay = self.outbound_overhead + self._latency + pod.inbound_overhead  # transmit
         if delay:
             call_later(self.env, delay, pod.on_arrive, att)
         else:
             pod.arrive(att)
 
     def pick(self, service: str) -> Pod:
-        pods = self.sim.endpoints[service]
+        pods = self._endpoints[service]
         if len(pods) == 1:
             return pods[0]
         if not self.sidecar:

@@ -12,6 +12,7 @@ from meshsim.sim.messages import Call
 from meshsim.sim.sampling import Sampler
 
 if TYPE_CHECKING:
+    from meshsim.metrics.recorder import Recorder
     from meshsim.sim.kernel import Kernel
     from meshsim.sim.ports import Mesh
     from meshsim.sim.proxy import Proxy
@@ -33,7 +34,14 @@ class Source:
     ) -> None:
         self.sim = sim
         self.env: Kernel = sim.env
+        self.clock = sim.env.clock  # ``clock.now`` is the time (a C read when compiled)
         self._queue = sim.env.queue  # the compiled build's event queue (kernel.WAKE_HEAP)
+        self._heap = sim.env.heap  # the pure build's
+        self._ids = sim.env.ids
+        # Per request: the run's id counters and recorder, held here rather than read off sim.
+        self._next_request_id = sim.next_request_id
+        self._next_call_id = sim.next_call_id
+        self._recorder: Recorder = sim.recorder
         self._arrival = self._arrive  # bound once: a Wake per request carries it
         self.workload = workload
         self.code = sim.recorder.intern(workload.name)
@@ -51,6 +59,8 @@ class Source:
         templates = workload.requests
         total = sum(t.weight for t in templates)
         self._templates = templates
+        # each template's (method, path, headers), read per request
+        self._requests = [(t.method, t.path, t.headers) for t in templates]
         self._cumulative = [sum(t.weight for t in templates[: i + 1]) / total
                             for i in range(len(templates))]
 
@@ -78,19 +88,20 @@ class Source:
             if rate > 0.0:
                 gap = self._unit_gap() / rate if self._poisson else 1.0 / rate
                 if t + gap < change:
-                    env = self.env  # call_later, inlined
-                    when = env.now + (t + gap - env.now)
+                    now = self.clock.now  # call_later, inlined
+                    when = now + (t + gap - now)
                     if WAKE_HEAP:
-                        self._queue.push(when, NORMAL, Wake(self._arrival, None))
+                        self._queue.wake_at(when, self._arrival, None)
                     else:
-                        heappush(env.heap, (when, NORMAL, next(env.ids), Wake(self._arrival, None)))
+                        heappush(self._heap, (when, NORMAL, next(self._ids),
+                                              Wake(self._arrival, None)))
                     return
             if change == INF:
                 return
             t = change  # memoryless for Poisson; a new phase for constant arrivals
 
     def _arrive(self, ev: Wake) -> None:
-        now = self.env.now
+        now = self.clock.now
         self._issue(now)
         self._schedule(now)
 
@@ -106,23 +117,23 @@ class Source:
         return client
 
     def _issue(self, now: float) -> None:
-        sim = self.sim
         client = self._client()
-        templates = self._templates
-        template = templates[0]
-        if len(templates) > 1:
+        requests = self._requests
+        request = requests[0]
+        if len(requests) > 1:
             u = self._roll()
-            for tpl, edge in zip(templates, self._cumulative, strict=True):
+            for shape, edge in zip(requests, self._cumulative, strict=True):
                 if u < edge:
-                    template = tpl
+                    request = shape
                     break
-        request_id = sim.next_request_id()
+        method, path, headers = request
+        request_id = self._next_request_id()
         deadline = now + self.timeout if self.timeout > 0 else None
         call = Call(
-            sim.next_call_id(), request_id, client, self.host, template.method,
-            template.path, template.headers, 0, deadline, _ignore,
+            self._next_call_id(), request_id, client, self.host, method, path, headers, 0,
+            deadline, _ignore,
         )
-        sim.recorder.issued += 1
+        self._recorder.issued += 1
         client.send(call)
 
 
