@@ -80,7 +80,9 @@ class Cluster:
         policy: ClusterPolicy, rand: IntRoll,
     ) -> None:
         self.proxy = proxy
+        self._dispatch = proxy.dispatch  # bound once: called for every stream
         self.env: Kernel = proxy.env
+        self.clock = self.env.clock  # ``clock.now`` is the time (a C read when compiled)
         self.service = service
         self.subset = subset or ""
         self._placed = proxy.sim.topology.geography is not None
@@ -224,14 +226,16 @@ class Cluster:
     def report_status(self, host: Pod, status: int) -> None:
         detector = self.detector
         if detector is not None:
-            now = self.env.now
-            if host.failures is not None:  # an answer: this connection was not refused
+            now = self.clock.now
+            # An answer: this connection was not refused (a connect success counts only in
+            # split mode, so the host is not asked otherwise).
+            if detector.split_local_origin and host.failures is not None:
                 detector.report_local(host, "connect_success", now)
             detector.report_status(host, status, now)
 
     def report_local(self, host: Pod, kind: str) -> None:
         if self.detector is not None:
-            self.detector.report_local(host, kind, self.env.now)  # type: ignore[arg-type]
+            self.detector.report_local(host, kind, self.clock.now)  # type: ignore[arg-type]
 
     # -- host selection ------------------------------------------------------------------------
     def choose(self, up: Upstream) -> Pod | None:
@@ -327,7 +331,7 @@ class Cluster:
         conn.uses += 1
         up.conn = conn
         self.active[conn.host] += 1
-        self.proxy.dispatch(up, conn.host)
+        self._dispatch(up, conn.host)
 
     def _release_conn(self, conn: Connection) -> None:
         """A connection is free: give it to the next pending stream, or keep it idle."""

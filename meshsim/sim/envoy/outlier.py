@@ -110,8 +110,9 @@ class OutlierDetector(GenericBase, Generic[H]):
         on_uneject: Callable[[H, float], None] | None = None,
     ) -> None:
         self.spec = spec
-        # Read on every locally originated event; the spec is frozen.
-        self._split = spec.split_external_local_origin_errors
+        # Read on every locally originated event (and by the cluster on every answer, which
+        # counts as a successful connect only in split mode); the spec is frozen.
+        self.split_local_origin = spec.split_external_local_origin_errors
         self._rand = rand
         self._on_eject = on_eject
         self._on_uneject = on_uneject
@@ -201,7 +202,7 @@ class OutlierDetector(GenericBase, Generic[H]):
         """
         if kind not in ("connect_failed", "timeout", "connect_success"):
             raise ValueError(f"unknown local-origin event {kind!r}")
-        if not self._split:
+        if not self.split_local_origin:
             if kind == "connect_failed":
                 self.report_status(host, 503, now)
             elif kind == "timeout":
