@@ -2,7 +2,7 @@
 # gateway pod stands in for a ``Pod``. No ``__dict__``: with one, every cpdef call between the
 # cluster's own methods looks the method up in it (an override check per call).
 cimport cython
-from meshsim.sim.kernel cimport EventQueue
+from meshsim.sim.kernel cimport EventQueue, call_later
 from meshsim.sim.envoy.balancers cimport Balancer
 from meshsim.sim.envoy.breakers cimport ResourceManager
 from meshsim.sim.envoy.outlier cimport OutlierDetector
@@ -28,6 +28,8 @@ cdef class Cluster:
     cdef public object _dispatch
     cdef public object env
     cdef public EventQueue clock
+    cdef public double _handshake
+    cdef public object _connected_fn
     cdef public object service
     cdef public object subset
     cdef public object service_code
@@ -55,6 +57,7 @@ cdef class Cluster:
     cpdef choose(self, Upstream up)
     @cython.locals(pool=HostPool, idle=list)
     cpdef bint admit(self, Upstream up, object host)
+    @cython.locals(setup=double)
     cpdef _connect(self, HostPool pool)
     cpdef _connected(self, Connection conn)
     cpdef _attach(self, Upstream up, Connection conn)

@@ -83,6 +83,9 @@ class Cluster:
         self._dispatch = proxy.dispatch  # bound once: called for every stream
         self.env: Kernel = proxy.env
         self.clock = self.env.clock  # ``clock.now`` is the time (a C read when compiled)
+        # TCP (and mTLS) handshake: one round trip of the network (a constant of the run).
+        self._handshake = 2 * proxy.sim.latency
+        self._connected_fn = self._on_connected  # bound once: every new connection's Wake
         self.service = service
         self.subset = subset or ""
         self._placed = proxy.sim.topology.geography is not None
@@ -307,11 +310,11 @@ class Cluster:
         pool.connections += 1
         host = pool.host
         conn = Connection(pool)
-        setup = 2 * self.proxy.sim.latency  # TCP (and mTLS) handshake: one round trip
+        setup = self._handshake
         if self._placed and self.proxy.wire is not None:
             setup += 2 * self.proxy.wire.extra(host)  # the latency matrix's path to the host
         if setup:
-            call_later(self.env, setup, self._on_connected, conn)
+            call_later(self.env, setup, self._connected_fn, conn)
         else:
             self._connected(conn)
 
