@@ -273,8 +273,10 @@ class LeastRequest(_EdfBalancer, Generic[H]):
         for _ in range(self.choice_count):
             draw = self._rand()  # 64-bit unsigned: a C integer when compiled, as is ``n``
             sampled = hosts[draw % n]
-            if candidate is None or active(sampled) < active(candidate):
+            if candidate is None:
                 candidate = sampled
+            elif sampled is not candidate and active(sampled) < active(candidate):
+                candidate = sampled  # (the same host drawn again has nothing to compare)
         assert candidate is not None
         return candidate
 

@@ -14,6 +14,7 @@ cdef class HostPool:
     cdef public list idle
     cdef public object pending
     cdef public long connections
+    cdef public bint member
 
 
 cdef class Connection:

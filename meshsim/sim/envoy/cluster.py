@@ -53,13 +53,14 @@ class HostPool:
     """One host's connection pool inside a cluster: its idle connections, the streams waiting
     for one, and how many connections are open (ready or being set up)."""
 
-    __slots__ = ("connections", "host", "idle", "pending")
+    __slots__ = ("connections", "host", "idle", "member", "pending")
 
     def __init__(self, host: Pod) -> None:
         self.host = host
         self.idle: list[Connection] = []
         self.pending: deque[Upstream] = deque()
         self.connections = 0
+        self.member = True  # the host is an endpoint of the cluster; a removed one drains
 
 
 class Connection:
@@ -162,9 +163,11 @@ class Cluster:
             if host not in self.active:
                 self.active[host] = 0
                 self.pools[host] = HostPool(host)
+            self.pools[host].member = True
         self.hosts = list(hosts)
         self.members = set(hosts)
         for host in removed:
+            self.pools[host].member = False
             for conn in list(self.pools[host].idle):
                 self._close(conn)
         if self.detector is not None:
@@ -338,7 +341,6 @@ class Cluster:
 
     def _release_conn(self, conn: Connection) -> None:
         """A connection is free: give it to the next pending stream, or keep it idle."""
-        host = conn.host
         if self.max_rpc and conn.uses >= self.max_rpc:
             self._close(conn)
             return
@@ -363,7 +365,7 @@ class Cluster:
                         self.breaker.stats["upstream_rq_pending_overflow"] += 1
                         self.proxy.overflow(nxt)
             return
-        if host not in self.members:
+        if not pool.member:
             self._close(conn)  # a removed host: its pool drains, nothing new goes there
         elif self.http2:
             if conn not in pool.idle:
