@@ -39,6 +39,7 @@ cdef class LeastRequest(_EdfBalancer):
     cdef public long choice_count
     cdef public object bias
     cpdef double _host_weight(self, object host, object active) except? -1
+    @cython.locals(n=Py_ssize_t, draw="unsigned long long")
     cpdef _unweighted(self, object hosts, object source, object active)
 
 

@@ -268,11 +268,15 @@ class LeastRequest(_EdfBalancer, Generic[H]):
         return weight
 
     def _unweighted(self, hosts: Sequence[H], source: Hashable, active: Active[H]) -> H:
+        n = len(hosts)
         candidate: H | None = None
         for _ in range(self.choice_count):
-            sampled = hosts[self._rand() % len(hosts)]
-            if candidate is None or active(sampled) < active(candidate):
+            draw = self._rand()  # 64-bit unsigned: a C integer when compiled, as is ``n``
+            sampled = hosts[draw % n]
+            if candidate is None:
                 candidate = sampled
+            elif sampled is not candidate and active(sampled) < active(candidate):
+                candidate = sampled  # (the same host drawn again has nothing to compare)
         assert candidate is not None
         return candidate
 

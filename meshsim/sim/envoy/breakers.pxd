@@ -2,6 +2,9 @@
 
 cdef class ResourceManager:
     cdef public object spec
+    cdef public long max_connections
+    cdef public long max_pending_requests
+    cdef public long max_requests
     cdef public long connections
     cdef public long pending
     cdef public long requests

@@ -11,6 +11,14 @@ from __future__ import annotations
 
 from meshsim.model.clusters import CircuitBreakers
 
+# No counter ever gets near it, so a larger threshold trips exactly when this one does.
+_UNREACHABLE = 2**62
+
+
+def _threshold(limit: int) -> int:
+    """A limit checked on every stream, as a C integer in the compiled build."""
+    return min(limit, _UNREACHABLE)
+
 
 class ResourceManager:
     """Open counters and limits for connections, pending requests, requests and retries.
@@ -24,6 +32,10 @@ class ResourceManager:
 
     def __init__(self, spec: CircuitBreakers) -> None:
         self.spec = spec
+        # Checked per stream: copied once from the frozen spec, not read from it per check.
+        self.max_connections = _threshold(spec.max_connections)
+        self.max_pending_requests = _threshold(spec.max_pending_requests)
+        self.max_requests = _threshold(spec.max_requests)
         self.connections = 0
         self.pending = 0
         self.requests = 0
@@ -40,13 +52,13 @@ class ResourceManager:
     # -- checks -----------------------------------------------------------------------------
 
     def can_connect(self) -> bool:
-        return self.connections < self.spec.max_connections
+        return self.connections < self.max_connections
 
     def can_pend(self) -> bool:
-        return self.pending < self.spec.max_pending_requests
+        return self.pending < self.max_pending_requests
 
     def can_request(self) -> bool:
-        return self.requests < self.spec.max_requests
+        return self.requests < self.max_requests
 
     def max_retries(
         self, active_requests: int | None = None, pending_requests: int | None = None

@@ -1,6 +1,8 @@
 # C declarations for cluster.py (see meshsim/sim/kernel.pxd). Hosts stay ``object``: a
-# gateway pod stands in for a ``Pod``.
+# gateway pod stands in for a ``Pod``. No ``__dict__``: with one, every cpdef call between the
+# cluster's own methods looks the method up in it (an override check per call).
 cimport cython
+from meshsim.sim.kernel cimport EventQueue, call_later
 from meshsim.sim.envoy.balancers cimport Balancer
 from meshsim.sim.envoy.breakers cimport ResourceManager
 from meshsim.sim.envoy.outlier cimport OutlierDetector
@@ -12,6 +14,7 @@ cdef class HostPool:
     cdef public list idle
     cdef public object pending
     cdef public long connections
+    cdef public bint member
 
 
 cdef class Connection:
@@ -22,9 +25,12 @@ cdef class Connection:
 
 
 cdef class Cluster:
-    cdef dict __dict__
     cdef public object proxy
+    cdef public object _dispatch
     cdef public object env
+    cdef public EventQueue clock
+    cdef public double _handshake
+    cdef public object _connected_fn
     cdef public object service
     cdef public object subset
     cdef public object service_code
@@ -39,7 +45,7 @@ cdef class Cluster:
     cdef public dict pools
     cdef public list healthy
     cdef public bint panic
-    cdef public object max_rpc
+    cdef public long max_rpc
     cdef public set members
     cdef public object _rand
     cdef public OutlierDetector detector
@@ -52,6 +58,7 @@ cdef class Cluster:
     cpdef choose(self, Upstream up)
     @cython.locals(pool=HostPool, idle=list)
     cpdef bint admit(self, Upstream up, object host)
+    @cython.locals(setup=double)
     cpdef _connect(self, HostPool pool)
     cpdef _connected(self, Connection conn)
     cpdef _attach(self, Upstream up, Connection conn)
@@ -59,5 +66,6 @@ cdef class Cluster:
     cpdef _release_conn(self, Connection conn)
     @cython.locals(pool=HostPool)
     cpdef _close(self, Connection conn)
+    @cython.locals(conn=Connection)
     cpdef finished(self, Upstream up, bint reset, bint broken=*)
     cpdef forget_pending(self, Upstream up, object host)

@@ -53,13 +53,14 @@ class HostPool:
     """One host's connection pool inside a cluster: its idle connections, the streams waiting
     for one, and how many connections are open (ready or being set up)."""
 
-    __slots__ = ("connections", "host", "idle", "pending")
+    __slots__ = ("connections", "host", "idle", "member", "pending")
 
     def __init__(self, host: Pod) -> None:
         self.host = host
         self.idle: list[Connection] = []
         self.pending: deque[Upstream] = deque()
         self.connections = 0
+        self.member = True  # the host is an endpoint of the cluster; a removed one drains
 
 
 class Connection:
@@ -80,7 +81,12 @@ class Cluster:
         policy: ClusterPolicy, rand: IntRoll,
     ) -> None:
         self.proxy = proxy
+        self._dispatch = proxy.dispatch  # bound once: called for every stream
         self.env: Kernel = proxy.env
+        self.clock = self.env.clock  # ``clock.now`` is the time (a C read when compiled)
+        # TCP (and mTLS) handshake: one round trip of the network (a constant of the run).
+        self._handshake = 2 * proxy.sim.latency
+        self._connected_fn = self._on_connected  # bound once: every new connection's Wake
         self.service = service
         self.subset = subset or ""
         self._placed = proxy.sim.topology.geography is not None
@@ -157,9 +163,11 @@ class Cluster:
             if host not in self.active:
                 self.active[host] = 0
                 self.pools[host] = HostPool(host)
+            self.pools[host].member = True
         self.hosts = list(hosts)
         self.members = set(hosts)
         for host in removed:
+            self.pools[host].member = False
             for conn in list(self.pools[host].idle):
                 self._close(conn)
         if self.detector is not None:
@@ -224,14 +232,16 @@ class Cluster:
     def report_status(self, host: Pod, status: int) -> None:
         detector = self.detector
         if detector is not None:
-            now = self.env.now
-            if host.failures is not None:  # an answer: this connection was not refused
+            now = self.clock.now
+            # An answer: this connection was not refused (a connect success counts only in
+            # split mode, so the host is not asked otherwise).
+            if detector.split_local_origin and host.failures is not None:
                 detector.report_local(host, "connect_success", now)
             detector.report_status(host, status, now)
 
     def report_local(self, host: Pod, kind: str) -> None:
         if self.detector is not None:
-            self.detector.report_local(host, kind, self.env.now)  # type: ignore[arg-type]
+            self.detector.report_local(host, kind, self.clock.now)  # type: ignore[arg-type]
 
     # -- host selection ------------------------------------------------------------------------
     def choose(self, up: Upstream) -> Pod | None:
@@ -303,11 +313,11 @@ class Cluster:
         pool.connections += 1
         host = pool.host
         conn = Connection(pool)
-        setup = 2 * self.proxy.sim.latency  # TCP (and mTLS) handshake: one round trip
+        setup = self._handshake
         if self._placed and self.proxy.wire is not None:
             setup += 2 * self.proxy.wire.extra(host)  # the latency matrix's path to the host
         if setup:
-            call_later(self.env, setup, self._on_connected, conn)
+            call_later(self.env, setup, self._connected_fn, conn)
         else:
             self._connected(conn)
 
@@ -327,11 +337,10 @@ class Cluster:
         conn.uses += 1
         up.conn = conn
         self.active[conn.host] += 1
-        self.proxy.dispatch(up, conn.host)
+        self._dispatch(up, conn.host)
 
     def _release_conn(self, conn: Connection) -> None:
         """A connection is free: give it to the next pending stream, or keep it idle."""
-        host = conn.host
         if self.max_rpc and conn.uses >= self.max_rpc:
             self._close(conn)
             return
@@ -356,7 +365,7 @@ class Cluster:
                         self.breaker.stats["upstream_rq_pending_overflow"] += 1
                         self.proxy.overflow(nxt)
             return
-        if host not in self.members:
+        if not pool.member:
             self._close(conn)  # a removed host: its pool drains, nothing new goes there
         elif self.http2:
             if conn not in pool.idle:

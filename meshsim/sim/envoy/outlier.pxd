@@ -30,7 +30,7 @@ cdef class _HostMonitor:
 
 cdef class OutlierDetector(GenericBase):
     cdef public object spec
-    cdef public bint _split
+    cdef public bint split_local_origin
     cdef public object _rand
     cdef public object _on_eject
     cdef public object _on_uneject

@@ -44,6 +44,26 @@ _TYPES = (
     FAILURE_PERCENTAGE_LOCAL_ORIGIN,
 )
 
+
+def _zero_stats() -> dict[str, int]:
+    stats = {
+        "ejections_active": 0,
+        "ejections_overflow": 0,
+        "ejections_enforced_total": 0,
+        # Deprecated Envoy counters, kept because old dashboards and tests read them.
+        "ejections_total": 0,
+        "ejections_consecutive_5xx": 0,
+        "ejections_success_rate": 0,
+    }
+    for t in _TYPES:
+        stats[f"ejections_detected_{t}"] = 0
+        stats[f"ejections_enforced_{t}"] = 0
+    return stats
+
+
+# A detector's counters at creation, built once: clusters are created while the run goes on.
+_ZERO_STATS = _zero_stats()
+
 _EPS_MS = 1e-6  # float slack when comparing elapsed seconds against integer milliseconds
 
 
@@ -110,25 +130,15 @@ class OutlierDetector(GenericBase, Generic[H]):
         on_uneject: Callable[[H, float], None] | None = None,
     ) -> None:
         self.spec = spec
-        # Read on every locally originated event; the spec is frozen.
-        self._split = spec.split_external_local_origin_errors
+        # Read on every locally originated event (and by the cluster on every answer, which
+        # counts as a successful connect only in split mode); the spec is frozen.
+        self.split_local_origin = spec.split_external_local_origin_errors
         self._rand = rand
         self._on_eject = on_eject
         self._on_uneject = on_uneject
         self._monitors: dict[H, _HostMonitor] = {}
         self.ejected: set[H] = set()
-        self.stats: dict[str, int] = {
-            "ejections_active": 0,
-            "ejections_overflow": 0,
-            "ejections_enforced_total": 0,
-            # Deprecated Envoy counters, kept because old dashboards and tests read them.
-            "ejections_total": 0,
-            "ejections_consecutive_5xx": 0,
-            "ejections_success_rate": 0,
-        }
-        for t in _TYPES:
-            self.stats[f"ejections_detected_{t}"] = 0
-            self.stats[f"ejections_enforced_{t}"] = 0
+        self.stats: dict[str, int] = dict(_ZERO_STATS)
         # Cluster-wide success-rate mean and ejection threshold; -1 when not computed.
         self._sr_nums: dict[Origin, tuple[float, float]] = {
             "external": (-1.0, -1.0),
@@ -201,7 +211,7 @@ class OutlierDetector(GenericBase, Generic[H]):
         """
         if kind not in ("connect_failed", "timeout", "connect_success"):
             raise ValueError(f"unknown local-origin event {kind!r}")
-        if not self._split:
+        if not self.split_local_origin:
             if kind == "connect_failed":
                 self.report_status(host, 503, now)
             elif kind == "timeout":
