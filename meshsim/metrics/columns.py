@@ -58,12 +58,14 @@ class Table:
     and :attr:`total` still count every row.
     """
 
-    def __init__(self, schema: dict[str, str], name: str = "", rows: Rows | None = None) -> None:
-        if rows is not None and list(rows.block) != list(schema):
+    def __init__(self, schema: dict[str, str], name: str = "",
+                 rows: Callable[[int], Rows] | None = None) -> None:
+        # The block of CHUNK rows the compiled recorder fills, made by the writer class
+        # ``rows`` (None: rows are packed); ``Any``: its ``put`` takes this table's columns,
+        # which the base class cannot spell.
+        self.rows: Any = None if rows is None else rows(CHUNK)
+        if self.rows is not None and list(self.rows.block) != list(schema):
             raise RuntimeError("the block writer's columns are not the table's")
-        # The block the compiled recorder fills (None: rows are packed); ``Any``: its ``put``
-        # takes this table's columns, which the base class cannot spell.
-        self.rows: Any = rows
         self.schema = schema
         self.name = name  # the table name chunk sinks receive
         self.folds: list[Fold] = []

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from meshsim.metrics.aggregates import Aggregates
-from meshsim.metrics.columns import CHUNK, Interner, Table
+from meshsim.metrics.columns import Interner, Table
 from meshsim.metrics.levels import Level
 from meshsim.metrics.rows import ATTEMPTS, CALLS, AttemptRows, CallRows
 from meshsim.metrics.sinks import ChunkSink
@@ -85,15 +85,15 @@ class Recorder:
         self.intern = Interner()
         self.bucket = bucket
         self.record_attempts = record_attempts
-        self.attempts = Table(ATTEMPTS, "attempts", AttemptRows(CHUNK) if COMPILED else None)
-        self.calls = Table(CALLS, "calls", CallRows(CHUNK) if COMPILED else None)
+        self.attempts = Table(ATTEMPTS, "attempts", AttemptRows if COMPILED else None)
+        self.calls = Table(CALLS, "calls", CallRows if COMPILED else None)
         self._call_rows = self.calls.rows
         self.events: list[tuple[float, str, str, str, str, str, str]] = []
         self._levels: dict[tuple[str, str, str], Level] = {}
         # Attempts of watched services are kept for live queries (rollout checks) even when
         # the run does not record attempts; they never reach the attempts frame.
         self._watched: set[int] = set()
-        self._watch = Table(ATTEMPTS, "watched", AttemptRows(CHUNK) if COMPILED else None)
+        self._watch = Table(ATTEMPTS, "watched", AttemptRows if COMPILED else None)
         self._call_pending = self.calls.pending
         self._call_pack = self.calls.pack
         self._call_chunk = self.calls.chunk_bytes

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
+from meshsim.metrics import columns
 from meshsim.metrics.columns import Table
 from meshsim.metrics.rows import ATTEMPTS, CALLS, AttemptRows, CallRows, Rows
 
@@ -27,12 +28,13 @@ def _call(i: int) -> tuple[object, ...]:
     (ATTEMPTS, AttemptRows, _attempt), (CALLS, CallRows, _call)])
 def test_written_blocks_equal_packed_blocks(
     schema: dict[str, str], writer: Callable[[int], Rows], row: Callable[[int], tuple[object, ...]],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     blocks: dict[str, list[dict[str, np.ndarray]]] = {"packed": [], "written": []}
-    tables = {"packed": Table(schema, "t"), "written": Table(schema, "t", writer(4))}
+    monkeypatch.setattr(columns, "CHUNK", 4)  # a block every 4 rows
+    tables = {"packed": Table(schema, "t"), "written": Table(schema, "t", writer)}
     for name, table in tables.items():
         table.stream([lambda _t, block, name=name: blocks[name].append(block)], keep=True)
-        table.chunk_bytes = 4 * table.row_size  # the packed table flushes every 4 rows too
         for i in range(10):
             table.add(*row(i))
     assert [len(b["start"]) for b in blocks["written"]] == [4, 4]  # two rows still waiting
@@ -48,4 +50,4 @@ def test_written_blocks_equal_packed_blocks(
 
 def test_a_writer_for_other_columns_is_refused() -> None:
     with pytest.raises(RuntimeError, match="columns"):
-        Table(CALLS, "calls", AttemptRows(4))
+        Table(CALLS, "calls", AttemptRows)
