@@ -108,16 +108,18 @@ class Table:
 
     def flush(self) -> None:
         """Move the pending rows to the sinks and into the typed columns (or the window)."""
-        if self.rows is not None and self.rows.filled:
-            # One copy per column, used for both: the typed columns copy from it, and every
-            # sink gets it as its own array (never a view of the block, which is refilled).
-            columns = self.rows.take()
-        elif self.pending:
-            columns = self._unpack()
-        else:
+        n = self.rows.filled if self.rows is not None else len(self.pending) // self.row_size
+        if not n:
             return
-        n = len(next(iter(columns.values())))
         self.total += n
+        if not (self.folds or self.keep or self.horizon > 0):  # nothing wants them
+            if self.rows is not None:
+                self.rows.filled = 0
+            else:
+                self.pending.clear()
+            self.dropped += n
+            return
+        columns = self._take()
         if self.keep:
             self._append(columns)
         elif self.horizon > 0:
@@ -127,8 +129,14 @@ class Table:
         for fold in self.folds:
             fold(self.name, columns)
 
+    def _take(self) -> dict[str, np.ndarray]:
+        """The waiting rows as columns, each its own contiguous copy (the typed columns copy
+        from it, and every sink gets it as its own array, never a view of a buffer that is
+        refilled); the block or the packed bytes empty."""
+        return self.rows.take() if self.rows is not None else self._unpack()
+
     def _unpack(self) -> dict[str, np.ndarray]:
-        """The packed rows as columns, each its own contiguous copy; ``pending`` empties."""
+        """The packed rows as columns; ``pending`` empties."""
         # A copy first: no view of the growing buffer (which sinks, or samplers such as
         # Dask's profiler holding their frames, might keep) ever pins it (BufferError).
         data = bytes(self.pending)

@@ -23,7 +23,7 @@ from meshsim.metrics.rows import ATTEMPTS, CALLS, AttemptRows, CallRows
 from meshsim.metrics.sinks import ChunkSink
 
 # This module runs as the C extension: rows go through the block writers (rows.py), not
-# ``struct`` (a test the compiler turns into a C constant: ``rows.pxd``, ``recorder.pxd``).
+# ``struct`` (a C flag in the compiled build: ``cdef bint COMPILED`` in recorder.pxd).
 COMPILED = not __file__.endswith((".py", ".pyc"))
 
 # Requests are the depth-0 calls (from workload clients); derived in ``finish``, not stored twice.
