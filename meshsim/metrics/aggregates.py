@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from meshsim.metrics.sketch import Sketches
+from meshsim.metrics.sketch import Sketches, dense_distinct, distinct
 
 QUANTILES = (0.50, 0.90, 0.99)
 SERIES_BITS = 16  # series ids inside a time-bucket sketch group: bucket << 16 | series
@@ -101,24 +101,36 @@ class Ids:
 def unique_rows(columns: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """The distinct rows of non-negative integer columns (sorted) and each row's index among
     them. Every flushed block of rows passes here once per table, so it works column by
-    column: one mixed-radix key (Horner's rule), one sort of the keys, and the distinct
-    rows decoded back from the distinct keys (no row gather, no axis-0 reductions)."""
+    column and mostly without sorting: each column's values become their ranks among the
+    column's distinct values (a table over its range), the ranks one mixed-radix key
+    (Horner's rule) whose distinct values a table over the (now small) key range finds,
+    and the distinct rows are decoded back from the distinct keys."""
     cols = [np.asarray(c, dtype=np.int64) for c in columns]
     if not len(cols[0]):
         return np.zeros((0, len(cols)), dtype=np.int64), np.zeros(0, dtype=np.int64)
-    bases = [int(c.max()) + 1 for c in cols]
-    if min(int(c.min()) for c in cols) >= 0 and math.prod(bases) < 2**62:
-        key = cols[0].copy()  # sum of digit x product of the later bases: no overflow
-        for col, base in zip(cols[1:], bases[1:], strict=True):
-            key *= base
-            key += col
-        keys, inverse = np.unique(key, return_inverse=True)
-        digits = []
-        for base in reversed(bases[1:]):
-            keys, digit = np.divmod(keys, base)
-            digits.append(digit)
-        digits.append(keys)
-        return np.column_stack(digits[::-1]), inverse.ravel()
+    lows = [int(c.min()) for c in cols]
+    if min(lows) >= 0:
+        values: list[np.ndarray] = []
+        key = np.zeros(len(cols[0]), dtype=np.int64)
+        size = 1  # the key's range: the product of the columns' distinct counts
+        for col, low in zip(cols, lows, strict=True):
+            if low == int(col.max()):  # one value: no digit
+                values.append(np.array([low], dtype=np.int64))
+                continue
+            found, rank = distinct(col)
+            values.append(found)
+            size *= len(found)
+            if size >= 2**62:
+                break
+            key *= len(found)
+            key += rank
+        else:
+            keys, inverse = distinct(key)
+            digits = []
+            for found in reversed(values):
+                keys, digit = np.divmod(keys, len(found))
+                digits.append(found[digit])
+            return np.column_stack(digits[::-1]), inverse
     rows, inverse = np.unique(np.column_stack(cols), axis=0, return_inverse=True)
     return rows, inverse.ravel()
 
@@ -375,7 +387,7 @@ class Aggregates:
         self.ended.add_grouped(ended, row, sig, [series, status, flags], [ones])
         self.started.add_grouped(started, row, sig, [series, flags, untried], [ones, attempts])
         self.late_calls += int((ended < self._closed_below).sum())
-        self._latency.add((ended << SERIES_BITS) | series[row], latency)
+        self._latency.add_by(*self._bucket_series(ended, series[row]), latency)
         if top.any():
             ok = (status >= 1) & (status <= 499)
             second = started[top] if self.bucket == 1.0 else bucket_of(start[top], 1.0)
@@ -403,6 +415,18 @@ class Aggregates:
                                [ones, retry])
 
     # -- time-bucket latency --------------------------------------------------------------
+    def _bucket_series(self, bucket: np.ndarray, series: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray]:
+        """The distinct sketch groups ``bucket << SERIES_BITS | series`` of a block's rows,
+        sorted, and each row's index among them (:meth:`Sketches.add_by`): a block spans a
+        few buckets, so one table over (bucket, series) finds them without a sort."""
+        first, width = int(bucket.min()), len(self.series)
+        span = (int(bucket.max()) - first + 1) * width
+        if span > max(4 * len(bucket), 1 << 12):
+            return distinct((bucket << SERIES_BITS) | series)
+        found, where = dense_distinct((bucket - first) * width + series, span)
+        return ((found // width + first) << SERIES_BITS) | (found % width), where
+
     def _close_buckets(self, current: int) -> None:
         """Turn the sketches of the buckets that every later call ends after (calls are
         recorded when they end, in time order; one bucket of slack) into their quantiles,

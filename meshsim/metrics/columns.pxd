@@ -1,5 +1,6 @@
 # C declarations for columns.py (see meshsim/sim/kernel.pxd): the recorder's tables as C
 # structs, so the compiled recorder reaches a table's packer and buffer without dict look-ups.
+from meshsim.metrics.rows cimport Rows
 
 cdef class Interner:
     cdef public list names
@@ -7,6 +8,7 @@ cdef class Interner:
 
 
 cdef class Table:
+    cdef public Rows rows
     cdef public object schema
     cdef public object name
     cdef public list folds

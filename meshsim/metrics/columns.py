@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from meshsim.metrics.rows import Rows
+
 # Rows held packed before they move into the typed columns and to the sinks. Each block pays
 # a fixed cost in the online aggregates' numpy calls (about 1 ms): 16,384 rows make it a
 # quarter of what 4,096 did (the one-pod benchmark +14 %), for 1 MB of pending rows per table.
@@ -46,15 +48,24 @@ class Table:
 
     The hot path packs a whole row into bytes (:attr:`pack`, one C call, no Python object per
     cell) and appends them to :attr:`pending`; every :data:`CHUNK` rows the packed block
-    moves into the typed columns through one numpy view. Readers see every row:
-    :attr:`columns` flushes first.
+    moves into the typed columns through one numpy view. A table given :attr:`rows` (the
+    compiled recorder's) is filled through them instead, a C store per cell, and its block
+    moves the same way after the same rows. Readers see every row: :attr:`columns` flushes
+    first.
 
     A streaming run hands each flushed block to :attr:`folds` (the chunk sinks) and keeps
     only what :meth:`keep_window` asks for, so memory does not grow with the run: ``len``
     and :attr:`total` still count every row.
     """
 
-    def __init__(self, schema: dict[str, str], name: str = "") -> None:
+    def __init__(self, schema: dict[str, str], name: str = "",
+                 rows: Callable[[int], Rows] | None = None) -> None:
+        # The block of CHUNK rows the compiled recorder fills, made by the writer class
+        # ``rows`` (None: rows are packed); ``Any``: its ``put`` takes this table's columns,
+        # which the base class cannot spell.
+        self.rows: Any = None if rows is None else rows(CHUNK)
+        if self.rows is not None and list(self.rows.block) != list(schema):
+            raise RuntimeError("the block writer's columns are not the table's")
         self.schema = schema
         self.name = name  # the table name chunk sinks receive
         self.folds: list[Fold] = []
@@ -76,6 +87,10 @@ class Table:
 
     def add(self, *values: Any) -> None:
         """Append one row (values in schema order)."""
+        if self.rows is not None:
+            if self.rows.put(*values):
+                self.flush()
+            return
         self.pending += self.pack(*values)
         if len(self.pending) >= self.chunk_bytes:
             self.flush()
@@ -93,28 +108,41 @@ class Table:
 
     def flush(self) -> None:
         """Move the pending rows to the sinks and into the typed columns (or the window)."""
-        if not self.pending:
+        n = self.rows.filled if self.rows is not None else len(self.pending) // self.row_size
+        if not n:
             return
-        # A copy first: no view of the growing buffer (which sinks, or samplers such as
-        # Dask's profiler holding their frames, might keep) ever pins it (BufferError).
-        data = bytes(self.pending)
-        self.pending.clear()
-        block = np.frombuffer(data, dtype=self._dtype)
-        self.total += len(block)
-        if not (self.folds or self.keep or self.horizon > 0):
-            self.dropped += len(block)
+        self.total += n
+        if not (self.folds or self.keep or self.horizon > 0):  # nothing wants them
+            if self.rows is not None:
+                self.rows.filled = 0
+            else:
+                self.pending.clear()
+            self.dropped += n
             return
-        # One contiguous copy per column, used for both: the typed columns copy from it,
-        # and every sink gets it as its own array (never a view of ``data``).
-        columns = {name: np.ascontiguousarray(block[name]) for name in self.schema}
+        columns = self._take()
         if self.keep:
             self._append(columns)
         elif self.horizon > 0:
             self._append_window(columns)
         else:
-            self.dropped += len(block)
+            self.dropped += n
         for fold in self.folds:
             fold(self.name, columns)
+
+    def _take(self) -> dict[str, np.ndarray]:
+        """The waiting rows as columns, each its own contiguous copy (the typed columns copy
+        from it, and every sink gets it as its own array, never a view of a buffer that is
+        refilled); the block or the packed bytes empty."""
+        return self.rows.take() if self.rows is not None else self._unpack()
+
+    def _unpack(self) -> dict[str, np.ndarray]:
+        """The packed rows as columns; ``pending`` empties."""
+        # A copy first: no view of the growing buffer (which sinks, or samplers such as
+        # Dask's profiler holding their frames, might keep) ever pins it (BufferError).
+        data = bytes(self.pending)
+        self.pending.clear()
+        block = np.frombuffer(data, dtype=self._dtype)
+        return {name: np.ascontiguousarray(block[name]) for name in self.schema}
 
     def _append(self, columns: dict[str, np.ndarray]) -> None:
         for name, col in self._columns.items():
@@ -141,7 +169,8 @@ class Table:
 
     def __len__(self) -> int:
         """Rows recorded so far, held or not."""
-        return self.total + len(self.pending) // self.row_size
+        filled = self.rows.filled if self.rows is not None else 0
+        return self.total + len(self.pending) // self.row_size + filled
 
     def nbytes(self) -> int:
         return sum(col.itemsize * len(col) for col in self.columns.values())

@@ -1,9 +1,12 @@
 # C declarations for recorder.py (see meshsim/sim/kernel.pxd). The compiled proxies hold the
-# recorder typed and call ``attempt`` and ``call`` as C functions. Codes and ids stay
-# ``object``: they arrive as Python ints and only go on to ``struct.pack``, so typing them
-# would unbox and box each one again.
+# recorder typed and call ``attempt`` and ``call`` as C functions, which store each value in
+# its column of the table's block (rows.pxd). Codes and ids stay ``object`` in the signatures:
+# the proxies hold most of them as Python ints, and ``put`` unboxes each once.
 cimport cython
 from meshsim.metrics.columns cimport Interner, Table
+from meshsim.metrics.rows cimport AttemptRows, CallRows
+
+cdef bint COMPILED
 
 
 cdef class Recorder:
@@ -19,6 +22,7 @@ cdef class Recorder:
     cdef public bytearray _call_pending
     cdef public object _call_pack
     cdef public Py_ssize_t _call_chunk
+    cdef public CallRows _call_rows
     cdef public object issued
     cdef public list sinks
     cdef public bint streaming
@@ -27,7 +31,7 @@ cdef class Recorder:
     cdef public object client_workload
     cdef public list dependency_tries
     cdef public list users_done
-    @cython.locals(table=Table, pending=bytearray)
+    @cython.locals(table=Table, pending=bytearray, rows=AttemptRows)
     cpdef attempt(self, object request_id, object call_id, object caller, object service,
                   object subset, object pod, long attempt, double start, double end,
                   long status, object flags, bint retry, bint mirror)

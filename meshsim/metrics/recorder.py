@@ -19,19 +19,13 @@ import numpy as np
 from meshsim.metrics.aggregates import Aggregates
 from meshsim.metrics.columns import Interner, Table
 from meshsim.metrics.levels import Level
+from meshsim.metrics.rows import ATTEMPTS, CALLS, AttemptRows, CallRows
 from meshsim.metrics.sinks import ChunkSink
 
-# typecodes: q int64, i int32, h int16, b int8, d float64
-ATTEMPTS = {
-    "request_id": "q", "call_id": "q", "caller": "i", "service": "i", "subset": "i", "pod": "i",
-    "attempt": "h", "start": "d", "end": "d", "status": "h", "flags": "i", "retry": "b",
-    "mirror": "b",
-}
-CALLS = {
-    "call_id": "q", "request_id": "q", "caller": "i", "service": "i", "subset": "i",
-    "start": "d", "end": "d", "status": "h", "flags": "i", "attempts": "h", "depth": "h",
-    "mirror": "b",
-}
+# This module runs as the C extension: rows go through the block writers (rows.py), not
+# ``struct`` (a C flag in the compiled build: ``cdef bint COMPILED`` in recorder.pxd).
+COMPILED = not __file__.endswith((".py", ".pyc"))
+
 # Requests are the depth-0 calls (from workload clients); derived in ``finish``, not stored twice.
 REQUESTS = ("id", "workload", "client", "start", "end", "status", "flags", "attempts")
 LEVELS = ("in_flight", "queue_depth", "ejected")
@@ -91,14 +85,15 @@ class Recorder:
         self.intern = Interner()
         self.bucket = bucket
         self.record_attempts = record_attempts
-        self.attempts = Table(ATTEMPTS, "attempts")
-        self.calls = Table(CALLS, "calls")
+        self.attempts = Table(ATTEMPTS, "attempts", AttemptRows if COMPILED else None)
+        self.calls = Table(CALLS, "calls", CallRows if COMPILED else None)
+        self._call_rows = self.calls.rows
         self.events: list[tuple[float, str, str, str, str, str, str]] = []
         self._levels: dict[tuple[str, str, str], Level] = {}
         # Attempts of watched services are kept for live queries (rollout checks) even when
         # the run does not record attempts; they never reach the attempts frame.
         self._watched: set[int] = set()
-        self._watch = Table(ATTEMPTS, "watched")
+        self._watch = Table(ATTEMPTS, "watched", AttemptRows if COMPILED else None)
         self._call_pending = self.calls.pending
         self._call_pack = self.calls.pack
         self._call_chunk = self.calls.chunk_bytes
@@ -150,6 +145,12 @@ class Recorder:
             table = self._watch
         else:
             return
+        if COMPILED:  # a C store per cell into the table's block
+            rows = table.rows
+            if rows.put(request_id, call_id, caller, service, subset, pod, attempt, start, end,
+                        status, flags, retry, mirror):
+                table.flush()
+            return
         pending = table.pending
         pending += table.pack(request_id, call_id, caller, service, subset, pod, attempt, start,
                               end, status, flags, retry, mirror)
@@ -161,6 +162,11 @@ class Recorder:
         start: float, end: float, status: int, flags: int, attempts: int, depth: int,
         mirror: bool = False,
     ) -> None:
+        if COMPILED:  # a C store per cell into the calls' block
+            if self._call_rows.put(call_id, request_id, caller, service, subset, start, end,
+                                   status, flags, attempts, depth, mirror):
+                self.calls.flush()
+            return
         pending = self._call_pending
         pending += self._call_pack(call_id, request_id, caller, service, subset, start, end,
                                    status, flags, attempts, depth, mirror)

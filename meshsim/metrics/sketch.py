@@ -64,34 +64,90 @@ class LogMapping:
         return np.where(np.asarray(slots) == 0, 0.0, value)
 
 
-def _bucket_counts(groups: np.ndarray, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct combined (group, slot) keys of a block, sorted, and their counts: one
-    ``bincount`` over the block's narrow range of groups and buckets when it is small (the
-    zero bucket counted apart), else a sort."""
+def distinct(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(ids, return_inverse=True)`` of non-negative integer ids: without a sort
+    (a table over their range) when the range is narrow."""
+    first = int(ids.min())
+    span = int(ids.max()) - first + 1
+    if span > max(4 * len(ids), 1 << 12):
+        found, where = np.unique(ids, return_inverse=True)
+        return found, where.ravel()
+    return dense_distinct(ids - first, span, first)
+
+
+def dense_distinct(cells: np.ndarray, span: int, offset: int = 0
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct ``cells`` (integers in ``[0, span)``) plus ``offset``, sorted, and each
+    cell's index among them: one table over the range, no sort."""
+    seen = np.zeros(span, dtype=bool)
+    seen[cells] = True
+    rank = np.cumsum(seen) - 1
+    return np.flatnonzero(seen) + offset, rank[cells]
+
+
+def _extremes(where: np.ndarray, values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per group ``0..n-1`` (each with a value), the min and max of its values: one stable sort
+    of the small group indexes (a radix sort below 2**16 groups), no ``ufunc.at``."""
+    small = where.astype(np.uint16) if n <= 1 << 16 else where
+    ordered = values[np.argsort(small, kind="stable")]
+    starts = np.zeros(n, dtype=np.int64)
+    np.cumsum(np.bincount(where, minlength=n)[:-1], out=starts[1:])
+    return np.minimum.reduceat(ordered, starts), np.maximum.reduceat(ordered, starts)
+
+
+def _bucket_counts(ids: np.ndarray, where: np.ndarray, slots: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct combined (group, slot) keys of a block, sorted, and their counts, where
+    value ``i`` is in group ``ids[where[i]]`` (``ids`` sorted): one ``bincount`` over the
+    block's groups and narrow range of buckets when it is small (the zero bucket counted
+    apart), else a sort."""
     zero = slots == 0
-    g, k = groups[~zero], slots[~zero]
+    w, k = where[~zero], slots[~zero]
     parts_keys, parts_counts = [], []
     if zero.any():
-        z_ids, z_counts = np.unique(groups[zero], return_counts=True)
-        parts_keys.append(z_ids << KEY_BITS)
-        parts_counts.append(z_counts)
+        z_counts = np.bincount(where[zero], minlength=len(ids))
+        z_at = np.flatnonzero(z_counts)
+        parts_keys.append(ids[z_at] << KEY_BITS)
+        parts_counts.append(z_counts[z_at])
     if len(k):
-        g0, k0 = int(g.min()), int(k.min())
+        k0 = int(k.min())
         width = int(k.max()) - k0 + 1
-        span = (int(g.max()) - g0 + 1) * width
+        span = len(ids) * width
         if span <= max(16 * len(k), 1 << 16):
-            counts = np.bincount((g - g0) * width + (k - k0), minlength=span)
+            counts = np.bincount(w * width + (k - k0), minlength=span)
             cells = np.flatnonzero(counts)
-            parts_keys.append(((cells // width + g0) << KEY_BITS) | (cells % width + k0))
+            parts_keys.append((ids[cells // width] << KEY_BITS) | (cells % width + k0))
             parts_counts.append(counts[cells])
         else:
-            keys, counts = np.unique((g << KEY_BITS) | k, return_counts=True)
+            keys, counts = np.unique((ids[w] << KEY_BITS) | k, return_counts=True)
             parts_keys.append(keys)
             parts_counts.append(counts)
+    if len(parts_keys) == 1:  # already sorted
+        return parts_keys[0], parts_counts[0].astype(np.int64)
     keys = np.concatenate(parts_keys)
     counts = np.concatenate(parts_counts).astype(np.int64)
     order = np.argsort(keys, kind="stable")
     return keys[order], counts[order]
+
+
+def _merge_sorted(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct ``keys`` (a few sorted runs one after another), sorted, with the order
+    that sorts ``keys`` and where each distinct key's entries start in it: a stable sort
+    merges sorted runs in linear time, where ``np.unique`` would sort from scratch."""
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    if not len(keys):
+        return ordered, order, order
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    return ordered[starts], order, starts
+
+
+def _sums(values: np.ndarray, order: np.ndarray, starts: np.ndarray, ufunc: np.ufunc
+          ) -> np.ndarray:
+    """``ufunc`` over each run of ``values[order]`` that begins at ``starts``."""
+    if not len(starts):
+        return values[:0]
+    return ufunc.reduceat(values[order], starts)
 
 
 class Sketches:
@@ -117,27 +173,23 @@ class Sketches:
     def add(self, groups: np.ndarray, values: np.ndarray) -> None:
         """Add ``values[i]`` to the sketch of ``groups[i]`` (whole arrays, no Python per value)."""
         groups = np.asarray(groups, dtype=np.int64)
+        if not len(groups):
+            return
+        if groups.min() < 0:
+            raise ValueError(f"sketch group ids must be in [0, {MAX_GROUP}]")
+        self.add_by(*distinct(groups), values)
+
+    def add_by(self, ids: np.ndarray, where: np.ndarray, values: np.ndarray) -> None:
+        """Add ``values[i]`` to the sketch of group ``ids[where[i]]``, where ``ids`` are the
+        block's distinct group ids, sorted, each with a value (what :func:`distinct` gives)."""
         values = np.maximum(np.asarray(values, dtype=np.float64), 0.0)
         if not len(values):
             return
-        if groups.min() < 0 or groups.max() > MAX_GROUP:
+        if ids[0] < 0 or ids[-1] > MAX_GROUP:
             raise ValueError(f"sketch group ids must be in [0, {MAX_GROUP}]")
-        keys, counts = _bucket_counts(groups, self.mapping.slots(values))
-        first = int(groups.min())
-        span = int(groups.max()) - first + 1
-        if span <= max(4 * len(groups), 1 << 12):  # few groups: dense arrays, no sort
-            at = groups - first
-            low, high = np.full(span, np.inf), np.full(span, -np.inf)
-            np.minimum.at(low, at, values)
-            np.maximum.at(high, at, values)
-            used = np.flatnonzero(high >= 0)
-            ids, low, high = used + first, low[used], high[used]
-        else:
-            ids, where = np.unique(groups, return_inverse=True)
-            low, high = np.full(len(ids), np.inf), np.full(len(ids), -np.inf)
-            np.minimum.at(low, where, values)
-            np.maximum.at(high, where, values)
-        self._push(keys, counts.astype(np.int64), ids, low, high)
+        keys, counts = _bucket_counts(ids, where, self.mapping.slots(values))
+        low, high = _extremes(where, values, len(ids))
+        self._push(keys, counts, ids, low, high)
 
     def _push(self, keys: np.ndarray, counts: np.ndarray, groups: np.ndarray, low: np.ndarray,
               high: np.ndarray) -> None:
@@ -154,17 +206,12 @@ class Sketches:
         self._pending, self._pending_size = [], 0
         keys = np.concatenate([self.keys, *parts[0]])
         counts = np.concatenate([self.counts, *parts[1]])
-        self.keys, inverse = np.unique(keys, return_inverse=True)
-        self.counts = np.bincount(inverse, weights=counts, minlength=len(self.keys)).astype(
-            np.int64
-        )
+        self.keys, order, starts = _merge_sorted(keys)
+        self.counts = _sums(counts, order, starts, np.add)
         groups = np.concatenate([self.groups, *parts[2]])
-        low = np.concatenate([self.low, *parts[3]])
-        high = np.concatenate([self.high, *parts[4]])
-        self.groups, where = np.unique(groups, return_inverse=True)
-        self.low, self.high = np.full(len(self.groups), np.inf), np.full(len(self.groups), -np.inf)
-        np.minimum.at(self.low, where, low)
-        np.maximum.at(self.high, where, high)
+        self.groups, order, starts = _merge_sorted(groups)
+        self.low = _sums(np.concatenate([self.low, *parts[3]]), order, starts, np.minimum)
+        self.high = _sums(np.concatenate([self.high, *parts[4]]), order, starts, np.maximum)
 
     def merge(self, other: Sketches) -> None:
         """Add every value of ``other`` (same group ids) to these sketches."""

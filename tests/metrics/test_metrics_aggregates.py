@@ -28,6 +28,20 @@ def test_unique_rows_is_an_exact_group_by(rows: list[tuple[int, int, int]]) -> N
     assert [tuple(unique[i]) for i in inverse] == rows
 
 
+@settings(max_examples=80, deadline=None)
+@given(st.integers(1, 300), st.lists(st.sampled_from([1, 2, 7, 5000, 2**20, 2**40]),
+                                     min_size=1, max_size=7), st.integers(0, 2**32))
+def test_unique_rows_equals_numpys_for_any_ranges(n: int, ranges: list[int], seed: int) -> None:
+    """Narrow columns take the table path, wide ones (and too many distinct rows for one
+    integer key) a sort: the same rows and indexes as ``np.unique(axis=0)`` either way."""
+    rng = np.random.default_rng(seed)
+    cols = [rng.integers(0, top, n) for top in ranges]
+    unique, inverse = unique_rows(cols)
+    want, want_inverse = np.unique(np.column_stack(cols), axis=0, return_inverse=True)
+    assert unique.dtype == np.int64 and np.array_equal(unique, want)
+    assert np.array_equal(inverse, want_inverse.ravel())
+
+
 def test_cube_sums_per_key_across_blocks() -> None:
     rng = np.random.default_rng(5)
     keys = rng.integers(0, 4, (3000, 2))

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from meshsim.metrics.sketch import ALPHA, LogMapping, Sketches
+from meshsim.metrics.sketch import ALPHA, KEY_BITS, LogMapping, Sketches, distinct
 
 QS = (0.0, 0.25, 0.5, 0.9, 0.99, 0.999, 1.0)
 TOLERANCE = ALPHA * (1 + 1e-9)  # the stated accuracy, plus float rounding
@@ -61,6 +61,34 @@ def test_any_values_any_chunking(values: list[float], chunk: int) -> None:
     x = np.where(x < 1e-9, 0.0, x)  # below the sketch's smallest value a latency is 0
     _, _, estimates = _fill(x, np.zeros(len(x), dtype=np.int64), chunk).quantiles(QS)
     assert _relative_error(estimates[0], np.quantile(x, QS)) <= TOLERANCE
+
+
+@pytest.mark.parametrize("spread", [1, 1 << 16, 1 << 30])
+def test_the_store_counts_every_value_exactly(spread: int) -> None:
+    """Per (group, bucket) the exact count, per group the exact min and max, whether a
+    block's groups are close together (counted in a table) or far apart (sorted)."""
+    rng = _rng()
+    groups = rng.integers(0, 40, 20_000) * spread + rng.integers(0, 3, 20_000)
+    values = np.where(rng.random(20_000) < 0.05, 0.0, rng.lognormal(-4.0, 2.0, 20_000))
+    sketches = _fill(values, groups)
+    sketches.compact()
+    slots = sketches.mapping.slots(values)
+    want_keys, want_counts = np.unique((groups << KEY_BITS) | slots, return_counts=True)
+    assert np.array_equal(sketches.keys, want_keys)
+    assert np.array_equal(sketches.counts, want_counts)
+    ids = np.unique(groups)
+    assert np.array_equal(sketches.groups, ids)
+    assert sketches.low.tolist() == [values[groups == g].min() for g in ids]
+    assert sketches.high.tolist() == [values[groups == g].max() for g in ids]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 2**40), min_size=1, max_size=200), st.integers(0, 3))
+def test_distinct_ids_are_numpys_unique(ids: list[int], shift: int) -> None:
+    x = np.asarray(ids, dtype=np.int64) >> (10 * shift)  # from narrow to wide ranges
+    found, where = distinct(x)
+    want, want_where = np.unique(x, return_inverse=True)
+    assert np.array_equal(found, want) and np.array_equal(where, want_where)
 
 
 def test_merge_equals_one_sketch_of_everything() -> None:
