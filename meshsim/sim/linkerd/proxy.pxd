@@ -5,6 +5,7 @@ from meshsim.sim.proxy cimport Proxy
 from meshsim.sim.messages cimport Attempt, Call
 from meshsim.sim.kernel cimport Timers, Wake
 from meshsim.sim.linkerd.flight cimport Flight
+from meshsim.sim.linkerd.plan cimport RoutePlan
 from meshsim.sim.linkerd.pool cimport BackendPool, Endpoint
 from meshsim.sim.linkerd.retry cimport PolicyRetry, ProfileRetry
 
@@ -19,19 +20,23 @@ cdef class LinkerdProxy(Proxy):
     cdef public dict _budgets
     cdef public dict _profile_retries
     cdef public dict _policy_configs
-    @cython.locals(chosen=dict)
     cpdef route_for(self, Call call)
+    @cython.locals(chosen=dict, plan=RoutePlan)
+    cpdef RoutePlan plan_for(self, Call call)
+    @cython.locals(plan=RoutePlan, timers=Timers)
+    cpdef RoutePlan _plan(self, object service, object route)
+    @cython.locals(timers=Timers)
+    cpdef Timers _attempt_timers_of(self, double timeout)
     @cython.locals(bal=BackendPool)
     cpdef BackendPool balancer(self, object service)
-    @cython.locals(flight=Flight, timers=Timers)
+    @cython.locals(flight=Flight, plan=RoutePlan)
     cpdef forward(self, Call call, double now)
+    @cython.locals(plan=RoutePlan)
     cpdef BackendPool _pick_backend(self, Flight flight)
-    @cython.locals(bal=BackendPool, now=double)
+    @cython.locals(bal=BackendPool, now=double, ready=list)
     cpdef _try(self, Flight flight)
-    @cython.locals(endpoint=Endpoint, call=Call, att=Attempt, timers=Timers)
+    @cython.locals(endpoint=Endpoint, call=Call, att=Attempt)
     cpdef dispatch(self, Flight flight, BackendPool pool, list ready, double now)
-    @cython.locals(retry=PolicyRetry)
-    cpdef tuple _attempt_timeout(self, Flight flight)
     @cython.locals(flight=Flight, endpoint=Endpoint, pool=BackendPool, status=long)
     cpdef response(self, Attempt att)
     @cython.locals(profile=ProfileRetry, retry=PolicyRetry)
@@ -43,5 +48,5 @@ cdef class LinkerdProxy(Proxy):
     @cython.locals(flight=Flight)
     cpdef _on_request_timeout(self, Wake ev)
     cpdef give_up(self, Call call)
-    @cython.locals(endpoint=Endpoint)
+    @cython.locals(endpoint=Endpoint, pool=BackendPool)
     cpdef finish(self, Flight flight, long status, object flags)
