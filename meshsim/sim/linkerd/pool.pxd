@@ -15,6 +15,7 @@ cdef class Endpoint:
     cdef public ConsecutiveFailures accrual
 
 
+@cython.final  # no override check per call (see proxy.pxd)
 cdef class BackendPool:
     cdef dict __dict__
     cdef public object proxy

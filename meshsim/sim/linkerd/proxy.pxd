@@ -1,5 +1,8 @@
 # C declarations for proxy.py (see meshsim/sim/kernel.pxd): the Linkerd proxy as a C subclass
 # of the typed Proxy; its flight, pool, endpoint and retry objects are C types it calls in C.
+# The methods only this class calls are ``cdef``: a cpdef call checks for a Python override,
+# and with the base's ``__dict__`` (one per instance) that check is an attribute look-up
+# whenever the previous call was on another proxy.
 cimport cython
 from meshsim.sim.proxy cimport Proxy
 from meshsim.sim.messages cimport Attempt, Call
@@ -22,19 +25,19 @@ cdef class LinkerdProxy(Proxy):
     cdef public dict _policy_configs
     cpdef route_for(self, Call call)
     @cython.locals(chosen=dict, plan=RoutePlan)
-    cpdef RoutePlan plan_for(self, Call call)
+    cdef RoutePlan plan_for(self, Call call)
     @cython.locals(plan=RoutePlan, timers=Timers)
-    cpdef RoutePlan _plan(self, object service, object route)
+    cdef RoutePlan _plan(self, object service, object route)
     @cython.locals(timers=Timers)
-    cpdef Timers _attempt_timers_of(self, double timeout)
+    cdef Timers _attempt_timers_of(self, double timeout)
     @cython.locals(bal=BackendPool)
     cpdef BackendPool balancer(self, object service)
     @cython.locals(flight=Flight, plan=RoutePlan)
     cpdef forward(self, Call call, double now)
     @cython.locals(plan=RoutePlan)
-    cpdef BackendPool _pick_backend(self, Flight flight)
+    cdef BackendPool _pick_backend(self, Flight flight)
     @cython.locals(bal=BackendPool, now=double, ready=list)
-    cpdef _try(self, Flight flight)
+    cdef _try(self, Flight flight)
     @cython.locals(endpoint=Endpoint, call=Call, att=Attempt)
     cpdef dispatch(self, Flight flight, BackendPool pool, list ready, double now)
     @cython.locals(flight=Flight, endpoint=Endpoint, pool=BackendPool, status=long)
@@ -49,4 +52,4 @@ cdef class LinkerdProxy(Proxy):
     cpdef _on_request_timeout(self, Wake ev)
     cpdef give_up(self, Call call)
     @cython.locals(endpoint=Endpoint, pool=BackendPool)
-    cpdef finish(self, Flight flight, long status, object flags)
+    cdef finish(self, Flight flight, long status, object flags)
