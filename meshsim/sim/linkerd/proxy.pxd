@@ -19,12 +19,13 @@ cdef class LinkerdProxy(Proxy):
     cdef public dict _attempt_timers
     cdef public dict _routes
     cdef public dict _chosen
+    cdef public dict _sole
     cdef public dict _balancers
     cdef public dict _budgets
     cdef public dict _profile_retries
     cdef public dict _policy_configs
     cpdef route_for(self, Call call)
-    @cython.locals(chosen=dict, plan=RoutePlan)
+    @cython.locals(chosen=dict, plan=RoutePlan, sole=RoutePlan)
     cdef RoutePlan plan_for(self, Call call)
     @cython.locals(plan=RoutePlan, timers=Timers)
     cdef RoutePlan _plan(self, object service, object route)

@@ -32,6 +32,7 @@ from meshsim.sim.linkerd.routing import (
     redirect_location,
     routes_for_caller,
     select,
+    takes_every_request,
 )
 from meshsim.sim.live_routes import with_live
 from meshsim.sim.messages import Attempt, Call
@@ -61,6 +62,7 @@ class LinkerdProxy(Proxy):
         self.policy = policy
         self._routes: dict[str, tuple[Route, ...]] = {}
         self._chosen: dict[tuple[object, ...], RoutePlan | None] = {}  # see :meth:`plan_for`
+        self._sole: dict[str, RoutePlan] = {}  # a service whose requests all take one route
         self._balancers: dict[str, BackendPool] = {}
         self._budgets: dict[str, TpsBudget | None] = {}
         self._profile_retries: dict[int, tuple[Route, ProfileRetry]] = {}  # by id(route)
@@ -86,15 +88,21 @@ class LinkerdProxy(Proxy):
     def plan_for(self, call: Call) -> RoutePlan | None:
         """The route of a request as this proxy runs it, remembered per distinct request: the
         choice depends only on the service, method, path and headers, and a scenario sends
-        few distinct ones."""
+        few distinct ones; or per service, when every request takes the same route."""
+        sole = self._sole.get(call.service)
+        if sole is not None:
+            return sole
         headers = call.headers
         key = ((call.service, call.method, call.path, *headers.items()) if headers
                else (call.service, call.method, call.path))
         chosen = self._chosen
         if key in chosen:
             return chosen[key]
-        route = select(self.routes(call.service), call)
+        routes = self.routes(call.service)
+        route = select(routes, call)
         plan = None if route is None else self._plan(call.service, route)
+        if plan is not None and takes_every_request(routes):
+            self._sole[call.service] = plan
         if len(chosen) >= 4096:
             chosen.clear()
         chosen[key] = plan
