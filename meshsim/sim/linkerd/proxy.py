@@ -260,12 +260,19 @@ class LinkerdProxy(Proxy):
         flight.balancer = bal
         ready = bal.admit(flight, now)
         if ready is not None:  # it goes out now (else the queue holds it, or it was shed)
-            self.dispatch(flight, bal, ready, now)
+            self._dispatch(flight, bal, ready, now)
 
     def dispatch(
         self, flight: Flight, pool: BackendPool, ready: list[Endpoint], now: float
     ) -> None:
-        """Send an attempt to the endpoint P2C picks among the ready ones."""
+        """Send an attempt to the endpoint P2C picks among the ready ones (the pool's call
+        when its queue lets a request go)."""
+        self._dispatch(flight, pool, ready, now)
+
+    def _dispatch(
+        self, flight: Flight, pool: BackendPool, ready: list[Endpoint], now: float
+    ) -> None:
+        """:meth:`dispatch`, called in C by this class."""
         endpoint = pool.pick(ready, now)
         if endpoint.accrual is not None:
             endpoint.accrual.acquire(now)
@@ -299,10 +306,15 @@ class LinkerdProxy(Proxy):
             assert pool is not None
             pool.accrue(endpoint, status, now)
         self.record_attempt(att, status, att.flags)
-        self.outcome(flight, status, status)
+        self._outcome(flight, status, status)
 
     def outcome(self, flight: Flight, status: int, outcome: int | str) -> None:
-        """Retry or answer, by the route's retry engine."""
+        """Retry or answer, by the route's retry engine (the pool's call when it sheds or
+        fails fast)."""
+        self._outcome(flight, status, outcome)
+
+    def _outcome(self, flight: Flight, status: int, outcome: int | str) -> None:
+        """:meth:`outcome`, called in C by this class."""
         if flight.done:
             return
         flags = ""
@@ -336,7 +348,7 @@ class LinkerdProxy(Proxy):
         kind: str = ev.value[1]
         flight: Flight = att.call.state  # type: ignore[assignment]
         self._drop_attempt(flight, att, TIMEOUT, "UT")
-        self.outcome(flight, TIMEOUT, kind)
+        self._outcome(flight, TIMEOUT, kind)
 
     def _drop_attempt(self, flight: Flight, att: Attempt, status: int, flags: str) -> None:
         """Stop waiting for an attempt; dropping tower's load handle ends its pending count."""
