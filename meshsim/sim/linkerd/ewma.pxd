@@ -1,18 +1,23 @@
-# C declarations for ewma.py (see meshsim/sim/kernel.pxd). Times in integer nanoseconds fit a
-# long long; the estimate and the decay stay doubles (tower's f64), computed as written.
+# C declarations for ewma.py (see meshsim/sim/kernel.pxd). Whole nanoseconds and the estimate
+# are doubles (tower's f64), computed as written; ``math.exp`` is libm's exp, as in CPython.
 cimport cython
+cimport libc.math as math
+
+cdef double _NS
+cdef double _TWO_52
 
 
-cpdef long long _ns(double seconds) except? -1
+@cython.locals(x=double)
+cpdef double _ns(double seconds)
 
 
 cdef class PeakEwma:
     cdef public double decay_ns
     cdef public double rtt_ns
-    cdef public long long update_at_ns
+    cdef public double update_at_ns
     cdef public long pending
     @cython.locals(elapsed=double, decay=double, recency=double)
-    cpdef double _update(self, double rtt_ns, long long now_ns) except? -1
+    cpdef double _update(self, double rtt_ns, double now_ns) except? -1
     cpdef double load_ns(self, double now) except? -1
     cpdef double cost(self, double now) except? -1
     cpdef double estimate(self)
@@ -20,6 +25,7 @@ cdef class PeakEwma:
     cpdef finish(self, double now, double rtt)
 
 
+@cython.locals(r=double, aidx=Py_ssize_t, bidx=Py_ssize_t)
 cpdef tuple gen_pair(object rand, Py_ssize_t length)
 
 

@@ -3,25 +3,37 @@
 ``PeakEwma`` follows tower's ``tower/src/load/peak_ewma.rs`` (``RttEstimate::update``/``decay``,
 ``Load::load``); ``P2C`` follows ``linkerd/pool/p2c/src/lib.rs`` (``p2c_ready_index``,
 ``gen_pair``) in linkerd/linkerd2-proxy. See reference/linkerd.md §4.1–§4.3 and C12.
-Times are integer nanoseconds internally and the estimate is an f64 of nanoseconds, so the
-arithmetic (and C12's exact 400 ms / 200 ms) matches tower bit for bit.
+Times are whole nanoseconds internally and the estimate is an f64 of nanoseconds, so the
+arithmetic (and C12's exact 400 ms / 200 ms) matches tower bit for bit. The whole nanoseconds
+are held in floats (:func:`_ns`): every value ``round`` gives here is a float exactly, and a
+float difference of two of them is the int difference correctly rounded, which is what
+``float(a - b)`` gave; as floats the compiled build computes them in C.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Hashable, Sequence
-from math import exp
 from typing import TypeVar
 
 H = TypeVar("H", bound=Hashable)
 
 _NS = 1_000_000_000
+_TWO_52 = 4503599627370496.0  # 2**52: from here on every float is a whole number
 DEFAULT_RTT = 0.030  # Linkerd's BALANCER_DEFAULT_RTT / DEFAULT_EWMA (tower's own doc says 1 s)
 DEFAULT_DECAY = 10.0  # BALANCER_RTT_DECAY
 
 
-def _ns(seconds: float) -> int:
-    return round(seconds * _NS)
+def _ns(seconds: float) -> float:
+    """``round(seconds * 1e9)`` as a float, ties to even like ``round``, in float arithmetic:
+    adding 2**52 leaves no fraction bits, so the addition itself rounds (two C additions in
+    the compiled build, where ``round`` is a Python call)."""
+    x = seconds * _NS
+    if x >= _TWO_52 or x <= -_TWO_52:
+        return x
+    if x >= 0.0:
+        return (x + _TWO_52) - _TWO_52
+    return -((_TWO_52 - x) - _TWO_52)
 
 
 class PeakEwma:
@@ -41,12 +53,14 @@ class PeakEwma:
         self.update_at_ns = _ns(now)
         self.pending = 0
 
-    def _update(self, rtt_ns: float, now_ns: int) -> float:
+    def _update(self, rtt_ns: float, now_ns: float) -> float:
         if self.rtt_ns < rtt_ns:
             self.rtt_ns = rtt_ns  # peak: jump to the worst case
         else:
-            elapsed = float(max(0, now_ns - self.update_at_ns))
-            decay = exp(-elapsed / self.decay_ns)
+            elapsed = now_ns - self.update_at_ns
+            if elapsed < 0.0:
+                elapsed = 0.0
+            decay = math.exp(-elapsed / self.decay_ns)  # libm's exp in both builds
             recency = 1.0 - decay
             self.rtt_ns = (self.rtt_ns * decay) + (rtt_ns * recency)
         self.update_at_ns = now_ns
@@ -55,7 +69,7 @@ class PeakEwma:
     def load_ns(self, now: float) -> float:
         """tower's ``Cost``: decayed estimate (ns) × (pending + 1); mutates the estimate."""
         estimate = self._update(0.0, _ns(now))
-        return estimate * float(self.pending + 1)
+        return estimate * (self.pending + 1)
 
     def cost(self, now: float) -> float:
         """:meth:`load_ns` in seconds."""
@@ -73,15 +87,21 @@ class PeakEwma:
     def finish(self, now: float, rtt: float) -> None:
         """The RTT sample ended at ``now`` after ``rtt`` seconds (tower's ``Handle`` drop)."""
         assert self.pending > 0, "finish without start"
-        self._update(float(_ns(rtt)), _ns(now))
+        self._update(_ns(rtt), _ns(now))
         self.pending -= 1
 
 
 def gen_pair(rand: Callable[[], float], length: int) -> tuple[int, int]:
     """Two distinct uniform indices: a in [0, n), b in [0, n-1) shifted past a."""
     assert length >= 2
-    aidx = min(int(rand() * length), length - 1)
-    bidx = min(int(rand() * (length - 1)), length - 2)
+    r = rand()
+    aidx = int(r * length)
+    if aidx > length - 1:
+        aidx = length - 1
+    r = rand()
+    bidx = int(r * (length - 1))
+    if bidx > length - 2:
+        bidx = length - 2
     if bidx >= aidx:
         bidx += 1
     return aidx, bidx

@@ -1,13 +1,14 @@
 # C declarations for flight.py (see meshsim/sim/kernel.pxd). The backend and endpoint stay
 # ``object`` here (pool.pxd cimports this file); the proxy reads them through typed locals.
 from meshsim.sim.messages cimport Attempt, Call
+from meshsim.sim.linkerd.plan cimport RoutePlan
 from meshsim.sim.linkerd.retry cimport PolicyRetry, ProfileRetry
 cimport cython
 
 
 cdef class Flight:
     cdef public Call call
-    cdef public object route
+    cdef public RoutePlan plan
     cdef public ProfileRetry profile_retry
     cdef public PolicyRetry policy_retry
     cdef public object balancer

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from meshsim.model.routes import Route
+from meshsim.sim.linkerd.plan import RoutePlan
 from meshsim.sim.messages import Attempt, Call
 
 if TYPE_CHECKING:
@@ -15,12 +15,12 @@ if TYPE_CHECKING:
 class Flight:
     """The router's state for one request inside one linkerd2-proxy."""
 
-    __slots__ = ("attempt", "balancer", "call", "done", "endpoint", "policy_retry",
-                 "profile_retry", "route", "started")
+    __slots__ = ("attempt", "balancer", "call", "done", "endpoint", "plan", "policy_retry",
+                 "profile_retry", "started")
 
-    def __init__(self, call: Call, route: Route) -> None:
+    def __init__(self, call: Call, plan: RoutePlan) -> None:
         self.call = call
-        self.route = route
+        self.plan = plan  # its route, as this proxy runs it
         self.profile_retry: ProfileRetry | None = None
         self.policy_retry: PolicyRetry | None = None
         self.balancer: BackendPool | None = None

@@ -63,19 +63,28 @@ def authorizer(sim: Mesh, inbound: InboundPolicy, pod: Pod) -> Authorizer | None
         routes = server.routes
         name = f"Server/{server.name}"
     denied_edges: set[str] = set()
+    # Without routes the answer depends on the identity alone (the authorizations are fixed
+    # and ``permits`` is pure): remembered per identity, a handful per server.
+    permitted: dict[str | None, bool] = {}
 
     def check(att: Attempt) -> int:
         call = att.call
         identity = peer_identity(att)
-        auths = server_auths
         if routes:
             route = next((r for r in routes if not r.matches or any(
                 request_matches(m, call) for m in r.matches)), None)
             if route is None:
                 return NO_ROUTE
             auths = (*route.authorizations, *server_auths)
-        if any(a.permits(identity, POD_ADDRESS) for a in auths):
-            return 200
+            if any(a.permits(identity, POD_ADDRESS) for a in auths):
+                return 200
+        else:
+            ok = permitted.get(identity)
+            if ok is None:
+                ok = permitted[identity] = any(
+                    a.permits(identity, POD_ADDRESS) for a in server_auths)
+            if ok:
+                return 200
         caller = call.proxy.name
         edge = f"{caller} as {identity}"
         if edge not in denied_edges:  # the first denial of each edge is an event

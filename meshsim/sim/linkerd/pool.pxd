@@ -1,6 +1,8 @@
 # C declarations for pool.py (see meshsim/sim/kernel.pxd). Pods stay ``object``; the proxy
-# stays ``object`` too (proxy.pxd cimports this file), so the pool calls it through Python.
+# stays ``object`` too (proxy.pxd cimports this file), so the pool calls it through Python:
+# on the common path it does not (``admit`` hands the dispatch back to the proxy).
 cimport cython
+from meshsim.sim.kernel cimport EventQueue
 from meshsim.sim.linkerd.accrual cimport ConsecutiveFailures
 from meshsim.sim.linkerd.ewma cimport P2C, PeakEwma
 from meshsim.sim.linkerd.flight cimport Flight
@@ -13,10 +15,13 @@ cdef class Endpoint:
     cdef public ConsecutiveFailures accrual
 
 
+@cython.final  # no override check per call (see proxy.pxd)
 cdef class BackendPool:
     cdef dict __dict__
     cdef public object proxy
+    cdef public EventQueue clock
     cdef public object service
+    cdef public object service_code
     cdef public object spec
     cdef public object _roll
     cdef public list endpoints
@@ -28,8 +33,9 @@ cdef class BackendPool:
     cpdef list ready(self, double now)
     @cython.locals(a=Endpoint, b=Endpoint, aidx=Py_ssize_t, bidx=Py_ssize_t)
     cpdef Endpoint pick(self, list ready, double now)
-    @cython.locals(queue=BalancerQueue, ready=list)
     cpdef send(self, Flight flight, double now)
+    @cython.locals(queue=BalancerQueue, ready=list)
+    cpdef list admit(self, Flight flight, double now)
     cpdef drain(self, double now)
     @cython.locals(queue=BalancerQueue)
     cpdef _step(self, double now)

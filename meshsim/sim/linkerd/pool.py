@@ -48,7 +48,9 @@ class BackendPool:
     def __init__(self, proxy: LinkerdProxy, service: str, pods: list[Pod],
                  spec: LinkerdBackend, roll: Sampler) -> None:
         self.proxy = proxy
+        self.clock = proxy.clock
         self.service = service
+        self.service_code: int | None = None  # the service's code, read at its first answer
         self.spec = spec
         self._roll = roll
         self.endpoints = [self._endpoint(pod) for pod in pods]
@@ -119,19 +121,27 @@ class BackendPool:
     # -- the queue ------------------------------------------------------------------------------
     def send(self, flight: Flight, now: float) -> None:
         """Dispatch at once if nobody waits, else queue; a shut gate or full queue sheds."""
+        ready = self.admit(flight, now)
+        if ready is not None:
+            self.proxy.dispatch(flight, self, ready, now)
+
+    def admit(self, flight: Flight, now: float) -> list[Endpoint] | None:
+        """:meth:`send` up to the dispatch: the ready endpoints when the request goes out at
+        once (the caller dispatches it), else None: queued, or shed (answered here)."""
         queue = self.queue
         if not queue.gate_open:
             self.proxy.outcome(flight, LOAD_SHED, "load_shed")
-            return
+            return None
         ready = self.ready(now)
         if ready and queue.head is None:  # FIFO: nobody jumps the queue (none held: empty)
-            self.proxy.dispatch(flight, self, ready, now)
-        elif not queue.ready():
+            return ready
+        if not queue.ready():
             self.proxy.outcome(flight, LOAD_SHED, "load_shed")
         else:
             queue.enqueue(flight, now)
             if len(queue) == 1:
                 self._step(now)  # the worker takes it and starts the failfast clock
+        return None
 
     def drain(self, now: float) -> None:
         """An endpoint is ready: failfast ends and the queue goes out."""
@@ -152,7 +162,7 @@ class BackendPool:
     def _dispatch(self, flight: Flight) -> bool:
         """The worker's P2C poll: False while no endpoint is ready; a finished request
         (cancelled, timed out) leaves the queue unsent."""
-        now = self.proxy.env.now
+        now = self.clock.now
         ready = self.ready(now)
         if not ready:
             return False
@@ -163,7 +173,7 @@ class BackendPool:
     def _on_failfast(self, ev: Wake) -> None:
         if ev.value != self._deadline_token or not len(self.queue):
             return
-        self._step(self.proxy.env.now)
+        self._step(self.clock.now)
 
     # -- failure accrual ------------------------------------------------------------------------
     def accrue(self, endpoint: Endpoint, status: int, now: float) -> None:
@@ -186,7 +196,7 @@ class BackendPool:
             call_later(self.proxy.env, max(0.0, due - now), self._on_probe_due, endpoint)
 
     def _on_probe_due(self, ev: Wake) -> None:
-        now = self.proxy.env.now
+        now = self.clock.now
         self.advance(ev.value, now)
         if self.ready(now):
             self.drain(now)

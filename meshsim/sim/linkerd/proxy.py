@@ -24,15 +24,17 @@ from meshsim.sim.linkerd.budget import TpsBudget, budget_from_profile
 from meshsim.sim.linkerd.distribute import pick_backend
 from meshsim.sim.linkerd.errors import grpc_reply, http_status
 from meshsim.sim.linkerd.flight import Flight, attempt_over, flight_done
+from meshsim.sim.linkerd.plan import RoutePlan, attempt_timeouts
 from meshsim.sim.linkerd.pool import BackendPool, Endpoint
-from meshsim.sim.linkerd.retry import PolicyRetry, PolicyRetryConfig, ProfileRetry
+from meshsim.sim.linkerd.retry import PolicyRetry, PolicyRetryConfig, ProfileRetry, RetryRule
 from meshsim.sim.linkerd.routing import (
     modified_headers,
     redirect_location,
     routes_for_caller,
     select,
+    takes_every_request,
 )
-from meshsim.sim.live_routes import LiveRoute, with_live
+from meshsim.sim.live_routes import with_live
 from meshsim.sim.messages import Attempt, Call
 from meshsim.sim.proxy import Proxy
 from meshsim.sim.sampling import Sampler
@@ -59,7 +61,8 @@ class LinkerdProxy(Proxy):
         self._attempt_timers: dict[float, Timers] = {}
         self.policy = policy
         self._routes: dict[str, tuple[Route, ...]] = {}
-        self._chosen: dict[tuple[object, ...], Route | None] = {}  # see :meth:`route_for`
+        self._chosen: dict[tuple[object, ...], RoutePlan | None] = {}  # see :meth:`plan_for`
+        self._sole: dict[str, RoutePlan] = {}  # a service whose requests all take one route
         self._balancers: dict[str, BackendPool] = {}
         self._budgets: dict[str, TpsBudget | None] = {}
         self._profile_retries: dict[int, tuple[Route, ProfileRetry]] = {}  # by id(route)
@@ -78,19 +81,62 @@ class LinkerdProxy(Proxy):
         return routes
 
     def route_for(self, call: Call) -> Route | None:
-        """The route of a request, remembered per distinct request: the choice depends only
-        on the service, method, path and headers, and a scenario sends few distinct ones."""
+        """The route of a request (:meth:`plan_for`)."""
+        plan = self.plan_for(call)
+        return None if plan is None else plan.route
+
+    def plan_for(self, call: Call) -> RoutePlan | None:
+        """The route of a request as this proxy runs it, remembered per distinct request: the
+        choice depends only on the service, method, path and headers, and a scenario sends
+        few distinct ones; or per service, when every request takes the same route."""
+        sole = self._sole.get(call.service)
+        if sole is not None:
+            return sole
         headers = call.headers
         key = ((call.service, call.method, call.path, *headers.items()) if headers
                else (call.service, call.method, call.path))
         chosen = self._chosen
         if key in chosen:
             return chosen[key]
-        route = select(self.routes(call.service), call)
+        routes = self.routes(call.service)
+        route = select(routes, call)
+        plan = None if route is None else self._plan(call.service, route)
+        if plan is not None and takes_every_request(routes):
+            self._sole[call.service] = plan
         if len(chosen) >= 4096:
             chosen.clear()
-        chosen[key] = route
-        return route
+        chosen[key] = plan
+        return plan
+
+    def _plan(self, service: str, route: Route) -> RoutePlan:
+        """A route of ``service`` with this proxy's retry policy and timers for it."""
+        plan = RoutePlan(route, service in self.sim.grpc_services)
+        if route.is_retryable and route.retry_budget is not None:
+            plan.profile_retry = self.profile_retry(service, route)
+        elif route.policy_retry is not None:
+            plan.retry_config = self.policy_config(route)
+            plan.retry_rule = RetryRule(plan.retry_config)
+        if route.timeout > 0:
+            timers = self._request_timers.get(route.timeout)
+            if timers is None:
+                timers = self._request_timers[route.timeout] = Timers(
+                    self.env, route.timeout, self._on_request_timeout, flight_done)
+            plan.request_timers = timers
+        (retry, plan.retry_kind), (other, plan.attempt_kind) = attempt_timeouts(
+            route, plan.retry_rule)
+        plan.retry_timers = self._attempt_timers_of(retry)
+        plan.attempt_timers = self._attempt_timers_of(other)
+        return plan
+
+    def _attempt_timers_of(self, timeout: float) -> Timers | None:
+        """This proxy's attempt timers of one timeout (0: none), shared by its routes."""
+        if not timeout:
+            return None
+        timers = self._attempt_timers.get(timeout)
+        if timers is None:
+            timers = self._attempt_timers[timeout] = Timers(
+                self.env, timeout, self._on_attempt_timeout, attempt_over)
+        return timers
 
     def balancer(self, service: str) -> BackendPool | None:
         bal = self._balancers.get(service)
@@ -153,28 +199,24 @@ class LinkerdProxy(Proxy):
 
     # -- the request path -----------------------------------------------------------------------
     def forward(self, call: Call, now: float) -> None:
-        route = self.route_for(call)
-        if route is None:
+        plan = self.plan_for(call)
+        if plan is None:
             grpc = self.sim.grpc_services
             status = grpc_reply(NO_ROUTE) if grpc and call.service in grpc else NO_ROUTE
             self.complete(call, status, "NR", 0)
             return
-        if route.redirect is not None and self._redirect(call, route):
+        if plan.redirects and self._redirect(call, plan.route):
             return
-        if route.set_headers or route.remove_headers:
-            call.headers = modified_headers(call.headers, route)
-        flight = Flight(call, route)
+        if plan.rewrites_headers:
+            call.headers = modified_headers(call.headers, plan.route)
+        flight = Flight(call, plan)
         call.state = flight
-        if route.is_retryable and route.retry_budget is not None:
-            flight.profile_retry = self.profile_retry(call.service, route)
-        elif route.policy_retry is not None:
-            flight.policy_retry = PolicyRetry(self.policy_config(route), self._roll)
-        if route.timeout > 0:
-            timers = self._request_timers.get(route.timeout)
-            if timers is None:
-                timers = self._request_timers[route.timeout] = Timers(
-                    self.env, route.timeout, self._on_request_timeout, flight_done)
-            timers.start(flight)
+        if plan.profile_retry is not None:
+            flight.profile_retry = plan.profile_retry
+        elif plan.retry_config is not None:
+            flight.policy_retry = PolicyRetry(plan.retry_config, self._roll, plan.retry_rule)
+        if plan.request_timers is not None:
+            plan.request_timers.start(flight)
         self._try(flight)
 
     def _redirect(self, call: Call, route: Route) -> bool:
@@ -193,11 +235,14 @@ class LinkerdProxy(Proxy):
 
     def _pick_backend(self, flight: Flight) -> BackendPool | None:
         """The route's backends by weight (:func:`~meshsim.sim.linkerd.distribute.pick_backend`)."""
-        route = flight.route
-        if isinstance(route, LiveRoute):  # a rollout's live split: zero weights are out
-            weighted = [(b, w) for b, w in route.weighted_backends() if w > 0]
-        elif len(route.backends) == 1:  # one backend takes everything, ready or not: no draw
-            return self.balancer(route.backends[0].service)
+        plan = flight.plan
+        route = plan.route
+        if plan.live:  # a rollout's live split: zero weights are out
+            weighted = [(b, w) for b, w in route.weighted_backends() if w > 0]  # type: ignore[attr-defined]
+        elif plan.service is not None:  # one backend takes everything, ready or not: no draw
+            if plan.pool is None:  # none until the service has endpoints; then for good
+                plan.pool = self.balancer(plan.service)
+            return plan.pool
         else:
             weighted = [(b, float(b.weight)) for b in route.backends]
         balancers = [(w, bal) for b, w in weighted
@@ -207,18 +252,27 @@ class LinkerdProxy(Proxy):
     def _try(self, flight: Flight) -> None:
         if flight.done:
             return
-        now = self.env.now
+        now = self.clock.now
         bal = self._pick_backend(flight)
         if bal is None:
             self.finish(flight, 500, "")
             return
         flight.balancer = bal
-        bal.send(flight, now)
+        ready = bal.admit(flight, now)
+        if ready is not None:  # it goes out now (else the queue holds it, or it was shed)
+            self._dispatch(flight, bal, ready, now)
 
     def dispatch(
         self, flight: Flight, pool: BackendPool, ready: list[Endpoint], now: float
     ) -> None:
-        """Send an attempt to the endpoint P2C picks among the ready ones."""
+        """Send an attempt to the endpoint P2C picks among the ready ones (the pool's call
+        when its queue lets a request go)."""
+        self._dispatch(flight, pool, ready, now)
+
+    def _dispatch(
+        self, flight: Flight, pool: BackendPool, ready: list[Endpoint], now: float
+    ) -> None:
+        """:meth:`dispatch`, called in C by this class."""
         endpoint = pool.pick(ready, now)
         if endpoint.accrual is not None:
             endpoint.accrual.acquire(now)
@@ -230,26 +284,8 @@ class LinkerdProxy(Proxy):
         flight.attempt = att
         flight.endpoint = endpoint
         flight.started = now
-        timeout, kind = self._attempt_timeout(flight)
-        if timeout:
-            timers = self._attempt_timers.get(timeout)
-            if timers is None:
-                timers = self._attempt_timers[timeout] = Timers(
-                    self.env, timeout, self._on_attempt_timeout, attempt_over)
-            timers.start((att, kind))
+        flight.plan.start_attempt_timer(att, flight.policy_retry)
         self.transmit(att)
-
-    def _attempt_timeout(self, flight: Flight) -> tuple[float, str]:
-        """The first per-attempt timer and what its expiry is: the retry (response-headers)
-        timeout is a retryable error, the response timeout is not (``route/retry.rs``)."""
-        response = flight.route.response_timeout
-        retry = flight.policy_retry
-        if retry is None:  # the response timeout alone
-            return (response, "other") if response > 0 else (0.0, "")
-        timers = [(response, "other"),
-                  (retry.header_timeout() or 0.0, "response_headers_timeout")]
-        live = [t for t in timers if t[0] > 0]
-        return min(live) if live else (0.0, "")
 
     def connect_timeout(self, att: Attempt) -> float:
         """The chart's ``outboundConnectTimeout``, 1 s (linkerd.md §0)."""
@@ -260,7 +296,7 @@ class LinkerdProxy(Proxy):
         if att.abandoned:
             return
         flight: Flight = att.call.state  # type: ignore[assignment]
-        now = self.env.now
+        now = self.clock.now
         flight.attempt = None
         status = BAD_GATEWAY if att.flags in ("UF", "UC", "UR") else att.status
         endpoint = flight.endpoint
@@ -270,16 +306,21 @@ class LinkerdProxy(Proxy):
             assert pool is not None
             pool.accrue(endpoint, status, now)
         self.record_attempt(att, status, att.flags)
-        self.outcome(flight, status, status)
+        self._outcome(flight, status, status)
 
     def outcome(self, flight: Flight, status: int, outcome: int | str) -> None:
-        """Retry or answer, by the route's retry engine."""
+        """Retry or answer, by the route's retry engine (the pool's call when it sheds or
+        fails fast)."""
+        self._outcome(flight, status, outcome)
+
+    def _outcome(self, flight: Flight, status: int, outcome: int | str) -> None:
+        """:meth:`outcome`, called in C by this class."""
         if flight.done:
             return
         flags = ""
         profile = flight.profile_retry
         if profile is not None:  # an error (not a response) is never retried: it deposits
-            if profile.should_retry(self.env.now, status if isinstance(outcome, int) else None):
+            if profile.should_retry(self.clock.now, status if isinstance(outcome, int) else None):
                 self._try(flight)  # no backoff on the profile path
                 return
             self.finish(flight, status, flags)
@@ -287,7 +328,7 @@ class LinkerdProxy(Proxy):
         retry = flight.policy_retry
         if retry is not None:
             kind = outcome if isinstance(outcome, str) else status
-            decision = retry.after_attempt(kind)  # type: ignore[arg-type]
+            decision = retry.decide(kind)  # type: ignore[arg-type]
             if decision.retry:
                 retry.begin_retry()
                 if decision.delay > 0:
@@ -307,14 +348,14 @@ class LinkerdProxy(Proxy):
         kind: str = ev.value[1]
         flight: Flight = att.call.state  # type: ignore[assignment]
         self._drop_attempt(flight, att, TIMEOUT, "UT")
-        self.outcome(flight, TIMEOUT, kind)
+        self._outcome(flight, TIMEOUT, kind)
 
     def _drop_attempt(self, flight: Flight, att: Attempt, status: int, flags: str) -> None:
         """Stop waiting for an attempt; dropping tower's load handle ends its pending count."""
         flight.attempt = None
         endpoint = flight.endpoint
         if endpoint is not None:
-            now = self.env.now
+            now = self.clock.now
             endpoint.ewma.finish(now, now - flight.started)
         self.abandon(att, status, flags)
 
@@ -344,9 +385,11 @@ class LinkerdProxy(Proxy):
         endpoint = flight.endpoint
         subset = endpoint.pod.subset_code if endpoint is not None else 0
         service = None
-        if flight.balancer is not None:
-            service = self.sim.service_code(flight.balancer.service)
-        grpc = self.sim.grpc_services
-        if grpc and flight.call.service in grpc:
+        pool = flight.balancer
+        if pool is not None:
+            service = pool.service_code
+            if service is None:  # the first answer through this pool (a code never changes)
+                service = pool.service_code = self.sim.service_code(pool.service)
+        if flight.plan.grpc:
             status = grpc_reply(status)
         self.complete(flight.call, status, flags, subset, service)

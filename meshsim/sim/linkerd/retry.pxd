@@ -1,5 +1,5 @@
 # C declarations for retry.py (see meshsim/sim/kernel.pxd): the profile route's retry policy
-# holds its budget as a C type. The policy (annotation) engine is per request and compiled as is.
+# holds its budget as a C type; a policy (annotation) retry reads its route's rule in C.
 from meshsim.sim.linkerd.budget cimport TpsBudget
 
 
@@ -11,10 +11,25 @@ cdef class ProfileRetry:
     cdef public long skipped_no_budget
 
 
+cpdef bint is_retryable(object outcome, tuple statuses, object grpc_codes,
+                        object grpc_status) except -1
+
+
+cdef class RetryRule:
+    cdef public tuple statuses
+    cdef public object grpc_codes
+    cdef public long limit
+    cdef public object timeout
+    cdef public object backoff
+
+
 cdef class PolicyRetry:
     cdef public object config
+    cdef public RetryRule rule
+    cdef public object _rand
     cdef public object _stream
     cdef public long attempt
     cdef public object last_reason
     cpdef header_timeout(self, object attempt=*)
+    cpdef decide(self, object outcome, object grpc_status=*, bint body_capped=*)
     cpdef long begin_retry(self) except? -1

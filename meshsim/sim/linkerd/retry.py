@@ -122,12 +122,21 @@ def retryable(
     grpc_status: int | None = None,
 ) -> bool:
     """``RetryPolicy::is_retryable``: an error kind, or an HTTP status (+ optional gRPC code)."""
+    return is_retryable(outcome, statuses, grpc_codes, grpc_status)
+
+
+def is_retryable(
+    outcome: int | ErrorKind, statuses: StatusRanges, grpc_codes: frozenset[int] | None,
+    grpc_status: int | None,
+) -> bool:
+    """:func:`retryable` with positional arguments: a C call from :meth:`PolicyRetry.decide`."""
     if isinstance(outcome, str):
         return outcome in RETRYABLE_ERRORS
-    if grpc_status is None:
-        grpc_status = grpc_code(outcome)
-    if grpc_codes is not None and grpc_status is not None and grpc_status in grpc_codes:
-        return True
+    if grpc_codes is not None:
+        if grpc_status is None:
+            grpc_status = grpc_code(outcome)
+        if grpc_status is not None and grpc_status in grpc_codes:
+            return True
     for lo, hi in statuses:  # noqa: SIM110 (a loop, not any(): no generator per response)
         if lo <= outcome <= hi:
             return True
@@ -165,19 +174,45 @@ _BODY_CAPPED = Decision(False, reason="body_capped")
 _LIMIT_EXCEEDED = Decision(False, reason="limit_exceeded")
 
 
-class PolicyRetry:
-    """``send_req_with_retries`` for one request. Attempts are numbered from 1."""
+class RetryRule:
+    """A route's :class:`PolicyRetryConfig` as :class:`PolicyRetry` reads it per attempt.
 
-    def __init__(self, config: PolicyRetryConfig, rand: Callable[[], float]) -> None:
+    The config is a frozen dataclass (each field read a dictionary look-up); the proxy builds
+    one rule per route and hands it to each request's :class:`PolicyRetry`, whose reads of it
+    are C field reads in the compiled build.
+    """
+
+    __slots__ = ("backoff", "grpc_codes", "limit", "statuses", "timeout")
+
+    def __init__(self, config: PolicyRetryConfig) -> None:
+        self.statuses = config.statuses
+        self.grpc_codes = config.grpc_codes
+        self.limit = config.limit
+        self.timeout = config.timeout
+        self.backoff = config.backoff
+
+
+class PolicyRetry:
+    """``send_req_with_retries`` for one request. Attempts are numbered from 1.
+
+    ``rule`` is ``config`` compiled (:class:`RetryRule`); the proxy passes the one it keeps
+    per route.
+    """
+
+    def __init__(
+        self, config: PolicyRetryConfig, rand: Callable[[], float], rule: RetryRule | None = None
+    ) -> None:
         self.config = config
-        self._stream = BackoffStream(config.backoff, rand) if config.backoff else None
+        self.rule = RetryRule(config) if rule is None else rule
+        self._rand = rand
+        self._stream: BackoffStream | None = None  # from the first retry on: most never retry
         self.attempt = 1
         self.last_reason = ""
 
     def header_timeout(self, attempt: int | None = None) -> float | None:
         """Retry timeout of an attempt: removed on the final one (``set_extensions``)."""
         n = self.attempt if attempt is None else attempt
-        return self.config.timeout if n <= self.config.limit else None
+        return self.rule.timeout if n <= self.rule.limit else None
 
     def after_attempt(
         self,
@@ -192,16 +227,24 @@ class PolicyRetry:
         inner service is ready at once (else return the last result: ``overflow``) and
         call :meth:`begin_retry`.
         """
-        ok = retryable(
-            outcome, self.config.statuses, self.config.grpc_codes, grpc_status=grpc_status
-        )
-        if not ok:
+        return self.decide(outcome, grpc_status, body_capped)
+
+    def decide(
+        self, outcome: int | ErrorKind, grpc_status: int | None = None, body_capped: bool = False
+    ) -> Decision:
+        """:meth:`after_attempt` with positional arguments: a C call from the proxy."""
+        rule = self.rule
+        if not is_retryable(outcome, rule.statuses, rule.grpc_codes, grpc_status):
             return _NOT_RETRYABLE
         if body_capped:
             return _BODY_CAPPED
-        if self.attempt > self.config.limit:
+        if self.attempt > rule.limit:
             return _LIMIT_EXCEEDED
-        delay = self._stream.next_delay() if self._stream is not None else 0.0
+        delay = 0.0
+        if rule.backoff is not None:
+            if self._stream is None:
+                self._stream = BackoffStream(rule.backoff, self._rand)
+            delay = self._stream.next_delay()
         return Decision(True, delay=delay, reason="retry")
 
     def begin_retry(self) -> int:

@@ -47,6 +47,14 @@ def select(routes: Sequence[Route], call: Call) -> Route | None:
     return select_route(routes, call)
 
 
+def takes_every_request(routes: Sequence[Route]) -> bool:
+    """Whether every request takes the same route, whatever its method, path and headers:
+    a first route without matches (first match), or a lone one (best match)."""
+    if not routes or routes[0].matches:
+        return False
+    return not routes[0].best_match or len(routes) == 1
+
+
 def best_match(routes: Sequence[Route], method: str, path: str,
                headers: Mapping[str, str]) -> Route | None:
     """The best-matching route; ``routes`` are flattened rules in controller order."""

@@ -23,7 +23,10 @@ from meshsim.sim.linkerd.routing import (
     path_match_length,
     redirect_location,
     routes_for_caller,
+    select,
+    takes_every_request,
 )
+from meshsim.sim.messages import Call
 
 TOPO = topology(service("api"), service("v1"), service("v2"), service("v3"),
                 service("client", namespace="other"))
@@ -330,3 +333,21 @@ def test_policy_test_consumer_route() -> None:
     assert best_match((foo,), "GET", "/foo", {}) is foo
     assert best_match((foo,), "GET", "/bar", {}) is None  # 404 for the consumer
 
+
+
+def test_a_table_takes_every_request_the_same_way_only_without_a_choice() -> None:
+    """The proxy remembers the route per service for such a table (``plan_for``): it must
+    be the one ``select`` gives every request."""
+    catch_all = Route("all")
+    by_path = Route("v1", matches=(RouteMatch(uri=StringMatch("prefix", "/v1")),))
+    best = [Route("all", best_match=True),
+            Route("v1", best_match=True, matches=by_path.matches)]
+    calls = [Call(1, 1, None, "api", m, p, h, 0, None, lambda c: None)  # type: ignore[arg-type]
+             for m in ("GET", "POST") for p in ("/", "/v1/x")
+             for h in ({}, {"x-user": "a"})]
+    for table, every in [((catch_all, by_path), True), ((by_path, catch_all), False),
+                         ((best[0],), True), (tuple(best), False), ((), False)]:
+        assert takes_every_request(table) is every
+        if every:
+            assert all(select(table, c) is table[0] for c in calls)
+    assert {id(select(best, c)) for c in calls} == {id(r) for r in best}  # a real choice
