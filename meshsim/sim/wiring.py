@@ -32,7 +32,7 @@ from meshsim.sim.pod import Pod
 from meshsim.sim.proxy import PlainProxy, Proxy
 from meshsim.sim.proxy_cpu import UNMESHED
 from meshsim.sim.rollout import Controller, controllers
-from meshsim.sim.sampling import Sampler, random64, sampler, uniform
+from meshsim.sim.sampling import FIRST_BLOCK, Sampler, random64, sampler, uniform
 from meshsim.sim.wire import Wire
 from meshsim.sim.workload import Source
 
@@ -158,7 +158,7 @@ class Wiring:
             if workload.place is not None:
                 self.place(client, workload.place)
         rng = sim.streams.get(f"arrivals/{workload.name}")
-        unit_gap = Batched(lambda n, rng=rng: rng.exponential(1.0, n))
+        unit_gap = Batched(lambda n, rng=rng: rng.exponential(1.0, n), first=FIRST_BLOCK)
         roll = uniform(sim.streams.get(f"clients/{workload.name}"))
         plain = (workload.closed is None and workload.client is None and not workload.max_vus
                  and not workload.ramps)
