@@ -275,7 +275,8 @@ class EnvoyProxy(Proxy):
             # First failure worth retrying: Envoy's retry state, as it would be by now.
             cluster = up.cluster
             assert cluster is not None and up.host is not None
-            retry = up.retry = RetryState(plan.retry_on.policy, cluster.breaker, self._int)
+            retry = up.retry = RetryState(
+                plan.retry_on.policy, cluster.breaker, self._int, plan.retry_on)
             retry.host_attempted(up.host)
         decision = retry.should_retry(outcome)
         if decision.status is not RetryStatus.RETRY:

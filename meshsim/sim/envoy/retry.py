@@ -205,10 +205,12 @@ class RetryState:
     """
 
     def __init__(
-        self, policy: RetryPolicy, breaker: ResourceManager, rand: Callable[[], int]
+        self, policy: RetryPolicy, breaker: ResourceManager, rand: Callable[[], int],
+        retry_on: RetryOn | None = None,
     ) -> None:
         self.policy = policy
-        self.retry_on = RetryOn(policy)
+        # ``retry_on``: the route plan's own flags for ``policy``, read once per route
+        self.retry_on = RetryOn(policy) if retry_on is None else retry_on
         self.breaker = breaker
         self.retries_remaining = policy.num_retries
         base = _ms(policy.backoff_base)
