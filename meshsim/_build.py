@@ -14,7 +14,13 @@ import os
 import sys
 from collections.abc import Sequence
 from importlib.abc import MetaPathFinder
-from importlib.machinery import SOURCE_SUFFIXES, FileFinder, ModuleSpec, SourceFileLoader
+from importlib.machinery import (
+    SOURCE_SUFFIXES,
+    FileFinder,
+    ModuleSpec,
+    PathFinder,
+    SourceFileLoader,
+)
 from types import ModuleType
 
 PREFIX = __name__.rpartition(".")[0] + "."  # "meshsim."
@@ -53,9 +59,12 @@ def pure_requested() -> bool:
 
 
 def install() -> None:
-    """Put the source-only finder first when the environment asks for the pure build."""
+    """Put the source-only finder before the standard path finder when the environment asks
+    for the pure build: ahead of the finder that would pick a compiled extension, behind any
+    import hook installed earlier (which keeps seeing every import, as without it)."""
     if pure_requested() and not any(isinstance(f, PureFinder) for f in sys.meta_path):
-        sys.meta_path.insert(0, PureFinder())
+        standard = [i for i, f in enumerate(sys.meta_path) if f is PathFinder]
+        sys.meta_path.insert(standard[0] if standard else len(sys.meta_path), PureFinder())
 
 
 def build() -> str:
