@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import cast
 
 import pytest
+from test_envoy_split import Rolls  # a roll that counts its draws
 
 from meshsim.model.grpc import GRPC_BASE
 from meshsim.model.rollout import TrafficTarget, Version
@@ -34,17 +35,6 @@ from meshsim.sim.routing import select_route
 def call(path: str = "/", headers: dict[str, str] | None = None) -> Call:
     return Call(1, 1, cast(Proxy, None), "api", "GET", path, headers or {}, 0, None,
                 lambda _: None)
-
-
-class Rolls:
-    """A roll that counts its draws, so tests can see the random stream stays aligned."""
-
-    def __init__(self, values: list[float]) -> None:
-        self.values, self.draws = values, 0
-
-    def __call__(self) -> float:
-        self.draws += 1
-        return self.values.pop(0)
 
 
 def prefix(p: str) -> RouteMatch:
