@@ -15,6 +15,10 @@ cdef class Wake:
 cdef bint _before(Wake a, Wake b)
 
 
+@cython.locals(up=Py_ssize_t, parent=Wake)
+cdef void _sift_up(list heap, Py_ssize_t pos, Wake wake)
+
+
 @cython.final
 cdef class EventQueue:
     cdef public list heap
@@ -25,10 +29,10 @@ cdef class EventQueue:
     cpdef push(self, double when, long priority, Wake wake)
     @cython.locals(wake=Wake)
     cpdef wake_at(self, double when, object fn, object value)
-    @cython.locals(pos=Py_ssize_t, up=Py_ssize_t, parent=Wake)
+    @cython.locals(heap=list)
     cpdef push_keyed(self, double when, long priority, long long eid, Wake wake)
     @cython.locals(last=Wake, top=Wake, size=Py_ssize_t, pos=Py_ssize_t, child=Py_ssize_t,
-                   right=Py_ssize_t, up=Py_ssize_t, parent=Wake)
+                   right=Py_ssize_t, heap=list)
     cpdef Wake pop(self)
     cpdef double peek(self)
 

@@ -275,16 +275,8 @@ class EventQueue:
         wake.priority = priority
         wake.eid = eid
         heap = self.heap
-        pos = len(heap)
         heap.append(wake)
-        while pos > 0:
-            up = (pos - 1) >> 1
-            parent = heap[up]
-            if not _before(wake, parent):
-                break
-            heap[pos] = parent
-            pos = up
-        heap[pos] = wake
+        _sift_up(heap, len(heap) - 1, wake)
 
     def pop(self) -> Wake:
         """Remove and return the earliest wake (the heap must not be empty); the clock
@@ -306,19 +298,25 @@ class EventQueue:
             heap[pos] = heap[child]
             pos = child
             child = 2 * pos + 1
-        while pos > 0:  # and ``last`` comes back up to its place
-            up = (pos - 1) >> 1
-            parent = heap[up]
-            if not _before(last, parent):
-                break
-            heap[pos] = parent
-            pos = up
-        heap[pos] = last
+        _sift_up(heap, pos, last)  # and ``last`` comes back up to its place
         return top
 
     def peek(self) -> float:
         """The earliest time, or infinity when empty."""
         return self.heap[0].when if self.heap else float("inf")
+
+
+def _sift_up(heap: list[Wake], pos: int, wake: Wake) -> None:
+    """Put ``wake`` at ``pos`` or above it, moving later parents down (``heapq``'s
+    ``_siftdown``): a push's last step, and a pop's."""
+    while pos > 0:
+        up = (pos - 1) >> 1
+        parent = heap[up]
+        if not _before(wake, parent):
+            break
+        heap[pos] = parent
+        pos = up
+    heap[pos] = wake
 
 
 def _compiled() -> bool:
