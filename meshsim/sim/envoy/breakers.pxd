@@ -10,6 +10,10 @@ cdef class ResourceManager:
     cdef public long requests
     cdef public long retries
     cdef public dict stats
+    cdef public object retry_budget
+    cdef public long fixed_max_retries
+    cpdef long max_retries(self, object active_requests=*, object pending_requests=*)
+    cpdef bint can_retry(self, object active_requests=*, object pending_requests=*)
     cpdef bint can_connect(self)
     cpdef bint can_pend(self)
     cpdef bint can_request(self)

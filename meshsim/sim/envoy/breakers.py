@@ -36,6 +36,9 @@ class ResourceManager:
         self.max_connections = _threshold(spec.max_connections)
         self.max_pending_requests = _threshold(spec.max_pending_requests)
         self.max_requests = _threshold(spec.max_requests)
+        # Checked per retry decision: with a budget, the limit follows the open requests.
+        self.retry_budget = spec.retry_budget
+        self.fixed_max_retries = _threshold(spec.max_retries)
         self.connections = 0
         self.pending = 0
         self.requests = 0
@@ -66,9 +69,9 @@ class ResourceManager:
         """Concurrent-retry limit; with a retry budget it replaces ``max_retries``:
         ``max(int(percent/100 × (active + pending)), min_retry_concurrency)``, recomputed on
         every check from this cluster's open request and pending counts unless given."""
-        budget = self.spec.retry_budget
+        budget = self.retry_budget
         if budget is None:
-            return self.spec.max_retries
+            return self.fixed_max_retries
         active = self.requests if active_requests is None else active_requests
         pending = self.pending if pending_requests is None else pending_requests
         return max(int(budget.percent / 100.0 * (active + pending)), budget.min_retry_concurrency)

@@ -4,13 +4,14 @@
 cimport cython
 from meshsim.sim.proxy cimport Proxy
 from meshsim.sim.messages cimport Attempt, Call
-from meshsim.sim.kernel cimport Timers, Wake
+from meshsim.sim.kernel cimport Timers, Wake, call_later
 from meshsim.sim.envoy.cluster cimport Cluster
-from meshsim.sim.envoy.retry cimport RetryState
+from meshsim.sim.envoy.retry cimport RetryState, decision_flag
 from meshsim.sim.envoy.route_plan cimport BackendPlan, RoutePlan, edit_headers, select_plan
-from meshsim.sim.envoy.upstream cimport Upstream, join_flags
+from meshsim.sim.envoy.upstream cimport Upstream, attempt_over, join_flags
 
 cdef long GRPC_BASE  # compared with every response's status: a C int, not a module look-up
+cdef long RETRY  # RetryState.decide's answer to go on, compared per retry decision
 
 
 # final: nothing derives from the sidecar, so its own methods skip the "overridden in Python?"
@@ -42,10 +43,10 @@ cdef class EnvoyProxy(Proxy):
     cpdef Timers per_try_timer(self, double timeout)
     @cython.locals(cluster=Cluster)
     cpdef _answered(self, Upstream up, Attempt att)
-    @cython.locals(plan=RoutePlan, retry=RetryState, cluster=Cluster)
+    @cython.locals(plan=RoutePlan, retry=RetryState, cluster=Cluster, decided=long)
     cpdef _decide(self, Upstream up, object outcome, long status, object flags)
     cpdef _on_retry(self, Wake ev)
-    @cython.locals(up=Upstream)
+    @cython.locals(att=Attempt, up=Upstream)
     cpdef _on_per_try_timeout(self, Wake ev)
     cpdef Timers route_timer(self, double timeout)
     @cython.locals(up=Upstream, cluster=Cluster)

@@ -19,11 +19,10 @@ from typing import TYPE_CHECKING
 from meshsim.model.grpc import GRPC_BASE, as_grpc, grpc_to_http
 from meshsim.model.policy import TrafficPolicy
 from meshsim.model.routes import Route
-from meshsim.sim.envoy import RetryStatus
 from meshsim.sim.envoy.cluster import Cluster, IntRoll, subset_hosts
 from meshsim.sim.envoy.hash_policy import request_hash
 from meshsim.sim.envoy.mirror import send_shadow
-from meshsim.sim.envoy.retry import Outcome, RetryState
+from meshsim.sim.envoy.retry import RETRY, Outcome, RetryState, decision_flag
 from meshsim.sim.envoy.route_plan import RoutePlan, edit_headers, select_plan
 from meshsim.sim.envoy.routes import host_table, route_table, routes_for_proxy
 from meshsim.sim.envoy.split import live_pick
@@ -278,11 +277,11 @@ class EnvoyProxy(Proxy):
             retry = up.retry = RetryState(
                 plan.retry_on.policy, cluster.breaker, self._int, plan.retry_on)
             retry.host_attempted(up.host)
-        decision = retry.should_retry(outcome)
-        if decision.status is not RetryStatus.RETRY:
-            self.finish(up, status, join_flags(flags, decision.flag))
-        elif decision.delay > 0:
-            call_later(self.env, decision.delay, self._on_retry, up)
+        decided = retry.decide(outcome)
+        if decided != RETRY:
+            self.finish(up, status, join_flags(flags, decision_flag(decided)))
+        elif retry.delay > 0:
+            call_later(self.env, retry.delay, self._on_retry, up)
         else:
             self.start_attempt(up)
 

@@ -50,13 +50,16 @@ _IMMEDIATELY = 2  # RetryDecision::RetryImmediately (425 Too Early): next loop, 
 
 
 class RetryOn:
-    """A retry policy's ``retry_on`` tokens as flags, read once per policy: the router
-    classifies every attempt's outcome, and flags are C fields in the compiled build where
-    the token set is a hash look-up per token."""
+    """A retry policy read once per route: its ``retry_on`` tokens as flags, its backoff
+    bounds and its host-selection settings. The router classifies every attempt's outcome
+    and starts a :class:`RetryState` per request that fails once; these are C fields in the
+    compiled build, where the policy's are a look-up each (and the token set one per token)."""
 
     __slots__ = (
-        "any_reset", "connect_failure", "gateway_error", "grpc_codes", "on_5xx", "policy",
-        "refused_stream", "reset_before_request", "retriable_4xx", "status_codes",
+        "any_reset", "backoff_base_ms", "backoff_max_ms", "connect_failure", "gateway_error",
+        "grpc_codes", "host_selection_attempts", "num_retries", "on_5xx", "policy",
+        "previous_hosts", "previous_priorities", "refused_stream", "reset_before_request",
+        "retriable_4xx", "status_codes",
     )
 
     def __init__(self, policy: RetryPolicy) -> None:
@@ -73,6 +76,13 @@ class RetryOn:
         self.reset_before_request = "reset-before-request" in on
         self.any_reset = "reset" in on or self.on_5xx or self.gateway_error
         self.refused_stream = "refused-stream" in on
+        self.num_retries = policy.num_retries
+        self.backoff_base_ms = _ms(policy.backoff_base)
+        self.backoff_max_ms = (_ms(policy.backoff_max) if policy.backoff_max is not None
+                               else self.backoff_base_ms * 10)
+        self.host_selection_attempts = policy.host_selection_attempts
+        self.previous_hosts = policy.previous_hosts
+        self.previous_priorities = policy.previous_priorities
 
     def matches(self, outcome: Outcome) -> bool:
         """Does ``retry_on`` retry this outcome at all (:func:`wants_retry`)?"""
@@ -144,6 +154,8 @@ class JitteredExponentialBackOff:
     """``JitteredExponentialBackOffStrategy``: ``rand() % bound`` ms, bound = base, doubling
     while below max/2, then pinned at max (default bounds 25, 50, 100, 200, 250, 250 … ms)."""
 
+    __slots__ = ("_doubling_limit", "_next", "_rand", "base_ms", "max_ms")
+
     def __init__(self, base_ms: int, max_ms: int, rand: Callable[[], int]) -> None:
         if base_ms <= 0 or base_ms > max_ms:
             raise ValueError("backoff needs 0 < base_interval <= max_interval")
@@ -161,7 +173,7 @@ class JitteredExponentialBackOff:
     def next_ms(self) -> int:
         bound = self._next
         self._next = bound * 2 if bound < self._doubling_limit else self.max_ms
-        return self._rand() % bound
+        return int(self._rand() % bound)
 
     def reset(self) -> None:
         self._next = self.base_ms
@@ -185,6 +197,23 @@ class Decision:
 
 
 _FLAGS = {RetryStatus.LIMIT_EXCEEDED: "URX", RetryStatus.OVERFLOW: "UO"}
+
+# :meth:`RetryState.decide`'s answers, one per :class:`RetryStatus` in its order: the router
+# asks after every failed attempt, and a C int needs no object where a Decision is one.
+NO = 0
+RETRY = 1
+LIMIT_EXCEEDED = 2
+OVERFLOW = 3
+_STATUSES = (RetryStatus.NO, RetryStatus.RETRY, RetryStatus.LIMIT_EXCEEDED, RetryStatus.OVERFLOW)
+
+
+def decision_flag(code: int) -> str | None:
+    """The response flag of a :meth:`RetryState.decide` answer that ends the request."""
+    if code == LIMIT_EXCEEDED:
+        return "URX"
+    if code == OVERFLOW:
+        return "UO"
+    return None
 # Outcomes without a delay are the same every time: no need for a new object per decision.
 _NO = Decision(RetryStatus.NO)
 _LIMIT = Decision(RetryStatus.LIMIT_EXCEEDED)
@@ -198,39 +227,44 @@ def _ms(seconds: float) -> int:
 class RetryState:
     """One request's retry state (``RetryStateImpl``), sharing its cluster's breaker and stats.
 
-    Call :meth:`should_retry` with the outcome of *every* attempt, successes included (that is
-    how Envoy counts ``upstream_rq_retry_success`` and releases the retry slot), and
-    :meth:`release` when the request ends. An accepted retry holds one slot of the retry
-    breaker from the decision, through its backoff wait, until the next decision or the end.
+    Call :meth:`should_retry` (or :meth:`decide`, its allocation-free form) with the outcome of
+    *every* attempt, successes included (that is how Envoy counts ``upstream_rq_retry_success``
+    and releases the retry slot), and :meth:`release` when the request ends. An accepted retry
+    holds one slot of the retry breaker from the decision, through its backoff wait, until the
+    next decision or the end.
     """
+
+    __slots__ = (
+        "_attempted", "_holding", "backoff", "breaker", "delay", "host_selection_attempts",
+        "policy", "previous_hosts", "priority", "retries_remaining", "retry_on",
+    )
 
     def __init__(
         self, policy: RetryPolicy, breaker: ResourceManager, rand: Callable[[], int],
         retry_on: RetryOn | None = None,
     ) -> None:
         self.policy = policy
-        # ``retry_on``: the route plan's own flags for ``policy``, read once per route
+        # ``retry_on``: the route plan's own reading of ``policy``, made once per route (read
+        # below through the typed attribute: C fields when compiled)
         self.retry_on = RetryOn(policy) if retry_on is None else retry_on
         self.breaker = breaker
-        self.retries_remaining = policy.num_retries
-        base = _ms(policy.backoff_base)
-        cap = _ms(policy.backoff_max) if policy.backoff_max is not None else base * 10
-        self.backoff = JitteredExponentialBackOff(base, cap, rand)
+        self.retries_remaining = self.retry_on.num_retries
+        self.backoff = JitteredExponentialBackOff(
+            self.retry_on.backoff_base_ms, self.retry_on.backoff_max_ms, rand)
+        self.delay = 0.0  # the backoff of the last retry :meth:`decide` accepted, in seconds
+        # ``hostSelectionRetryCount``: extra picks the load balancer offers to :meth:`accept`
+        self.host_selection_attempts = self.retry_on.host_selection_attempts
+        self.previous_hosts = self.retry_on.previous_hosts
         self._holding = False
         self._attempted: list[Hashable] = []
         # the retry priority plugin, only when configured (retryRemoteLocalities)
-        self.priority: PreviousPriorities | None = (
-            PreviousPriorities(policy.previous_priorities) if policy.previous_priorities else None
-        )
+        self.priority: PreviousPriorities | None = None
+        if self.retry_on.previous_priorities:
+            self.priority = PreviousPriorities(self.retry_on.previous_priorities)
 
     @property
     def stats(self) -> dict[str, int]:
         return self.breaker.stats
-
-    @property
-    def host_selection_attempts(self) -> int:
-        """Extra picks the load balancer offers to :meth:`accept` (``hostSelectionRetryCount``)."""
-        return self.policy.host_selection_attempts
 
     def release(self) -> None:
         """``resetRetry``: give back the retry slot held by the last accepted retry, if any."""
@@ -249,25 +283,38 @@ class RetryState:
     ) -> Decision:
         """§4.2 in Envoy's order: not retriable → NO; none left → LIMIT_EXCEEDED; consume one;
         breaker/budget full → OVERFLOW; else RETRY after a jittered backoff."""
+        code = self.decide(outcome, grpc_status, request_started, active_requests,
+                           pending_requests)
+        if code == RETRY:
+            return Decision(RetryStatus.RETRY, self.delay)
+        return _NO if code == NO else _LIMIT if code == LIMIT_EXCEEDED else _OVERFLOW
+
+    def decide(
+        self, outcome: Outcome, grpc_status: int | None = None,
+        request_started: bool | None = None, active_requests: int | None = None,
+        pending_requests: int | None = None,
+    ) -> int:
+        """:meth:`should_retry` as a code (``NO``, ``RETRY``, ``LIMIT_EXCEEDED``, ``OVERFLOW``),
+        the backoff of an accepted retry in :attr:`delay`."""
         would = self.retry_on.would(outcome, grpc_status, request_started)
+        stats = self.breaker.stats
         if self._holding and would == _NO_RETRY:
-            self.stats["upstream_rq_retry_success"] += 1
+            stats["upstream_rq_retry_success"] += 1
         self.release()
         if would == _NO_RETRY:
-            return _NO
+            return NO
         if self.retries_remaining == 0:
-            self.stats["upstream_rq_retry_limit_exceeded"] += 1
-            return _LIMIT
+            stats["upstream_rq_retry_limit_exceeded"] += 1
+            return LIMIT_EXCEEDED
         self.retries_remaining -= 1
         if not self.breaker.can_retry(active_requests, pending_requests):
-            self.stats["upstream_rq_retry_overflow"] += 1
-            return _OVERFLOW
+            stats["upstream_rq_retry_overflow"] += 1
+            return OVERFLOW
         self.breaker.inc_retries()
         self._holding = True
-        self.stats["upstream_rq_retry"] += 1
-        if would == _IMMEDIATELY:
-            return Decision(RetryStatus.RETRY, 0.0)
-        return Decision(RetryStatus.RETRY, self.backoff.next_ms() / 1000.0)
+        stats["upstream_rq_retry"] += 1
+        self.delay = 0.0 if would == _IMMEDIATELY else self.backoff.next_ms() / 1000.0
+        return RETRY
 
     # -- retry host predicates (previous_hosts) ---------------------------------------------
 
@@ -279,4 +326,4 @@ class RetryState:
 
     def accept(self, host: Hashable) -> bool:
         """Negation of ``shouldSelectAnotherHost``: previous_hosts rejects attempted hosts."""
-        return not (self.policy.previous_hosts and host in self._attempted)
+        return not (self.previous_hosts and host in self._attempted)
