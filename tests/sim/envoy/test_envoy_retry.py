@@ -1,4 +1,4 @@
-"""RetryState.decide, the router's allocation-free form of should_retry (meshsim/sim/envoy/retry.py).
+"""RetryState.decide, the router's allocation-free should_retry (meshsim/sim/envoy/retry.py).
 
 The upstream scenarios run through ``should_retry`` in tests/conformance/envoy; the router
 reads ``decide``'s codes, ``delay`` and ``decision_flag`` instead, so those must mean what the
@@ -15,7 +15,12 @@ from meshsim.model.clusters import CircuitBreakers, RetryBudget
 from meshsim.model.routes import RetryPolicy
 from meshsim.sim.envoy import ResourceManager, RetryState, RetryStatus
 from meshsim.sim.envoy.retry import (
-    LIMIT_EXCEEDED, NO, OVERFLOW, RETRY, RetryOn, decision_flag,
+    LIMIT_EXCEEDED,
+    NO,
+    OVERFLOW,
+    RETRY,
+    RetryOn,
+    decision_flag,
 )
 
 OUTCOMES = st.sampled_from(
