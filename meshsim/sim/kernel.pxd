@@ -49,6 +49,9 @@ cpdef drain(object env, list heap)
 cpdef drain_queue(object env, EventQueue queue)
 
 
+cdef Py_ssize_t _SPENT_CUT
+
+
 cdef class Timers:
     cdef public object _env
     cdef public EventQueue _clock
@@ -58,12 +61,14 @@ cdef class Timers:
     cdef public double delay
     cdef public object _fn
     cdef public object _over
-    cdef public object _entries
+    cdef public list _entries
+    cdef public Py_ssize_t _first
     cdef public bint _armed
     cdef public object _fire_fn
     cpdef start(self, object value)
-    @cython.locals(last=Wake, wake=Wake, when=double, eid="long long", in_order=bint)
+    @cython.locals(last=Wake, wake=Wake, when=double, eid="long long", in_order=bint,
+                   entries=list)
     cpdef start_after(self, double delay, object value)
     cpdef _push(self, double when, long long eid, Wake wake)
-    @cython.locals(head=Wake)
+    @cython.locals(head=Wake, entries=list, first=Py_ssize_t, size=Py_ssize_t)
     cpdef _fire(self, Wake wake)

@@ -67,3 +67,30 @@ def test_pooled_timers_fire_like_one_event_each(timers: list[Timer]) -> None:
 def test_a_timer_over_before_its_time_never_fires() -> None:
     fired = _run([(0.0, None, 1.0), (0.5, None, None)], pooled=True)
     assert fired == [(2.5, 1)]
+
+
+def test_a_long_fifo_is_cut_and_still_fires_like_one_event_each() -> None:
+    # Thousands of timers, most over early: the FIFO's spent head is cut many times over.
+    timers: list[Timer] = [
+        (i * 0.01, None if i % 7 else 0.5, None if i % 13 == 0 else i * 0.01 + 0.3)
+        for i in range(3000)
+    ]
+    assert _run(timers, pooled=True) == _run(timers, pooled=False)
+
+
+def test_spent_slots_do_not_pile_up() -> None:
+    env = Kernel()
+    pool = Timers(env, 1.0, lambda ev: None, lambda value: value % 2 == 0)  # half go over
+    longest = 0
+
+    def arm(ev: Wake) -> None:
+        nonlocal longest
+        pool.start(ev.value)
+        longest = max(longest, len(pool._entries))
+
+    for i in range(20_000):
+        call_later(env, i * 0.001, arm, i)
+    env.run()
+    # about 1,000 timers are pending at a time (1 s at one per ms); spent slots add at most
+    # as many again before the list is cut (uncut, it would reach 20,000)
+    assert longest < 2_200
