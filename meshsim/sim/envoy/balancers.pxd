@@ -15,6 +15,7 @@ cdef class _Edf(GenericBase):
 
 cdef class Balancer(GenericBase):
     cdef public object _rand
+    cdef public object _draws
     cdef public object _weight
     cdef public object _observed
     cpdef pick_from(self, object hosts, object active, object hash, long attempt, object source)
