@@ -6,6 +6,7 @@ from meshsim.sim.kernel cimport EventQueue, call_later
 from meshsim.sim.envoy.balancers cimport Balancer
 from meshsim.sim.envoy.breakers cimport ResourceManager
 from meshsim.sim.envoy.outlier cimport OutlierDetector
+from meshsim.sim.envoy.retry cimport RetryState
 from meshsim.sim.envoy.upstream cimport Upstream
 
 
@@ -55,11 +56,13 @@ cdef class Cluster:
     @cython.locals(detector=OutlierDetector)
     cpdef report_status(self, object host, long status)
     cpdef report_local(self, object host, object kind)
+    @cython.locals(retry=RetryState, tries=long, attempt=long)
     cpdef choose(self, Upstream up)
     @cython.locals(pool=HostPool, idle=list)
     cpdef bint admit(self, Upstream up, object host)
-    @cython.locals(setup=double)
+    @cython.locals(setup=double, conn=Connection)
     cpdef _connect(self, HostPool pool)
+    @cython.locals(detector=OutlierDetector)
     cpdef _connected(self, Connection conn)
     cpdef _attach(self, Upstream up, Connection conn)
     @cython.locals(pool=HostPool)

@@ -260,7 +260,7 @@ class Cluster:
         if self.uses_hash and hash_ is None:
             hash_ = up.hash = self.balancer.random_hash()
         host = None
-        for attempt in range(tries):
+        for attempt in range(tries):  # a C loop when compiled
             host = self.balancer.pick_from(source, self._active, hash_, attempt, name)
             if host is None or retry is None or retry.accept(host):
                 return host
@@ -312,7 +312,12 @@ class Cluster:
         self.breaker.inc_connections()
         pool.connections += 1
         host = pool.host
-        conn = Connection(pool)
+        # Connection(pool), without a Python call of the class (a C allocation when compiled).
+        conn = Connection.__new__(Connection)
+        conn.host = host
+        conn.pool = pool
+        conn.uses = 0
+        conn.ready = False
         setup = self._handshake
         if self._placed and self.proxy.wire is not None:
             setup += 2 * self.proxy.wire.extra(host)  # the latency matrix's path to the host
@@ -326,10 +331,14 @@ class Cluster:
 
     def _connected(self, conn: Connection) -> None:
         conn.ready = True
-        if not conn.host.down and getattr(conn.host, "failures", None) is None:
-            # LocalOriginConnectSuccess: resets the local-origin counter in split mode. An app
-            # that refuses some connections (an error model) shows it in its answers instead.
-            self.report_local(conn.host, "connect_success")
+        detector = self.detector
+        if detector is not None and detector.split_local_origin:
+            # LocalOriginConnectSuccess: resets the local-origin counter in split mode (the
+            # only mode that counts it, so the host is not asked otherwise). An app that
+            # refuses some connections (an error model) shows it in its answers instead.
+            host = conn.host
+            if not host.down and getattr(host, "failures", None) is None:
+                detector.report_local(host, "connect_success", self.clock.now)
         self._release_conn(conn)
 
     def _attach(self, up: Upstream, conn: Connection) -> None:
