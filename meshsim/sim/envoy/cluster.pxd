@@ -16,6 +16,7 @@ cdef class HostPool:
     cdef public object pending
     cdef public long connections
     cdef public bint member
+    cdef public long active
 
 
 cdef class Connection:
@@ -41,7 +42,6 @@ cdef class Cluster:
     cdef public ResourceManager breaker
     cdef public Balancer balancer
     cdef public bint uses_hash
-    cdef public dict active
     cdef public object _active
     cdef public dict pools
     cdef public list healthy
@@ -54,6 +54,8 @@ cdef class Cluster:
     cdef public object tiers
     cdef public bint _placed
     @cython.locals(detector=OutlierDetector)
+    @cython.locals(pool=HostPool)
+    cpdef long open_requests(self, object host) except? -1
     cpdef report_status(self, object host, long status)
     cpdef report_local(self, object host, object kind)
     @cython.locals(retry=RetryState, tries=long, attempt=long)
