@@ -8,6 +8,11 @@ from meshsim.sim.envoy.breakers cimport ResourceManager
 from meshsim.sim.envoy.outlier cimport OutlierDetector
 from meshsim.sim.envoy.retry cimport RetryState
 from meshsim.sim.envoy.upstream cimport Upstream
+from meshsim.sim.pod cimport Pod
+
+
+@cython.locals(pod=Pod)
+cpdef bint host_down(object host) except -1
 
 
 cdef class HostPool:
@@ -73,4 +78,5 @@ cdef class Cluster:
     cpdef _close(self, Connection conn)
     @cython.locals(conn=Connection)
     cpdef finished(self, Upstream up, bint reset, bint broken=*)
+    @cython.locals(pool=HostPool)
     cpdef forget_pending(self, Upstream up, object host)

@@ -20,13 +20,13 @@ from meshsim.sim.envoy.host_selection import make_balancer, priority_load
 from meshsim.sim.envoy.locality import Tiers, tiers_for
 from meshsim.sim.envoy.outlier import OutlierDetector
 from meshsim.sim.kernel import call_later
+from meshsim.sim.pod import Pod
 
 if TYPE_CHECKING:
     from meshsim.model.policy import TrafficPolicy
     from meshsim.sim.envoy.proxy import EnvoyProxy
     from meshsim.sim.envoy.upstream import Upstream
     from meshsim.sim.kernel import Kernel, Wake
-    from meshsim.sim.pod import Pod
 
 IntRoll = Callable[[], int]
 
@@ -34,6 +34,15 @@ IntRoll = Callable[[], int]
 def _endpoint_weight(host: object) -> float:
     """An EDS endpoint's weight: 1 per pod, the remote pods' sum for an east-west gateway."""
     return float(getattr(host, "weight", 1.0))
+
+
+def host_down(host: object) -> bool:
+    """Whether a host is down: a pod's C field when compiled (the common host), else the
+    host's own ``down`` (an east-west gateway host's is a property)."""
+    if isinstance(host, Pod):
+        pod: Pod = host
+        return pod.down
+    return bool(host.down)  # type: ignore[attr-defined]
 
 
 def subset_hosts(
@@ -186,7 +195,8 @@ class Cluster:
     def open_requests(self, host: Pod) -> int:
         """This proxy's requests open on ``host`` (least request's ``active``). Counted in the
         host's pool: a C field per stream when compiled, where a dict was two look-ups."""
-        return self.pools[host].active
+        pool = self.pools[host]
+        return pool.active
 
     @property
     def active(self) -> dict[Pod, int]:
@@ -347,7 +357,7 @@ class Cluster:
             # only mode that counts it, so the host is not asked otherwise). An app that
             # refuses some connections (an error model) shows it in its answers instead.
             host = conn.host
-            if not host.down and getattr(host, "failures", None) is None:
+            if not host_down(host) and getattr(host, "failures", None) is None:
                 detector.report_local(host, "connect_success", self.clock.now)
         self._release_conn(conn)
 
@@ -414,14 +424,15 @@ class Cluster:
             self._close(conn)
         elif self.http2:
             self._release_conn(conn)
-        elif reset or conn.host.down:
+        elif reset or host_down(conn.host):
             self._close(conn)
         else:
             self._release_conn(conn)
 
     def forget_pending(self, up: Upstream, host: Pod) -> None:
         """A stream still waiting for a connection is abandoned (timeout or caller gone)."""
-        queue = self.pools[host].pending
+        pool = self.pools[host]
+        queue = pool.pending
         if up in queue:
             queue.remove(up)
             self.breaker.dec_pending()
