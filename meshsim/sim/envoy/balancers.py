@@ -185,10 +185,16 @@ class _EdfBalancer(Balancer, Generic[H]):
         super().__init__(weights, rand=rand)
         self.seed = rand() & MASK64  # seed_(random_.random()) at construction
         self._sched: dict[Hashable, tuple[tuple[H, ...], _Edf[H] | None, Sequence[H]]] = {}
+        # The last pick's (source, host list, scheduler): ``_sched[source]`` as it stands, as
+        # only a pick from that source changes it; the next pick is nearly always the same.
+        self._last_source: Hashable = None
+        self._last_hosts: Sequence[H] | None = None
+        self._last_edf: _Edf[H] | None = None
 
     def refresh(self) -> None:
         # Envoy's refresh() recreates every scheduler with ``seed`` warm-up picks.
         self._sched.clear()
+        self._last_hosts = None
 
     def _host_weight(self, host: H, active: Active[H]) -> float:
         raise NotImplementedError
@@ -226,11 +232,17 @@ class _EdfBalancer(Balancer, Generic[H]):
         source: Hashable,
     ) -> H | None:
         act = active if active is not None else _no_active
-        cached = self._sched.get(source)
-        if cached is not None and cached[2] is hosts:
-            edf = cached[1]  # _scheduler's first case, inlined: nearly every pick
+        if hosts is self._last_hosts and source is self._last_source:
+            edf = self._last_edf  # the very list and source of the last pick: nearly every pick
         else:
-            edf = self._scheduler(hosts, source, act)
+            cached = self._sched.get(source)
+            if cached is not None and cached[2] is hosts:
+                edf = cached[1]  # _scheduler's first case, inlined
+            else:
+                edf = self._scheduler(hosts, source, act)
+            self._last_source = source
+            self._last_hosts = hosts
+            self._last_edf = edf
         if edf is not None:  # pick_and_add, without a closure per pick
             host = edf.pop()
             if host is not None:
