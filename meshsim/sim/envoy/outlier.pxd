@@ -48,7 +48,6 @@ cdef class OutlierDetector(GenericBase):
     cdef public double _cap
     cdef public bint _legacy_cap
     cdef public bint _always_one
-    cdef public dict _enforce
     @cython.locals(mon=_HostMonitor)
     cpdef report_status(self, object host, long status, object now)
     @cython.locals(mon=_HostMonitor, status=long)

@@ -114,19 +114,6 @@ class _HostMonitor:
         self.jitter_ms = 0
 
 
-def _enforcing(spec: OutlierDetection) -> dict[str, int]:
-    """Each ejection type's ``enforcing_*`` percentage."""
-    return {
-        CONSECUTIVE_5XX: spec.enforcing_consecutive_5xx,
-        CONSECUTIVE_GATEWAY_FAILURE: spec.enforcing_consecutive_gateway_failure,
-        CONSECUTIVE_LOCAL_ORIGIN_FAILURE: spec.enforcing_consecutive_local_origin_failure,
-        SUCCESS_RATE: spec.enforcing_success_rate,
-        SUCCESS_RATE_LOCAL_ORIGIN: spec.enforcing_local_origin_success_rate,
-        FAILURE_PERCENTAGE: spec.enforcing_failure_percentage,
-        FAILURE_PERCENTAGE_LOCAL_ORIGIN: spec.enforcing_failure_percentage_local_origin,
-    }
-
-
 class OutlierDetector(GenericBase, Generic[H]):
     """Envoy's ``DetectorImpl`` plus one ``DetectorHostMonitorImpl`` per host.
 
@@ -157,7 +144,6 @@ class OutlierDetector(GenericBase, Generic[H]):
         self._cap = min(100.0, spec.max_ejection_percent)
         self._legacy_cap = spec.legacy_max_ejection_rule
         self._always_one = spec.always_eject_one_host
-        self._enforce = _enforcing(spec)
         self._rand = rand
         self._on_eject = on_eject
         self._on_uneject = on_uneject
@@ -324,6 +310,18 @@ class OutlierDetector(GenericBase, Generic[H]):
             allowed = allowed or active == 0
         return allowed
 
+    def _enforcing(self, kind: str) -> int:
+        s = self.spec
+        return {
+            CONSECUTIVE_5XX: s.enforcing_consecutive_5xx,
+            CONSECUTIVE_GATEWAY_FAILURE: s.enforcing_consecutive_gateway_failure,
+            CONSECUTIVE_LOCAL_ORIGIN_FAILURE: s.enforcing_consecutive_local_origin_failure,
+            SUCCESS_RATE: s.enforcing_success_rate,
+            SUCCESS_RATE_LOCAL_ORIGIN: s.enforcing_local_origin_success_rate,
+            FAILURE_PERCENTAGE: s.enforcing_failure_percentage,
+            FAILURE_PERCENTAGE_LOCAL_ORIGIN: s.enforcing_failure_percentage_local_origin,
+        }[kind]
+
     def _roll(self, percent: int) -> bool:
         cutoff = min(int(percent), 100)
         if cutoff <= 0:
@@ -346,7 +344,7 @@ class OutlierDetector(GenericBase, Generic[H]):
             return
         if kind in (CONSECUTIVE_5XX, SUCCESS_RATE):
             self.stats["ejections_total"] += 1
-        if not self._roll(self._enforce[kind]):
+        if not self._roll(self._enforcing(kind)):
             return
         self.stats["ejections_active"] += 1
         self.stats["ejections_enforced_total"] += 1
