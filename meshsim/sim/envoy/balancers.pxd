@@ -15,6 +15,7 @@ cdef class _Edf(GenericBase):
 
 cdef class Balancer(GenericBase):
     cdef public object _rand
+    cdef public object _draws
     cdef public object _weight
     cdef public object _observed
     cpdef pick_from(self, object hosts, object active, object hash, long attempt, object source)
@@ -23,6 +24,9 @@ cdef class Balancer(GenericBase):
 cdef class _EdfBalancer(Balancer):
     cdef public object seed
     cdef public dict _sched
+    cdef public object _last_source
+    cdef public object _last_hosts
+    cdef public _Edf _last_edf
     cpdef double _host_weight(self, object host, object active) except? -1
     cpdef _unweighted(self, object hosts, object source, object active)
     @cython.locals(cached=tuple, edf=_Edf)

@@ -17,7 +17,7 @@ and a compiled caller picks through :meth:`Balancer.pick_from` (positional: a C 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from typing import ClassVar, TypeVar
 
 from meshsim.sim.generic import Generic, GenericBase
@@ -40,6 +40,23 @@ def _weight_fn(weights: Weights[H]) -> Callable[[H], float]:
 
 def _no_active(_host: object) -> int:
     return 0
+
+
+_NEVER = object()  # the sentinel of a draw iterator made from a plain callable: never drawn
+
+
+def draws(rand: Callable[[], int]) -> Iterator[int]:
+    """``rand``'s values as an iterator, so that a compiled pick draws with ``next`` (a C slot
+    call) rather than a Python call of a method wrapper.
+
+    meshsim's streams already are one: :func:`~meshsim.rng.Batched` returns an iterator's
+    ``__next__``, and its iterator is returned itself, so ``rand()`` and ``next()`` take from
+    the same values in the same order. Any other callable (a test's pinned roll) is wrapped.
+    """
+    owner = getattr(rand, "__self__", None)
+    if isinstance(owner, Iterator) and rand == owner.__next__:
+        return owner
+    return iter(rand, _NEVER)
 
 
 # -- EDF scheduler ------------------------------------------------------------------------------
@@ -121,6 +138,7 @@ class Balancer(GenericBase, Generic[H]):
 
     def __init__(self, weights: Weights[H] = None, *, rand: Callable[[], int]) -> None:
         self._rand = rand
+        self._draws = draws(rand)  # the same values: a pick's draw is ``next(self._draws)``
         self._weight = _weight_fn(weights)
         self._observed: tuple[tuple[H, ...], tuple[H, ...]] | None = None
 
@@ -167,10 +185,16 @@ class _EdfBalancer(Balancer, Generic[H]):
         super().__init__(weights, rand=rand)
         self.seed = rand() & MASK64  # seed_(random_.random()) at construction
         self._sched: dict[Hashable, tuple[tuple[H, ...], _Edf[H] | None, Sequence[H]]] = {}
+        # The last pick's (source, host list, scheduler): ``_sched[source]`` as it stands, as
+        # only a pick from that source changes it; the next pick is nearly always the same.
+        self._last_source: Hashable = None
+        self._last_hosts: Sequence[H] | None = None
+        self._last_edf: _Edf[H] | None = None
 
     def refresh(self) -> None:
         # Envoy's refresh() recreates every scheduler with ``seed`` warm-up picks.
         self._sched.clear()
+        self._last_hosts = None
 
     def _host_weight(self, host: H, active: Active[H]) -> float:
         raise NotImplementedError
@@ -207,12 +231,18 @@ class _EdfBalancer(Balancer, Generic[H]):
         self, hosts: Sequence[H], active: Active[H] | None, hash: int | None, attempt: int,
         source: Hashable,
     ) -> H | None:
-        act = active or _no_active
-        cached = self._sched.get(source)
-        if cached is not None and cached[2] is hosts:
-            edf = cached[1]  # _scheduler's first case, inlined: nearly every pick
+        act = active if active is not None else _no_active
+        if hosts is self._last_hosts and source is self._last_source:
+            edf = self._last_edf  # the very list and source of the last pick: nearly every pick
         else:
-            edf = self._scheduler(hosts, source, act)
+            cached = self._sched.get(source)
+            if cached is not None and cached[2] is hosts:
+                edf = cached[1]  # _scheduler's first case, inlined
+            else:
+                edf = self._scheduler(hosts, source, act)
+            self._last_source = source
+            self._last_hosts = hosts
+            self._last_edf = edf
         if edf is not None:  # pick_and_add, without a closure per pick
             host = edf.pop()
             if host is not None:
@@ -271,7 +301,7 @@ class LeastRequest(_EdfBalancer, Generic[H]):
         n = len(hosts)
         candidate: H | None = None
         for _ in range(self.choice_count):
-            draw = self._rand()  # 64-bit unsigned: a C integer when compiled, as is ``n``
+            draw = next(self._draws)  # 64-bit unsigned: a C integer when compiled, as is ``n``
             sampled = hosts[draw % n]
             if candidate is None:
                 candidate = sampled
@@ -299,7 +329,7 @@ class Random(Balancer, Generic[H]):
         self, hosts: Sequence[H], active: Active[H] | None, hash: int | None, attempt: int,
         source: Hashable,
     ) -> H | None:
-        r = self._rand()
+        r = next(self._draws)
         if not hosts:
             return None
         return hosts[r % len(hosts)]

@@ -6,7 +6,13 @@ from meshsim.sim.kernel cimport EventQueue, call_later
 from meshsim.sim.envoy.balancers cimport Balancer
 from meshsim.sim.envoy.breakers cimport ResourceManager
 from meshsim.sim.envoy.outlier cimport OutlierDetector
+from meshsim.sim.envoy.retry cimport RetryState
 from meshsim.sim.envoy.upstream cimport Upstream
+from meshsim.sim.pod cimport Pod
+
+
+@cython.locals(pod=Pod)
+cpdef bint host_down(object host) except -1
 
 
 cdef class HostPool:
@@ -15,6 +21,7 @@ cdef class HostPool:
     cdef public object pending
     cdef public long connections
     cdef public bint member
+    cdef public long active
 
 
 cdef class Connection:
@@ -40,7 +47,6 @@ cdef class Cluster:
     cdef public ResourceManager breaker
     cdef public Balancer balancer
     cdef public bint uses_hash
-    cdef public dict active
     cdef public object _active
     cdef public dict pools
     cdef public list healthy
@@ -53,13 +59,17 @@ cdef class Cluster:
     cdef public object tiers
     cdef public bint _placed
     @cython.locals(detector=OutlierDetector)
+    @cython.locals(pool=HostPool)
+    cpdef long open_requests(self, object host) except? -1
     cpdef report_status(self, object host, long status)
     cpdef report_local(self, object host, object kind)
+    @cython.locals(retry=RetryState, tries=long, attempt=long)
     cpdef choose(self, Upstream up)
     @cython.locals(pool=HostPool, idle=list)
     cpdef bint admit(self, Upstream up, object host)
-    @cython.locals(setup=double)
+    @cython.locals(setup=double, conn=Connection)
     cpdef _connect(self, HostPool pool)
+    @cython.locals(detector=OutlierDetector)
     cpdef _connected(self, Connection conn)
     cpdef _attach(self, Upstream up, Connection conn)
     @cython.locals(pool=HostPool)
@@ -68,4 +78,5 @@ cdef class Cluster:
     cpdef _close(self, Connection conn)
     @cython.locals(conn=Connection)
     cpdef finished(self, Upstream up, bint reset, bint broken=*)
+    @cython.locals(pool=HostPool)
     cpdef forget_pending(self, Upstream up, object host)

@@ -20,13 +20,13 @@ from meshsim.sim.envoy.host_selection import make_balancer, priority_load
 from meshsim.sim.envoy.locality import Tiers, tiers_for
 from meshsim.sim.envoy.outlier import OutlierDetector
 from meshsim.sim.kernel import call_later
+from meshsim.sim.pod import Pod
 
 if TYPE_CHECKING:
     from meshsim.model.policy import TrafficPolicy
     from meshsim.sim.envoy.proxy import EnvoyProxy
     from meshsim.sim.envoy.upstream import Upstream
     from meshsim.sim.kernel import Kernel, Wake
-    from meshsim.sim.pod import Pod
 
 IntRoll = Callable[[], int]
 
@@ -34,6 +34,15 @@ IntRoll = Callable[[], int]
 def _endpoint_weight(host: object) -> float:
     """An EDS endpoint's weight: 1 per pod, the remote pods' sum for an east-west gateway."""
     return float(getattr(host, "weight", 1.0))
+
+
+def host_down(host: object) -> bool:
+    """Whether a host is down: a pod's C field when compiled (the common host), else the
+    host's own ``down`` (an east-west gateway host's is a property)."""
+    if isinstance(host, Pod):
+        pod: Pod = host
+        return pod.down
+    return bool(host.down)  # type: ignore[attr-defined]
 
 
 def subset_hosts(
@@ -53,13 +62,14 @@ class HostPool:
     """One host's connection pool inside a cluster: its idle connections, the streams waiting
     for one, and how many connections are open (ready or being set up)."""
 
-    __slots__ = ("connections", "host", "idle", "member", "pending")
+    __slots__ = ("active", "connections", "host", "idle", "member", "pending")
 
     def __init__(self, host: Pod) -> None:
         self.host = host
         self.idle: list[Connection] = []
         self.pending: deque[Upstream] = deque()
         self.connections = 0
+        self.active = 0  # this proxy's open requests to the host (least request reads it)
         self.member = True  # the host is an endpoint of the cluster; a removed one drains
 
 
@@ -102,9 +112,8 @@ class Cluster:
             weights=_endpoint_weight if self._placed else None,
         )
         self.uses_hash = self.balancer.uses_hash
-        self.active: dict[Pod, int] = dict.fromkeys(hosts, 0)
-        self._active = self.active.__getitem__  # this proxy's open requests per host
         self.pools: dict[Pod, HostPool] = {h: HostPool(h) for h in hosts}
+        self._active = self.open_requests  # bound once: the balancers' ``active``
         self.healthy = list(hosts)
         self.panic = False
         self.max_rpc = policy.circuit_breakers.max_requests_per_connection
@@ -160,8 +169,7 @@ class Cluster:
             hosts = self._split_horizon(hosts)
         removed = self.members - set(hosts)
         for host in hosts:
-            if host not in self.active:
-                self.active[host] = 0
+            if host not in self.pools:
                 self.pools[host] = HostPool(host)
             self.pools[host].member = True
         self.hosts = list(hosts)
@@ -182,6 +190,18 @@ class Cluster:
             self.tiers = self._tiers()
             self.balancer.refresh()
         self._refresh_health()
+
+    # -- open requests -------------------------------------------------------------------------
+    def open_requests(self, host: Pod) -> int:
+        """This proxy's requests open on ``host`` (least request's ``active``). Counted in the
+        host's pool: a C field per stream when compiled, where a dict was two look-ups."""
+        pool = self.pools[host]
+        return pool.active
+
+    @property
+    def active(self) -> dict[Pod, int]:
+        """Open requests per host, every host seen (admin ``/clusters``; read-only)."""
+        return {host: pool.active for host, pool in self.pools.items()}
 
     # -- health --------------------------------------------------------------------------------
     def _refresh_health(self) -> None:
@@ -260,7 +280,7 @@ class Cluster:
         if self.uses_hash and hash_ is None:
             hash_ = up.hash = self.balancer.random_hash()
         host = None
-        for attempt in range(tries):
+        for attempt in range(tries):  # a C loop when compiled
             host = self.balancer.pick_from(source, self._active, hash_, attempt, name)
             if host is None or retry is None or retry.accept(host):
                 return host
@@ -312,7 +332,12 @@ class Cluster:
         self.breaker.inc_connections()
         pool.connections += 1
         host = pool.host
-        conn = Connection(pool)
+        # Connection(pool), without a Python call of the class (a C allocation when compiled).
+        conn = Connection.__new__(Connection)
+        conn.host = host
+        conn.pool = pool
+        conn.uses = 0
+        conn.ready = False
         setup = self._handshake
         if self._placed and self.proxy.wire is not None:
             setup += 2 * self.proxy.wire.extra(host)  # the latency matrix's path to the host
@@ -326,17 +351,21 @@ class Cluster:
 
     def _connected(self, conn: Connection) -> None:
         conn.ready = True
-        if not conn.host.down and getattr(conn.host, "failures", None) is None:
-            # LocalOriginConnectSuccess: resets the local-origin counter in split mode. An app
-            # that refuses some connections (an error model) shows it in its answers instead.
-            self.report_local(conn.host, "connect_success")
+        detector = self.detector
+        if detector is not None and detector.split_local_origin:
+            # LocalOriginConnectSuccess: resets the local-origin counter in split mode (the
+            # only mode that counts it, so the host is not asked otherwise). An app that
+            # refuses some connections (an error model) shows it in its answers instead.
+            host = conn.host
+            if not host_down(host) and getattr(host, "failures", None) is None:
+                detector.report_local(host, "connect_success", self.clock.now)
         self._release_conn(conn)
 
     def _attach(self, up: Upstream, conn: Connection) -> None:
         self.breaker.inc_requests()
         conn.uses += 1
         up.conn = conn
-        self.active[conn.host] += 1
+        conn.pool.active += 1
         self._dispatch(up, conn.host)
 
     def _release_conn(self, conn: Connection) -> None:
@@ -390,19 +419,20 @@ class Cluster:
             return
         up.conn = None
         self.breaker.dec_requests()
-        self.active[conn.host] -= 1
+        conn.pool.active -= 1
         if broken:
             self._close(conn)
         elif self.http2:
             self._release_conn(conn)
-        elif reset or conn.host.down:
+        elif reset or host_down(conn.host):
             self._close(conn)
         else:
             self._release_conn(conn)
 
     def forget_pending(self, up: Upstream, host: Pod) -> None:
         """A stream still waiting for a connection is abandoned (timeout or caller gone)."""
-        queue = self.pools[host].pending
+        pool = self.pools[host]
+        queue = pool.pending
         if up in queue:
             queue.remove(up)
             self.breaker.dec_pending()

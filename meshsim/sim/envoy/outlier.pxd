@@ -42,7 +42,20 @@ cdef class OutlierDetector(GenericBase):
     cdef public object _max_ms
     cdef public object _jitter_ms
     cdef public object _interval_ms
+    cdef public long _consecutive_5xx
+    cdef public long _consecutive_gateway
+    cdef public long _consecutive_local
+    cdef public double _cap
+    cdef public bint _legacy_cap
+    cdef public bint _always_one
     @cython.locals(mon=_HostMonitor)
     cpdef report_status(self, object host, long status, object now)
-    @cython.locals(mon=_HostMonitor)
+    @cython.locals(mon=_HostMonitor, status=long)
     cpdef report_local(self, object host, object kind, object now)
+    # An overloaded mesh reaches these on every run of failures (mostly to find the cap full).
+    @cython.locals(mon=_HostMonitor)
+    cpdef _on_consecutive(self, object host, object kind, object now)
+    @cython.locals(total=Py_ssize_t, active=long, cap=double, allowed=bint)
+    cpdef bint _cap_allows(self)
+    @cython.locals(mon=_HostMonitor)
+    cpdef _eject(self, object host, object kind, object now)

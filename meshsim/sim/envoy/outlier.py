@@ -63,6 +63,9 @@ def _zero_stats() -> dict[str, int]:
 
 # A detector's counters at creation, built once: clusters are created while the run goes on.
 _ZERO_STATS = _zero_stats()
+# The counters' names per ejection type, built once rather than formatted per failure.
+_DETECTED = {t: f"ejections_detected_{t}" for t in _TYPES}
+_ENFORCED = {t: f"ejections_enforced_{t}" for t in _TYPES}
 
 _EPS_MS = 1e-6  # float slack when comparing elapsed seconds against integer milliseconds
 
@@ -133,6 +136,14 @@ class OutlierDetector(GenericBase, Generic[H]):
         # Read on every locally originated event (and by the cluster on every answer, which
         # counts as a successful connect only in split mode); the spec is frozen.
         self.split_local_origin = spec.split_external_local_origin_errors
+        # What every failure is compared with (C fields in the compiled build, where the spec
+        # is a Python object): the consecutive thresholds and the ejection cap's terms.
+        self._consecutive_5xx = spec.consecutive_5xx
+        self._consecutive_gateway = spec.consecutive_gateway_failure
+        self._consecutive_local = spec.consecutive_local_origin_failure
+        self._cap = min(100.0, spec.max_ejection_percent)
+        self._legacy_cap = spec.legacy_max_ejection_rule
+        self._always_one = spec.always_eject_one_host
         self._rand = rand
         self._on_eject = on_eject
         self._on_uneject = on_uneject
@@ -191,12 +202,12 @@ class OutlierDetector(GenericBase, Generic[H]):
         if 500 <= status <= 599:
             if status in (502, 503, 504):
                 mon.consecutive_gateway_failure += 1
-                if mon.consecutive_gateway_failure == self.spec.consecutive_gateway_failure:
+                if mon.consecutive_gateway_failure == self._consecutive_gateway:
                     self._on_consecutive(host, CONSECUTIVE_GATEWAY_FAILURE, now)
             else:
                 mon.consecutive_gateway_failure = 0
             mon.consecutive_5xx += 1
-            if mon.consecutive_5xx == self.spec.consecutive_5xx:
+            if mon.consecutive_5xx == self._consecutive_5xx:
                 self._on_consecutive(host, CONSECUTIVE_5XX, now)
         else:
             mon.external.current.success += 1
@@ -209,24 +220,28 @@ class OutlierDetector(GenericBase, Generic[H]):
         Non-split mode maps them to HTTP codes (503, 504, nothing); split mode feeds the
         local-origin counter and success-rate monitor (``putResultWithLocalExternalSplit``).
         """
-        if kind not in ("connect_failed", "timeout", "connect_success"):
+        if kind == "timeout":
+            status = 504
+        elif kind == "connect_failed":
+            status = 503
+        elif kind == "connect_success":
+            status = 0  # no HTTP code: nothing to report outside split mode
+        else:
             raise ValueError(f"unknown local-origin event {kind!r}")
         if not self.split_local_origin:
-            if kind == "connect_failed":
-                self.report_status(host, 503, now)
-            elif kind == "timeout":
-                self.report_status(host, 504, now)
+            if status:
+                self.report_status(host, status, now)
             return
         mon = self._monitors.get(host)
         if mon is None:
             return
         mon.local.current.total += 1
-        if kind == "connect_success":
+        if not status:
             mon.local.current.success += 1
             mon.consecutive_local_origin_failure = 0
             return
         mon.consecutive_local_origin_failure += 1
-        if mon.consecutive_local_origin_failure == self.spec.consecutive_local_origin_failure:
+        if mon.consecutive_local_origin_failure == self._consecutive_local:
             self._on_consecutive(host, CONSECUTIVE_LOCAL_ORIGIN_FAILURE, now)
 
     # -- interval timer ---------------------------------------------------------------------
@@ -271,7 +286,7 @@ class OutlierDetector(GenericBase, Generic[H]):
         # onConsecutiveErrorWorker: an already-ejected host is ignored, counter left as is.
         if host in self.ejected:
             return
-        self.stats[f"ejections_detected_{kind}"] += 1
+        self.stats[_DETECTED[kind]] += 1
         self._eject(host, kind, now)
         mon = self._monitors[host]
         if kind == CONSECUTIVE_5XX:
@@ -285,13 +300,13 @@ class OutlierDetector(GenericBase, Generic[H]):
     def _cap_allows(self) -> bool:
         total = len(self._monitors)
         active = self.stats["ejections_active"]
-        cap = min(100.0, self.spec.max_ejection_percent)
-        if self.spec.legacy_max_ejection_rule:
+        cap = self._cap
+        if self._legacy_cap:
             # Envoy < 1.27: pre-ejection share, strict comparison (so the first ejection
             # passes whenever the cap is above 0).
             return 100.0 * active / total < cap
         allowed = 100.0 * (active + 1) / total <= cap
-        if self.spec.always_eject_one_host:
+        if self._always_one:
             allowed = allowed or active == 0
         return allowed
 
@@ -333,7 +348,7 @@ class OutlierDetector(GenericBase, Generic[H]):
             return
         self.stats["ejections_active"] += 1
         self.stats["ejections_enforced_total"] += 1
-        self.stats[f"ejections_enforced_{kind}"] += 1
+        self.stats[_ENFORCED[kind]] += 1
         mon = self._monitors[host]
         self.ejected.add(host)
         mon.num_ejections += 1
@@ -395,12 +410,12 @@ class OutlierDetector(GenericBase, Generic[H]):
             for host, rate in sr_hosts:
                 if rate < threshold:
                     self.stats["ejections_success_rate"] += 1
-                    self.stats[f"ejections_detected_{kind}"] += 1
+                    self.stats[_DETECTED[kind]] += 1
                     self._eject(host, kind, now)
 
         if fp_hosts and len(fp_hosts) >= s.failure_percentage_minimum_hosts:
             kind = FAILURE_PERCENTAGE if origin == "external" else FAILURE_PERCENTAGE_LOCAL_ORIGIN
             for host, rate in fp_hosts:
                 if 100.0 - rate >= s.failure_percentage_threshold:
-                    self.stats[f"ejections_detected_{kind}"] += 1
+                    self.stats[_DETECTED[kind]] += 1
                     self._eject(host, kind, now)
