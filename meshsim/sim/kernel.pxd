@@ -65,10 +65,11 @@ cdef class Timers:
     cdef public Py_ssize_t _first
     cdef public bint _armed
     cdef public object _fire_fn
-    cpdef start(self, object value)
+    cpdef Wake start(self, object value)
     @cython.locals(last=Wake, wake=Wake, when=double, eid="long long", in_order=bint,
                    entries=list)
-    cpdef start_after(self, double delay, object value)
+    cpdef Wake start_after(self, double delay, object value)
+    cpdef let_go(self, Wake wake)
     cpdef _push(self, double when, long long eid, Wake wake)
     @cython.locals(head=Wake, entries=list, first=Py_ssize_t, size=Py_ssize_t)
     cpdef _fire(self, Wake wake)

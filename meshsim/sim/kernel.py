@@ -382,13 +382,14 @@ class Timers:
         self._armed = False  # the head of ``_entries`` is on the kernel's heap
         self._fire_fn = self._fire  # bound once: every timer's Wake carries it
 
-    def start(self, value: object) -> None:
+    def start(self, value: object) -> Wake:
         """Arm a timer: ``fn(wake)`` after ``delay``, with ``wake.value`` = ``value``."""
-        self.start_after(self.delay, value)
+        return self.start_after(self.delay, value)
 
-    def start_after(self, delay: float, value: object) -> None:
+    def start_after(self, delay: float, value: object) -> Wake:
         """Arm a timer of another delay (a deadline): it joins the FIFO when that keeps it
-        sorted, else it becomes an ordinary event under the same key."""
+        sorted, else it becomes an ordinary event under the same key. Returns the timer, for
+        :meth:`let_go`."""
         when = self._clock.now + delay
         eid = self._queue.take_id() if WAKE_HEAP else next(self._ids)
         entries = self._entries
@@ -402,7 +403,7 @@ class Timers:
         if not in_order:
             wake.fn = self._fn
             self._push(when, eid, wake)
-            return
+            return wake
         wake.fn = self._fire_fn
         wake.when = when
         wake.eid = eid
@@ -410,6 +411,16 @@ class Timers:
         if not self._armed:
             self._armed = True
             self._push(when, eid, wake)
+        return wake
+
+    def let_go(self, wake: Wake) -> None:
+        """The owner of a timer says it is over for good: drop its value now, so that what
+        the value holds is freed at once (while still in the cache), not when the timer
+        reaches the head of the FIFO. The timer itself leaves as an over one would, without
+        a call of ``over`` or ``fn``. (A timer out of FIFO order is an ordinary event: it
+        keeps its value and its handler finds it over.)"""
+        if wake.fn is self._fire_fn:
+            wake.value = None
 
     def _push(self, when: float, eid: int, wake: Wake) -> None:
         if WAKE_HEAP:
@@ -427,7 +438,8 @@ class Timers:
         while first < size:
             head = entries[first]
             assert head is not None
-            if not over(head.value):
+            value = head.value
+            if value is not None and not over(value):
                 self._push(head.when, head.eid, head)
                 break
             entries[first] = None
@@ -440,4 +452,5 @@ class Timers:
             del entries[:first]
             first = 0
         self._first = first
-        self._fn(wake)
+        if wake.value is not None:  # else let go of: over
+            self._fn(wake)

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from meshsim.sim.kernel import Wake
     from meshsim.sim.pod import Pod
     from meshsim.sim.proxy import Proxy
     from meshsim.sim.steps import CallPlan
@@ -47,7 +48,8 @@ class Call:
     """One hop: a caller's proxy asking a service for something, with all its attempts."""
 
     __slots__ = (
-        "attempt", "attempts", "deadline", "depth", "done", "end", "flags", "headers", "id",
+        "attempt", "attempts", "deadline", "deadline_timer", "depth", "done", "end", "flags",
+        "headers", "id",
         "method", "mirror", "on_done", "optional", "parent", "path", "proxy", "request_id",
         "service", "start", "state", "status", "subset",
     )
@@ -66,6 +68,7 @@ class Call:
         self.headers = headers
         self.depth = depth
         self.deadline = deadline  # absolute time at which the caller gives up, or None
+        self.deadline_timer: Wake | None = None  # its timer, let go of when the call completes
         self.on_done = on_done
         self.parent = parent  # the attempt whose handler made this call (None for a workload)
         self.optional = optional

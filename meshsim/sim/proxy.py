@@ -61,7 +61,7 @@ class Proxy:
             if call.deadline <= now:
                 self.give_up(call)
                 return
-            self._deadlines.start_after(call.deadline - now, call)
+            call.deadline_timer = self._deadlines.start_after(call.deadline - now, call)
         self.forward(call, now)
 
     def forward(self, call: Call, now: float) -> None:
@@ -171,6 +171,9 @@ class Proxy:
         call.attempt = None
         call.parent = None
         call.state = None
+        if call.deadline_timer is not None:  # over: the call is freed now, not at its deadline
+            self._deadlines.let_go(call.deadline_timer)
+            call.deadline_timer = None
 
 
 def _call_done(call: Call) -> bool:

@@ -7,6 +7,8 @@ simulation can observe: which timers fire while live, in which order, at which t
 
 from __future__ import annotations
 
+import weakref
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -25,7 +27,7 @@ timers_st = st.lists(
 DELAY = 2.0
 
 
-def _run(timers: list[Timer], pooled: bool) -> list[tuple[float, int]]:
+def _run(timers: list[Timer], pooled: bool, let_go: bool = False) -> list[tuple[float, int]]:
     env = Kernel()
     done_at = {i: end for i, (_, _, end) in enumerate(timers)}
     fired: list[tuple[float, int]] = []
@@ -40,20 +42,25 @@ def _run(timers: list[Timer], pooled: bool) -> list[tuple[float, int]]:
             fired.append((env.now, i))
 
     pool = Timers(env, DELAY, fire, is_over)
+    armed: dict[int, Wake] = {}
 
     def arm(ev: Wake) -> None:
         i = ev.value
         extra = timers[i][1]
         if pooled:
-            pool.start(i) if extra is None else pool.start_after(extra, i)
+            armed[i] = pool.start(i) if extra is None else pool.start_after(extra, i)
         else:
             call_later(env, DELAY if extra is None else extra, fire, i)
 
+    def end(ev: Wake) -> None:
+        if let_go and ev.value in armed:  # the owner knows its timer is over from now on
+            pool.let_go(armed[ev.value])
+
     for i, (start, _, _) in enumerate(timers):
         call_later(env, start, arm, i)
-    for i, (_, _, end) in enumerate(timers):  # the work ends (the timer goes over) at ``end``
-        if end is not None:
-            call_later(env, end, lambda ev: None, i)
+    for i, (_, _, stop) in enumerate(timers):  # the work ends (the timer goes over) at ``stop``
+        if stop is not None:
+            call_later(env, stop, end, i)
     env.run()
     return fired
 
@@ -62,6 +69,31 @@ def _run(timers: list[Timer], pooled: bool) -> list[tuple[float, int]]:
 @given(timers_st)
 def test_pooled_timers_fire_like_one_event_each(timers: list[Timer]) -> None:
     assert _run(timers, pooled=True) == _run(timers, pooled=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(timers_st)
+def test_timers_let_go_of_when_over_fire_the_same(timers: list[Timer]) -> None:
+    assert _run(timers, pooled=True, let_go=True) == _run(timers, pooled=False)
+
+
+def test_let_go_frees_the_value_at_once() -> None:
+    class Request:
+        pass
+
+    env = Kernel()
+    fired: list[object] = []
+    pool = Timers(env, 1.0, lambda ev: fired.append(ev.value), lambda value: False)
+    request = Request()
+    alive = weakref.ref(request)
+    wake = pool.start(request)
+    pool.start("later")
+    del request
+    assert alive() is not None  # the timer holds it
+    pool.let_go(wake)
+    assert alive() is None  # freed now, not when the timer would have fired
+    env.run()
+    assert fired == ["later"]
 
 
 def test_a_timer_over_before_its_time_never_fires() -> None:

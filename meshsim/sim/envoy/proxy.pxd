@@ -48,6 +48,7 @@ cdef class EnvoyProxy(Proxy):
     cpdef _on_retry(self, Wake ev)
     @cython.locals(att=Attempt, up=Upstream)
     cpdef _on_per_try_timeout(self, Wake ev)
+    cpdef _end_try(self, Upstream up)
     cpdef Timers route_timer(self, double timeout)
     @cython.locals(up=Upstream, cluster=Cluster)
     cpdef _on_route_timeout(self, Wake ev)

@@ -166,7 +166,7 @@ class EnvoyProxy(Proxy):
             timers = plan.route_timers
             if timers is None:
                 timers = plan.route_timers = self.route_timer(plan.timeout)
-            timers.start(up)
+            up.route_timer = timers.start(up)
         for mirror in plan.mirrors:
             if mirror.percent >= 100.0 or self._roll() * 100.0 < mirror.percent:
                 send_shadow(self, up.call, mirror, plan.timeout)
@@ -219,7 +219,7 @@ class EnvoyProxy(Proxy):
             timers = plan.per_try_timers
             if timers is None:
                 timers = plan.per_try_timers = self.per_try_timer(plan.per_try_timeout)
-            timers.start(att)
+            up.try_timer = timers.start(att)
         self.transmit(att)
 
     def per_try_timer(self, timeout: float) -> Timers:
@@ -247,6 +247,8 @@ class EnvoyProxy(Proxy):
         cluster = up.cluster
         assert cluster is not None
         up.attempt = None
+        if up.try_timer is not None:
+            self._end_try(up)
         broken = att.flags in ("UF", "UC")
         cluster.finished(up, broken, broken)
         self.record_attempt(att, att.status, att.flags)
@@ -296,6 +298,12 @@ class EnvoyProxy(Proxy):
         self._reset_attempt(up, att)
         self._decide(up, "per_try_timeout", 504, join_flags(up.flags, "UT"))
 
+    def _end_try(self, up: Upstream) -> None:
+        """The attempt's per-try timer is over (answered, reset or the request done): let go
+        of it, so that the attempt is freed now (``Timers.let_go``)."""
+        up.plan.per_try_timers.let_go(up.try_timer)  # type: ignore[union-attr,arg-type]
+        up.try_timer = None
+
     def route_timer(self, timeout: float) -> Timers:
         timers = self._route_timers.get(timeout)
         if timers is None:
@@ -319,6 +327,8 @@ class EnvoyProxy(Proxy):
         cluster = up.cluster
         assert cluster is not None
         up.attempt = None
+        if up.try_timer is not None:
+            self._end_try(up)
         self.abandon(att, 504, "UT")
         cluster.finished(up, reset=True)
         cluster.report_local(att.pod, "timeout")
@@ -347,6 +357,11 @@ class EnvoyProxy(Proxy):
         up.done = True
         if up.retry is not None:
             up.retry.release()
+        if up.route_timer is not None:  # its route timer is over: free ``up`` now
+            up.plan.route_timers.let_go(up.route_timer)  # type: ignore[union-attr]
+            up.route_timer = None
+        if up.try_timer is not None:
+            self._end_try(up)
         subset = up.host.subset_code if up.host is not None else 0
         service = None
         cluster = up.cluster

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from meshsim.sim.envoy.cluster import Cluster, Connection
     from meshsim.sim.envoy.retry import RetryState
     from meshsim.sim.envoy.route_plan import RoutePlan
+    from meshsim.sim.kernel import Wake
     from meshsim.sim.messages import Attempt, Call
     from meshsim.sim.pod import Pod
 
@@ -31,7 +32,7 @@ class Upstream:
 
     __slots__ = (
         "attempt", "call", "cluster", "conn", "done", "flags", "hash", "host", "plan", "retry",
-        "route", "waiting",
+        "route", "route_timer", "try_timer", "waiting",
     )
 
     def __init__(self, call: Call) -> None:
@@ -47,6 +48,8 @@ class Upstream:
         self.attempt: Attempt | None = None  # in flight, not yet answered
         self.waiting: Pod | None = None  # pending for a connection to this host
         self.done = False
+        self.route_timer: Wake | None = None  # the route timeout's timer, let go of when done
+        self.try_timer: Wake | None = None  # the attempt's per-try timer, let go of when over
 
 
 def upstream_done(up: Upstream) -> bool:
