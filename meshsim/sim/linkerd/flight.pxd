@@ -16,6 +16,8 @@ cdef class Flight:
     cdef public object endpoint
     cdef public bint done
     cdef public double started
+    cdef public object request_timer
+    cdef public object attempt_timer
 
 
 cpdef bint flight_done(Flight flight) except -1

@@ -1,6 +1,6 @@
 # C declarations for plan.py (see meshsim/sim/kernel.pxd). The pool stays ``object`` (pool.pxd
 # cimports flight.pxd, which cimports this file); the proxy reads it through a typed local.
-from meshsim.sim.kernel cimport Timers
+from meshsim.sim.kernel cimport Timers, Wake
 from meshsim.sim.messages cimport Attempt
 from meshsim.sim.linkerd.retry cimport PolicyRetry, ProfileRetry, RetryRule
 
@@ -21,4 +21,5 @@ cdef class RoutePlan:
     cdef public bint live
     cdef public object service
     cdef public object pool
-    cpdef start_attempt_timer(self, Attempt att, PolicyRetry retry)
+    cpdef Wake start_attempt_timer(self, Attempt att, PolicyRetry retry)
+    cpdef let_go_attempt_timer(self, Wake wake)

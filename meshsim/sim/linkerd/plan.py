@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from meshsim.model.routes import Route
-from meshsim.sim.kernel import Timers
+from meshsim.sim.kernel import Timers, Wake
 from meshsim.sim.linkerd.retry import PolicyRetry, PolicyRetryConfig, ProfileRetry, RetryRule
 from meshsim.sim.live_routes import LiveRoute
 
@@ -57,14 +57,24 @@ class RoutePlan:
         self.service = route.backends[0].service if len(route.backends) == 1 else None
         self.pool: BackendPool | None = None
 
-    def start_attempt_timer(self, att: Attempt, retry: PolicyRetry | None) -> None:
-        """Arm the timeout of an attempt just sent, if it has one."""
+    def start_attempt_timer(self, att: Attempt, retry: PolicyRetry | None) -> Wake | None:
+        """Arm the timeout of an attempt just sent, if it has one; the timer, for
+        :meth:`let_go_attempt_timer`."""
         if retry is not None and retry.attempt <= retry.rule.limit:
             timers, kind = self.retry_timers, self.retry_kind
         else:
             timers, kind = self.attempt_timers, self.attempt_kind
         if timers is not None:
-            timers.start((att, kind))
+            return timers.start((att, kind))
+        return None
+
+    def let_go_attempt_timer(self, wake: Wake) -> None:
+        """The attempt is over (answered, dropped or its request done): its timer lets go of it
+        now (``Timers.let_go``; the timers it was not armed on ignore it)."""
+        if self.retry_timers is not None:
+            self.retry_timers.let_go(wake)
+        if self.attempt_timers is not None:
+            self.attempt_timers.let_go(wake)
 
 
 def attempt_timeouts(

@@ -54,5 +54,6 @@ cdef class LinkerdProxy(Proxy):
     @cython.locals(flight=Flight)
     cpdef _on_request_timeout(self, Wake ev)
     cpdef give_up(self, Call call)
+    cdef _end_attempt_timer(self, Flight flight)
     @cython.locals(endpoint=Endpoint, pool=BackendPool)
     cdef finish(self, Flight flight, long status, object flags)

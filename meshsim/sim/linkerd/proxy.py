@@ -216,7 +216,7 @@ class LinkerdProxy(Proxy):
         elif plan.retry_config is not None:
             flight.policy_retry = PolicyRetry(plan.retry_config, self._roll, plan.retry_rule)
         if plan.request_timers is not None:
-            plan.request_timers.start(flight)
+            flight.request_timer = plan.request_timers.start(flight)
         self._try(flight)
 
     def _redirect(self, call: Call, route: Route) -> bool:
@@ -284,7 +284,7 @@ class LinkerdProxy(Proxy):
         flight.attempt = att
         flight.endpoint = endpoint
         flight.started = now
-        flight.plan.start_attempt_timer(att, flight.policy_retry)
+        flight.attempt_timer = flight.plan.start_attempt_timer(att, flight.policy_retry)
         self.transmit(att)
 
     def connect_timeout(self, att: Attempt) -> float:
@@ -298,6 +298,8 @@ class LinkerdProxy(Proxy):
         flight: Flight = att.call.state  # type: ignore[assignment]
         now = self.clock.now
         flight.attempt = None
+        if flight.attempt_timer is not None:
+            self._end_attempt_timer(flight)
         status = BAD_GATEWAY if att.flags in ("UF", "UC", "UR") else att.status
         endpoint = flight.endpoint
         if endpoint is not None:
@@ -353,6 +355,8 @@ class LinkerdProxy(Proxy):
     def _drop_attempt(self, flight: Flight, att: Attempt, status: int, flags: str) -> None:
         """Stop waiting for an attempt; dropping tower's load handle ends its pending count."""
         flight.attempt = None
+        if flight.attempt_timer is not None:
+            self._end_attempt_timer(flight)
         endpoint = flight.endpoint
         if endpoint is not None:
             now = self.clock.now
@@ -378,10 +382,20 @@ class LinkerdProxy(Proxy):
             self._drop_attempt(flight, flight.attempt, 0, "DC")
         self.finish(flight, 0, "DC")
 
+    def _end_attempt_timer(self, flight: Flight) -> None:
+        """The current attempt is over: its timer lets go of it (``Timers.let_go``)."""
+        flight.plan.let_go_attempt_timer(flight.attempt_timer)  # type: ignore[arg-type]
+        flight.attempt_timer = None
+
     def finish(self, flight: Flight, status: int, flags: str) -> None:
         if flight.done:
             return
         flight.done = True
+        if flight.request_timer is not None:  # over: free the flight now, not at its timeout
+            flight.plan.request_timers.let_go(flight.request_timer)  # type: ignore[union-attr]
+            flight.request_timer = None
+        if flight.attempt_timer is not None:
+            self._end_attempt_timer(flight)
         endpoint = flight.endpoint
         subset = endpoint.pod.subset_code if endpoint is not None else 0
         service = None
