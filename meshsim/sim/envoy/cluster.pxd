@@ -19,6 +19,8 @@ cdef class HostPool:
     cdef public object host
     cdef public list idle
     cdef public object pending
+    cdef public object enqueue
+    cdef public object dequeue
     cdef public long connections
     cdef public bint member
     cdef public long active

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 
+import numpy as np
 import pytest
 from envoy_mocks import Pinned
 
 from meshsim.sim.envoy import Balancer, LeastRequest, Maglev, Random, RingHash, RoundRobin
-from meshsim.sim.envoy.balancers import Active
+from meshsim.sim.envoy.balancers import Active, draws
+from meshsim.sim.sampling import random64
 
 HOSTS = ["a", "b", "c", "d", "e"]
 ACTIVE = {"a": 3, "b": 0, "c": 1, "d": 0, "e": 2}
@@ -69,3 +71,43 @@ def test_a_balancer_written_in_python_gets_pick_from() -> None:
     lb = First(rand=Pinned())
     assert lb.pick_from(["x", "y"], None, 5, 2, "all") == "x"
     assert seen == [(5, 2, "all")]
+
+
+def test_a_streams_draws_are_its_own_iterator_shared_with_rand() -> None:
+    """A meshsim stream (``rng.Batched``) is drawn through its iterator, not a copy: picks
+    (``next``) and other users of ``rand`` (a random hash) take turns on one sequence."""
+    rand = random64(np.random.Generator(np.random.PCG64(7)))
+    expected = random64(np.random.Generator(np.random.PCG64(7)))
+    it = draws(rand)
+    assert it is rand.__self__  # type: ignore[attr-defined]
+    got = [next(it) if i % 2 else rand() for i in range(300)]  # across the first block
+    assert got == [expected() for _ in range(300)]
+
+
+def test_a_plain_callable_is_drawn_call_by_call() -> None:
+    pinned = Pinned(5, 9, repeat=2)
+    it = draws(pinned)
+    assert [next(it) for _ in range(4)] == [5, 9, 2, 2]
+    assert pinned.calls == 4
+
+
+def test_each_source_keeps_its_own_scheduler_between_interleaved_picks() -> None:
+    """The balancer remembers the last pick's (source, hosts, scheduler): two sources picking
+    in turn from one list must each get the picks they get alone, and a source's rebuilt
+    host list right after its own pick a schedule over the new hosts."""
+    weights = {"a": 1.0, "b": 3.0, "c": 2.0}
+    hosts = ["a", "b", "c"]
+
+    def alone(n: int) -> list[str | None]:
+        lb = RoundRobin(weights, rand=Pinned(11))
+        return [lb.pick_from(hosts, None, None, 0, "s") for _ in range(n)]
+
+    lb = RoundRobin(weights, rand=Pinned(11))
+    mixed = [(lb.pick_from(hosts, None, None, 0, "healthy"),
+              lb.pick_from(hosts, None, None, 0, "all")) for _ in range(12)]
+    assert [h for h, _ in mixed] == [a for _, a in mixed] == alone(12)
+
+    lb.pick_from(hosts, None, None, 0, "healthy")
+    smaller = ["b", "c"]  # the healthy list rebuilt (an ejection): the next pick sees it
+    after = [lb.pick_from(smaller, None, None, 0, "healthy") for _ in range(10)]
+    assert set(after) == {"b", "c"} and after.count("b") == 6

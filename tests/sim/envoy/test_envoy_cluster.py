@@ -12,7 +12,7 @@ from meshsim.model.clusters import CircuitBreakers, ClusterPolicy
 from meshsim.model.policy import TrafficPolicy
 from meshsim.sim import Simulation
 from meshsim.sim.envoy.breakers import ResourceManager
-from meshsim.sim.envoy.cluster import Cluster, Connection
+from meshsim.sim.envoy.cluster import Cluster, Connection, host_down
 from meshsim.sim.envoy.proxy import EnvoyProxy
 
 
@@ -71,3 +71,47 @@ def test_a_removed_hosts_connection_closes_when_free_and_a_readded_one_pools_aga
     assert cluster.pools[removed].member
     back = _released(cluster, removed)
     assert list(cluster.pools[removed].idle) == [back]
+
+
+def test_open_requests_per_host_add_up_to_the_breakers_open_requests() -> None:
+    """Each stream counts once on its host's pool (least request's ``active``) and once on
+    the breaker, from attach to finish: at a run's cut-off, with streams in flight, the two
+    agree for every cluster, and the admin view reads the same counts."""
+    m = model([deployment("reviews", latency=Constant(0.05), replicas=3, concurrency=4)],
+              rate=400, duration=0.5, mesh="istio", clients=2)
+    sim = Simulation(replace(m, policy=TrafficPolicy(default_cluster=ClusterPolicy())))
+    sim.run()
+    in_flight = 0
+    for proxy in sim.proxies.values():
+        if not isinstance(proxy, EnvoyProxy):
+            continue
+        for cluster in proxy._clusters.values():
+            if cluster is None:
+                continue
+            counts = cluster.active
+            assert counts == {h: cluster.open_requests(h) for h in cluster.pools}
+            assert min(counts.values()) >= 0
+            assert sum(counts.values()) == cluster.breaker.requests
+            in_flight += cluster.breaker.requests
+    assert in_flight > 0  # the cut-off left streams open: the check said something
+
+
+def test_host_down_reads_a_pods_flag_and_any_other_hosts_own() -> None:
+    cluster = _cluster()
+    pod = cluster.hosts[0]
+    assert not host_down(pod)
+    pod.down = True
+    assert host_down(pod)
+
+    class Remote:  # an east-west gateway host: ``down`` is its gateway's, a property
+        def __init__(self) -> None:
+            self.gateway_down = False
+
+        @property
+        def down(self) -> bool:
+            return self.gateway_down
+
+    remote = Remote()
+    assert not host_down(remote)
+    remote.gateway_down = True
+    assert host_down(remote)
