@@ -54,5 +54,7 @@ cdef class EnvoyProxy(Proxy):
     cpdef _on_route_timeout(self, Wake ev)
     @cython.locals(cluster=Cluster)
     cpdef _reset_attempt(self, Upstream up, Attempt att)
+    @cython.locals(cluster=Cluster)
+    cpdef _give_up(self, Upstream up)
     @cython.locals(plan=RoutePlan, cluster=Cluster)
     cpdef finish(self, Upstream up, long status, object flags)

@@ -338,6 +338,10 @@ class EnvoyProxy(Proxy):
         if not isinstance(up, Upstream):
             super().give_up(call)
             return
+        self._give_up(up)
+
+    def _give_up(self, up: Upstream) -> None:
+        """:meth:`give_up` of a routed request (``up`` typed: C reads in the compiled build)."""
         if up.done:
             return
         cluster = up.cluster
