@@ -47,5 +47,13 @@ def uniform(rng: np.random.Generator) -> Sampler:
 
 
 def random64(rng: np.random.Generator) -> Callable[[], int]:
-    """Full-range unsigned 64-bit integers, like Envoy's ``Random::random()``."""
+    """Full-range unsigned 64-bit integers, like Envoy's ``Random::random()``.
+
+    From a PCG64 stream (every :class:`meshsim.rng.Streams` one) the bit generator's raw
+    output: full-range ``integers(0, 2**64, dtype=uint64)`` returns exactly those values and
+    leaves the same state, but its argument handling is most of a block's cost (a 64-value
+    block: 1.6 µs against 6.5 µs), and the balancers draw two per pick."""
+    bits = rng.bit_generator
+    if isinstance(bits, np.random.PCG64):
+        return Batched(bits.random_raw, first=FIRST_BLOCK)
     return Batched(lambda n: rng.integers(0, 2**64, n, dtype=np.uint64), first=FIRST_BLOCK)
