@@ -29,6 +29,11 @@ class OptionalBuildExt(build_ext):
     not import. On any failure the ones already built are removed.
     """
 
+    def finalize_options(self) -> None:
+        super().finalize_options()
+        if not self.parallel:  # compile the modules side by side, as ``build_ext -j`` would
+            self.parallel = os.cpu_count() or 1
+
     def run(self) -> None:
         try:
             super().run()
@@ -58,7 +63,8 @@ def extensions() -> list[Extension]:
     exts = [Extension(path[:-3].replace(os.sep, "."), [path], extra_compile_args=CFLAGS)
             for path in compiled_modules()]
     try:
-        return list(cythonize(exts, quiet=True, compiler_directives=DIRECTIVES))
+        return list(cythonize(exts, quiet=True, compiler_directives=DIRECTIVES,
+                              nthreads=os.cpu_count() or 1))
     except Exception as exc:
         print(f"meshsim: Cython failed ({exc}); pure-Python install", file=sys.stderr)
         return []
