@@ -356,6 +356,7 @@ class Timers:
 
     A timer is one :class:`Wake` from the start (its key in ``when`` and ``eid``), the very
     object that goes on the heap when it reaches the head: no other allocation per timer.
+    Its value is never None: None marks a timer its owner let go of (:meth:`let_go`).
     The FIFO is a list read from ``_first`` on (a slot is cleared as its timer leaves, and the
     list is cut when half of it is spent): C list operations in the compiled build, where a
     ``deque``'s are method calls by name.
