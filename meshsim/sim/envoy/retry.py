@@ -193,10 +193,8 @@ class Decision:
 
     @property
     def flag(self) -> str | None:
-        return _FLAGS.get(self.status)
+        return decision_flag(_STATUSES.index(self.status))
 
-
-_FLAGS = {RetryStatus.LIMIT_EXCEEDED: "URX", RetryStatus.OVERFLOW: "UO"}
 
 # :meth:`RetryState.decide`'s answers, one per :class:`RetryStatus` in its order: the router
 # asks after every failed attempt, and a C int needs no object where a Decision is one.
