@@ -209,7 +209,7 @@ def proxy_config(
         known = ", ".join(proxies(sim)) or "none (the scenario has no mesh)"
         raise ScenarioError(f"no proxy named {proxy!r}; proxies: {known}", origin)
     if until is not None:
-        sim.run()
+        sim.run(keep_state=True)  # what the proxy holds at ``at``, requests in flight included
     return dump(sim, proxy,
                 virtual_services=owners.virtual_services(scenario.manifests, model.policy),
                 destination_rules=owners.destination_rules(scenario.manifests,

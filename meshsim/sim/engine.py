@@ -17,6 +17,7 @@ from meshsim.sim.collector import paced_collector
 from meshsim.sim.kernel import Kernel
 from meshsim.sim.messages import Ids
 from meshsim.sim.proxy_cpu import DataPlane
+from meshsim.sim.teardown import release
 from meshsim.sim.wiring import build
 
 if TYPE_CHECKING:
@@ -111,7 +112,10 @@ class Simulation:
                     proxy.on_endpoints(service, pods)
 
     # -- running --------------------------------------------------------------------------------
-    def run(self, progress: Progress | None = None) -> Recording:
+    def run(self, progress: Progress | None = None, *, keep_state: bool = False) -> Recording:
+        """Run the model to its duration and return its recording. The requests still in
+        flight are then freed (:mod:`~meshsim.sim.teardown`), unless ``keep_state`` (a
+        proxy's state after the run is read: ``meshsim proxy-config --at``)."""
         duration = self.model.duration
         for source in self.sources:
             source.start()
@@ -126,10 +130,22 @@ class Simulation:
             client.code: source.code for source in self.sources for client in source.clients
         }
         self.recorder.client_workload = client_workload  # what a streaming sink needs
-        started = time.perf_counter()
+        # Paced until the requests in flight are freed: restored before, the collector's first
+        # young collection would walk every one of them (teardown.py).
         with paced_collector():
+            started = time.perf_counter()
             self.env.run(until=duration)
-        wall = time.perf_counter() - started
+            wall = time.perf_counter() - started
+            recording = self._finish(progress, duration, wall, client_workload)
+            if not keep_state:
+                release(self.env, self.pods, self.proxies.values())
+        return recording
+
+    def _finish(
+        self, progress: Progress | None, duration: float, wall: float,
+        client_workload: dict[int, int],
+    ) -> Recording:
+        """The recording of the run that just ended, with its statistics and findings."""
         if progress is not None:
             progress(duration, duration)
         events = self.env.events_scheduled()

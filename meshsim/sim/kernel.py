@@ -77,6 +77,37 @@ class Kernel(simpy.Environment):
         # What the actors read the time from: the queue's C field in the compiled build
         # (a struct read, where ``env.now`` is an instance-dict look-up), this kernel otherwise.
         self.clock: EventQueue | Kernel = self.queue if WAKE_HEAP else self
+        self.timers: list[Timers] = []  # every Timers on this kernel (take_wake_values)
+
+    def take_wake_values(self) -> list[Any]:
+        """Drop every pending :class:`Wake` (the actors' wake-ups and timers, each let go of)
+        and return what they carried; SimPy's own events stay, in order.
+
+        For the end of a run (:mod:`meshsim.sim.teardown`): the values are the requests still
+        in flight. The kernel must not run the actors' events again."""
+        values = [value for timers in self.timers for value in timers.take_values()]
+        if WAKE_HEAP:
+            kept = []
+            for wake in self.queue.heap:
+                if wake.fn is None:
+                    kept.append(wake)
+                elif wake.value is not None:
+                    values.append(wake.value)
+                    wake.value = None
+            kept.sort(key=lambda wake: (wake.when, wake.priority, wake.eid))
+            self.queue.heap[:] = kept  # sorted by key: still a heap
+        else:
+            entries = []
+            for entry in self.heap:
+                event = entry[3]
+                if type(event) is not Wake:
+                    entries.append(entry)
+                elif event.value is not None:
+                    values.append(event.value)
+                    event.value = None
+            entries.sort(key=lambda entry: entry[:3])
+            self.heap[:] = entries
+        return values
 
     def schedule(self, event: Event, priority: EventPriority = NORMAL, delay: float = 0) -> None:
         if WAKE_HEAP:
@@ -382,6 +413,7 @@ class Timers:
         self._first = 0  # the head's index: the slots before it are spent (None)
         self._armed = False  # the head of ``_entries`` is on the kernel's heap
         self._fire_fn = self._fire  # bound once: every timer's Wake carries it
+        env.timers.append(self)
 
     def start(self, value: object) -> Wake:
         """Arm a timer: ``fn(wake)`` after ``delay``, with ``wake.value`` = ``value``."""
@@ -422,6 +454,19 @@ class Timers:
         keeps its value and its handler finds it over.)"""
         if wake.fn is self._fire_fn:
             wake.value = None
+
+    def take_values(self) -> list[Any]:
+        """Let go of every armed timer and return their values: only through
+        :meth:`Kernel.take_wake_values`, which also drops the head's event."""
+        values = []
+        for wake in self._entries[self._first:]:
+            if wake is not None and wake.value is not None:
+                values.append(wake.value)
+                wake.value = None
+        self._entries.clear()
+        self._first = 0
+        self._armed = False
+        return values
 
     def _push(self, when: float, eid: int, wake: Wake) -> None:
         if WAKE_HEAP:

@@ -345,6 +345,16 @@ class Pod:
                     f"{[call.id for call in att.downstream]} still open")
         return held
 
+    def take_in_flight(self) -> list[Attempt]:
+        """Give up every started and queued request (the end of a run: nothing runs after
+        it; :mod:`meshsim.sim.teardown`), returning them. The counters keep their values."""
+        held = list(self.active)
+        held.extend(self.queue)
+        self.active.clear()
+        self.queue.clear()
+        self.sharing.clear()
+        return held
+
     # -- promotion -----------------------------------------------------------------------------
     def adopt(self, spec: Deployment, service_time: Sampler) -> None:
         """Run another version's code from now on (a rollout promoted it onto this pod):

@@ -89,6 +89,11 @@ class Proxy:
         else:
             pod.arrive(att)
 
+    def take_in_flight(self) -> list[object]:
+        """Give up the requests this proxy holds itself, waiting for a connection or a
+        balancer (the end of a run: :mod:`meshsim.sim.teardown`); a plain caller holds none."""
+        return []
+
     def connect_timeout(self, att: Attempt) -> float:
         """How long a connect to a blackholed pod waits before failing (the kernel's default
         SYN retries take longer; 10 s is Istio's and a common client's)."""

@@ -434,6 +434,15 @@ class Cluster:
         else:
             self._release_conn(conn)
 
+    def take_pending(self) -> list[Upstream]:
+        """Give up every stream waiting for a connection (the end of a run: nothing runs
+        after it); the breakers' counts keep their values."""
+        held: list[Upstream] = []
+        for pool in self.pools.values():
+            held.extend(pool.pending)
+            pool.pending.clear()
+        return held
+
     def forget_pending(self, up: Upstream, host: Pod) -> None:
         """A stream still waiting for a connection is abandoned (timeout or caller gone)."""
         pool = self.pools[host]

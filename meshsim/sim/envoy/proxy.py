@@ -102,6 +102,14 @@ class EnvoyProxy(Proxy):
             assert hosts is not None  # the policy is frozen: a built cluster's subset exists
             cluster.update_hosts(hosts)
 
+    def take_in_flight(self) -> list[object]:
+        """The streams waiting for a connection, in every cluster (teardown.py)."""
+        held: list[object] = []
+        for cluster in self._clusters.values():
+            if cluster is not None:
+                held.extend(cluster.take_pending())
+        return held
+
     # -- the request path ----------------------------------------------------------------------
     def forward(self, call: Call, now: float) -> None:
         up = Upstream(call)

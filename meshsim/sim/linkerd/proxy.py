@@ -68,6 +68,10 @@ class LinkerdProxy(Proxy):
         self._profile_retries: dict[int, tuple[Route, ProfileRetry]] = {}  # by id(route)
         self._policy_configs: dict[int, tuple[Route, PolicyRetryConfig]] = {}  # by id(route)
 
+    def take_in_flight(self) -> list[object]:
+        """The requests waiting in a balancer's queue, in every backend pool (teardown.py)."""
+        return [flight for pool in self._balancers.values() for flight in pool.queue.take_all()]
+
     # -- configuration --------------------------------------------------------------------------
     def routes(self, service: str) -> tuple[Route, ...]:
         routes = self._routes.get(service)

@@ -83,6 +83,15 @@ class BalancerQueue(GenericBase, Generic[R]):
     def __len__(self) -> int:
         return len(self.channel) + (self.head is not None)
 
+    def take_all(self) -> list[R]:
+        """Give up every request, the worker's included (the end of a run: nothing runs
+        after it), returning them."""
+        held = [] if self.head is None else [self.head[0]]
+        held.extend(request for request, _ in self.channel)
+        self.head = None
+        self.channel.clear()
+        return held
+
     # -- worker side ---------------------------------------------------------------------------
 
     def endpoint_ready(self, now: float) -> None:
