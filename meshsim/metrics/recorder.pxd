@@ -1,7 +1,8 @@
 # C declarations for recorder.py (see meshsim/sim/kernel.pxd). The compiled proxies hold the
 # recorder typed and call ``attempt`` and ``call`` as C functions, which store each value in
-# its column of the table's block (rows.pxd). Codes and ids stay ``object`` in the signatures:
-# the proxies hold most of them as Python ints, and ``put`` unboxes each once.
+# its column of the table's block (rows.pxd). Request and call ids are C integers, as the
+# calls hold them; codes stay ``object`` (the proxies hold them as Python ints, and ``put``
+# unboxes each once).
 cimport cython
 from meshsim.metrics.columns cimport Interner, Table
 from meshsim.metrics.rows cimport AttemptRows, CallRows
@@ -32,10 +33,10 @@ cdef class Recorder:
     cdef public list dependency_tries
     cdef public list users_done
     @cython.locals(table=Table, pending=bytearray, rows=AttemptRows)
-    cpdef attempt(self, object request_id, object call_id, object caller, object service,
+    cpdef attempt(self, long long request_id, long long call_id, object caller, object service,
                   object subset, object pod, long attempt, double start, double end,
                   long status, object flags, bint retry, bint mirror)
     @cython.locals(pending=bytearray)
-    cpdef call(self, object call_id, object request_id, object caller, object service,
+    cpdef call(self, long long call_id, long long request_id, object caller, object service,
                object subset, double start, double end, long status, object flags,
                long attempts, long depth, bint mirror=*)

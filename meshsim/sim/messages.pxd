@@ -20,7 +20,7 @@ cdef class Call:
     cdef public double end
     cdef public object flags
     cdef public object headers
-    cdef public object id
+    cdef public long long id
     cdef public object method
     cdef public bint mirror
     cdef public object on_done
@@ -28,7 +28,7 @@ cdef class Call:
     cdef public object parent
     cdef public object path
     cdef public object proxy
-    cdef public object request_id
+    cdef public long long request_id
     cdef public object service
     cdef public double start
     cdef public object state
