@@ -49,7 +49,7 @@ cpdef drain(object env, list heap)
 cpdef drain_queue(object env, EventQueue queue)
 
 
-cdef Py_ssize_t _SPENT_CUT
+cdef Py_ssize_t _FIFO_SLOTS
 
 
 cdef class Timers:
@@ -61,15 +61,24 @@ cdef class Timers:
     cdef public double delay
     cdef public object _fn
     cdef public object _over
-    cdef public list _entries
+    cdef double[::1] _whens
+    cdef long long[::1] _eids
+    cdef public list _values
     cdef public Py_ssize_t _first
+    cdef public Py_ssize_t _end
+    cdef public long long _base
     cdef public bint _armed
-    cdef public object _fire_fn
-    cpdef Wake start(self, object value)
-    @cython.locals(last=Wake, wake=Wake, when=double, eid="long long", in_order=bint,
-                   entries=list)
-    cpdef Wake start_after(self, double delay, object value)
-    cpdef let_go(self, Wake wake)
+    cdef public Wake _head
+    cpdef long long start(self, object value) except? -2
+    @cython.locals(wake=Wake, when=double, eid="long long", end=Py_ssize_t)
+    cpdef long long start_after(self, double delay, object value) except? -2
+    @cython.locals(index="long long")
+    cpdef let_go(self, long long ticket)
+    @cython.locals(first=Py_ssize_t, end=Py_ssize_t, armed=Py_ssize_t, size=Py_ssize_t,
+                   whens="double[::1]", eids="long long[::1]", values=list)
+    cdef Py_ssize_t _make_room(self) except -1
+    @cython.locals(values=list, index=Py_ssize_t)
+    cdef _release(self, Py_ssize_t end)
     cpdef _push(self, double when, long long eid, Wake wake)
-    @cython.locals(head=Wake, entries=list, first=Py_ssize_t, size=Py_ssize_t)
+    @cython.locals(values=list, first=Py_ssize_t, end=Py_ssize_t)
     cpdef _fire(self, Wake wake)

@@ -14,7 +14,7 @@ cdef class Call:
     cdef public object attempt
     cdef public long attempts
     cdef public object deadline
-    cdef public object deadline_timer
+    cdef public long long deadline_timer
     cdef public long depth
     cdef public bint done
     cdef public double end

@@ -10,7 +10,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from meshsim.sim.kernel import Wake
     from meshsim.sim.pod import Pod
     from meshsim.sim.proxy import Proxy
     from meshsim.sim.steps import CallPlan
@@ -68,7 +67,7 @@ class Call:
         self.headers = headers
         self.depth = depth
         self.deadline = deadline  # absolute time at which the caller gives up, or None
-        self.deadline_timer: Wake | None = None  # its timer, let go of when the call completes
+        self.deadline_timer = -1  # its timer's ticket (Timers.let_go), -1 once let go of
         self.on_done = on_done
         self.parent = parent  # the attempt whose handler made this call (None for a workload)
         self.optional = optional

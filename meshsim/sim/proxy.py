@@ -176,9 +176,9 @@ class Proxy:
         call.attempt = None
         call.parent = None
         call.state = None
-        if call.deadline_timer is not None:  # over: the call is freed now, not at its deadline
+        if call.deadline_timer >= 0:  # over: the call is freed now, not at its deadline
             self._deadlines.let_go(call.deadline_timer)
-            call.deadline_timer = None
+            call.deadline_timer = -1
 
 
 def _call_done(call: Call) -> bool:

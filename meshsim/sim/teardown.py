@@ -59,14 +59,10 @@ def unlink(value: object) -> None:
         up: Upstream = value  # type: ignore[assignment]
         _unlink_call(up.call)
         up.attempt = None
-        up.route_timer = None
-        up.try_timer = None
     elif kind is Flight:
         flight: Flight = value  # type: ignore[assignment]
         _unlink_call(flight.call)
         flight.attempt = None
-        flight.request_timer = None
-        flight.attempt_timer = None
     elif kind is Call:
         _unlink_call(value)  # type: ignore[arg-type]
     elif kind is tuple:
@@ -86,4 +82,3 @@ def _unlink_call(call: Call | None) -> None:
     call.attempt = None
     call.parent = None
     call.state = None
-    call.deadline_timer = None

@@ -255,7 +255,7 @@ class EnvoyProxy(Proxy):
         cluster = up.cluster
         assert cluster is not None
         up.attempt = None
-        if up.try_timer is not None:
+        if up.try_timer >= 0:
             self._end_try(up)
         broken = att.flags in ("UF", "UC")
         cluster.finished(up, broken, broken)
@@ -309,8 +309,8 @@ class EnvoyProxy(Proxy):
     def _end_try(self, up: Upstream) -> None:
         """The attempt's per-try timer is over (answered, reset or the request done): let go
         of it, so that the attempt is freed now (``Timers.let_go``)."""
-        up.plan.per_try_timers.let_go(up.try_timer)  # type: ignore[union-attr,arg-type]
-        up.try_timer = None
+        up.plan.per_try_timers.let_go(up.try_timer)  # type: ignore[union-attr]
+        up.try_timer = -1
 
     def route_timer(self, timeout: float) -> Timers:
         timers = self._route_timers.get(timeout)
@@ -335,7 +335,7 @@ class EnvoyProxy(Proxy):
         cluster = up.cluster
         assert cluster is not None
         up.attempt = None
-        if up.try_timer is not None:
+        if up.try_timer >= 0:
             self._end_try(up)
         self.abandon(att, 504, "UT")
         cluster.finished(up, reset=True)
@@ -369,10 +369,10 @@ class EnvoyProxy(Proxy):
         up.done = True
         if up.retry is not None:
             up.retry.release()
-        if up.route_timer is not None:  # its route timer is over: free ``up`` now
+        if up.route_timer >= 0:  # its route timer is over: free ``up`` now
             up.plan.route_timers.let_go(up.route_timer)  # type: ignore[union-attr]
-            up.route_timer = None
-        if up.try_timer is not None:
+            up.route_timer = -1
+        if up.try_timer >= 0:
             self._end_try(up)
         subset = up.host.subset_code if up.host is not None else 0
         service = None

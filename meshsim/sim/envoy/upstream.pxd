@@ -19,8 +19,8 @@ cdef class Upstream:
     cdef public object host
     cdef public object attempt
     cdef public object waiting
-    cdef public object route_timer
-    cdef public object try_timer
+    cdef public long long route_timer
+    cdef public long long try_timer
     cdef public bint done
 
 

@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from meshsim.sim.envoy.cluster import Cluster, Connection
     from meshsim.sim.envoy.retry import RetryState
     from meshsim.sim.envoy.route_plan import RoutePlan
-    from meshsim.sim.kernel import Wake
     from meshsim.sim.messages import Attempt, Call
     from meshsim.sim.pod import Pod
 
@@ -48,8 +47,9 @@ class Upstream:
         self.attempt: Attempt | None = None  # in flight, not yet answered
         self.waiting: Pod | None = None  # pending for a connection to this host
         self.done = False
-        self.route_timer: Wake | None = None  # the route timeout's timer, let go of when done
-        self.try_timer: Wake | None = None  # the attempt's per-try timer, let go of when over
+        # the tickets of its timers (Timers.let_go), -1 once let go of (or none armed)
+        self.route_timer = -1  # the route timeout's, let go of when done
+        self.try_timer = -1  # the attempt's per-try timeout, let go of when over
 
 
 def upstream_done(up: Upstream) -> bool:

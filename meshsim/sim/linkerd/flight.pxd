@@ -1,5 +1,6 @@
 # C declarations for flight.py (see meshsim/sim/kernel.pxd). The backend and endpoint stay
 # ``object`` here (pool.pxd cimports this file); the proxy reads them through typed locals.
+from meshsim.sim.kernel cimport Timers
 from meshsim.sim.messages cimport Attempt, Call
 from meshsim.sim.linkerd.plan cimport RoutePlan
 from meshsim.sim.linkerd.retry cimport PolicyRetry, ProfileRetry
@@ -16,8 +17,9 @@ cdef class Flight:
     cdef public object endpoint
     cdef public bint done
     cdef public double started
-    cdef public object request_timer
-    cdef public object attempt_timer
+    cdef public long long request_timer
+    cdef public long long attempt_timer
+    cdef public Timers attempt_timers
 
 
 cpdef bint flight_done(Flight flight) except -1

@@ -8,7 +8,7 @@ from meshsim.sim.linkerd.plan import RoutePlan
 from meshsim.sim.messages import Attempt, Call
 
 if TYPE_CHECKING:
-    from meshsim.sim.kernel import Wake
+    from meshsim.sim.kernel import Timers
     from meshsim.sim.linkerd.pool import BackendPool, Endpoint
     from meshsim.sim.linkerd.retry import PolicyRetry, ProfileRetry
 
@@ -16,8 +16,8 @@ if TYPE_CHECKING:
 class Flight:
     """The router's state for one request inside one linkerd2-proxy."""
 
-    __slots__ = ("attempt", "attempt_timer", "balancer", "call", "done", "endpoint", "plan",
-                 "policy_retry", "profile_retry", "request_timer", "started")
+    __slots__ = ("attempt", "attempt_timer", "attempt_timers", "balancer", "call", "done",
+                 "endpoint", "plan", "policy_retry", "profile_retry", "request_timer", "started")
 
     def __init__(self, call: Call, plan: RoutePlan) -> None:
         self.call = call
@@ -30,8 +30,9 @@ class Flight:
         self.done = False
         self.started = 0.0
         # the timers of its request and current attempt, let go of when over (Timers.let_go)
-        self.request_timer: Wake | None = None
-        self.attempt_timer: Wake | None = None
+        self.request_timer = -1
+        self.attempt_timer = -1
+        self.attempt_timers: Timers | None = None  # what ``attempt_timer`` was armed on
 
 
 def flight_done(flight: Flight) -> bool:

@@ -1,6 +1,7 @@
 # C declarations for plan.py (see meshsim/sim/kernel.pxd). The pool stays ``object`` (pool.pxd
 # cimports flight.pxd, which cimports this file); the proxy reads it through a typed local.
-from meshsim.sim.kernel cimport Timers, Wake
+cimport cython
+from meshsim.sim.kernel cimport Timers
 from meshsim.sim.messages cimport Attempt
 from meshsim.sim.linkerd.retry cimport PolicyRetry, ProfileRetry, RetryRule
 
@@ -21,5 +22,6 @@ cdef class RoutePlan:
     cdef public bint live
     cdef public object service
     cdef public object pool
-    cpdef Wake start_attempt_timer(self, Attempt att, PolicyRetry retry)
-    cpdef let_go_attempt_timer(self, Wake wake)
+    @cython.locals(timers=Timers)
+    cpdef long long start_attempt_timer(self, object flight, Attempt att,
+                                        PolicyRetry retry) except? -2

@@ -14,11 +14,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from meshsim.model.routes import Route
-from meshsim.sim.kernel import Timers, Wake
+from meshsim.sim.kernel import Timers
 from meshsim.sim.linkerd.retry import PolicyRetry, PolicyRetryConfig, ProfileRetry, RetryRule
 from meshsim.sim.live_routes import LiveRoute
 
 if TYPE_CHECKING:
+    from meshsim.sim.linkerd.flight import Flight
     from meshsim.sim.linkerd.pool import BackendPool
     from meshsim.sim.messages import Attempt
 
@@ -57,24 +58,17 @@ class RoutePlan:
         self.service = route.backends[0].service if len(route.backends) == 1 else None
         self.pool: BackendPool | None = None
 
-    def start_attempt_timer(self, att: Attempt, retry: PolicyRetry | None) -> Wake | None:
-        """Arm the timeout of an attempt just sent, if it has one; the timer, for
-        :meth:`let_go_attempt_timer`."""
+    def start_attempt_timer(self, flight: Flight, att: Attempt, retry: PolicyRetry | None) -> int:
+        """Arm the timeout of an attempt just sent, if it has one: the timer's ticket (-1 for
+        none), and its timers in ``flight.attempt_timers``, for ``Timers.let_go``."""
         if retry is not None and retry.attempt <= retry.rule.limit:
             timers, kind = self.retry_timers, self.retry_kind
         else:
             timers, kind = self.attempt_timers, self.attempt_kind
-        if timers is not None:
-            return timers.start((att, kind))
-        return None
-
-    def let_go_attempt_timer(self, wake: Wake) -> None:
-        """The attempt is over (answered, dropped or its request done): its timer lets go of it
-        now (``Timers.let_go``; the timers it was not armed on ignore it)."""
-        if self.retry_timers is not None:
-            self.retry_timers.let_go(wake)
-        if self.attempt_timers is not None:
-            self.attempt_timers.let_go(wake)
+        if timers is None:
+            return -1
+        flight.attempt_timers = timers
+        return timers.start((att, kind))
 
 
 def attempt_timeouts(

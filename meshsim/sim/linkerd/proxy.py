@@ -288,7 +288,7 @@ class LinkerdProxy(Proxy):
         flight.attempt = att
         flight.endpoint = endpoint
         flight.started = now
-        flight.attempt_timer = flight.plan.start_attempt_timer(att, flight.policy_retry)
+        flight.attempt_timer = flight.plan.start_attempt_timer(flight, att, flight.policy_retry)
         self.transmit(att)
 
     def connect_timeout(self, att: Attempt) -> float:
@@ -302,7 +302,7 @@ class LinkerdProxy(Proxy):
         flight: Flight = att.call.state  # type: ignore[assignment]
         now = self.clock.now
         flight.attempt = None
-        if flight.attempt_timer is not None:
+        if flight.attempt_timer >= 0:
             self._end_attempt_timer(flight)
         status = BAD_GATEWAY if att.flags in ("UF", "UC", "UR") else att.status
         endpoint = flight.endpoint
@@ -359,7 +359,7 @@ class LinkerdProxy(Proxy):
     def _drop_attempt(self, flight: Flight, att: Attempt, status: int, flags: str) -> None:
         """Stop waiting for an attempt; dropping tower's load handle ends its pending count."""
         flight.attempt = None
-        if flight.attempt_timer is not None:
+        if flight.attempt_timer >= 0:
             self._end_attempt_timer(flight)
         endpoint = flight.endpoint
         if endpoint is not None:
@@ -388,17 +388,17 @@ class LinkerdProxy(Proxy):
 
     def _end_attempt_timer(self, flight: Flight) -> None:
         """The current attempt is over: its timer lets go of it (``Timers.let_go``)."""
-        flight.plan.let_go_attempt_timer(flight.attempt_timer)  # type: ignore[arg-type]
-        flight.attempt_timer = None
+        flight.attempt_timers.let_go(flight.attempt_timer)  # type: ignore[union-attr]
+        flight.attempt_timer = -1
 
     def finish(self, flight: Flight, status: int, flags: str) -> None:
         if flight.done:
             return
         flight.done = True
-        if flight.request_timer is not None:  # over: free the flight now, not at its timeout
+        if flight.request_timer >= 0:  # over: free the flight now, not at its timeout
             flight.plan.request_timers.let_go(flight.request_timer)  # type: ignore[union-attr]
-            flight.request_timer = None
-        if flight.attempt_timer is not None:
+            flight.request_timer = -1
+        if flight.attempt_timer >= 0:
             self._end_attempt_timer(flight)
         endpoint = flight.endpoint
         subset = endpoint.pod.subset_code if endpoint is not None else 0
