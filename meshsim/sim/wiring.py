@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from meshsim.model.authz import identity_of, spiffe_principal
 from meshsim.model.policy import gateway_for
-from meshsim.rng import Batched
 from meshsim.sim import failures
 from meshsim.sim.chaos import Chaos
 from meshsim.sim.client.app import AppClient
@@ -32,11 +31,13 @@ from meshsim.sim.pod import Pod
 from meshsim.sim.proxy import PlainProxy, Proxy
 from meshsim.sim.proxy_cpu import UNMESHED
 from meshsim.sim.rollout import Controller, controllers
-from meshsim.sim.sampling import FIRST_BLOCK, Sampler, random64, sampler, uniform
+from meshsim.sim.sampling import Sampler, blocks, random64, sampler, uniform
 from meshsim.sim.wire import Wire
 from meshsim.sim.workload import Source
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from meshsim.model import Service, Workload
     from meshsim.model.geography import Geography, Place
     from meshsim.sim.engine import Simulation
@@ -158,7 +159,11 @@ class Wiring:
             if workload.place is not None:
                 self.place(client, workload.place)
         rng = sim.streams.get(f"arrivals/{workload.name}")
-        unit_gap = Batched(lambda n, rng=rng: rng.exponential(1.0, n), first=FIRST_BLOCK)
+
+        def unit_gaps(n: int) -> np.ndarray:
+            return rng.exponential(1.0, n)
+
+        unit_gap = blocks(unit_gaps)
         roll = uniform(sim.streams.get(f"clients/{workload.name}"))
         plain = (workload.closed is None and workload.client is None and not workload.max_vus
                  and not workload.ramps)

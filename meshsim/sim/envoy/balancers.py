@@ -49,10 +49,14 @@ def draws(rand: Callable[[], int]) -> Iterator[int]:
     """``rand``'s values as an iterator, so that a compiled pick draws with ``next`` (a C slot
     call) rather than a Python call of a method wrapper.
 
-    meshsim's streams already are one: :func:`~meshsim.rng.Batched` returns an iterator's
-    ``__next__``, and its iterator is returned itself, so ``rand()`` and ``next()`` take from
-    the same values in the same order. Any other callable (a test's pinned roll) is wrapped.
+    meshsim's streams already are one: the compiled build's
+    (:class:`~meshsim.sim.sampling.U64Blocks`) is returned itself, and of the pure build's
+    :func:`~meshsim.rng.Batched`, which is an iterator's ``__next__``, that iterator; so
+    ``rand()`` and ``next()`` take from the same values in the same order. Any other callable
+    (a test's pinned roll) is wrapped.
     """
+    if isinstance(rand, Iterator):
+        return rand
     owner = getattr(rand, "__self__", None)
     if isinstance(owner, Iterator) and rand == owner.__next__:
         return owner

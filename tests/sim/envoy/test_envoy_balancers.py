@@ -74,12 +74,13 @@ def test_a_balancer_written_in_python_gets_pick_from() -> None:
 
 
 def test_a_streams_draws_are_its_own_iterator_shared_with_rand() -> None:
-    """A meshsim stream (``rng.Batched``) is drawn through its iterator, not a copy: picks
-    (``next``) and other users of ``rand`` (a random hash) take turns on one sequence."""
+    """A meshsim stream (``sampling.U64Blocks`` compiled, ``rng.Batched``'s chain otherwise)
+    is drawn through its iterator, not a copy: picks (``next``) and other users of ``rand``
+    (a random hash) take turns on one sequence."""
     rand = random64(np.random.Generator(np.random.PCG64(7)))
     expected = random64(np.random.Generator(np.random.PCG64(7)))
     it = draws(rand)
-    assert it is rand.__self__  # type: ignore[attr-defined]
+    assert it is getattr(rand, "__self__", rand)
     got = [next(it) if i % 2 else rand() for i in range(300)]  # across the first block
     assert got == [expected() for _ in range(300)]
 
