@@ -12,29 +12,46 @@ cdef class Wake:
     cdef public long long eid
 
 
-cdef bint _before(Wake a, Wake b)
+cdef int _ID_BITS
+cdef long long _PRIORITY_BIAS
 
 
-@cython.locals(up=Py_ssize_t, parent=Wake)
-cdef void _sift_up(list heap, Py_ssize_t pos, Wake wake)
+cpdef long long order_key(long priority, long long eid) except -1
 
 
 @cython.final
 cdef class EventQueue:
-    cdef public list heap
     cdef public long long next_id
     cdef public double now
+    cdef public Py_ssize_t size
+    cdef public list wakes
+    cdef double[::1] _when
+    cdef long long[::1] _order
+    cdef int[::1] _slot
+    cdef int[::1] _free
+    cdef Py_ssize_t _nfree
     @cython.locals(eid="long long")
     cpdef long long take_id(self)
     cpdef push(self, double when, long priority, Wake wake)
     @cython.locals(wake=Wake)
     cpdef wake_at(self, double when, object fn, object value)
-    @cython.locals(heap=list)
+    @cython.locals(slot=int, pos=Py_ssize_t)
     cpdef push_keyed(self, double when, long priority, long long eid, Wake wake)
-    @cython.locals(last=Wake, top=Wake, size=Py_ssize_t, pos=Py_ssize_t, child=Py_ssize_t,
-                   right=Py_ssize_t, heap=list)
+    @cython.locals(when=double, slot=int, size=Py_ssize_t, wake=Wake)
     cpdef Wake pop(self)
     cpdef double peek(self)
+    cpdef list queued(self)
+    @cython.locals(size=Py_ssize_t, index=Py_ssize_t)
+    cpdef clear(self)
+    @cython.locals(old=Py_ssize_t, size=Py_ssize_t, nfree=Py_ssize_t, index=Py_ssize_t,
+                   when="double[::1]", order="long long[::1]", slot="int[::1]",
+                   free="int[::1]")
+    cdef _grow(self, Py_ssize_t capacity)
+    @cython.locals(up=Py_ssize_t)
+    cdef void _sift_up(self, Py_ssize_t pos, double when, long long order, int slot)
+    @cython.locals(when=double, order="long long", slot=int, pos=Py_ssize_t,
+                   child=Py_ssize_t, right=Py_ssize_t)
+    cdef void _sift_down(self, Py_ssize_t size)
 
 
 @cython.locals(queue=EventQueue)
@@ -45,7 +62,7 @@ cpdef call_later(object env, double delay, object fn, object value)
 cpdef drain(object env, list heap)
 
 
-@cython.locals(wake=Wake, heap=list)
+@cython.locals(wake=Wake)
 cpdef drain_queue(object env, EventQueue queue)
 
 

@@ -1,3 +1,6 @@
+# cython: boundscheck=False, wraparound=False, initializedcheck=False
+# (the compiled build trusts this module's indexes: the heap's and the timers' arrays are read
+# at every event; the pure build, which runs the same code, and its tests check every index)
 """The event kernel: SimPy's ``Environment`` with a public clock and a direct scheduling path.
 
 This is the only module that touches SimPy's private attributes (ruff SLF001 and an import
@@ -89,14 +92,15 @@ class Kernel(simpy.Environment):
         values = [value for timers in self.timers for value in timers.take_values()]
         if WAKE_HEAP:
             kept = []
-            for wake in self.queue.heap:
+            for wake in self.queue.queued():
                 if wake.fn is None:
                     kept.append(wake)
                 elif wake.value is not None:
                     values.append(wake.value)
                     wake.value = None
-            kept.sort(key=lambda wake: (wake.when, wake.priority, wake.eid))
-            self.queue.heap[:] = kept  # sorted by key: still a heap
+            self.queue.clear()
+            for wake in kept:
+                self.queue.push_keyed(wake.when, wake.priority, wake.eid, wake)
         else:
             entries = []
             for entry in self.heap:
@@ -132,7 +136,7 @@ class Kernel(simpy.Environment):
     def step(self) -> None:
         """Process the next event (SimPy's ``Environment.step``)."""
         if WAKE_HEAP:
-            if not self.queue.heap:
+            if not self.queue.size:
                 raise EmptySchedule
             wake = self.queue.pop()
             self.now = wake.when
@@ -208,8 +212,7 @@ def drain(env: Kernel, heap: list[tuple[float, EventPriority, int, Any]]) -> Non
 
 def drain_queue(env: Kernel, queue: EventQueue) -> None:
     """:func:`drain` over an :class:`EventQueue` (the compiled build, :data:`WAKE_HEAP`)."""
-    heap = queue.heap
-    while heap:
+    while queue.size:
         wake = queue.pop()
         env.now = wake.when
         fn = wake.fn
@@ -256,13 +259,18 @@ class Wake:
         self.value: Any = value  # whatever the scheduler passed; the callback knows its type
 
 
-def _before(a: Wake, b: Wake) -> bool:
-    """``a``'s key (time, priority, id) is smaller: the heap order of :class:`EventQueue`."""
-    if a.when != b.when:
-        return a.when < b.when
-    if a.priority != b.priority:
-        return a.priority < b.priority
-    return a.eid < b.eid
+# An event's order among events of one time: its priority and insertion id in one integer,
+# ``(priority + _PRIORITY_BIAS) << _ID_BITS | eid``, so that a tie on time is one comparison.
+_ID_BITS = 52
+_PRIORITY_BIAS = 1 << 10
+
+
+def order_key(priority: int, eid: int) -> int:
+    """(priority, id) as one integer ordered like the pair (SimPy's priorities are -1, 0 and
+    1; any in [-1024, 1024) works, with up to 2**52 events)."""
+    if not (-_PRIORITY_BIAS <= priority < _PRIORITY_BIAS and 0 <= eid < 1 << _ID_BITS):
+        raise ValueError(f"event priority {priority} or id {eid} out of range")
+    return ((priority + _PRIORITY_BIAS) << _ID_BITS) | eid
 
 
 class EventQueue:
@@ -270,16 +278,32 @@ class EventQueue:
     own id counter: SimPy's heap and ``_eid`` for the compiled build (module docstring).
 
     ``heapq``'s algorithm (a new entry sifts up; a pop moves the last entry to the root's
-    place along the smaller children, then up), on typed fields. Ids are unique, so the pop
-    order is the key order whatever the heap's shape.
+    place along the smaller children, then up), on keys alone: the heap is three parallel
+    arrays (each entry's time, its :func:`order_key`, and its slot in ``wakes``), and a wake
+    stays in its slot while it is queued. A push or a pop compares and moves C numbers, 20
+    bytes an entry, and touches no :class:`Wake` but the one it adds or takes: a heap of
+    Wake objects read two of them per level, each a pointer away and cold when the heap
+    holds long timers (an overloaded mesh keeps thousands of events queued). Ids are
+    unique, so the pop order is the key order whatever the heap's shape.
     """
 
-    __slots__ = ("heap", "next_id", "now")
+    __slots__ = ("_free", "_nfree", "_order", "_slot", "_when", "next_id", "now", "size",
+                 "wakes")
 
     def __init__(self, now: float = 0.0) -> None:
-        self.heap: list[Wake] = []
         self.next_id = 0
         self.now = now  # the time of the last wake popped: the compiled actors' clock
+        self.size = 0  # entries queued
+        self.wakes: list[Wake | None] = []  # by slot
+        self._when = array("d")
+        self._order = array("q")
+        self._slot = array("i")  # heap position -> slot
+        self._free = array("i")  # a stack of the free slots
+        self._nfree = 0
+        self._grow(64)
+
+    def __len__(self) -> int:
+        return self.size
 
     def take_id(self) -> int:
         """The next insertion id, as ``next(ids)`` (for a key built before it is pushed)."""
@@ -305,49 +329,102 @@ class EventQueue:
         wake.when = when
         wake.priority = priority
         wake.eid = eid
-        heap = self.heap
-        heap.append(wake)
-        _sift_up(heap, len(heap) - 1, wake)
+        if not self._nfree:
+            self._grow(2 * len(self.wakes))
+        self._nfree -= 1
+        slot = self._free[self._nfree]
+        self.wakes[slot] = wake
+        pos = self.size
+        self.size = pos + 1
+        self._sift_up(pos, when, order_key(priority, eid), slot)
 
     def pop(self) -> Wake:
-        """Remove and return the earliest wake (the heap must not be empty); the clock
+        """Remove and return the earliest wake (the queue must not be empty); the clock
         ``now`` moves to its time."""
-        heap = self.heap
-        last = heap.pop()
-        size = len(heap)
-        if not size:
-            self.now = last.when
-            return last
-        top = heap[0]
-        self.now = top.when
-        pos = 0
-        child = 1
-        while child < size:  # the hole goes down along the smaller children
-            right = child + 1
-            if right < size and not _before(heap[child], heap[right]):
-                child = right
-            heap[pos] = heap[child]
-            pos = child
-            child = 2 * pos + 1
-        _sift_up(heap, pos, last)  # and ``last`` comes back up to its place
-        return top
+        when, slot = self._when[0], self._slot[0]
+        wake = self.wakes[slot]
+        self.wakes[slot] = None
+        self._free[self._nfree] = slot
+        self._nfree += 1
+        self.now = when
+        size = self.size - 1
+        self.size = size
+        if size:
+            self._sift_down(size)
+        assert wake is not None
+        return wake
 
     def peek(self) -> float:
         """The earliest time, or infinity when empty."""
-        return self.heap[0].when if self.heap else float("inf")
+        return self._when[0] if self.size else float("inf")
 
+    def queued(self) -> list[Wake]:
+        """The wakes queued, in no particular order."""
+        return [wake for wake in self.wakes if wake is not None]
 
-def _sift_up(heap: list[Wake], pos: int, wake: Wake) -> None:
-    """Put ``wake`` at ``pos`` or above it, moving later parents down (``heapq``'s
-    ``_siftdown``): a push's last step, and a pop's."""
-    while pos > 0:
-        up = (pos - 1) >> 1
-        parent = heap[up]
-        if not _before(wake, parent):
-            break
-        heap[pos] = parent
-        pos = up
-    heap[pos] = wake
+    def clear(self) -> None:
+        """Drop every queued wake (the ids go on counting)."""
+        size = len(self.wakes)
+        for index in range(size):
+            self.wakes[index] = None
+        for index in range(size):
+            self._free[index] = size - 1 - index
+        self._nfree = size
+        self.size = 0
+
+    def _grow(self, capacity: int) -> None:
+        """Room for ``capacity`` entries: more slots (free) and longer key arrays."""
+        old = len(self.wakes)
+        self.wakes.extend([None] * (capacity - old))
+        when = array("d", bytes(8 * capacity))
+        order = array("q", bytes(8 * capacity))
+        slot = array("i", bytes(4 * capacity))
+        free = array("i", bytes(4 * capacity))
+        size = self.size
+        when[:size] = self._when[:size]
+        order[:size] = self._order[:size]
+        slot[:size] = self._slot[:size]
+        nfree = self._nfree
+        free[:nfree] = self._free[:nfree]
+        for index in range(capacity - 1, old - 1, -1):  # new slots, the lowest on top
+            free[nfree] = index
+            nfree += 1
+        self._when, self._order, self._slot, self._free = when, order, slot, free
+        self._nfree = nfree
+
+    def _sift_up(self, pos: int, when: float, order: int, slot: int) -> None:
+        """Put the entry (``when``, ``order``, ``slot``) at ``pos`` or above it, moving later
+        parents down (``heapq``'s ``_siftdown``): a push's last step, and a pop's."""
+        while pos > 0:
+            up = (pos - 1) >> 1
+            if when > self._when[up] or (when == self._when[up] and order > self._order[up]):
+                break
+            self._when[pos] = self._when[up]
+            self._order[pos] = self._order[up]
+            self._slot[pos] = self._slot[up]
+            pos = up
+        self._when[pos] = when
+        self._order[pos] = order
+        self._slot[pos] = slot
+
+    def _sift_down(self, size: int) -> None:
+        """After a pop: the last entry (at ``size``) fills the root's hole, which goes down
+        along the smaller children, then up (``heapq``'s ``_siftup``)."""
+        when, order, slot = self._when[size], self._order[size], self._slot[size]
+        pos = 0
+        child = 1
+        while child < size:
+            right = child + 1
+            if right < size and (self._when[right] < self._when[child] or (
+                    self._when[right] == self._when[child]
+                    and self._order[right] < self._order[child])):
+                child = right
+            self._when[pos] = self._when[child]
+            self._order[pos] = self._order[child]
+            self._slot[pos] = self._slot[child]
+            pos = child
+            child = 2 * pos + 1
+        self._sift_up(pos, when, order, slot)
 
 
 def _compiled() -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import random
 from collections.abc import Generator
 from typing import Any
 
@@ -19,7 +20,7 @@ import simpy.events
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from meshsim.sim.kernel import EventQueue, Kernel, Wake, call_later
+from meshsim.sim.kernel import EventQueue, Kernel, Wake, call_later, order_key
 
 Log = list[tuple[float, str]]
 
@@ -250,4 +251,38 @@ def test_the_event_queue_numbers_events_in_push_order() -> None:
     queue.push(1.0, 1, Wake(None, "b"))
     queue.push_keyed(1.0, 1, first, Wake(None, "a"))  # an id taken before, as Timers do
     assert [queue.pop().value, queue.pop().value] == ["a", "b"]
-    assert queue.next_id == 2 and not queue.heap
+    assert queue.next_id == 2 and not queue.size
+
+
+def test_the_event_queue_grows_and_reuses_slots_in_heapq_order() -> None:
+    """Thousands queued at once (the arrays and slots grow several times), popped and pushed
+    in waves (freed slots are reused): still heapq's order of (time, priority, id)."""
+    rng = random.Random(12)
+    queue = EventQueue()
+    tuples: list[tuple[float, int, int, object]] = []
+    ids = itertools.count()
+    popped_queue: list[object] = []
+    popped_tuples: list[object] = []
+    for wave in range(6):
+        for _ in range(1500 * (wave % 3 + 1)):
+            when, priority = rng.choice([0.5, 1.0, 2.0]) + wave, rng.choice([-1, 0, 1])
+            value = object()
+            queue.push(when, priority, Wake(None, value))
+            heapq.heappush(tuples, (when, priority, next(ids), value))
+        for _ in range(len(tuples) * 2 // 3):
+            popped_queue.append(queue.pop().value)
+            popped_tuples.append(heapq.heappop(tuples)[3])
+    assert popped_queue == popped_tuples
+    assert len(queue) == len(tuples) and len(queue.queued()) == len(tuples)
+    queue.clear()
+    assert len(queue) == 0 and queue.queued() == [] and queue.peek() == float("inf")
+    queue.push(1.0, 1, Wake(None, "after"))
+    assert queue.pop().value == "after"
+
+
+def test_an_event_key_out_of_range_is_refused() -> None:
+    with pytest.raises(ValueError, match="out of range"):
+        order_key(2000, 1)
+    with pytest.raises(ValueError, match="out of range"):
+        order_key(1, 1 << 52)
+    assert order_key(-1, 5) < order_key(0, 0) < order_key(0, 1) < order_key(1, 0)

@@ -49,8 +49,8 @@ def _free(garbage: list[object]) -> None:
 
 def _in_flight(sim: Simulation) -> int:
     """Requests held when the run stopped: started and queued at pods, events, timers."""
-    return sum(len(pod.active) + pod.waiting for pod in sim.pods) + len(sim.env.queue.heap
-                                                                        or sim.env.heap)
+    queued = len(sim.env.queue) or len(sim.env.heap)
+    return sum(len(pod.active) + pod.waiting for pod in sim.pods) + queued
 
 
 @pytest.mark.parametrize(("path", "duration"), RUNS, ids=lambda v: getattr(v, "stem", v))
