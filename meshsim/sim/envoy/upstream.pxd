@@ -1,4 +1,5 @@
 # C declarations for upstream.py (see meshsim/sim/kernel.pxd).
+cimport cython
 from meshsim.sim.messages cimport Attempt, Call
 from meshsim.sim.envoy.retry cimport RetryState
 from meshsim.sim.envoy.route_plan cimport RoutePlan
@@ -25,4 +26,5 @@ cdef class Upstream:
 
 
 cpdef bint upstream_done(Upstream up)
+@cython.locals(up=Upstream)
 cpdef bint attempt_over(Attempt att)
