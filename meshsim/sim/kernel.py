@@ -30,10 +30,11 @@ between the two kinds of event is the kernel's own.
 Two queues, one order. The pure-Python build keeps SimPy's own heap of
 ``(time, priority, id, event)`` tuples: ``heapq`` is C, and nothing written in Python beats
 it. The compiled build (``kernel.pxd``; :data:`WAKE_HEAP`) keeps every event, SimPy's
-included, in an :class:`EventQueue`: a binary heap of :class:`Wake` objects that carry their
-own key as C fields, so a push or a pop compares C doubles and integers instead of tuples
-(``tuplerichcompare`` on boxed floats), and allocates no tuple, float or counter object per
-event. A SimPy event rides in a ``Wake`` whose ``fn`` is None. The key is the same triple,
+included, in an :class:`EventQueue`: a binary heap of C keys (time, and priority with id as
+one integer) over :class:`Wake` objects that stay in fixed slots, so a push or a pop
+compares and moves C numbers instead of tuples (``tuplerichcompare`` on boxed floats), and
+allocates no tuple, float or counter object per event. A SimPy event rides in a ``Wake``
+whose ``fn`` is None. The key is the same triple,
 the ids are taken in the same sequence, and a key is unique, so both queues run events in
 exactly the same order (``benchmarks/identical.py`` checks the frames of both builds).
 """
