@@ -20,6 +20,7 @@ ROOT = Path(__file__).parent
 # both builds give identical frames (benchmarks/identical.py).
 CFLAGS = ["/fp:precise"] if os.name == "nt" else ["-O2", "-g0", "-ffp-contract=off"]
 DIRECTIVES = {"language_level": 3, "annotation_typing": False, "binding": True}
+SHARED_UTILITY = "meshsim._cyutility"
 
 
 class OptionalBuildExt(build_ext):
@@ -62,9 +63,14 @@ def extensions() -> list[Extension]:
         return []
     exts = [Extension(path[:-3].replace(os.sep, "."), [path], extra_compile_args=CFLAGS)
             for path in compiled_modules()]
+    # Cython's memoryview code (the typed arrays of the kernel, the random streams and the
+    # recorder's rows) in one shared module, instead of compiled again into every module
+    # that cimports one of those types (most of them): half the build's compile time.
+    exts.append(Extension(SHARED_UTILITY, [], extra_compile_args=CFLAGS))
     try:
         return list(cythonize(exts, quiet=True, compiler_directives=DIRECTIVES,
-                              nthreads=os.cpu_count() or 1))
+                              nthreads=os.cpu_count() or 1,
+                              shared_utility_qualified_name=SHARED_UTILITY))
     except Exception as exc:
         print(f"meshsim: Cython failed ({exc}); pure-Python install", file=sys.stderr)
         return []
