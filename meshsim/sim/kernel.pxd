@@ -13,6 +13,7 @@ cdef class Wake:
 
 
 cdef int _ID_BITS
+cdef long long _ID_LIMIT
 cdef long long _PRIORITY_BIAS
 
 

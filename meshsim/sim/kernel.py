@@ -263,13 +263,14 @@ class Wake:
 # An event's order among events of one time: its priority and insertion id in one integer,
 # ``(priority + _PRIORITY_BIAS) << _ID_BITS | eid``, so that a tie on time is one comparison.
 _ID_BITS = 52
+_ID_LIMIT = 4_503_599_627_370_496  # 2**52, written out: a C shift of 1 would be 32 bits wide
 _PRIORITY_BIAS = 1 << 10
 
 
 def order_key(priority: int, eid: int) -> int:
     """(priority, id) as one integer ordered like the pair (SimPy's priorities are -1, 0 and
     1; any in [-1024, 1024) works, with up to 2**52 events)."""
-    if not (-_PRIORITY_BIAS <= priority < _PRIORITY_BIAS and 0 <= eid < 1 << _ID_BITS):
+    if not (-_PRIORITY_BIAS <= priority < _PRIORITY_BIAS and 0 <= eid < _ID_LIMIT):
         raise ValueError(f"event priority {priority} or id {eid} out of range")
     return ((priority + _PRIORITY_BIAS) << _ID_BITS) | eid
 

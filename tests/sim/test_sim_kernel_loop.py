@@ -286,3 +286,16 @@ def test_an_event_key_out_of_range_is_refused() -> None:
     with pytest.raises(ValueError, match="out of range"):
         order_key(1, 1 << 52)
     assert order_key(-1, 5) < order_key(0, 0) < order_key(0, 1) < order_key(1, 0)
+    # ids far past 2**32 (a long run schedules millions of events) keep their order
+    ids = [(1 << 20) - 1, 1 << 20, (1 << 31) + 1, (1 << 40) + 7, (1 << 52) - 1]
+    assert [order_key(1, eid) for eid in ids] == sorted(order_key(1, eid) for eid in ids)
+    assert order_key(-1, (1 << 52) - 1) < order_key(0, 0)
+
+
+def test_a_queue_past_a_million_events_keeps_order() -> None:
+    """Ids beyond 2**20 and 2**32 (the compiled key must not be cut to C ``int``)."""
+    queue = EventQueue()
+    queue.next_id = (1 << 32) - 3
+    for i in range(6):
+        queue.push(1.0, 1, Wake(None, i))
+    assert [queue.pop().value for _ in range(6)] == list(range(6))
