@@ -52,7 +52,29 @@ def block_sizes(first: int | None) -> Iterator[int]:
     return chain(doubling, repeat(BLOCK))
 
 
-class FloatBlocks:
+class _Blocks:
+    """What both typed streams share: the draw function, the block sizes and the position."""
+
+    __slots__ = ("_draw", "_index", "_size", "_sizes")
+
+    def __init__(self, draw: Callable[[int], np.ndarray], sizes: Iterator[int]) -> None:
+        self._draw = draw
+        self._sizes = sizes
+        self._index = 0
+        self._size = 0
+
+    def __iter__(self) -> _Blocks:
+        return self
+
+    def _next_block(self) -> np.ndarray:
+        """The next block from numpy; the position goes back to its start."""
+        values = self._draw(next(self._sizes))
+        self._size = len(values)
+        self._index = 0
+        return values
+
+
+class FloatBlocks(_Blocks):
     """The compiled build's float stream: ``stream()`` or ``next(stream)`` is the next draw.
 
     A block stays the float64 array numpy drew: 8 bytes a draw, read in order. As a list
@@ -61,63 +83,45 @@ class FloatBlocks:
     keeps a stream per pod and proxy, and their blocks (up to 4,096 draws each) were megabytes.
     """
 
-    __slots__ = ("_draw", "_index", "_size", "_sizes", "_values")
+    __slots__ = ("_values",)
 
     def __init__(self, draw: Callable[[int], np.ndarray], sizes: Iterator[int]) -> None:
-        self._draw = draw
-        self._sizes = sizes
+        super().__init__(draw, sizes)
         self._values = np.zeros(0)
-        self._index = 0
-        self._size = 0
 
     def __call__(self) -> float:
         return self.next_float()
-
-    def __iter__(self) -> FloatBlocks:
-        return self
 
     def __next__(self) -> float:
         return self.next_float()
 
     def next_float(self) -> float:
+        if self._index == self._size:
+            self._values = self._next_block()
         index = self._index
-        if index == self._size:
-            values = self._draw(next(self._sizes))
-            self._values = values
-            self._size = len(values)
-            index = 0
         self._index = index + 1
         return float(self._values[index])
 
 
-class U64Blocks:
+class U64Blocks(_Blocks):
     """:class:`FloatBlocks` of unsigned 64-bit integers (Envoy's ``Random::random()``)."""
 
-    __slots__ = ("_draw", "_index", "_size", "_sizes", "_values")
+    __slots__ = ("_values",)
 
     def __init__(self, draw: Callable[[int], np.ndarray], sizes: Iterator[int]) -> None:
-        self._draw = draw
-        self._sizes = sizes
+        super().__init__(draw, sizes)
         self._values = np.zeros(0, dtype=np.uint64)
-        self._index = 0
-        self._size = 0
 
     def __call__(self) -> int:
         return self.next_u64()
-
-    def __iter__(self) -> U64Blocks:
-        return self
 
     def __next__(self) -> int:
         return self.next_u64()
 
     def next_u64(self) -> int:
+        if self._index == self._size:
+            self._values = self._next_block()
         index = self._index
-        if index == self._size:
-            values = self._draw(next(self._sizes))
-            self._values = values
-            self._size = len(values)
-            index = 0
         self._index = index + 1
         return int(self._values[index])
 
