@@ -3,6 +3,7 @@
 # weights Python numbers where the .py computes with them, so both builds compute alike.
 cimport cython
 from meshsim.sim.generic cimport GenericBase
+from meshsim.sim.sampling cimport U64Blocks
 
 
 cdef class _Edf(GenericBase):
@@ -16,6 +17,7 @@ cdef class _Edf(GenericBase):
 cdef class Balancer(GenericBase):
     cdef public object _rand
     cdef public object _draws
+    cdef public U64Blocks _u64
     cdef public object _weight
     cdef public object _observed
     cpdef pick_from(self, object hosts, object active, object hash, long attempt, object source)
@@ -43,9 +45,10 @@ cdef class LeastRequest(_EdfBalancer):
     cdef public long choice_count
     cdef public object bias
     cpdef double _host_weight(self, object host, object active) except? -1
-    @cython.locals(n=Py_ssize_t, draw="unsigned long long")
+    @cython.locals(n=Py_ssize_t, draw="unsigned long long", u64=U64Blocks)
     cpdef _unweighted(self, object hosts, object source, object active)
 
 
 cdef class Random(Balancer):
+    @cython.locals(u64=U64Blocks, r="unsigned long long")
     cpdef pick_from(self, object hosts, object active, object hash, long attempt, object source)

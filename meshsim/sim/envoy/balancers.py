@@ -21,6 +21,7 @@ from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from typing import ClassVar, TypeVar
 
 from meshsim.sim.generic import Generic, GenericBase
+from meshsim.sim.sampling import U64Blocks
 
 H = TypeVar("H", bound=Hashable)
 
@@ -143,6 +144,9 @@ class Balancer(GenericBase, Generic[H]):
     def __init__(self, weights: Weights[H] = None, *, rand: Callable[[], int]) -> None:
         self._rand = rand
         self._draws = draws(rand)  # the same values: a pick's draw is ``next(self._draws)``
+        # The compiled build's stream itself: a C call per draw, no int object made and read
+        # back (a retry's picks, two draws each, are most of an overloaded mesh's draws).
+        self._u64 = rand if isinstance(rand, U64Blocks) else None
         self._weight = _weight_fn(weights)
         self._observed: tuple[tuple[H, ...], tuple[H, ...]] | None = None
 
@@ -304,8 +308,10 @@ class LeastRequest(_EdfBalancer, Generic[H]):
     def _unweighted(self, hosts: Sequence[H], source: Hashable, active: Active[H]) -> H:
         n = len(hosts)
         candidate: H | None = None
+        u64 = self._u64
         for _ in range(self.choice_count):
-            draw = next(self._draws)  # 64-bit unsigned: a C integer when compiled, as is ``n``
+            # 64-bit unsigned: a C integer when compiled, as is ``n``
+            draw = u64.next_u64() if u64 is not None else next(self._draws)
             sampled = hosts[draw % n]
             if candidate is None:
                 candidate = sampled
@@ -333,7 +339,8 @@ class Random(Balancer, Generic[H]):
         self, hosts: Sequence[H], active: Active[H] | None, hash: int | None, attempt: int,
         source: Hashable,
     ) -> H | None:
-        r = next(self._draws)
+        u64 = self._u64
+        r = u64.next_u64() if u64 is not None else next(self._draws)
         if not hosts:
             return None
         return hosts[r % len(hosts)]

@@ -6,7 +6,7 @@ from meshsim.sim.proxy cimport Proxy
 from meshsim.sim.messages cimport Attempt, Call
 from meshsim.sim.kernel cimport Timers, Wake, call_later
 from meshsim.sim.envoy.cluster cimport Cluster
-from meshsim.sim.envoy.retry cimport RetryState, decision_flag
+from meshsim.sim.envoy.retry cimport RetryState, decision_flag, retry_state
 from meshsim.sim.envoy.route_plan cimport BackendPlan, RoutePlan, edit_headers, select_plan
 from meshsim.sim.envoy.upstream cimport Upstream, attempt_over, join_flags
 

@@ -22,7 +22,7 @@ from meshsim.model.routes import Route
 from meshsim.sim.envoy.cluster import Cluster, IntRoll, subset_hosts
 from meshsim.sim.envoy.hash_policy import request_hash
 from meshsim.sim.envoy.mirror import send_shadow
-from meshsim.sim.envoy.retry import RETRY, Outcome, RetryState, decision_flag
+from meshsim.sim.envoy.retry import RETRY, Outcome, decision_flag, retry_state
 from meshsim.sim.envoy.route_plan import RoutePlan, edit_headers, select_plan
 from meshsim.sim.envoy.routes import host_table, route_table, routes_for_proxy
 from meshsim.sim.envoy.split import live_pick
@@ -284,8 +284,7 @@ class EnvoyProxy(Proxy):
             # First failure worth retrying: Envoy's retry state, as it would be by now.
             cluster = up.cluster
             assert cluster is not None and up.host is not None
-            retry = up.retry = RetryState(
-                plan.retry_on.policy, cluster.breaker, self._int, plan.retry_on)
+            retry = up.retry = retry_state(plan.retry_on, cluster.breaker, self._int)
             retry.host_attempted(up.host)
         decided = retry.decide(outcome)
         if decided != RETRY:

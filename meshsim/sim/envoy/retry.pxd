@@ -4,6 +4,7 @@
 # Python ints until the modulo brings them under the bound.
 cimport cython
 from meshsim.sim.envoy.breakers cimport ResourceManager
+from meshsim.sim.sampling cimport U64Blocks
 
 # The module's constants the classification compares with: C ints, not module look-ups.
 cdef long GRPC_BASE
@@ -46,6 +47,9 @@ cdef class JitteredExponentialBackOff:
     cdef public long _doubling_limit
     cdef public long _next
     cdef public object _rand
+    cdef public U64Blocks _u64
+    cpdef _start(self, long base_ms, long max_ms, object rand)
+    @cython.locals(u64=U64Blocks, draw="unsigned long long", bound=long)
     cpdef long next_ms(self)
     cpdef reset(self)
 
@@ -62,6 +66,8 @@ cdef class RetryState:
     cdef public bint _holding
     cdef public list _attempted
     cdef public object priority
+    @cython.locals(backoff=JitteredExponentialBackOff)
+    cpdef _start(self, RetryOn retry_on, ResourceManager breaker, object rand)
     cpdef release(self)
     # should_retry stays def (keyword-only arguments) and wraps decide.
     @cython.locals(stats=dict, would=long)
@@ -69,3 +75,7 @@ cdef class RetryState:
                       object active_requests=*, object pending_requests=*)
     cpdef host_attempted(self, object host)
     cpdef bint accept(self, object host)
+
+
+@cython.locals(state=RetryState)
+cpdef RetryState retry_state(RetryOn retry_on, ResourceManager breaker, object rand)

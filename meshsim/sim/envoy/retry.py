@@ -19,6 +19,7 @@ from meshsim.model.grpc import GRPC_BASE
 from meshsim.model.routes import RetryPolicy
 from meshsim.sim.envoy.breakers import ResourceManager
 from meshsim.sim.envoy.previous_priorities import PreviousPriorities
+from meshsim.sim.sampling import U64Blocks
 
 ResetKind = Literal[
     "connect_failure", "per_try_timeout", "remote_reset", "refused_stream", "overflow"
@@ -154,9 +155,13 @@ class JitteredExponentialBackOff:
     """``JitteredExponentialBackOffStrategy``: ``rand() % bound`` ms, bound = base, doubling
     while below max/2, then pinned at max (default bounds 25, 50, 100, 200, 250, 250 … ms)."""
 
-    __slots__ = ("_doubling_limit", "_next", "_rand", "base_ms", "max_ms")
+    __slots__ = ("_doubling_limit", "_next", "_rand", "_u64", "base_ms", "max_ms")
 
     def __init__(self, base_ms: int, max_ms: int, rand: Callable[[], int]) -> None:
+        self._start(base_ms, max_ms, rand)
+
+    def _start(self, base_ms: int, max_ms: int, rand: Callable[[], int]) -> None:
+        """:meth:`__init__`'s work, also for an instance made without calling the class."""
         if base_ms <= 0 or base_ms > max_ms:
             raise ValueError("backoff needs 0 < base_interval <= max_interval")
         self.base_ms = base_ms
@@ -164,6 +169,8 @@ class JitteredExponentialBackOff:
         self._doubling_limit = max_ms // 2
         self._next = base_ms
         self._rand = rand
+        # The compiled build's stream itself: a C call per draw, as the balancers' picks.
+        self._u64 = rand if isinstance(rand, U64Blocks) else None
 
     @property
     def bound_ms(self) -> int:
@@ -173,7 +180,9 @@ class JitteredExponentialBackOff:
     def next_ms(self) -> int:
         bound = self._next
         self._next = bound * 2 if bound < self._doubling_limit else self.max_ms
-        return int(self._rand() % bound)
+        u64 = self._u64
+        draw = u64.next_u64() if u64 is not None else self._rand()
+        return int(draw % bound)
 
     def reset(self) -> None:
         self._next = self.base_ms
@@ -241,14 +250,18 @@ class RetryState:
         self, policy: RetryPolicy, breaker: ResourceManager, rand: Callable[[], int],
         retry_on: RetryOn | None = None,
     ) -> None:
-        self.policy = policy
-        # ``retry_on``: the route plan's own reading of ``policy``, made once per route (read
-        # below through the typed attribute: C fields when compiled)
-        self.retry_on = RetryOn(policy) if retry_on is None else retry_on
+        # ``retry_on``: the route plan's own reading of ``policy``, made once per route
+        self._start(RetryOn(policy) if retry_on is None else retry_on, breaker, rand)
+
+    def _start(self, retry_on: RetryOn, breaker: ResourceManager, rand: Callable[[], int]) -> None:
+        """:meth:`__init__`'s work, also for an instance made by :func:`retry_state`."""
+        self.policy = retry_on.policy
+        self.retry_on = retry_on  # read below through the typed attribute: C fields compiled
         self.breaker = breaker
-        self.retries_remaining = self.retry_on.num_retries
-        self.backoff = JitteredExponentialBackOff(
-            self.retry_on.backoff_base_ms, self.retry_on.backoff_max_ms, rand)
+        self.retries_remaining = retry_on.num_retries
+        backoff = JitteredExponentialBackOff.__new__(JitteredExponentialBackOff)
+        backoff._start(retry_on.backoff_base_ms, retry_on.backoff_max_ms, rand)
+        self.backoff = backoff
         self.delay = 0.0  # the backoff of the last retry :meth:`decide` accepted, in seconds
         # ``hostSelectionRetryCount``: extra picks the load balancer offers to :meth:`accept`
         self.host_selection_attempts = self.retry_on.host_selection_attempts
@@ -325,3 +338,14 @@ class RetryState:
     def accept(self, host: Hashable) -> bool:
         """Negation of ``shouldSelectAnotherHost``: previous_hosts rejects attempted hosts."""
         return not (self.previous_hosts and host in self._attempted)
+
+
+def retry_state(
+    retry_on: RetryOn, breaker: ResourceManager, rand: Callable[[], int],
+) -> RetryState:
+    """``RetryState(retry_on.policy, breaker, rand, retry_on)`` without a Python call of the
+    class (nor of the backoff's): C allocations when compiled. The router makes one per request
+    that fails once, which an overloaded mesh does thousands of times a second."""
+    state = RetryState.__new__(RetryState)
+    state._start(retry_on, breaker, rand)
+    return state
