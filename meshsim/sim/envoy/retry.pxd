@@ -48,7 +48,7 @@ cdef class JitteredExponentialBackOff:
     cdef public long _next
     cdef public object _rand
     cdef public U64Blocks _u64
-    cpdef _start(self, long base_ms, long max_ms, object rand)
+    cpdef configure(self, long base_ms, long max_ms, object rand)
     @cython.locals(u64=U64Blocks, draw="unsigned long long", bound=long)
     cpdef long next_ms(self)
     cpdef reset(self)
@@ -67,7 +67,7 @@ cdef class RetryState:
     cdef public list _attempted
     cdef public object priority
     @cython.locals(backoff=JitteredExponentialBackOff)
-    cpdef _start(self, RetryOn retry_on, ResourceManager breaker, object rand)
+    cpdef configure(self, RetryOn retry_on, ResourceManager breaker, object rand)
     cpdef release(self)
     # should_retry stays def (keyword-only arguments) and wraps decide.
     @cython.locals(stats=dict, would=long)

@@ -158,9 +158,9 @@ class JitteredExponentialBackOff:
     __slots__ = ("_doubling_limit", "_next", "_rand", "_u64", "base_ms", "max_ms")
 
     def __init__(self, base_ms: int, max_ms: int, rand: Callable[[], int]) -> None:
-        self._start(base_ms, max_ms, rand)
+        self.configure(base_ms, max_ms, rand)
 
-    def _start(self, base_ms: int, max_ms: int, rand: Callable[[], int]) -> None:
+    def configure(self, base_ms: int, max_ms: int, rand: Callable[[], int]) -> None:
         """:meth:`__init__`'s work, also for an instance made without calling the class."""
         if base_ms <= 0 or base_ms > max_ms:
             raise ValueError("backoff needs 0 < base_interval <= max_interval")
@@ -251,16 +251,18 @@ class RetryState:
         retry_on: RetryOn | None = None,
     ) -> None:
         # ``retry_on``: the route plan's own reading of ``policy``, made once per route
-        self._start(RetryOn(policy) if retry_on is None else retry_on, breaker, rand)
+        self.configure(RetryOn(policy) if retry_on is None else retry_on, breaker, rand)
 
-    def _start(self, retry_on: RetryOn, breaker: ResourceManager, rand: Callable[[], int]) -> None:
+    def configure(
+        self, retry_on: RetryOn, breaker: ResourceManager, rand: Callable[[], int],
+    ) -> None:
         """:meth:`__init__`'s work, also for an instance made by :func:`retry_state`."""
         self.policy = retry_on.policy
         self.retry_on = retry_on  # read below through the typed attribute: C fields compiled
         self.breaker = breaker
         self.retries_remaining = retry_on.num_retries
         backoff = JitteredExponentialBackOff.__new__(JitteredExponentialBackOff)
-        backoff._start(retry_on.backoff_base_ms, retry_on.backoff_max_ms, rand)
+        backoff.configure(retry_on.backoff_base_ms, retry_on.backoff_max_ms, rand)
         self.backoff = backoff
         self.delay = 0.0  # the backoff of the last retry :meth:`decide` accepted, in seconds
         # ``hostSelectionRetryCount``: extra picks the load balancer offers to :meth:`accept`
@@ -347,5 +349,5 @@ def retry_state(
     class (nor of the backoff's): C allocations when compiled. The router makes one per request
     that fails once, which an overloaded mesh does thousands of times a second."""
     state = RetryState.__new__(RetryState)
-    state._start(retry_on, breaker, rand)
+    state.configure(retry_on, breaker, rand)
     return state
