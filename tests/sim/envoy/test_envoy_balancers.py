@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 from envoy_mocks import Pinned
 
+from meshsim.rng import Batched, Streams
 from meshsim.sim.envoy import Balancer, LeastRequest, Maglev, Random, RingHash, RoundRobin
 from meshsim.sim.envoy.balancers import Active, draws
-from meshsim.sim.sampling import random64
+from meshsim.sim.sampling import U64Blocks, block_sizes, random64
 
 HOSTS = ["a", "b", "c", "d", "e"]
 ACTIVE = {"a": 3, "b": 0, "c": 1, "d": 0, "e": 2}
@@ -83,6 +84,27 @@ def test_a_streams_draws_are_its_own_iterator_shared_with_rand() -> None:
     assert it is getattr(rand, "__self__", rand)
     got = [next(it) if i % 2 else rand() for i in range(300)]  # across the first block
     assert got == [expected() for _ in range(300)]
+
+
+@pytest.mark.parametrize("make", [LeastRequest, Random])
+def test_picks_draw_from_a_typed_stream_what_they_draw_from_its_values(
+    make: Callable[..., Balancer[str]],
+) -> None:
+    """LeastRequest and Random draw from a ``U64Blocks`` stream with a C call (``_u64``), from
+    anything else with ``next``: the same values give the same picks (both builds run this)."""
+    hosts = ["a", "b", "c", "d", "e"]
+    load = {"a": 3, "b": 0, "c": 1, "d": 2, "e": 0}
+
+    def active(host: str) -> int:
+        return load[host]
+
+    stream = U64Blocks(Streams(5).get("lb").bit_generator.random_raw, block_sizes(64))
+    values = Batched(Streams(5).get("lb").bit_generator.random_raw, 4096, 64)
+    typed, plain = make(rand=stream), make(rand=values)
+    assert typed._u64 is stream and plain._u64 is None
+    picks = [typed.pick_from(hosts, active, None, 0, "healthy") for _ in range(200)]
+    assert picks == [plain.pick_from(hosts, active, None, 0, "healthy") for _ in range(200)]
+    assert set(picks) == set(hosts) if make is Random else set(picks) <= set(hosts)
 
 
 def test_a_plain_callable_is_drawn_call_by_call() -> None:

@@ -13,15 +13,19 @@ from hypothesis import strategies as st
 
 from meshsim.model.clusters import CircuitBreakers, RetryBudget
 from meshsim.model.routes import RetryPolicy
+from meshsim.rng import Batched, Streams
 from meshsim.sim.envoy import ResourceManager, RetryState, RetryStatus
 from meshsim.sim.envoy.retry import (
     LIMIT_EXCEEDED,
     NO,
     OVERFLOW,
     RETRY,
+    JitteredExponentialBackOff,
     RetryOn,
     decision_flag,
+    retry_state,
 )
+from meshsim.sim.sampling import U64Blocks, block_sizes
 
 OUTCOMES = st.sampled_from(
     [200, 404, 409, 425, 500, 503, 504, "connect_failure", "per_try_timeout", "remote_reset",
@@ -61,6 +65,43 @@ def test_decide_agrees_with_should_retry(
     assert fast.stats == slow.stats
     assert fast.breaker.retries == slow.breaker.retries
     assert fast.retries_remaining == slow.retries_remaining
+
+
+@given(
+    outcomes=st.lists(OUTCOMES, min_size=1, max_size=12),
+    retries=st.integers(0, 4),
+    max_retries=st.integers(0, 3),
+)
+def test_retry_state_is_the_class_made_without_calling_it(
+    outcomes: list[object], retries: int, max_retries: int
+) -> None:
+    """The router's ``retry_state`` (C allocations when compiled) decides, backs off and counts
+    exactly as ``RetryState(policy, ...)`` does, whatever the outcomes."""
+    policy = RetryPolicy(retry_on=frozenset({"5xx", "retriable-status-codes", "reset"}),
+                         retriable_status_codes=frozenset({409, 425}), num_retries=retries)
+    breakers = CircuitBreakers(max_retries=max_retries)
+    draws = list(range(7, 400, 13))
+    made = retry_state(RetryOn(policy), ResourceManager(breakers), Pinned(*draws))
+    called = RetryState(policy, ResourceManager(breakers), Pinned(*draws))
+    assert made.policy is policy and made.retries_remaining == retries
+    for outcome in outcomes:
+        assert made.decide(outcome) == called.decide(outcome)  # type: ignore[arg-type]
+        assert made.delay == called.delay
+    assert made.stats == called.stats
+    assert made.retries_remaining == called.retries_remaining
+
+
+def test_a_backoff_draws_from_a_typed_stream_what_it_draws_from_its_values() -> None:
+    """A ``U64Blocks`` stream is drawn with a C call (``_u64``); any other callable by calling
+    it. The same values give the same delays either way (both builds run this)."""
+    stream = U64Blocks(Streams(3).get("b").bit_generator.random_raw, block_sizes(64))
+    values = Batched(Streams(3).get("b").bit_generator.random_raw, 4096, 64)
+    typed = JitteredExponentialBackOff(25, 250, stream)
+    plain = JitteredExponentialBackOff(25, 250, values)
+    assert typed._u64 is stream and plain._u64 is None
+    delays = [typed.next_ms() for _ in range(300)]  # past the first block of 64
+    assert delays == [plain.next_ms() for _ in range(300)]
+    assert max(delays) < 250 and len(set(delays)) > 100
 
 
 def test_retry_on_reads_the_policy_once() -> None:
